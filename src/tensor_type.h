@@ -1,0 +1,87 @@
+// tensor_type.h — the ggml tensor types a GGUF file may name, their block layouts, and f16 conversion.
+//
+// Quantized types store a row as blocks: `block_size` values packed into `block_bytes` bytes.
+//   Q8_0: 32 values = f16 scale d + 32 int8 q;            value = d * q
+//   Q4_0: 32 values = f16 scale d + 16 bytes of nibbles;  value = d * (nibble - 8),
+//         byte j holds value j in its low nibble and value j+16 in its high nibble.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace ringlm {
+
+// Ids as ggml numbers them (they are stored in the file).
+enum class TensorType : uint32_t {
+  F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8, Q8_1 = 9,
+  Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15,
+  IQ2_XXS = 16, IQ2_XS = 17, IQ3_XXS = 18, IQ1_S = 19, IQ4_NL = 20, IQ3_S = 21, IQ2_S = 22, IQ4_XS = 23,
+  I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, IQ1_M = 29, BF16 = 30, TQ1_0 = 34, TQ2_0 = 35,
+};
+
+struct TensorTypeTraits {
+  const char* name;     // nullptr: an id no ggml version defines
+  int64_t block_size;   // values per block (1 for plain types)
+  int64_t block_bytes;  // bytes per block
+  bool computable;      // ringlm has kernels for it
+};
+
+// Traits for any 32-bit id; unknown ids get name nullptr.
+TensorTypeTraits tensor_type_traits(uint32_t id);
+std::string tensor_type_name(uint32_t id);  // "Q8_0", or "type 77" for unknown ids
+
+constexpr int64_t kQ8_0Block = 32;
+struct BlockQ8_0 { uint16_t d; int8_t qs[32]; };
+struct BlockQ4_0 { uint16_t d; uint8_t qs[16]; };
+static_assert(sizeof(BlockQ8_0) == 34, "ggml's Q8_0 block is 34 bytes");
+static_assert(sizeof(BlockQ4_0) == 18, "ggml's Q4_0 block is 18 bytes");
+
+// IEEE half <-> float. fp32_to_fp16 rounds to nearest even, as ggml does.
+inline float fp16_to_fp32(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000) << 16;
+  const uint32_t em = h & 0x7fff;
+  uint32_t bits;
+  if (em >= 0x7c00) {
+    bits = 0x7f800000u | ((em & 0x3ff) << 13);  // inf / nan
+  } else if (em >= 0x0400) {
+    bits = (em << 13) + (112u << 23);  // normal: rebias exponent 15 -> 127
+  } else {
+    const float f = float(em) * 5.9604644775390625e-8f;  // subnormal: em * 2^-24, exact
+    std::memcpy(&bits, &f, 4);
+  }
+  bits |= sign;
+  float out;
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
+
+inline uint16_t fp32_to_fp16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint32_t sign = (x >> 16) & 0x8000;
+  uint32_t a = x & 0x7fffffff;
+  if (a >= 0x7f800000u) return uint16_t(sign | 0x7c00 | (a > 0x7f800000u ? 0x200 : 0));
+  if (a >= 0x477ff000u) return uint16_t(sign | 0x7c00);  // >= 65520 rounds to infinity
+  if (a < 0x38800000u) {                                   // below 2^-14: a half subnormal (or zero)
+    float af;
+    std::memcpy(&af, &a, 4);
+    return uint16_t(sign | uint32_t(std::nearbyint(af * 16777216.0f)));  // units of 2^-24, ties to even
+  }
+  a += 0xfff + ((a >> 13) & 1);  // round the 13 dropped mantissa bits to nearest even
+  return uint16_t(sign | ((a - (112u << 23)) >> 13));
+}
+
+// Value of a bfloat16 (the top half of a float).
+inline float bf16_to_fp32(uint16_t h) {
+  const uint32_t bits = uint32_t(h) << 16;
+  float out;
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
+
+// Expand `n` values of a row of type `type` (n a multiple of its block size) into floats.
+void dequantize_row(TensorType type, const void* row, float* out, int64_t n);
+
+}  // namespace ringlm

@@ -1,0 +1,154 @@
+#include "transformer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "kernels.h"
+
+namespace ringlm {
+
+Status Transformer::init(const Model* model, int context_size, int max_batch) {
+  if (max_batch <= 0) return Status::error("prefill batch size must be positive");
+  model_ = model;
+  max_batch_ = max_batch;
+  const Config& c = model->config;
+  RINGLM_TRY(cache_.allocate(c.n_layers, context_size, c.kv_dim()));
+  const size_t B = size_t(max_batch);
+  x_.assign(B * size_t(c.dim), 0.0f);
+  xn_.assign(B * size_t(c.dim), 0.0f);
+  q_.assign(B * size_t(c.q_dim()), 0.0f);
+  k_.assign(B * size_t(c.kv_dim()), 0.0f);
+  v_.assign(B * size_t(c.kv_dim()), 0.0f);
+  att_out_.assign(B * size_t(c.q_dim()), 0.0f);
+  proj_.assign(B * size_t(c.dim), 0.0f);
+  gate_.assign(B * size_t(c.ffn_dim), 0.0f);
+  up_.assign(B * size_t(c.ffn_dim), 0.0f);
+  rope_.assign(B * size_t(c.rope_dims), 0.0f);
+  scores_.assign(size_t(context_size), 0.0f);
+  slots_.assign(B, -1);
+  mm_.reserve(max_batch, std::max({int64_t(c.dim), int64_t(c.q_dim()), int64_t(c.ffn_dim)}));
+  return Status();
+}
+
+uint64_t Transformer::scratch_bytes() const {
+  const size_t floats = x_.size() + xn_.size() + q_.size() + k_.size() + v_.size() + att_out_.size() + proj_.size() +
+                        gate_.size() + up_.size() + rope_.size() + scores_.size() + mm_.rounded.size();
+  return uint64_t(floats) * sizeof(float) + uint64_t(mm_.blocks.size()) * sizeof(BlockQ8_0);
+}
+
+Status Transformer::check_tokens(const int32_t* tokens, int n, int32_t pos0) const {
+  if (n <= 0) return Status::error("no tokens to process");
+  if (pos0 < 0) return Status::error("position " + std::to_string(pos0) + " is negative");
+  const int vocab = model_->config.vocab_size;
+  for (int i = 0; i < n; i++) {
+    if (tokens[i] < 0 || tokens[i] >= vocab) {
+      return Status::error("token id " + std::to_string(tokens[i]) + " at index " + std::to_string(i) +
+                           " is out of range (vocabulary size " + std::to_string(vocab) + ")");
+    }
+  }
+  if (n > cache_.capacity() - cache_.size()) {
+    return Status::error("context full: " + std::to_string(n) + " more tokens do not fit (" + std::to_string(cache_.size()) +
+                         " of " + std::to_string(cache_.capacity()) + " cache slots used)");
+  }
+  return Status();
+}
+
+Status Transformer::prefill(const int32_t* tokens, int n, int32_t pos0, float* logits, bool all_logits) {
+  RINGLM_TRY(check_tokens(tokens, n, pos0));
+  const int64_t vocab = model_->config.vocab_size;
+  for (int done = 0; done < n; done += max_batch_) {
+    const int m = std::min(max_batch_, n - done);
+    const bool last_chunk = done + m == n;
+    if (all_logits) {
+      forward(tokens + done, m, pos0 + done, 0, logits + int64_t(done) * vocab);
+    } else {
+      forward(tokens + done, m, pos0 + done, last_chunk ? m - 1 : m, logits);
+    }
+  }
+  return Status();
+}
+
+Status Transformer::decode(int32_t token, int32_t pos, float* logits) {
+  RINGLM_TRY(check_tokens(&token, 1, pos));
+  forward(&token, 1, pos, 0, logits);
+  return Status();
+}
+
+void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_logit, float* logits) {
+  const Model& m = *model_;
+  const Config& c = m.config;
+  const int64_t dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), ffn = c.ffn_dim;
+
+  // Embed each token, give it a cache slot, and compute its RoPE angles once for all layers.
+  for (int t = 0; t < n; t++) {
+    dequantize_row(m.token_embd.type, m.token_embd.row(tokens[t]), &x_[size_t(t * dim)], dim);
+    const int32_t pos = pos0 + t;
+    slots_[size_t(t)] = cache_.append(pos, pos);
+    rope_angles(&rope_[size_t(t * c.rope_dims)], c.rope_dims, float(pos) * c.rope_scale, c.rope_base);
+  }
+
+  for (int l = 0; l < c.n_layers; l++) {
+    const LayerWeights& L = m.layers[size_t(l)];
+
+    // Attention: x += wo · attention(rope(wq·norm(x)), rope(wk·norm(x)), wv·norm(x))
+    for (int t = 0; t < n; t++) {
+      simd::rmsnorm(&xn_[size_t(t * dim)], &x_[size_t(t * dim)], reinterpret_cast<const float*>(L.attn_norm.data), dim, c.norm_eps);
+    }
+    matmul(L.wq, xn_.data(), dim, n, q_.data(), q_dim, mm_);
+    matmul(L.wk, xn_.data(), dim, n, k_.data(), kv_dim, mm_);
+    matmul(L.wv, xn_.data(), dim, n, v_.data(), kv_dim, mm_);
+    for (int t = 0; t < n; t++) {
+      const float* angles = &rope_[size_t(t * c.rope_dims)];
+      rope_rotate(&q_[size_t(t * q_dim)], c.n_heads, c.head_dim, c.rope_dims, angles);
+      rope_rotate(&k_[size_t(t * kv_dim)], c.n_kv_heads, c.head_dim, c.rope_dims, angles);
+      std::copy_n(&k_[size_t(t * kv_dim)], kv_dim, cache_.key(l, slots_[size_t(t)]));
+      std::copy_n(&v_[size_t(t * kv_dim)], kv_dim, cache_.value(l, slots_[size_t(t)]));
+    }
+    // All of the batch's keys are in the cache before any token attends: the position mask,
+    // not the order of writes, keeps attention causal.
+    for (int t = 0; t < n; t++) attention(l, &q_[size_t(t * q_dim)], pos0 + t, &att_out_[size_t(t * q_dim)]);
+    matmul(L.wo, att_out_.data(), q_dim, n, proj_.data(), dim, mm_);
+    for (int t = 0; t < n; t++) simd::add(&proj_[size_t(t * dim)], &x_[size_t(t * dim)], dim);
+
+    // Feed-forward: x += w_down · (silu(w_gate·norm(x)) * w_up·norm(x))
+    for (int t = 0; t < n; t++) {
+      simd::rmsnorm(&xn_[size_t(t * dim)], &x_[size_t(t * dim)], reinterpret_cast<const float*>(L.ffn_norm.data), dim, c.norm_eps);
+    }
+    matmul(L.w_gate, xn_.data(), dim, n, gate_.data(), ffn, mm_);
+    matmul(L.w_up, xn_.data(), dim, n, up_.data(), ffn, mm_);
+    for (int t = 0; t < n; t++) simd::swiglu(&gate_[size_t(t * ffn)], &up_[size_t(t * ffn)], ffn);
+    matmul(L.w_down, gate_.data(), ffn, n, proj_.data(), dim, mm_);
+    for (int t = 0; t < n; t++) simd::add(&proj_[size_t(t * dim)], &x_[size_t(t * dim)], dim);
+  }
+
+  // Logits, only for the tokens the caller wants.
+  if (first_logit >= n) return;
+  for (int t = first_logit; t < n; t++) {
+    simd::rmsnorm(&xn_[size_t(t * dim)], &x_[size_t(t * dim)], reinterpret_cast<const float*>(m.output_norm.data), dim, c.norm_eps);
+  }
+  matmul(m.output, &xn_[size_t(first_logit * dim)], dim, n - first_logit, logits, c.vocab_size, mm_);
+}
+
+void Transformer::attention(int layer, const float* q, int32_t pos, float* out) {
+  const Config& c = model_->config;
+  const int hd = c.head_dim;
+  const int group = c.n_heads / c.n_kv_heads;  // query heads sharing one KV head
+  const float scale = 1.0f / std::sqrt(float(hd));
+  const int n_slots = cache_.size();
+  for (int h = 0; h < c.n_heads; h++) {
+    const float* qh = q + h * hd;
+    const int kv_off = (h / group) * hd;
+    for (int s = 0; s < n_slots; s++) {
+      scores_[size_t(s)] = cache_.position(s) <= pos ? simd::dot(qh, cache_.key(layer, s) + kv_off, hd) * scale : -INFINITY;
+    }
+    simd::softmax(scores_.data(), n_slots);
+    float* oh = out + h * hd;
+    std::fill_n(oh, hd, 0.0f);
+    for (int s = 0; s < n_slots; s++) {
+      if (scores_[size_t(s)] > 0.0f) simd::axpy(scores_[size_t(s)], cache_.value(layer, s) + kv_off, oh, hd);
+    }
+  }
+}
+
+}  // namespace ringlm

@@ -1,0 +1,63 @@
+// transformer.h — the Llama forward pass over a KV cache, with two entry points:
+//   prefill(tokens, pos0) — a batch of prompt tokens at once (matrix-matrix work);
+//   decode(token, pos)    — one new token against the cache.
+// Positions are always passed in explicitly. Every buffer is allocated in init(); the per-token
+// path allocates nothing.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kv_cache.h"
+#include "matmul.h"
+#include "model.h"
+#include "status.h"
+
+namespace ringlm {
+
+class Transformer {
+public:
+  static constexpr int kDefaultBatch = 32;  // prompt tokens per prefill step
+
+  // Allocate the KV cache for `context_size` tokens and the scratch buffers.
+  Status init(const Model* model, int context_size, int max_batch = kDefaultBatch);
+
+  // Run `n` tokens at positions pos0 .. pos0+n-1 and append their K/V to the cache. Writes the logits
+  // of the last token (vocab floats) or, with all_logits, of every token (n * vocab floats).
+  Status prefill(const int32_t* tokens, int n, int32_t pos0, float* logits, bool all_logits);
+
+  // Run one token at position `pos`; writes vocab floats of logits.
+  Status decode(int32_t token, int32_t pos, float* logits);
+
+  KvCache& cache() { return cache_; }
+  const KvCache& cache() const { return cache_; }
+  const Model& model() const { return *model_; }
+  uint64_t scratch_bytes() const;
+
+private:
+  Status check_tokens(const int32_t* tokens, int n, int32_t pos0) const;
+  // The whole network for n <= max_batch tokens; logits for tokens [first_logit, n).
+  void forward(const int32_t* tokens, int n, int32_t pos0, int first_logit, float* logits);
+  // Causal attention of token t (at `pos`) over every cached slot of `layer` whose position <= pos.
+  void attention(int layer, const float* q, int32_t pos, float* out);
+
+  const Model* model_ = nullptr;
+  int max_batch_ = 0;
+  KvCache cache_;
+  MatmulScratch mm_;
+  // Activations, one row per token of the batch.
+  std::vector<float> x_;        // [batch][dim]     the residual stream
+  std::vector<float> xn_;       // [batch][dim]     x after a norm
+  std::vector<float> q_;        // [batch][q_dim]
+  std::vector<float> k_;        // [batch][kv_dim]
+  std::vector<float> v_;        // [batch][kv_dim]
+  std::vector<float> att_out_;  // [batch][q_dim]   attention result, all heads
+  std::vector<float> proj_;     // [batch][dim]     output of wo and w_down
+  std::vector<float> gate_;     // [batch][ffn_dim]
+  std::vector<float> up_;       // [batch][ffn_dim]
+  std::vector<float> rope_;     // [batch][rope_dims] (cos, sin) pairs per token
+  std::vector<float> scores_;   // [capacity]       one head's attention weights
+  std::vector<int> slots_;      // [batch]          cache slot of each token of the batch
+};
+
+}  // namespace ringlm

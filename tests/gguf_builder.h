@@ -1,0 +1,171 @@
+// gguf_builder.h — builds GGUF bytes in memory for the C++ unit tests.
+//
+// The project's real writer is tools/gguf/writer.mjs (used for the llama.cpp comparisons); this is
+// a small byte-level twin so the C++ suites run with no files and can craft malformed input.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "quant.h"
+#include "tensor_type.h"
+
+namespace ringlm::test {
+
+class GgufBuilder {
+public:
+  std::vector<uint8_t> bytes;
+
+  template <typename T>
+  void put(T v) {
+    const size_t at = bytes.size();
+    bytes.resize(at + sizeof(T));
+    std::memcpy(&bytes[at], &v, sizeof(T));
+  }
+  void put_string(const std::string& s) {
+    put<uint64_t>(s.size());
+    bytes.insert(bytes.end(), s.begin(), s.end());
+  }
+  void header(uint64_t n_tensors, uint64_t n_kv, uint32_t version = 3) {
+    put<uint32_t>(0x46554747u);
+    put<uint32_t>(version);
+    put<uint64_t>(n_tensors);
+    put<uint64_t>(n_kv);
+  }
+  void kv_u32(const std::string& k, uint32_t v) { put_string(k); put<uint32_t>(4); put<uint32_t>(v); }
+  void kv_f32(const std::string& k, float v) { put_string(k); put<uint32_t>(6); put<float>(v); }
+  void kv_str(const std::string& k, const std::string& v) { put_string(k); put<uint32_t>(8); put_string(v); }
+  void pad(size_t alignment = 32) {
+    while (bytes.size() % alignment) bytes.push_back(0);
+  }
+};
+
+// A tensor to place in a model file: logical float values, stored as `type`.
+struct TensorSpec {
+  std::string name;
+  std::vector<int64_t> ne;
+  TensorType type;
+  std::vector<float> values;
+};
+
+inline std::vector<uint8_t> encode(const TensorSpec& t) {
+  std::vector<uint8_t> out;
+  const int64_t n = int64_t(t.values.size());
+  switch (t.type) {
+    case TensorType::F32:
+      out.resize(size_t(n) * 4);
+      std::memcpy(out.data(), t.values.data(), out.size());
+      break;
+    case TensorType::F16: {
+      out.resize(size_t(n) * 2);
+      for (int64_t i = 0; i < n; i++) {
+        const uint16_t h = fp32_to_fp16(t.values[size_t(i)]);
+        std::memcpy(&out[size_t(i) * 2], &h, 2);
+      }
+      break;
+    }
+    case TensorType::Q8_0: {
+      out.resize(size_t(n / 32) * sizeof(BlockQ8_0));
+      quantize_row_q8_0(t.values.data(), reinterpret_cast<BlockQ8_0*>(out.data()), n);
+      break;
+    }
+    case TensorType::Q4_0: {
+      out.resize(size_t(n / 32) * sizeof(BlockQ4_0));
+      auto* blocks = reinterpret_cast<BlockQ4_0*>(out.data());
+      for (int64_t b = 0; b < n / 32; b++) {
+        const float* v = &t.values[size_t(b * 32)];
+        float max = 0.0f, amax = 0.0f;
+        for (int j = 0; j < 32; j++) {
+          if (std::fabs(v[j]) > amax) { amax = std::fabs(v[j]); max = v[j]; }
+        }
+        const float d = max / -8.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        blocks[b].d = fp32_to_fp16(d);
+        for (int j = 0; j < 16; j++) {
+          const int lo = std::min(15, int(v[j] * id + 8.5f)), hi = std::min(15, int(v[j + 16] * id + 8.5f));
+          blocks[b].qs[j] = uint8_t(lo | (hi << 4));
+        }
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return out;
+}
+
+struct LlamaShape {
+  int dim = 64, layers = 2, heads = 4, kv_heads = 2, ffn = 96, vocab = 96, ctx = 128;
+  TensorType type = TensorType::F32;
+  bool tied = false;
+};
+
+// A random-weight llama model file. Weights are scaled so that logits spread over several units.
+inline std::vector<uint8_t> make_llama(const LlamaShape& s, uint32_t seed = 1) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  auto random = [&](std::vector<int64_t> ne, float scale, TensorType type, const std::string& name) {
+    TensorSpec t{name, ne, type, {}};
+    int64_t n = 1;
+    for (int64_t d : ne) n *= d;
+    t.values.resize(size_t(n));
+    for (float& v : t.values) v = normal(rng) * scale;
+    return t;
+  };
+  auto norm = [&](const std::string& name) {
+    TensorSpec t{name, {s.dim}, TensorType::F32, std::vector<float>(size_t(s.dim))};
+    for (float& v : t.values) v = 1.0f + 0.1f * normal(rng);
+    return t;
+  };
+  const int hd = s.dim / s.heads;
+  const float w_in = 1.0f / std::sqrt(float(s.dim));
+  std::vector<TensorSpec> tensors;
+  tensors.push_back(random({s.dim, s.vocab}, 1.0f, s.type, "token_embd.weight"));
+  for (int l = 0; l < s.layers; l++) {
+    const std::string p = "blk." + std::to_string(l) + ".";
+    tensors.push_back(norm(p + "attn_norm.weight"));
+    tensors.push_back(random({s.dim, s.heads * hd}, 2.0f * w_in, s.type, p + "attn_q.weight"));
+    tensors.push_back(random({s.dim, s.kv_heads * hd}, 2.0f * w_in, s.type, p + "attn_k.weight"));
+    tensors.push_back(random({s.dim, s.kv_heads * hd}, w_in, s.type, p + "attn_v.weight"));
+    tensors.push_back(random({s.heads * hd, s.dim}, w_in, s.type, p + "attn_output.weight"));
+    tensors.push_back(norm(p + "ffn_norm.weight"));
+    tensors.push_back(random({s.dim, s.ffn}, w_in, s.type, p + "ffn_gate.weight"));
+    tensors.push_back(random({s.dim, s.ffn}, w_in, s.type, p + "ffn_up.weight"));
+    tensors.push_back(random({s.ffn, s.dim}, 1.0f / std::sqrt(float(s.ffn)), s.type, p + "ffn_down.weight"));
+  }
+  tensors.push_back(norm("output_norm.weight"));
+  if (!s.tied) tensors.push_back(random({s.dim, s.vocab}, 3.0f * w_in, s.type, "output.weight"));
+
+  GgufBuilder b;
+  b.header(tensors.size(), 9);
+  b.kv_str("general.architecture", "llama");
+  b.kv_u32("llama.context_length", uint32_t(s.ctx));
+  b.kv_u32("llama.embedding_length", uint32_t(s.dim));
+  b.kv_u32("llama.block_count", uint32_t(s.layers));
+  b.kv_u32("llama.feed_forward_length", uint32_t(s.ffn));
+  b.kv_u32("llama.attention.head_count", uint32_t(s.heads));
+  b.kv_u32("llama.attention.head_count_kv", uint32_t(s.kv_heads));
+  b.kv_f32("llama.rope.freq_base", 10000.0f);
+  b.kv_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
+  std::vector<std::vector<uint8_t>> data;
+  uint64_t offset = 0;
+  for (const TensorSpec& t : tensors) {
+    data.push_back(encode(t));
+    b.put_string(t.name);
+    b.put<uint32_t>(uint32_t(t.ne.size()));
+    for (int64_t d : t.ne) b.put<uint64_t>(uint64_t(d));
+    b.put<uint32_t>(uint32_t(t.type));
+    b.put<uint64_t>(offset);
+    offset += (data.back().size() + 31) / 32 * 32;
+  }
+  b.pad();
+  for (const auto& d : data) {
+    b.bytes.insert(b.bytes.end(), d.begin(), d.end());
+    b.pad();
+  }
+  return b.bytes;
+}
+
+}  // namespace ringlm::test

@@ -1,0 +1,156 @@
+// The forward pass: batched prefill, decode and the cache agree with each other; bad calls fail
+// cleanly and leave the engine usable; bad model files name what is wrong. (Agreement with
+// llama.cpp itself is checked by tests/llamacpp-compare.test.mjs on files from our GGUF writer.)
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "gguf_builder.h"
+#include "test_util.h"
+
+using namespace ringlm;
+using test::LlamaShape;
+
+namespace {
+
+std::vector<int32_t> some_tokens(int n, int vocab) {
+  std::vector<int32_t> t(static_cast<size_t>(n));
+  for (int i = 0; i < n; i++) t[size_t(i)] = int32_t((i * 37 + 11) % vocab);
+  return t;
+}
+
+float max_abs_diff(const float* a, const float* b, size_t n) {
+  float m = 0.0f;
+  for (size_t i = 0; i < n; i++) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+}  // namespace
+
+class TransformerTypes : public ::testing::TestWithParam<TensorType> {};
+
+TEST_P(TransformerTypes, PrefillThenDecodeEqualsOnePrefill) {
+  LlamaShape shape;
+  shape.type = GetParam();
+  std::unique_ptr<Engine> e;
+  ASSERT_TRUE(test::load_engine(test::make_llama(shape), &e).ok());
+  const int n = 70;  // spans several prefill batches
+  const auto tokens = some_tokens(n, shape.vocab);
+  const size_t V = size_t(shape.vocab);
+
+  ASSERT_TRUE(e->prefill(tokens.data(), n, true).ok());
+  const std::vector<float> all(e->logits(), e->logits() + size_t(n) * V);
+  float spread = 0.0f;
+  for (size_t i = 0; i < V; i++) spread = std::max(spread, std::fabs(all[i] - all[0]));
+  EXPECT_GT(spread, 2.0f) << "random weights should give logits that vary by units";
+
+  for (int split : {1, 17, 32, 33, 69}) {
+    e->reset();
+    ASSERT_TRUE(e->prefill(tokens.data(), split, false).ok());
+    EXPECT_LE(max_abs_diff(e->logits(), &all[size_t(split - 1) * V], V), 1e-5f) << "prefill of " << split;
+    for (int i = split; i < n; i++) {
+      ASSERT_TRUE(e->decode(tokens[size_t(i)]).ok());
+      ASSERT_LE(max_abs_diff(e->logits(), &all[size_t(i) * V], V), 1e-5f) << "decode at " << i << " after " << split;
+    }
+    EXPECT_EQ(e->position(), n);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, TransformerTypes,
+                         ::testing::Values(TensorType::F32, TensorType::F16, TensorType::Q8_0, TensorType::Q4_0),
+                         [](const auto& info) { return tensor_type_name(uint32_t(info.param)); });
+
+TEST(Transformer, TiedOutputAndMultiHeadShapes) {
+  for (int kv_heads : {4, 2, 1}) {
+    LlamaShape shape;
+    shape.kv_heads = kv_heads;
+    shape.tied = kv_heads == 2;
+    std::unique_ptr<Engine> e;
+    ASSERT_TRUE(test::load_engine(test::make_llama(shape), &e).ok());
+    EXPECT_EQ(e->model().tied_output, shape.tied);
+    EXPECT_EQ(e->model().config.n_kv_heads, kv_heads);
+    const auto tokens = some_tokens(9, shape.vocab);
+    ASSERT_TRUE(e->prefill(tokens.data(), 9, false).ok());
+    for (size_t i = 0; i < size_t(shape.vocab); i++) ASSERT_TRUE(std::isfinite(e->logits()[i]));
+  }
+}
+
+TEST(Transformer, BadCallsFailAndLeaveTheEngineUsable) {
+  LlamaShape shape;
+  shape.ctx = 16;
+  std::unique_ptr<Engine> e;
+  ASSERT_TRUE(test::load_engine(test::make_llama(shape), &e, 16).ok());
+  EXPECT_EQ(e->context_size(), 16);
+  const auto tokens = some_tokens(10, shape.vocab);
+  ASSERT_TRUE(e->prefill(tokens.data(), 10, false).ok());
+  const std::vector<float> expect(e->logits(), e->logits() + shape.vocab);
+
+  Status s = e->decode(shape.vocab);
+  EXPECT_NE(s.message().find("token id 96 at index 0 is out of range (vocabulary size 96)"), std::string::npos) << s.message();
+  s = e->decode(-1);
+  EXPECT_FALSE(s.ok());
+  const auto more = some_tokens(7, shape.vocab);
+  s = e->prefill(more.data(), 7, false);
+  EXPECT_NE(s.message().find("context full"), std::string::npos) << s.message();
+  EXPECT_FALSE(e->prefill(more.data(), 0, false).ok());
+  EXPECT_EQ(e->position(), 10) << "failed calls change nothing";
+
+  e->reset();
+  ASSERT_TRUE(e->prefill(tokens.data(), 10, false).ok());
+  EXPECT_EQ(max_abs_diff(e->logits(), expect.data(), expect.size()), 0.0f);
+  ASSERT_TRUE(e->prefill(more.data(), 6, false).ok()) << "exactly fills the cache";
+}
+
+TEST(Transformer, DefaultContextIsTheModelsUpTo2048) {
+  LlamaShape shape;
+  shape.ctx = 100;
+  std::unique_ptr<Engine> e;
+  ASSERT_TRUE(test::load_engine(test::make_llama(shape), &e).ok());
+  EXPECT_EQ(e->context_size(), 100);
+  shape.ctx = 1 << 20;
+  ASSERT_TRUE(test::load_engine(test::make_llama(shape), &e).ok());
+  EXPECT_EQ(e->context_size(), 2048);
+}
+
+namespace {
+
+
+std::string load_error(std::vector<uint8_t> bytes, int ctx = 0) {
+  std::unique_ptr<Engine> e;
+  return test::load_engine(bytes, &e, ctx).message();
+}
+
+// Replace the first occurrence of `from` in the file bytes by `to` (same length).
+std::vector<uint8_t> patch(std::vector<uint8_t> bytes, const std::string& from, const std::string& to) {
+  auto it = std::search(bytes.begin(), bytes.end(), from.begin(), from.end());
+  if (it != bytes.end()) std::copy(to.begin(), to.end(), it);
+  return bytes;
+}
+
+}  // namespace
+
+TEST(Transformer, BadModelFilesNameTheProblem) {
+  const auto good = test::make_llama(LlamaShape{});
+  EXPECT_EQ(load_error(good), "");
+  EXPECT_NE(load_error(patch(good, std::string("\x05\0\0\0\0\0\0\0llama", 13), std::string("\x05\0\0\0\0\0\0\0gpt99", 13))).find("architecture"), std::string::npos);
+  EXPECT_EQ(load_error(patch(good, "blk.1.ffn_up.weight", "blk.1.ffn_XX.weight")), "missing tensor 'blk.1.ffn_up.weight'");
+  EXPECT_EQ(load_error(patch(good, "llama.block_count", "llama.block_XXXXX")), "missing metadata key 'llama.block_count'");
+  EXPECT_NE(load_error(good, -5).find("contextSize must be positive"), std::string::npos);
+  EXPECT_NE(load_error(good, 1 << 24).find("choose a smaller contextSize"), std::string::npos);
+
+  LlamaShape q;
+  q.type = TensorType::Q8_0;
+  auto qbytes = test::make_llama(q);
+  // Retype token_embd from Q8_0 (8) to Q6_K (14): same block length rules do not hold, so the
+  // parser or loader must refuse it by name.
+  const std::string name = "token_embd.weight";
+  auto it = std::search(qbytes.begin(), qbytes.end(), name.begin(), name.end());
+  ASSERT_NE(it, qbytes.end());
+  const size_t type_at = size_t(it - qbytes.begin()) + name.size() + 4 + 16;  // n_dims, ne[0], ne[1]
+  ASSERT_EQ(qbytes[type_at], 8);
+  qbytes[type_at] = 14;
+  const std::string err = load_error(qbytes);
+  EXPECT_NE(err.find("token_embd.weight"), std::string::npos) << err;
+}
