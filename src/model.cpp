@@ -18,7 +18,7 @@ Status get_dim(const GgufFile& f, const std::string& key, int* out, bool require
 }
 
 // Bind tensor `name` as a weight of shape [cols] (rows == 0) or [cols, rows].
-Status bind(const GgufFile& f, const std::string& name, int64_t cols, int64_t rows, Weight* w, bool vector_f32) {
+Status bind_weight(const GgufFile& f, const std::string& name, int64_t cols, int64_t rows, Weight* w, bool vector_f32) {
   const GgufTensor* t = f.find_tensor(name);
   if (!t) return Status::error("missing tensor '" + name + "'");
   const bool shape_ok = rows == 0 ? (t->n_dims == 1 && t->ne[0] == cols)
@@ -112,25 +112,25 @@ Status Model::from_gguf(const GgufFile& f, Model* out) {
                          std::to_string(c.dim) + ", vocab]");
   }
   c.vocab_size = int(embd->ne[1]);
-  RINGLM_TRY(bind(f, "token_embd.weight", c.dim, c.vocab_size, &m.token_embd, false));
+  RINGLM_TRY(bind_weight(f, "token_embd.weight", c.dim, c.vocab_size, &m.token_embd, false));
 
   m.layers.resize(size_t(c.n_layers));
   for (int l = 0; l < c.n_layers; l++) {
     const std::string p = "blk." + std::to_string(l) + ".";
     LayerWeights& L = m.layers[size_t(l)];
-    RINGLM_TRY(bind(f, p + "attn_norm.weight", c.dim, 0, &L.attn_norm, true));
-    RINGLM_TRY(bind(f, p + "attn_q.weight", c.dim, c.q_dim(), &L.wq, false));
-    RINGLM_TRY(bind(f, p + "attn_k.weight", c.dim, c.kv_dim(), &L.wk, false));
-    RINGLM_TRY(bind(f, p + "attn_v.weight", c.dim, c.kv_dim(), &L.wv, false));
-    RINGLM_TRY(bind(f, p + "attn_output.weight", c.q_dim(), c.dim, &L.wo, false));
-    RINGLM_TRY(bind(f, p + "ffn_norm.weight", c.dim, 0, &L.ffn_norm, true));
-    RINGLM_TRY(bind(f, p + "ffn_gate.weight", c.dim, c.ffn_dim, &L.w_gate, false));
-    RINGLM_TRY(bind(f, p + "ffn_up.weight", c.dim, c.ffn_dim, &L.w_up, false));
-    RINGLM_TRY(bind(f, p + "ffn_down.weight", c.ffn_dim, c.dim, &L.w_down, false));
+    RINGLM_TRY(bind_weight(f, p + "attn_norm.weight", c.dim, 0, &L.attn_norm, true));
+    RINGLM_TRY(bind_weight(f, p + "attn_q.weight", c.dim, c.q_dim(), &L.wq, false));
+    RINGLM_TRY(bind_weight(f, p + "attn_k.weight", c.dim, c.kv_dim(), &L.wk, false));
+    RINGLM_TRY(bind_weight(f, p + "attn_v.weight", c.dim, c.kv_dim(), &L.wv, false));
+    RINGLM_TRY(bind_weight(f, p + "attn_output.weight", c.q_dim(), c.dim, &L.wo, false));
+    RINGLM_TRY(bind_weight(f, p + "ffn_norm.weight", c.dim, 0, &L.ffn_norm, true));
+    RINGLM_TRY(bind_weight(f, p + "ffn_gate.weight", c.dim, c.ffn_dim, &L.w_gate, false));
+    RINGLM_TRY(bind_weight(f, p + "ffn_up.weight", c.dim, c.ffn_dim, &L.w_up, false));
+    RINGLM_TRY(bind_weight(f, p + "ffn_down.weight", c.ffn_dim, c.dim, &L.w_down, false));
   }
-  RINGLM_TRY(bind(f, "output_norm.weight", c.dim, 0, &m.output_norm, true));
+  RINGLM_TRY(bind_weight(f, "output_norm.weight", c.dim, 0, &m.output_norm, true));
   if (f.find_tensor("output.weight")) {
-    RINGLM_TRY(bind(f, "output.weight", c.dim, c.vocab_size, &m.output, false));
+    RINGLM_TRY(bind_weight(f, "output.weight", c.dim, c.vocab_size, &m.output, false));
   } else {
     m.output = m.token_embd;  // tied embeddings
     m.tied_output = true;
