@@ -1,0 +1,39 @@
+// The per-token path allocates nothing: count heap allocations around decode() calls.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "gguf_builder.h"
+#include "test_util.h"
+
+namespace {
+std::atomic<long> g_allocations{0};
+}
+
+void* operator new(std::size_t n) {
+  g_allocations++;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  std::abort();  // tests only: the library itself never throws or aborts
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+using namespace ringlm;
+
+TEST(NoAlloc, DecodeAndPrefillAllocateNothing) {
+  for (TensorType type : {TensorType::F32, TensorType::F16, TensorType::Q8_0, TensorType::Q4_0}) {
+    test::LlamaShape shape;
+    shape.type = type;
+    std::unique_ptr<Engine> e;
+    ASSERT_TRUE(test::load_engine(test::make_llama(shape), &e).ok());
+    std::vector<int32_t> prompt = {1, 5, 9, 13, 17, 21, 25, 29, 33, 37, 41, 45, 49, 53, 57, 61, 65, 69};
+    const long before = g_allocations.load();
+    ASSERT_TRUE(e->prefill(prompt.data(), int(prompt.size()), false).ok());
+    for (int i = 0; i < 40; i++) ASSERT_TRUE(e->decode(int32_t((i * 7) % shape.vocab)).ok());
+    e->reset();
+    ASSERT_TRUE(e->prefill(prompt.data(), int(prompt.size()), false).ok());
+    EXPECT_EQ(g_allocations.load() - before, 0) << tensor_type_name(uint32_t(type));
+  }
+}
