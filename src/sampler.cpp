@@ -1,0 +1,189 @@
+#include "sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace ringlm {
+
+namespace {
+bool by_logit_desc(const Candidate& a, const Candidate& b) { return a.logit > b.logit; }
+
+void sort_desc(Candidates& c) {
+  if (!c.sorted) {
+    std::sort(c.data, c.data + c.size, by_logit_desc);
+    c.sorted = true;
+  }
+}
+}  // namespace
+
+void sample_softmax(Candidates& c) {
+  if (c.size == 0) return;
+  sort_desc(c);
+  const float max = c.data[0].logit;
+  if (max == -INFINITY) {  // nothing is possible: spread evenly rather than divide 0 by 0
+    for (size_t i = 0; i < c.size; i++) c.data[i].p = 1.0f / float(c.size);
+    return;
+  }
+  double sum = 0.0;
+  for (size_t i = 0; i < c.size; i++) {
+    c.data[i].p = std::exp(c.data[i].logit - max);
+    sum += c.data[i].p;
+  }
+  for (size_t i = 0; i < c.size; i++) c.data[i].p = float(c.data[i].p / sum);
+}
+
+void sample_top_k(Candidates& c, int k) {
+  if (k <= 0 || size_t(k) >= c.size) return;
+  if (!c.sorted) {
+    std::partial_sort(c.data, c.data + k, c.data + c.size, by_logit_desc);
+    c.sorted = true;
+  }
+  c.size = size_t(k);
+}
+
+void sample_top_p(Candidates& c, float p, size_t min_keep) {
+  if (p >= 1.0f || c.size == 0) return;
+  sample_softmax(c);
+  // Keep the smallest prefix whose probability mass reaches p.
+  double cum = 0.0;
+  size_t keep = c.size;
+  for (size_t i = 0; i < c.size; i++) {
+    cum += c.data[i].p;
+    if (cum >= p && i + 1 >= min_keep) {
+      keep = i + 1;
+      break;
+    }
+  }
+  c.size = keep;
+}
+
+void sample_min_p(Candidates& c, float p, size_t min_keep) {
+  if (p <= 0.0f || c.size == 0) return;
+  // p_i >= p * p_max  <=>  logit_i >= logit_max + log(p): no softmax needed.
+  float max = c.data[0].logit;
+  for (size_t i = 1; i < c.size; i++) max = std::max(max, c.data[i].logit);
+  const float threshold = max + std::log(p);
+  sort_desc(c);
+  size_t keep = 0;
+  while (keep < c.size && c.data[keep].logit >= threshold) keep++;
+  c.size = std::max(keep, std::min(min_keep, c.size));
+}
+
+void sample_temperature(Candidates& c, float t) {
+  if (t <= 0.0f) {  // greedy: keep the best candidate only
+    if (c.size == 0) return;
+    size_t best = 0;
+    for (size_t i = 1; i < c.size; i++) {
+      if (c.data[i].logit > c.data[best].logit) best = i;
+    }
+    std::swap(c.data[0], c.data[best]);
+    c.size = 1;
+    c.sorted = true;
+    return;
+  }
+  for (size_t i = 0; i < c.size; i++) c.data[i].logit /= t;
+}
+
+void sample_penalties(Candidates& c, const int32_t* recent, size_t n, float repeat, float frequency, float presence,
+                      int32_t* counts) {
+  if (n == 0 || (repeat == 1.0f && frequency == 0.0f && presence == 0.0f)) return;
+  for (size_t i = 0; i < n; i++) counts[recent[i]]++;
+  for (size_t i = 0; i < c.size; i++) {
+    const int32_t count = counts[c.data[i].id];
+    if (count == 0) continue;
+    float& l = c.data[i].logit;
+    // As llama.cpp: divide positive logits by the penalty, multiply negative ones.
+    l = l > 0.0f ? l / repeat : l * repeat;
+    l -= float(count) * frequency + presence;
+  }
+  for (size_t i = 0; i < n; i++) counts[recent[i]] = 0;
+  c.sorted = false;
+}
+
+uint64_t Rng::next_u64() {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+float Rng::next_float() { return float(next_u64() >> 40) * (1.0f / 16777216.0f); }
+
+Status SamplingParams::validate() const {
+  auto bad = [](const char* name, float v, const char* rule) {
+    return Status::error(std::string(name) + " must be " + rule + " (got " + std::to_string(v) + ")");
+  };
+  if (!std::isfinite(temperature) || temperature < 0.0f) return bad("temperature", temperature, "a number >= 0");
+  if (!(top_p >= 0.0f && top_p <= 1.0f)) return bad("topP", top_p, "between 0 and 1");
+  if (!(min_p >= 0.0f && min_p <= 1.0f)) return bad("minP", min_p, "between 0 and 1");
+  if (!std::isfinite(repeat_penalty) || repeat_penalty <= 0.0f) return bad("repeatPenalty", repeat_penalty, "a number > 0");
+  if (!std::isfinite(presence_penalty)) return bad("presencePenalty", presence_penalty, "a finite number");
+  if (!std::isfinite(frequency_penalty)) return bad("frequencyPenalty", frequency_penalty, "a finite number");
+  if (penalty_last_n < 0) return bad("penaltyLastN", float(penalty_last_n), ">= 0");
+  return Status();
+}
+
+Status Sampler::init(int vocab_size, const SamplingParams& params) {
+  RINGLM_TRY(params.validate());
+  if (vocab_size <= 0) return Status::error("sampler: vocabulary size must be positive");
+  params_ = params;
+  vocab_size_ = vocab_size;
+  candidates_.resize(size_t(vocab_size));
+  counts_.assign(size_t(vocab_size), 0);
+  history_.assign(size_t(params.penalty_last_n), 0);
+  recent_.assign(size_t(params.penalty_last_n), 0);
+  reset();
+  return Status();
+}
+
+void Sampler::reset() {
+  history_count_ = 0;
+  rng_.state = params_.seed;
+}
+
+void Sampler::accept(int32_t token) {
+  if (history_.empty() || token < 0 || token >= vocab_size_) return;
+  history_[history_count_ % history_.size()] = token;
+  history_count_++;
+}
+
+void Sampler::restore(uint64_t rng_state, const int32_t* history, size_t n) {
+  rng_.state = rng_state;
+  history_count_ = 0;
+  for (size_t i = 0; i < n; i++) accept(history[i]);
+}
+
+int32_t Sampler::sample(const float* logits) {
+  Candidates c{candidates_.data(), size_t(vocab_size_), false};
+  for (int i = 0; i < vocab_size_; i++) {
+    // NaN logits would poison every comparison below: treat them as impossible tokens.
+    const float l = std::isnan(logits[i]) ? -INFINITY : logits[i];
+    candidates_[size_t(i)] = {i, l, 0.0f};
+  }
+  const size_t n_recent = std::min(history_count_, history_.size());
+  for (size_t i = 0; i < n_recent; i++) {  // oldest first
+    recent_[i] = history_[(history_count_ - n_recent + i) % history_.size()];
+  }
+  const SamplingParams& p = params_;
+  sample_penalties(c, recent_.data(), n_recent, p.repeat_penalty, p.frequency_penalty, p.presence_penalty, counts_.data());
+  if (p.temperature <= 0.0f) {  // greedy: the other steps cannot change the argmax
+    sample_temperature(c, 0.0f);
+    return c.data[0].id;
+  }
+  sample_top_k(c, p.top_k);
+  sample_top_p(c, p.top_p);
+  sample_min_p(c, p.min_p);
+  sample_temperature(c, p.temperature);
+  sample_softmax(c);
+  // Draw: walk the cumulative distribution.
+  const float u = rng_.next_float();
+  float cum = 0.0f;
+  for (size_t i = 0; i < c.size; i++) {
+    cum += c.data[i].p;
+    if (u < cum) return c.data[i].id;
+  }
+  return c.data[c.size - 1].id;  // rounding left u just above the total
+}
+
+}  // namespace ringlm

@@ -1,0 +1,96 @@
+// sampler.h — choosing the next token from logits: a chain of small steps over one candidate array.
+//
+// The order and meaning of the steps follow llama.cpp's default chain:
+//
+//   penalties (repeat / presence / frequency over the last N tokens)
+//     -> top-k -> top-p -> min-p -> temperature -> draw (seeded) or greedy (temperature <= 0)
+//
+// Each step is a free function over Candidates, so a test can feed probabilities in and check the
+// probabilities that come out. The Sampler owns the candidate array (allocated once for the
+// vocabulary), the penalty history and its own random generator — the same seed gives the same
+// tokens natively, in Node and in the browser, because nothing here depends on the platform's RNG.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "status.h"
+
+namespace ringlm {
+
+struct Candidate {
+  int32_t id;
+  float logit;
+  float p;  // filled by softmax()
+};
+
+// A view of the live candidates: steps shrink `size`, and note when they leave the array sorted
+// by logit, highest first.
+struct Candidates {
+  Candidate* data = nullptr;
+  size_t size = 0;
+  bool sorted = false;
+};
+
+// --- the steps ---------------------------------------------------------------------------------
+void sample_softmax(Candidates& c);  // sorts, and sets p from logit
+void sample_top_k(Candidates& c, int k);
+void sample_top_p(Candidates& c, float p, size_t min_keep = 1);
+void sample_min_p(Candidates& c, float p, size_t min_keep = 1);
+void sample_temperature(Candidates& c, float t);
+// Penalize tokens by how often they appear in `recent` (`n` ids, counts taken here).
+// `counts` is caller scratch of vocab entries, all zero on entry and on return.
+void sample_penalties(Candidates& c, const int32_t* recent, size_t n, float repeat, float frequency, float presence,
+                      int32_t* counts);
+
+// A small, fast, portable generator (splitmix64): identical sequences on every platform.
+struct Rng {
+  uint64_t state = 0;
+  uint64_t next_u64();
+  float next_float();  // uniform in [0, 1), 24 random bits
+};
+
+struct SamplingParams {
+  float temperature = 0.8f;  // <= 0: greedy
+  int top_k = 40;            // <= 0: off
+  float top_p = 0.95f;       // >= 1: off
+  float min_p = 0.05f;       // <= 0: off
+  float repeat_penalty = 1.0f;    // 1: off
+  float presence_penalty = 0.0f;  // 0: off
+  float frequency_penalty = 0.0f; // 0: off
+  int penalty_last_n = 64;        // how many recent tokens the penalties look at
+  uint64_t seed = 0;
+
+  Status validate() const;
+};
+
+class Sampler {
+public:
+  Status init(int vocab_size, const SamplingParams& params);
+  const SamplingParams& params() const { return params_; }
+
+  // Run the chain on `logits` (vocab floats) and pick a token. Allocation-free.
+  int32_t sample(const float* logits);
+  // Record a token (prompt or generated) in the penalty history.
+  void accept(int32_t token);
+  // Forget the history and restart the generator from the seed.
+  void reset();
+
+  // What a snapshot needs to resume exactly: the generator and the penalty history.
+  uint64_t rng_state() const { return rng_.state; }
+  const std::vector<int32_t>& history() const { return history_; }
+  size_t history_size() const { return history_count_; }
+  void restore(uint64_t rng_state, const int32_t* history, size_t n);
+
+private:
+  SamplingParams params_;
+  int vocab_size_ = 0;
+  std::vector<Candidate> candidates_;
+  std::vector<int32_t> counts_;
+  std::vector<int32_t> history_;  // ring of the last penalty_last_n accepted tokens
+  std::vector<int32_t> recent_;   // scratch: the history in order
+  size_t history_count_ = 0;      // tokens accepted so far (the ring holds the last N)
+  Rng rng_;
+};
+
+}  // namespace ringlm
