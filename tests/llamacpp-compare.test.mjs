@@ -1,0 +1,190 @@
+// Golden test: ringlm's next-token distributions against llama.cpp's on the suite of random llama models.
+//
+//   node --test tests/llamacpp-compare.test.mjs
+//
+// For every model in build/models/models.json (written by tools/make-test-models.mjs, run here first), a seeded
+// sequence of 64 tokens (BOS, then ids in [3, vocab)) is evaluated under teacher forcing by
+//   - llama.cpp (node-llama-cpp, F32 KV cache, no flash attention): the reference;
+//   - tests/reference/llama-ref.mjs, a float64 JS forward pass: proves the files and conventions (F32 to 1e-4);
+//   - ringlm's wasm build through wasm/ringlm.js;
+//   - ringlm's native CLI (build/native/ringlm-cli, or $RINGLM_NATIVE_BUILD/ringlm-cli).
+// Log-softmax is taken in float64; max |Δ logprob| must stay within the tolerance of the weight type, and the
+// argmax must agree wherever llama.cpp's top-1/top-2 gap exceeds that tolerance (closer calls may flip).
+// A missing ringlm build fails its tests; nothing is skipped.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { makeTestModels } from '../tools/make-test-models.mjs';
+import { makeRng } from '../tools/gguf/random-llama.mjs';
+import { llamaCppLogprobs, disposeReferenceLlama } from './reference/llamacpp.mjs';
+import { loadLlamaRef, llamaRefLogits } from './reference/llama-ref.mjs';
+import { compareLogprobs, logSoftmaxRows, spread } from './reference/compare.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const MODELS_DIR = join(ROOT, 'build', 'models');
+const NATIVE_CLI = join(resolve(ROOT, process.env.RINGLM_NATIVE_BUILD ?? 'build/native'), 'ringlm-cli');
+
+const SEQUENCE_LENGTH = 64;
+const CONTEXT_SIZE = 256;
+/** max |Δ logprob| allowed against llama.cpp, per weight type. */
+const TOLERANCE = { F32: 1e-3, F16: 0.05, Q8_0: 0.3, Q4_0: 0.3 };
+/** The JS reference on F32 models (llama.cpp's own float32 rounding is the whole difference). */
+const JS_REF_F32_TOLERANCE = 1e-4;
+/** Logits of prefill(first half) + decode(each of the rest) against one prefill of everything. */
+const DECODE_TOLERANCE = 1e-5;
+/** The models must say something: the mean per-position std of llama.cpp's log-probabilities. */
+const MIN_LOGPROB_STD = 1.5;
+
+// Models are (re)written first: identical files are left untouched, so this is cheap.
+const manifest = makeTestModels(MODELS_DIR);
+
+/** BOS, then SEQUENCE_LENGTH-1 ids in [3, vocab), seeded by the model name. */
+function tokenSequence(name, vocab) {
+  let seed = 7;
+  for (const ch of name) seed = (Math.imul(seed, 31) + ch.charCodeAt(0)) >>> 0;
+  const rng = makeRng(seed);
+  const ids = [1];
+  while (ids.length < SEQUENCE_LENGTH) ids.push(3 + (rng.nextU32() % (vocab - 3)));
+  return ids;
+}
+
+// llama.cpp's log-probabilities, once per model file.
+const referenceCache = new Map();
+function reference(model) {
+  if (!referenceCache.has(model.file)) {
+    const ids = tokenSequence(model.name, model.params.vocab);
+    referenceCache.set(model.file, llamaCppLogprobs(join(MODELS_DIR, model.file), ids));
+  }
+  return referenceCache.get(model.file);
+}
+
+// Rows of the table printed at the end.
+const table = [];
+
+/** Compares candidate raw logits with llama.cpp for `model`, records a table row, asserts the tolerances. */
+async function checkAgainstLlamaCpp(model, impl, rawLogits, tolerance) {
+  const vocab = model.params.vocab;
+  const ref = await reference(model);
+  assert.equal(rawLogits.length, SEQUENCE_LENGTH * vocab, `${impl}: expected ${SEQUENCE_LENGTH}x${vocab} logits`);
+  const result = compareLogprobs(ref, logSoftmaxRows(rawLogits, vocab), vocab, tolerance);
+  table.push({ model: model.name, type: model.type, impl, ...result, tolerance });
+  assert.ok(result.maxAbs <= tolerance,
+    `${impl} on ${model.file}: max |Δ logprob| ${result.maxAbs.toExponential(3)} > ${tolerance} ` +
+    `(worst at position ${result.worstPosition})`);
+  assert.deepEqual(result.requiredMismatches, [],
+    `${impl} on ${model.file}: argmax differs where llama.cpp's top-2 gap exceeds ${tolerance}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// ringlm front ends
+
+let ringlmModule = null;
+async function loadRingLM() {
+  ringlmModule ??= import('../wasm/ringlm.js').catch((e) => {
+    throw new Error(`ringlm wasm build missing or broken (importing wasm/ringlm.js: ${e.message}); run npm run build`);
+  });
+  return (await ringlmModule).RingLM;
+}
+
+function nativeLogits(modelPath, ids, vocab) {
+  if (!existsSync(NATIVE_CLI)) {
+    throw new Error(`ringlm native build missing: ${NATIVE_CLI} (build it, or set RINGLM_NATIVE_BUILD)`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'ringlm-logits-'));
+  try {
+    const out = join(dir, 'logits.f32');
+    const run = spawnSync(NATIVE_CLI, ['logits', '-m', modelPath, '--tokens', ids.join(','), '-o', out],
+      { encoding: 'utf8', timeout: 120_000 });
+    if (run.error) throw run.error;
+    assert.equal(run.status, 0, `ringlm-cli logits exited ${run.status}: ${run.stderr}`);
+    const bytes = readFileSync(out);
+    assert.equal(bytes.length, ids.length * vocab * 4, 'ringlm-cli wrote the wrong number of bytes');
+    const logits = new Float32Array(ids.length * vocab);
+    for (let i = 0; i < logits.length; i++) logits[i] = bytes.readFloatLE(i * 4);
+    return logits;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function maxAbsDiff(a, b) {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+before(() => {
+  assert.ok(manifest.models.length > 0, 'no models in the manifest');
+});
+
+after(async () => {
+  await disposeReferenceLlama();
+  if (table.length === 0) return;
+  const head = ['model', 'type', 'impl', 'max|Δ|', 'tol', 'top-1 agree'];
+  const rows = table.map((r) => [r.model, r.type, r.impl, r.maxAbs.toExponential(2), String(r.tolerance),
+    `${r.top1Agree}/${r.positions}` + (r.requiredMismatches.length ? ` (${r.requiredMismatches.length} bad)` : '')]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  console.log(['', 'ringlm vs llama.cpp (log-probabilities, teacher forcing, 64 tokens)', line(head),
+    ...rows.map(line)].join('\n'));
+});
+
+for (const model of manifest.models) {
+  const path = join(MODELS_DIR, model.file);
+  const tolerance = TOLERANCE[model.type];
+  const ids = tokenSequence(model.name, model.params.vocab);
+
+  describe(model.file, () => {
+    test('llama.cpp loads it and its next-token distributions are far from uniform', async () => {
+      const ref = await reference(model);
+      assert.equal(ref.vocab, model.params.vocab);
+      const s = spread(ref, model.params.vocab);
+      assert.ok(s.std >= MIN_LOGPROB_STD, `log-probability std ${s.std.toFixed(2)} < ${MIN_LOGPROB_STD}`);
+    });
+
+    test('the float64 JS reference agrees with llama.cpp', async () => {
+      // F32: exact arithmetic; other types: activations rounded as llama.cpp's CPU backend rounds them.
+      const numerics = model.type === 'F32' ? 'exact' : 'llamacpp';
+      const logits = llamaRefLogits(loadLlamaRef(path), ids, { numerics });
+      await checkAgainstLlamaCpp(model, 'js-ref', logits, model.type === 'F32' ? JS_REF_F32_TOLERANCE : tolerance);
+    });
+
+    test('ringlm wasm agrees with llama.cpp; prefill + decode equals one prefill', async () => {
+      const RingLM = await loadRingLM();
+      const lm = await RingLM.load(new Uint8Array(readFileSync(path)), { contextSize: CONTEXT_SIZE });
+      try {
+        assert.equal(lm.info.vocabSize, model.params.vocab);
+        const full = Float32Array.from(await lm.prefill(Int32Array.from(ids), { allLogits: true }));
+        await checkAgainstLlamaCpp(model, 'wasm', full, tolerance);
+
+        const vocab = model.params.vocab;
+        const half = SEQUENCE_LENGTH / 2;
+        lm.reset();
+        const first = Float32Array.from(await lm.prefill(Int32Array.from(ids.slice(0, half)), { allLogits: true }));
+        let worst = maxAbsDiff(first, full.subarray(0, half * vocab));
+        for (let i = half; i < SEQUENCE_LENGTH; i++) {
+          const row = await lm.decode(ids[i]);
+          assert.equal(row.length, vocab, 'decode returned the wrong number of logits');
+          worst = Math.max(worst, maxAbsDiff(row, full.subarray(i * vocab, (i + 1) * vocab)));
+        }
+        assert.ok(worst <= DECODE_TOLERANCE,
+          `prefill(${half}) + decode differs from prefill(${SEQUENCE_LENGTH}) by ${worst.toExponential(3)}`);
+      } finally {
+        lm.dispose();
+      }
+    });
+
+    test('ringlm native CLI agrees with llama.cpp', async () => {
+      const logits = nativeLogits(path, ids, model.params.vocab);
+      await checkAgainstLlamaCpp(model, 'native', logits, tolerance);
+    });
+  });
+}

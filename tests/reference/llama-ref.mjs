@@ -1,0 +1,194 @@
+// An independent float64 forward pass of a GGUF `llama` model, written from the conventions in
+// shared/TOOLCHAIN.md. It is slow and simple on purpose: it checks the test models and the conventions
+// (with llama.cpp as the arbiter) without depending on ringlm's C++ code.
+//
+//   x      = token_embd[token]                                   (row `token` of ne=[dim, vocab])
+//   per block:
+//     h    = rmsnorm(x) * attn_norm                              rmsnorm(x) = x / sqrt(mean(x^2) + eps)
+//     q,k,v = Wq h, Wk h, Wv h                                   (W with ne=[in, out]: y[o] = sum_i W[o*in + i] x[i])
+//     rope(q), rope(k): each head's adjacent pairs (2i, 2i+1) turned by pos * base^(-2i / n_rot)
+//     head j attends with kv head floor(j / (heads / kvHeads)), scale 1/sqrt(head_dim), causal
+//     x   += Wo concat(heads)
+//     h    = rmsnorm(x) * ffn_norm
+//     x   += Wdown (silu(Wgate h) * Wup h)
+//   logits = Wout (rmsnorm(x) * output_norm), Wout = output.weight or, when absent, token_embd (tied)
+//
+// Quantized or F16 weights are dequantized to exact values. Activations stay float64 by default; with
+// { numerics: 'llamacpp' } each product's input is first rounded the way llama.cpp's CPU backend does it
+// (shared/TOOLCHAIN.md): to f16 for F16 weights, to Q8_0 blocks for Q8_0/Q4_0 weights (x86 rounding:
+// q = round-half-even(x * 127/amax), d = f16(amax/127)), to f32 for F32 weights. That reproduces llama.cpp to
+// ~1e-6 except near ties: these activations come from float64 arithmetic, llama.cpp's from float32, so a value
+// within ~1e-6 of a rounding boundary can go the other way (one Q8_0 step moved ~0.01-0.1 of a log-probability
+// on the test models; one f16 step far less).
+
+import { readGguf } from './gguf-reader.mjs';
+import { GgmlType, f32ToF16Bits, f16BitsToF32 } from '../../tools/gguf/writer.mjs';
+
+/** Loads the weights of a llama GGUF (path or bytes) as float64 arrays. */
+export function loadLlamaRef(pathOrBytes) {
+  const g = readGguf(pathOrBytes);
+  const md = (key) => {
+    if (!g.metadata.has(key)) throw new Error(`missing metadata ${key}`);
+    return g.metadata.get(key);
+  };
+  if (md('general.architecture') !== 'llama') throw new Error('not a llama model');
+  const dim = md('llama.embedding_length');
+  const heads = md('llama.attention.head_count');
+  const config = {
+    dim,
+    layers: md('llama.block_count'),
+    ffn: md('llama.feed_forward_length'),
+    heads,
+    kvHeads: g.metadata.get('llama.attention.head_count_kv') ?? heads,
+    headDim: dim / heads,
+    nRot: g.metadata.get('llama.rope.dimension_count') ?? dim / heads,
+    ropeBase: g.metadata.get('llama.rope.freq_base') ?? 10000,
+    eps: md('llama.attention.layer_norm_rms_epsilon'),
+    vocab: g.tensors.get('token_embd.weight').ne[1],
+  };
+  // Each weight: float64 values tagged with the ggml type they were stored as.
+  const t = (name) => Object.assign(Float64Array.from(g.values(name)), { ggmlType: g.tensors.get(name).type });
+  const weights = {
+    tokenEmbd: t('token_embd.weight'), // (vocab, dim)
+    layers: [],
+    outputNorm: t('output_norm.weight'), // (dim)
+    output: g.tensors.has('output.weight') ? t('output.weight') : null, // (vocab, dim) or tied
+  };
+  for (let l = 0; l < config.layers; l++) {
+    const b = `blk.${l}.`;
+    weights.layers.push({
+      attnNorm: t(`${b}attn_norm.weight`), // (dim)
+      wq: t(`${b}attn_q.weight`), // (dim, dim)
+      wk: t(`${b}attn_k.weight`), // (kvDim, dim)
+      wv: t(`${b}attn_v.weight`), // (kvDim, dim)
+      wo: t(`${b}attn_output.weight`), // (dim, dim)
+      ffnNorm: t(`${b}ffn_norm.weight`), // (dim)
+      wGate: t(`${b}ffn_gate.weight`), // (ffn, dim)
+      wUp: t(`${b}ffn_up.weight`), // (ffn, dim)
+      wDown: t(`${b}ffn_down.weight`), // (dim, ffn)
+    });
+  }
+  return { config, weights };
+}
+
+function rmsnorm(x, w, eps) {
+  let ss = 0;
+  for (const v of x) ss += v * v;
+  const scale = 1 / Math.sqrt(ss / x.length + eps);
+  return x.map((v, i) => v * scale * w[i]);
+}
+
+const roundHalfEven = (v) => {
+  const r = Math.round(v); // halves go up
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+};
+
+/** x as llama.cpp feeds it to a product with weights of `ggmlType`. */
+function llamaCppInput(x, ggmlType) {
+  const f = Math.fround;
+  if (ggmlType === GgmlType.F32) return x.map(f);
+  if (ggmlType === GgmlType.F16) return x.map((v) => f16BitsToF32(f32ToF16Bits(v)));
+  if (ggmlType !== GgmlType.Q8_0 && ggmlType !== GgmlType.Q4_0) throw new Error(`no numerics for type ${ggmlType}`);
+  const out = new Float64Array(x.length);
+  for (let b = 0; b < x.length; b += 32) {
+    let amax = 0;
+    for (let j = b; j < b + 32; j++) amax = Math.max(amax, Math.abs(f(x[j])));
+    const d = f16BitsToF32(f32ToF16Bits(f(amax / 127)));
+    const id = amax !== 0 ? f(127 / amax) : 0;
+    for (let j = b; j < b + 32; j++) out[j] = roundHalfEven(f(f(x[j]) * id)) * d;
+  }
+  return out;
+}
+
+/** y = W x for W of `rows` rows; `input(x, W)` gives the x that the product sees. */
+function matvec(W, xIn, rows, input) {
+  const x = input(xIn, W);
+  const cols = x.length;
+  const y = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    const base = r * cols;
+    for (let c = 0; c < cols; c++) s += W[base + c] * x[c];
+    y[r] = s;
+  }
+  return y;
+}
+
+function rope(vec, nHeads, headDim, nRot, pos, base) {
+  for (let h = 0; h < nHeads; h++) {
+    for (let i = 0; i < nRot / 2; i++) {
+      const theta = pos * Math.pow(base, (-2 * i) / nRot);
+      const c = Math.cos(theta), s = Math.sin(theta);
+      const a = h * headDim + 2 * i;
+      const x0 = vec[a], x1 = vec[a + 1];
+      vec[a] = x0 * c - x1 * s;
+      vec[a + 1] = x0 * s + x1 * c;
+    }
+  }
+}
+
+const silu = (v) => v / (1 + Math.exp(-v));
+
+/**
+ * Raw logits for every position of `tokenIds` (teacher forcing).
+ * @param {{numerics?: 'exact'|'llamacpp'}} [options]
+ * @returns {Float64Array} tokenIds.length * vocab
+ */
+export function llamaRefLogits(model, tokenIds, options = {}) {
+  const numerics = options.numerics ?? 'exact';
+  if (numerics !== 'exact' && numerics !== 'llamacpp') throw new Error(`unknown numerics ${numerics}`);
+  const input = numerics === 'llamacpp' ? (x, W) => llamaCppInput(x, W.ggmlType) : (x) => x;
+  const mv = (W, x, rows) => matvec(W, x, rows, input);
+  const { config: c, weights: w } = model;
+  const kvDim = c.kvHeads * c.headDim;
+  const group = c.heads / c.kvHeads;
+  const keys = w.layers.map(() => []); // per layer, per position: Float64Array(kvDim)
+  const values = w.layers.map(() => []);
+  const out = new Float64Array(tokenIds.length * c.vocab);
+
+  tokenIds.forEach((token, pos) => {
+    let x = w.tokenEmbd.slice(token * c.dim, (token + 1) * c.dim);
+    w.layers.forEach((L, l) => {
+      // attention
+      const h = rmsnorm(x, L.attnNorm, c.eps);
+      const q = mv(L.wq, h, c.dim);
+      const k = mv(L.wk, h, kvDim);
+      const v = mv(L.wv, h, kvDim);
+      rope(q, c.heads, c.headDim, c.nRot, pos, c.ropeBase);
+      rope(k, c.kvHeads, c.headDim, c.nRot, pos, c.ropeBase);
+      keys[l].push(k);
+      values[l].push(v);
+      const att = new Float64Array(c.dim);
+      for (let head = 0; head < c.heads; head++) {
+        const qo = head * c.headDim;
+        const ko = Math.floor(head / group) * c.headDim;
+        const scores = new Float64Array(pos + 1);
+        for (let p = 0; p <= pos; p++) {
+          let s = 0;
+          for (let i = 0; i < c.headDim; i++) s += q[qo + i] * keys[l][p][ko + i];
+          scores[p] = s / Math.sqrt(c.headDim);
+        }
+        const max = Math.max(...scores);
+        let sum = 0;
+        for (let p = 0; p <= pos; p++) sum += (scores[p] = Math.exp(scores[p] - max));
+        for (let p = 0; p <= pos; p++) {
+          const a = scores[p] / sum;
+          for (let i = 0; i < c.headDim; i++) att[qo + i] += a * values[l][p][ko + i];
+        }
+      }
+      const o = mv(L.wo, att, c.dim);
+      x = x.map((xi, i) => xi + o[i]);
+
+      // feed-forward
+      const h2 = rmsnorm(x, L.ffnNorm, c.eps);
+      const gate = mv(L.wGate, h2, c.ffn);
+      const up = mv(L.wUp, h2, c.ffn);
+      const act = gate.map((g, i) => silu(g) * up[i]);
+      const down = mv(L.wDown, act, c.dim);
+      x = x.map((xi, i) => xi + down[i]);
+    });
+    const xf = rmsnorm(x, w.outputNorm, c.eps);
+    out.set(mv(w.output ?? w.tokenEmbd, xf, c.vocab), pos * c.vocab);
+  });
+  return out;
+}

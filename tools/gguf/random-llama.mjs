@@ -1,0 +1,202 @@
+// Seeded random-weight models of GGUF architecture `llama`, for golden tests against llama.cpp.
+//
+// Every tensor draws its values from its own stream, seeded by (seed, tensor name): the same seed gives the same
+// logical weights whatever the storage type, so an F16 or Q8_0 file is a rounding of the F32 one.
+//
+// Scales are chosen so the model says something: attention scores q.k/sqrt(head_dim) have a standard deviation
+// of about 1.5 (softmax over positions is far from uniform) and the final logits one of about `logitStd`
+// (default 3), so log-probabilities spread over many units and a wrong layout cannot hide in a flat softmax.
+
+import { GgufWriter, GgufType, GgmlType, ggmlTypeId } from './writer.mjs';
+
+// ---------------------------------------------------------------------------------------------------------------
+// PRNG: xoshiro128** seeded through splitmix32; normals by Box-Muller. All 32-bit integer arithmetic.
+
+function splitmix32(state) {
+  let s = state >>> 0;
+  return () => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+}
+
+/** A seeded generator with uniform() in [0, 1) and normal() ~ N(0, 1). */
+export function makeRng(seed) {
+  const init = splitmix32(seed);
+  let a = init(), b = init(), c = init(), d = init();
+  if ((a | b | c | d) === 0) a = 1;
+  const nextU32 = () => {
+    const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
+    const t = b << 9;
+    c ^= a; d ^= b; b ^= c; a ^= d;
+    c ^= t;
+    d = rotl(d, 11);
+    return result;
+  };
+  let spare = null;
+  return {
+    nextU32,
+    uniform: () => nextU32() / 4294967296,
+    normal() {
+      if (spare !== null) { const v = spare; spare = null; return v; }
+      const u1 = (nextU32() + 1) / 4294967297; // in (0, 1): log is finite
+      const u2 = nextU32() / 4294967296;
+      const r = Math.sqrt(-2 * Math.log(u1));
+      spare = r * Math.sin(2 * Math.PI * u2);
+      return r * Math.cos(2 * Math.PI * u2);
+    },
+  };
+}
+
+function rotl(x, k) { return ((x << k) | (x >>> (32 - k))) >>> 0; }
+
+/** FNV-1a of a string mixed with the seed: the per-tensor stream seed. */
+function streamSeed(seed, name) {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Options
+
+const FILE_TYPE = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 }; // llama_ftype: ALL_F32, MOSTLY_F16, MOSTLY_Q4_0, MOSTLY_Q8_0
+
+/**
+ * Fills in defaults and checks the shape constraints. Options:
+ *   seed (1), dim (64), layers (2), heads (4), kvHeads (= heads), ffn (3*dim), vocab (512), ctx (256),
+ *   type ('F32' | 'F16' | 'Q8_0' | 'Q4_0'; norm weights stay F32, token_embd takes the type too),
+ *   tiedOutput (false: no output.weight, the output reuses token_embd), ropeBase (10000), eps (1e-5),
+ *   logitStd (3: the std of the final logits), embedStd (1: the std of the embeddings),
+ *   name (general.name), version (GGUF 3 or 2), alignment (general.alignment; absent means 32).
+ */
+export function randomLlamaParams(opts = {}) {
+  const p = {
+    seed: 1, dim: 64, layers: 2, heads: 4, kvHeads: undefined, ffn: undefined, vocab: 512, ctx: 256,
+    type: 'F32', tiedOutput: false, ropeBase: 10000, eps: 1e-5, logitStd: 3, embedStd: 1, name: 'ringlm-random-llama',
+    version: 3, alignment: undefined,
+    ...opts,
+  };
+  p.kvHeads ??= p.heads;
+  p.ffn ??= 3 * p.dim;
+  p.type = String(p.type).toUpperCase();
+  if (!(p.type in FILE_TYPE)) throw new Error(`type must be F32, F16, Q8_0 or Q4_0, not ${opts.type}`);
+  if (p.dim % p.heads !== 0) throw new Error('dim must be a multiple of heads');
+  if (p.heads % p.kvHeads !== 0) throw new Error('heads must be a multiple of kvHeads');
+  if ((p.dim / p.heads) % 2 !== 0) throw new Error('head dimension must be even (RoPE rotates pairs)');
+  if (p.type.startsWith('Q') && (p.dim % 32 !== 0 || p.ffn % 32 !== 0)) {
+    throw new Error('quantized types need dim and ffn to be multiples of 32');
+  }
+  if (p.vocab < 3 + 256) throw new Error('vocab must hold the 3 special and 256 byte tokens');
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tokenizer: SentencePiece-style ("llama") vocabulary that llama.cpp accepts.
+
+const TOKEN_TYPE = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, BYTE: 6 };
+
+/** Short distinct words: a, b, ..., z, aa, ab, ... (bijective base 26). */
+function word(i) {
+  let s = '';
+  for (let n = i + 1; n > 0; n = Math.floor((n - 1) / 26)) s = String.fromCharCode(97 + ((n - 1) % 26)) + s;
+  return s;
+}
+
+export function makeLlamaVocab(vocab) {
+  const tokens = ['<unk>', '<s>', '</s>'];
+  const types = [TOKEN_TYPE.UNKNOWN, TOKEN_TYPE.CONTROL, TOKEN_TYPE.CONTROL];
+  for (let b = 0; b < 256; b++) {
+    tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+    types.push(TOKEN_TYPE.BYTE);
+  }
+  // Fillers come in pairs: "▁w" (a word starting with a space) and "w".
+  for (let i = 0; tokens.length < vocab; i++) {
+    tokens.push((i % 2 === 0 ? '\u2581' : '') + word(i >> 1));
+    types.push(TOKEN_TYPE.NORMAL);
+  }
+  const scores = tokens.map((_, i) => (types[i] === TOKEN_TYPE.NORMAL ? -i : 0));
+  return { tokens, scores, types };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Builds the model. Returns a GgufWriter (call .toBuffer() or .write(path)); `writer.params` holds the resolved
+ * options.
+ */
+export function makeRandomLlama(opts = {}) {
+  const p = randomLlamaParams(opts);
+  const headDim = p.dim / p.heads;
+  const kvDim = headDim * p.kvHeads;
+  const weightType = ggmlTypeId(p.type);
+
+  const w = new GgufWriter({ version: p.version, alignment: p.alignment });
+  w.params = p;
+
+  w.addString('general.architecture', 'llama');
+  w.addString('general.name', p.name);
+  w.addUint32('general.file_type', FILE_TYPE[p.type]);
+  if (weightType !== GgmlType.F32 && weightType !== GgmlType.F16) w.addUint32('general.quantization_version', 2);
+
+  w.addUint32('llama.context_length', p.ctx);
+  w.addUint32('llama.embedding_length', p.dim);
+  w.addUint32('llama.block_count', p.layers);
+  w.addUint32('llama.feed_forward_length', p.ffn);
+  w.addUint32('llama.attention.head_count', p.heads);
+  w.addUint32('llama.attention.head_count_kv', p.kvHeads);
+  w.addUint32('llama.rope.dimension_count', headDim);
+  w.addFloat32('llama.rope.freq_base', p.ropeBase);
+  w.addFloat32('llama.attention.layer_norm_rms_epsilon', p.eps);
+  w.addUint32('llama.vocab_size', p.vocab);
+
+  const vocab = makeLlamaVocab(p.vocab);
+  w.addString('tokenizer.ggml.model', 'llama');
+  w.addArray('tokenizer.ggml.tokens', GgufType.STRING, vocab.tokens);
+  w.addArray('tokenizer.ggml.scores', GgufType.FLOAT32, vocab.scores);
+  w.addArray('tokenizer.ggml.token_type', GgufType.INT32, vocab.types);
+  w.addUint32('tokenizer.ggml.bos_token_id', 1);
+  w.addUint32('tokenizer.ggml.eos_token_id', 2);
+  w.addUint32('tokenizer.ggml.unknown_token_id', 0);
+  w.addBool('tokenizer.ggml.add_bos_token', true);
+  w.addBool('tokenizer.ggml.add_eos_token', false);
+
+  // Each tensor: N(0, std^2) values from its own stream, or mean + N(0, std^2) for norm weights.
+  const normal = (name, count, std, mean = 0) => {
+    const rng = makeRng(streamSeed(p.seed, name));
+    const out = new Float32Array(count);
+    for (let i = 0; i < count; i++) out[i] = mean + std * rng.normal();
+    return out;
+  };
+  const matrix = (name, cols, rows, std) => w.addTensor(name, weightType, [cols, rows], normal(name, cols * rows, std));
+  const norm = (name, n, gain) => w.addTensor(name, GgmlType.F32, [n], normal(name, n, 0.1 * gain, gain));
+
+  // Embedding rows have rms embedStd; every projection keeps the rms of its (normalised) input, std 1/sqrt(in),
+  // except Q and K, scaled by 1.25 each so scores q.k/sqrt(head_dim) have std ~1.25^2. The output RMSNorm gain
+  // sets the logit spread: logits are gain * (W x_hat), whose std is outStd * sqrt(dim) * gain = logitStd.
+  const embedStd = p.embedStd;
+  const outStd = p.tiedOutput ? embedStd : 1 / Math.sqrt(p.dim);
+  const outGain = p.logitStd / (outStd * Math.sqrt(p.dim));
+  const inStd = 1 / Math.sqrt(p.dim);
+  const qkStd = 1.25 / Math.sqrt(p.dim);
+
+  matrix('token_embd.weight', p.dim, p.vocab, embedStd);
+  for (let l = 0; l < p.layers; l++) {
+    const b = `blk.${l}.`;
+    norm(`${b}attn_norm.weight`, p.dim, 1);
+    matrix(`${b}attn_q.weight`, p.dim, p.dim, qkStd);
+    matrix(`${b}attn_k.weight`, p.dim, kvDim, qkStd);
+    matrix(`${b}attn_v.weight`, p.dim, kvDim, inStd);
+    matrix(`${b}attn_output.weight`, p.dim, p.dim, inStd);
+    norm(`${b}ffn_norm.weight`, p.dim, 1);
+    matrix(`${b}ffn_gate.weight`, p.dim, p.ffn, inStd);
+    matrix(`${b}ffn_up.weight`, p.dim, p.ffn, inStd);
+    matrix(`${b}ffn_down.weight`, p.ffn, p.dim, 1 / Math.sqrt(p.ffn));
+  }
+  norm('output_norm.weight', p.dim, outGain);
+  if (!p.tiedOutput) matrix('output.weight', p.dim, p.vocab, outStd);
+  return w;
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// Writes the suite of seeded random llama models used by the golden tests, plus models.json describing them.
+//
+//   node tools/make-test-models.mjs [outdir]      (default build/models)
+//
+// Every model comes as F32, F16, Q8_0 and Q4_0 (file names like gqa-q8_0.gguf); the same seed gives the same
+// logical weights in every type. A file whose bytes would not change is left alone. Output is deterministic.
+
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeRandomLlama } from './gguf/random-llama.mjs';
+
+export const TYPES = ['F32', 'F16', 'Q8_0', 'Q4_0'];
+
+/** The models: each a set of makeRandomLlama options (type added per file). */
+export const SUITE = [
+  // Multi-head attention (as many kv heads as heads), head_dim 32.
+  { name: 'mha', seed: 11, dim: 64, layers: 2, heads: 2, kvHeads: 2, ffn: 192, vocab: 512, ctx: 256 },
+  // Grouped-query attention: 8 query heads share 2 kv heads, head_dim 16.
+  { name: 'gqa', seed: 12, dim: 128, layers: 2, heads: 8, kvHeads: 2, ffn: 384, vocab: 512, ctx: 256 },
+  // A Llama-2-sized vocabulary: 32000 rows of embeddings and output.
+  { name: 'vocab32k', seed: 13, dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 192, vocab: 32000, ctx: 256 },
+  // Tied embeddings (no output.weight), 3 query heads per kv head, other rope base and epsilon,
+  // a vocabulary that is no multiple of 32. Smaller embeddings keep the input token from dominating
+  // the tied output (with rms-1 embeddings the argmax is always the input token).
+  { name: 'tied', seed: 14, dim: 96, layers: 2, heads: 6, kvHeads: 2, ffn: 288, vocab: 1000, ctx: 256,
+    tiedOutput: true, ropeBase: 500000, eps: 1e-6, embedStd: 0.3 },
+];
+
+/** Extra single files: a GGUF v2 file with a non-default alignment. */
+export const EXTRAS = [
+  { ...SUITE[0], name: 'mha-v2-align64', types: ['F32'], version: 2, alignment: 64 },
+];
+
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+/** Writes through a temporary file and a rename, so a concurrent reader never sees half a file. */
+function writeAtomic(path, data) {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+/** Writes the suite into `outdir`; returns the manifest object (also written as models.json). */
+export function makeTestModels(outdir = 'build/models', { log = () => {} } = {}) {
+  mkdirSync(outdir, { recursive: true });
+  const entries = [];
+  const jobs = [
+    ...SUITE.flatMap((m) => TYPES.map((type) => ({ ...m, type }))),
+    ...EXTRAS.flatMap(({ types, ...m }) => types.map((type) => ({ ...m, type }))),
+  ];
+  for (const { name, ...opts } of jobs) {
+    const file = `${name}-${opts.type.toLowerCase()}.gguf`;
+    const path = join(outdir, file);
+    const writer = makeRandomLlama({ ...opts, name: `ringlm-test-${name}` });
+    const bytes = writer.toBuffer();
+    const hash = sha256(bytes);
+    const unchanged = existsSync(path) && sha256(readFileSync(path)) === hash;
+    if (!unchanged) writeAtomic(path, bytes);
+    log(`${unchanged ? 'kept ' : 'wrote'} ${path} (${bytes.length} bytes)`);
+    const p = writer.params;
+    entries.push({
+      file, name, type: p.type, sha256: hash, bytes: bytes.length,
+      params: {
+        seed: p.seed, dim: p.dim, layers: p.layers, heads: p.heads, kvHeads: p.kvHeads, ffn: p.ffn,
+        vocab: p.vocab, ctx: p.ctx, tiedOutput: p.tiedOutput, ropeBase: p.ropeBase, eps: p.eps,
+        logitStd: p.logitStd, embedStd: p.embedStd, ggufVersion: p.version, alignment: p.alignment ?? 32,
+      },
+    });
+  }
+  const manifest = { generator: 'tools/make-test-models.mjs', models: entries };
+  const json = JSON.stringify(manifest, null, 2) + '\n';
+  const manifestPath = join(outdir, 'models.json');
+  if (!existsSync(manifestPath) || readFileSync(manifestPath, 'utf8') !== json) writeAtomic(manifestPath, json);
+  return manifest;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const outdir = process.argv[2] ?? 'build/models';
+  const t0 = performance.now();
+  const manifest = makeTestModels(outdir, { log: console.log });
+  console.log(`${manifest.models.length} models in ${outdir} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+}
