@@ -31,24 +31,23 @@ Status Engine::load(uint8_t* data, size_t size, const EngineOptions& options, st
 
 Engine::~Engine() { std::free(data_); }
 
-void Engine::reset() {
-  transformer_.cache().clear();
-  position_ = 0;
+void Engine::reset() { transformer_.cache().clear(); }
+
+Status Engine::set_context_policy(ContextPolicy policy, int anchors) {
+  return transformer_.cache().set_policy(policy, anchors);
 }
 
 Status Engine::prefill(const int32_t* ids, int n, bool all_logits) {
   const size_t vocab = size_t(model_.config.vocab_size);
   const size_t need = all_logits ? size_t(n > 0 ? n : 0) * vocab : vocab;
   if (logits_.size() < need) logits_.resize(need);  // only all_logits grows it, once per size
-  RINGLM_TRY(transformer_.prefill(ids, n, position_, logits_.data(), all_logits));
-  position_ += n;
+  RINGLM_TRY(transformer_.prefill(ids, n, position(), logits_.data(), all_logits));
   logits_count_ = need;
   return Status();
 }
 
 Status Engine::decode(int32_t id) {
-  RINGLM_TRY(transformer_.decode(id, position_, logits_.data()));
-  position_ += 1;
+  RINGLM_TRY(transformer_.decode(id, position(), logits_.data()));
   logits_count_ = size_t(model_.config.vocab_size);
   return Status();
 }

@@ -31,13 +31,18 @@ public:
   const Model& model() const { return model_; }
   const GgufFile& file() const { return file_; }
   int context_size() const { return transformer_.cache().capacity(); }
-  int position() const { return position_; }  // tokens processed since the last reset
+  int position() const { return transformer_.cache().next_position(); }  // tokens processed since the last reset
+  const KvCache& cache() const { return transformer_.cache(); }
   uint64_t kv_bytes() const { return transformer_.cache().bytes(); }
   uint64_t scratch_bytes() const { return transformer_.scratch_bytes(); }
   uint64_t file_bytes() const { return size_; }
 
   // Empty the cache: the next token is at position 0.
   void reset();
+
+  // How the KV ring makes room when it is full (see kv_cache.h); `anchors` first tokens are kept
+  // for good (sinks / keepTokens). Empties the cache.
+  Status set_context_policy(ContextPolicy policy, int anchors);
 
   // Feed prompt tokens after what is already cached. logits() then holds the last token's logits,
   // or (all_logits) n rows of vocab_size logits.
@@ -60,7 +65,6 @@ private:
   GgufFile file_;
   Model model_;
   Transformer transformer_;
-  int position_ = 0;
   std::vector<float> logits_;
   size_t logits_count_ = 0;
 };

@@ -20,6 +20,13 @@ inline float dot(const float* a, const float* b, int64_t n) {
   return s;
 }
 
+// sum of n values (streams a buffer: the benchmark's read-bandwidth ceiling)
+inline float sum(const float* x, int64_t n) {
+  float s = 0.0f;
+  for (int64_t i = 0; i < n; i++) s += x[i];
+  return s;
+}
+
 // y += a * x
 inline void axpy(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
@@ -76,6 +83,21 @@ inline float dot(const float* a, const float* b, int64_t n) {
   return s;
 }
 
+inline float sum(const float* x, int64_t n) {
+  batch acc0(0.0f), acc1(0.0f), acc2(0.0f), acc3(0.0f);  // four chains: the adds never wait on each other
+  int64_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W) {
+    acc0 += batch::load_unaligned(x + i);
+    acc1 += batch::load_unaligned(x + i + W);
+    acc2 += batch::load_unaligned(x + i + 2 * W);
+    acc3 += batch::load_unaligned(x + i + 3 * W);
+  }
+  for (; i + W <= n; i += W) acc0 += batch::load_unaligned(x + i);
+  float s = xsimd::hadd((acc0 + acc1) + (acc2 + acc3));
+  for (; i < n; i++) s += x[i];
+  return s;
+}
+
 inline void axpy(float a, const float* x, float* y, int64_t n) {
   const batch va(a);
   int64_t i = 0;
@@ -106,15 +128,14 @@ inline void swiglu(float* gate, const float* up, int64_t n) { ref::swiglu(gate, 
 
 // RoPE rotates each head's leading `rope_dims` values in adjacent pairs (x[2i], x[2i+1]) by
 // theta_i = pos * base^(-2i / rope_dims): llama.cpp's layout for the `llama` architecture.
-// rope_angles fills rope_dims/2 (cos, sin) pairs for one position; like llama.cpp it steps theta
-// by repeated multiplication in float, so the angles match its to the last bit or two.
-inline void rope_angles(float* cos_sin, int rope_dims, float pos, float base) {
-  const float step = std::pow(base, -2.0f / float(rope_dims));
-  float theta = pos;
+// rope_angles fills rope_dims/2 (cos, sin) pairs for one position. The angles are computed in
+// double: positions grow without bound in the KV ring, and a float theta at position 10^6 would
+// be off by a tenth of a radian.
+inline void rope_angles(float* cos_sin, int rope_dims, double pos, float base) {
   for (int i = 0; i < rope_dims / 2; i++) {
-    cos_sin[2 * i] = std::cos(theta);
-    cos_sin[2 * i + 1] = std::sin(theta);
-    theta *= step;
+    const double theta = pos * std::pow(double(base), -2.0 * i / rope_dims);
+    cos_sin[2 * i] = float(std::cos(theta));
+    cos_sin[2 * i + 1] = float(std::sin(theta));
   }
 }
 

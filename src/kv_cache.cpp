@@ -1,43 +1,121 @@
 #include "kv_cache.h"
 
+#include <algorithm>
 #include <string>
 
 namespace ringlm {
 
-Status KvCache::allocate(int n_layers, int capacity, int kv_dim) {
-  if (n_layers <= 0 || capacity <= 0 || kv_dim <= 0) {
-    return Status::error("KV cache: layers, capacity and kv_dim must be positive (got " + std::to_string(n_layers) + ", " +
-                         std::to_string(capacity) + ", " + std::to_string(kv_dim) + ")");
+Status KvCache::allocate(int n_layers, int capacity, int kv_dim, int batch) {
+  if (n_layers <= 0 || capacity <= 0 || kv_dim <= 0 || batch <= 0) {
+    return Status::error("KV cache: layers, capacity, kv_dim and batch must be positive (got " + std::to_string(n_layers) +
+                         ", " + std::to_string(capacity) + ", " + std::to_string(kv_dim) + ", " + std::to_string(batch) + ")");
   }
-  const size_t n = size_t(n_layers) * size_t(capacity) * size_t(kv_dim);
   n_layers_ = n_layers;
   capacity_ = capacity;
   kv_dim_ = kv_dim;
+  slots_ = capacity + batch;
+  const size_t n = size_t(n_layers) * size_t(slots_) * size_t(kv_dim);
   keys_.assign(n, 0.0f);
   values_.assign(n, 0.0f);
-  position_.assign(size_t(capacity), -1);
-  rope_pos_.assign(size_t(capacity), -1);
-  size_ = 0;
+  return set_policy(ContextPolicy::Stop, 0);
+}
+
+Status KvCache::set_policy(ContextPolicy policy, int anchors) {
+  if (anchors < 0 || anchors >= capacity_) {
+    return Status::error("the number of kept first tokens (" + std::to_string(anchors) +
+                         ") must be at least 0 and less than the context size " + std::to_string(capacity_));
+  }
+  policy_ = policy;
+  anchors_ = policy == ContextPolicy::Stop ? 0 : anchors;
+  ring_ = slots_ - anchors_;
+  clear();
   return Status();
 }
 
-void KvCache::clear() { truncate(0); }
+void KvCache::clear() {
+  next_pos_ = 0;
+  shift_start_ = anchors_;
+  dropped_ = 0;
+}
 
-int KvCache::append(int32_t position, int32_t rope_pos) {
-  if (size_ >= capacity_) return -1;
-  const int slot = size_++;
-  position_[size_t(slot)] = position;
-  rope_pos_[size_t(slot)] = rope_pos;
+int32_t KvCache::window_start(int32_t pos) const {
+  switch (policy_) {
+    case ContextPolicy::Stop: return 0;
+    case ContextPolicy::Shift: return std::max(shift_start_, anchors_);
+    case ContextPolicy::Sinks: return std::max(anchors_, pos - (capacity_ - anchors_) + 1);
+  }
+  return 0;
+}
+
+int32_t KvCache::anchor_shift(int32_t pos) const {
+  if (pos < anchors_) return 0;
+  // kept position of the query = anchors + (pos - window_start)
+  return anchors_ - window_start(pos);
+}
+
+int KvCache::kept() const {
+  const int32_t p = next_pos_;
+  if (p <= anchors_) return p;
+  // Window tokens before the next one: [window_start(p), p - 1]; sinks count the slot p will take.
+  return anchors_ + int(p - window_start(p));
+}
+
+int KvCache::make_room(int n) {
+  if (n <= 0) return 0;
+  const int32_t p = next_pos_;
+  switch (policy_) {
+    case ContextPolicy::Stop:
+      return std::min(n, capacity_ - p);
+    case ContextPolicy::Sinks: {
+      // Any number of tokens can come; a batch must stay within the ring's slack, which the
+      // caller's batch size guarantees. Count what slides out of the window.
+      const int32_t before = p > 0 ? window_start(p - 1) : anchors_, after = window_start(p + n - 1);
+      dropped_ += after - before;
+      return n;
+    }
+    case ContextPolicy::Shift: {
+      if (p < anchors_) return std::min(n, anchors_ - p);  // fill the anchors first
+      int in_window = int(p - shift_start_);
+      if (in_window + anchors_ >= capacity_) {
+        // Full: drop the older half of the non-anchor tokens, as llama.cpp's context shift does.
+        const int discard = std::max(1, in_window / 2);
+        shift_start_ += discard;
+        dropped_ += discard;
+        in_window -= discard;
+      }
+      return std::min(n, capacity_ - anchors_ - in_window);
+    }
+  }
+  return 0;
+}
+
+int KvCache::append() {
+  const int slot = slot_of(next_pos_);
+  next_pos_++;
   return slot;
 }
 
-void KvCache::truncate(int new_size) {
-  if (new_size < 0 || new_size > size_) return;
-  for (int s = new_size; s < size_; s++) {
-    position_[size_t(s)] = -1;
-    rope_pos_[size_t(s)] = -1;
+void KvCache::save(State* s) const {
+  s->keys = keys_;
+  s->values = values_;
+  s->next_pos = next_pos_;
+  s->shift_start = shift_start_;
+  s->dropped = dropped_;
+  s->policy = policy_;
+  s->anchors = anchors_;
+}
+
+Status KvCache::restore(const State& s) {
+  if (s.keys.size() != keys_.size() || s.values.size() != values_.size()) {
+    return Status::error("the saved state belongs to a cache of another size");
   }
-  size_ = new_size;
+  RINGLM_TRY(set_policy(s.policy, s.anchors));
+  std::copy(s.keys.begin(), s.keys.end(), keys_.begin());
+  std::copy(s.values.begin(), s.values.end(), values_.begin());
+  next_pos_ = s.next_pos;
+  shift_start_ = s.shift_start;
+  dropped_ = s.dropped;
+  return Status();
 }
 
 }  // namespace ringlm

@@ -1,14 +1,29 @@
-// kv_cache.h — the attention cache: keys and values of past tokens, allocated once at load.
+// kv_cache.h — the KV ring: keys and values of past tokens in a fixed buffer allocated once at load.
 //
 // Three ideas are kept apart on purpose:
-//   slot      — where a token's K/V live in the buffer (0 .. capacity-1);
-//   position  — the token's logical place in the sequence (0, 1, 2, ... since the last reset);
-//   rope_pos  — the position its key was rotated with (today equal to position; the ring's
-//               wrap-around policies will let the two differ).
-// Attention visits the occupied slots in any order and masks by position, so nothing here
-// assumes slots are filled in sequence order.
+//   position      — a token's logical place in the stream since the last reset (0, 1, 2, ...);
+//                   it only grows, and keys are rotated (RoPE) at it once, when written;
+//   slot          — where the token's K/V live in the buffer;
+//   kept position — where the token sits among the tokens the policy keeps (0 .. kept-1): the
+//                   position the model "sees" once the ring has wrapped (StreamingLLM's
+//                   "positions within the cache"; llama.cpp's positions after a context shift).
 //
-// Layout: one float buffer per kind, [layer][slot][kv_dim], so a layer's keys are contiguous.
+// Layout: `anchors` first tokens stay for good (the attention sinks, or llama.cpp's keepTokens)
+// in slots [0, anchors); every later token p goes to ring slot anchors + (p - anchors) % ring.
+// A query at position p sees the anchors plus the window [window_start(p), p]. The ring has
+// `batch` slots more than the window, so a prefill batch can write all of its keys before any of
+// its tokens attends without overwriting a key an earlier token of the batch still sees.
+//
+// Wrap-around policies, once the window is full:
+//   stop  — no more tokens (the caller reports "length");
+//   shift — llama.cpp's context shift: drop the older half of the non-anchor tokens at once;
+//   sinks — StreamingLLM: drop the oldest non-anchor token for each new one.
+// Nothing is moved or re-rotated. RoPE scores depend only on the distance between the query's
+// and the key's rotation positions, and the window is contiguous in positions, so window keys at
+// their positions already have the right distances; only the anchors are closer in kept
+// positions than in positions. Attention therefore rotates the query a second time for the
+// anchors, by anchor_shift(p) = (kept position of p) - p, which is exactly equivalent to
+// re-rotating every anchor key.
 #pragma once
 
 #include <cstdint>
@@ -18,38 +33,72 @@
 
 namespace ringlm {
 
+enum class ContextPolicy { Stop, Shift, Sinks };
+
 class KvCache {
 public:
-  // Reserve the whole buffer; the only allocation the cache ever makes.
-  Status allocate(int n_layers, int capacity, int kv_dim);
+  // Reserve the whole buffer: `capacity` kept tokens plus `batch` slots of slack. The only
+  // allocation the cache ever makes.
+  Status allocate(int n_layers, int capacity, int kv_dim, int batch);
+  // Choose the wrap-around policy and the number of anchor tokens; empties the cache.
+  Status set_policy(ContextPolicy policy, int anchors);
 
-  int capacity() const { return capacity_; }
-  int size() const { return size_; }  // slots in use
+  int capacity() const { return capacity_; }  // tokens the policy keeps at most
+  int slots() const { return slots_; }        // physical slots (capacity + batch)
   int kv_dim() const { return kv_dim_; }
+  ContextPolicy policy() const { return policy_; }
+  int anchors() const { return anchors_; }
   uint64_t bytes() const { return uint64_t(keys_.size() + values_.size()) * sizeof(float); }
 
   void clear();
+  int32_t next_position() const { return next_pos_; }
+  // Tokens a query at the next position would see before it: anchors plus the window.
+  int kept() const;
+  // How many tokens were dropped so far (shift and sinks).
+  int64_t dropped() const { return dropped_; }
 
-  // Take the next free slot for a token at logical `position`, rotated at `rope_pos`.
-  // Returns the slot, or -1 when the cache is full.
-  int append(int32_t position, int32_t rope_pos);
+  // Make room for up to `n` tokens starting at next_position(), applying the policy if the window
+  // is full; returns how many of them fit now (0 with the stop policy when full). Call before
+  // writing each batch; a batch must not be larger than the returned count.
+  int make_room(int n);
+  // Take the slot of the token at next_position() and advance.
+  int append();
 
-  // Forget the newest `n` slots (used to roll back a batch that failed half-way).
-  void truncate(int new_size);
+  int slot_of(int32_t pos) const {
+    return pos < anchors_ ? pos : anchors_ + int((pos - anchors_) % ring_);
+  }
+  // The oldest non-anchor position a query at `pos` sees.
+  int32_t window_start(int32_t pos) const;
+  // The query's kept position minus its position (<= 0): how far to rotate it back for anchors.
+  int32_t anchor_shift(int32_t pos) const;
 
   float* key(int layer, int slot) { return &keys_[index(layer, slot)]; }
   float* value(int layer, int slot) { return &values_[index(layer, slot)]; }
   const float* key(int layer, int slot) const { return &keys_[index(layer, slot)]; }
   const float* value(int layer, int slot) const { return &values_[index(layer, slot)]; }
-  int32_t position(int slot) const { return position_[size_t(slot)]; }
-  int32_t rope_position(int slot) const { return rope_pos_[size_t(slot)]; }
+
+  // Snapshot support: the whole state as plain data.
+  struct State {
+    std::vector<float> keys, values;
+    int32_t next_pos = 0, shift_start = 0;
+    int64_t dropped = 0;
+    ContextPolicy policy = ContextPolicy::Stop;
+    int anchors = 0;
+  };
+  void save(State* s) const;
+  Status restore(const State& s);
 
 private:
-  size_t index(int layer, int slot) const { return (size_t(layer) * size_t(capacity_) + size_t(slot)) * size_t(kv_dim_); }
+  size_t index(int layer, int slot) const { return (size_t(layer) * size_t(slots_) + size_t(slot)) * size_t(kv_dim_); }
 
-  int n_layers_ = 0, capacity_ = 0, kv_dim_ = 0, size_ = 0;
-  std::vector<float> keys_, values_;       // [layer][slot][kv_dim]
-  std::vector<int32_t> position_, rope_pos_;  // per slot
+  int n_layers_ = 0, capacity_ = 0, kv_dim_ = 0, slots_ = 0;
+  ContextPolicy policy_ = ContextPolicy::Stop;
+  int anchors_ = 0;    // tokens kept for good at the start
+  int ring_ = 0;       // slots for non-anchor tokens: capacity - anchors + batch
+  int32_t next_pos_ = 0;
+  int32_t shift_start_ = 0;  // shift policy: the oldest kept non-anchor position
+  int64_t dropped_ = 0;
+  std::vector<float> keys_, values_;  // [layer][slot][kv_dim]
 };
 
 }  // namespace ringlm

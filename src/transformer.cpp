@@ -1,5 +1,6 @@
 #include "transformer.h"
 
+#include <cstdint>
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -13,7 +14,7 @@ Status Transformer::init(const Model* model, int context_size, int max_batch) {
   model_ = model;
   max_batch_ = max_batch;
   const Config& c = model->config;
-  RINGLM_TRY(cache_.allocate(c.n_layers, context_size, c.kv_dim()));
+  RINGLM_TRY(cache_.allocate(c.n_layers, context_size, c.kv_dim(), max_batch));
   const size_t B = size_t(max_batch);
   x_.assign(B * size_t(c.dim), 0.0f);
   xn_.assign(B * size_t(c.dim), 0.0f);
@@ -25,7 +26,9 @@ Status Transformer::init(const Model* model, int context_size, int max_batch) {
   gate_.assign(B * size_t(c.ffn_dim), 0.0f);
   up_.assign(B * size_t(c.ffn_dim), 0.0f);
   rope_.assign(B * size_t(c.rope_dims), 0.0f);
-  scores_.assign(size_t(context_size), 0.0f);
+  anchor_rope_.assign(B * size_t(c.rope_dims), 0.0f);
+  anchor_q_.assign(size_t(c.q_dim()), 0.0f);
+  scores_.assign(size_t(cache_.slots()), 0.0f);
   slots_.assign(B, -1);
   mm_.reserve(max_batch, std::max({int64_t(c.dim), int64_t(c.q_dim()), int64_t(c.ffn_dim)}));
   return Status();
@@ -33,13 +36,17 @@ Status Transformer::init(const Model* model, int context_size, int max_batch) {
 
 uint64_t Transformer::scratch_bytes() const {
   const size_t floats = x_.size() + xn_.size() + q_.size() + k_.size() + v_.size() + att_out_.size() + proj_.size() +
-                        gate_.size() + up_.size() + rope_.size() + scores_.size() + mm_.rounded.size();
+                        gate_.size() + up_.size() + rope_.size() + anchor_rope_.size() + anchor_q_.size() +
+                        scores_.size() + mm_.rounded.size();
   return uint64_t(floats) * sizeof(float) + uint64_t(mm_.blocks.size()) * sizeof(BlockQ8_0);
 }
 
-Status Transformer::check_tokens(const int32_t* tokens, int n, int32_t pos0) const {
+Status Transformer::check_tokens(const int32_t* tokens, int n, int32_t pos) const {
   if (n <= 0) return Status::error("no tokens to process");
-  if (pos0 < 0) return Status::error("position " + std::to_string(pos0) + " is negative");
+  if (pos != cache_.next_position()) {
+    return Status::error("position " + std::to_string(pos) + " is not the cache's next position " +
+                         std::to_string(cache_.next_position()));
+  }
   const int vocab = model_->config.vocab_size;
   for (int i = 0; i < n; i++) {
     if (tokens[i] < 0 || tokens[i] >= vocab) {
@@ -47,30 +54,34 @@ Status Transformer::check_tokens(const int32_t* tokens, int n, int32_t pos0) con
                            " is out of range (vocabulary size " + std::to_string(vocab) + ")");
     }
   }
-  if (n > cache_.capacity() - cache_.size()) {
-    return Status::error("context full: " + std::to_string(n) + " more tokens do not fit (" + std::to_string(cache_.size()) +
-                         " of " + std::to_string(cache_.capacity()) + " cache slots used)");
+  if (cache_.policy() == ContextPolicy::Stop && n > cache_.capacity() - pos) {
+    return Status::error("context full: " + std::to_string(n) + " more tokens do not fit (" + std::to_string(pos) +
+                         " of " + std::to_string(cache_.capacity()) + " tokens used)");
   }
+  if (pos > INT32_MAX - n) return Status::error("position overflow: the stream passed 2^31 tokens; reset first");
   return Status();
 }
 
-Status Transformer::prefill(const int32_t* tokens, int n, int32_t pos0, float* logits, bool all_logits) {
-  RINGLM_TRY(check_tokens(tokens, n, pos0));
+Status Transformer::prefill(const int32_t* tokens, int n, int32_t pos, float* logits, bool all_logits) {
+  RINGLM_TRY(check_tokens(tokens, n, pos));
   const int64_t vocab = model_->config.vocab_size;
-  for (int done = 0; done < n; done += max_batch_) {
-    const int m = std::min(max_batch_, n - done);
+  for (int done = 0; done < n;) {
+    // The cache decides how much fits before its policy must act again (a context shift).
+    const int m = cache_.make_room(std::min(max_batch_, n - done));
     const bool last_chunk = done + m == n;
     if (all_logits) {
-      forward(tokens + done, m, pos0 + done, 0, logits + int64_t(done) * vocab);
+      forward(tokens + done, m, pos + done, 0, logits + int64_t(done) * vocab);
     } else {
-      forward(tokens + done, m, pos0 + done, last_chunk ? m - 1 : m, logits);
+      forward(tokens + done, m, pos + done, last_chunk ? m - 1 : m, logits);
     }
+    done += m;
   }
   return Status();
 }
 
 Status Transformer::decode(int32_t token, int32_t pos, float* logits) {
   RINGLM_TRY(check_tokens(&token, 1, pos));
+  cache_.make_room(1);
   forward(&token, 1, pos, 0, logits);
   return Status();
 }
@@ -80,12 +91,15 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
   const Config& c = m.config;
   const int64_t dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), ffn = c.ffn_dim;
 
-  // Embed each token, give it a cache slot, and compute its RoPE angles once for all layers.
+  // Embed each token, give it a cache slot, and compute its RoPE angles once for all layers: at its
+  // position, and from there back to its kept position for the anchors (see kv_cache.h).
   for (int t = 0; t < n; t++) {
     dequantize_row(m.token_embd.type, m.token_embd.row(tokens[t]), &x_[size_t(t * dim)], dim);
     const int32_t pos = pos0 + t;
-    slots_[size_t(t)] = cache_.append(pos, pos);
-    rope_angles(&rope_[size_t(t * c.rope_dims)], c.rope_dims, float(pos) * c.rope_scale, c.rope_base);
+    slots_[size_t(t)] = cache_.append();
+    rope_angles(&rope_[size_t(t * c.rope_dims)], c.rope_dims, double(pos) * c.rope_scale, c.rope_base);
+    rope_angles(&anchor_rope_[size_t(t * c.rope_dims)], c.rope_dims, double(cache_.anchor_shift(pos)) * c.rope_scale,
+                c.rope_base);
   }
 
   for (int l = 0; l < c.n_layers; l++) {
@@ -107,7 +121,17 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
     }
     // All of the batch's keys are in the cache before any token attends: the position mask,
     // not the order of writes, keeps attention causal.
-    for (int t = 0; t < n; t++) attention(l, &q_[size_t(t * q_dim)], pos0 + t, &att_out_[size_t(t * q_dim)]);
+    for (int t = 0; t < n; t++) {
+      const int32_t pos = pos0 + t;
+      const float* q = &q_[size_t(t * q_dim)];
+      const float* anchor_q = nullptr;
+      if (cache_.anchor_shift(pos) != 0) {
+        std::copy_n(q, q_dim, anchor_q_.data());
+        rope_rotate(anchor_q_.data(), c.n_heads, c.head_dim, c.rope_dims, &anchor_rope_[size_t(t * c.rope_dims)]);
+        anchor_q = anchor_q_.data();
+      }
+      attention(l, q, anchor_q, pos, &att_out_[size_t(t * q_dim)]);
+    }
     matmul(L.wo, att_out_.data(), q_dim, n, proj_.data(), dim, mm_);
     for (int t = 0; t < n; t++) simd::add(&proj_[size_t(t * dim)], &x_[size_t(t * dim)], dim);
 
@@ -130,25 +154,28 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
   matmul(m.output, &xn_[size_t(first_logit * dim)], dim, n - first_logit, logits, c.vocab_size, mm_);
 }
 
-void Transformer::attention(int layer, const float* q, int32_t pos, float* out) {
+void Transformer::attention(int layer, const float* q, const float* anchor_q, int32_t pos, float* out) {
   const Config& c = model_->config;
   const int hd = c.head_dim;
   const int group = c.n_heads / c.n_kv_heads;  // query heads sharing one KV head
   const float scale = 1.0f / std::sqrt(float(hd));
-  const int n_slots = cache_.size();
+  // What this query sees: the anchors [0, n_anchors) and the window [window_start, pos].
+  const int32_t n_anchors = std::min(cache_.anchors(), pos + 1);
+  const int32_t first = std::max(cache_.window_start(pos), n_anchors);
+  const int n_seen = int(n_anchors + std::max(0, pos + 1 - first));
   for (int h = 0; h < c.n_heads; h++) {
     const float* qh = q + h * hd;
+    const float* aqh = (anchor_q ? anchor_q : q) + h * hd;
     const int kv_off = (h / group) * hd;
-    for (int s = 0; s < n_slots; s++) {
-      scores_[size_t(s)] = cache_.position(s) <= pos ? simd::dot(qh, cache_.key(layer, s) + kv_off, hd) * scale : -INFINITY;
-    }
-    simd::softmax(scores_.data(), n_slots);
+    int i = 0;
+    for (int32_t p = 0; p < n_anchors; p++) scores_[size_t(i++)] = simd::dot(aqh, cache_.key(layer, cache_.slot_of(p)) + kv_off, hd) * scale;
+    for (int32_t p = first; p <= pos; p++) scores_[size_t(i++)] = simd::dot(qh, cache_.key(layer, cache_.slot_of(p)) + kv_off, hd) * scale;
+    simd::softmax(scores_.data(), n_seen);
     float* oh = out + h * hd;
     std::fill_n(oh, hd, 0.0f);
-    for (int s = 0; s < n_slots; s++) {
-      if (scores_[size_t(s)] > 0.0f) simd::axpy(scores_[size_t(s)], cache_.value(layer, s) + kv_off, oh, hd);
-    }
+    i = 0;
+    for (int32_t p = 0; p < n_anchors; p++) simd::axpy(scores_[size_t(i++)], cache_.value(layer, cache_.slot_of(p)) + kv_off, oh, hd);
+    for (int32_t p = first; p <= pos; p++) simd::axpy(scores_[size_t(i++)], cache_.value(layer, cache_.slot_of(p)) + kv_off, oh, hd);
   }
 }
-
 }  // namespace ringlm

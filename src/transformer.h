@@ -22,11 +22,12 @@ public:
   // Allocate the KV cache for `context_size` tokens and the scratch buffers.
   Status init(const Model* model, int context_size, int max_batch = kDefaultBatch);
 
-  // Run `n` tokens at positions pos0 .. pos0+n-1 and append their K/V to the cache. Writes the logits
-  // of the last token (vocab floats) or, with all_logits, of every token (n * vocab floats).
-  Status prefill(const int32_t* tokens, int n, int32_t pos0, float* logits, bool all_logits);
+  // Run `n` tokens at positions pos .. pos+n-1 (pos = the cache's next position) and append their
+  // K/V to the cache, applying its wrap-around policy as it fills. Writes the logits of the last
+  // token (vocab floats) or, with all_logits, of every token (n * vocab floats).
+  Status prefill(const int32_t* tokens, int n, int32_t pos, float* logits, bool all_logits);
 
-  // Run one token at position `pos`; writes vocab floats of logits.
+  // Run one token at position `pos` (the cache's next position); writes vocab floats of logits.
   Status decode(int32_t token, int32_t pos, float* logits);
 
   KvCache& cache() { return cache_; }
@@ -38,8 +39,9 @@ private:
   Status check_tokens(const int32_t* tokens, int n, int32_t pos0) const;
   // The whole network for n <= max_batch tokens; logits for tokens [first_logit, n).
   void forward(const int32_t* tokens, int n, int32_t pos0, int first_logit, float* logits);
-  // Causal attention of token t (at `pos`) over every cached slot of `layer` whose position <= pos.
-  void attention(int layer, const float* q, int32_t pos, float* out);
+  // Causal attention of one query (rotated at `pos`) over what the cache keeps for that position;
+  // `anchor_q` is the same query rotated for the anchors (see kv_cache.h), or null when equal.
+  void attention(int layer, const float* q, const float* anchor_q, int32_t pos, float* out);
 
   const Model* model_ = nullptr;
   int max_batch_ = 0;
@@ -56,7 +58,9 @@ private:
   std::vector<float> gate_;     // [batch][ffn_dim]
   std::vector<float> up_;       // [batch][ffn_dim]
   std::vector<float> rope_;     // [batch][rope_dims] (cos, sin) pairs per token
-  std::vector<float> scores_;   // [capacity]       one head's attention weights
+  std::vector<float> anchor_rope_;  // [batch][rope_dims] rotation from a token's position to its kept position
+  std::vector<float> anchor_q_;     // [q_dim]        one query rotated for the anchors
+  std::vector<float> scores_;   // [slots]          one head's attention weights
   std::vector<int> slots_;      // [batch]          cache slot of each token of the batch
 };
 

@@ -1,64 +1,111 @@
-// KvCache: allocation, slots, positions and clearing.
+// KvCache: allocation, slots, positions, and the wrap-around policies' bookkeeping.
 #include <gtest/gtest.h>
+
+#include <set>
 
 #include "kv_cache.h"
 
+using ringlm::ContextPolicy;
 using ringlm::KvCache;
 
-TEST(KvCache, AllocatesOnceAndHandsOutSlotsUntilFull) {
+TEST(KvCache, AllocatesOnceWithBatchSlack) {
   KvCache c;
-  ASSERT_TRUE(c.allocate(3, 5, 8).ok());
+  ASSERT_TRUE(c.allocate(3, 5, 8, 2).ok());
   EXPECT_EQ(c.capacity(), 5);
-  EXPECT_EQ(c.size(), 0);
-  EXPECT_EQ(c.bytes(), 2u * 3 * 5 * 8 * sizeof(float));
+  EXPECT_EQ(c.slots(), 7);
+  EXPECT_EQ(c.bytes(), 2u * 3 * 7 * 8 * sizeof(float));
+  EXPECT_EQ(c.policy(), ContextPolicy::Stop);
   const float* base = c.key(0, 0);
-  for (int i = 0; i < 5; i++) EXPECT_EQ(c.append(10 + i, 20 + i), i);
-  EXPECT_EQ(c.append(99, 99), -1) << "a full cache refuses new tokens";
-  EXPECT_EQ(c.size(), 5);
-  EXPECT_EQ(c.position(3), 13);
-  EXPECT_EQ(c.rope_position(3), 23);
-  EXPECT_EQ(c.key(0, 0), base) << "no reallocation";
+  ASSERT_TRUE(c.set_policy(ContextPolicy::Sinks, 2).ok());
+  for (int i = 0; i < 100; i++) {
+    c.make_room(1);
+    c.append();
+  }
+  EXPECT_EQ(c.key(0, 0), base) << "no reallocation, ever";
 }
 
 TEST(KvCache, LayersAndSlotsDoNotAlias) {
   KvCache c;
-  ASSERT_TRUE(c.allocate(2, 3, 4).ok());
-  for (int l = 0; l < 2; l++) {
-    for (int s = 0; s < 3; s++) {
+  ASSERT_TRUE(c.allocate(2, 3, 4, 1).ok());
+  for (int l = 0; l < 2; l++)
+    for (int s = 0; s < 4; s++)
       for (int i = 0; i < 4; i++) {
         c.key(l, s)[i] = float(100 * l + 10 * s + i);
         c.value(l, s)[i] = -float(100 * l + 10 * s + i);
       }
-    }
-  }
-  for (int l = 0; l < 2; l++) {
-    for (int s = 0; s < 3; s++) {
+  for (int l = 0; l < 2; l++)
+    for (int s = 0; s < 4; s++)
       for (int i = 0; i < 4; i++) {
         EXPECT_EQ(c.key(l, s)[i], float(100 * l + 10 * s + i));
         EXPECT_EQ(c.value(l, s)[i], -float(100 * l + 10 * s + i));
       }
-    }
+}
+
+TEST(KvCache, StopFillsExactlyToCapacity) {
+  KvCache c;
+  ASSERT_TRUE(c.allocate(1, 5, 2, 4).ok());
+  EXPECT_EQ(c.make_room(3), 3);
+  for (int i = 0; i < 3; i++) EXPECT_EQ(c.append(), i);
+  EXPECT_EQ(c.make_room(4), 2) << "only two of four fit";
+  c.append();
+  c.append();
+  EXPECT_EQ(c.make_room(1), 0);
+  EXPECT_EQ(c.kept(), 5);
+  c.clear();
+  EXPECT_EQ(c.next_position(), 0);
+  EXPECT_EQ(c.make_room(1), 1);
+}
+
+TEST(KvCache, SinksKeepAnchorsAndASlidingWindow) {
+  KvCache c;
+  const int capacity = 7, anchors = 2, batch = 3;
+  ASSERT_TRUE(c.allocate(1, capacity, 2, batch).ok());
+  ASSERT_TRUE(c.set_policy(ContextPolicy::Sinks, anchors).ok());
+  for (int32_t p = 0; p < 40; p++) {
+    EXPECT_EQ(c.make_room(1), 1);
+    const int slot = c.append();
+    EXPECT_EQ(slot, c.slot_of(p));
+    // A query at p sees min(p+1, capacity) tokens: anchors + [window_start, p].
+    const int32_t ws = c.window_start(p);
+    const int seen = std::min<int32_t>(anchors, p + 1) + std::max(0, int(p + 1 - ws));
+    EXPECT_EQ(seen, std::min(p + 1, capacity)) << p;
+    // Its kept position is seen - 1; the anchor shift brings p there.
+    if (p >= anchors) EXPECT_EQ(p + c.anchor_shift(p), seen - 1) << p;
+  }
+  EXPECT_EQ(c.dropped(), 40 - capacity);
+  // Within one batch, no two tokens visible to the same query share a slot.
+  for (int32_t p = 10; p < 40; p++) {
+    std::set<int> used;
+    for (int32_t q = 0; q < anchors; q++) used.insert(c.slot_of(q));
+    for (int32_t q = c.window_start(p); q <= p + batch - 1; q++) EXPECT_TRUE(used.insert(c.slot_of(q)).second) << p << " " << q;
   }
 }
 
-TEST(KvCache, ClearAndTruncateForgetPositions) {
+TEST(KvCache, ShiftDropsHalfOfTheRestWhenFull) {
   KvCache c;
-  ASSERT_TRUE(c.allocate(1, 4, 2).ok());
-  c.append(0, 0);
-  c.append(1, 1);
-  c.append(2, 2);
-  c.truncate(1);
-  EXPECT_EQ(c.size(), 1);
-  EXPECT_EQ(c.position(1), -1);
-  EXPECT_EQ(c.append(7, 7), 1);
-  c.clear();
-  EXPECT_EQ(c.size(), 0);
-  EXPECT_EQ(c.position(0), -1);
+  const int capacity = 10, keep = 2;
+  ASSERT_TRUE(c.allocate(1, capacity, 2, 4).ok());
+  ASSERT_TRUE(c.set_policy(ContextPolicy::Shift, keep).ok());
+  for (int i = 0; i < 10; i++) {
+    ASSERT_GE(c.make_room(1), 1);
+    c.append();
+  }
+  EXPECT_EQ(c.kept(), 10);
+  EXPECT_EQ(c.dropped(), 0);
+  // Full: the next token triggers a shift of (10 - 2) / 2 = 4 tokens.
+  EXPECT_EQ(c.make_room(8), 4) << "after dropping 4, room for 4";
+  EXPECT_EQ(c.dropped(), 4);
+  EXPECT_EQ(c.window_start(10), 6);
+  EXPECT_EQ(c.anchor_shift(10), keep - 6);
+  EXPECT_EQ(c.kept(), 6);
 }
 
 TEST(KvCache, RejectsBadSizes) {
   KvCache c;
-  EXPECT_FALSE(c.allocate(0, 4, 4).ok());
-  EXPECT_FALSE(c.allocate(1, 0, 4).ok());
-  EXPECT_FALSE(c.allocate(1, 4, -1).ok());
+  EXPECT_FALSE(c.allocate(0, 4, 4, 1).ok());
+  EXPECT_FALSE(c.allocate(1, 0, 4, 1).ok());
+  EXPECT_FALSE(c.allocate(1, 4, -1, 1).ok());
+  ASSERT_TRUE(c.allocate(1, 4, 4, 1).ok());
+  EXPECT_FALSE(c.set_policy(ContextPolicy::Sinks, 4).ok()) << "anchors must leave room for a window";
+  EXPECT_FALSE(c.set_policy(ContextPolicy::Shift, -1).ok());
 }
