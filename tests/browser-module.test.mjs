@@ -1,0 +1,89 @@
+// The wasm module in a real browser: headless Chromium (Debian's /usr/bin/chromium, driven by
+// playwright-core) opens tests/browser/module.html from tools/serve.mjs. The page imports
+// /wasm/ringlm.js (which imports /dist/ringlm.mjs), fetches the test model, loads it and prefills a
+// fixed prompt, on the page and in a module Web Worker. Both results must equal Node's for the
+// same call: the same wasm binary computes the same floats in every host.
+//
+// Needs `npm run build` and `node tools/make-test-models.mjs` first (tools/test.sh does both).
+// Leaves a screenshot in build/artifacts/browser-module.png.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer } from '../tools/serve.mjs';
+import { MODEL_PATH, prefillSummary } from './browser/worker.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = path.join(ROOT, 'build/artifacts');
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+let server;
+let userDataDir;
+let context;
+
+before(async () => {
+  for (const file of ['dist/ringlm.mjs', 'dist/ringlm.wasm', MODEL_PATH]) {
+    assert.ok(existsSync(path.join(ROOT, file)),
+      `${file} is missing: run \`npm run build && node tools/make-test-models.mjs\` first`);
+  }
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run \`npm run setup\` (or set CHROMIUM_PATH)`);
+  server = await startServer({ port: 0, root: ROOT });
+  userDataDir = mkdtempSync(path.join(tmpdir(), 'ringlm-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+});
+
+after(async () => {
+  await context?.close();
+  await server?.close();
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+});
+
+test('the module gives the same logits in a page, a module Web Worker and Node', { timeout: 120_000 }, async () => {
+  const page = context.pages()[0] ?? (await context.newPage());
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    // Failed requests are reported (with their URL) by the response handler below.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console error: ${message.text()}`);
+  });
+  page.on('response', (response) => {
+    if (response.status() >= 400 && !response.url().endsWith('/favicon.ico')) {
+      problems.push(`HTTP ${response.status()} for ${response.url()}`);
+    }
+  });
+
+  await page.goto(`${server.url}tests/browser/module.html`);
+  await page.waitForFunction(() => window.testResult !== undefined, null, { timeout: 30_000 });
+  const result = await page.evaluate(() => window.testResult);
+
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'browser-module.png'), fullPage: true });
+
+  assert.ok(result.ok, `the page reported: ${result.error}\n${problems.join('\n')}`);
+  assert.deepEqual(problems, []);
+  assert.equal(result.crossOriginIsolated, true, 'the server sends COOP/COEP: the page must be isolated');
+
+  const node = await prefillSummary(readFileSync(path.join(ROOT, MODEL_PATH)));
+  assert.equal(node.lastLogits.length, node.info.vocabSize);
+  assert.ok(node.lastLogits.every(Number.isFinite), 'Node: every logit is finite');
+
+  const plain = (value) => JSON.parse(JSON.stringify(value));
+  assert.deepEqual(plain(result.page.info), plain(node.info), 'model info: page vs Node');
+  assert.deepEqual(plain(result.worker.info), plain(node.info), 'model info: worker vs Node');
+  assert.deepEqual(result.page.firstLogits, node.firstLogits, 'first logits: page vs Node');
+  assert.deepEqual(result.worker.firstLogits, result.page.firstLogits, 'first logits: worker vs page');
+  assert.deepEqual(result.page.lastLogits, node.lastLogits, 'all last-position logits: page vs Node');
+  assert.deepEqual(result.worker.lastLogits, node.lastLogits, 'all last-position logits: worker vs Node');
+});

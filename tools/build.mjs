@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// Builds ringlm twice from the same sources (`npm run build`):
+//
+//   native : cmake -S . -B build/native -G Ninja            -> ringlm-cli, native GoogleTest tests
+//   wasm   : emcmake cmake -S . -B build/wasm -G Ninja      -> build/wasm/ringlm.{mjs,wasm}, tests under Node
+//
+// then copies the wasm module into dist/, which is what the npm package ships and what
+// wasm/ringlm.js imports. Incremental: a build directory is configured only when it has no
+// build.ninja yet (after that, Ninja re-runs CMake itself when a CMakeLists.txt changes).
+//
+//   node tools/build.mjs [--native-only | --wasm-only] [--jobs N]
+
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DIST_FILES = ['ringlm.mjs', 'ringlm.wasm'];
+
+class BuildError extends Error {}
+
+function parseArgs(argv) {
+  const options = { native: true, wasm: true, jobs: 2 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--native-only') options.wasm = false;
+    else if (arg === '--wasm-only') options.native = false;
+    else if (arg === '--jobs' || arg === '-j') options.jobs = Number(argv[++i]);
+    else if (arg.startsWith('--jobs=')) options.jobs = Number(arg.slice('--jobs='.length));
+    else if (arg === '--help' || arg === '-h') {
+      console.log('usage: node tools/build.mjs [--native-only | --wasm-only] [--jobs N]');
+      process.exit(0);
+    } else throw new BuildError(`unknown argument: ${arg}`);
+  }
+  if (!options.native && !options.wasm) throw new BuildError('--native-only and --wasm-only exclude each other');
+  if (!Number.isInteger(options.jobs) || options.jobs < 1) throw new BuildError('--jobs needs a positive integer');
+  return options;
+}
+
+function run(command, args, { env } = {}) {
+  console.log(`build: $ ${[command, ...args].join(' ')}`);
+  const result = spawnSync(command, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
+  if (result.error?.code === 'ENOENT') {
+    throw new BuildError(`${command} not found: run \`npm run setup\` (tools/setup.sh) first`);
+  }
+  if (result.error) throw new BuildError(`${command} could not start: ${result.error.message}`);
+  if (result.status !== 0) {
+    const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.status}`;
+    throw new BuildError(`${command} ${args[0] ?? ''} ${how}`);
+  }
+}
+
+function configureOnce(buildDir, configure) {
+  if (existsSync(path.join(ROOT, buildDir, 'build.ninja'))) return;
+  configure();
+}
+
+function buildNative({ jobs }) {
+  const dir = 'build/native';
+  configureOnce(dir, () =>
+    run('cmake', ['-S', '.', '-B', dir, '-G', 'Ninja', '-DCMAKE_BUILD_TYPE=Release']));
+  run('cmake', ['--build', dir, '-j', String(jobs)]);
+}
+
+function buildWasm({ jobs }) {
+  const dir = 'build/wasm';
+  // Debian's em++ runs its JS passes with Node, which finds acorn & co. only through NODE_PATH.
+  const nodePath = ['/usr/share/nodejs', process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
+  const env = { NODE_PATH: nodePath };
+  configureOnce(dir, () =>
+    run('emcmake', [
+      'cmake', '-S', '.', '-B', dir, '-G', 'Ninja', '-DCMAKE_BUILD_TYPE=Release',
+      // Emscripten's default test emulator passes a flag Node 20 rejects; Node's fetch() cannot
+      // read file paths, so the test programs must use the fs fallback.
+      `-DCMAKE_CROSSCOMPILING_EMULATOR=${process.execPath};--no-experimental-fetch`,
+    ], { env }));
+  // The repository's package.json says "type": "module", which would make Node load the test
+  // programs Emscripten emits as *.js (CommonJS) as ES modules. This marker scopes that away.
+  writeIfChanged(path.join(ROOT, dir, 'package.json'), '{ "type": "commonjs" }\n');
+  run('cmake', ['--build', dir, '-j', String(jobs)], { env });
+
+  mkdirSync(path.join(ROOT, 'dist'), { recursive: true });
+  for (const name of DIST_FILES) {
+    const from = path.join(ROOT, dir, name);
+    if (!existsSync(from)) throw new BuildError(`the wasm build did not produce ${path.relative(ROOT, from)}`);
+    copyFileSync(from, path.join(ROOT, 'dist', name));
+  }
+  console.log(`build: dist/ <- ${DIST_FILES.map((name) => `${dir}/${name}`).join(', ')}`);
+}
+
+function writeIfChanged(file, text) {
+  if (existsSync(file) && readFileSync(file, 'utf8') === text) return;
+  writeFileSync(file, text);
+}
+
+try {
+  const options = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  if (options.native) buildNative(options);
+  if (options.wasm) buildWasm(options);
+  const what = [options.native && 'native', options.wasm && 'wasm'].filter(Boolean).join(' + ');
+  console.log(`build: ${what} ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+} catch (error) {
+  if (!(error instanceof BuildError)) throw error;
+  console.error(`build: error: ${error.message}`);
+  process.exit(1);
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The whole test suite (`npm test`): set-up, both builds, the test models, the native and wasm
+# GoogleTest suites (through ctest), then the JavaScript tests (Node, the npm package, Chromium).
+# Stops at the first failing step and exits non-zero; always ends with one summary line.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+mkdir -p build/artifacts
+
+started=$SECONDS
+step_name=""
+steps_done=0
+
+finish() {
+  local status=$?
+  local elapsed=$((SECONDS - started))
+  if ((status == 0)); then
+    printf '\ntest: PASSED - all %d steps in %d s\n' "$steps_done" "$elapsed"
+  else
+    printf '\ntest: FAILED at step "%s" (exit code %d) after %d s; %d steps passed before it\n' \
+      "$step_name" "$status" "$elapsed" "$steps_done" >&2
+  fi
+}
+trap finish EXIT
+
+step() {
+  step_name="$1"
+  shift
+  printf '\n== test: %s\n' "$step_name"
+  "$@"
+  steps_done=$((steps_done + 1))
+}
+
+# Node 20's `node --test` does not expand globs itself: the shell expands this one, so only
+# tests/*.test.mjs run (not helpers such as tests/reference/*.mjs or tests/browser/worker.mjs).
+js_tests() {
+  shopt -s nullglob
+  local files=(tests/*.test.mjs)
+  shopt -u nullglob
+  if ((${#files[@]} == 0)); then
+    echo "no tests/*.test.mjs files found" >&2
+    return 1
+  fi
+  node --test "${files[@]}"
+}
+
+step "setup"        bash tools/setup.sh
+step "build"        node tools/build.mjs
+step "test models"  node tools/make-test-models.mjs
+step "native ctest" ctest --test-dir build/native --output-on-failure --no-tests=error
+step "wasm ctest"   ctest --test-dir build/wasm --output-on-failure --no-tests=error
+step "js tests"     js_tests
