@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -38,6 +40,19 @@ public:
   void kv_u32(const std::string& k, uint32_t v) { put_string(k); put<uint32_t>(4); put<uint32_t>(v); }
   void kv_f32(const std::string& k, float v) { put_string(k); put<uint32_t>(6); put<float>(v); }
   void kv_str(const std::string& k, const std::string& v) { put_string(k); put<uint32_t>(8); put_string(v); }
+  void kv_bool(const std::string& k, bool v) { put_string(k); put<uint32_t>(7); put<uint8_t>(v ? 1 : 0); }
+  void kv_str_array(const std::string& k, const std::vector<std::string>& v) {
+    put_string(k); put<uint32_t>(9); put<uint32_t>(8); put<uint64_t>(v.size());
+    for (const std::string& x : v) put_string(x);
+  }
+  void kv_f32_array(const std::string& k, const std::vector<float>& v) {
+    put_string(k); put<uint32_t>(9); put<uint32_t>(6); put<uint64_t>(v.size());
+    for (float x : v) put<float>(x);
+  }
+  void kv_i32_array(const std::string& k, const std::vector<int32_t>& v) {
+    put_string(k); put<uint32_t>(9); put<uint32_t>(5); put<uint64_t>(v.size());
+    for (int32_t x : v) put<int32_t>(x);
+  }
   void pad(size_t alignment = 32) {
     while (bytes.size() % alignment) bytes.push_back(0);
   }
@@ -100,10 +115,27 @@ struct LlamaShape {
   int dim = 64, layers = 2, heads = 4, kv_heads = 2, ffn = 96, vocab = 96, ctx = 128;
   TensorType type = TensorType::F32;
   bool tied = false;
+  // A SentencePiece-style vocabulary: <unk> <s> </s>, the 256 byte tokens, then `pieces`
+  // (vocab grows to fit). Empty: no tokenizer metadata at all.
+  std::vector<std::string> pieces;
 };
 
+// A small vocabulary for tests of generation: single letters, a few words, spaces as U+2581.
+inline std::vector<std::string> test_pieces() {
+  std::vector<std::string> p;
+  for (char c = 'a'; c <= 'z'; c++) {
+    p.push_back(std::string(1, c));
+    p.push_back("\xe2\x96\x81" + std::string(1, c));
+  }
+  for (const char* w : {"\xe2\x96\x81" "the", "\xe2\x96\x81" "and", "\xe2\x96\x81" "end", "th", "he", "an", "nd", "en", "\xe2\x96\x81", ".", ",", "\xc3\xa9"}) {
+    p.push_back(w);
+  }
+  return p;
+}
+
 // A random-weight llama model file. Weights are scaled so that logits spread over several units.
-inline std::vector<uint8_t> make_llama(const LlamaShape& s, uint32_t seed = 1) {
+inline std::vector<uint8_t> make_llama(LlamaShape s, uint32_t seed = 1) {
+  if (!s.pieces.empty()) s.vocab = std::max(s.vocab, int(259 + s.pieces.size()));
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   auto random = [&](std::vector<int64_t> ne, float scale, TensorType type, const std::string& name) {
@@ -139,7 +171,7 @@ inline std::vector<uint8_t> make_llama(const LlamaShape& s, uint32_t seed = 1) {
   if (!s.tied) tensors.push_back(random({s.dim, s.vocab}, 3.0f * w_in, s.type, "output.weight"));
 
   GgufBuilder b;
-  b.header(tensors.size(), 9);
+  b.header(tensors.size(), s.pieces.empty() ? 9 : 17);
   b.kv_str("general.architecture", "llama");
   b.kv_u32("llama.context_length", uint32_t(s.ctx));
   b.kv_u32("llama.embedding_length", uint32_t(s.dim));
@@ -149,6 +181,30 @@ inline std::vector<uint8_t> make_llama(const LlamaShape& s, uint32_t seed = 1) {
   b.kv_u32("llama.attention.head_count_kv", uint32_t(s.kv_heads));
   b.kv_f32("llama.rope.freq_base", 10000.0f);
   b.kv_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
+  if (!s.pieces.empty()) {
+    std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+    std::vector<int32_t> types = {2, 3, 3};
+    for (int i = 0; i < 256; i++) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "<0x%02X>", i);
+      tokens.push_back(hex);
+      types.push_back(6);
+    }
+    for (const std::string& piece : s.pieces) {
+      tokens.push_back(piece);
+      types.push_back(1);
+    }
+    std::vector<float> scores;
+    for (size_t i = 0; i < tokens.size(); i++) scores.push_back(i < 259 ? 0.0f : -float(i));
+    b.kv_str("tokenizer.ggml.model", "llama");
+    b.kv_str_array("tokenizer.ggml.tokens", tokens);
+    b.kv_f32_array("tokenizer.ggml.scores", scores);
+    b.kv_i32_array("tokenizer.ggml.token_type", types);
+    b.kv_u32("tokenizer.ggml.bos_token_id", 1);
+    b.kv_u32("tokenizer.ggml.eos_token_id", 2);
+    b.kv_u32("tokenizer.ggml.unknown_token_id", 0);
+    b.kv_bool("tokenizer.ggml.add_bos_token", true);
+  }
   std::vector<std::vector<uint8_t>> data;
   uint64_t offset = 0;
   for (const TensorSpec& t : tensors) {

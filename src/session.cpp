@@ -1,0 +1,194 @@
+#include "session.h"
+
+#include <algorithm>
+
+namespace ringlm {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+}  // namespace
+
+const char* finish_reason_name(FinishReason r) {
+  switch (r) {
+    case FinishReason::Stop: return "stop";
+    case FinishReason::Length: return "length";
+    case FinishReason::Abort: return "abort";
+    case FinishReason::None: break;
+  }
+  return "";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stop strings
+// ---------------------------------------------------------------------------------------------
+
+void StopStrings::reset(const std::vector<std::string>& stops) {
+  stops_.clear();
+  for (const std::string& s : stops) {
+    if (!s.empty()) stops_.push_back(s);
+  }
+  held_.clear();
+}
+
+bool StopStrings::push(const std::string& text, std::string* out) {
+  if (stops_.empty()) {
+    *out += text;
+    return false;
+  }
+  held_ += text;
+  // The earliest complete stop string ends generation.
+  size_t first = std::string::npos;
+  for (const std::string& s : stops_) first = std::min(first, held_.find(s));
+  if (first != std::string::npos) {
+    out->append(held_, 0, first);
+    held_.clear();
+    return true;
+  }
+  // Hold back the longest tail that is the beginning of some stop string.
+  size_t keep = 0;
+  for (const std::string& s : stops_) {
+    for (size_t n = std::min(s.size() - 1, held_.size()); n > keep; n--) {
+      if (held_.compare(held_.size() - n, n, s, 0, n) == 0) {
+        keep = n;
+        break;
+      }
+    }
+  }
+  out->append(held_, 0, held_.size() - keep);
+  held_.erase(0, held_.size() - keep);
+  return false;
+}
+
+void StopStrings::flush(std::string* out) {
+  *out += held_;
+  held_.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loop
+// ---------------------------------------------------------------------------------------------
+
+Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
+  if (running_) return Status::error("a generation is already running");
+  if (o.max_tokens < 0) return Status::error("maxTokens must be >= 0 (got " + std::to_string(o.max_tokens) + ")");
+  if (o.prefill_chunk <= 0) return Status::error("the prefill chunk must be positive");
+  if (n < 0) return Status::error("negative prompt length");
+  RINGLM_TRY(engine_.tokenizer(&tokenizer_));
+  const int vocab = engine_.model().config.vocab_size;
+  for (int i = 0; i < n; i++) {
+    if (prompt[i] < 0 || prompt[i] >= vocab) {
+      return Status::error("prompt token id " + std::to_string(prompt[i]) + " at index " + std::to_string(i) +
+                           " is out of range (vocabulary size " + std::to_string(vocab) + ")");
+    }
+  }
+  const bool continuing = o.keep_cache && engine_.position() > 0;
+  if (!continuing && o.anchors >= engine_.context_size() && o.policy != ContextPolicy::Stop) {
+    return Status::error("sinkTokens/keepTokens (" + std::to_string(o.anchors) + ") must be less than the context size " +
+                         std::to_string(engine_.context_size()));
+  }
+  prompt_.clear();
+  if (continuing && pending_ >= 0) prompt_.push_back(pending_);  // the last token of the previous turn
+  prompt_.insert(prompt_.end(), prompt, prompt + n);
+  if (prompt_.empty()) return Status::error("the prompt is empty: give at least one token");
+  RINGLM_TRY(sampler_.init(vocab, o.sampling));  // validates the sampling options
+
+  if (!continuing) RINGLM_TRY(engine_.set_context_policy(o.policy, o.policy == ContextPolicy::Stop ? 0 : o.anchors));
+  options_ = o;
+  DetokenizeOptions dopt = tokenizer_->default_detokenize_options();
+  dopt.special = o.special;
+  // A continuation is not the start of the text: no leading space is stripped.
+  if (continuing) dopt.strip_leading_space = false;
+  decoder_ = std::make_unique<TextDecoder>(*tokenizer_, dopt);
+  stops_.reset(o.stop);
+  for (int32_t t : prompt_) sampler_.accept(t);  // penalties see the prompt, as llama.cpp's do
+  prompt_done_ = 0;
+  generated_ = 0;
+  pending_ = -1;
+  aborted_ = false;
+  running_ = true;
+  timings_ = Timings();
+  timings_.prompt_tokens = int(prompt_.size());
+  return Status();
+}
+
+Status Session::finish(FinishReason reason, bool by_stop_string, Step* out) {
+  std::string tail;
+  if (!by_stop_string) {  // release what the decoder and the stop strings still hold
+    std::string rest;
+    decoder_->flush(&rest);
+    if (stops_.push(rest, &tail)) {
+      reason = FinishReason::Stop;  // the flush completed a stop string
+    } else {
+      stops_.flush(&tail);
+    }
+  }
+  out->kind = Step::Kind::Done;
+  out->text = tail;
+  out->finish = reason;
+  running_ = false;
+  timings_.generated_tokens = generated_;
+  return Status();
+}
+
+Status Session::step(Step* out) {
+  *out = Step();
+  if (!running_) return Status::error("no generation is running");
+  if (aborted_) return finish(FinishReason::Abort, false, out);
+
+  // Prompt, a chunk at a time.
+  if (prompt_done_ < prompt_.size()) {
+    const auto t0 = Clock::now();
+    const int n = int(std::min(prompt_.size() - prompt_done_, size_t(options_.prefill_chunk)));
+    const KvCache& cache = engine_.cache();
+    if (cache.policy() == ContextPolicy::Stop && n > cache.capacity() - engine_.position()) {
+      return finish(FinishReason::Length, false, out);  // the prompt does not fit: see README
+    }
+    RINGLM_TRY(engine_.prefill(&prompt_[prompt_done_], n, false));
+    prompt_done_ += size_t(n);
+    timings_.prefill_ms += ms_since(t0);
+    out->kind = Step::Kind::Prefill;
+    out->prompt_done = int(prompt_done_);
+    if (prompt_done_ < prompt_.size() || options_.max_tokens > 0) return Status();
+    return finish(FinishReason::Length, false, out);
+  }
+
+  const auto t0 = Clock::now();
+  if (pending_ >= 0) {  // put the previous token in the cache, if it still fits
+    const KvCache& cache = engine_.cache();
+    if (cache.policy() == ContextPolicy::Stop && engine_.position() >= cache.capacity()) {
+      return finish(FinishReason::Length, false, out);
+    }
+    RINGLM_TRY(engine_.decode(pending_));
+    pending_ = -1;
+  }
+  const int32_t token = sampler_.sample(engine_.logits());
+  sampler_.accept(token);
+  pending_ = token;
+  generated_++;
+  timings_.decode_ms += ms_since(t0);
+  if (tokenizer_->is_end_of_generation(token)) return finish(FinishReason::Stop, false, out);
+
+  std::string text, released;
+  RINGLM_TRY(decoder_->push(token, &text));
+  const bool stopped = stops_.push(text, &released);
+  out->kind = Step::Kind::Token;
+  out->token = token;
+  out->text = released;
+  // The token that ends generation (stop string, maxTokens) comes with the finish reason.
+  if (stopped || generated_ >= options_.max_tokens) {
+    Step done;
+    RINGLM_TRY(finish(stopped ? FinishReason::Stop : FinishReason::Length, stopped, &done));
+    out->text += done.text;
+    out->finish = done.finish;
+  }
+  return Status();
+}
+
+void Session::reset() {
+  running_ = false;
+  pending_ = -1;
+  sampler_.reset();
+}
+
+}  // namespace ringlm

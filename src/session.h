@@ -1,0 +1,111 @@
+// session.h — generation: a prompt in, a stream of sampled tokens out.
+//
+//   begin(prompt)  check the options, empty the cache (unless continuing), set the ring's policy
+//   step()         one unit of work: a chunk of the prompt (prefill), or one new token (decode)
+//   ...            until step() reports the end: an end-of-generation token or a stop string
+//                  ("stop"), maxTokens or a full context under the `stop` policy ("length")
+//   abort()        the caller may stop between any two steps ("abort")
+//
+// Work is cut into steps so the caller (the JS async iterator) can stream tokens, keep a page
+// responsive and check an AbortSignal between them; every step leaves the engine consistent.
+// Text comes out UTF-8-safe (never half a character) and a stop string's text is never emitted,
+// even when it spans tokens: text that could still turn into a stop string is held back.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine.h"
+#include "sampler.h"
+#include "status.h"
+#include "tokenizer.h"
+
+namespace ringlm {
+
+enum class FinishReason { None, Stop, Length, Abort };
+const char* finish_reason_name(FinishReason r);  // "stop", "length", "abort", ""
+
+struct GenerateOptions {
+  SamplingParams sampling;
+  int max_tokens = 256;            // tokens to generate at most; 0 = only run the prompt
+  std::vector<std::string> stop;   // stop strings (not emitted)
+  bool keep_cache = false;         // continue after what the cache holds instead of starting over
+  ContextPolicy policy = ContextPolicy::Sinks;
+  int anchors = 4;                 // sinkTokens (sinks) or keepTokens (shift)
+  int prefill_chunk = 64;          // prompt tokens per step
+  bool special = false;            // render control tokens' text in the output
+};
+
+struct Timings {
+  int prompt_tokens = 0;
+  int generated_tokens = 0;
+  double prefill_ms = 0;
+  double decode_ms = 0;  // sampling + decoding of the generated tokens
+  double prefill_tokens_per_s() const { return prefill_ms > 0 ? prompt_tokens * 1000.0 / prefill_ms : 0; }
+  double decode_tokens_per_s() const { return decode_ms > 0 ? generated_tokens * 1000.0 / decode_ms : 0; }
+};
+
+// Holds back text that may be the start of a stop string; releases the rest.
+class StopStrings {
+public:
+  void reset(const std::vector<std::string>& stops);
+  // Add text; append what is safe to emit to *out. Returns true when a stop string was found
+  // (the text before it has been emitted, the rest dropped).
+  bool push(const std::string& text, std::string* out);
+  // End of stream: release what is held.
+  void flush(std::string* out);
+
+private:
+  std::vector<std::string> stops_;
+  std::string held_;
+};
+
+struct Step {
+  enum class Kind { Prefill, Token, Done } kind = Kind::Done;
+  int32_t token = -1;     // Token: the id sampled
+  std::string text;       // Token and Done: text completed by this step (may be empty)
+  int prompt_done = 0;    // Prefill: prompt tokens processed so far
+  FinishReason finish = FinishReason::None;  // Done: why
+};
+
+class Session {
+public:
+  explicit Session(Engine& engine) : engine_(engine) {}
+
+  // Start generating after `prompt` (token ids; at least one unless continuing a session whose
+  // last token is pending). Fails on bad options, with nothing changed.
+  Status begin(const int32_t* prompt, int n, const GenerateOptions& options);
+  Status step(Step* out);
+  // Stop between steps; the next step() reports Done with FinishReason::Abort.
+  void abort() { aborted_ = true; }
+  bool running() const { return running_; }
+
+  const Timings& timings() const { return timings_; }
+  const Sampler& sampler() const { return sampler_; }
+  Sampler& sampler() { return sampler_; }
+  // The last sampled token when it is not yet in the cache (it goes first in a continuation).
+  int32_t pending_token() const { return pending_; }
+  void set_pending_token(int32_t t) { pending_ = t; }
+  // Forget everything (the engine's reset() empties the cache; this empties our side).
+  void reset();
+
+private:
+  Status finish(FinishReason reason, bool by_stop_string, Step* out);
+
+  Engine& engine_;
+  GenerateOptions options_;
+  Sampler sampler_;
+  const Tokenizer* tokenizer_ = nullptr;
+  std::unique_ptr<TextDecoder> decoder_;
+  StopStrings stops_;
+  std::vector<int32_t> prompt_;
+  size_t prompt_done_ = 0;
+  int generated_ = 0;
+  int32_t pending_ = -1;  // sampled, emitted, not yet decoded
+  bool running_ = false, aborted_ = false;
+  Timings timings_;
+};
+
+}  // namespace ringlm

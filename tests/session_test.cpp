@@ -1,0 +1,268 @@
+// Generation: stop strings across token boundaries, end-of-generation tokens, maxTokens, the
+// context policy `stop`, abort, continuation, and bad options.
+#include <gtest/gtest.h>
+
+#include "gguf_builder.h"
+#include "session.h"
+#include "test_util.h"
+
+using namespace ringlm;
+
+TEST(StopStrings, HoldBackPossibleStartsAndDropTheMatch) {
+  StopStrings s;
+  s.reset({"STOP", "ab"});
+  std::string out;
+  EXPECT_FALSE(s.push("hello S", &out));
+  EXPECT_EQ(out, "hello ") << "'S' could start STOP";
+  EXPECT_FALSE(s.push("T", &out));
+  EXPECT_EQ(out, "hello ");
+  EXPECT_FALSE(s.push("x a", &out));
+  EXPECT_EQ(out, "hello STx ") << "STx cannot become STOP any more";
+  EXPECT_TRUE(s.push("b tail", &out));
+  EXPECT_EQ(out, "hello STx ") << "the match and everything after it are dropped";
+
+  s.reset({"END"});
+  out.clear();
+  EXPECT_FALSE(s.push("xxE", &out));
+  EXPECT_FALSE(s.push("N", &out));
+  s.flush(&out);
+  EXPECT_EQ(out, "xxEN") << "at the end, a partial match is released";
+
+  s.reset({});
+  out.clear();
+  EXPECT_FALSE(s.push("anything", &out));
+  EXPECT_EQ(out, "anything");
+}
+
+namespace {
+
+struct Fixture {
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Session> session;
+  explicit Fixture(int context = 64) {
+    test::LlamaShape shape;
+    shape.pieces = test::test_pieces();
+    EXPECT_TRUE(test::load_engine(test::make_llama(shape, 3), &engine, context).ok());
+    session = std::make_unique<Session>(*engine);
+  }
+  // Run to the end; returns the tokens and the text, and the finish reason.
+  FinishReason run(const std::vector<int32_t>& prompt, const GenerateOptions& o, std::vector<int32_t>* tokens,
+                   std::string* text) {
+    EXPECT_TRUE(session->begin(prompt.data(), int(prompt.size()), o).ok());
+    for (int guard = 0; guard < 10000; guard++) {
+      Step st;
+      EXPECT_TRUE(session->step(&st).ok());
+      *text += st.text;
+      if (st.kind == Step::Kind::Token) tokens->push_back(st.token);
+      if (st.finish != FinishReason::None) return st.finish;
+    }
+    return FinishReason::None;
+  }
+};
+
+GenerateOptions greedy(int max_tokens) {
+  GenerateOptions o;
+  o.sampling.temperature = 0.0f;
+  o.max_tokens = max_tokens;
+  return o;
+}
+
+}  // namespace
+
+TEST(Session, MaxTokensIsExactAndTextIsTheDetokenizedTokens) {
+  Fixture f;
+  std::vector<int32_t> tokens;
+  std::string text;
+  GenerateOptions o;
+  o.sampling.seed = 5;
+  o.sampling.temperature = 1.5f;
+  o.sampling.top_k = 0;
+  o.sampling.top_p = 1.0f;
+  o.sampling.min_p = 0.0f;
+  const FinishReason r = f.run({1, 270, 290}, o, &tokens, &text);
+  // Either maxTokens (256, the default) was reached exactly, or </s> came first.
+  if (r == FinishReason::Length) {
+    EXPECT_EQ(tokens.size(), 256u);
+  } else {
+    ASSERT_EQ(r, FinishReason::Stop);
+    EXPECT_LT(tokens.size(), 256u);
+    EXPECT_EQ(f.session->pending_token(), 2);
+  }
+  const Tokenizer* tok = nullptr;
+  ASSERT_TRUE(f.engine->tokenizer(&tok).ok());
+  tokens.clear();
+  text.clear();
+  GenerateOptions g = greedy(17);
+  g.sampling.repeat_penalty = 1.3f;  // keep greedy from looping on an end token... or not: either is fine
+  const FinishReason r2 = f.run({1, 270, 290}, g, &tokens, &text);
+  std::string expect;
+  ASSERT_TRUE(tok->detokenize(tokens.data(), tokens.size(), tok->default_detokenize_options(), &expect).ok());
+  if (r2 == FinishReason::Length) EXPECT_EQ(tokens.size(), 17u);
+  else EXPECT_EQ(f.session->pending_token(), 2) << "the other way to end is </s>";
+  EXPECT_EQ(text, expect);
+  EXPECT_EQ(f.session->timings().prompt_tokens, 3);
+  EXPECT_EQ(f.session->timings().generated_tokens, int(tokens.size()) + (r2 == FinishReason::Stop ? 1 : 0));
+}
+
+TEST(Session, SameSeedSameTokensAndStopStringsAcrossTokens) {
+  Fixture f;
+  GenerateOptions o;
+  o.sampling.seed = 42;
+  o.sampling.temperature = 1.0f;
+  o.max_tokens = 60;
+  std::vector<int32_t> a, b;
+  std::string ta, tb;
+  f.run({1, 300}, o, &a, &ta);
+  f.run({1, 300}, o, &b, &tb);
+  ASSERT_EQ(a, b) << "same seed, same tokens";
+  ASSERT_EQ(ta, tb);
+  ASSERT_GT(ta.size(), 6u);
+  // Take a stop string from the middle of the text, spanning token boundaries where possible.
+  const std::string stop = ta.substr(ta.size() / 2, 3);
+  o.stop = {stop};
+  std::vector<int32_t> c;
+  std::string tc;
+  EXPECT_EQ(f.run({1, 300}, o, &c, &tc), FinishReason::Stop);
+  EXPECT_EQ(tc, ta.substr(0, ta.find(stop))) << "the text up to the stop string, which is not emitted";
+  EXPECT_EQ(tc.find(stop), std::string::npos);
+}
+
+TEST(Session, EndOfGenerationTokenStopsAndIsNotEmitted) {
+  Fixture f;
+  // Make </s> irresistible: a huge bias is not available, so search seeds for a run ending in EOS.
+  bool saw_eos = false;
+  for (uint64_t seed = 0; seed < 200 && !saw_eos; seed++) {
+    GenerateOptions o;
+    o.sampling.seed = seed;
+    o.sampling.temperature = 3.0f;
+    o.sampling.top_k = 0;
+    o.sampling.top_p = 1.0f;
+    o.sampling.min_p = 0.0f;
+    o.max_tokens = 40;
+    std::vector<int32_t> t;
+    std::string text;
+    if (f.run({1}, o, &t, &text) == FinishReason::Stop) {
+      saw_eos = true;
+      for (int32_t id : t) EXPECT_NE(id, 2) << "EOS is never emitted as a token";
+      EXPECT_EQ(f.session->pending_token(), 2);
+    }
+  }
+  EXPECT_TRUE(saw_eos) << "some seed should sample </s> within 40 tokens at temperature 3";
+}
+
+TEST(Session, StopPolicyEndsWithLengthAtCapacity) {
+  Fixture f(20);
+  GenerateOptions o = greedy(1000);
+  o.policy = ContextPolicy::Stop;
+  o.sampling.repeat_penalty = 1.5f;
+  std::vector<int32_t> t;
+  std::string text;
+  const FinishReason r = f.run({1, 270, 280, 290}, o, &t, &text);
+  if (r == FinishReason::Length) {
+    EXPECT_EQ(f.engine->position(), 20) << "the cache is exactly full";
+    EXPECT_EQ(t.size(), 17u) << "4 prompt + 16 decoded + the last sampled one";
+  } else {
+    ASSERT_EQ(r, FinishReason::Stop);
+    EXPECT_EQ(f.session->pending_token(), 2);
+  }
+  // A prompt longer than the capacity under `stop`: nothing is generated, reason "length".
+  std::vector<int32_t> long_prompt(30, 270);
+  t.clear();
+  EXPECT_EQ(f.run(long_prompt, o, &t, &text), FinishReason::Length);
+  EXPECT_TRUE(t.empty());
+}
+
+TEST(Session, SinksGenerateFarPastTheCapacity) {
+  Fixture f(16);
+  GenerateOptions o;
+  o.sampling.seed = 1;
+  o.max_tokens = 200;
+  o.sampling.temperature = 2.0f;
+  std::vector<int32_t> t;
+  std::string text;
+  // With sinks the only ways to end are EOS and maxTokens.
+  const FinishReason r = f.run({1, 270}, o, &t, &text);
+  if (r == FinishReason::Length) {
+    EXPECT_EQ(t.size(), 200u);
+    EXPECT_GE(f.engine->cache().dropped(), 150);
+  } else {
+    ASSERT_EQ(r, FinishReason::Stop);
+    EXPECT_EQ(f.session->pending_token(), 2);
+  }
+}
+
+TEST(Session, AbortLeavesTheEngineUsableAndTheNextRunEqualsAFreshOne) {
+  Fixture f;
+  GenerateOptions o;
+  o.sampling.seed = 9;
+  o.max_tokens = 30;
+  o.prefill_chunk = 2;
+  std::vector<int32_t> prompt = {1, 270, 271, 272, 273, 274, 275};
+  std::vector<int32_t> fresh;
+  std::string fresh_text;
+  f.run(prompt, o, &fresh, &fresh_text);
+  for (int abort_after : {1, 2, 6, 12}) {  // mid-prefill and mid-decode
+    ASSERT_TRUE(f.session->begin(prompt.data(), int(prompt.size()), o).ok());
+    for (int i = 0; i < abort_after; i++) {
+      Step st;
+      ASSERT_TRUE(f.session->step(&st).ok());
+      if (st.finish != FinishReason::None) break;
+    }
+    if (f.session->running()) {
+      f.session->abort();
+      Step st;
+      ASSERT_TRUE(f.session->step(&st).ok());
+      EXPECT_EQ(st.finish, FinishReason::Abort);
+    }
+    std::vector<int32_t> again;
+    std::string again_text;
+    f.run(prompt, o, &again, &again_text);
+    EXPECT_EQ(again, fresh) << "after abort at step " << abort_after;
+    EXPECT_EQ(again_text, fresh_text);
+  }
+}
+
+TEST(Session, KeepCacheContinuesWithoutReprefilling) {
+  Fixture f;
+  GenerateOptions o = greedy(5);
+  std::vector<int32_t> t1, t2, all;
+  std::string s1, s2, s_all;
+  f.run({1, 270, 280}, o, &t1, &s1);
+  const int pos_after_first = f.engine->position();
+  o.keep_cache = true;
+  f.run({290, 291}, o, &t2, &s2);
+  // The continuation saw: prompt, t1 (the last one pending, fed first), then 290 291.
+  EXPECT_EQ(f.session->timings().prompt_tokens, 3) << "pending token + 2 new prompt tokens";
+  EXPECT_GE(f.engine->position(), pos_after_first + 3);
+  // The same tokens in one go give the same continuation.
+  std::vector<int32_t> joined = {1, 270, 280};
+  joined.insert(joined.end(), t1.begin(), t1.end());
+  joined.push_back(290);
+  joined.push_back(291);
+  o.keep_cache = false;
+  f.run(joined, o, &all, &s_all);
+  EXPECT_EQ(all, t2);
+}
+
+TEST(Session, BadOptionsAndPromptsAreClearErrors) {
+  Fixture f;
+  std::vector<int32_t> p = {1, 5};
+  GenerateOptions o;
+  o.max_tokens = -1;
+  EXPECT_NE(f.session->begin(p.data(), 2, o).message().find("maxTokens"), std::string::npos);
+  o = GenerateOptions();
+  o.sampling.top_p = -1;
+  EXPECT_NE(f.session->begin(p.data(), 2, o).message().find("topP"), std::string::npos);
+  o = GenerateOptions();
+  EXPECT_NE(f.session->begin(p.data(), 0, o).message().find("empty"), std::string::npos);
+  std::vector<int32_t> bad = {1, 99999};
+  EXPECT_NE(f.session->begin(bad.data(), 2, o).message().find("out of range"), std::string::npos);
+  o.anchors = 64;
+  EXPECT_NE(f.session->begin(p.data(), 2, o).message().find("less than the context size"), std::string::npos);
+  Step st;
+  EXPECT_FALSE(f.session->step(&st).ok()) << "no generation is running";
+  // Still usable.
+  o = greedy(3);
+  ASSERT_TRUE(f.session->begin(p.data(), 2, o).ok());
+  EXPECT_FALSE(f.session->begin(p.data(), 2, o).ok()) << "one generation at a time";
+}
