@@ -6,8 +6,11 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "engine.h"
+#include "session.h"
 
 using emscripten::val;
 
@@ -19,14 +22,88 @@ public:
   std::string load(uintptr_t data, size_t size, int context_size) {
     ringlm::EngineOptions options;
     options.context_size = context_size;
-    return ringlm::Engine::load(reinterpret_cast<uint8_t*>(data), size, options, &engine_).message();
+    const ringlm::Status s = ringlm::Engine::load(reinterpret_cast<uint8_t*>(data), size, options, &engine_);
+    if (s.ok()) session_ = std::make_unique<ringlm::Session>(*engine_);
+    return s.message();
   }
 
   std::string prefill(uintptr_t ids, int n, bool all_logits) {
+    session_->set_pending_token(-1);  // the caller drives the cache by hand now
     return engine_->prefill(reinterpret_cast<const int32_t*>(ids), n, all_logits).message();
   }
-  std::string decode(int id) { return engine_->decode(id).message(); }
-  void reset() { engine_->reset(); }
+  std::string decode(int id) {
+    session_->set_pending_token(-1);
+    return engine_->decode(id).message();
+  }
+  void reset() {
+    engine_->reset();
+    session_->reset();
+  }
+
+  // --- generation: begin, then step until a step says it is the last ---
+  std::string generate_begin(uintptr_t ids, int n, val o) {
+    ringlm::GenerateOptions g;
+    g.sampling.temperature = o["temperature"].as<float>();
+    g.sampling.top_k = o["topK"].as<int>();
+    g.sampling.top_p = o["topP"].as<float>();
+    g.sampling.min_p = o["minP"].as<float>();
+    g.sampling.repeat_penalty = o["repeatPenalty"].as<float>();
+    g.sampling.presence_penalty = o["presencePenalty"].as<float>();
+    g.sampling.frequency_penalty = o["frequencyPenalty"].as<float>();
+    g.sampling.penalty_last_n = o["penaltyLastN"].as<int>();
+    g.sampling.seed = uint64_t(o["seed"].as<double>());
+    g.max_tokens = o["maxTokens"].as<int>();
+    g.stop = emscripten::vecFromJSArray<std::string>(o["stop"]);
+    g.keep_cache = o["keepCache"].as<bool>();
+    const std::string policy = o["contextPolicy"].as<std::string>();
+    g.policy = policy == "stop" ? ringlm::ContextPolicy::Stop
+             : policy == "shift" ? ringlm::ContextPolicy::Shift : ringlm::ContextPolicy::Sinks;
+    g.anchors = o["anchors"].as<int>();
+    g.prefill_chunk = o["prefillChunk"].as<int>();
+    g.special = o["special"].as<bool>();
+    return session_->begin(reinterpret_cast<const int32_t*>(ids), n, g).message();
+  }
+
+  // {kind: 'prefill'|'token'|'done', token, text, promptDone, finishReason} or {error}
+  val generate_step() {
+    ringlm::Step st;
+    val r = val::object();
+    if (ringlm::Status s = session_->step(&st); !s.ok()) {
+      r.set("error", s.message());
+      return r;
+    }
+    r.set("kind", st.kind == ringlm::Step::Kind::Prefill ? "prefill" : st.kind == ringlm::Step::Kind::Token ? "token" : "done");
+    r.set("token", st.token);
+    r.set("text", st.text);
+    r.set("promptDone", st.prompt_done);
+    r.set("finishReason", std::string(ringlm::finish_reason_name(st.finish)));
+    return r;
+  }
+  void generate_abort() { session_->abort(); }
+  bool generating() const { return session_->running(); }
+
+  val timings() const {
+    const ringlm::Timings& t = session_->timings();
+    val o = val::object();
+    o.set("promptTokens", t.prompt_tokens);
+    o.set("generatedTokens", t.generated_tokens);
+    o.set("prefillMs", t.prefill_ms);
+    o.set("prefillTokensPerSecond", t.prefill_tokens_per_s());
+    o.set("decodeMs", t.decode_ms);
+    o.set("decodeTokensPerSecond", t.decode_tokens_per_s());
+    return o;
+  }
+
+  // How full the KV ring is, for display.
+  val cache_state() const {
+    const ringlm::KvCache& c = engine_->cache();
+    val o = val::object();
+    o.set("position", engine_->position());
+    o.set("kept", c.kept());
+    o.set("capacity", c.capacity());
+    o.set("dropped", double(c.dropped()));
+    return o;
+  }
   int position() const { return engine_->position(); }
 
   // A view of the logits in the wasm heap: valid until the next call; JS copies it.
@@ -56,8 +133,74 @@ public:
     return o;
   }
 
+  // --- tokenizer: results are read through views of the buffers below, valid until the next call ---
+
+  // `text`: `size` bytes JS placed in the heap (UTF-8, or any bytes).
+  std::string tokenize(uintptr_t text, size_t size, bool add_bos, bool add_eos, bool special) {
+    const ringlm::Tokenizer* t = nullptr;
+    if (ringlm::Status s = engine_->tokenizer(&t); !s.ok()) return s.message();
+    ringlm::TokenizeOptions o;
+    o.add_bos = add_bos;
+    o.add_eos = add_eos;
+    o.parse_special = special;
+    token_ids_.clear();
+    return t->tokenize(std::string_view(reinterpret_cast<const char*>(text), size), o, &token_ids_).message();
+  }
+  val token_ids() const { return val(emscripten::typed_memory_view(token_ids_.size(), token_ids_.data())); }
+
+  // Text (valid UTF-8) of `n` ids JS placed in the heap.
+  std::string detokenize(uintptr_t ids, int n, bool special, bool strip_leading_space) {
+    const ringlm::Tokenizer* t = nullptr;
+    if (ringlm::Status s = engine_->tokenizer(&t); !s.ok()) return s.message();
+    return t->detokenize(reinterpret_cast<const int32_t*>(ids), size_t(n > 0 ? n : 0),
+                         detokenize_options(special, strip_leading_space), &text_).message();
+  }
+  // The bytes token `id` stands for (maybe part of a character: JS's streaming TextDecoder joins them).
+  std::string piece(int id, bool special, bool strip_leading_space) {
+    const ringlm::Tokenizer* t = nullptr;
+    if (ringlm::Status s = engine_->tokenizer(&t); !s.ok()) return s.message();
+    std::string_view p;
+    if (ringlm::Status s = t->piece(id, detokenize_options(special, strip_leading_space), true, &p); !s.ok()) return s.message();
+    text_.assign(p);
+    return "";
+  }
+  val text_bytes() const { return val(emscripten::typed_memory_view(text_.size(), reinterpret_cast<const uint8_t*>(text_.data()))); }
+
+  // The vocabulary's kind, special tokens and flags; null when the file has no tokenizer ringlm implements.
+  val tokenizer_info() const {
+    const ringlm::Tokenizer* t = nullptr;
+    if (!engine_->tokenizer(&t).ok()) return val::null();
+    const auto id = [](int32_t v) { return v < 0 ? val::null() : val(v); };
+    val ends = val::array();
+    for (int32_t e : t->end_of_generation()) ends.call<void>("push", e);
+    val o = val::object();
+    o.set("model", t->model());
+    o.set("pre", t->pre());
+    o.set("tokenCount", t->n_tokens());
+    o.set("bos", id(t->bos()));
+    o.set("eos", id(t->eos()));
+    o.set("eot", id(t->eot()));
+    o.set("unknown", id(t->unknown()));
+    o.set("padding", id(t->padding()));
+    o.set("endOfGeneration", ends);
+    o.set("addBos", t->add_bos());
+    o.set("addEos", t->add_eos());
+    o.set("addSpacePrefix", t->add_space_prefix());
+    return o;
+  }
+
 private:
+  static ringlm::DetokenizeOptions detokenize_options(bool special, bool strip_leading_space) {
+    ringlm::DetokenizeOptions o;
+    o.special = special;
+    o.strip_leading_space = strip_leading_space;
+    return o;
+  }
+
+  std::vector<int32_t> token_ids_;
+  std::string text_;
   std::unique_ptr<ringlm::Engine> engine_;
+  std::unique_ptr<ringlm::Session> session_;  // after engine_: destroyed first
 };
 
 }  // namespace
@@ -71,5 +214,17 @@ EMSCRIPTEN_BINDINGS(ringlm) {
       .function("reset", &WasmEngine::reset)
       .function("position", &WasmEngine::position)
       .function("logits", &WasmEngine::logits)
-      .function("info", &WasmEngine::info);
+      .function("info", &WasmEngine::info)
+      .function("generateBegin", &WasmEngine::generate_begin)
+      .function("generateStep", &WasmEngine::generate_step)
+      .function("generateAbort", &WasmEngine::generate_abort)
+      .function("generating", &WasmEngine::generating)
+      .function("timings", &WasmEngine::timings)
+      .function("cacheState", &WasmEngine::cache_state)
+      .function("tokenize", &WasmEngine::tokenize)
+      .function("tokenIds", &WasmEngine::token_ids)
+      .function("detokenize", &WasmEngine::detokenize)
+      .function("piece", &WasmEngine::piece)
+      .function("textBytes", &WasmEngine::text_bytes)
+      .function("tokenizerInfo", &WasmEngine::tokenizer_info);
 }

@@ -13,6 +13,75 @@ import createRingLMModule from '../dist/ringlm.mjs';
 
 const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
 
+/** Resolves on a later turn of the event loop, so timers, messages and AbortSignals get to run. */
+const nextTurn = typeof setImmediate === 'function'
+  ? () => new Promise((resolve) => setImmediate(resolve))
+  : () => new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(0);
+  });
+
+/** Defaults as llama.cpp's (see src/sampler.h); temperature 0 means greedy. */
+const GENERATE_DEFAULTS = Object.freeze({
+  maxTokens: 256,
+  temperature: 0.8,
+  topK: 40,
+  topP: 0.95,
+  minP: 0.05,
+  repeatPenalty: 1,
+  presencePenalty: 0,
+  frequencyPenalty: 0,
+  penaltyLastN: 64,
+  keepCache: false,
+  contextPolicy: 'sinks',
+  sinkTokens: 4,
+  keepTokens: 4,
+  prefillChunk: 64,
+  special: false,
+});
+
+/** Check and complete generate() options; throws a TypeError/RangeError naming the option. */
+function generateOptions(options) {
+  const o = { ...GENERATE_DEFAULTS, ...options };
+  const number = (name, { min = -Infinity, max = Infinity, integer = false } = {}) => {
+    const v = o[name];
+    if (typeof v !== 'number' || Number.isNaN(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
+      throw new RangeError(`RingLM.generate: ${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}] (got ${v})`);
+    }
+  };
+  number('maxTokens', { min: 0, max: 2 ** 31 - 1, integer: true });
+  number('temperature', { min: 0, max: 1e6 });
+  number('topK', { min: 0, max: 2 ** 31 - 1, integer: true });
+  number('topP', { min: 0, max: 1 });
+  number('minP', { min: 0, max: 1 });
+  number('repeatPenalty', { min: Number.MIN_VALUE, max: 1e6 });
+  number('presencePenalty', { min: -1e6, max: 1e6 });
+  number('frequencyPenalty', { min: -1e6, max: 1e6 });
+  number('penaltyLastN', { min: 0, max: 1 << 20, integer: true });
+  number('sinkTokens', { min: 0, max: 2 ** 31 - 1, integer: true });
+  number('keepTokens', { min: 0, max: 2 ** 31 - 1, integer: true });
+  number('prefillChunk', { min: 1, max: 1 << 16, integer: true });
+  if (o.seed === undefined) o.seed = Math.floor(Math.random() * 2 ** 32);
+  number('seed', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
+  if (!['sinks', 'shift', 'stop'].includes(o.contextPolicy)) {
+    throw new RangeError(`RingLM.generate: contextPolicy must be 'sinks', 'shift' or 'stop' (got ${o.contextPolicy})`);
+  }
+  o.stop = o.stop === undefined ? [] : typeof o.stop === 'string' ? [o.stop] : Array.from(o.stop);
+  if (!o.stop.every((s) => typeof s === 'string')) throw new TypeError('RingLM.generate: stop must be a string or an array of strings');
+  if (o.signal !== undefined && !(typeof o.signal?.aborted === 'boolean')) {
+    throw new TypeError('RingLM.generate: signal must be an AbortSignal');
+  }
+  o.anchors = o.contextPolicy === 'shift' ? o.keepTokens : o.sinkTokens;
+  o.keepCache = Boolean(o.keepCache);
+  o.special = Boolean(o.special);
+  return o;
+}
+
+const textEncoder = new TextEncoder();
+// ignoreBOM keeps a leading U+FEFF in the text (by default TextDecoder drops it).
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
 let modulePromise = null;
 /** The wasm module, instantiated once and shared by every model in this JS realm. */
 function getModule() {
@@ -96,6 +165,8 @@ export class RingLM {
   #module;
   #engine;
   #info;
+  #tokenizer;
+  #generating = false;
 
   /** Use RingLM.load(). */
   constructor(module, engine) {
@@ -148,7 +219,7 @@ export class RingLM {
 
   /** Empty the KV cache: the next token is at position 0. */
   reset() {
-    this.#live().reset();
+    this.#idle('reset').reset();
   }
 
   /**
@@ -156,7 +227,7 @@ export class RingLM {
    * @returns Float32Array of the last token's logits, or ids.length × vocabSize with allLogits.
    */
   prefill(ids, { allLogits = false } = {}) {
-    const engine = this.#live();
+    const engine = this.#idle('prefill');
     const tokens = Int32Array.from(ids);
     if (tokens.length === 0) throw new Error('RingLM.prefill: no tokens given');
     const M = this.#module;
@@ -172,10 +243,168 @@ export class RingLM {
 
   /** Run one token; returns the logits (Float32Array of vocabSize) for the next position. */
   decode(id) {
-    const engine = this.#live();
+    const engine = this.#idle('decode');
     if (!Number.isInteger(id)) throw new TypeError(`RingLM.decode: token id must be an integer (got ${id})`);
     this.#check(engine.decode(id), 'decode');
     return engine.logits().slice();
+  }
+
+  /**
+   * Generate text after a prompt, streaming tokens as they are sampled.
+   * @param prompt a string (tokenized with the model's BOS rule) or token ids
+   * @returns an async iterator of { id, text }; its return value is { finishReason, timings, seed }
+   */
+  async *generate(prompt, options = {}) {
+    this.#live();
+    if (this.#generating) throw new Error('RingLM.generate: a generation is already running on this model');
+    const o = generateOptions(options);
+    o.signal?.throwIfAborted();
+    this.#generating = true;
+    try {
+      const ids = this.#promptIds(prompt, o);
+      const M = this.#module;
+      const ptr = M._malloc(Math.max(4, ids.byteLength)) >>> 0;
+      try {
+        new Int32Array(M.HEAPU8.buffer, ptr, ids.length).set(ids);
+        this.#check(this.#engine.generateBegin(ptr, ids.length, o), 'generate');
+      } finally {
+        M._free(ptr);
+      }
+      for (;;) {
+        if (o.signal?.aborted) {
+          this.#engine?.generateAbort();
+          this.#engine?.generateStep();
+          throw o.signal.reason;
+        }
+        const step = this.#live().generateStep();
+        if (step.error) throw new Error(`RingLM.generate: ${step.error}`);
+        if (step.kind === 'prefill') o.onPrefillProgress?.({ done: step.promptDone, total: ids.length });
+        if (step.kind === 'token') yield { id: step.token, text: step.text };
+        if (step.finishReason) {
+          if (step.kind === 'done' && step.text) yield { id: -1, text: step.text };
+          const result = { finishReason: step.finishReason, timings: this.#engine.timings(), seed: o.seed };
+          this.lastResult = result;
+          return result;
+        }
+        await nextTurn();
+      }
+    } finally {
+      if (this.#engine?.generating()) {  // the consumer broke out of the loop early
+        this.#engine.generateAbort();
+        this.#engine.generateStep();
+      }
+      this.#generating = false;
+    }
+  }
+
+  /**
+   * Generate to the end and return everything at once.
+   * @returns { text, tokens, finishReason, timings, seed }
+   */
+  async complete(prompt, options = {}) {
+    let text = '';
+    const tokens = [];
+    const iterator = this.generate(prompt, options);
+    for (;;) {
+      const { value, done } = await iterator.next();
+      if (done) return { text, tokens, ...value };
+      text += value.text;
+      if (value.id >= 0) tokens.push(value.id);
+    }
+  }
+
+  /**
+   * The tokenizer read from the model file: { model ('llama' | 'gpt2'), pre, tokenCount, bos, eos, eot, unknown,
+   * padding (ids or null), endOfGeneration (ids), addBos, addEos, addSpacePrefix }; null when the file has no
+   * tokenizer ringlm implements (tokenize() then says why).
+   */
+  get tokenizer() {
+    const engine = this.#live();
+    if (this.#tokenizer === undefined) this.#tokenizer = Object.freeze(engine.tokenizerInfo());
+    return this.#tokenizer;
+  }
+
+  /**
+   * Text to token ids, exactly as llama.cpp tokenizes it for the same file.
+   * @param text a string, or bytes (a Uint8Array may hold any bytes, even invalid UTF-8)
+   * @param options { addBos, addEos: default the model's add_bos_token / add_eos_token; special: parse the text
+   *   of control tokens such as <s> or <|endoftext|> as those tokens (default false: plain text) }
+   * @returns Int32Array of token ids
+   */
+  tokenize(text, { addBos, addEos, special = false } = {}) {
+    const engine = this.#live();
+    let bytes;
+    if (typeof text === 'string') bytes = textEncoder.encode(text);
+    else if (text instanceof ArrayBuffer) bytes = new Uint8Array(text);
+    else if (ArrayBuffer.isView(text)) bytes = new Uint8Array(text.buffer, text.byteOffset, text.byteLength);
+    else throw new TypeError('RingLM.tokenize: text must be a string or a Uint8Array');
+    const info = this.tokenizer;
+    const M = this.#module;
+    const ptr = M._malloc(Math.max(1, bytes.length)) >>> 0;
+    if (ptr === 0) throw new Error(`RingLM.tokenize: cannot allocate ${bytes.length} bytes in wasm memory`);
+    try {
+      M.HEAPU8.set(bytes, ptr);
+      this.#check(engine.tokenize(ptr, bytes.length, Boolean(addBos ?? info?.addBos), Boolean(addEos ?? info?.addEos),
+        Boolean(special)), 'tokenize');
+    } finally {
+      M._free(ptr);
+    }
+    return engine.tokenIds().slice();
+  }
+
+  /**
+   * Token ids to text. Bytes that do not form valid UTF-8 become U+FFFD.
+   * @param options { special: render control tokens such as </s> as their text (default false: as nothing);
+   *   stripLeadingSpace: drop the space a llama (SentencePiece) tokenizer puts before the text, so that
+   *   detokenize(tokenize(text)) is text (default: the model's addSpacePrefix) }
+   */
+  detokenize(ids, { special = false, stripLeadingSpace } = {}) {
+    const engine = this.#live();
+    const tokens = Int32Array.from(ids, (id) => {
+      if (!Number.isInteger(id)) throw new TypeError(`RingLM.detokenize: token ids must be integers (got ${id})`);
+      return id;
+    });
+    const M = this.#module;
+    const ptr = M._malloc(Math.max(4, tokens.byteLength)) >>> 0;
+    try {
+      new Int32Array(M.HEAPU8.buffer, ptr, tokens.length).set(tokens);
+      this.#check(engine.detokenize(ptr, tokens.length, Boolean(special),
+        Boolean(stripLeadingSpace ?? this.tokenizer?.addSpacePrefix)), 'detokenize');
+    } finally {
+      M._free(ptr);
+    }
+    return utf8Decoder.decode(engine.textBytes().slice());
+  }
+
+  /**
+   * A streaming detokenizer: push(id) returns the text that token completes (bytes ending inside a UTF-8
+   * character wait for the next tokens); flush() returns what is left (an unfinished character as U+FFFD) and
+   * starts over. Pushing ids one by one, then flushing, gives exactly detokenize(ids, options).
+   * For tokens that continue earlier text (generation after a prompt) pass stripLeadingSpace: false.
+   */
+  createTextDecoder({ special = false, stripLeadingSpace } = {}) {
+    this.#live();
+    const strip = Boolean(stripLeadingSpace ?? this.tokenizer?.addSpacePrefix);
+    const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+    let first = true;
+    return {
+      push: (id) => {
+        if (!Number.isInteger(id)) throw new TypeError(`TextDecoder.push: token id must be an integer (got ${id})`);
+        const engine = this.#live();
+        this.#check(engine.piece(id, Boolean(special), first && strip), 'createTextDecoder: push');
+        first = false;
+        return decoder.decode(engine.textBytes().slice(), { stream: true });
+      },
+      flush: () => {
+        first = true;
+        return decoder.decode();
+      },
+    };
+  }
+
+  /** How full the KV ring is: { position, kept, capacity, dropped }. */
+  get cacheState() {
+    return this.#live().cacheState();
   }
 
   /** Free the model's memory. Further calls throw; a second dispose() does nothing. */
@@ -188,6 +417,22 @@ export class RingLM {
   #live() {
     if (!this.#engine) throw new Error('RingLM: this model has been disposed');
     return this.#engine;
+  }
+
+  #idle(what) {
+    if (this.#generating) throw new Error(`RingLM.${what}: a generation is running on this model`);
+    return this.#live();
+  }
+
+  #promptIds(prompt, o) {
+    if (typeof prompt === 'string') {
+      // BOS as the model asks, except in a continuation, which does not start a new text.
+      const addBos = o.addBos ?? (o.keepCache ? false : undefined);
+      return this.tokenize(prompt, { addBos, special: Boolean(o.parseSpecial) });
+    }
+    const ids = Int32Array.from(prompt ?? []);
+    if (ids.some((id) => !Number.isInteger(id))) throw new TypeError('RingLM.generate: prompt ids must be integers');
+    return ids;
   }
 
   #check(error, what) {
