@@ -46,6 +46,146 @@ export interface PrefillOptions {
   allLogits?: boolean;
 }
 
+/** The tokenizer read from the model file's tokenizer.ggml.* metadata. Token ids are null when absent. */
+export interface TokenizerInfo {
+  /** "llama" (SentencePiece-style BPE) or "gpt2" (byte-level BPE). */
+  model: 'llama' | 'gpt2';
+  /** The gpt2 pre-tokenizer, e.g. "gpt-2", "llama-bpe", "qwen2" ("" or "default" for llama). */
+  pre: string;
+  tokenCount: number;
+  bos: number | null;
+  eos: number | null;
+  /** End of turn, e.g. <|eot_id|> or <|im_end|>. */
+  eot: number | null;
+  unknown: number | null;
+  padding: number | null;
+  /** Tokens that end generation (EOS, EOT, ...). */
+  endOfGeneration: number[];
+  /** Whether tokenize() puts BOS first / EOS last by default. */
+  addBos: boolean;
+  addEos: boolean;
+  /** llama: a space is put before the text (and detokenize() drops it again by default). */
+  addSpacePrefix: boolean;
+}
+
+export interface TokenizeOptions {
+  /** Put the BOS token first. Default: the model's add_bos_token. */
+  addBos?: boolean;
+  /** Put the EOS token last. Default: the model's add_eos_token. */
+  addEos?: boolean;
+  /** Parse the text of control tokens (<s>, <|endoftext|>, ...) as those tokens. Default false: plain text. */
+  special?: boolean;
+}
+
+export interface DetokenizeOptions {
+  /** Render control tokens (</s>, <|endoftext|>, ...) as their text. Default false: as nothing. */
+  special?: boolean;
+  /**
+   * Drop one space from the first token, undoing the space a llama tokenizer puts before the text, so that
+   * detokenize(tokenize(text)) === text. Default: the model's addSpacePrefix. Pass false for tokens that
+   * continue earlier text.
+   */
+  stripLeadingSpace?: boolean;
+}
+
+/** Streaming detokenization: text is released only in whole characters. */
+export interface StreamingTextDecoder {
+  /** The text token `id` completes (possibly ""). */
+  push(id: number): string;
+  /** What is still held (an unfinished character becomes U+FFFD); the decoder then starts over. */
+  flush(): string;
+}
+
+/** What happens when the KV ring is full (see README, "The KV ring"). */
+export type ContextPolicy = 'sinks' | 'shift' | 'stop';
+
+export interface GenerateOptions {
+  /** Tokens to generate at most (default 256); 0 runs only the prompt. */
+  maxTokens?: number;
+  /** Default 0.8; 0 = greedy. */
+  temperature?: number;
+  /** Default 40; 0 = off. */
+  topK?: number;
+  /** Default 0.95; 1 = off. */
+  topP?: number;
+  /** Default 0.05; 0 = off. */
+  minP?: number;
+  /** Default 1 (off). Positive logits of recent tokens are divided by it, negative ones multiplied. */
+  repeatPenalty?: number;
+  /** Default 0: subtracted once from the logit of any recent token. */
+  presencePenalty?: number;
+  /** Default 0: subtracted per occurrence of a recent token. */
+  frequencyPenalty?: number;
+  /** How many recent tokens (prompt included) the penalties look at. Default 64. */
+  penaltyLastN?: number;
+  /** Seed of the sampler's own generator: same seed, same tokens, natively, in Node and in browsers. Default: random (returned in the result). */
+  seed?: number;
+  /** Stop strings: generation ends before them; their text is never emitted. */
+  stop?: string | string[];
+  /** Ends the iterator with an AbortError; the model stays usable. */
+  signal?: AbortSignal;
+  /** Continue after what the cache holds (a chat's next turn) instead of starting over. Default false. */
+  keepCache?: boolean;
+  /** When the KV ring is full. Default 'sinks'. */
+  contextPolicy?: ContextPolicy;
+  /** 'sinks': first tokens kept for good (default 4). */
+  sinkTokens?: number;
+  /** 'shift': first tokens kept for good (default 4). */
+  keepTokens?: number;
+  /** Add BOS to a string prompt. Default: as the model asks (never when continuing with keepCache). */
+  addBos?: boolean;
+  /** Parse special-token text (e.g. "<s>") in a string prompt as those tokens. Default false. */
+  parseSpecial?: boolean;
+  /** Render control tokens' text in the output. Default false. */
+  special?: boolean;
+  /** Prompt tokens per prefill step (between steps the iterator yields and checks `signal`). Default 64. */
+  prefillChunk?: number;
+  /** Called after each prefill step. */
+  onPrefillProgress?: (progress: { done: number; total: number }) => void;
+}
+
+/** One streamed step: a sampled token and the text it completes (never half a character; may be ""). */
+export interface GeneratedToken {
+  /** The token id, or -1 for text released at the very end that belongs to no new token. */
+  id: number;
+  text: string;
+}
+
+export interface Timings {
+  promptTokens: number;
+  generatedTokens: number;
+  prefillMs: number;
+  prefillTokensPerSecond: number;
+  decodeMs: number;
+  decodeTokensPerSecond: number;
+}
+
+/** 'stop': an end-of-generation token or a stop string; 'length': maxTokens, or a full ring under 'stop'. */
+export type FinishReason = 'stop' | 'length';
+
+export interface GenerationResult {
+  finishReason: FinishReason;
+  timings: Timings;
+  seed: number;
+}
+
+export interface Completion extends GenerationResult {
+  text: string;
+  tokens: number[];
+}
+
+/** How full the KV ring is. */
+export interface CacheState {
+  /** Tokens seen since the cache was emptied (the next token's position). */
+  position: number;
+  /** Tokens the next token will attend to. */
+  kept: number;
+  /** contextSize. */
+  capacity: number;
+  /** Tokens dropped by the policy so far. */
+  dropped: number;
+}
+
 export declare class RingLM {
   /**
    * Load a GGUF model. The file is copied once into wasm memory; weights are used in place.
@@ -67,6 +207,29 @@ export declare class RingLM {
   prefill(ids: ArrayLike<number>, options?: PrefillOptions): Float32Array;
   /** Run one token; returns the logits for the next position (vocabSize floats). */
   decode(id: number): Float32Array;
+  /** The model's tokenizer, or null when the file has none ringlm implements. */
+  readonly tokenizer: Readonly<TokenizerInfo> | null;
+  /**
+   * Text to token ids, exactly as llama.cpp tokenizes it. A Uint8Array may hold any bytes (invalid UTF-8 too);
+   * a string is encoded as UTF-8 (a lone surrogate as U+FFFD).
+   */
+  tokenize(text: string | Uint8Array | ArrayBuffer, options?: TokenizeOptions): Int32Array;
+  /** Token ids to text; bytes that are not valid UTF-8 become U+FFFD. */
+  detokenize(ids: ArrayLike<number>, options?: DetokenizeOptions): string;
+  /** A streaming detokenizer: pushing ids one by one and flushing gives detokenize(ids, options). */
+  createTextDecoder(options?: DetokenizeOptions): StreamingTextDecoder;
+  /**
+   * Generate after a prompt (a string, or token ids), streaming tokens as they are sampled.
+   * One generation at a time per model: starting another while one runs rejects.
+   */
+  generate(prompt: string | ArrayLike<number>, options?: GenerateOptions): AsyncGenerator<GeneratedToken, GenerationResult, void>;
+  /** generate() to the end: the whole text, the token ids, why it ended, and timings. */
+  complete(prompt: string | ArrayLike<number>, options?: GenerateOptions): Promise<Completion>;
+  /** The last generation's result. */
+  readonly lastResult?: GenerationResult;
+  /** How full the KV ring is. */
+  readonly cacheState: CacheState;
+
   /** Free the model's memory. Later calls throw; a second dispose() does nothing. */
   dispose(): void;
 }
