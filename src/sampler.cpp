@@ -148,10 +148,25 @@ void Sampler::accept(int32_t token) {
   history_count_++;
 }
 
-void Sampler::restore(uint64_t rng_state, const int32_t* history, size_t n) {
+std::vector<int32_t> Sampler::recent_tokens() const {
+  const size_t n = std::min(history_count_, history_.size());
+  std::vector<int32_t> out(n);
+  for (size_t i = 0; i < n; i++) out[i] = history_[(history_count_ - n + i) % history_.size()];
+  return out;
+}
+
+void Sampler::restore(uint64_t rng_state, const int32_t* recent, size_t n) {
   rng_.state = rng_state;
   history_count_ = 0;
-  for (size_t i = 0; i < n; i++) accept(history[i]);
+  for (size_t i = 0; i < n; i++) accept(recent[i]);
+}
+
+Status Sampler::reconfigure(const SamplingParams& params, bool reseed) {
+  const std::vector<int32_t> recent = recent_tokens();
+  const uint64_t state = rng_.state;
+  RINGLM_TRY(init(vocab_size_, params));
+  restore(reseed ? params.seed : state, recent.data(), recent.size());
+  return Status();
 }
 
 int32_t Sampler::sample(const float* logits) {

@@ -67,6 +67,9 @@ struct SamplingParams {
 class Sampler {
 public:
   Status init(int vocab_size, const SamplingParams& params);
+  // Change the options but keep the generator's state and the penalty history (a continuation);
+  // with `reseed` the generator restarts from params.seed.
+  Status reconfigure(const SamplingParams& params, bool reseed);
   const SamplingParams& params() const { return params_; }
 
   // Run the chain on `logits` (vocab floats) and pick a token. Allocation-free.
@@ -78,9 +81,8 @@ public:
 
   // What a snapshot needs to resume exactly: the generator and the penalty history.
   uint64_t rng_state() const { return rng_.state; }
-  const std::vector<int32_t>& history() const { return history_; }
-  size_t history_size() const { return history_count_; }
-  void restore(uint64_t rng_state, const int32_t* history, size_t n);
+  std::vector<int32_t> recent_tokens() const;  // the penalty window, oldest first
+  void restore(uint64_t rng_state, const int32_t* recent, size_t n);
 
 private:
   SamplingParams params_;

@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace ringlm {
 
@@ -91,7 +92,14 @@ Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
   if (continuing && pending_ >= 0) prompt_.push_back(pending_);  // the last token of the previous turn
   prompt_.insert(prompt_.end(), prompt, prompt + n);
   if (prompt_.empty()) return Status::error("the prompt is empty: give at least one token");
-  RINGLM_TRY(sampler_.init(vocab, o.sampling));  // validates the sampling options
+  // Validates the sampling options. A continuation keeps the penalty history and, unless asked to
+  // reseed, the generator's state, so a chat's turns sample as one stream.
+  if (continuing && sampler_ready_) {
+    RINGLM_TRY(sampler_.reconfigure(o.sampling, o.reseed));
+  } else {
+    RINGLM_TRY(sampler_.init(vocab, o.sampling));
+    sampler_ready_ = true;
+  }
 
   if (!continuing) RINGLM_TRY(engine_.set_context_policy(o.policy, o.policy == ContextPolicy::Stop ? 0 : o.anchors));
   options_ = o;
@@ -188,7 +196,126 @@ Status Session::step(Step* out) {
 void Session::reset() {
   running_ = false;
   pending_ = -1;
-  sampler_.reset();
+  sampler_ready_ = false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshots: a little-endian byte layout with a header that names what it fits.
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+constexpr uint32_t kSnapshotMagic = 0x534d4c52;  // "RLMS"
+constexpr uint32_t kSnapshotVersion = 1;
+
+struct Writer {
+  std::vector<uint8_t>* out;
+  template <typename T>
+  void put(const T& v) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&v);
+    out->insert(out->end(), p, p + sizeof(T));
+  }
+  template <typename T>
+  void put_array(const std::vector<T>& v) {
+    put<uint64_t>(v.size());
+    const auto* p = reinterpret_cast<const uint8_t*>(v.data());
+    out->insert(out->end(), p, p + v.size() * sizeof(T));
+  }
+};
+
+struct Reader {
+  const uint8_t* p;
+  size_t left;
+  bool ok = true;
+  template <typename T>
+  T get() {
+    T v{};
+    if (left < sizeof(T)) { ok = false; return v; }
+    std::memcpy(&v, p, sizeof(T));
+    p += sizeof(T);
+    left -= sizeof(T);
+    return v;
+  }
+  template <typename T>
+  std::vector<T> get_array(size_t max) {
+    const uint64_t n = get<uint64_t>();
+    if (!ok || n > max || n * sizeof(T) > left) { ok = false; return {}; }
+    std::vector<T> v(static_cast<size_t>(n));
+    std::memcpy(v.data(), p, size_t(n) * sizeof(T));
+    p += n * sizeof(T);
+    left -= size_t(n) * sizeof(T);
+    return v;
+  }
+};
+}  // namespace
+
+Status Session::save(std::vector<uint8_t>* out) const {
+  if (running_) return Status::error("cannot save the state while a generation is running");
+  out->clear();
+  Writer w{out};
+  const Config& c = engine_.model().config;
+  w.put(kSnapshotMagic);
+  w.put(kSnapshotVersion);
+  w.put<int32_t>(c.n_layers);
+  w.put<int32_t>(c.kv_dim());
+  w.put<int32_t>(c.vocab_size);
+  w.put<int32_t>(engine_.cache().slots());
+  KvCache::State cache;
+  engine_.cache().save(&cache);
+  w.put<int32_t>(int32_t(cache.policy));
+  w.put<int32_t>(cache.anchors);
+  w.put<int32_t>(cache.next_pos);
+  w.put<int32_t>(cache.shift_start);
+  w.put<int64_t>(cache.dropped);
+  w.put_array(cache.keys);
+  w.put_array(cache.values);
+  w.put_array(std::vector<float>(engine_.logits(), engine_.logits() + c.vocab_size));
+  w.put<uint8_t>(sampler_ready_);
+  w.put(sampler_.params());
+  w.put<uint64_t>(sampler_.rng_state());
+  w.put_array(sampler_.recent_tokens());
+  w.put<int32_t>(pending_);
+  return Status();
+}
+
+Status Session::restore(const uint8_t* data, size_t size) {
+  if (running_) return Status::error("cannot restore a state while a generation is running");
+  Reader r{data, size};
+  const Config& c = engine_.model().config;
+  if (r.get<uint32_t>() != kSnapshotMagic || r.get<uint32_t>() != kSnapshotVersion) {
+    return Status::error("not a ringlm state (or one from another version)");
+  }
+  const int32_t layers = r.get<int32_t>(), kv_dim = r.get<int32_t>(), vocab = r.get<int32_t>(), slots = r.get<int32_t>();
+  if (!r.ok || layers != c.n_layers || kv_dim != c.kv_dim() || vocab != c.vocab_size || slots != engine_.cache().slots()) {
+    return Status::error("the state belongs to another model or context size");
+  }
+  KvCache::State cache;
+  const int32_t policy = r.get<int32_t>();
+  cache.policy = ContextPolicy(std::clamp(policy, 0, 2));
+  cache.anchors = r.get<int32_t>();
+  cache.next_pos = r.get<int32_t>();
+  cache.shift_start = r.get<int32_t>();
+  cache.dropped = r.get<int64_t>();
+  const size_t cache_floats = size_t(layers) * size_t(slots) * size_t(kv_dim);
+  cache.keys = r.get_array<float>(cache_floats);
+  cache.values = r.get_array<float>(cache_floats);
+  const std::vector<float> logits = r.get_array<float>(size_t(vocab));
+  const bool sampler_ready = r.get<uint8_t>() != 0;
+  const SamplingParams params = r.get<SamplingParams>();
+  const uint64_t rng = r.get<uint64_t>();
+  const std::vector<int32_t> recent = r.get_array<int32_t>(1 << 20);
+  const int32_t pending = r.get<int32_t>();
+  if (!r.ok || r.left != 0 || policy < 0 || policy > 2 || logits.size() != size_t(vocab) || pending < -1 || pending >= vocab) {
+    return Status::error("the state is truncated or corrupt");
+  }
+  RINGLM_TRY(params.validate());
+  if (sampler_ready) {
+    RINGLM_TRY(sampler_.init(vocab, params));
+    sampler_.restore(rng, recent.data(), recent.size());
+  }
+  RINGLM_TRY(engine_.restore(cache, logits.data()));
+  sampler_ready_ = sampler_ready;
+  pending_ = pending;
+  return Status();
 }
 
 }  // namespace ringlm

@@ -32,6 +32,7 @@ struct GenerateOptions {
   int max_tokens = 256;            // tokens to generate at most; 0 = only run the prompt
   std::vector<std::string> stop;   // stop strings (not emitted)
   bool keep_cache = false;         // continue after what the cache holds instead of starting over
+  bool reseed = true;              // continuing: restart the generator from sampling.seed (else go on)
   ContextPolicy policy = ContextPolicy::Sinks;
   int anchors = 4;                 // sinkTokens (sinks) or keepTokens (shift)
   int prefill_chunk = 64;          // prompt tokens per step
@@ -91,6 +92,11 @@ public:
   // Forget everything (the engine's reset() empties the cache; this empties our side).
   void reset();
 
+  // The whole state — the KV ring, the logits, the sampler, the pending token — as bytes, and back.
+  // Not while generating. restore() checks the bytes belong to this model and context size.
+  Status save(std::vector<uint8_t>* out) const;
+  Status restore(const uint8_t* data, size_t size);
+
 private:
   Status finish(FinishReason reason, bool by_stop_string, Step* out);
 
@@ -104,6 +110,7 @@ private:
   size_t prompt_done_ = 0;
   int generated_ = 0;
   int32_t pending_ = -1;  // sampled, emitted, not yet decoded
+  bool sampler_ready_ = false;
   bool running_ = false, aborted_ = false;
   Timings timings_;
 };

@@ -266,3 +266,40 @@ TEST(Session, BadOptionsAndPromptsAreClearErrors) {
   ASSERT_TRUE(f.session->begin(p.data(), 2, o).ok());
   EXPECT_FALSE(f.session->begin(p.data(), 2, o).ok()) << "one generation at a time";
 }
+
+TEST(Session, SaveAndRestoreResumeExactly) {
+  Fixture f(24);  // small: the continuation wraps the ring
+  GenerateOptions o;
+  o.sampling.seed = 77;
+  o.sampling.temperature = 1.2f;
+  o.sampling.repeat_penalty = 1.3f;  // the penalty history matters
+  o.max_tokens = 10;
+  std::vector<int32_t> t;
+  std::string text;
+  f.run({1, 270, 271}, o, &t, &text);
+  std::vector<uint8_t> state;
+  ASSERT_TRUE(f.session->save(&state).ok());
+
+  GenerateOptions more = o;
+  more.keep_cache = true;
+  more.reseed = false;  // go on with the generator's stream
+  more.max_tokens = 40;
+  std::vector<int32_t> a, b;
+  std::string ta, tb;
+  f.run({280}, more, &a, &ta);
+  const int pos_a = f.engine->position();
+  ASSERT_TRUE(f.session->restore(state.data(), state.size()).ok());
+  f.run({280}, more, &b, &tb);
+  EXPECT_EQ(a, b) << "the continuation after restore equals the uninterrupted one";
+  EXPECT_EQ(ta, tb);
+  EXPECT_EQ(f.engine->position(), pos_a);
+
+  // Bad states are refused and change nothing.
+  std::vector<uint8_t> cut(state.begin(), state.end() - 3);
+  EXPECT_NE(f.session->restore(cut.data(), cut.size()).message().find("truncated or corrupt"), std::string::npos);
+  std::vector<uint8_t> junk(64, 7);
+  EXPECT_NE(f.session->restore(junk.data(), junk.size()).message().find("not a ringlm state"), std::string::npos);
+  Fixture other(32);
+  EXPECT_NE(other.session->restore(state.data(), state.size()).message().find("another model or context size"), std::string::npos);
+  EXPECT_EQ(f.engine->position(), pos_a);
+}

@@ -4,6 +4,8 @@
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
+#include <malloc.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -55,6 +57,7 @@ public:
     g.max_tokens = o["maxTokens"].as<int>();
     g.stop = emscripten::vecFromJSArray<std::string>(o["stop"]);
     g.keep_cache = o["keepCache"].as<bool>();
+    g.reseed = o["reseed"].as<bool>();
     const std::string policy = o["contextPolicy"].as<std::string>();
     g.policy = policy == "stop" ? ringlm::ContextPolicy::Stop
              : policy == "shift" ? ringlm::ContextPolicy::Shift : ringlm::ContextPolicy::Sinks;
@@ -80,6 +83,16 @@ public:
     return r;
   }
   void generate_abort() { session_->abort(); }
+
+  // Snapshots: bytes out (copied into a JS Uint8Array), bytes in (_malloc'ed by JS, freed there).
+  val save_state() {
+    std::vector<uint8_t> bytes;
+    if (ringlm::Status s = session_->save(&bytes); !s.ok()) return val(s.message());
+    return val(emscripten::typed_memory_view(bytes.size(), bytes.data())).call<val>("slice");
+  }
+  std::string restore_state(uintptr_t data, size_t size) {
+    return session_->restore(reinterpret_cast<const uint8_t*>(data), size).message();
+  }
   bool generating() const { return session_->running(); }
 
   val timings() const {
@@ -205,7 +218,11 @@ private:
 
 }  // namespace
 
+// Bytes of the wasm heap in use (malloc'ed and not freed): what leak tests watch.
+double heap_bytes_in_use() { return double(mallinfo().uordblks); }
+
 EMSCRIPTEN_BINDINGS(ringlm) {
+  emscripten::function("heapBytesInUse", &heap_bytes_in_use);
   emscripten::class_<WasmEngine>("Engine")
       .constructor<>()
       .function("load", &WasmEngine::load)
@@ -218,6 +235,8 @@ EMSCRIPTEN_BINDINGS(ringlm) {
       .function("generateBegin", &WasmEngine::generate_begin)
       .function("generateStep", &WasmEngine::generate_step)
       .function("generateAbort", &WasmEngine::generate_abort)
+      .function("saveState", &WasmEngine::save_state)
+      .function("restoreState", &WasmEngine::restore_state)
       .function("generating", &WasmEngine::generating)
       .function("timings", &WasmEngine::timings)
       .function("cacheState", &WasmEngine::cache_state)

@@ -118,7 +118,11 @@ export interface GenerateOptions {
   frequencyPenalty?: number;
   /** How many recent tokens (prompt included) the penalties look at. Default 64. */
   penaltyLastN?: number;
-  /** Seed of the sampler's own generator: same seed, same tokens, natively, in Node and in browsers. Default: random (returned in the result). */
+  /**
+   * Seed of the sampler's own generator: same seed, same tokens, natively, in Node and in browsers.
+   * Default: random (returned in the result); a keepCache continuation without a seed goes on with
+   * the previous generator state.
+   */
   seed?: number;
   /** Stop strings: generation ends before them; their text is never emitted. */
   stop?: string | string[];
@@ -187,6 +191,8 @@ export interface CacheState {
 }
 
 export declare class RingLM {
+  /** Memory of the shared wasm instance: malloc'ed bytes in use, and the wasm memory's size. */
+  static memoryUsage(): Promise<{ heapBytesInUse: number; memoryBytes: number }>;
   /**
    * Load a GGUF model. The file is copied once into wasm memory; weights are used in place.
    * @param source the file's bytes, a Blob/File, a URL, or (in Node) a file path.
@@ -229,6 +235,13 @@ export declare class RingLM {
   readonly lastResult?: GenerationResult;
   /** How full the KV ring is. */
   readonly cacheState: CacheState;
+  /**
+   * Snapshot the session (KV ring contents and positions, the last logits, the sampler's random
+   * state and penalty history) as bytes for restoreState() on the same model and contextSize.
+   */
+  saveState(): Uint8Array;
+  /** Return the session to a saveState() snapshot; a continuation (keepCache) then repeats exactly. */
+  restoreState(state: Uint8Array): void;
 
   /** Free the model's memory. Later calls throw; a second dispose() does nothing. */
   dispose(): void;

@@ -74,6 +74,8 @@ function generateOptions(options) {
   }
   o.anchors = o.contextPolicy === 'shift' ? o.keepTokens : o.sinkTokens;
   o.keepCache = Boolean(o.keepCache);
+  // A continuation goes on with the sampler's random stream unless a seed is given.
+  o.reseed = !o.keepCache || options.seed !== undefined;
   o.special = Boolean(o.special);
   return o;
 }
@@ -167,6 +169,15 @@ export class RingLM {
   #info;
   #tokenizer;
   #generating = false;
+
+  /**
+   * Memory of the shared wasm instance: { heapBytesInUse, memoryBytes } (malloc'ed bytes, and the
+   * size of the wasm memory, which only grows). For leak checks and display.
+   */
+  static async memoryUsage() {
+    const M = await getModule();
+    return { heapBytesInUse: M.heapBytesInUse(), memoryBytes: M.HEAPU8.length };
+  }
 
   /** Use RingLM.load(). */
   constructor(module, engine) {
@@ -400,6 +411,30 @@ export class RingLM {
         return decoder.decode();
       },
     };
+  }
+
+  /**
+   * Snapshot the session: KV ring contents and positions, the last logits, the sampler's random
+   * state and penalty history. Returns bytes to give back to restoreState() on this model.
+   */
+  saveState() {
+    const state = this.#idle('saveState').saveState();
+    if (typeof state === 'string') throw new Error(`RingLM.saveState: ${state}`);
+    return state;
+  }
+
+  /** Return the session to a saveState() snapshot. */
+  restoreState(state) {
+    const engine = this.#idle('restoreState');
+    if (!(state instanceof Uint8Array)) throw new TypeError('RingLM.restoreState: state must be the Uint8Array saveState() returned');
+    const M = this.#module;
+    const ptr = M._malloc(Math.max(1, state.length)) >>> 0;
+    try {
+      M.HEAPU8.set(state, ptr);
+      this.#check(engine.restoreState(ptr, state.length), 'restoreState');
+    } finally {
+      M._free(ptr);
+    }
   }
 
   /** How full the KV ring is: { position, kept, capacity, dropped }. */
