@@ -4,12 +4,18 @@
 
 #include "kernels.h"
 
-#if defined(__wasm_simd128__)
-#include <wasm_simd128.h>
-#define RINGLM_QUANT_WASM 1
-#elif defined(__AVX2__)
+// Which SIMD code runs. The wasm build and the default native build share the SSE4.1 path:
+// Emscripten maps these intrinsics one-to-one onto wasm SIMD128 (extend, i32x4.dot_i16x8,
+// convert), and with the same lanes, the same order of float additions and no FMA, both builds
+// compute the same bits — which is what lets one seed sample the same tokens natively and in a
+// browser. A native build for the build machine's CPU (-DRINGLM_NATIVE_ARCH=ON) takes the AVX2
+// path instead: faster, but its sums differ in the last bits.
+#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__EMSCRIPTEN__)
 #include <immintrin.h>
 #define RINGLM_QUANT_AVX2 1
+#elif defined(__SSE4_1__)
+#include <smmintrin.h>
+#define RINGLM_QUANT_SSE41 1
 #endif
 
 namespace ringlm {
@@ -65,64 +71,67 @@ float ref::dot_q4_0(const BlockQ4_0* w, const BlockQ8_0* x, int64_t n_blocks) {
 // SIMD versions
 // ---------------------------------------------------------------------------------------------
 
-#if RINGLM_QUANT_WASM
+#if RINGLM_QUANT_SSE41
 
 namespace {
-// Integer dot of 16 int8 pairs, as 4 int32 partial sums.
-inline v128_t dot_i8x16(v128_t a, v128_t b) {
-  const v128_t lo = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(a), wasm_i16x8_extend_low_i8x16(b));
-  const v128_t hi = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(a), wasm_i16x8_extend_high_i8x16(b));
-  return wasm_i32x4_add(lo, hi);
+// Integer dot of 16 int8 pairs, as 4 int32 partial sums (pairs of products per lane).
+inline __m128i dot_i8x16(__m128i a, __m128i b) {
+  const __m128i lo = _mm_madd_epi16(_mm_cvtepi8_epi16(a), _mm_cvtepi8_epi16(b));
+  const __m128i hi = _mm_madd_epi16(_mm_cvtepi8_epi16(_mm_srli_si128(a, 8)), _mm_cvtepi8_epi16(_mm_srli_si128(b, 8)));
+  return _mm_add_epi32(lo, hi);
 }
-inline float hsum(v128_t v) {
-  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) +
-         wasm_f32x4_extract_lane(v, 3);
+// Lanes added in a fixed order: ((l0 + l1) + l2) + l3.
+inline float hsum(__m128 v) {
+  alignas(16) float l[4];
+  _mm_store_ps(l, v);
+  return ((l[0] + l[1]) + l[2]) + l[3];
 }
+inline __m128i load16(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
 }  // namespace
 
 float simd::dot_q8_0(const BlockQ8_0* w, const BlockQ8_0* x, int64_t n_blocks) {
-  v128_t acc = wasm_f32x4_splat(0.0f);
+  __m128 acc = _mm_setzero_ps();
   for (int64_t b = 0; b < n_blocks; b++) {
-    const v128_t s = wasm_i32x4_add(dot_i8x16(wasm_v128_load(w[b].qs), wasm_v128_load(x[b].qs)),
-                                    dot_i8x16(wasm_v128_load(w[b].qs + 16), wasm_v128_load(x[b].qs + 16)));
+    const __m128i s = _mm_add_epi32(dot_i8x16(load16(w[b].qs), load16(x[b].qs)),
+                                    dot_i8x16(load16(w[b].qs + 16), load16(x[b].qs + 16)));
     const float d = fp16_to_fp32(w[b].d) * fp16_to_fp32(x[b].d);
-    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_splat(d)));
+    acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_set1_ps(d)));
   }
   return hsum(acc);
 }
 
 float simd::dot_q4_0(const BlockQ4_0* w, const BlockQ8_0* x, int64_t n_blocks) {
-  const v128_t mask = wasm_i8x16_splat(0x0f), eight = wasm_i8x16_splat(8);
-  v128_t acc = wasm_f32x4_splat(0.0f);
+  const __m128i mask = _mm_set1_epi8(0x0f), eight = _mm_set1_epi8(8);
+  __m128 acc = _mm_setzero_ps();
   for (int64_t b = 0; b < n_blocks; b++) {
-    const v128_t packed = wasm_v128_load(w[b].qs);
-    const v128_t lo = wasm_i8x16_sub(wasm_v128_and(packed, mask), eight);  // values 0..15
-    const v128_t hi = wasm_i8x16_sub(wasm_u8x16_shr(packed, 4), eight);    // values 16..31
-    const v128_t s = wasm_i32x4_add(dot_i8x16(lo, wasm_v128_load(x[b].qs)), dot_i8x16(hi, wasm_v128_load(x[b].qs + 16)));
+    const __m128i packed = load16(w[b].qs);
+    const __m128i lo = _mm_sub_epi8(_mm_and_si128(packed, mask), eight);                     // values 0..15
+    const __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(packed, 4), mask), eight);  // values 16..31
+    const __m128i s = _mm_add_epi32(dot_i8x16(lo, load16(x[b].qs)), dot_i8x16(hi, load16(x[b].qs + 16)));
     const float d = fp16_to_fp32(w[b].d) * fp16_to_fp32(x[b].d);
-    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_splat(d)));
+    acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_set1_ps(d)));
   }
   return hsum(acc);
 }
 
 float simd::dot_f16(const uint16_t* w, const float* x, int64_t n) {
-  // f16 -> f32 without conversion instructions: shift the exponent and mantissa into place and
-  // multiply by 2^112 to rebias (this also turns f16 subnormals into the right f32 normals).
-  const v128_t mag_mask = wasm_i32x4_splat(0x7fff), sign_mask = wasm_i32x4_splat(0x8000);
-  const v128_t rebias = wasm_f32x4_splat(5.192296858534828e33f);  // 2^112
-  v128_t acc0 = wasm_f32x4_splat(0.0f), acc1 = wasm_f32x4_splat(0.0f);
+  // f16 -> f32 without conversion instructions (wasm has none): shift exponent and mantissa into
+  // place and multiply by 2^112 to rebias, which also turns f16 subnormals into the right f32
+  // normals; then put the sign back. (Inf/NaN weights come out as large finite values.)
+  const __m128i mag_mask = _mm_set1_epi32(0x7fff), sign_mask = _mm_set1_epi32(0x8000);
+  const __m128 rebias = _mm_set1_ps(5.192296858534828e33f);  // 2^112
+  auto widen = [&](__m128i h32) {
+    const __m128 mag = _mm_mul_ps(_mm_castsi128_ps(_mm_slli_epi32(_mm_and_si128(h32, mag_mask), 13)), rebias);
+    return _mm_or_ps(mag, _mm_castsi128_ps(_mm_slli_epi32(_mm_and_si128(h32, sign_mask), 16)));
+  };
+  __m128 acc0 = _mm_setzero_ps(), acc1 = _mm_setzero_ps();
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const v128_t h = wasm_v128_load(w + i);
-    const v128_t lo = wasm_u32x4_extend_low_u16x8(h), hi = wasm_u32x4_extend_high_u16x8(h);
-    const v128_t flo = wasm_v128_or(wasm_f32x4_mul(wasm_i32x4_shl(wasm_v128_and(lo, mag_mask), 13), rebias),
-                                    wasm_i32x4_shl(wasm_v128_and(lo, sign_mask), 16));
-    const v128_t fhi = wasm_v128_or(wasm_f32x4_mul(wasm_i32x4_shl(wasm_v128_and(hi, mag_mask), 13), rebias),
-                                    wasm_i32x4_shl(wasm_v128_and(hi, sign_mask), 16));
-    acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(flo, wasm_v128_load(x + i)));
-    acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(fhi, wasm_v128_load(x + i + 4)));
+    const __m128i h = load16(w + i);
+    acc0 = _mm_add_ps(acc0, _mm_mul_ps(widen(_mm_cvtepu16_epi32(h)), _mm_loadu_ps(x + i)));
+    acc1 = _mm_add_ps(acc1, _mm_mul_ps(widen(_mm_cvtepu16_epi32(_mm_srli_si128(h, 8))), _mm_loadu_ps(x + i + 4)));
   }
-  float s = hsum(wasm_f32x4_add(acc0, acc1));
+  float s = hsum(_mm_add_ps(acc0, acc1));
   for (; i < n; i++) s += fp16_to_fp32(w[i]) * x[i];
   return s;
 }
