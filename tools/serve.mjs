@@ -84,6 +84,10 @@ export async function startServer({ port = 8080, root = REPO_ROOT, isolation = t
         return send(res, 405, 'method not allowed', { ...commonHeaders, Allow: 'GET, HEAD' });
       }
       const urlPath = new URL(req.url, 'http://localhost').pathname;
+      if (urlPath === '/' && root === REPO_ROOT) {  // the repository's front door is the demo page
+        res.writeHead(302, { ...commonHeaders, Location: '/web/' });
+        return res.end();
+      }
       let file = await resolveInside(rootDir, urlPath);
       if (file === null) return send(res, 403, 'forbidden', commonHeaders);
 

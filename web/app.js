@@ -1,0 +1,616 @@
+// app.js — the demo page. The model lives in a Web Worker (worker.js, which imports ../wasm/ringlm.js), so
+// the page only sends requests and draws replies: it stays responsive while a model loads or generates.
+// Everything the model or a file supplies (generated text, file names, metadata) reaches the page through
+// textContent or Text nodes, never as HTML.
+//
+// Sections: configuration, the worker, loading models, generating, showing things, wiring, test hook.
+
+// ---- configuration ------------------------------------------------------------------------------------
+
+/** The built-in default model, loaded at start. The one place to change when that file is renamed. */
+const DEFAULT_MODEL_URL = new URL('../models/ringlm-default.gguf', import.meta.url).href;
+
+/** Loaded instead when the default model is not there (HTTP 404): a tiny random-weight model made by
+ *  `node tools/make-test-models.mjs` (npm start makes it). Its text is noise. */
+const FALLBACK_MODEL_URL = new URL('../build/models/gqa-q8_0.gguf', import.meta.url).href;
+
+const DEFAULT_PROMPT = 'And God said';
+
+/**
+ * The most memory a model may take (file + KV cache + scratch), or 0 for RingLM's own limit, the 4 GiB wasm
+ * address space. Phones run out long before that: where the browser tells the device's memory
+ * (navigator.deviceMemory, in GiB, at most 8), keep a model to half of it, so that one too big is refused
+ * with a clear error instead of crashing the tab.
+ */
+const MEMORY_LIMIT = navigator.deviceMemory ? Math.min(2 ** 32, Math.floor((navigator.deviceMemory * 2 ** 30) / 2)) : 0;
+
+/** ?test-hooks in the URL exposes window.ringlmTest (see the end of this file); nothing else changes. */
+const TEST_HOOKS = new URLSearchParams(location.search).has('test-hooks');
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  phase: 'starting',   // 'starting' | 'loading' | 'ready' | 'generating' | 'stopping' | 'no-model'
+  model: null,         // { name, kind, source, info, tokenizer } of the model the worker holds
+  pending: new Map(),  // request id -> { onMessage, resolve }
+  nextId: 1,
+  generation: null,    // { id, maxTokens, prompt } while one runs
+  countId: 0,          // the latest prompt token count asked for
+};
+
+// ---- the worker ---------------------------------------------------------------------------------------
+
+const TERMINAL = new Set(['loaded', 'load-error', 'done', 'generate-error']);
+let worker = null;
+
+function startWorker() {
+  worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  worker.onmessage = ({ data }) => receive(data);
+  // Fires when the worker's script cannot load (e.g. dist/ is not built) or throws outside a request. The
+  // next request starts a new worker.
+  worker.onerror = (event) => {
+    event.preventDefault();
+    stopWorker(event.message || 'the Web Worker could not start (is dist/ built? `npm start` builds it)');
+  };
+}
+
+/** Ends the worker and answers every open request with an error. */
+function stopWorker(reason) {
+  worker?.terminate();
+  worker = null;
+  state.model = null;
+  const error = { name: 'Error', message: reason, httpStatus: 0, fatal: false, workerFailed: true };
+  for (const id of [...state.pending.keys()]) {
+    receive({ type: state.generation?.id === id ? 'generate-error' : 'load-error', id, error });
+  }
+}
+
+/** Sends a request; resolves with its last reply. `onMessage` sees every reply on the way. */
+function request(type, payload, onMessage) {
+  if (!worker) startWorker();
+  const id = state.nextId++;
+  return new Promise((resolve) => {
+    state.pending.set(id, { onMessage, resolve });
+    worker.postMessage({ type, id, ...payload });
+  });
+}
+
+function receive(message) {
+  if (message.type === 'count') {
+    if (message.id === state.countId) showPromptTokens(message.tokens);
+    return;
+  }
+  const entry = state.pending.get(message.id);
+  if (!entry) return;  // a reply to a request the page gave up on
+  entry.onMessage?.(message);
+  if (TERMINAL.has(message.type)) {
+    state.pending.delete(message.id);
+    entry.resolve(message);
+  }
+}
+
+/** After the wasm module aborted (its worker is unusable): a new worker, and the model we had, again. */
+function recoverFromFatalError(model) {
+  stopWorker('the engine stopped after an error');
+  startWorker();
+  if (model) queueLoad({ ...model, keepAlert: true });
+  else setPhase('no-model');
+}
+
+// ---- loading models -----------------------------------------------------------------------------------
+
+// Loads run one after another, each after the running generation (if any) is stopped.
+let loadQueue = Promise.resolve();
+function queueLoad(options) {
+  const result = loadQueue.then(() => loadModel(options));
+  loadQueue = result.catch(() => {});
+  return result;
+}
+
+/**
+ * Loads a model in the worker. `source` is a URL or a File; `kind` says where it came from ('default',
+ * 'fallback', 'file', 'url'). Resolves to { ok, error }. With quiet404 a missing file shows no error; with
+ * keepAlert the error on show stays.
+ */
+async function loadModel({ source, name, kind, quiet404 = false, keepAlert = false }) {
+  if (state.generation) {
+    stop();
+    await state.generation?.finished;
+  }
+  if (!keepAlert) hideAlert('load-error');
+  const previousPhase = state.phase;
+  setPhase('loading');
+  showProgress(0, source instanceof Blob ? source.size : 0, name);
+  const contextSize = $('context-size').validity.valid ? Number($('context-size').value || 0) : 0;
+  const reply = await request('load', { source, contextSize, memoryLimit: MEMORY_LIMIT }, (message) => {
+    if (message.type === 'progress') showProgress(message.loaded, message.total, name);
+    if (message.type === 'unloaded') {
+      state.model = null;
+      showModel();
+    }
+  });
+  hideProgress();
+
+  if (reply.type === 'loaded') {
+    state.model = { name, kind, source, info: reply.info, tokenizer: reply.tokenizer };
+    showModel();
+    showCache(reply.cache);
+    setPhase('ready');
+    countPromptTokens();
+    return { ok: true };
+  }
+  if (!(quiet404 && reply.error.httpStatus === 404)) showLoadError(reply.error, name);
+  if (reply.error.fatal) {
+    const previous = state.model;
+    recoverFromFatalError(previous?.source === source ? null : previous);
+  } else {
+    showModel();
+    setPhase(state.model ? 'ready' : previousPhase === 'starting' ? 'starting' : 'no-model');
+  }
+  return { ok: false, error: reply.error };
+}
+
+/** At start: the model named by ?model=URL, else the default one, else (404) the test model. */
+async function loadStartupModel() {
+  const requested = new URLSearchParams(location.search).get('model');
+  if (requested) {
+    const url = new URL(requested, location.href).href;
+    await queueLoad({ source: url, name: fileName(url), kind: 'url' });
+  } else {
+    const result = await queueLoad({ source: DEFAULT_MODEL_URL, name: fileName(DEFAULT_MODEL_URL), kind: 'default', quiet404: true });
+    if (!result.ok && result.error.httpStatus === 404) {
+      await queueLoad({ source: FALLBACK_MODEL_URL, name: fileName(FALLBACK_MODEL_URL), kind: 'fallback' });
+    }
+  }
+  if (!state.model) setPhase('no-model');
+}
+
+function loadFile(file) {
+  if (file) queueLoad({ source: file, name: file.name, kind: 'file' });
+}
+
+// ---- generating ---------------------------------------------------------------------------------------
+
+/** The sampling form as generate() options; null (and the browser points at the field) when one is invalid. */
+function readOptions() {
+  const form = $('sampling');
+  if (!form.reportValidity()) return null;
+  const options = {};
+  for (const input of form.elements) {
+    if (!input.name) continue;
+    if (input.type === 'number') {
+      if (input.value !== '') options[input.name] = input.valueAsNumber;
+    } else {
+      options[input.name] = input.value;
+    }
+  }
+  return options;
+}
+
+function generate() {
+  if (state.phase !== 'ready') return;
+  const options = readOptions();
+  if (!options) return;
+  const prompt = $('prompt').value;
+  if (!worker) startWorker();
+  runGeneration(prompt, options, (id) => worker.postMessage({ type: 'generate', id, prompt, options }));
+}
+
+function stop() {
+  if (state.phase !== 'generating') return;
+  setPhase('stopping');
+  worker.postMessage({ type: 'stop' });
+}
+
+/** Shows one generation's replies as they arrive; `start(id)` sets it going (in the worker, or a test). */
+function runGeneration(prompt, options, start) {
+  const id = state.nextId++;
+  hideAlert('generate-error');
+  clearOutput(prompt);
+  $('finish').textContent = '';
+  delete $('finish').dataset.reason;
+  const generation = { id, maxTokens: options.maxTokens, prompt };
+  state.generation = generation;
+  showStats({ tokens: 0 }, null);
+  setPhase('generating');
+  generation.finished = new Promise((resolve) => {
+    state.pending.set(id, { onMessage: onGenerationMessage, resolve });
+    start(id);
+  }).then((reply) => finishGeneration(reply, generation));
+  return generation.finished;
+}
+
+function finishGeneration(reply, generation) {
+  state.generation = null;
+  $('output').classList.remove('streaming');
+  $('copy').disabled = completionText.data === '';
+  if (reply.type === 'done') {
+    showFinalStats(reply, generation.maxTokens);
+  } else {
+    showAlert('generate-error', { title: 'Generation failed', detail: withoutPrefix(reply.error.message) });
+  }
+  if (reply.type === 'generate-error' && reply.error.fatal) {
+    recoverFromFatalError(state.model);
+  } else {
+    setPhase(state.model ? 'ready' : 'no-model');
+    countPromptTokens();
+  }
+}
+
+function onGenerationMessage(message) {
+  if (message.type === 'prefill') {
+    if (state.phase === 'generating') setStatus(`Reading the prompt… ${message.done} / ${message.total}`);
+  } else if (message.type === 'token') {
+    appendOutput(message.text);
+    if (state.phase === 'generating') setStatus('Generating…');
+    scheduleStats(message.stats, message.cache);
+  }
+}
+
+// ---- showing things -----------------------------------------------------------------------------------
+
+// The generated text is one Text node that grows with appendData(): never parsed as HTML.
+const completionText = document.createTextNode('');
+
+// Whether the output box follows the text as it grows: yes, unless the reader scrolled up. Tracked on scroll
+// events, because measuring the box for every token would force a layout per token.
+let followOutput = true;
+
+function clearOutput(prompt) {
+  $('echo').textContent = prompt;
+  $('completion').replaceChildren(completionText);
+  completionText.data = '';
+  $('output-placeholder').hidden = true;
+  $('output').classList.add('streaming');
+  followOutput = true;
+  $('copy').disabled = true;
+}
+
+function appendOutput(text) {
+  if (!text) return;
+  completionText.appendData(text);
+  if (followOutput) {
+    scheduleFrame('scroll', () => {
+      const box = $('output');
+      box.scrollTop = box.scrollHeight;
+    });
+  }
+}
+
+// Work to do once per frame at most, however fast tokens arrive.
+const frameTasks = new Map();
+function scheduleFrame(key, task) {
+  const first = frameTasks.size === 0;
+  frameTasks.set(key, task);
+  if (first) {
+    requestAnimationFrame(() => {
+      const tasks = [...frameTasks.values()];
+      frameTasks.clear();
+      for (const t of tasks) t();
+    });
+  }
+}
+
+function scheduleStats(stats, cache) {
+  scheduleFrame('stats', () => {
+    if (state.generation) showStats(stats, cache);
+  });
+}
+
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const oneDecimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1, minimumFractionDigits: 1 });
+const rate = (perSecond) => (!Number.isFinite(perSecond) || perSecond <= 0 ? '–'
+  : perSecond >= 100 ? integer.format(perSecond) : oneDecimal.format(perSecond));
+
+function showStats({ promptTokens = 0, prefillMs = 0, tokens = 0, decodeMs = 0 }, cache) {
+  $('stat-prefill').textContent = tokens > 0 ? rate(promptTokens / (prefillMs / 1000)) : '–';
+  $('stat-decode').textContent = tokens > 1 ? rate((tokens - 1) / (decodeMs / 1000)) : '–';
+  $('stat-tokens').textContent = maxTokensLabel(tokens, state.generation?.maxTokens);
+  if (cache) showCache(cache);
+}
+
+const maxTokensLabel = (n, max) => (max ? `${integer.format(n)} / ${integer.format(max)}` : integer.format(n));
+
+function showCache({ kept, capacity, dropped }) {
+  $('stat-kv').textContent = `${integer.format(kept)} / ${integer.format(capacity)}`;
+  $('kv-bar').style.width = `${capacity ? (100 * kept) / capacity : 0}%`;
+  $('stat-kv').title = `${integer.format(dropped)} tokens dropped by the context policy so far`;
+}
+
+const FINISH_REASONS = {
+  stop: 'the model ended its text',
+  length: 'reached the token limit',
+  aborted: 'stopped',
+};
+
+function showFinalStats({ finishReason, seed, timings, cache }, maxTokens) {
+  $('stat-prefill').textContent = rate(timings.prefillTokensPerSecond);
+  $('stat-decode').textContent = rate(timings.decodeTokensPerSecond);
+  $('stat-tokens').textContent = maxTokensLabel(timings.generatedTokens, maxTokens);
+  if (cache) showCache(cache);
+  const seconds = (timings.prefillMs + timings.decodeMs) / 1000;
+  $('finish').textContent = `Finished: ${FINISH_REASONS[finishReason] ?? finishReason} · ${integer.format(timings.promptTokens)} prompt + `
+    + `${integer.format(timings.generatedTokens)} generated tokens in ${oneDecimal.format(seconds)} s · seed ${seed}`;
+  $('finish').dataset.reason = finishReason;
+}
+
+const PHASE_STATUS = {
+  starting: 'Starting…',
+  loading: 'Loading the model…',
+  ready: 'Ready',
+  generating: 'Generating…',
+  stopping: 'Stopping…',
+  'no-model': 'No model loaded',
+};
+
+function setPhase(phase) {
+  state.phase = phase;
+  document.body.dataset.state = phase;
+  setStatus(PHASE_STATUS[phase]);
+  $('generate').disabled = phase !== 'ready';
+  $('stop').disabled = phase !== 'generating';
+}
+
+function setStatus(text) {
+  if ($('status-text').textContent !== text) $('status-text').textContent = text;
+}
+
+function showProgress(loaded, total, name) {
+  $('progress').hidden = false;
+  const percent = total > 0 ? Math.min(100, (100 * loaded) / total) : 0;
+  $('progress-bar').style.width = `${percent}%`;
+  $('progress-bar').parentElement.setAttribute('aria-valuenow', String(Math.round(percent)));
+  $('progress-text').textContent = total > 0
+    ? `${name}: ${formatBytes(loaded)} of ${formatBytes(total)} · ${Math.floor(percent)}%`
+    : `${name}: connecting…`;
+  if (state.phase === 'loading') setStatus(total > 0 ? `Loading the model… ${Math.floor(percent)}%` : PHASE_STATUS.loading);
+}
+
+function hideProgress() {
+  $('progress').hidden = true;
+}
+
+const BADGES = { default: 'built-in', fallback: 'test model', file: 'your file', url: 'from a URL' };
+
+function showModel() {
+  const model = state.model;
+  $('model-name').textContent = model ? model.name : 'No model loaded';
+  $('model-name').dataset.url = model && typeof model.source === 'string' ? model.source : '';
+  $('model-badge').hidden = !model;
+  $('model-badge').textContent = model ? BADGES[model.kind] : '';
+  $('model-badge').dataset.kind = model?.kind ?? '';
+  $('model-note').hidden = model?.kind !== 'fallback';
+  $('model-note').textContent = model?.kind === 'fallback'
+    ? `The built-in model (${relativeUrl(DEFAULT_MODEL_URL)}) is not there yet, so this is a tiny test model with random weights: its text is noise.`
+    : '';
+
+  const info = model?.info;
+  const rows = info ? [
+    ['Architecture', info.architecture],
+    ['Parameters', formatParameters(info)],
+    ['Tensor types', info.tensorTypes.join(' · ')],
+    ['Context', `${integer.format(info.contextSize)} tokens` + (info.trainedContextSize !== info.contextSize ? ` (trained ${integer.format(info.trainedContextSize)})` : '')],
+    ['Layers', integer.format(info.layers)],
+    ['Heads', info.kvHeads === info.heads ? integer.format(info.heads) : `${info.heads} · ${info.kvHeads} KV`],
+    ['Embedding', integer.format(info.embeddingSize)],
+    ['Vocabulary', `${integer.format(info.vocabSize)}${model.tokenizer ? ` · ${model.tokenizer.model}` : ''}`],
+    ['File', formatBytes(info.fileBytes)],
+    ['KV cache', formatBytes(info.kvBytes)],
+  ] : [];
+  $('model-info').replaceChildren(...rows.map(([term, value]) => {
+    const pair = document.createElement('div');
+    const dt = document.createElement('dt');
+    dt.textContent = term;
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    pair.append(dt, dd);
+    return pair;
+  }));
+}
+
+/** Bytes per weight of each tensor type (block bytes / block size), for the parameter count below. */
+const BYTES_PER_WEIGHT = { F32: 4, F16: 2, BF16: 2, Q8_0: 34 / 32, Q4_0: 18 / 32, Q4_1: 20 / 32, Q5_0: 22 / 32, Q5_1: 24 / 32 };
+
+/**
+ * Parameters from the shapes: embeddings, each layer's attention and feed-forward matrices and norms, the
+ * final norm, and the output matrix unless it is tied to the embeddings. ModelInfo does not say whether it
+ * is; a separate output matrix makes the file at least one more vocab × dim table larger than the weights
+ * read per token, while a tied model's file only adds its metadata (a few dozen bytes per token).
+ */
+function countParameters(info) {
+  const d = info.embeddingSize;
+  const q = info.heads * info.headSize;
+  const kv = info.kvHeads * info.headSize;
+  const perLayer = d * q + 2 * d * kv + q * d + 3 * d * info.feedForwardSize + 2 * d;
+  const table = info.vocabSize * d;
+  const smallest = Math.min(...info.tensorTypes.map((t) => BYTES_PER_WEIGHT[t] ?? 0.5));
+  const tied = info.fileBytes - info.weightBytesPerToken < table * smallest;
+  return table * (tied ? 1 : 2) + info.layers * perLayer + d;
+}
+
+function formatParameters(info) {
+  const n = countParameters(info);
+  if (n >= 1e9) return `${oneDecimal.format(n / 1e9)} B`;
+  if (n >= 1e6) return `${oneDecimal.format(n / 1e6)} M`;
+  return `${oneDecimal.format(n / 1e3)} K`;
+}
+
+function formatBytes(n) {
+  if (n >= 2 ** 30) return `${oneDecimal.format(n / 2 ** 30)} GiB`;
+  if (n >= 2 ** 20) return `${oneDecimal.format(n / 2 ** 20)} MiB`;
+  if (n >= 2 ** 10) return `${oneDecimal.format(n / 2 ** 10)} KiB`;
+  return `${integer.format(n)} B`;
+}
+
+const fileName = (url) => decodeURIComponent(new URL(url).pathname.split('/').pop() || url);
+const relativeUrl = (url) => new URL(url).pathname.replace(/^\//, '');
+const withoutPrefix = (message) => message.replace(/^RingLM\.\w+: /, '');
+
+/** What went wrong with a load, in words a person can act on. */
+function explainLoadError(error, name) {
+  const message = error.message;
+  const detail = withoutPrefix(message);
+  if (error.workerFailed) return { title: 'The engine could not start', detail, hint: '' };
+  if (/cannot allocate|out of memory|memory limit|address space|Array buffer allocation failed|Aborted\(/i.test(message)) {
+    return {
+      title: `${name} is too big for this browser's memory`,
+      detail,
+      hint: 'The whole model lives in WebAssembly memory, at most 4 GiB (often less on phones). '
+        + 'Try a smaller model, a smaller quantization such as Q4_0, or a smaller context size.',
+    };
+  }
+  if (error.httpStatus || /fetch|network/i.test(message)) {
+    return {
+      title: `Could not download ${name}`,
+      detail,
+      hint: 'Check the address. A model on another site must be served with CORS headers.',
+    };
+  }
+  if (/GGUF|tensor|key '|architecture|type|version|file ended|empty/i.test(message)) {
+    return {
+      title: `${name} is not a model ringlm can read`,
+      detail,
+      hint: 'ringlm runs GGUF files of Llama-architecture models with F32, F16, Q8_0 or Q4_0 weights. '
+        + 'The file may be damaged, cut short, or of another kind.',
+    };
+  }
+  return { title: `Could not load ${name}`, detail, hint: '' };
+}
+
+function showLoadError(error, name) {
+  showAlert('load-error', explainLoadError(error, name));
+}
+
+function showAlert(id, { title, detail, hint = '' }) {
+  const box = $(id);
+  box.querySelector('.alert-title').textContent = title;
+  box.querySelector('.alert-detail').textContent = detail;
+  const hintElement = box.querySelector('.alert-hint');
+  if (hintElement) hintElement.textContent = hint;
+  box.hidden = false;
+}
+
+function alertContent(id) {
+  const box = $(id);
+  return {
+    title: box.querySelector('.alert-title').textContent,
+    detail: box.querySelector('.alert-detail').textContent,
+    hint: box.querySelector('.alert-hint')?.textContent ?? '',
+  };
+}
+
+function hideAlert(id) {
+  $(id).hidden = true;
+}
+
+let countTimer = 0;
+function countPromptTokens() {
+  clearTimeout(countTimer);
+  countTimer = setTimeout(() => {
+    if (state.phase !== 'ready' || !worker) return;
+    state.countId = state.nextId++;
+    worker.postMessage({ type: 'count', id: state.countId, text: $('prompt').value });
+  }, 150);
+}
+
+function showPromptTokens(n) {
+  $('prompt-tokens').textContent = `${integer.format(n)} prompt token${n === 1 ? '' : 's'}`;
+}
+
+// ---- wiring -------------------------------------------------------------------------------------------
+
+const isMac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
+
+function wire() {
+  $('generate').addEventListener('click', generate);
+  $('stop').addEventListener('click', stop);
+  $('prompt').addEventListener('input', countPromptTokens);
+  $('output').addEventListener('scroll', () => {
+    const box = $('output');
+    followOutput = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  }, { passive: true });
+
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      generate();
+    } else if (event.key === 'Escape' && state.phase === 'generating') {
+      event.preventDefault();
+      stop();
+    }
+  });
+
+  $('file-input').addEventListener('change', (event) => {
+    loadFile(event.target.files[0]);
+    event.target.value = '';  // choosing the same file again loads it again
+  });
+  $('url-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const url = new URL($('model-url').value, location.href).href;
+    queueLoad({ source: url, name: fileName(url), kind: 'url' });
+  });
+
+  // Drag and drop anywhere on the page. dragenter/dragleave fire for every child: count them.
+  let dragDepth = 0;
+  const hasFiles = (event) => event.dataTransfer?.types?.includes('Files');
+  document.addEventListener('dragenter', (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    dragDepth++;
+    $('drop-overlay').hidden = false;
+  });
+  document.addEventListener('dragover', (event) => {
+    if (hasFiles(event)) event.preventDefault();
+  });
+  document.addEventListener('dragleave', () => {
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (dragDepth === 0) $('drop-overlay').hidden = true;
+  });
+  document.addEventListener('drop', (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    dragDepth = 0;
+    $('drop-overlay').hidden = true;
+    loadFile(event.dataTransfer.files[0]);
+  });
+
+  for (const button of document.querySelectorAll('.alert-close')) {
+    button.addEventListener('click', () => { button.closest('.alert').hidden = true; });
+  }
+  $('sampling-reset').addEventListener('click', () => $('sampling').reset());
+
+  if (navigator.clipboard) {
+    $('copy').addEventListener('click', async () => {
+      await navigator.clipboard.writeText($('echo').textContent + completionText.data);
+      $('copy').textContent = 'Copied';
+      setTimeout(() => { $('copy').textContent = 'Copy'; }, 1500);
+    });
+  } else {
+    $('copy').hidden = true;
+  }
+
+  if (isMac) {
+    for (const kbd of document.querySelectorAll('kbd[data-mac]')) kbd.textContent = kbd.dataset.mac;
+  }
+  $('isolation').textContent = self.crossOriginIsolated ? 'cross-origin isolated' : 'single-threaded (not cross-origin isolated)';
+}
+
+wire();
+$('prompt').value = DEFAULT_PROMPT;
+loadStartupModel();
+
+// ---- test hook ----------------------------------------------------------------------------------------
+// Only with ?test-hooks in the URL: ringlmTest.fakeGeneration(['<b>', 'text']) plays worker replies for a
+// generation that emits those texts, through the same code as real replies (tests/web.test.mjs uses it to
+// check that model output is never parsed as HTML).
+
+if (TEST_HOOKS) {
+  window.ringlmTest = {
+    fakeGeneration: (texts) => runGeneration('', { maxTokens: texts.length }, (id) => {
+      const cache = { position: texts.length, kept: texts.length, capacity: 256, dropped: 0 };
+      texts.forEach((text, i) => receive({ type: 'token', id, text, cache, stats: { promptTokens: 1, prefillMs: 1, tokens: i + 1, decodeMs: i + 1 } }));
+      const timings = { promptTokens: 1, generatedTokens: texts.length, prefillMs: 1, prefillTokensPerSecond: 1000, decodeMs: texts.length, decodeTokensPerSecond: 1000 };
+      receive({ type: 'done', id, finishReason: 'stop', seed: 0, timings, cache });
+    }),
+  };
+}

@@ -1,0 +1,180 @@
+// worker.js — the demo page's Web Worker: it owns the wasm module and the loaded model, so that loading,
+// prefill and decode never block the page. app.js talks to it with the messages below; every reply
+// carries the `id` of the request it answers, so the page can ignore replies to requests it gave up on.
+//
+//   page -> worker
+//     { type: 'load', id, source: URL string | Blob, contextSize, memoryLimit }   (RingLM.load options)
+//     { type: 'generate', id, prompt, options }                        (RingLM generate() options, no signal)
+//     { type: 'stop' }                                                 ends the running generation
+//     { type: 'count', id, text }                                      how many tokens a prompt is
+//
+//   worker -> page
+//     { type: 'progress', id, loaded, total }                          while the file's bytes arrive
+//     { type: 'unloaded', id }                                         the old model was freed to make room
+//     { type: 'loaded', id, info, tokenizer, cache }
+//     { type: 'load-error', id, error }
+//     { type: 'prefill', id, done, total }                             prompt tokens run so far
+//     { type: 'token', id, text, stats, cache }                        one sampled token (text may be '')
+//     { type: 'done', id, finishReason, seed, timings, cache }         finishReason 'stop' | 'length' | 'aborted'
+//     { type: 'generate-error', id, error }
+//     { type: 'count', id, tokens }
+//
+// `error` is { name, message, httpStatus, fatal }: fatal means the wasm module aborted and this worker is no
+// longer usable (the page then starts a new one). `cache` is lm.cacheState; `stats` are live estimates
+// measured here, replaced by the engine's own `timings` when the generation ends.
+
+import { RingLM } from '../wasm/ringlm.js';
+
+let lm = null;          // the loaded model
+let generation = null;  // { controller } while a generation runs
+
+const post = (message) => self.postMessage(message);
+
+/** An Error as plain data for postMessage. */
+function describeError(error) {
+  const message = String(error?.message ?? error);
+  return {
+    name: error?.name ?? 'Error',
+    message,
+    httpStatus: Number(/\bHTTP (\d{3})\b/.exec(message)?.[1] ?? 0),
+    // An Emscripten abort() (e.g. an allocation that failed inside C++) leaves the module unusable.
+    fatal: error instanceof WebAssembly.RuntimeError || /\bAborted\(/.test(message),
+  };
+}
+
+/** An allocation failed (not a refusal by the memory budget: that is about the model alone). */
+const isOutOfMemory = (error) =>
+  /cannot allocate|out of memory|Array buffer allocation failed/i.test(String(error?.message ?? error));
+
+// ---- load ---------------------------------------------------------------------------------------------
+
+async function load({ id, source, contextSize, memoryLimit }) {
+  let lastProgress = 0;
+  const onProgress = ({ loaded, total }) => {
+    const now = performance.now();
+    if (loaded < total && now - lastProgress < 50) return;  // at most 20 messages a second, and always the last
+    lastProgress = now;
+    post({ type: 'progress', id, loaded, total });
+  };
+  const options = { contextSize, memoryLimit, onProgress };
+  try {
+    let next;
+    try {
+      next = await RingLM.load(source, options);
+    } catch (error) {
+      // The old model and the new one may not both fit: free the old one and try once more.
+      if (!lm || !isOutOfMemory(error)) throw error;
+      lm.dispose();
+      lm = null;
+      post({ type: 'unloaded', id });
+      next = await RingLM.load(source, options);
+    }
+    lm?.dispose();
+    lm = next;
+    post({ type: 'loaded', id, info: lm.info, tokenizer: lm.tokenizer, cache: lm.cacheState });
+  } catch (error) {
+    post({ type: 'load-error', id, error: describeError(error) });
+  }
+}
+
+// ---- generate -----------------------------------------------------------------------------------------
+
+async function generate({ id, prompt, options }) {
+  if (!lm) {
+    post({ type: 'generate-error', id, error: describeError(new Error('no model is loaded')) });
+    return;
+  }
+  const controller = new AbortController();
+  generation = { controller };
+  // Choose the seed here (not in RingLM) so that even a stopped generation can say which seed it used.
+  const seed = options.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
+  const started = performance.now();
+  let promptTokens = 0;
+  let firstTokenAt = 0;
+  let tokens = 0;
+  const stats = () => {
+    const now = performance.now();
+    return {
+      promptTokens,
+      prefillMs: (firstTokenAt || now) - started,
+      tokens,
+      decodeMs: firstTokenAt ? now - firstTokenAt : 0,
+    };
+  };
+  try {
+    const stream = lm.generate(prompt, {
+      ...options,
+      seed,
+      signal: controller.signal,
+      onPrefillProgress: ({ done, total }) => {
+        promptTokens = total;
+        post({ type: 'prefill', id, done, total });
+      },
+    });
+    for (;;) {
+      const { value, done } = await stream.next();
+      if (done) {
+        post({ type: 'done', id, finishReason: value.finishReason, seed, timings: value.timings, cache: lm.cacheState });
+        return;
+      }
+      if (value.id >= 0) {
+        tokens++;
+        // The first token's time closes the prefill; decode speed is measured from there.
+        if (tokens === 1) firstTokenAt = performance.now();
+      }
+      post({ type: 'token', id, text: value.text, stats: stats(), cache: lm.cacheState });
+    }
+  } catch (error) {
+    if (controller.signal.aborted) {
+      const s = stats();
+      const timings = {
+        promptTokens: s.promptTokens,
+        generatedTokens: s.tokens,
+        prefillMs: s.prefillMs,
+        prefillTokensPerSecond: s.promptTokens / (s.prefillMs / 1000),
+        decodeMs: s.decodeMs,
+        decodeTokensPerSecond: s.tokens > 1 ? (s.tokens - 1) / (s.decodeMs / 1000) : 0,
+      };
+      post({ type: 'done', id, finishReason: 'aborted', seed, timings, cache: lm?.cacheState });
+    } else {
+      post({ type: 'generate-error', id, error: describeError(error) });
+    }
+  } finally {
+    generation = null;
+  }
+}
+
+// ---- messages -----------------------------------------------------------------------------------------
+
+// Loads and generations run one after another; 'stop' and 'count' are answered at once (a running
+// generation yields to the event loop between tokens, so they get through).
+let queue = Promise.resolve();
+const enqueue = (task) => {
+  queue = queue.then(task).catch((error) => console.error('ringlm worker:', error));
+};
+
+self.onmessage = ({ data }) => {
+  switch (data.type) {
+    case 'load':
+      generation?.controller.abort();
+      enqueue(() => load(data));
+      break;
+    case 'generate':
+      enqueue(() => generate(data));
+      break;
+    case 'stop':
+      generation?.controller.abort();
+      break;
+    case 'count':
+      if (lm && !generation) {
+        try {
+          post({ type: 'count', id: data.id, tokens: lm.tokenize(data.text).length });
+        } catch {
+          // A model without a tokenizer: the page simply shows no count.
+        }
+      }
+      break;
+    default:
+      console.warn(`ringlm worker: unknown message type '${data.type}'`);
+  }
+};
