@@ -96,7 +96,9 @@ TEST(Session, MaxTokensIsExactAndTextIsTheDetokenizedTokens) {
   g.sampling.repeat_penalty = 1.3f;  // keep greedy from looping on an end token... or not: either is fine
   const FinishReason r2 = f.run({1, 270, 290}, g, &tokens, &text);
   std::string expect;
-  ASSERT_TRUE(tok->detokenize(tokens.data(), tokens.size(), tok->default_detokenize_options(), &expect).ok());
+  DetokenizeOptions keep_space = tok->default_detokenize_options();
+  keep_space.strip_leading_space = false;  // generated text follows the prompt: its first space stays
+  ASSERT_TRUE(tok->detokenize(tokens.data(), tokens.size(), keep_space, &expect).ok());
   if (r2 == FinishReason::Length) EXPECT_EQ(tokens.size(), 17u);
   else EXPECT_EQ(f.session->pending_token(), 2) << "the other way to end is </s>";
   EXPECT_EQ(text, expect);
