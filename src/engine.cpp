@@ -1,6 +1,7 @@
 #include "engine.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <set>
 
@@ -18,20 +19,76 @@ Status Engine::load(uint8_t* data, size_t size, const EngineOptions& options, st
   int ctx = options.context_size;
   if (ctx < 0) return Status::error("contextSize must be positive (got " + std::to_string(ctx) + ")");
   if (ctx == 0) ctx = std::min(c.context_length, 2048);
-  const uint64_t kv_bytes = 2ull * uint64_t(c.n_layers) * uint64_t(ctx) * uint64_t(c.kv_dim()) * sizeof(float);
-  if (ctx > (1 << 24) || kv_bytes > (1ull << 32)) {
-    return Status::error("contextSize " + std::to_string(ctx) + " needs a KV cache of " + std::to_string(kv_bytes >> 20) +
-                         " MiB, more than a 4 GiB address space can hold; choose a smaller contextSize");
+  if (ctx > (1 << 24)) return Status::error("contextSize " + std::to_string(ctx) + " is too large (at most 16777216)");
+  // The tokenizer first: its errors are cheaper to find than the KV ring is to allocate.
+  RINGLM_TRY(Tokenizer::from_gguf(e->file_, &e->tokenizer_, &e->no_tokenizer_));
+  if (e->tokenizer_ && e->tokenizer_->n_tokens() > c.vocab_size) {
+    return Status::error("key 'tokenizer.ggml.tokens' has " + std::to_string(e->tokenizer_->n_tokens()) +
+                         " tokens but token_embd.weight has rows for " + std::to_string(c.vocab_size));
   }
+  // State the budget before allocating it.
+  e->budget_ = plan(c, size, ctx);
+  // 4 GiB by default (the wasm address space); natively a caller may ask for more, wasm32 cannot.
+  const uint64_t four_gib = 1ull << 32;
+  uint64_t limit = options.memory_limit ? options.memory_limit : four_gib;
+  if (sizeof(void*) == 4) limit = std::min(limit, four_gib);
+  if (e->budget_.total() > limit) return over_budget(c, e->budget_, ctx, limit);
   RINGLM_TRY(e->transformer_.init(&e->model_, ctx));
   e->logits_.assign(size_t(c.vocab_size), 0.0f);
   *out = std::move(e);
   return Status();
 }
 
+MemoryBudget Engine::plan(const Config& c, uint64_t file_bytes, int context_size) {
+  // Mirrors KvCache::allocate and Transformer::init (a test holds lm.info's sizes to these).
+  const uint64_t B = Transformer::kDefaultBatch;
+  const uint64_t slots = uint64_t(context_size) + B;
+  const uint64_t dim = uint64_t(c.dim), q = uint64_t(c.q_dim()), kv = uint64_t(c.kv_dim()), ffn = uint64_t(c.ffn_dim);
+  const uint64_t widest = std::max({dim, q, ffn});
+  MemoryBudget b;
+  b.file_bytes = file_bytes;
+  b.kv_bytes = 2 * uint64_t(c.n_layers) * slots * kv * sizeof(float);
+  const uint64_t floats = B * (3 * dim + 2 * q + 2 * kv + 2 * ffn + 2 * uint64_t(c.rope_dims)) + q + slots + B * widest;
+  b.scratch_bytes = floats * sizeof(float) + B * (widest / kQ8_0Block + 1) * sizeof(BlockQ8_0);
+  b.logits_bytes = uint64_t(c.vocab_size) * sizeof(float);
+  return b;
+}
+
+namespace {
+std::string mib(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / double(1 << 20));
+  return buf;
+}
+}  // namespace
+
+// The refusal: every size, and the largest contextSize that would fit, if any.
+Status Engine::over_budget(const Config& c, const MemoryBudget& b, int ctx, uint64_t limit) {
+  std::string m = "the model needs " + mib(b.total()) + " (file " + mib(b.file_bytes) + " + KV cache " + mib(b.kv_bytes) +
+                  " for contextSize " + std::to_string(ctx) + " + scratch " + mib(b.scratch_bytes + b.logits_bytes) +
+                  "), more than the memory limit of " + mib(limit);
+  const MemoryBudget none = plan(c, b.file_bytes, 0);
+  const uint64_t per_token = plan(c, b.file_bytes, 1).total() - none.total();
+  const uint64_t fits = none.total() < limit ? (limit - none.total()) / per_token : 0;
+  if (fits >= 16) {
+    const uint64_t suggest = fits >= 256 ? fits / 256 * 256 : fits;
+    m += "; choose a smaller contextSize (" + std::to_string(std::min<uint64_t>(suggest, uint64_t(ctx) - 1)) + " would fit)";
+  } else {
+    m += "; even a small contextSize does not fit: use a smaller or more quantized model";
+  }
+  return Status::error(m);
+}
+
 Engine::~Engine() { std::free(data_); }
 
 void Engine::reset() { transformer_.cache().clear(); }
+
+Status Engine::restore(const KvCache::State& cache, const float* logits) {
+  RINGLM_TRY(transformer_.cache().restore(cache));
+  std::copy(logits, logits + model_.config.vocab_size, logits_.begin());
+  logits_count_ = size_t(model_.config.vocab_size);
+  return Status();
+}
 
 Status Engine::set_context_policy(ContextPolicy policy, int anchors) {
   return transformer_.cache().set_policy(policy, anchors);
@@ -50,6 +107,11 @@ Status Engine::decode(int32_t id) {
   RINGLM_TRY(transformer_.decode(id, position(), logits_.data()));
   logits_count_ = size_t(model_.config.vocab_size);
   return Status();
+}
+
+Status Engine::tokenizer(const Tokenizer** out) const {
+  *out = tokenizer_.get();
+  return tokenizer_ ? Status() : Status::error(no_tokenizer_);
 }
 
 std::vector<std::string> Engine::tensor_types() const {

@@ -11,12 +11,25 @@
 #include "gguf.h"
 #include "model.h"
 #include "status.h"
+#include "tokenizer.h"
 #include "transformer.h"
 
 namespace ringlm {
 
 struct EngineOptions {
-  int context_size = 0;  // KV cache capacity in tokens; 0 = min(model's context length, 2048)
+  int context_size = 0;       // KV cache capacity in tokens; 0 = min(model's context length, 2048)
+  uint64_t memory_limit = 0;  // bytes the model may take (file + KV + scratch); 0 = 4 GiB (wasm: at most 4 GiB)
+};
+
+// What a loaded model takes, worked out from the file's hyperparameters before anything big is
+// allocated, so that a model too large for the 4 GiB wasm address space (or a caller's limit) is refused
+// with a message instead of failing an allocation, which would abort the module.
+struct MemoryBudget {
+  uint64_t file_bytes = 0;     // the GGUF file as loaded: the weights are views into it
+  uint64_t kv_bytes = 0;       // the KV ring: 2 x layers x (context + prefill batch) x kv_dim floats
+  uint64_t scratch_bytes = 0;  // the forward pass's activations (Transformer::scratch_bytes)
+  uint64_t logits_bytes = 0;   // one row of vocabulary logits
+  uint64_t total() const { return file_bytes + kv_bytes + scratch_bytes + logits_bytes; }
 };
 
 class Engine {
@@ -24,6 +37,8 @@ public:
   // Load a GGUF file held in `data` (allocated with malloc). The engine takes ownership of the
   // bytes whatever happens: on failure they are freed before returning.
   static Status load(uint8_t* data, size_t size, const EngineOptions& options, std::unique_ptr<Engine>* out);
+  // The memory a model with config `c`, loaded from `file_bytes` bytes with `context_size`, will take.
+  static MemoryBudget plan(const Config& c, uint64_t file_bytes, int context_size);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -36,9 +51,13 @@ public:
   uint64_t kv_bytes() const { return transformer_.cache().bytes(); }
   uint64_t scratch_bytes() const { return transformer_.scratch_bytes(); }
   uint64_t file_bytes() const { return size_; }
+  const MemoryBudget& budget() const { return budget_; }  // as planned before allocating
 
   // Empty the cache: the next token is at position 0.
   void reset();
+
+  // Put back a saved cache and the logits that went with it (see Session::save).
+  Status restore(const KvCache::State& cache, const float* logits);
 
   // How the KV ring makes room when it is full (see kv_cache.h); `anchors` first tokens are kept
   // for good (sinks / keepTokens). Empties the cache.
@@ -54,19 +73,27 @@ public:
   const float* logits() const { return logits_.data(); }
   size_t logits_count() const { return logits_count_; }
 
+  // The tokenizer read from the file's tokenizer.ggml.* metadata. Fails, saying why, when the file has
+  // none that ringlm implements (the model still loads: token ids can come from elsewhere).
+  Status tokenizer(const Tokenizer** out) const;
+
   // Tensor types present in the file, e.g. {"F32", "Q8_0"}.
   std::vector<std::string> tensor_types() const;
 
 private:
   Engine() = default;
+  static Status over_budget(const Config& c, const MemoryBudget& b, int ctx, uint64_t limit);
 
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  MemoryBudget budget_;
   GgufFile file_;
   Model model_;
   Transformer transformer_;
   std::vector<float> logits_;
   size_t logits_count_ = 0;
+  std::unique_ptr<Tokenizer> tokenizer_;  // null when the file has none ringlm implements:
+  std::string no_tokenizer_;              // then this says why
 };
 
 }  // namespace ringlm

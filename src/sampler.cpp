@@ -120,7 +120,8 @@ Status SamplingParams::validate() const {
   if (!std::isfinite(repeat_penalty) || repeat_penalty <= 0.0f) return bad("repeatPenalty", repeat_penalty, "a number > 0");
   if (!std::isfinite(presence_penalty)) return bad("presencePenalty", presence_penalty, "a finite number");
   if (!std::isfinite(frequency_penalty)) return bad("frequencyPenalty", frequency_penalty, "a finite number");
-  if (penalty_last_n < 0) return bad("penaltyLastN", float(penalty_last_n), ">= 0");
+  // The penalty window is allocated: a bound keeps a corrupt snapshot from asking for gigabytes.
+  if (penalty_last_n < 0 || penalty_last_n > (1 << 20)) return bad("penaltyLastN", float(penalty_last_n), "between 0 and 1048576");
   return Status();
 }
 

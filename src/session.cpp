@@ -103,10 +103,11 @@ Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
 
   if (!continuing) RINGLM_TRY(engine_.set_context_policy(o.policy, o.policy == ContextPolicy::Stop ? 0 : o.anchors));
   options_ = o;
+  // Generated text follows the prompt, so its first token keeps its leading space ("is" + "▁Paris"
+  // reads "is Paris"), as llama.cpp prints it.
   DetokenizeOptions dopt = tokenizer_->default_detokenize_options();
   dopt.special = o.special;
-  // A continuation is not the start of the text: no leading space is stripped.
-  if (continuing) dopt.strip_leading_space = false;
+  dopt.strip_leading_space = false;
   decoder_ = std::make_unique<TextDecoder>(*tokenizer_, dopt);
   stops_.reset(o.stop);
   for (int32_t t : prompt_) sampler_.accept(t);  // penalties see the prompt, as llama.cpp's do
@@ -240,7 +241,7 @@ struct Reader {
     const uint64_t n = get<uint64_t>();
     if (!ok || n > max || n * sizeof(T) > left) { ok = false; return {}; }
     std::vector<T> v(static_cast<size_t>(n));
-    std::memcpy(v.data(), p, size_t(n) * sizeof(T));
+    if (n > 0) std::memcpy(v.data(), p, size_t(n) * sizeof(T));  // (memcpy from/to null is undefined, even of 0 bytes)
     p += n * sizeof(T);
     left -= size_t(n) * sizeof(T);
     return v;
@@ -307,6 +308,17 @@ Status Session::restore(const uint8_t* data, size_t size) {
   if (!r.ok || r.left != 0 || policy < 0 || policy > 2 || logits.size() != size_t(vocab) || pending < -1 || pending >= vocab) {
     return Status::error("the state is truncated or corrupt");
   }
+  // The ring's counters must describe a state it can reach, or later slots and windows fall outside it.
+  const int capacity = engine_.context_size();
+  const int anchors = cache.policy == ContextPolicy::Stop ? 0 : cache.anchors;
+  bool counters_ok = cache.next_pos >= 0 && cache.dropped >= 0 && cache.anchors >= 0 && cache.anchors < capacity;
+  if (cache.policy == ContextPolicy::Stop) counters_ok = counters_ok && cache.next_pos <= capacity;
+  if (cache.policy == ContextPolicy::Shift) {
+    counters_ok = counters_ok && cache.shift_start >= anchors &&
+                  (cache.next_pos < anchors ? cache.shift_start == anchors
+                                            : cache.shift_start <= cache.next_pos && cache.next_pos - cache.shift_start + anchors <= capacity);
+  }
+  if (!counters_ok) return Status::error("the state is corrupt: its cache positions do not fit this context");
   RINGLM_TRY(params.validate());
   if (sampler_ready) {
     RINGLM_TRY(sampler_.init(vocab, params));

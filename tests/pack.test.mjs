@@ -23,8 +23,8 @@ const TOLERANCE = 1e-3;
 const EXIT_TIMEOUT_MS = 60_000;
 
 // Exactly what the package ships (npm adds a LICENSE file by itself when there is one).
-const REQUIRED_FILES = ['package.json', 'README.md', 'wasm/ringlm.js', 'wasm/ringlm.d.ts',
-  'dist/ringlm.mjs', 'dist/ringlm.wasm'];
+const REQUIRED_FILES = ['package.json', 'README.md', 'wasm/ringlm.js', 'wasm/ringlm.d.ts', 'wasm/cli.js',
+  'dist/ringlm.mjs', 'dist/ringlm.wasm', 'models/ringlm-kjv-3.7m.gguf', 'models/MODEL_CARD.md'];
 const ALLOWED = [/^dist\/[^/]+\.(mjs|wasm)$/, /^LICEN[CS]E(\.\w+)?$/];
 
 const run = promisify(execFile);
@@ -114,5 +114,22 @@ test('the packed package installs, loads a model by path and matches llama.cpp',
     assert.ok(maxAbs <= TOLERANCE,
       `log-probabilities differ from llama.cpp's by ${maxAbs} at position ${worstPosition} (tolerance ${TOLERANCE})`);
     assert.deepEqual(requiredMismatches, [], 'top-1 token differs from llama.cpp at these positions');
+  });
+
+  await t.test('the CLI works from the installed package, with a given model and with the built-in one', async () => {
+    const bin = path.join(consumerDir, 'node_modules/.bin/ringlm');
+    assert.ok(existsSync(bin), 'npm linked no ringlm command');
+    const given = await run(bin, ['-m', MODEL, '-p', 'abc', '-n', '8', '--seed', '1'],
+      { cwd: consumerDir, env: cleanEnv, timeout: EXIT_TIMEOUT_MS });
+    assert.ok(given.stdout.startsWith('abc'), 'the prompt is echoed, then the generated text');
+    assert.match(given.stderr, /generated at .* tok\/s; finish: (length|stop); seed 1/);
+    const builtIn = await run(bin, ['-p', 'And God said', '-n', '12', '--temp', '0'],
+      { cwd: consumerDir, env: cleanEnv, timeout: EXIT_TIMEOUT_MS });
+    assert.ok(builtIn.stdout.startsWith('And God said') && builtIn.stdout.length > 'And God said'.length + 5);
+    // Bad input: one line, non-zero exit.
+    await assert.rejects(run(bin, ['-m', '/nonexistent.gguf', '-p', 'x'], { cwd: consumerDir, env: cleanEnv }),
+      (e) => e.code === 1 && /model file not found/.test(e.stderr) && e.stderr.trim().split('\n').length === 1);
+    await assert.rejects(run(bin, ['--temp', 'hot'], { cwd: consumerDir, env: cleanEnv }),
+      (e) => e.code === 2 && /--temp needs a number/.test(e.stderr));
   });
 });

@@ -21,9 +21,10 @@ namespace {
 class WasmEngine {
 public:
   // `data` was _malloc'ed by JS and filled with the file; the engine owns it from here on.
-  std::string load(uintptr_t data, size_t size, int context_size) {
+  std::string load(uintptr_t data, size_t size, int context_size, double memory_limit) {
     ringlm::EngineOptions options;
     options.context_size = context_size;
+    options.memory_limit = uint64_t(memory_limit);
     const ringlm::Status s = ringlm::Engine::load(reinterpret_cast<uint8_t*>(data), size, options, &engine_);
     if (s.ok()) session_ = std::make_unique<ringlm::Session>(*engine_);
     return s.message();
@@ -143,6 +144,11 @@ public:
     o.set("weightBytesPerToken", double(engine_->model().weight_bytes()));
     o.set("kvBytes", double(engine_->kv_bytes()));
     o.set("scratchBytes", double(engine_->scratch_bytes()));
+    o.set("memoryBytes", double(engine_->budget().total()));  // file + KV + scratch + logits, as planned
+    double parameters = 0;
+    for (const ringlm::GgufTensor& t : engine_->file().tensors()) parameters += double(t.n_elements());
+    o.set("parameters", parameters);
+    o.set("tiedOutput", engine_->model().tied_output);
     return o;
   }
 
@@ -169,11 +175,11 @@ public:
                          detokenize_options(special, strip_leading_space), &text_).message();
   }
   // The bytes token `id` stands for (maybe part of a character: JS's streaming TextDecoder joins them).
-  std::string piece(int id, bool special, bool strip_leading_space) {
+  std::string piece(int id, bool special) {
     const ringlm::Tokenizer* t = nullptr;
     if (ringlm::Status s = engine_->tokenizer(&t); !s.ok()) return s.message();
     std::string_view p;
-    if (ringlm::Status s = t->piece(id, detokenize_options(special, strip_leading_space), true, &p); !s.ok()) return s.message();
+    if (ringlm::Status s = t->piece(id, special, &p); !s.ok()) return s.message();
     text_.assign(p);
     return "";
   }

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RingLM } from './ringlm.js';
 
-const DEFAULT_MODEL = fileURLToPath(new URL('../models/ringlm-default.gguf', import.meta.url));
+const DEFAULT_MODEL = fileURLToPath(RingLM.defaultModelUrl);
 
 const HELP = `usage: ringlm [options]
 

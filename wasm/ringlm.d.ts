@@ -9,6 +9,12 @@ export interface LoadProgress {
 export interface LoadOptions {
   /** KV cache capacity in tokens. Default: min(the model's trained context, 2048). */
   contextSize?: number;
+  /**
+   * Bytes the model may take in wasm memory: the file + the KV cache + scratch. Default (and at most) 4 GiB, the
+   * wasm address space. A model over the limit is refused before anything is allocated, with an Error naming the
+   * sizes and the largest contextSize that would fit.
+   */
+  memoryLimit?: number;
   /** Called as the file's bytes arrive in wasm memory. */
   onProgress?: (progress: LoadProgress) => void;
 }
@@ -29,6 +35,10 @@ export interface ModelInfo {
   headSize: number;
   feedForwardSize: number;
   ropeBase: number;
+  /** Number of weights in the file (every tensor's elements). */
+  parameters: number;
+  /** The output projection is the token embedding (no output.weight in the file). */
+  tiedOutput: boolean;
   /** Tensor types present in the file, e.g. ["F32", "Q8_0"]. */
   tensorTypes: string[];
   /** Size of the GGUF file held in wasm memory. */
@@ -39,6 +49,8 @@ export interface ModelInfo {
   kvBytes: number;
   /** Bytes of the forward pass's scratch buffers, allocated once at load. */
   scratchBytes: number;
+  /** The whole budget checked against memoryLimit at load: fileBytes + kvBytes + scratchBytes + the logits row. */
+  memoryBytes: number;
 }
 
 export interface PrefillOptions {
@@ -81,9 +93,9 @@ export interface DetokenizeOptions {
   /** Render control tokens (</s>, <|endoftext|>, ...) as their text. Default false: as nothing. */
   special?: boolean;
   /**
-   * Drop one space from the first token, undoing the space a llama tokenizer puts before the text, so that
-   * detokenize(tokenize(text)) === text. Default: the model's addSpacePrefix. Pass false for tokens that
-   * continue earlier text.
+   * Drop one space from the start of the text (from the first token that renders anything), undoing the space
+   * a llama tokenizer puts before the text, so that detokenize(tokenize(text)) === text. Default: the model's
+   * addSpacePrefix. Pass false for tokens that continue earlier text (generated after a prompt).
    */
   stripLeadingSpace?: boolean;
 }
@@ -191,13 +203,17 @@ export interface CacheState {
 }
 
 export declare class RingLM {
+  /** Where the built-in model is (a file: URL in Node, an http(s) URL in a page). */
+  static readonly defaultModelUrl: string;
+  /** Load the built-in model, trained here on the King James Bible (see models/MODEL_CARD.md). */
+  static loadDefault(options?: LoadOptions): Promise<RingLM>;
   /** Memory of the shared wasm instance: malloc'ed bytes in use, and the wasm memory's size. */
   static memoryUsage(): Promise<{ heapBytesInUse: number; memoryBytes: number }>;
   /**
    * Load a GGUF model. The file is copied once into wasm memory; weights are used in place.
    * @param source the file's bytes, a Blob/File, a URL, or (in Node) a file path.
    */
-  static load(source: ArrayBuffer | ArrayBufferView | Blob | URL | string, options?: LoadOptions): Promise<RingLM>;
+  static load(source?: ArrayBuffer | ArrayBufferView | Blob | URL | string, options?: LoadOptions): Promise<RingLM>;
 
   /** Hyperparameters and sizes of the loaded model. */
   readonly info: Readonly<ModelInfo>;

@@ -80,9 +80,31 @@ function generateOptions(options) {
   return o;
 }
 
+/**
+ * Check a token id: an integer that fits int32 (the vocabulary range is checked in C++). Int32Array.from and
+ * Embind would silently turn 1.5, NaN or 2 ** 32 into a valid-looking id; this throws instead.
+ */
+function tokenId(id, what) {
+  if (!Number.isInteger(id)) throw new TypeError(`${what}: token ids must be integers (got ${id})`);
+  if (id < -(2 ** 31) || id >= 2 ** 31) throw new RangeError(`${what}: token id ${id} is out of range`);
+  return id;
+}
+
+/** Token ids (any iterable of numbers) as a checked Int32Array. */
+function tokenIds(ids, what) {
+  if (ids instanceof Int32Array) return ids;
+  if (ids == null || typeof ids === 'string' || typeof ids[Symbol.iterator] !== 'function') {
+    throw new TypeError(`${what}: token ids must be an array of integers`);
+  }
+  return Int32Array.from(ids, (id) => tokenId(id, what));
+}
+
 const textEncoder = new TextEncoder();
 // ignoreBOM keeps a leading U+FEFF in the text (by default TextDecoder drops it).
 const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** The built-in model shipped in the package (see models/MODEL_CARD.md), beside this file's folder. */
+const DEFAULT_MODEL_URL = new URL('../models/ringlm-kjv-3.7m.gguf', import.meta.url);
 
 let modulePromise = null;
 /** The wasm module, instantiated once and shared by every model in this JS realm. */
@@ -114,7 +136,13 @@ async function fillFromStream(Module, stream, ptr, size, onProgress, what) {
   const reader = stream.getReader();
   let done = 0;
   for (;;) {
-    const { value, done: end } = await reader.read();
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch (e) {  // a network error mid-body: say where it stopped
+      throw new Error(`RingLM.load: reading ${what} failed after ${done} of ${size} bytes: ${e.message}`, { cause: e });
+    }
+    const { value, done: end } = chunk;
     if (end) break;
     if (done + value.length > size) throw new Error(`RingLM.load: ${what} is larger than its announced ${size} bytes`);
     Module.HEAPU8.set(value, ptr + done);
@@ -179,6 +207,16 @@ export class RingLM {
     return { heapBytesInUse: M.heapBytesInUse(), memoryBytes: M.HEAPU8.length };
   }
 
+  /** Where the built-in model is: a file: URL in Node, an http(s) URL in a page. */
+  static get defaultModelUrl() {
+    return DEFAULT_MODEL_URL.href;
+  }
+
+  /** Load the built-in model (the same as RingLM.load() with no source). */
+  static loadDefault(options = {}) {
+    return RingLM.load(DEFAULT_MODEL_URL, options);
+  }
+
   /** Use RingLM.load(). */
   constructor(module, engine) {
     this.#module = module;
@@ -189,16 +227,29 @@ export class RingLM {
   /**
    * Load a GGUF model.
    * @param source ArrayBuffer | ArrayBufferView | Blob | URL | string (a URL, or in Node a file path)
-   * @param options { contextSize?: number, onProgress?: ({loaded, total}) => void }
+   * @param options { contextSize?: number, memoryLimit?: bytes (file + KV cache + scratch; default and at most
+   *   4 GiB, the wasm address space), onProgress?: ({loaded, total}) => void }
    */
-  static async load(source, options = {}) {
-    const { contextSize = 0, onProgress } = options;
+  static async load(source = DEFAULT_MODEL_URL, options = {}) {
+    const { contextSize = 0, memoryLimit = 0, onProgress } = options;
     if (!Number.isInteger(contextSize) || contextSize < 0) {
       throw new RangeError(`RingLM.load: contextSize must be a positive integer (got ${contextSize})`);
+    }
+    if (!Number.isSafeInteger(memoryLimit) || memoryLimit < 0) {
+      throw new RangeError(`RingLM.load: memoryLimit must be a number of bytes (got ${memoryLimit})`);
+    }
+    if (onProgress !== undefined && typeof onProgress !== 'function') {
+      throw new TypeError('RingLM.load: onProgress must be a function');
     }
     const Module = await getModule();
     const { size, fill } = await describeSource(source);
     if (size === 0) throw new Error('RingLM.load: the model file is empty');
+    // The file is the bulk of the budget: refuse it before allocating (the engine checks the rest).
+    const limit = Math.min(memoryLimit || 2 ** 32, 2 ** 32);
+    if (size > limit) {
+      throw new Error(`RingLM.load: the file is ${(size / 2 ** 20).toFixed(1)} MiB, more than the memory limit of ` +
+        `${(limit / 2 ** 20).toFixed(1)} MiB${limit === 2 ** 32 ? ' (the 4 GiB wasm address space)' : ''}`);
+    }
     const ptr = Module._malloc(size) >>> 0;  // above 2 GiB _malloc's result is negative in JS
     if (ptr === 0) throw new Error(`RingLM.load: cannot allocate ${size} bytes in wasm memory (the limit is 4 GiB)`);
     const engine = new Module.Engine();
@@ -209,7 +260,7 @@ export class RingLM {
       engine.delete();
       throw e;
     }
-    const error = engine.load(ptr, size, contextSize);  // owns ptr from here, even on failure
+    const error = engine.load(ptr, size, contextSize, memoryLimit);  // owns ptr from here, even on failure
     if (error) {
       engine.delete();
       throw new Error(`RingLM.load: ${error}`);
@@ -239,7 +290,7 @@ export class RingLM {
    */
   prefill(ids, { allLogits = false } = {}) {
     const engine = this.#idle('prefill');
-    const tokens = Int32Array.from(ids);
+    const tokens = tokenIds(ids, 'RingLM.prefill');
     if (tokens.length === 0) throw new Error('RingLM.prefill: no tokens given');
     const M = this.#module;
     const ptr = M._malloc(tokens.byteLength) >>> 0;
@@ -255,8 +306,7 @@ export class RingLM {
   /** Run one token; returns the logits (Float32Array of vocabSize) for the next position. */
   decode(id) {
     const engine = this.#idle('decode');
-    if (!Number.isInteger(id)) throw new TypeError(`RingLM.decode: token id must be an integer (got ${id})`);
-    this.#check(engine.decode(id), 'decode');
+    this.#check(engine.decode(tokenId(id, 'RingLM.decode')), 'decode');
     return engine.logits().slice();
   }
 
@@ -366,15 +416,12 @@ export class RingLM {
   /**
    * Token ids to text. Bytes that do not form valid UTF-8 become U+FFFD.
    * @param options { special: render control tokens such as </s> as their text (default false: as nothing);
-   *   stripLeadingSpace: drop the space a llama (SentencePiece) tokenizer puts before the text, so that
-   *   detokenize(tokenize(text)) is text (default: the model's addSpacePrefix) }
+   *   stripLeadingSpace: drop one space from the start of the text, the one a llama (SentencePiece) tokenizer
+   *   puts before it, so that detokenize(tokenize(text)) is text (default: the model's addSpacePrefix) }
    */
   detokenize(ids, { special = false, stripLeadingSpace } = {}) {
     const engine = this.#live();
-    const tokens = Int32Array.from(ids, (id) => {
-      if (!Number.isInteger(id)) throw new TypeError(`RingLM.detokenize: token ids must be integers (got ${id})`);
-      return id;
-    });
+    const tokens = tokenIds(ids, 'RingLM.detokenize');
     const M = this.#module;
     const ptr = M._malloc(Math.max(4, tokens.byteLength)) >>> 0;
     try {
@@ -397,17 +444,21 @@ export class RingLM {
     this.#live();
     const strip = Boolean(stripLeadingSpace ?? this.tokenizer?.addSpacePrefix);
     const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-    let first = true;
+    let started = false;  // as in detokenize(): the first token that renders anything loses one leading space
     return {
       push: (id) => {
-        if (!Number.isInteger(id)) throw new TypeError(`TextDecoder.push: token id must be an integer (got ${id})`);
+        tokenId(id, 'TextDecoder.push');
         const engine = this.#live();
-        this.#check(engine.piece(id, Boolean(special), first && strip), 'createTextDecoder: push');
-        first = false;
-        return decoder.decode(engine.textBytes().slice(), { stream: true });
+        this.#check(engine.piece(id, Boolean(special)), 'createTextDecoder: push');
+        let bytes = engine.textBytes().slice();
+        if (!started && bytes.length > 0) {
+          started = true;
+          if (strip && bytes[0] === 0x20) bytes = bytes.subarray(1);
+        }
+        return decoder.decode(bytes, { stream: true });
       },
       flush: () => {
-        first = true;
+        started = false;
         return decoder.decode();
       },
     };
@@ -465,9 +516,7 @@ export class RingLM {
       const addBos = o.addBos ?? (o.keepCache ? false : undefined);
       return this.tokenize(prompt, { addBos, special: Boolean(o.parseSpecial) });
     }
-    const ids = Int32Array.from(prompt ?? []);
-    if (ids.some((id) => !Number.isInteger(id))) throw new TypeError('RingLM.generate: prompt ids must be integers');
-    return ids;
+    return tokenIds(prompt ?? [], 'RingLM.generate');
   }
 
   #check(error, what) {

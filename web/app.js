@@ -8,7 +8,7 @@
 // ---- configuration ------------------------------------------------------------------------------------
 
 /** The built-in default model, loaded at start. The one place to change when that file is renamed. */
-const DEFAULT_MODEL_URL = new URL('../models/ringlm-default.gguf', import.meta.url).href;
+const DEFAULT_MODEL_URL = new URL('../models/ringlm-kjv-3.7m.gguf', import.meta.url).href;  // RingLM.defaultModelUrl
 
 /** Loaded instead when the default model is not there (HTTP 404): a tiny random-weight model made by
  *  `node tools/make-test-models.mjs` (npm start makes it). Its text is noise. */

@@ -4,6 +4,16 @@
 //   ringlm-cli logits -m MODEL --tokens 1,2,3 -o OUT    teacher-forced logits of every position,
 //                                                       n * vocab little-endian float32 to OUT
 //   options: --ctx N (KV cache capacity), --decode K (run the last K tokens through decode())
+//   ringlm-cli bench  -m MODEL [--reps N] [--only decode,prefill,cache,stream]
+//                                                       timings for bench/run.mjs, as one JSON object
+//   ringlm-cli tokenize   -m MODEL (--text TEXT | --batch FILE) [--special] [--bos|--no-bos] [--eos|--no-eos]
+//                                                       token ids, comma-separated (BOS/EOS: the model's default)
+//   ringlm-cli detokenize -m MODEL (--tokens 1,2,3 | --batch FILE) [--special] [--keep-space] [--stream]
+//                                                       the text (--stream: through the streaming TextDecoder)
+//   --batch FILE: one input per line (tokenize: the text's bytes in hex; detokenize: comma-separated ids),
+//   one output line each (tokenize: ids; detokenize: the text's bytes in hex), or "error: MESSAGE".
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +22,8 @@
 #include <vector>
 
 #include "engine.h"
+#include "session.h"
+#include "kernels.h"
 
 namespace {
 
@@ -50,17 +62,228 @@ bool parse_tokens(const std::string& s, std::vector<int32_t>* out) {
   return !out->empty();
 }
 
+// ---------------------------------------------------------------------------------------------
+// bench: the native side of bench/run.mjs. Token ids follow bench/run.mjs's formula, so every
+// implementation runs the same sequence; decode is teacher-forced (no sampling cost).
+// ---------------------------------------------------------------------------------------------
+
+int32_t bench_token(int i, int vocab) { return i == 0 ? 1 : int32_t(3 + (int64_t(i) * 7919 + 13) % (vocab - 3)); }
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string json_array(const std::vector<double>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); i++) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s%.6g", i ? "," : "", v[i]);
+    s += buf;
+  }
+  return s + "]";
+}
+
+// Prompt of `n_prompt` tokens, then `n_new` teacher-forced decode steps; returns decode seconds.
+bool time_decode(ringlm::Engine& e, const std::vector<int32_t>& tokens, int n_prompt, int n_new, double* seconds,
+                 std::string* error) {
+  e.reset();
+  if (ringlm::Status s = e.prefill(tokens.data(), n_prompt, false); !s.ok()) return *error = s.message(), false;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = n_prompt; i < n_prompt + n_new; i++) {
+    if (ringlm::Status s = e.decode(tokens[size_t(i)]); !s.ok()) return *error = s.message(), false;
+  }
+  *seconds = seconds_since(t0);
+  return true;
+}
+
+// Seconds to produce the logits of positions n_prompt-1 .. n_prompt+n_new-2 by re-running the whole
+// sequence from an empty cache at every step (what a decoder without a KV cache does).
+bool time_recompute(ringlm::Engine& e, const std::vector<int32_t>& tokens, int n_prompt, int n_new, double* seconds,
+                    std::string* error) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < n_new; i++) {
+    e.reset();
+    if (ringlm::Status s = e.prefill(tokens.data(), n_prompt + i, false); !s.ok()) return *error = s.message(), false;
+  }
+  *seconds = seconds_since(t0);
+  return true;
+}
+
+// Best-case read bandwidth: GB/s of one pass summing a buffer far larger than the caches (as a
+// matvec streams its weights), the best of `passes` passes. wasm/bench_bindings.cpp does the same.
+double stream_read_gbps(int megabytes, int passes) {
+  std::vector<float> buf(size_t(megabytes) << 18);
+  for (size_t i = 0; i < buf.size(); i++) buf[i] = float(i & 1023);
+  volatile float sink = ringlm::simd::sum(buf.data(), int64_t(buf.size()));  // first touch
+  double best = 0.0;
+  for (int p = 0; p < passes; p++) {
+    const auto t0 = std::chrono::steady_clock::now();
+    sink = ringlm::simd::sum(buf.data(), int64_t(buf.size()));
+    best = std::max(best, double(buf.size() * sizeof(float)) / seconds_since(t0) / 1e9);
+  }
+  (void)sink;
+  return best;
+}
+
+int bench(ringlm::Engine& e, int reps, const std::string& only) {
+  const int vocab = e.model().config.vocab_size;
+  const auto wants = [&](const char* what) { return only.empty() || only.find(what) != std::string::npos; };
+  std::vector<int32_t> tokens(256);
+  for (int i = 0; i < 256; i++) tokens[size_t(i)] = bench_token(i, vocab);
+  if (e.context_size() < 130) return fail("bench needs --ctx of at least 130");
+  std::string error;
+  std::vector<double> decode, prefill, cached, recompute, stream;
+  for (int r = 0; r < reps; r++) {
+    double t = 0;
+    if (wants("decode")) {  // 64 tokens after a 16-token prompt
+      if (!time_decode(e, tokens, 16, 64, &t, &error)) return fail(error);
+      decode.push_back(64 / t);
+    }
+    if (wants("prefill")) {  // a 128-token prompt
+      e.reset();
+      const auto t0 = std::chrono::steady_clock::now();
+      if (ringlm::Status s = e.prefill(tokens.data(), 128, false); !s.ok()) return fail(s.message());
+      prefill.push_back(128 / seconds_since(t0));
+    }
+    if (wants("cache")) {  // 100 tokens after a 29-token prompt, with the cache and without
+      e.reset();
+      const auto t0 = std::chrono::steady_clock::now();
+      if (!time_decode(e, tokens, 29, 100, &t, &error)) return fail(error);
+      cached.push_back(seconds_since(t0));
+      if (!time_recompute(e, tokens, 29, 100, &t, &error)) return fail(error);
+      recompute.push_back(t);
+    }
+    if (wants("stream")) stream.push_back(stream_read_gbps(256, 3));
+  }
+  std::printf("{\"weightBytesPerToken\":%llu,\"decodeTokPerSec\":%s,\"prefillTokPerSec\":%s,"
+              "\"withCacheSec\":%s,\"recomputeSec\":%s,\"streamGBps\":%s}\n",
+              (unsigned long long)e.model().weight_bytes(), json_array(decode).c_str(), json_array(prefill).c_str(),
+              json_array(cached).c_str(), json_array(recompute).c_str(), json_array(stream).c_str());
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// tokenize / detokenize
+// ---------------------------------------------------------------------------------------------
+
+struct TokenizerArgs {
+  std::string text, batch;
+  bool has_text = false, special = false, keep_space = false, stream = false;
+  int bos = -1, eos = -1;  // -1: the model's default
+};
+
+bool read_lines(const std::string& path, std::vector<std::string>* lines) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  std::string line;
+  for (int c; (c = std::fgetc(f)) != EOF;) {
+    if (c == '\n') {
+      lines->push_back(line);
+      line.clear();
+    } else if (c != '\r') {
+      line += char(c);
+    }
+  }
+  if (!line.empty()) lines->push_back(line);
+  std::fclose(f);
+  return true;
+}
+
+bool from_hex(const std::string& hex, std::string* out) {
+  const auto digit = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; };
+  if (hex.size() % 2) return false;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    if (digit(hex[i]) < 0 || digit(hex[i + 1]) < 0) return false;
+    out->push_back(char(digit(hex[i]) * 16 + digit(hex[i + 1])));
+  }
+  return true;
+}
+
+std::string to_hex(const std::string& bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char c : bytes) out += {kHex[uint8_t(c) >> 4], kHex[uint8_t(c) & 15]};
+  return out;
+}
+
+int tokenize_command(const ringlm::Tokenizer& t, const TokenizerArgs& args) {
+  ringlm::TokenizeOptions o;
+  o.add_bos = args.bos < 0 ? t.add_bos() : args.bos != 0;
+  o.add_eos = args.eos < 0 ? t.add_eos() : args.eos != 0;
+  o.parse_special = args.special;
+  const auto run = [&](const std::string& text) {
+    std::vector<int32_t> ids;
+    if (ringlm::Status s = t.tokenize(text, o, &ids); !s.ok()) return "error: " + s.message();
+    std::string line;
+    for (size_t i = 0; i < ids.size(); i++) line += (i ? "," : "") + std::to_string(ids[i]);
+    return line;
+  };
+  if (args.has_text) {
+    std::printf("%s\n", run(args.text).c_str());
+    return 0;
+  }
+  std::vector<std::string> lines;
+  if (!read_lines(args.batch, &lines)) return fail("cannot read '" + args.batch + "'");
+  for (const std::string& hex : lines) {
+    std::string text;
+    std::printf("%s\n", from_hex(hex, &text) ? run(text).c_str() : "error: not hex");
+  }
+  return 0;
+}
+
+int detokenize_command(const ringlm::Tokenizer& t, const std::string& tokens_arg, const TokenizerArgs& args) {
+  ringlm::DetokenizeOptions o = t.default_detokenize_options();
+  o.special = args.special;
+  if (args.keep_space) o.strip_leading_space = false;
+  const auto run = [&](const std::vector<int32_t>& ids, std::string* text) -> ringlm::Status {
+    if (!args.stream) return t.detokenize(ids.data(), ids.size(), o, text);
+    ringlm::TextDecoder decoder(t, o);
+    for (int32_t id : ids) RINGLM_TRY(decoder.push(id, text));
+    decoder.flush(text);
+    return ringlm::Status();
+  };
+  if (args.batch.empty()) {
+    std::vector<int32_t> ids;
+    if (!parse_tokens(tokens_arg, &ids)) return fail("--tokens needs a comma-separated list of token ids");
+    std::string text;
+    if (ringlm::Status s = run(ids, &text); !s.ok()) return fail(s.message());
+    std::printf("%s\n", text.c_str());
+    return 0;
+  }
+  std::vector<std::string> lines;
+  if (!read_lines(args.batch, &lines)) return fail("cannot read '" + args.batch + "'");
+  for (const std::string& line : lines) {
+    std::vector<int32_t> ids;
+    std::string text;
+    if (!line.empty() && !parse_tokens(line, &ids)) {
+      std::printf("error: not a list of ids\n");
+    } else if (ringlm::Status s = run(ids, &text); !s.ok()) {
+      std::printf("error: %s\n", s.message().c_str());
+    } else {
+      std::printf("%s\n", to_hex(text).c_str());
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::printf("usage: ringlm-cli info -m MODEL\n"
-                "       ringlm-cli logits -m MODEL --tokens 1,2,3 -o OUT.f32 [--ctx N] [--decode K]\n");
+                "       ringlm-cli logits -m MODEL --tokens 1,2,3 -o OUT.f32 [--ctx N] [--decode K]\n"
+                "       ringlm-cli bench -m MODEL [--ctx N] [--reps N] [--only decode,prefill,cache,stream]\n"
+                "       ringlm-cli tokenize -m MODEL (--text TEXT | --batch FILE) [--special] [--bos|--no-bos] [--eos|--no-eos]\n"
+                "       ringlm-cli detokenize -m MODEL (--tokens 1,2,3 | --batch FILE) [--special] [--keep-space] [--stream]\n"
+                "       ringlm-cli generate -m MODEL --tokens 1,2,3 [-n N] [--seed S] [--temp T] [--top-k K] [--top-p P] [--min-p P]\n");
     return argc < 2 ? 1 : 0;
   }
   const std::string command = argv[1];
   std::string model_path, out_path, tokens_arg;
-  int ctx = 0, decode_count = 0;
+  std::string only;
+  int ctx = 0, decode_count = 0, reps = 3;
+  TokenizerArgs tok;
+  ringlm::GenerateOptions gen;  // generate: sampled ids to stdout (tests compare them with wasm's)
   for (int i = 2; i < argc; i++) {
     const std::string a = argv[i];
     auto value = [&](const char* name) -> const char* {
@@ -74,6 +297,21 @@ int main(int argc, char** argv) {
     else if (a == "--tokens" && (v = value("tokens"))) tokens_arg = v;
     else if (a == "--ctx" && (v = value("ctx"))) ctx = std::atoi(v);
     else if (a == "--decode" && (v = value("decode"))) decode_count = std::atoi(v);
+    else if (a == "--reps" && (v = value("reps"))) reps = std::atoi(v);
+    else if (a == "--only" && (v = value("only"))) only = v;
+    else if (a == "--text" && (v = value("text"))) tok.text = v, tok.has_text = true;
+    else if (a == "--batch" && (v = value("batch"))) tok.batch = v;
+    else if (a == "--special") tok.special = true;
+    else if (a == "--keep-space") tok.keep_space = true;
+    else if (a == "--stream") tok.stream = true;
+    else if (a == "--bos" || a == "--no-bos") tok.bos = a == "--bos";
+    else if (a == "--eos" || a == "--no-eos") tok.eos = a == "--eos";
+    else if (a == "--seed" && (v = value("seed"))) gen.sampling.seed = std::strtoull(v, nullptr, 10);
+    else if (a == "--temp" && (v = value("temp"))) gen.sampling.temperature = std::strtof(v, nullptr);
+    else if (a == "--top-k" && (v = value("top-k"))) gen.sampling.top_k = std::atoi(v);
+    else if (a == "--top-p" && (v = value("top-p"))) gen.sampling.top_p = std::strtof(v, nullptr);
+    else if (a == "--min-p" && (v = value("min-p"))) gen.sampling.min_p = std::strtof(v, nullptr);
+    else if (a == "-n" && (v = value("n"))) gen.max_tokens = std::atoi(v);
     else return fail("unknown or incomplete option '" + a + "' (see --help)");
   }
   if (model_path.empty()) return fail("missing -m MODEL");
@@ -117,6 +355,31 @@ int main(int argc, char** argv) {
     FILE* f = std::fopen(out_path.c_str(), "wb");
     if (!f || std::fwrite(all.data(), sizeof(float), all.size(), f) != all.size()) return fail("cannot write '" + out_path + "'");
     std::fclose(f);
+    return 0;
+  }
+  if (command == "bench") return bench(*engine, reps, only);
+  if (command == "tokenize" || command == "detokenize") {
+    const ringlm::Tokenizer* t = nullptr;
+    if (ringlm::Status s = engine->tokenizer(&t); !s.ok()) return fail(model_path + ": " + s.message());
+    if (command == "tokenize") {
+      if (tok.has_text == !tok.batch.empty()) return fail("tokenize needs one of --text and --batch");
+      return tokenize_command(*t, tok);
+    }
+    if (tokens_arg.empty() == tok.batch.empty()) return fail("detokenize needs one of --tokens and --batch");
+    return detokenize_command(*t, tokens_arg, tok);
+  }
+  if (command == "generate") {
+    std::vector<int32_t> prompt;
+    if (!parse_tokens(tokens_arg, &prompt)) return fail("--tokens needs a comma-separated list of token ids");
+    ringlm::Session session(*engine);
+    if (ringlm::Status s = session.begin(prompt.data(), int(prompt.size()), gen); !s.ok()) return fail(s.message());
+    for (;;) {
+      ringlm::Step st;
+      if (ringlm::Status s = session.step(&st); !s.ok()) return fail(s.message());
+      if (st.kind == ringlm::Step::Kind::Token) std::printf("%d ", st.token);
+      if (st.finish != ringlm::FinishReason::None) break;
+    }
+    std::printf("\n");
     return 0;
   }
   return fail("unknown command '" + command + "' (see --help)");
