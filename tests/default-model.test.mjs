@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 import { RingLM } from '../wasm/ringlm.js';
 import { llamaCppLogprobs, disposeReferenceLlama } from './reference/llamacpp.mjs';
+import { logSoftmaxRows, top2 } from './reference/compare.mjs';
 
 const MODEL = fileURLToPath(RingLM.defaultModelUrl);
 // The start of Hebrews: held out from training (see tools/train/prepare.py).
@@ -20,19 +21,6 @@ function nll(rows, ids, vocab) {
   let sum = 0;
   for (let i = 0; i + 1 < ids.length; i++) sum -= rows[i * vocab + ids[i + 1]];
   return sum;
-}
-
-function logSoftmax(logits, n, vocab) {
-  const out = new Float64Array(n * vocab);
-  for (let p = 0; p < n; p++) {
-    let m = -Infinity;
-    for (let i = 0; i < vocab; i++) m = Math.max(m, logits[p * vocab + i]);
-    let z = 0;
-    for (let i = 0; i < vocab; i++) z += Math.exp(logits[p * vocab + i] - m);
-    const lz = m + Math.log(z);
-    for (let i = 0; i < vocab; i++) out[p * vocab + i] = logits[p * vocab + i] - lz;
-  }
-  return out;
 }
 
 test('RingLM.loadDefault() loads the built-in model, with a tokenizer', async () => {
@@ -52,7 +40,7 @@ test('held-out perplexity: ringlm within 1% of llama.cpp on the same windows', a
   for (let start = 0; start + WINDOW <= all.length; start += WINDOW) {
     const ids = [1, ...all.slice(start, start + WINDOW - 1)];  // BOS + 255 tokens
     lm.reset();
-    ours += nll(logSoftmax(lm.prefill(ids, { allLogits: true }), ids.length, vocab), ids, vocab);
+    ours += nll(logSoftmaxRows(lm.prefill(ids, { allLogits: true }), vocab), ids, vocab);
     theirs += nll(await llamaCppLogprobs(MODEL, ids), ids, vocab);
     count += ids.length - 1;
   }
@@ -76,20 +64,16 @@ test('greedy text for a fixed prompt is llama.cpp\'s, token for token wherever t
   const ref = await llamaCppLogprobs(MODEL, seq);
   const vocab = ref.vocab;
   lm.reset();
-  const ours = logSoftmax(lm.prefill(seq, { allLogits: true }), seq.length, vocab);
+  const ours = logSoftmaxRows(lm.prefill(seq, { allLogits: true }), vocab);
   lm.dispose();
   let eps = 0;
   for (let i = 0; i < ref.length; i++) eps = Math.max(eps, Math.abs(ours[i] - ref[i]));
   assert.ok(eps <= 0.3, `max |delta log p| ${eps} exceeds the Q8_0 tolerance`);
   let decided = 0;
   for (let i = 0; i < r.tokens.length; i++) {
-    const row = ref.subarray((prompt.length - 1 + i) * vocab, (prompt.length + i) * vocab);
-    let best = 0;
-    for (let j = 1; j < vocab; j++) if (row[j] > row[best]) best = j;
-    let second = -Infinity;
-    for (let j = 0; j < vocab; j++) if (j !== best && row[j] > second) second = row[j];
-    if (row[best] - second > 2 * eps) {
-      assert.equal(r.tokens[i], best, `step ${i}`);
+    const { index, gap } = top2(ref, vocab, prompt.length - 1 + i);
+    if (gap > 2 * eps) {
+      assert.equal(r.tokens[i], index, `step ${i}`);
       decided++;
     }
   }
