@@ -408,28 +408,8 @@ function showModel() {
   }));
 }
 
-/** Bytes per weight of each tensor type (block bytes / block size), for the parameter count below. */
-const BYTES_PER_WEIGHT = { F32: 4, F16: 2, BF16: 2, Q8_0: 34 / 32, Q4_0: 18 / 32, Q4_1: 20 / 32, Q5_0: 22 / 32, Q5_1: 24 / 32 };
-
-/**
- * Parameters from the shapes: embeddings, each layer's attention and feed-forward matrices and norms, the
- * final norm, and the output matrix unless it is tied to the embeddings. ModelInfo does not say whether it
- * is; a separate output matrix makes the file at least one more vocab × dim table larger than the weights
- * read per token, while a tied model's file only adds its metadata (a few dozen bytes per token).
- */
-function countParameters(info) {
-  const d = info.embeddingSize;
-  const q = info.heads * info.headSize;
-  const kv = info.kvHeads * info.headSize;
-  const perLayer = d * q + 2 * d * kv + q * d + 3 * d * info.feedForwardSize + 2 * d;
-  const table = info.vocabSize * d;
-  const smallest = Math.min(...info.tensorTypes.map((t) => BYTES_PER_WEIGHT[t] ?? 0.5));
-  const tied = info.fileBytes - info.weightBytesPerToken < table * smallest;
-  return table * (tied ? 1 : 2) + info.layers * perLayer + d;
-}
-
 function formatParameters(info) {
-  const n = countParameters(info);
+  const n = info.parameters;  // every tensor's elements, counted by the engine
   if (n >= 1e9) return `${oneDecimal.format(n / 1e9)} B`;
   if (n >= 1e6) return `${oneDecimal.format(n / 1e6)} M`;
   return `${oneDecimal.format(n / 1e3)} K`;
