@@ -36,6 +36,8 @@ REQUIRED=(
   "cmake:cmake"
   "g++:g++"
   "libgtest-dev:/usr/src/googletest/CMakeLists.txt"
+  "clang-14:clang++-14"                # the fuzz targets (libFuzzer, ASan, UBSan)
+  "libclang-rt-14-dev:clang++-14"
 )
 
 is_present() {
