@@ -48,8 +48,8 @@ MemoryBudget Engine::plan(const Config& c, uint64_t file_bytes, int context_size
   MemoryBudget b;
   b.file_bytes = file_bytes;
   b.kv_bytes = 2 * uint64_t(c.n_layers) * slots * kv * sizeof(float);
-  const uint64_t floats = B * (3 * dim + 2 * q + 2 * kv + 2 * ffn + 2 * uint64_t(c.rope_dims)) + q + slots + B * widest;
-  b.scratch_bytes = floats * sizeof(float) + B * (widest / kQ8_0Block + 1) * sizeof(BlockQ8_0);
+  const uint64_t floats = B * (3 * dim + 2 * q + 2 * kv + 2 * ffn + 2 * uint64_t(c.rope_dims)) + q + slots;
+  b.scratch_bytes = floats * sizeof(float) + MatmulScratch::bytes_for(int(B), int64_t(widest));
   b.logits_bytes = uint64_t(c.vocab_size) * sizeof(float);
   return b;
 }

@@ -7,8 +7,17 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include <xsimd/xsimd.hpp>
+
+#if defined(__AVX__) && !defined(__EMSCRIPTEN__)
+#include <immintrin.h>
+#elif defined(__SSE4_1__)
+#include <smmintrin.h>
+#endif
+
+#include "tensor_type.h"
 
 namespace ringlm {
 
@@ -62,12 +71,31 @@ inline void swiglu(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+// out[r * T + t] = dot(row r, token t): R weight rows (F32, or F16 given as uint16_t) against T
+// token vectors of n values. What simd::dot_tile computes.
+template <typename WeightT>
+void dot_tile(int R, int T, const WeightT* const* rows, const float* const* xs, int64_t n, float* out) {
+  for (int r = 0; r < R; r++) {
+    for (int t = 0; t < T; t++) {
+      float s = 0.0f;
+      for (int64_t i = 0; i < n; i++) {
+        float w;
+        if constexpr (sizeof(WeightT) == 2) w = fp16_to_fp32(rows[r][i]);
+        else w = rows[r][i];
+        s += w * xs[t][i];
+      }
+      out[r * T + t] = s;
+    }
+  }
+}
+
 }  // namespace ref
 
 namespace simd {
 
 using arch = xsimd::default_arch;
 using batch = xsimd::batch<float, arch>;
+using ibatch = xsimd::batch<int32_t, arch>;
 constexpr int64_t W = int64_t(batch::size);
 
 inline float dot(const float* a, const float* b, int64_t n) {
@@ -98,6 +126,34 @@ inline float sum(const float* x, int64_t n) {
   return s;
 }
 
+// The sum of n values read as `parts` side-by-side streams (the buffer cut into that many contiguous
+// parts, read together), parts in {1, 2, 4, 8}: the benchmark's streaming-read ceiling takes the
+// fastest, as decode reads four distant parts of a matrix at once (see matmul.cpp).
+template <int S>
+float sum_parts(const float* x, int64_t n) {
+  const int64_t part = n / S / W * W;
+  batch acc[S][2];
+  for (int s = 0; s < S; s++) acc[s][0] = acc[s][1] = batch(0.0f);
+  for (int64_t i = 0; i < part; i += 2 * W) {
+    for (int s = 0; s < S; s++) {
+      acc[s][0] += batch::load_unaligned(x + s * part + i);
+      if (i + W < part) acc[s][1] += batch::load_unaligned(x + s * part + i + W);
+    }
+  }
+  float total = 0.0f;
+  for (int s = 0; s < S; s++) total += xsimd::hadd(acc[s][0] + acc[s][1]);
+  for (int64_t i = S * part; i < n; i++) total += x[i];
+  return total;
+}
+inline float sum_parts(const float* x, int64_t n, int parts) {
+  switch (parts) {
+    case 2: return sum_parts<2>(x, n);
+    case 4: return sum_parts<4>(x, n);
+    case 8: return sum_parts<8>(x, n);
+    default: return sum_parts<1>(x, n);
+  }
+}
+
 inline void axpy(float a, const float* x, float* y, int64_t n) {
   const batch va(a);
   int64_t i = 0;
@@ -119,23 +175,140 @@ inline void rmsnorm(float* out, const float* x, const float* w, int64_t n, float
   for (; i < n; i++) out[i] = x[i] * scale * w[i];
 }
 
-// exp stays scalar: xsimd's vector exp goes through float->int conversions that are emulated
-// slowly in wasm (see TOOLCHAIN.md), and softmax over the cache is a small part of a token's work.
-inline void softmax(float* x, int64_t n) { ref::softmax(x, n); }
-inline void swiglu(float* gate, const float* up, int64_t n) { ref::swiglu(gate, up, n); }
+// e^x, within 2 ulp of std::exp up to 88 (above: e^88); 0 below -87.3 (so exp(-inf) = 0). xsimd's exp
+// converts float to int, which wasm emulates with scalar code: this one instead rounds x*log2(e) to
+// an integer n by adding 1.5 * 2^23 (the integer lands in the low mantissa bits), splits
+// x = n ln2 + r (Cody-Waite), evaluates Cephes' degree-6 polynomial for e^r, and builds 2^n in the
+// exponent bits with integer adds and a shift.
+inline batch exp(batch x) {
+  const batch magic(12582912.0f);  // 1.5 * 2^23
+  const batch xc = xsimd::min(x, batch(88.0f));  // keeps n <= 127
+  const batch t = xsimd::fma(xc, batch(1.44269504088896341f), magic);
+  const batch n = t - magic;
+  batch r = xsimd::fnma(n, batch(0.693359375f), xc);  // x - n * ln2, ln2 split in two parts
+  r = xsimd::fnma(n, batch(-2.12194440e-4f), r);
+  batch p(1.9875691500e-4f);
+  p = xsimd::fma(p, r, batch(1.3981999507e-3f));
+  p = xsimd::fma(p, r, batch(8.3334519073e-3f));
+  p = xsimd::fma(p, r, batch(4.1665795894e-2f));
+  p = xsimd::fma(p, r, batch(1.6666665459e-1f));
+  p = xsimd::fma(p, r, batch(5.0000001201e-1f));
+  p = xsimd::fma(p, r * r, r + batch(1.0f));
+  const ibatch bits = (xsimd::bitwise_cast<ibatch>(t) + ibatch(127 - 0x4B400000)) << 23;  // 2^n
+  const batch e = p * xsimd::bitwise_cast<batch>(bits);
+  return xsimd::select(x < batch(-87.33654475f), batch(0.0f), e);
+}
+
+// The scalar twin of exp() above, for the tails, so an element's value never depends on its index.
+inline float exp_scalar(float x) {
+  float v[W] = {x};
+  exp(batch::load_unaligned(v)).store_unaligned(v);
+  return v[0];
+}
+
+inline void softmax(float* x, int64_t n) {
+  int64_t i = 0;
+  batch vmax(x[0]);
+  for (; i + W <= n; i += W) vmax = xsimd::max(vmax, batch::load_unaligned(x + i));
+  alignas(64) float lanes[W];
+  vmax.store_aligned(lanes);
+  float max = lanes[0];
+  for (int64_t k = 1; k < W; k++) max = lanes[k] > max ? lanes[k] : max;
+  for (; i < n; i++) max = x[i] > max ? x[i] : max;
+  const batch bmax(max);
+  batch vsum(0.0f);
+  for (i = 0; i + W <= n; i += W) {
+    const batch e = exp(batch::load_unaligned(x + i) - bmax);
+    e.store_unaligned(x + i);
+    vsum += e;
+  }
+  float sum = xsimd::hadd(vsum);
+  for (; i < n; i++) sum += (x[i] = exp_scalar(x[i] - max));
+  const batch bsum(sum);
+  for (i = 0; i + W <= n; i += W) (batch::load_unaligned(x + i) / bsum).store_unaligned(x + i);
+  for (; i < n; i++) x[i] /= sum;
+}
+
+inline void swiglu(float* gate, const float* up, int64_t n) {
+  const batch one(1.0f);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    const batch g = batch::load_unaligned(gate + i);
+    (g / (one + exp(-g)) * batch::load_unaligned(up + i)).store_unaligned(gate + i);
+  }
+  for (; i < n; i++) gate[i] = gate[i] / (1.0f + exp_scalar(-gate[i])) * up[i];
+}
+
+// W consecutive weights as floats: F32 as they are, F16 converted (llama.cpp's F16 matmul works in
+// float after rounding the activations to f16, which the caller has done).
+inline batch load_weights(const float* p) { return batch::load_unaligned(p); }
+inline batch load_weights(const uint16_t* p) {
+#if defined(__AVX512F__) && !defined(__EMSCRIPTEN__)
+  static_assert(W == 16, "xsimd's default architecture is AVX-512");
+  return batch(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))));
+#elif defined(__AVX__) && defined(__F16C__) && !defined(__EMSCRIPTEN__)
+  static_assert(W == 8, "xsimd's default architecture is AVX");
+  return batch(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+#elif defined(__SSE4_1__)
+  // f16 -> f32 with integer ops (wasm has no conversion instruction): with each half in the top of
+  // a 32-bit lane, an arithmetic shift by 3 puts exponent and mantissa where f32 keeps them; clear
+  // the three copies of the sign and multiply by 2^112 to rebias (which also turns f16 subnormals
+  // into the right f32 values). Exact, so the same bits as fp16_to_fp32 in every build.
+  static_assert(W == 4, "xsimd's default architecture is SSE4.1 (or wasm SIMD128 through it)");
+  const __m128i h = _mm_unpacklo_epi16(_mm_setzero_si128(), _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  const __m128i bits = _mm_and_si128(_mm_srai_epi32(h, 3), _mm_set1_epi32(int32_t(0x8fffe000u)));
+  return batch(_mm_mul_ps(_mm_castsi128_ps(bits), _mm_set1_ps(5.192296858534828e33f)));
+#else
+  alignas(64) float v[W];
+  for (int64_t i = 0; i < W; i++) v[i] = fp16_to_fp32(p[i]);
+  return batch::load_aligned(v);
+#endif
+}
+inline float load_weight(const float* p) { return *p; }
+inline float load_weight(const uint16_t* p) { return fp16_to_fp32(*p); }
+
+// out[r * T + t] = dot(row r, token t) for R weight rows and T token vectors of n values: the
+// micro-kernel of matmul. Each weight batch is loaded once for T tokens and each activation batch
+// once for R rows, so a prefill does far fewer loads per multiply than one dot per pair.
+// Every (row, token) pair has its own accumulator, summed in the same order whatever R and T are:
+// a token's result does not depend on the tile that computed it, so decode (T = 1) and a batched
+// prefill give the same logits.
+template <int R, int T, typename WeightT>
+void dot_tile(const WeightT* const* rows, const float* const* xs, int64_t n, float* out) {
+  batch acc[R][T];
+  for (int r = 0; r < R; r++)
+    for (int t = 0; t < T; t++) acc[r][t] = batch(0.0f);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    batch w[R];
+    for (int r = 0; r < R; r++) w[r] = load_weights(rows[r] + i);
+    for (int t = 0; t < T; t++) {
+      const batch x = batch::load_unaligned(xs[t] + i);
+      for (int r = 0; r < R; r++) acc[r][t] = xsimd::fma(w[r], x, acc[r][t]);
+    }
+  }
+  for (int r = 0; r < R; r++) {
+    for (int t = 0; t < T; t++) {
+      float s = xsimd::hadd(acc[r][t]);
+      for (int64_t k = i; k < n; k++) s += load_weight(rows[r] + k) * xs[t][k];
+      out[r * T + t] = s;
+    }
+  }
+}
 
 }  // namespace simd
 
 // RoPE rotates each head's leading `rope_dims` values in adjacent pairs (x[2i], x[2i+1]) by
 // theta_i = pos * base^(-2i / rope_dims): llama.cpp's layout for the `llama` architecture.
-// rope_angles fills rope_dims/2 (cos, sin) pairs for one position. The angles are computed in
-// double: positions grow without bound in the KV ring, and a float theta at position 10^6 would
-// be off by a tenth of a radian.
-inline void rope_angles(float* cos_sin, int rope_dims, double pos, float base) {
+// rope_angles fills rope_dims/2 (cos, sin) pairs for one position; like llama.cpp it steps theta
+// by repeated multiplication in float, so the angles match its to the last bit or two.
+inline void rope_angles(float* cos_sin, int rope_dims, float pos, float base) {
+  const float step = std::pow(base, -2.0f / float(rope_dims));
+  float theta = pos;
   for (int i = 0; i < rope_dims / 2; i++) {
-    const double theta = pos * std::pow(double(base), -2.0 * i / rope_dims);
-    cos_sin[2 * i] = float(std::cos(theta));
-    cos_sin[2 * i + 1] = float(std::sin(theta));
+    cos_sin[2 * i] = std::cos(theta);
+    cos_sin[2 * i + 1] = std::sin(theta);
+    theta *= step;
   }
 }
 

@@ -1,29 +1,38 @@
 // matmul.h — y = W x for a batch of tokens, for every weight type.
 //
-// One call multiplies a weight matrix by the activations of `n_tokens` tokens. The loop runs over
-// weight rows on the outside and tokens on the inside, so each row is read from memory once per
-// batch and reused from cache for every token: that is what makes batched prefill cheaper than a
-// loop of one-token forwards. Activations are prepared once per call in the form llama.cpp uses for
-// the weight type (f16-rounded for F16, Q8_0 blocks for Q8_0 and Q4_0) so our sums match its sums.
+// One call multiplies a weight matrix by the activations of `n_tokens` tokens. The work is cut into
+// tiles of a few weight rows by a few tokens: inside a tile each weight is loaded once for all its
+// tokens and each activation once for all its rows, so batched prefill does far fewer loads per
+// multiply than one matrix-vector product per token. Decode (one token) uses tiles of several rows,
+// which keep several independent sums in flight while the weights stream in from memory.
+// Activations are prepared once per call in the form llama.cpp uses for the weight type (f16-rounded
+// for F16, Q8_0 blocks for Q8_0 and Q4_0) so our sums match its sums.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "model.h"
+#include "quant.h"
 #include "tensor_type.h"
 
 namespace ringlm {
 
 // Buffers for prepared activations, sized once at load for the largest batch and row length.
 struct MatmulScratch {
-  std::vector<float> rounded;     // [n_tokens][cols]       F16 weights
-  std::vector<BlockQ8_0> blocks;  // [n_tokens][cols / 32]  Q8_0 / Q4_0 weights
+  std::vector<float> rounded;      // [n_tokens][cols]  F16 weights: activations rounded to f16
+  QuantizedActivations quantized;  //                   Q8_0 / Q4_0 weights
+  WidenedRows widened;             //                   Q8_0 / Q4_0 weights, batched
+  std::vector<float> wide_rows;    // [4][cols]         F16 weights, batched: rows as floats
 
   void reserve(int max_tokens, int64_t max_cols);
+  uint64_t bytes() const;  // what reserve() allocated
+  // What reserve(max_tokens, max_cols) allocates, to state a memory budget before allocating it.
+  static uint64_t bytes_for(int max_tokens, int64_t max_cols);
 };
 
 // y[t * y_stride + r] = sum_i W[r][i] * x[t * x_stride + i], for r < rows, t < n_tokens.
+// A token's results do not depend on n_tokens (the sums run in the same order in every tile).
 void matmul(const Weight& w, const float* x, int64_t x_stride, int n_tokens, float* y, int64_t y_stride,
             MatmulScratch& scratch);
 

@@ -1,15 +1,16 @@
 #include "quant.h"
 
+#include <algorithm>
 #include <cmath>
-
-#include "kernels.h"
+#include <cstring>
 
 // Which SIMD code runs. The wasm build and the default native build share the SSE4.1 path:
-// Emscripten maps these intrinsics one-to-one onto wasm SIMD128 (extend, i32x4.dot_i16x8,
-// convert), and with the same lanes, the same order of float additions and no FMA, both builds
+// Emscripten maps these intrinsics one-to-one onto wasm SIMD128 (i32x4.dot_i16x8, shifts, shuffles,
+// convert), and the integer sums are exact and the float steps the same in both, so both builds
 // compute the same bits — which is what lets one seed sample the same tokens natively and in a
-// browser. A native build for the build machine's CPU (-DRINGLM_NATIVE_ARCH=ON) takes the AVX2
-// path instead: faster, but its sums differ in the last bits.
+// browser. (They are also the bits of the scalar references.) A native build for the build
+// machine's CPU (-DRINGLM_NATIVE_ARCH=ON) takes the AVX2 path instead: faster, but its sums differ
+// in the last bits.
 #if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__EMSCRIPTEN__)
 #include <immintrin.h>
 #define RINGLM_QUANT_AVX2 1
@@ -68,147 +69,498 @@ float ref::dot_q4_0(const BlockQ4_0* w, const BlockQ8_0* x, int64_t n_blocks) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SIMD versions
+// Quantizing the activations
 // ---------------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr int64_t kBlock = kQ8_0Block;
+constexpr int kPadTokens = 4;  // scales/sums8 padding: a 4-token load from the last token stays in bounds
+
+// Position of value j (0..31) of a block in the int16 layout: the even values of the first half,
+// then those of the second half, then the odd ones likewise. Reading a weight block as eight
+// 16-bit lanes, (lane << 8) >> 8 is then a vector of even values and lane >> 8 one of odd values,
+// and the four nibbles of a Q4_0 lane are values 2i, 2i+16, 2i+1 and 2i+17.
+constexpr int permuted(int j) { return (j % 2) * 16 + (j / 16) * 8 + (j % 16) / 2; }
+
+// The block's q (stored in kernel layout), its scale as a float and 8 * the sum of its q; the same
+// numbers as quantize_row_q8_0.
+[[maybe_unused]] void quantize_block_scalar(const float* v, QuantizedActivations::Value* q, float* scale, int32_t* sum8) {
+  BlockQ8_0 block;
+  quantize_row_q8_0(v, &block, kBlock);
+  int32_t sum = 0;
+  for (int j = 0; j < 32; j++) {
+    sum += block.qs[j];
+    if constexpr (sizeof(QuantizedActivations::Value) == 1) q[j] = block.qs[j];
+    else q[permuted(j)] = block.qs[j];
+  }
+  *scale = fp16_to_fp32(block.d);
+  *sum8 = 8 * sum;
+}
 
 #if RINGLM_QUANT_SSE41
 
-namespace {
-// Integer dot of 16 int8 pairs, as 4 int32 partial sums (pairs of products per lane).
-inline __m128i dot_i8x16(__m128i a, __m128i b) {
-  const __m128i lo = _mm_madd_epi16(_mm_cvtepi8_epi16(a), _mm_cvtepi8_epi16(b));
-  const __m128i hi = _mm_madd_epi16(_mm_cvtepi8_epi16(_mm_srli_si128(a, 8)), _mm_cvtepi8_epi16(_mm_srli_si128(b, 8)));
-  return _mm_add_epi32(lo, hi);
-}
-// Lanes added in a fixed order: ((l0 + l1) + l2) + l3.
-inline float hsum(__m128 v) {
-  alignas(16) float l[4];
-  _mm_store_ps(l, v);
-  return ((l[0] + l[1]) + l[2]) + l[3];
-}
-inline __m128i load16(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
-}  // namespace
-
-float simd::dot_q8_0(const BlockQ8_0* w, const BlockQ8_0* x, int64_t n_blocks) {
-  __m128 acc = _mm_setzero_ps();
-  for (int64_t b = 0; b < n_blocks; b++) {
-    const __m128i s = _mm_add_epi32(dot_i8x16(load16(w[b].qs), load16(x[b].qs)),
-                                    dot_i8x16(load16(w[b].qs + 16), load16(x[b].qs + 16)));
-    const float d = fp16_to_fp32(w[b].d) * fp16_to_fp32(x[b].d);
-    acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_set1_ps(d)));
+void quantize_block(const float* v, int16_t* q, float* scale, int32_t* sum8) {
+  const __m128 sign = _mm_set1_ps(-0.0f);
+  __m128 x[8];
+  __m128 amax = _mm_setzero_ps();
+  for (int k = 0; k < 8; k++) {
+    x[k] = _mm_loadu_ps(v + 4 * k);
+    amax = _mm_max_ps(amax, _mm_andnot_ps(sign, x[k]));
   }
-  return hsum(acc);
-}
-
-float simd::dot_q4_0(const BlockQ4_0* w, const BlockQ8_0* x, int64_t n_blocks) {
-  const __m128i mask = _mm_set1_epi8(0x0f), eight = _mm_set1_epi8(8);
-  __m128 acc = _mm_setzero_ps();
-  for (int64_t b = 0; b < n_blocks; b++) {
-    const __m128i packed = load16(w[b].qs);
-    const __m128i lo = _mm_sub_epi8(_mm_and_si128(packed, mask), eight);                     // values 0..15
-    const __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(packed, 4), mask), eight);  // values 16..31
-    const __m128i s = _mm_add_epi32(dot_i8x16(lo, load16(x[b].qs)), dot_i8x16(hi, load16(x[b].qs + 16)));
-    const float d = fp16_to_fp32(w[b].d) * fp16_to_fp32(x[b].d);
-    acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_set1_ps(d)));
+  alignas(16) float lanes[4];
+  _mm_store_ps(lanes, amax);
+  const float d = std::fmax(std::fmax(lanes[0], lanes[1]), std::fmax(lanes[2], lanes[3])) / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  *scale = fp16_to_fp32(fp32_to_fp16(d));
+  // q = lround(x * id): truncate, then step away from zero when the dropped fraction is >= 1/2.
+  // The integer (|q| <= 127) is read off the low mantissa bits after adding 1.5 * 2^23 (wasm has no
+  // fast float-to-int conversion).
+  const __m128 vid = _mm_set1_ps(id), half = _mm_set1_ps(0.5f), one = _mm_set1_ps(1.0f), magic = _mm_set1_ps(12582912.0f);
+  __m128i i32[8];
+  __m128i sum = _mm_setzero_si128();
+  for (int k = 0; k < 8; k++) {
+    const __m128 y = _mm_mul_ps(x[k], vid);
+    const __m128 t = _mm_round_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m128 away = _mm_and_ps(_mm_cmpge_ps(_mm_andnot_ps(sign, _mm_sub_ps(y, t)), half), _mm_or_ps(_mm_and_ps(y, sign), one));
+    i32[k] = _mm_sub_epi32(_mm_castps_si128(_mm_add_ps(_mm_add_ps(t, away), magic)), _mm_castps_si128(magic));
+    sum = _mm_add_epi32(sum, i32[k]);
   }
-  return hsum(acc);
-}
-
-float simd::dot_f16(const uint16_t* w, const float* x, int64_t n) {
-  // f16 -> f32 without conversion instructions (wasm has none): shift exponent and mantissa into
-  // place and multiply by 2^112 to rebias, which also turns f16 subnormals into the right f32
-  // normals; then put the sign back. (Inf/NaN weights come out as large finite values.)
-  const __m128i mag_mask = _mm_set1_epi32(0x7fff), sign_mask = _mm_set1_epi32(0x8000);
-  const __m128 rebias = _mm_set1_ps(5.192296858534828e33f);  // 2^112
-  auto widen = [&](__m128i h32) {
-    const __m128 mag = _mm_mul_ps(_mm_castsi128_ps(_mm_slli_epi32(_mm_and_si128(h32, mag_mask), 13)), rebias);
-    return _mm_or_ps(mag, _mm_castsi128_ps(_mm_slli_epi32(_mm_and_si128(h32, sign_mask), 16)));
+  // To the kernels' layout: i32[k] holds values 4k .. 4k+3; gather evens and odds, narrow to int16.
+  const auto even = [&](int k) {  // values 4k, 4k+2, 4k+4, 4k+6
+    return _mm_castps_si128(_mm_shuffle_ps(_mm_castsi128_ps(i32[k]), _mm_castsi128_ps(i32[k + 1]), _MM_SHUFFLE(2, 0, 2, 0)));
   };
-  __m128 acc0 = _mm_setzero_ps(), acc1 = _mm_setzero_ps();
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m128i h = load16(w + i);
-    acc0 = _mm_add_ps(acc0, _mm_mul_ps(widen(_mm_cvtepu16_epi32(h)), _mm_loadu_ps(x + i)));
-    acc1 = _mm_add_ps(acc1, _mm_mul_ps(widen(_mm_cvtepu16_epi32(_mm_srli_si128(h, 8))), _mm_loadu_ps(x + i + 4)));
-  }
-  float s = hsum(_mm_add_ps(acc0, acc1));
-  for (; i < n; i++) s += fp16_to_fp32(w[i]) * x[i];
-  return s;
+  const auto odd = [&](int k) {  // values 4k+1, 4k+3, 4k+5, 4k+7
+    return _mm_castps_si128(_mm_shuffle_ps(_mm_castsi128_ps(i32[k]), _mm_castsi128_ps(i32[k + 1]), _MM_SHUFFLE(3, 1, 3, 1)));
+  };
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(q), _mm_packs_epi32(even(0), even(2)));       // values 0, 2, .., 14
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 8), _mm_packs_epi32(even(4), even(6)));   // 16, .., 30
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 16), _mm_packs_epi32(odd(0), odd(2)));    // 1, .., 15
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 24), _mm_packs_epi32(odd(4), odd(6)));    // 17, .., 31
+  alignas(16) int32_t s4[4];
+  _mm_store_si128(reinterpret_cast<__m128i*>(s4), sum);
+  *sum8 = 8 * (s4[0] + s4[1] + s4[2] + s4[3]);
 }
 
 #elif RINGLM_QUANT_AVX2
 
-namespace {
-// Integer dot of 32 int8 pairs as 8 int32 partial sums. maddubs multiplies unsigned by signed
-// bytes, so move the sign of `a` onto `b` first: a*b = |a| * (b * sign(a)).
-inline __m256i dot_i8x32(__m256i a, __m256i b) {
-  const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
-  return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+void quantize_block(const float* v, int8_t* q, float* scale, int32_t* sum8) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 x[4];
+  __m256 amax = _mm256_setzero_ps();
+  for (int k = 0; k < 4; k++) {
+    x[k] = _mm256_loadu_ps(v + 8 * k);
+    amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, x[k]));
+  }
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+  const float d = _mm_cvtss_f32(m4) / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  *scale = fp16_to_fp32(fp32_to_fp16(d));
+  // q = lround(x * id): truncate, then step away from zero when the dropped fraction is >= 1/2.
+  const __m256 vid = _mm256_set1_ps(id), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+  __m256i i32[4];
+  for (int k = 0; k < 4; k++) {
+    const __m256 y = _mm256_mul_ps(x[k], vid);
+    const __m256 t = _mm256_round_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 frac = _mm256_andnot_ps(sign, _mm256_sub_ps(y, t));
+    const __m256 away = _mm256_and_ps(_mm256_cmp_ps(frac, half, _CMP_GE_OQ), _mm256_or_ps(_mm256_and_ps(y, sign), one));
+    i32[k] = _mm256_cvtps_epi32(_mm256_add_ps(t, away));  // exact: already an integer
+  }
+  const __m256i s = _mm256_add_epi32(_mm256_add_epi32(i32[0], i32[1]), _mm256_add_epi32(i32[2], i32[3]));
+  __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+  s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+  s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+  *sum8 = 8 * _mm_cvtsi128_si32(s4);
+  // Pack to bytes; the packs interleave 128-bit lanes, the permute puts the values back in order.
+  const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]), _mm256_packs_epi32(i32[2], i32[3]));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q),
+                      _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
 }
+
+#else
+
+void quantize_block(const float* v, int16_t* q, float* scale, int32_t* sum8) { quantize_block_scalar(v, q, scale, sum8); }
+
+#endif
+
+}  // namespace
+
+uint64_t QuantizedActivations::bytes_for(int max_tokens, int64_t max_cols) {
+  const uint64_t entries = uint64_t(max_cols / kBlock + 1) * uint64_t(max_tokens) + kPadTokens;  // scales, sums8
+  return uint64_t(max_tokens) * uint64_t(max_cols) * sizeof(Value) + entries * (sizeof(float) + sizeof(int32_t));
+}
+
+void QuantizedActivations::reserve(int max_tokens, int64_t max_cols) {
+  const size_t blocks = size_t(max_cols / kBlock + 1);
+  values_.assign(size_t(max_tokens) * size_t(max_cols), 0);
+  scales_.assign(blocks * size_t(max_tokens) + kPadTokens, 0.0f);
+  sums8_.assign(blocks * size_t(max_tokens) + kPadTokens, 0);
+}
+
+void QuantizedActivations::quantize(const float* x, int64_t stride, int n_tokens, int64_t cols) {
+  n_tokens_ = n_tokens;
+  cols_ = cols;
+  const int64_t nb = cols / kBlock;
+  for (int t = 0; t < n_tokens; t++) {
+    for (int64_t b = 0; b < nb; b++) {
+      const size_t at = size_t(b) * size_t(n_tokens) + size_t(t);
+      quantize_block(x + t * stride + b * kBlock, &values_[size_t(t) * size_t(cols) + size_t(b * kBlock)], &scales_[at],
+                     &sums8_[at]);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matrix products: tiles of R weight rows x T tokens
+//
+// tile<R, T, Q4>(rows, xs, x, t0, nb, out) computes out[r * T + t] = dot(rows[r], xs[t]) for the
+// tokens t0 .. t0 + T - 1 (xs points to their values). In the SSE4.1 (and wasm) and plain builds
+// each (row, token) pair accumulates in its own float lane, block by block, exactly as
+// ref::dot_q8_0 / ref::dot_q4_0 order their sums; AVX2 keeps eight lanes per pair.
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+template <bool Q4>
+constexpr size_t kBlockBytes = Q4 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0);
+
+// One block per iteration: unrolled, two blocks' values need more vector registers than the 16
+// that V8 gives wasm, and the spills cost more than the loop.
+#if defined(__clang__)
+#define RINGLM_ONE_BLOCK_AT_A_TIME _Pragma("clang loop unroll(disable)")
+#else
+#define RINGLM_ONE_BLOCK_AT_A_TIME
+#endif
+
+#if RINGLM_QUANT_SSE41
+
+constexpr int kDecodeRows = 4, kDecodeTokens = 1;  // prefill has its own kernel: wide_tile below
+
+inline __m128i load16(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+
+// f16 bits (one per 32-bit lane) to f32: move each half to the top of its lane, then as
+// simd::load_weights does (an arithmetic shift by 3, clear the sign's copies, times 2^112). Exact.
+inline __m128 f16x4_to_f32x4(__m128i h) {
+  const __m128i bits = _mm_and_si128(_mm_srai_epi32(_mm_slli_epi32(h, 16), 3), _mm_set1_epi32(int32_t(0x8fffe000u)));
+  return _mm_mul_ps(_mm_castsi128_ps(bits), _mm_set1_ps(5.192296858534828e33f));
+}
+
+// The four horizontal sums of a, b, c, d as one vector (integer adds: exact in any order).
+inline __m128i sum4(__m128i a, __m128i b, __m128i c, __m128i d) {
+  const __m128i ab = _mm_add_epi32(_mm_unpacklo_epi32(a, b), _mm_unpackhi_epi32(a, b));  // a02 b02 a13 b13
+  const __m128i cd = _mm_add_epi32(_mm_unpacklo_epi32(c, d), _mm_unpackhi_epi32(c, d));
+  return _mm_add_epi32(_mm_unpacklo_epi64(ab, cd), _mm_unpackhi_epi64(ab, cd));
+}
+
+// One 32-bit value per lane from a row of T tokens side by side: lane r * T + t gets p[t].
+template <int T>
+inline __m128i token_lanes(const void* p) {
+  if constexpr (T == 4) return load16(p);
+  else if constexpr (T == 2) return _mm_unpacklo_epi64(_mm_loadl_epi64(static_cast<const __m128i*>(p)), _mm_loadl_epi64(static_cast<const __m128i*>(p)));
+  else return _mm_set1_epi32(*static_cast<const int32_t*>(p));
+}
+
+// Quarter q (8 values, as int16) of a weight block, in the activations' layout.
+template <bool Q4>
+inline __m128i weight_quarter(const uint8_t* block, int q) {
+  if constexpr (Q4) {  // nibbles 0..15, i.e. weight + 8: lane i of the 16 bytes holds values 2i, 2i+16, 2i+1, 2i+17
+    const __m128i v = load16(block + 2), low4 = _mm_set1_epi16(0x0f);
+    switch (q) {
+      case 0: return _mm_and_si128(v, low4);
+      case 1: return _mm_and_si128(_mm_srli_epi16(v, 4), low4);
+      case 2: return _mm_and_si128(_mm_srli_epi16(v, 8), low4);
+      default: return _mm_srli_epi16(v, 12);
+    }
+  } else {  // lane i of each 16 bytes holds values 2i (low byte) and 2i+1 (high byte)
+    const __m128i v = load16(block + 2 + 16 * (q & 1));
+    return q < 2 ? _mm_srai_epi16(_mm_slli_epi16(v, 8), 8) : _mm_srai_epi16(v, 8);
+  }
+}
+
+// Decode: 4 rows x 1 token, one f32x4 lane per row, pointers stepping from block to block. Written
+// for V8 (which gives wasm 15 vector registers and issues a block's loads before its arithmetic):
+// each row's sum starts from its first half-block product rather than from a zero vector.
+template <int R, int T, bool Q4>
+void tile(const uint8_t* const* rows, const int16_t* const* xs, const QuantizedActivations& x, int t0, int64_t nb,
+          float* out) {
+  static_assert(R == 4 && T == 1, "the SSE4.1 path decodes in tiles of 4 rows x 1 token");
+  const uint8_t *p0 = rows[0], *p1 = rows[1], *p2 = rows[2], *p3 = rows[3];
+  const int16_t* q = xs[0];
+  const int64_t stride = x.n_tokens();
+  const float* dx = x.scales(0) + t0;
+  const int32_t* sums8 = x.sums8(0) + t0;
+  __m128 acc = _mm_setzero_ps();
+  RINGLM_ONE_BLOCK_AT_A_TIME
+  for (int64_t b = 0; b < nb; b++) {
+    __m128i d0, d1, d2, d3;
+    if constexpr (Q4) {  // nibbles: lane i holds values 2i, 2i+16, 2i+1, 2i+17 (weight + 8)
+      const __m128i x0 = load16(q), x1 = load16(q + 8), x2 = load16(q + 16), x3 = load16(q + 24);
+      const __m128i low4 = _mm_set1_epi16(0x0f);
+      const auto dot = [&](const uint8_t* p) {
+        const __m128i v = load16(p + 2);
+        const __m128i a = _mm_add_epi32(_mm_madd_epi16(_mm_and_si128(v, low4), x0),
+                                        _mm_madd_epi16(_mm_and_si128(_mm_srli_epi16(v, 4), low4), x1));
+        const __m128i c = _mm_add_epi32(_mm_madd_epi16(_mm_and_si128(_mm_srli_epi16(v, 8), low4), x2),
+                                        _mm_madd_epi16(_mm_srli_epi16(v, 12), x3));
+        return _mm_add_epi32(a, c);
+      };
+      d0 = dot(p0), d1 = dot(p1), d2 = dot(p2), d3 = dot(p3);
+    } else {  // bytes: lane i of each 16 holds values 2i and 2i+1
+      const auto half = [&](const uint8_t* p, int h) {
+        const __m128i v = load16(p + 2 + 16 * h);
+        return _mm_add_epi32(_mm_madd_epi16(_mm_srai_epi16(_mm_slli_epi16(v, 8), 8), load16(q + 8 * h)),
+                             _mm_madd_epi16(_mm_srai_epi16(v, 8), load16(q + 16 + 8 * h)));
+      };
+      d0 = _mm_add_epi32(half(p0, 0), half(p0, 1));
+      d1 = _mm_add_epi32(half(p1, 0), half(p1, 1));
+      d2 = _mm_add_epi32(half(p2, 0), half(p2, 1));
+      d3 = _mm_add_epi32(half(p3, 0), half(p3, 1));
+    }
+    __m128i s = sum4(d0, d1, d2, d3);
+    if constexpr (Q4) s = _mm_sub_epi32(s, _mm_set1_epi32(*sums8));
+    uint16_t h0, h1, h2, h3;
+    std::memcpy(&h0, p0, 2), std::memcpy(&h1, p1, 2), std::memcpy(&h2, p2, 2), std::memcpy(&h3, p3, 2);
+    const __m128 scale = _mm_mul_ps(f16x4_to_f32x4(_mm_setr_epi32(h0, h1, h2, h3)), _mm_set1_ps(*dx));
+    acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), scale));
+    p0 += kBlockBytes<Q4>, p1 += kBlockBytes<Q4>, p2 += kBlockBytes<Q4>, p3 += kBlockBytes<Q4>;
+    q += kBlock, dx += stride, sums8 += stride;
+  }
+  _mm_storeu_ps(out, acc);
+}
+
+// Prefill: kWideRows weight rows are widened to int16 once (WidenedRows), then every pair of
+// tokens reads them as they are. The integer sums and the float steps are those of tile<>, so a
+// token's results are the same bits as in decode (Q4_0 rows are stored as weight, not weight + 8,
+// and skip the sums8 correction: the same integer).
+constexpr int kWideRows = 4, kWideTokens = 2;
+
+template <bool Q4>
+void widen(const uint8_t* const* rows, int64_t nb, int16_t* values, float* scales) {
+  for (int r = 0; r < kWideRows; r++) {
+    for (int64_t b = 0; b < nb; b++) {
+      const uint8_t* block = rows[r] + size_t(b) * kBlockBytes<Q4>;
+      int16_t* out = values + (r * nb + b) * kBlock;
+      for (int q = 0; q < 4; q++) {
+        __m128i w = weight_quarter<Q4>(block, q);
+        if constexpr (Q4) w = _mm_sub_epi16(w, _mm_set1_epi16(8));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8 * q), w);
+      }
+      uint16_t d;
+      std::memcpy(&d, block, 2);
+      scales[b * kWideRows + r] = fp16_to_fp32(d);
+    }
+  }
+}
+
+// out[r * 2 + t] for the kWideRows widened rows and tokens xs[0], xs[1] (tokens t0, t0 + 1).
+void wide_tile(const int16_t* values, const float* scales, int64_t nb, const int16_t* const* xs,
+               const QuantizedActivations& x, int t0, float* out) {
+  __m128 acc0 = _mm_setzero_ps(), acc1 = _mm_setzero_ps();  // lanes r0t0 r0t1 r1t0 r1t1 | r2t0 r2t1 r3t0 r3t1
+  const int64_t row = nb * kBlock;
+  RINGLM_ONE_BLOCK_AT_A_TIME
+  for (int64_t b = 0; b < nb; b++) {
+    const int16_t* w = values + b * kBlock;
+    const int16_t* x0 = xs[0] + b * kBlock;
+    const int16_t* x1 = xs[1] + b * kBlock;
+    __m128i dot[8];
+    {
+      const __m128i a = load16(x0), c = load16(x1);
+      for (int r = 0; r < 4; r++) {
+        const __m128i wr = load16(w + r * row);
+        dot[2 * r] = _mm_madd_epi16(wr, a);
+        dot[2 * r + 1] = _mm_madd_epi16(wr, c);
+      }
+    }
+    // A quarter block per iteration: six loads and eight multiply-adds fit V8's registers.
+    RINGLM_ONE_BLOCK_AT_A_TIME
+    for (int q = 8; q < 32; q += 8) {
+      const __m128i a = load16(x0 + q), c = load16(x1 + q);
+      for (int r = 0; r < 4; r++) {
+        const __m128i wr = load16(w + r * row + q);
+        dot[2 * r] = _mm_add_epi32(dot[2 * r], _mm_madd_epi16(wr, a));
+        dot[2 * r + 1] = _mm_add_epi32(dot[2 * r + 1], _mm_madd_epi16(wr, c));
+      }
+    }
+    const __m128 dw = _mm_loadu_ps(scales + b * kWideRows);
+    const __m128 dx = _mm_castsi128_ps(token_lanes<2>(x.scales(b) + t0));
+    const __m128 scale0 = _mm_mul_ps(_mm_shuffle_ps(dw, dw, _MM_SHUFFLE(1, 1, 0, 0)), dx);
+    const __m128 scale1 = _mm_mul_ps(_mm_shuffle_ps(dw, dw, _MM_SHUFFLE(3, 3, 2, 2)), dx);
+    acc0 = _mm_add_ps(acc0, _mm_mul_ps(_mm_cvtepi32_ps(sum4(dot[0], dot[1], dot[2], dot[3])), scale0));
+    acc1 = _mm_add_ps(acc1, _mm_mul_ps(_mm_cvtepi32_ps(sum4(dot[4], dot[5], dot[6], dot[7])), scale1));
+  }
+  _mm_storeu_ps(out, acc0);
+  _mm_storeu_ps(out + 4, acc1);
+}
+
+#elif RINGLM_QUANT_AVX2
+
+constexpr int kDecodeRows = 4, kDecodeTokens = 1, kPrefillRows = 2, kPrefillTokens = 4;
+
 inline float hsum(__m256 v) {
   const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   const __m128 s2 = _mm_add_ps(s, _mm_movehl_ps(s, s));
   return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
 }
-}  // namespace
 
-float simd::dot_q8_0(const BlockQ8_0* w, const BlockQ8_0* x, int64_t n_blocks) {
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n_blocks; b++) {
-    const __m256i s = dot_i8x32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs)),
-                                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs)));
-    const float d = fp16_to_fp32(w[b].d) * fp16_to_fp32(x[b].d);
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d), acc);
-  }
-  return hsum(acc);
+inline float half_to_float(uint16_t h) {
+#if defined(__F16C__)
+  return _cvtsh_ss(h);
+#else
+  return fp16_to_fp32(h);
+#endif
 }
 
-float simd::dot_q4_0(const BlockQ4_0* w, const BlockQ8_0* x, int64_t n_blocks) {
-  const __m128i mask = _mm_set1_epi8(0x0f);
-  const __m256i eight = _mm256_set1_epi8(8);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n_blocks; b++) {
-    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].qs));
-    const __m128i lo = _mm_and_si128(packed, mask);                     // values 0..15
-    const __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), mask);  // values 16..31
-    const __m256i q = _mm256_sub_epi8(_mm256_set_m128i(hi, lo), eight);
-    const __m256i s = dot_i8x32(q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs)));
-    const float d = fp16_to_fp32(w[b].d) * fp16_to_fp32(x[b].d);
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d), acc);
+template <int R, int T, bool Q4>
+void tile(const uint8_t* const* rows, const int8_t* const* xs, const QuantizedActivations& x, int t0, int64_t nb,
+          float* out) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[R][T];
+  for (int r = 0; r < R; r++)
+    for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; b++) {
+    const float* dx = x.scales(b) + t0;
+    for (int r = 0; r < R; r++) {
+      const uint8_t* block = rows[r] + size_t(b) * kBlockBytes<Q4>;
+      uint16_t d;
+      std::memcpy(&d, block, 2);
+      const float dw = half_to_float(d);
+      __m256i w;
+      if constexpr (Q4) {
+        const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2)), low4 = _mm_set1_epi8(0x0f);
+        const __m128i lo = _mm_and_si128(packed, low4), hi = _mm_and_si128(_mm_srli_epi16(packed, 4), low4);
+        w = _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
+      } else {
+        w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
+      }
+      // maddubs multiplies unsigned by signed bytes: move w's sign onto x, |w| * (x * sign(w)).
+      const __m256i abs_w = _mm256_sign_epi8(w, w);
+      for (int t = 0; t < T; t++) {
+        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t] + b * kBlock));
+        const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(abs_w, _mm256_sign_epi8(q, w)), ones);
+        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(dw * dx[t]), acc[r][t]);
+      }
+    }
   }
-  return hsum(acc);
+  for (int r = 0; r < R; r++)
+    for (int t = 0; t < T; t++) out[r * T + t] = hsum(acc[r][t]);
 }
 
-float simd::dot_f16(const uint16_t* w, const float* x, int64_t n) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i)));
-    const __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i + 8)));
-    acc0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), acc0);
-    acc1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), acc1);
+#else  // plain C++, the same sums as the wasm lanes
+
+constexpr int kDecodeRows = 4, kDecodeTokens = 1, kPrefillRows = 1, kPrefillTokens = 4;
+
+template <int R, int T, bool Q4>
+void tile(const uint8_t* const* rows, const int16_t* const* xs, const QuantizedActivations& x, int t0, int64_t nb,
+          float* out) {
+  float acc[R * T] = {};
+  for (int64_t b = 0; b < nb; b++) {
+    for (int r = 0; r < R; r++) {
+      const uint8_t* block = rows[r] + size_t(b) * kBlockBytes<Q4>;
+      uint16_t d;
+      std::memcpy(&d, block, 2);
+      int32_t w[32];  // in the activations' layout; Q4_0 as nibbles (weight + 8)
+      for (int j = 0; j < 32; j++) {
+        if constexpr (Q4) w[permuted(j)] = j < 16 ? (block[2 + j] & 0x0f) : (block[2 + j - 16] >> 4);
+        else w[permuted(j)] = int8_t(block[2 + j]);
+      }
+      for (int t = 0; t < T; t++) {
+        const int16_t* q = xs[t] + b * kBlock;
+        int32_t s = 0;
+        for (int j = 0; j < 32; j++) s += w[j] * q[j];
+        if constexpr (Q4) s -= x.sums8(b)[t0 + t];
+        acc[r * T + t] += float(s) * (fp16_to_fp32(d) * x.scales(b)[t0 + t]);
+      }
+    }
   }
-  float s = hsum(_mm256_add_ps(acc0, acc1));
-  for (; i < n; i++) s += fp16_to_fp32(w[i]) * x[i];
-  return s;
-}
-
-#else  // no integer SIMD for this target: the references, and f16 through a float buffer
-
-float simd::dot_q8_0(const BlockQ8_0* w, const BlockQ8_0* x, int64_t n_blocks) { return ref::dot_q8_0(w, x, n_blocks); }
-float simd::dot_q4_0(const BlockQ4_0* w, const BlockQ8_0* x, int64_t n_blocks) { return ref::dot_q4_0(w, x, n_blocks); }
-
-float simd::dot_f16(const uint16_t* w, const float* x, int64_t n) {
-  float buf[256];
-  float s = 0.0f;
-  for (int64_t i = 0; i < n; i += 256) {
-    const int64_t m = n - i < 256 ? n - i : 256;
-    fp16_to_fp32_row(w + i, buf, m);
-    s += simd::dot(buf, x + i, m);
-  }
-  return s;
+  for (int i = 0; i < R * T; i++) out[i] = acc[i];
 }
 
 #endif
+
+// Every row and token in tiles of R x T. The R rows of a tile are `spread` rows apart (decode reads
+// R distant parts of the matrix at once, which streams faster than one part). A tile hanging over
+// the last row or token repeats it; the repeated results are dropped.
+template <int R, int T, bool Q4>
+void tiles(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, float* y, int64_t y_stride,
+           bool spread) {
+  const int n = x.n_tokens();
+  const int64_t nb = x.cols() / kBlock;
+  const int64_t step = spread ? (rows + R - 1) / R : 1;
+  const int64_t groups = spread ? step : (rows + R - 1) / R;
+  for (int64_t g = 0; g < groups; g++) {
+    int64_t index[R];
+    const uint8_t* row[R];
+    for (int r = 0; r < R; r++) {
+      index[r] = spread ? g + r * step : g * R + r;
+      row[r] = w + size_t(std::min<int64_t>(index[r], rows - 1)) * row_bytes;
+    }
+    for (int t0 = 0; t0 < n; t0 += T) {
+      const QuantizedActivations::Value* xs[T];
+      for (int t = 0; t < T; t++) xs[t] = x.values(std::min(t0 + t, n - 1));
+      float out[R * T];
+      tile<R, T, Q4>(row, xs, x, t0, nb, out);
+      for (int r = 0; r < R && index[r] < rows; r++) {
+        for (int t = 0; t < T && t0 + t < n; t++) y[int64_t(t0 + t) * y_stride + index[r]] = out[r * T + t];
+      }
+    }
+  }
+}
+
+#if RINGLM_QUANT_SSE41
+// Every row and token: kWideRows rows widened at a time, then tiles of kWideRows x kWideTokens.
+template <bool Q4>
+void wide_tiles(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, WidenedRows& scratch,
+                float* y, int64_t y_stride) {
+  const int n = x.n_tokens();
+  const int64_t nb = x.cols() / kBlock;
+  for (int64_t r0 = 0; r0 < rows; r0 += kWideRows) {
+    const uint8_t* row[kWideRows];
+    for (int r = 0; r < kWideRows; r++) row[r] = w + size_t(std::min<int64_t>(r0 + r, rows - 1)) * row_bytes;
+    widen<Q4>(row, nb, scratch.values.data(), scratch.scales.data());
+    for (int t0 = 0; t0 < n; t0 += kWideTokens) {
+      const int16_t* xs[kWideTokens];
+      for (int t = 0; t < kWideTokens; t++) xs[t] = x.values(std::min(t0 + t, n - 1));
+      float out[kWideRows * kWideTokens];
+      wide_tile(scratch.values.data(), scratch.scales.data(), nb, xs, x, t0, out);
+      for (int r = 0; r < kWideRows && r0 + r < rows; r++) {
+        for (int t = 0; t < kWideTokens && t0 + t < n; t++) y[int64_t(t0 + t) * y_stride + r0 + r] = out[r * kWideTokens + t];
+      }
+    }
+  }
+}
+#endif
+
+template <bool Q4>
+void matmul_quantized(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x,
+                      WidenedRows& scratch, float* y, int64_t y_stride) {
+  if (x.n_tokens() == 1) {
+    tiles<kDecodeRows, kDecodeTokens, Q4>(w, row_bytes, rows, x, y, y_stride, true);
+    return;
+  }
+#if RINGLM_QUANT_SSE41
+  wide_tiles<Q4>(w, row_bytes, rows, x, scratch, y, y_stride);
+#else
+  tiles<kPrefillRows, kPrefillTokens, Q4>(w, row_bytes, rows, x, y, y_stride, false);
+#endif
+}
+
+}  // namespace
+
+void WidenedRows::reserve(int64_t max_cols) {
+  values.assign(size_t(4 * max_cols), 0);
+  scales.assign(size_t(4 * (max_cols / kQ8_0Block + 1)), 0.0f);
+}
+
+void matmul_q8_0(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, WidenedRows& scratch,
+                 float* y, int64_t y_stride) {
+  matmul_quantized<false>(w, row_bytes, rows, x, scratch, y, y_stride);
+}
+
+void matmul_q4_0(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, WidenedRows& scratch,
+                 float* y, int64_t y_stride) {
+  matmul_quantized<true>(w, row_bytes, rows, x, scratch, y, y_stride);
+}
 
 }  // namespace ringlm

@@ -37,8 +37,8 @@ Status Transformer::init(const Model* model, int context_size, int max_batch) {
 uint64_t Transformer::scratch_bytes() const {
   const size_t floats = x_.size() + xn_.size() + q_.size() + k_.size() + v_.size() + att_out_.size() + proj_.size() +
                         gate_.size() + up_.size() + rope_.size() + anchor_rope_.size() + anchor_q_.size() +
-                        scores_.size() + mm_.rounded.size();
-  return uint64_t(floats) * sizeof(float) + uint64_t(mm_.blocks.size()) * sizeof(BlockQ8_0);
+                        scores_.size();
+  return uint64_t(floats) * sizeof(float) + mm_.bytes();
 }
 
 Status Transformer::check_tokens(const int32_t* tokens, int n, int32_t pos) const {

@@ -2,7 +2,9 @@
 // vector width or the block size.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 #include <random>
 #include <vector>
 
@@ -31,6 +33,16 @@ TEST(Kernels, DotMatchesReference) {
   for (int n : kLengths) {
     const auto a = randn(size_t(n), 1), b = randn(size_t(n), 2);
     EXPECT_NEAR(simd::dot(a.data(), b.data(), n), ref::dot(a.data(), b.data(), n), 1e-4f * std::sqrt(float(n))) << n;
+  }
+}
+
+TEST(Kernels, SumMatchesReference) {
+  for (int n : kLengths) {
+    const auto x = randn(size_t(n), 21);
+    EXPECT_NEAR(simd::sum(x.data(), n), ref::sum(x.data(), n), 1e-5f * std::sqrt(float(n))) << n;
+    for (int parts : {1, 2, 4, 8}) {
+      EXPECT_NEAR(simd::sum_parts(x.data(), n, parts), ref::sum(x.data(), n), 1e-5f * std::sqrt(float(n))) << n << " in " << parts;
+    }
   }
 }
 
@@ -76,6 +88,38 @@ TEST(Kernels, SwigluIsSiluTimesUp) {
   EXPECT_NEAR(g[2], 3.0f * -2.0f / (1.0f + std::exp(2.0f)), 1e-6f);
 }
 
+TEST(Kernels, ExpIsWithinTwoUlpOfStdExp) {
+  std::vector<float> x;
+  for (float v = -87.0f; v <= 88.0f; v += 0.01171875f) x.push_back(v);
+  x.insert(x.end(), {0.0f, -0.0f, 1e-8f, -1e-8f, 0.5f, -0.5f, 0.34657359f, -0.34657359f});
+  for (size_t i = 0; i < x.size(); i++) {
+    const float e = simd::exp_scalar(x[i]), r = std::exp(x[i]);
+    ASSERT_LE(std::fabs(e - r), 2.5e-7f * r) << "exp(" << x[i] << ")";
+  }
+  EXPECT_EQ(simd::exp_scalar(-INFINITY), 0.0f);
+  EXPECT_EQ(simd::exp_scalar(-100.0f), 0.0f);
+  EXPECT_TRUE(std::isfinite(simd::exp_scalar(1000.0f)));
+}
+
+TEST(Kernels, SoftmaxAndSwigluMatchReference) {
+  for (int n : kLengths) {
+    auto a = randn(size_t(n), 22, 4.0f), b = a;
+    if (n > 2) a[1] = b[1] = -INFINITY;  // a masked position
+    simd::softmax(a.data(), n);
+    ref::softmax(b.data(), n);
+    for (int i = 0; i < n; i++) ASSERT_NEAR(a[size_t(i)], b[size_t(i)], 1e-6f) << n << " at " << i;
+    if (n > 2) {
+      EXPECT_EQ(a[1], 0.0f);
+    }
+
+    auto g1 = randn(size_t(n), 23, 3.0f), g2 = g1;
+    const auto up = randn(size_t(n), 24);
+    simd::swiglu(g1.data(), up.data(), n);
+    ref::swiglu(g2.data(), up.data(), n);
+    for (int i = 0; i < n; i++) ASSERT_NEAR(g1[size_t(i)], g2[size_t(i)], 1e-6f * (1 + std::fabs(g2[size_t(i)]))) << n;
+  }
+}
+
 TEST(Kernels, RopeRotatesAdjacentPairs) {
   // Head size 6 with 4 rotating dims: pairs (0,1) at theta = pos, (2,3) at pos * base^(-1/2);
   // dims 4 and 5 pass through.
@@ -111,60 +155,131 @@ TEST(Kernels, Fp16RoundTripAndRounding) {
   }
 }
 
-TEST(Kernels, QuantizedDotsMatchReference) {
+TEST(Kernels, QuantizedDotReferencesAgreeWithFloat) {
   for (int blocks : {1, 2, 3, 7, 24}) {
     const int n = blocks * 32;
     const auto w = randn(size_t(n), 7), x = randn(size_t(n), 8, 4.0f);
     std::vector<BlockQ8_0> wq(static_cast<size_t>(blocks)), xq(static_cast<size_t>(blocks));
     quantize_row_q8_0(w.data(), wq.data(), n);
     quantize_row_q8_0(x.data(), xq.data(), n);
-    const float r8 = ref::dot_q8_0(wq.data(), xq.data(), blocks);
-    EXPECT_NEAR(simd::dot_q8_0(wq.data(), xq.data(), blocks), r8, 1e-4f * (1 + std::fabs(r8))) << n;
     // Quantized to 8 bits, the dot is still close to the float one.
-    EXPECT_NEAR(r8, ref::dot(w.data(), x.data(), n), 0.02f * std::sqrt(float(n)) * 4.0f);
-
+    EXPECT_NEAR(ref::dot_q8_0(wq.data(), xq.data(), blocks), ref::dot(w.data(), x.data(), n), 0.02f * std::sqrt(float(n)) * 4.0f);
     test::TensorSpec spec{"w", {n}, TensorType::Q4_0, w};
     const auto q4 = test::encode(spec);
-    const auto* w4 = reinterpret_cast<const BlockQ4_0*>(q4.data());
-    const float r4 = ref::dot_q4_0(w4, xq.data(), blocks);
-    EXPECT_NEAR(simd::dot_q4_0(w4, xq.data(), blocks), r4, 1e-4f * (1 + std::fabs(r4))) << n;
+    EXPECT_NEAR(ref::dot_q4_0(reinterpret_cast<const BlockQ4_0*>(q4.data()), xq.data(), blocks),
+                ref::dot(w.data(), x.data(), n), 0.2f * std::sqrt(float(n)) * 4.0f);
   }
 }
 
-TEST(Kernels, F16DotMatchesReference) {
-  for (int n : kLengths) {
-    const auto w = randn(size_t(n), 9), x = randn(size_t(n), 10);
-    std::vector<uint16_t> h(static_cast<size_t>(n));
-    std::vector<float> wf(static_cast<size_t>(n)), xr(static_cast<size_t>(n));
-    for (int i = 0; i < n; i++) h[size_t(i)] = fp32_to_fp16(w[size_t(i)]);
-    fp16_to_fp32_row(h.data(), wf.data(), n);
-    round_to_fp16(x.data(), xr.data(), n);
-    const float r = ref::dot(wf.data(), xr.data(), n);
-    EXPECT_NEAR(simd::dot_f16(h.data(), xr.data(), n), r, 1e-4f * std::sqrt(float(n))) << n;
+// Every tile shape the matmul kernels use, on lengths that leave a scalar tail.
+template <int R, int T, typename WeightT>
+void check_dot_tile(const std::vector<WeightT>& w, const std::vector<float>& x, int n) {
+  const WeightT* rows[R];
+  const float* xs[T];
+  for (int r = 0; r < R; r++) rows[r] = w.data() + r * n;
+  for (int t = 0; t < T; t++) xs[t] = x.data() + t * n;
+  float got[R * T], want[R * T];
+  simd::dot_tile<R, T>(rows, xs, n, got);
+  ref::dot_tile(R, T, rows, xs, n, want);
+  for (int i = 0; i < R * T; i++) ASSERT_NEAR(got[i], want[i], 1e-5f * std::sqrt(float(n))) << R << "x" << T << " n " << n;
+  // One pair at a time gives the very same sums: a tile's shape never changes a result.
+  for (int r = 0; r < R; r++) {
+    for (int t = 0; t < T; t++) {
+      float one;
+      simd::dot_tile<1, 1>(&rows[r], &xs[t], n, &one);
+      ASSERT_EQ(one, got[r * T + t]) << R << "x" << T << " n " << n;
+    }
   }
 }
+
+TEST(Kernels, DotTilesMatchReferenceForF32AndF16) {
+  for (int n : kLengths) {
+    const auto w = randn(size_t(4 * n), 25), x = randn(size_t(4 * n), 26);
+    std::vector<uint16_t> h(w.size());
+    for (size_t i = 0; i < w.size(); i++) h[i] = fp32_to_fp16(w[i]);
+    check_dot_tile<1, 1>(w, x, n);
+    check_dot_tile<4, 1>(w, x, n);
+    check_dot_tile<3, 3>(w, x, n);
+    check_dot_tile<4, 4>(w, x, n);
+    check_dot_tile<2, 4>(w, x, n);
+    check_dot_tile<4, 1>(h, x, n);
+    check_dot_tile<3, 3>(h, x, n);
+    check_dot_tile<4, 4>(h, x, n);
+  }
+}
+
+// The integer kernels of the wasm and plain builds sum each (row, token) pair in ref::dot_q8_0's
+// order, to the bit; AVX2 sums eight lanes at a time.
+#if defined(__AVX2__) && !defined(__wasm_simd128__)
+constexpr bool kQuantizedExact = false;
+#else
+constexpr bool kQuantizedExact = true;
+#endif
 
 TEST(Kernels, MatmulMatchesReferenceForEveryTypeAndBatch) {
   for (TensorType type : {TensorType::F32, TensorType::F16, TensorType::Q8_0, TensorType::Q4_0}) {
-    for (int cols : {32, 96, 160}) {
-      const int rows = 13, tokens = 5;
-      test::TensorSpec spec{"w", {cols, rows}, type, randn(size_t(cols * rows), 11)};
-      const auto bytes = test::encode(spec);
-      Weight w;
-      w.type = type;
-      w.data = bytes.data();
-      w.cols = cols;
-      w.rows = rows;
-      w.row_bytes = bytes.size() / size_t(rows);
-      const auto x = randn(size_t(tokens * cols), 12);
-      std::vector<float> y(size_t(tokens * rows)), yr(size_t(tokens * rows));
-      MatmulScratch s;
-      s.reserve(tokens, cols);
-      matmul(w, x.data(), cols, tokens, y.data(), rows, s);
-      matmul_reference(w, x.data(), cols, tokens, yr.data(), rows);
-      for (size_t i = 0; i < y.size(); i++) {
-        ASSERT_NEAR(y[i], yr[i], 1e-4f * (1 + std::fabs(yr[i]))) << tensor_type_name(uint32_t(type)) << " cols " << cols << " at " << i;
+    const bool quantized = type == TensorType::Q8_0 || type == TensorType::Q4_0;
+    const std::vector<int> col_counts = quantized ? std::vector<int>{32, 96, 160, 2048} : std::vector<int>{5, 32, 37, 100, 160};
+    for (int cols : col_counts) {
+      for (int rows : {1, 3, 5, 13}) {
+        const int max_tokens = 9;
+        test::TensorSpec spec{"w", {cols, rows}, type, randn(size_t(cols * rows), uint32_t(11 + cols + rows))};
+        const auto bytes = test::encode(spec);
+        Weight w;
+        w.type = type;
+        w.data = bytes.data();
+        w.cols = cols;
+        w.rows = rows;
+        w.row_bytes = bytes.size() / size_t(rows);
+        const auto x = randn(size_t(max_tokens * (cols + 3)), 12, 2.0f);
+        MatmulScratch s;
+        s.reserve(max_tokens, cols);
+        ASSERT_EQ(s.bytes(), MatmulScratch::bytes_for(max_tokens, cols));
+        for (int tokens : {1, 2, 3, 4, 5, 9}) {
+          const int64_t x_stride = cols + 3, y_stride = rows + 2;
+          std::vector<float> y(size_t(tokens * y_stride), -1.0f), yr(y.size(), -1.0f);
+          matmul(w, x.data(), x_stride, tokens, y.data(), y_stride, s);
+          matmul_reference(w, x.data(), x_stride, tokens, yr.data(), y_stride);
+          for (size_t i = 0; i < y.size(); i++) {
+            const std::string where = tensor_type_name(uint32_t(type)) + " " + std::to_string(rows) + "x" +
+                                      std::to_string(cols) + " tokens " + std::to_string(tokens) + " at " + std::to_string(i);
+            if (quantized && kQuantizedExact) ASSERT_EQ(y[i], yr[i]) << where;
+            else ASSERT_NEAR(y[i], yr[i], 1e-4f * (1 + std::fabs(yr[i]))) << where;
+          }
+          // Each token alone (as decode computes it) gives the same numbers to the bit.
+          for (int t = 0; t < tokens; t++) {
+            std::vector<float> one(static_cast<size_t>(rows));
+            matmul(w, x.data() + t * x_stride, x_stride, 1, one.data(), rows, s);
+            for (int r = 0; r < rows; r++) {
+              ASSERT_EQ(one[size_t(r)], y[size_t(t * y_stride + r)]) << tensor_type_name(uint32_t(type)) << " token " << t;
+            }
+          }
+        }
       }
+    }
+  }
+}
+
+TEST(Kernels, QuantizedActivationsAreQuantizeRowQ8_0) {
+  const int cols = 96, tokens = 3;
+  auto x = randn(size_t(tokens * cols), 27, 3.0f);
+  x[5] = 0.5f * (x[0] + 1.0f);  // whatever the values, scales and sums follow the reference quantizer
+  std::fill(x.begin() + 32, x.begin() + 64, 0.0f);  // an all-zero block: d = 0
+  QuantizedActivations q;
+  q.reserve(tokens, cols);
+  q.quantize(x.data(), cols, tokens, cols);
+  for (int t = 0; t < tokens; t++) {
+    std::vector<BlockQ8_0> blocks(cols / 32);
+    quantize_row_q8_0(x.data() + t * cols, blocks.data(), cols);
+    for (int b = 0; b < cols / 32; b++) {
+      int32_t sum = 0;
+      for (int j = 0; j < 32; j++) sum += blocks[size_t(b)].qs[j];
+      EXPECT_EQ(q.scales(b)[t], fp16_to_fp32(blocks[size_t(b)].d));
+      EXPECT_EQ(q.sums8(b)[t], 8 * sum);
+      std::vector<int> got(q.values(t) + b * 32, q.values(t) + b * 32 + 32), want(blocks[size_t(b)].qs, blocks[size_t(b)].qs + 32);
+      std::sort(got.begin(), got.end());  // the layout inside a block is the kernels' business
+      std::sort(want.begin(), want.end());
+      EXPECT_EQ(got, want) << "token " << t << " block " << b;
     }
   }
 }
