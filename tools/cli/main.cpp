@@ -23,7 +23,7 @@
 
 #include "engine.h"
 #include "session.h"
-#include "kernels.h"
+#include "../../bench/stream_read.h"
 
 namespace {
 
@@ -109,22 +109,6 @@ bool time_recompute(ringlm::Engine& e, const std::vector<int32_t>& tokens, int n
   return true;
 }
 
-// Best-case read bandwidth: GB/s of one pass summing a buffer far larger than the caches (as a
-// matvec streams its weights), the best of `passes` passes. wasm/bench_bindings.cpp does the same.
-double stream_read_gbps(int megabytes, int passes) {
-  std::vector<float> buf(size_t(megabytes) << 18);
-  for (size_t i = 0; i < buf.size(); i++) buf[i] = float(i & 1023);
-  volatile float sink = ringlm::simd::sum(buf.data(), int64_t(buf.size()));  // first touch
-  double best = 0.0;
-  for (int p = 0; p < passes; p++) {
-    const auto t0 = std::chrono::steady_clock::now();
-    sink = ringlm::simd::sum(buf.data(), int64_t(buf.size()));
-    best = std::max(best, double(buf.size() * sizeof(float)) / seconds_since(t0) / 1e9);
-  }
-  (void)sink;
-  return best;
-}
-
 int bench(ringlm::Engine& e, int reps, const std::string& only) {
   const int vocab = e.model().config.vocab_size;
   const auto wants = [&](const char* what) { return only.empty() || only.find(what) != std::string::npos; };
@@ -133,6 +117,10 @@ int bench(ringlm::Engine& e, int reps, const std::string& only) {
   if (e.context_size() < 130) return fail("bench needs --ctx of at least 130");
   std::string error;
   std::vector<double> decode, prefill, cached, recompute, stream;
+  {  // untimed warm-up: the first pass over the weights and the scratch buffers
+    double t = 0;
+    if (!time_decode(e, tokens, 16, 4, &t, &error)) return fail(error);
+  }
   for (int r = 0; r < reps; r++) {
     double t = 0;
     if (wants("decode")) {  // 64 tokens after a 16-token prompt
@@ -153,7 +141,10 @@ int bench(ringlm::Engine& e, int reps, const std::string& only) {
       if (!time_recompute(e, tokens, 29, 100, &t, &error)) return fail(error);
       recompute.push_back(t);
     }
-    if (wants("stream")) stream.push_back(stream_read_gbps(256, 3));
+    if (wants("stream")) {  // one pass per layout (bench/stream_read.h)
+      static ringlm::bench::StreamReader reader(256);
+      for (int parts : {1, 2, 4, 8}) stream.push_back(reader.gbps(parts));
+    }
   }
   std::printf("{\"weightBytesPerToken\":%llu,\"decodeTokPerSec\":%s,\"prefillTokPerSec\":%s,"
               "\"withCacheSec\":%s,\"recomputeSec\":%s,\"streamGBps\":%s}\n",

@@ -1,0 +1,91 @@
+// Microbenchmark of one weight type's matrix product, natively or in wasm, for tuning the kernels.
+//
+//   ringlm-kernels TYPE ROWS COLS TOKENS [MB [REPS]]      e.g.  ringlm-kernels Q8_0 2048 768 1 512
+//
+// Multiplies `tokens` activation vectors by enough distinct ROWS x COLS matrices to fill MB megabytes
+// (so decode streams from memory, not from cache), REPS times, and prints the best and median
+// weight bytes per second and multiply-adds per second.
+//
+// Build (from the repository root, after tools/build.mjs):
+//   g++ -O3 -msse4.1 -std=c++17 -Isrc -isystem build/native/xsimd-include bench/kernels.cpp \   (-march=native with
+//       a RINGLM_NATIVE_ARCH build) \
+//       build/native/libringlm_core.a -o build/native/ringlm-kernels
+//   NODE_PATH=/usr/share/nodejs em++ -O3 -msimd128 -msse4.1 -std=c++17 -Isrc -isystem build/wasm/xsimd-include \
+//       bench/kernels.cpp build/wasm/libringlm_core.a -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB \
+//       -sENVIRONMENT=node -o build/wasm/ringlm-kernels.cjs
+//   node --no-experimental-fetch --no-liftoff build/wasm/ringlm-kernels.cjs Q8_0 2048 768 1
+// (--no-liftoff: time V8's optimized code from the start. On a shared machine compare variants by
+// their best figures, alternating runs.)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "matmul.h"
+
+using namespace ringlm;
+
+int main(int argc, char** argv) {
+  if (argc < 5) {
+    std::fprintf(stderr, "usage: ringlm-kernels F32|F16|Q8_0|Q4_0 ROWS COLS TOKENS [MB [REPS]]\n");
+    return 1;
+  }
+  const std::string type_name = argv[1];
+  const int64_t rows = std::atoll(argv[2]), cols = std::atoll(argv[3]);
+  const int tokens = std::atoi(argv[4]);
+  const double mb = argc > 5 ? std::atof(argv[5]) : 128.0;
+  const int reps = argc > 6 ? std::atoi(argv[6]) : 20;
+  TensorType type;
+  if (type_name == "F32") type = TensorType::F32;
+  else if (type_name == "F16") type = TensorType::F16;
+  else if (type_name == "Q8_0") type = TensorType::Q8_0;
+  else if (type_name == "Q4_0") type = TensorType::Q4_0;
+  else return std::fprintf(stderr, "unknown type %s\n", argv[1]), 1;
+  const TensorTypeTraits traits = tensor_type_traits(uint32_t(type));
+  const size_t row_bytes = size_t(cols / traits.block_size * traits.block_bytes);
+  const size_t matrix_bytes = row_bytes * size_t(rows);
+  const int count = std::max(1, int(mb * 1e6 / double(matrix_bytes)));
+
+  // Weights: random bytes with every scale / half set to a modest normal f16 value.
+  std::vector<uint8_t> data(matrix_bytes * static_cast<size_t>(count));
+  uint32_t seed = 12345;
+  for (uint8_t& b : data) b = uint8_t((seed = seed * 1664525u + 1013904223u) >> 24);
+  if (type == TensorType::F32) {
+    for (size_t i = 0; i < data.size(); i += 4) { const float v = float(int(data[i]) - 128) / 128.0f; std::memcpy(&data[i], &v, 4); }
+  } else {
+    const size_t stride = type == TensorType::F16 ? 2 : size_t(traits.block_bytes);
+    for (size_t i = 0; i < data.size(); i += stride) {
+      const uint16_t h = fp32_to_fp16(float(int(data[i]) - 128) / 1024.0f);
+      std::memcpy(&data[i], &h, 2);
+    }
+  }
+  std::vector<Weight> ws(static_cast<size_t>(count));
+  for (int i = 0; i < count; i++) {
+    ws[size_t(i)].type = type;
+    ws[size_t(i)].data = data.data() + size_t(i) * matrix_bytes;
+    ws[size_t(i)].rows = rows;
+    ws[size_t(i)].cols = cols;
+    ws[size_t(i)].row_bytes = row_bytes;
+  }
+  std::vector<float> x(static_cast<size_t>(tokens * cols)), y(static_cast<size_t>(tokens * rows));
+  for (size_t i = 0; i < x.size(); i++) x[i] = float(int(i * 7919 % 255) - 127) / 64.0f;
+  MatmulScratch scratch;
+  scratch.reserve(tokens, cols);
+
+  std::vector<double> secs;
+  for (int r = 0; r <= reps; r++) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const Weight& w : ws) matmul(w, x.data(), cols, tokens, y.data(), rows, scratch);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (r > 0) secs.push_back(s);  // the first pass touches the pages
+  }
+  std::sort(secs.begin(), secs.end());
+  const double bytes = double(matrix_bytes) * count, macs = double(rows) * double(cols) * tokens * count;
+  std::printf("%s %lldx%lld tokens %d x%d: best %.2f GB/s %.2f GMAC/s | median %.2f GB/s %.2f GMAC/s  (y0 %g)\n",
+              type_name.c_str(), (long long)rows, (long long)cols, tokens, count, bytes / secs[0] / 1e9, macs / secs[0] / 1e9,
+              bytes / secs[secs.size() / 2] / 1e9, macs / secs[secs.size() / 2] / 1e9, double(y[0]));
+  return 0;
+}

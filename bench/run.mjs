@@ -1,0 +1,331 @@
+#!/usr/bin/env node
+// ringlm against llama.cpp, side by side on this machine (`npm run bench`, or `node bench/run.mjs`).
+//
+//   node --no-experimental-fetch bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,...] [--no-readme]
+//
+// In one run, on every bench model (bench/models.mjs, written to build/bench-models/ on first use):
+//   decode   tok/s of 64 tokens after a 16-token prompt      } ringlm-wasm in this Node process (1 thread),
+//   prefill  tok/s of a 128-token prompt                     } ringlm native (`ringlm-cli bench`, 1 thread),
+//                                                            } llama.cpp native (node-llama-cpp, 1 thread);
+//   the effective GB/s of weight bytes per decoded token, against a streaming-read ceiling measured in
+//   the same wasm runtime (and natively); and, on the 125M Q8_0 model, 100 tokens after a 29-token
+//   prompt with the KV cache against re-running the whole sequence at every step without it.
+// Repetitions interleave the three implementations (one repetition of each in turn, rotating who goes
+// first), so a slow spell of a shared machine hits all of them; the figures are medians.
+//
+// Prints a table of medians and ratios, writes build/bench/results.json and docs/bench.svg, and puts
+// the table between <!-- bench:start --> and <!-- bench:end --> in README.md (or, without those
+// markers there, in docs/BENCHMARKS.md).
+// Needs `npm run build` (dist/ and build/native/ringlm-cli); --quick runs fewer models and repetitions.
+
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { BENCH_MODELS, benchModel } from './models.mjs';
+import { openWasm, wasmStreamReadGBps } from './wasm.mjs';
+import { runNative } from './native.mjs';
+import { disposeLlamaCpp, llamaCppInfo, openLlamaCpp } from './llamacpp.mjs';
+import { writeChart } from './chart.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const NATIVE_CLI = join(resolve(ROOT, process.env.RINGLM_NATIVE_BUILD ?? 'build/native'), 'ringlm-cli');
+const OUT_JSON = join(ROOT, 'build', 'bench', 'results.json');
+const CHART = join(ROOT, 'docs', 'bench.svg');
+const README = join(ROOT, 'README.md');
+const BENCHMARKS = join(ROOT, 'docs', 'BENCHMARKS.md');
+const MARK_START = '<!-- bench:start -->';
+const MARK_END = '<!-- bench:end -->';
+const CACHE_MODEL = '125m-q8_0';
+const STREAM_PARTS = [1, 2, 4, 8];
+// Streaming-read passes, taken in every repetition beside decode (same conditions), per layout.
+const streams = Object.fromEntries(['wasm', 'native'].map((k) => [k, Object.fromEntries(STREAM_PARTS.map((p) => [p, []]))]));
+
+/** The issue's targets, checked against the medians at the end. */
+const TARGETS = {
+  decodeVsLlamaCpp: 1.0,  // ringlm-wasm decode on 125M Q8_0 / llama.cpp native
+  f32OfCeiling: 0.7,      // ringlm-wasm F32 decode GB/s / wasm streaming-read ceiling
+  prefillVsLlamaCpp: 0.8, // ringlm-wasm prefill / llama.cpp native
+  cacheSpeedup: 10,       // recompute time / with-cache time, 125M, ringlm-wasm
+};
+
+function parseArgs(argv) {
+  const o = { quick: false, reps: null, models: null, readme: true, llamacpp: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') o.quick = true;
+    else if (a === '--reps') o.reps = Number(argv[++i]);
+    else if (a === '--models') o.models = argv[++i].split(',');
+    else if (a === '--no-readme') o.readme = false;
+    else if (a === '--no-llamacpp') o.llamacpp = false;
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: node bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,15m-f32,...] [--no-readme] [--no-llamacpp]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a} (see --help)`);
+  }
+  o.reps ??= o.quick ? 3 : 5;
+  o.cacheReps = o.quick ? 1 : 3;  // ringlm-wasm's; the others run once (their recompute side is long)
+  o.models ??= o.quick ? ['125m-q8_0', '125m-f32', '15m-f32'] : BENCH_MODELS.map((m) => m.name);
+  if (!(o.reps >= 1)) throw new Error('--reps needs a positive number');
+  for (const m of o.models) if (!BENCH_MODELS.some((b) => b.name === m)) throw new Error(`no bench model ${m}`);
+  return o;
+}
+
+const median = (xs) => {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const log = (...a) => console.error('bench:', ...a);
+
+function machine() {
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const model = cpuinfo.match(/^model name\s*:\s*(.+)$/m)?.[1] ?? cpus()[0]?.model ?? 'unknown CPU';
+  const flags = cpuinfo.match(/^flags\s*:\s*(.+)$/m)?.[1].split(' ') ?? [];
+  const simd = ['sse4_1', 'avx2', 'fma', 'avx512f', 'avx512_vnni'].filter((f) => flags.includes(f));
+  return {
+    cpu: model, cores: cpus().length, simd, memoryGB: +(totalmem() / 2 ** 30).toFixed(1),
+    node: process.version, v8: process.versions.v8, platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+/** Runs f for each of the implementations in turn, `reps` times, rotating who goes first. */
+async function interleave(reps, impls, f) {
+  const out = Object.fromEntries(impls.map((name) => [name, []]));
+  for (let r = 0; r < reps; r++) {
+    for (let k = 0; k < impls.length; k++) {
+      const name = impls[(r + k) % impls.length];
+      out[name].push(await f(name));
+    }
+  }
+  return out;
+}
+
+async function benchModelFile(name, opts) {
+  const path = benchModel(name, { log });
+  const meta = BENCH_MODELS.find((m) => m.name === name);
+  log(`${name}: loading`);
+  const wasm = await openWasm(path);
+  const llama = opts.llamacpp ? await openLlamaCpp(path) : null;
+  const impls = ['wasm', 'native', ...(llama ? ['llamacpp'] : [])];
+  const runs = await interleave(opts.reps, impls, async (impl) => {
+    if (impl === 'wasm') {
+      const out = { decode: wasm.decode(), prefill: wasm.prefill() };
+      for (const parts of STREAM_PARTS) streams.wasm[parts].push(await wasmStreamReadGBps(parts));
+      return out;
+    }
+    if (impl === 'native') {
+      const r = runNative(NATIVE_CLI, path, 'decode,prefill,stream');
+      STREAM_PARTS.forEach((parts, i) => streams.native[parts].push(r.streamGBps[i]));
+      return { decode: { tokPerSec: r.decodeTokPerSec[0] }, prefill: { tokPerSec: r.prefillTokPerSec[0] } };
+    }
+    return { decode: await llama.decode(), prefill: await llama.prefill() };
+  });
+  const result = { model: name, size: meta.size, type: meta.type, weightBytesPerToken: wasm.info.weightBytesPerToken,
+    fileBytes: wasm.info.fileBytes, impls: {} };
+  for (const impl of impls) {
+    const decode = runs[impl].map((r) => r.decode.tokPerSec), prefill = runs[impl].map((r) => r.prefill.tokPerSec);
+    result.impls[impl] = { decodeTokPerSec: decode, prefillTokPerSec: prefill, decode: median(decode), prefill: median(prefill) };
+    if (impl === 'llamacpp') {
+      result.impls[impl].cpuPerWall = median(runs[impl].flatMap((r) => [r.decode.cpuPerWall, r.prefill.cpuPerWall]));
+    }
+  }
+  wasm.close();
+  await llama?.close();
+  const w = result.impls.wasm, l = result.impls.llamacpp;
+  log(`${name}: decode wasm ${w.decode.toFixed(1)}${l ? ` llama.cpp ${l.decode.toFixed(1)}` : ''} tok/s, ` +
+      `prefill wasm ${w.prefill.toFixed(1)}${l ? ` llama.cpp ${l.prefill.toFixed(1)}` : ''} tok/s`);
+  return result;
+}
+
+async function benchCache(opts) {
+  const path = benchModel(CACHE_MODEL, { log });
+  log(`kv cache vs recompute on ${CACHE_MODEL} (the recompute side takes a while)`);
+  const wasm = await openWasm(path);
+  const llama = opts.llamacpp ? await openLlamaCpp(path) : null;
+  const impls = ['wasm', 'native', ...(llama ? ['llamacpp'] : [])];
+  const once = async (impl) => {
+    if (impl === 'wasm') return wasm.cache();
+    if (impl === 'native') {
+      const r = runNative(NATIVE_CLI, path, 'cache');
+      return { withCacheSec: r.withCacheSec[0], recomputeSec: r.recomputeSec[0] };
+    }
+    return llama.cache();
+  };
+  const runs = await interleave(1, impls, once);
+  for (let r = 1; r < opts.cacheReps; r++) runs.wasm.push(await once('wasm'));
+  wasm.close();
+  await llama?.close();
+  const out = { model: CACHE_MODEL, prompt: 29, generated: 100, impls: {} };
+  for (const impl of impls) {
+    const withCache = median(runs[impl].map((r) => r.withCacheSec)), recompute = median(runs[impl].map((r) => r.recomputeSec));
+    out.impls[impl] = { withCacheSec: runs[impl].map((r) => r.withCacheSec), recomputeSec: runs[impl].map((r) => r.recomputeSec),
+      withCache, recompute, speedup: recompute / withCache };
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Report
+
+const IMPL_NAMES = { wasm: 'ringlm-wasm', native: 'ringlm native', llamacpp: 'llama.cpp' };
+const fmt = (x, d = 1) => (x == null || !Number.isFinite(x) ? '–' : x.toFixed(d));
+const ratio = (a, b) => (a != null && b ? a / b : null);
+const label = (r) => `${r.size} ${r.type}`;
+
+function tableRows(results, ceiling) {
+  return results.map((r) => {
+    const w = r.impls.wasm, n = r.impls.native, l = r.impls.llamacpp;
+    const gbps = w.decode * r.weightBytesPerToken / 1e9;
+    return {
+      model: label(r),
+      decode: [w.decode, n?.decode, l?.decode], decodeRatio: ratio(w.decode, l?.decode),
+      gbps, ofCeiling: ceiling.wasm ? gbps / ceiling.wasm : null,
+      prefill: [w.prefill, n?.prefill, l?.prefill], prefillRatio: ratio(w.prefill, l?.prefill),
+    };
+  });
+}
+
+function targetsOf(report) {
+  const byName = Object.fromEntries(report.models.map((r) => [r.model, r]));
+  const q8 = byName['125m-q8_0'], f32 = byName['125m-f32'];
+  const list = [];
+  const add = (name, value, goal, text) => list.push({ name, value, goal, met: value != null ? value >= goal : null, text });
+  add('decodeVsLlamaCpp', q8 ? ratio(q8.impls.wasm.decode, q8.impls.llamacpp?.decode) : null, TARGETS.decodeVsLlamaCpp,
+    'ringlm-wasm decode on 125M Q8_0 vs llama.cpp native, 1 thread');
+  add('f32OfCeiling', f32 ? f32.impls.wasm.decode * f32.weightBytesPerToken / 1e9 / report.ceiling.wasm : null, TARGETS.f32OfCeiling,
+    'ringlm-wasm F32 decode, share of the wasm streaming-read ceiling');
+  for (const r of report.models.filter((m) => m.size === '125M')) {
+    add(`prefillVsLlamaCpp ${r.type}`, ratio(r.impls.wasm.prefill, r.impls.llamacpp?.prefill), TARGETS.prefillVsLlamaCpp,
+      `ringlm-wasm prefill on 125M ${r.type} vs llama.cpp native`);
+  }
+  add('cacheSpeedup', report.cache?.impls.wasm.speedup ?? null, TARGETS.cacheSpeedup,
+    'KV cache vs recomputing the sequence each step (ringlm-wasm, 125M Q8_0, 29 + 100 tokens)');
+  return list;
+}
+
+function textTable(report) {
+  const rows = tableRows(report.models, report.ceiling);
+  const head = ['model', 'decode: wasm', 'native', 'llama.cpp', 'wasm/llama', 'wasm GB/s', '% ceiling',
+    'prefill: wasm', 'native', 'llama.cpp', 'wasm/llama'];
+  const body = rows.map((r) => [r.model, ...r.decode.map((x) => fmt(x)), fmt(r.decodeRatio, 2) + '×', fmt(r.gbps, 2),
+    r.ofCeiling == null ? '–' : `${(100 * r.ofCeiling).toFixed(0)}%`, ...r.prefill.map((x) => fmt(x)), fmt(r.prefillRatio, 2) + '×']);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
+  out.push('', `streaming-read ceiling (1 thread): wasm ${fmt(report.ceiling.wasm, 2)} GB/s, native ${fmt(report.ceiling.native, 2)} GB/s`);
+  if (report.cache) {
+    const c = report.cache;
+    out.push(`KV cache, ${c.model} (${c.prompt} prompt + ${c.generated} new tokens): ` + Object.entries(c.impls).map(([k, v]) =>
+      `${IMPL_NAMES[k]} ${fmt(v.withCache, 2)} s with, ${fmt(v.recompute, 1)} s without = ${fmt(v.speedup, 1)}×`).join('; '));
+  }
+  out.push('', 'targets:');
+  for (const t of report.targets) {
+    out.push(`  ${t.met == null ? '?' : t.met ? 'met' : 'NOT met'}  ${t.text}: ${fmt(t.value, 2)} (goal ≥ ${t.goal})`);
+  }
+  return out.join('\n');
+}
+
+function markdown(report) {
+  const m = report.machine;
+  const rows = tableRows(report.models, report.ceiling);
+  const lines = [
+    `Measured by \`npm run bench\` (bench/run.mjs) on ${report.date.slice(0, 10)}: ${m.cpu}, ${m.cores} cores shared with other work ` +
+    `(load average ${report.load.start.toFixed(1)} → ${report.load.end.toFixed(1)}), ${m.memoryGB} GB, Node ${m.node}, ` +
+    `${report.builds.native}. Every implementation runs on **one thread**; the figures are medians of ${report.settings.reps} ` +
+    `interleaved repetitions. llama.cpp is ${report.llamacpp ? `node-llama-cpp ${report.llamacpp.version}'s prebuilt CPU library ` +
+    `(${report.llamacpp.release.repo} ${report.llamacpp.release.release}; ${report.llamacpp.features.join(', ')})` : 'not measured'}. ` +
+    'Models are random-weight llamas from our GGUF writer (bench/models.mjs): decoding does the same work whatever the weights.',
+    '',
+    '| model | decode tok/s: ringlm-wasm | ringlm native | llama.cpp | wasm / llama.cpp | wasm GB/s | of ceiling | prefill tok/s: ringlm-wasm | ringlm native | llama.cpp | wasm / llama.cpp |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    ...rows.map((r) => `| ${r.model} | ${r.decode.map((x) => fmt(x)).join(' | ')} | ${fmt(r.decodeRatio, 2)}× | ${fmt(r.gbps, 1)} | ` +
+      `${r.ofCeiling == null ? '–' : `${(100 * r.ofCeiling).toFixed(0)}%`} | ${r.prefill.map((x) => fmt(x)).join(' | ')} | ${fmt(r.prefillRatio, 2)}× |`),
+    '',
+    `Decode: 64 tokens after a 16-token prompt. Prefill: one 128-token prompt. GB/s: weight bytes read per decoded token × tokens/s, ` +
+    `against a streaming-read ceiling of **${fmt(report.ceiling.wasm, 1)} GB/s** measured in the same wasm runtime ` +
+    `(${fmt(report.ceiling.native, 1)} GB/s natively).`,
+  ];
+  if (report.cache) {
+    const c = report.cache;
+    lines.push('', `KV cache against recomputing the whole sequence at every step (125M Q8_0, ` +
+      `${c.prompt}-token prompt + ${c.generated} new tokens): ` + Object.entries(c.impls).map(([k, v]) =>
+      `${IMPL_NAMES[k]} ${fmt(v.withCache, 2)} s vs ${fmt(v.recompute, 1)} s, **${fmt(v.speedup, 0)}×**`).join('; ') + '.');
+  }
+  lines.push('', 'Targets: ' + report.targets.map((t) => `${t.text} ${fmt(t.value, 2)} (≥ ${t.goal}: ${t.met ? 'met' : 'not met'})`).join('; ') + '.');
+  lines.push('', '![decode and prefill speed](docs/bench.svg)');
+  return lines.join('\n');
+}
+
+/** Puts `md` between the markers of README.md, or failing that of docs/BENCHMARKS.md; returns the file. */
+function publish(md) {
+  for (const [file, rewrite] of [[README, (t) => t], [BENCHMARKS, (t) => t.replaceAll('](docs/', '](')]]) {
+    if (!existsSync(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    const a = text.indexOf(MARK_START), b = text.indexOf(MARK_END);
+    if (a < 0 || b < a) continue;
+    writeFileSync(file, `${text.slice(0, a + MARK_START.length)}\n${rewrite(md)}\n${text.slice(b)}`);
+    return file;
+  }
+  writeFileSync(BENCHMARKS, `# Benchmarks\n\n${MARK_START}\n${md.replaceAll('](docs/', '](')}\n${MARK_END}\n`);
+  return BENCHMARKS;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  if (!existsSync(join(ROOT, 'dist', 'ringlm.wasm'))) throw new Error('dist/ringlm.wasm is missing: run `npm run build` first');
+  if (!existsSync(NATIVE_CLI)) throw new Error(`${relative(ROOT, NATIVE_CLI)} is missing: run \`npm run build\` first`);
+  const started = Date.now();
+  const report = {
+    date: new Date().toISOString(), machine: machine(), load: { start: loadavg()[0] },
+    settings: { reps: opts.reps, cacheReps: opts.cacheReps, quick: opts.quick, threads: 1, contextSize: 256 },
+    builds: { wasm: 'Emscripten, -msimd128 -msse4.1', native: nativeFlavor() },
+    llamacpp: opts.llamacpp ? { version: llamaCppVersion(), ...(await llamaCppInfo()) } : null,
+  };
+  for (const name of opts.models) benchModel(name, { log });  // write missing models before timing anything
+
+  report.models = [];
+  for (const name of opts.models) report.models.push(await benchModelFile(name, opts));
+  report.cache = await benchCache(opts);
+  // The ceiling: the layout with the best median (a median, like the decode figures it is held against).
+  const ceiling = (k) => Math.max(...STREAM_PARTS.map((p) => median(streams[k][p])));
+  report.ceiling = { wasm: ceiling('wasm'), native: ceiling('native'), passes: streams };
+  report.load.end = loadavg()[0];
+  report.targets = targetsOf(report);
+  report.seconds = (Date.now() - started) / 1000;
+  await disposeLlamaCpp();
+
+  const l = report.models.flatMap((r) => (r.impls.llamacpp?.cpuPerWall > 1.3 ? [r.model] : []));
+  if (l.length) log(`warning: llama.cpp used more than one core's time on ${l.join(', ')} (threads not forced to 1?)`);
+
+  mkdirSync(dirname(OUT_JSON), { recursive: true });
+  writeFileSync(OUT_JSON, JSON.stringify(report, null, 2) + '\n');
+  mkdirSync(dirname(CHART), { recursive: true });
+  writeChart(CHART, report);
+  console.log(textTable(report));
+  console.log(`\nresults: ${relative(ROOT, OUT_JSON)}, chart: ${relative(ROOT, CHART)} (${report.seconds.toFixed(0)} s)`);
+  const md = markdown(report);
+  if (opts.readme) console.log(`${relative(ROOT, publish(md))}: table updated between ${MARK_START} and ${MARK_END}`);
+}
+
+function nativeFlavor() {
+  const cache = join(dirname(NATIVE_CLI), 'CMakeCache.txt');
+  const arch = existsSync(cache) && /RINGLM_NATIVE_ARCH:BOOL=ON/.test(readFileSync(cache, 'utf8'));
+  return arch ? 'ringlm native built with -march=native' : 'ringlm native built with -msse4.1 (the same bits as wasm)';
+}
+
+function llamaCppVersion() {
+  try {
+    return JSON.parse(readFileSync(join(ROOT, 'node_modules', 'node-llama-cpp', 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+main().catch((e) => {
+  console.error(`bench: error: ${e.message}`);
+  process.exit(1);
+});
