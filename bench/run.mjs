@@ -303,10 +303,12 @@ async function main() {
 
   mkdirSync(dirname(OUT_JSON), { recursive: true });
   writeFileSync(OUT_JSON, JSON.stringify(report, null, 2) + '\n');
-  mkdirSync(dirname(CHART), { recursive: true });
-  writeChart(CHART, report);
+  // The chart and the published table change together: a partial run (--no-readme) leaves both alone.
+  const chart = opts.readme ? CHART : join(dirname(OUT_JSON), 'bench.svg');
+  mkdirSync(dirname(chart), { recursive: true });
+  writeChart(chart, report);
   console.log(textTable(report));
-  console.log(`\nresults: ${relative(ROOT, OUT_JSON)}, chart: ${relative(ROOT, CHART)} (${report.seconds.toFixed(0)} s)`);
+  console.log(`\nresults: ${relative(ROOT, OUT_JSON)}, chart: ${relative(ROOT, chart)} (${report.seconds.toFixed(0)} s)`);
   const md = markdown(report);
   if (opts.readme) console.log(`${relative(ROOT, publish(md))}: table updated between ${MARK_START} and ${MARK_END}`);
 }
