@@ -26,6 +26,8 @@ public:
     }
     traits_ = traits->data();
   }
+  // Positions [begin, end) of `s` as a span of their own: a rule applied to it sees nothing past its ends.
+  Span(const Span& s, size_t begin, size_t end) : cps_(s.cps_ + begin), n_(end - begin), traits_(s.traits_ + begin) {}
   size_t size() const { return n_; }
   uint32_t cp(size_t i) const { return i < n_ ? cps_[i] : kEnd; }
   uint8_t traits(size_t i) const { return i < n_ ? traits_[i] : 0; }
@@ -157,6 +159,24 @@ void split_llama3(const Span& s, Words& w, size_t digits_per_word) {
   }
 }
 
+// llama.cpp runs a list of expressions one after another, each over the pieces the previous one left
+// (its matches and the text between them alike); here the first, \p{N}, leaves single digits and the
+// runs between them, and GPT-2's rule then splits each run without seeing past its ends (so the
+// space before a digit never joins it: " 7" is " " and "7").
+void split_starcoder(const Span& s, Words& w) {
+  for (size_t pos = 0; pos < s.size();) {
+    if (s.number(pos)) {
+      w.until(++pos);
+      continue;
+    }
+    size_t end = pos;
+    while (end < s.size() && !s.number(end)) end++;
+    Words run{w.lengths};
+    split_gpt2(Span(s, pos, end), run);
+    w.last = pos = end;
+  }
+}
+
 }  // namespace
 
 void split_words(PreTokenizer rule, const uint32_t* cps, size_t n, std::vector<uint8_t>* scratch,
@@ -167,6 +187,7 @@ void split_words(PreTokenizer rule, const uint32_t* cps, size_t n, std::vector<u
     case PreTokenizer::kGpt2: split_gpt2(span, words); break;
     case PreTokenizer::kLlama3: split_llama3(span, words, 3); break;
     case PreTokenizer::kQwen2: split_llama3(span, words, 1); break;
+    case PreTokenizer::kStarcoder: split_starcoder(span, words); break;
   }
 }
 

@@ -6,6 +6,8 @@
 //   kLlama3  (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|
 //            \s*[\r\n]+|\s+(?!\S)|\s+
 //   kQwen2   as kLlama3, with \p{N} (single digits) for \p{N}{1,3}
+//   kStarcoder  \p{N} first (every digit a word of its own), then kGpt2 over the text between digits
+//            (StarCoder, SmolLM, Command-R, Refact, CodeShell, EXAONE, Minerva)
 //
 // \s is Unicode White_Space; a word never spans two of the spans given (text between special tokens).
 #pragma once
@@ -16,7 +18,7 @@
 
 namespace ringlm {
 
-enum class PreTokenizer { kGpt2, kLlama3, kQwen2 };
+enum class PreTokenizer { kGpt2, kLlama3, kQwen2, kStarcoder };
 
 // Cut the codepoints cps[0, n) into words; append each word's length (in codepoints) to *lengths.
 // `scratch` is working memory (n bytes), kept by the caller so that repeated calls do not allocate.

@@ -102,6 +102,10 @@ constexpr PreInfo kPreTokenizers[] = {
     {"megrez", PreTokenizer::kQwen2, false, false},   {"stablelm2", PreTokenizer::kQwen2, false, false},
     {"hunyuan", PreTokenizer::kQwen2, false, false},  {"solar-open", PreTokenizer::kQwen2, false, false},
     {"grok-2", PreTokenizer::kQwen2, false, false},
+    {"starcoder", PreTokenizer::kStarcoder, false, false}, {"smollm", PreTokenizer::kStarcoder, false, false},
+    {"refact", PreTokenizer::kStarcoder, false, false},    {"command-r", PreTokenizer::kStarcoder, false, false},
+    {"codeshell", PreTokenizer::kStarcoder, false, false}, {"exaone", PreTokenizer::kStarcoder, false, false},
+    {"minerva-7b", PreTokenizer::kStarcoder, false, false},
 };
 
 // A piece of text being merged: bytes [start, start + n) of the working text, in a doubly linked list.
@@ -242,8 +246,9 @@ Status Tokenizer::from_gguf(const GgufFile& file, std::unique_ptr<Tokenizer>* ou
       *why_none = t->pre_.empty()
           ? "the gpt2 tokenizer has no 'tokenizer.ggml.pre' (llama.cpp then uses a generic fallback split that "
             "ringlm does not implement)"
-          : "tokenizer.ggml.pre " + quoted(t->pre_) + " is not supported (ringlm implements the GPT-2, Llama 3 and "
-            "Qwen 2 splits: 'gpt-2', 'llama-bpe', 'qwen2' and the names llama.cpp gives the same rules)";
+          : "tokenizer.ggml.pre " + quoted(t->pre_) + " is not supported (ringlm implements the GPT-2, Llama 3, "
+            "Qwen 2 and StarCoder splits: 'gpt-2', 'llama-bpe', 'qwen2', 'smollm' and the names llama.cpp gives the "
+            "same rules)";
       return Status();
     }
     t->pre_tokenizer_ = info->rule;

@@ -10,6 +10,8 @@
 //                          control tokens; add_bos_token true, as Llama 3 files have it
 //   vocab-qwen2.gguf       the same under Qwen 2's split (pre "qwen2"), plus Qwen's chat tokens and a
 //                          user-defined <tool_call>
+//   vocab-smollm.gguf      the same under StarCoder's split (pre "smollm": digits one by one, as SmolLM files
+//                          have it)
 // Output is deterministic; a file whose bytes would not change is left alone.
 
 import { createHash } from 'node:crypto';
@@ -48,6 +50,7 @@ export const VOCAB_MODELS = [
       ],
     }),
   },
+  { file: 'vocab-smollm.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'smollm' }) },
 ];
 
 /** A tiny llama whose token_embd has `vocab` rows, with the tokenizer keys replaced by `add`'s. */
