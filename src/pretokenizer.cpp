@@ -8,7 +8,7 @@ namespace {
 
 // What the rules ask of a codepoint. Positions past the span read as kOutside: no bit set, and the
 // codepoint kEnd, which equals no character.
-enum : uint8_t { kLetter = 1, kNumber = 2, kSpace = 4, kInside = 8 };
+enum : uint8_t { kLetter = 1, kNumber = 2, kSpace = 4, kInside = 8, kPunctuation = 16 };
 constexpr uint32_t kEnd = 0xFFFFFFFFu;
 
 class Span {
@@ -21,6 +21,7 @@ public:
       const unicode::Category c = unicode::category(cp);
       if (c == unicode::Category::kLetter) t |= kLetter;
       if (c == unicode::Category::kNumber) t |= kNumber;
+      if (c == unicode::Category::kPunctuation) t |= kPunctuation;
       if (unicode::is_whitespace(cp)) t |= kSpace;
       (*traits)[i] = t;
     }
@@ -34,6 +35,7 @@ public:
   bool letter(size_t i) const { return traits(i) & kLetter; }
   bool number(size_t i) const { return traits(i) & kNumber; }
   bool space(size_t i) const { return traits(i) & kSpace; }
+  bool punctuation(size_t i) const { return traits(i) & kPunctuation; }
   // [^\s\p{L}\p{N}]: any character inside the span that is none of those.
   bool other(size_t i) const { return (traits(i) & (kLetter | kNumber | kSpace | kInside)) == kInside; }
 
@@ -177,6 +179,59 @@ void split_starcoder(const Span& s, Words& w) {
   }
 }
 
+// The default split's first expression, [\p{P}\$\+<=>\^~\|]+: punctuation and these ASCII symbols.
+bool default_punctuation(const Span& s, size_t i) {
+  const uint32_t cp = s.cp(i);
+  return s.punctuation(i) || cp == '$' || cp == '+' || cp == '<' || cp == '=' || cp == '>' || cp == '^' ||
+         cp == '~' || cp == '|';
+}
+
+bool ascii_digit(uint32_t cp) { return cp >= '0' && cp <= '9'; }
+
+// The last two expressions over one word of GPT-2's split, [begin, end) of s: \p{N}+ cuts out runs
+// of numbers, then [0-9][0-9][0-9] cuts three ASCII digits at a time out of each run, left to right.
+void split_numbers(const Span& s, size_t begin, size_t end, Words& w) {
+  for (size_t pos = begin; pos < end;) {
+    if (!s.number(pos)) {
+      while (pos < end && !s.number(pos)) pos++;
+      w.until(pos);
+      continue;
+    }
+    size_t run_end = pos;
+    while (run_end < end && s.number(run_end)) run_end++;
+    // In the run, every three consecutive ASCII digits found scanning left to right are a word; the
+    // text between them (other numbers, shorter digit runs) is a word of its own.
+    for (size_t i = pos; i + 3 <= run_end;) {
+      if (ascii_digit(s.cp(i)) && ascii_digit(s.cp(i + 1)) && ascii_digit(s.cp(i + 2))) {
+        w.until(i);
+        w.until(i += 3);
+      } else {
+        i++;
+      }
+    }
+    w.until(pos = run_end);
+  }
+}
+
+void split_default(const Span& s, Words& w, std::vector<uint32_t>* gpt2_words) {
+  for (size_t pos = 0; pos < s.size();) {
+    if (default_punctuation(s, pos)) {
+      while (pos < s.size() && default_punctuation(s, pos)) pos++;
+      w.until(pos);
+      continue;
+    }
+    size_t end = pos;
+    while (end < s.size() && !default_punctuation(s, end)) end++;
+    gpt2_words->clear();
+    Words run{gpt2_words};
+    split_gpt2(Span(s, pos, end), run);
+    for (const uint32_t n : *gpt2_words) {
+      split_numbers(s, pos, pos + n, w);
+      pos += n;
+    }
+  }
+}
+
 }  // namespace
 
 void split_words(PreTokenizer rule, const uint32_t* cps, size_t n, std::vector<uint8_t>* scratch,
@@ -188,6 +243,11 @@ void split_words(PreTokenizer rule, const uint32_t* cps, size_t n, std::vector<u
     case PreTokenizer::kLlama3: split_llama3(span, words, 3); break;
     case PreTokenizer::kQwen2: split_llama3(span, words, 1); break;
     case PreTokenizer::kStarcoder: split_starcoder(span, words); break;
+    case PreTokenizer::kDefault: {
+      thread_local std::vector<uint32_t> gpt2_words;  // grows to the longest text seen, then stays
+      split_default(span, words, &gpt2_words);
+      break;
+    }
   }
 }
 

@@ -8,6 +8,9 @@
 //   kQwen2   as kLlama3, with \p{N} (single digits) for \p{N}{1,3}
 //   kStarcoder  \p{N} first (every digit a word of its own), then kGpt2 over the text between digits
 //            (StarCoder, SmolLM, Command-R, Refact, CodeShell, EXAONE, Minerva)
+//   kDefault llama.cpp's fallback for byte-level BPE files that name no split (older GPT-2 conversions):
+//            [\p{P}$+<=>^~|]+, then kGpt2, then \p{N}+, then [0-9][0-9][0-9], each over the pieces the
+//            one before left
 //
 // \s is Unicode White_Space; a word never spans two of the spans given (text between special tokens).
 #pragma once
@@ -18,7 +21,7 @@
 
 namespace ringlm {
 
-enum class PreTokenizer { kGpt2, kLlama3, kQwen2, kStarcoder };
+enum class PreTokenizer { kGpt2, kLlama3, kQwen2, kStarcoder, kDefault };
 
 // Cut the codepoints cps[0, n) into words; append each word's length (in codepoints) to *lengths.
 // `scratch` is working memory (n bytes), kept by the caller so that repeated calls do not allocate.

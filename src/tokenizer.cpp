@@ -239,16 +239,16 @@ Status Tokenizer::from_gguf(const GgufFile& file, std::unique_ptr<Tokenizer>* ou
   } else if (t->model_ == "gpt2") {
     t->kind_ = Kind::kBpe;
     const PreInfo* info = nullptr;
+    // Files converted before the key existed have none; llama.cpp then splits with its 'default' rule.
+    static constexpr PreInfo kFallback = {"default", PreTokenizer::kDefault, false, false};
+    if (t->pre_.empty() || t->pre_ == kFallback.name) info = &kFallback;
     for (const PreInfo& p : kPreTokenizers) {
       if (t->pre_ == p.name) info = &p;
     }
     if (!info) {
-      *why_none = t->pre_.empty()
-          ? "the gpt2 tokenizer has no 'tokenizer.ggml.pre' (llama.cpp then uses a generic fallback split that "
-            "ringlm does not implement)"
-          : "tokenizer.ggml.pre " + quoted(t->pre_) + " is not supported (ringlm implements the GPT-2, Llama 3, "
-            "Qwen 2 and StarCoder splits: 'gpt-2', 'llama-bpe', 'qwen2', 'smollm' and the names llama.cpp gives the "
-            "same rules)";
+      *why_none = "tokenizer.ggml.pre " + quoted(t->pre_) + " is not supported (ringlm implements the GPT-2, Llama 3, "
+            "Qwen 2, StarCoder and default splits: 'gpt-2', 'llama-bpe', 'qwen2', 'smollm', 'default' and the names "
+            "llama.cpp gives the same rules)";
       return Status();
     }
     t->pre_tokenizer_ = info->rule;

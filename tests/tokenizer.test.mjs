@@ -74,6 +74,9 @@ const GOLDEN_BYTE_IDS = {
 // The byte cases hold no digits, where StarCoder's split (digits first) equals GPT-2's: llama.cpp's ids for
 // the GPT-2 vocabulary are its ids for the same vocabulary under pre "smollm".
 GOLDEN_BYTE_IDS['vocab-smollm.gguf'] = GOLDEN_BYTE_IDS['vocab-gpt2.gguf'];
+// llama.cpp's default split (no tokenizer.ggml.pre) differs from GPT-2's only around punctuation and numbers;
+// these cases hold neither, apart from U+FFFD, which is a symbol (So), not punctuation.
+GOLDEN_BYTE_IDS['vocab-gpt2-nopre.gguf'] = GOLDEN_BYTE_IDS['vocab-gpt2.gguf'];
 
 // ---- llama.cpp's clean_up_tokenization_spaces (llama_detokenize, gpt2 and llama-bpe vocabularies) -------
 
@@ -218,6 +221,7 @@ const MODELS = [
   { file: 'vocab-gpt2.gguf', cleanSpaces: true },
   { file: 'vocab-llama-bpe.gguf', cleanSpaces: true },
   { file: 'vocab-qwen2.gguf', cleanSpaces: false },
+  { file: 'vocab-gpt2-nopre.gguf', cleanSpaces: true },
   { file: 'vocab-smollm.gguf', cleanSpaces: false },
 ];
 
@@ -385,7 +389,7 @@ for (const { file, cleanSpaces } of MODELS) {
       assert.ok(t);
       const text = 'Hello world';
       const plain = Array.from(lm.tokenize(text, { addBos: false }));
-      const expectBos = { 'vocab-llama-spm.gguf': 1, 'vocab-gpt2.gguf': null, 'vocab-llama-bpe.gguf': 50257, 'vocab-qwen2.gguf': null, 'vocab-smollm.gguf': null }[file];
+      const expectBos = { 'vocab-llama-spm.gguf': 1, 'vocab-gpt2.gguf': null, 'vocab-llama-bpe.gguf': 50257, 'vocab-qwen2.gguf': null, 'vocab-smollm.gguf': null, 'vocab-gpt2-nopre.gguf': null }[file];
       assert.deepEqual(Array.from(lm.tokenize(text)), expectBos === null ? plain : [expectBos, ...plain]);
       assert.equal(t.addBos, expectBos !== null);
       assert.deepEqual(Array.from(lm.tokenize(text, { addBos: true, addEos: true })), [t.bos, ...plain, t.eos]);

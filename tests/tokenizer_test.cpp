@@ -305,6 +305,22 @@ TEST(PreTokenizer, Qwen2SplitsDigitsOneByOne) {
   EXPECT_EQ(split(PreTokenizer::kQwen2, "It's 5pm"), (Words{"It", "'s", " ", "5", "pm"}));
 }
 
+TEST(PreTokenizer, StarcoderCutsDigitsFirst) {
+  // The space before a digit stays on its own: GPT-2's rule never sees past the digit.
+  EXPECT_EQ(split(PreTokenizer::kStarcoder, "x 2024!"), (Words{"x", " ", "2", "0", "2", "4", "!"}));
+  EXPECT_EQ(split(PreTokenizer::kStarcoder, "a  7b's"), (Words{"a", "  ", "7", "b", "'s"}));
+}
+
+TEST(PreTokenizer, DefaultSplitsPunctuationThenGpt2ThenNumbers) {
+  EXPECT_EQ(split(PreTokenizer::kDefault, "Hello, world!! 12345 x"),
+            (Words{"Hello", ",", " world", "!!", " ", "123", "45", " x"}));
+  EXPECT_EQ(split(PreTokenizer::kDefault, "a+b=c $5 ~x `y`"),  // $+<=>^~| join punctuation, ` does not
+            (Words{"a", "+", "b", "=", "c", " ", "$", "5", " ", "~", "x", " `", "y", "`"}));
+  // In a run of numbers, three ASCII digits at a time, left to right; other numbers stay between.
+  EXPECT_EQ(split(PreTokenizer::kDefault, "1\xC2\xB2" "345678"), (Words{"1\xC2\xB2", "345", "678"}));
+  EXPECT_EQ(split(PreTokenizer::kDefault, ""), (Words{}));
+}
+
 // ---- SentencePiece-style (llama) --------------------------------------------------------------------
 
 TEST(SpmTokenizer, MergesByScoreWithSpacePrefixAndByteFallback) {
@@ -535,12 +551,7 @@ TEST(TokenizerMetadata, UnsupportedOrAbsentTokenizersLeaveNone) {
   EXPECT_FALSE(l->tokenizer);
   EXPECT_NE(l->why_none.find("tokenizer.ggml.pre 'deepseek-llm' is not supported"), std::string::npos);
 
-  b.pre = "";
-  l = load(b);
-  EXPECT_FALSE(l->tokenizer);
-  EXPECT_NE(l->why_none.find("no 'tokenizer.ggml.pre'"), std::string::npos);
-
-  for (const char* pre : {"gpt-2", "llama-bpe", "llama3", "qwen2", "stablelm2"}) {
+  for (const char* pre : {"", "default", "gpt-2", "llama-bpe", "llama3", "qwen2", "stablelm2", "smollm"}) {
     b.pre = pre;
     l = load(b);
     EXPECT_TRUE(l->tokenizer) << pre << ": " << l->why_none;

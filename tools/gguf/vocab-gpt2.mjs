@@ -99,7 +99,7 @@ export function addGpt2Tokenizer(writer, { pre = 'gpt-2', extra = [], bos = END_
     return id;
   };
   writer.addString('tokenizer.ggml.model', 'gpt2');
-  writer.addString('tokenizer.ggml.pre', pre);
+  if (pre !== null) writer.addString('tokenizer.ggml.pre', pre);  // null: no key, as in older files
   writer.addArray('tokenizer.ggml.tokens', GgufType.STRING, tokens);
   writer.addArray('tokenizer.ggml.token_type', GgufType.INT32, types);
   writer.addArray('tokenizer.ggml.merges', GgufType.STRING, merges);

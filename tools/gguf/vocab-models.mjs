@@ -10,6 +10,8 @@
 //                          control tokens; add_bos_token true, as Llama 3 files have it
 //   vocab-qwen2.gguf       the same under Qwen 2's split (pre "qwen2"), plus Qwen's chat tokens and a
 //                          user-defined <tool_call>
+//   vocab-gpt2-nopre.gguf  the same with no tokenizer.ggml.pre, as files converted before mid-2024 are
+//                          (llama.cpp's 'default' split)
 //   vocab-smollm.gguf      the same under StarCoder's split (pre "smollm": digits one by one, as SmolLM files
 //                          have it)
 // Output is deterministic; a file whose bytes would not change is left alone.
@@ -50,6 +52,7 @@ export const VOCAB_MODELS = [
       ],
     }),
   },
+  { file: 'vocab-gpt2-nopre.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: null }) },
   { file: 'vocab-smollm.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'smollm' }) },
 ];
 
