@@ -172,7 +172,8 @@ void quantize_block(const float* v, int8_t* q, float* scale, int32_t* sum8) {
   __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
   s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
   s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
-  *sum8 = 8 * _mm_cvtsi128_si32(s4);
+  // Unsigned: NaN or infinite activations (a broken file) convert to INT32_MIN, and 8x must not overflow.
+  *sum8 = int32_t(8u * uint32_t(_mm_cvtsi128_si32(s4)));
   // Pack to bytes; the packs interleave 128-bit lanes, the permute puts the values back in order.
   const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]), _mm256_packs_epi32(i32[2], i32[3]));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(q),
