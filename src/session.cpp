@@ -176,7 +176,11 @@ Status Session::step(Step* out) {
   pending_ = token;
   generated_++;
   timings_.decode_ms += ms_since(t0);
-  if (tokenizer_->is_end_of_generation(token)) return finish(FinishReason::Stop, false, out);
+  if (tokenizer_->is_end_of_generation(token)) {
+    RINGLM_TRY(finish(FinishReason::Stop, false, out));
+    out->token = token;  // which one: a chat's next turn starts after it (it stays pending)
+    return Status();
+  }
 
   std::string text, released;
   RINGLM_TRY(decoder_->push(token, &text));

@@ -65,7 +65,7 @@ private:
 
 struct Step {
   enum class Kind { Prefill, Token, Done } kind = Kind::Done;
-  int32_t token = -1;     // Token: the id sampled
+  int32_t token = -1;     // Token: the id sampled; Done: the end-of-generation token that ended it, if one did
   std::string text;       // Token and Done: text completed by this step (may be empty)
   int prompt_done = 0;    // Prefill: prompt tokens processed so far
   FinishReason finish = FinishReason::None;  // Done: why
