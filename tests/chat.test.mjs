@@ -34,6 +34,10 @@ const EXPECTED = {
     '<|start_header_id|>user<|end_header_id|>\n\nHow are you?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n',
   zephyr: '<|system|>\nYou are terse.</s>\n<|user|>\nHi there</s>\n<|assistant|>\nHello, world</s>\n' +
     '<|user|>\nHow are you?</s>\n<|assistant|>\n',
+  commandr: '<BOS_TOKEN><|START_OF_TURN_TOKEN|><|SYSTEM_TOKEN|>You are terse.<|END_OF_TURN_TOKEN|>' +
+    '<|START_OF_TURN_TOKEN|><|USER_TOKEN|>Hi there<|END_OF_TURN_TOKEN|>' +
+    '<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>Hello, world<|END_OF_TURN_TOKEN|>' +
+    '<|START_OF_TURN_TOKEN|><|USER_TOKEN|>How are you?<|END_OF_TURN_TOKEN|><|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>',
 };
 // The end-of-turn token's text in each family.
 const END = Object.fromEntries(CHAT_MODELS.map((m) => [m.family, m.end]));
@@ -176,18 +180,22 @@ describe('the same prompts as llama.cpp (node-llama-cpp 3.21.1)', () => {
       await reference(family, async (model, wrapper) => {
         // node-llama-cpp renders the history ending with an empty assistant turn; bos_token and eos_token are
         // special-token objects, message texts plain text.
-        const { contextText } = wrapper.generateContextState({ chatHistory: [
+        const { contextText, stopGenerationTriggers } = wrapper.generateContextState({ chatHistory: [
           { type: 'system', text: SYSTEM.content }, { type: 'user', text: USER1.content },
           { type: 'model', response: [REPLY] }, { type: 'user', text: USER2.content }, { type: 'model', response: [] }] });
         const special = { BOS: lm.detokenize([lm.tokenizer.bos], { special: true }), EOS: lm.detokenize([lm.tokenizer.eos], { special: true }) };
-        const theirs = contextText.values.map((v) => (typeof v === 'string' ? v : v instanceof SpecialToken ? special[v.value] : v.value)).join('');
+        const render = (text) => text.values.map((v) => (typeof v === 'string' ? v : v instanceof SpecialToken ? special[v.value] : v.value)).join('');
+        const theirs = render(contextText);
+        // node-llama-cpp ends the reply where the template goes on after an assistant's message: at the same token.
+        assert.ok(stopGenerationTriggers.some((t) => render(t).trimStart().startsWith(END[family])),
+          `node-llama-cpp's stop triggers ${JSON.stringify(stopGenerationTriggers.map(render))} hold ${END[family]}`);
         // Llama-2's template has no generation prompt: node-llama-cpp renders an assistant turn with empty content
         // and cuts there, after the space the template puts before the content; add_generation_prompt renders
         // nothing (as transformers and llama.cpp's server do).
         assert.equal(family === 'llama2' ? `${ours} ` : ours, theirs);
         // llama.cpp tokenizes our rendered prompt (control tokens parsed) into the same ids.
         assert.deepEqual(Array.from(model.tokenize(ours, true)), ourIds);
-        if (family === 'chatml' || family === 'llama3') {
+        if (!['llama2', 'zephyr'].includes(family)) {
           // Byte-level BPE splits at the pieces' boundaries anyway, so node-llama-cpp's piecewise tokenization of its
           // context gives the same ids too (a SentencePiece vocabulary merges across them: not comparable).
           assert.deepEqual(Array.from(contextText.tokenize(model.tokenizer)), ourIds);
@@ -229,13 +237,35 @@ describe('chat()', () => {
     });
   }
 
+  test('commandr: the end of turn comes from the template alone', async () => {
+    const lm = models.commandr;
+    const [end] = lm.tokenize(END.commandr, { special: true, addBos: false });
+    assert.ok(!lm.tokenizer.endOfGeneration.includes(end), 'the file names it nowhere as an end token');
+    const ids = promptIds(lm, lm.applyChatTemplate([USER1]));
+    const plain = await lm.complete(ids, { ...GREEDY, maxTokens: 5 });
+    assert.deepEqual(plain.tokens.slice(0, 4), [...(await drain(lm.chat([USER1], GREEDY))).ids, end],
+      'generate() runs on past the end of turn; chat() stops before it');
+    assert.equal(plain.finishReason, 'length');
+  });
+
+  test('stopTokens ends generate() like EOS', async () => {
+    const lm = models.chatml;
+    const ids = promptIds(lm, lm.applyChatTemplate([USER1]));
+    const [comma] = lm.tokenize(',', { addBos: false });
+    const r = await lm.complete(ids, { ...GREEDY, stopTokens: [comma] });
+    assert.equal(r.text, 'Hello');
+    assert.equal(r.finishReason, 'stop');
+    await assert.rejects(lm.complete(ids, { stopTokens: [1.5] }), /stopTokens: token ids must be integers/);
+    await assert.rejects(lm.complete(ids, { stopTokens: [1e6] }), /stop token id 1000000 is out of range/);
+  });
+
   test('maxTokens ends the reply with finishReason length', async () => {
     const { text, result } = await drain(models.chatml.chat([USER1], { ...GREEDY, maxTokens: 2 }));
     assert.equal(text, 'Hello,');
     assert.equal(result.finishReason, 'length');
   });
 
-  for (const family of ['chatml', 'llama3', 'zephyr']) {
+  for (const family of ['chatml', 'llama3', 'zephyr', 'commandr']) {
     test(`${family}: the next turn runs only its new tokens, and the cache then holds the whole conversation`, async () => {
       const lm = models[family];
       lm.reset();

@@ -57,6 +57,7 @@ public:
     g.sampling.seed = uint64_t(o["seed"].as<double>());
     g.max_tokens = o["maxTokens"].as<int>();
     g.stop = emscripten::vecFromJSArray<std::string>(o["stop"]);
+    g.stop_tokens = emscripten::vecFromJSArray<int32_t>(o["stopTokens"]);
     g.keep_cache = o["keepCache"].as<bool>();
     g.reseed = o["reseed"].as<bool>();
     const std::string policy = o["contextPolicy"].as<std::string>();

@@ -138,6 +138,8 @@ export interface GenerateOptions {
   seed?: number;
   /** Stop strings: generation ends before them; their text is never emitted. */
   stop?: string | string[];
+  /** More token ids that end generation as EOS does (finishReason 'stop'; the token is not emitted). */
+  stopTokens?: ArrayLike<number>;
   /** Ends the iterator with an AbortError; the model stays usable. */
   signal?: AbortSignal;
   /** Continue after what the cache holds (a chat's next turn) instead of starting over. Default false. */
@@ -279,7 +281,8 @@ export declare class RingLM {
   /**
    * Chat: render `messages` with the chat template (see applyChatTemplate) and stream the assistant's reply as
    * generate() does. The reply ends at any end-of-generation token (EOS, EOT, EOM, and end-of-turn tokens known
-   * by their text such as <|im_end|> or <|eot_id|>), which is never in the text: finishReason 'stop'. The prompt
+   * by their text such as <|im_end|> or <|eot_id|>) or at the control token the template writes after an
+   * assistant's message (e.g. <|END_OF_TURN_TOKEN|>); none is ever in the text: finishReason 'stop'. The prompt
    * gets BOS once if the model's add_bos_token or the template asks for it; control-token text in it (in the
    * messages too) is read as those tokens. When a turn's prompt tokens begin with everything the cache holds from
    * the previous chat() turn (its prompt, reply and end token), only the new tokens are run; after anything else

@@ -70,6 +70,7 @@ function generateOptions(options) {
   }
   o.stop = o.stop === undefined ? [] : typeof o.stop === 'string' ? [o.stop] : Array.from(o.stop);
   if (!o.stop.every((s) => typeof s === 'string')) throw new TypeError('RingLM.generate: stop must be a string or an array of strings');
+  o.stopTokens = Array.from(o.stopTokens ?? [], (id) => tokenId(id, 'RingLM.generate: stopTokens'));
   if (o.signal !== undefined && !(typeof o.signal?.aborted === 'boolean')) {
     throw new TypeError('RingLM.generate: signal must be an AbortSignal');
   }
@@ -210,6 +211,7 @@ export class RingLM {
   #tokenizer;
   #metadata;
   #templates = new Map();  // template text -> parsed Template
+  #turnEnds = new Map();   // template text -> the end-of-turn tokens it writes
   // What the cache holds after the last chat() turn ({ ids, position }), so the next turn can run only the new
   // tokens when its prompt extends them; null once anything else touches the cache.
   #chatCache = null;
@@ -398,8 +400,8 @@ export class RingLM {
   /**
    * Chat: render `messages` with the chat template (see applyChatTemplate) and stream the assistant's reply, as
    * generate() streams (same options, chunks and result). It ends at any of the model's end-of-generation tokens
-   * (EOS, EOT, EOM and the end-of-turn tokens llama.cpp knows by their text, such as <|im_end|> and <|eot_id|>),
-   * which never appear in the text. The prompt gets BOS once, if the model's add_bos_token or the template asks
+   * (EOS, EOT, EOM and the end-of-turn tokens llama.cpp knows by their text, such as <|im_end|> and <|eot_id|>)
+   * and at the control token the template writes after an assistant's message; none of them is in the text. The prompt gets BOS once, if the model's add_bos_token or the template asks
    * for it (a bos_token the template writes first is not doubled), and control-token text in it (the
    * template's <|im_start|>, but also any in the messages) is read as those tokens.
    * When the new prompt's tokens begin with everything the cache holds from the previous chat() turn (its
@@ -413,10 +415,12 @@ export class RingLM {
     const text = this.applyChatTemplate(messages, { template, variables, addGenerationPrompt: true });
     if (this.#generating) throw new Error('RingLM.chat: a generation is already running on this model');
     const ids = this.#chatPromptIds(text);
+    const stopTokens = [...(generateOptions.stopTokens ?? []), ...this.#turnEndTokens(template ?? this.chatTemplate)];
     const cached = this.#chatCache;
     const reuse = cached !== null && this.position === cached.position && ids.length > cached.ids.length &&
       cached.ids.every((id, i) => ids[i] === id);
-    const iterator = this.generate(reuse ? ids.subarray(cached.ids.length) : ids, { ...generateOptions, keepCache: reuse });
+    const iterator = this.generate(reuse ? ids.subarray(cached.ids.length) : ids,
+      { ...generateOptions, stopTokens, keepCache: reuse });
     const reply = [];
     try {
       for (;;) {
@@ -631,6 +635,33 @@ export class RingLM {
   /** A special token's text ('<s>', '<|begin_of_text|>'), '' for none. */
   #tokenText(id) {
     return id == null ? '' : this.detokenize([id], { special: true, stripLeadingSpace: false });
+  }
+
+  /**
+   * The control token a template writes right after an assistant message's content: the model's end of turn,
+   * which the file may name nowhere else (Command-R's <|END_OF_TURN_TOKEN|> is no EOS, EOT or known text).
+   */
+  #turnEndTokens(source) {
+    let ends = this.#turnEnds.get(source);
+    if (ends !== undefined) return ends;
+    ends = [];
+    const mark = 'ringlm:end-of-turn-probe';
+    let text = '';
+    try {
+      text = this.applyChatTemplate([{ role: 'user', content: 'hi' }, { role: 'assistant', content: mark }],
+        { template: source, addGenerationPrompt: false });
+    } catch {
+      // A template that refuses this conversation: the model's own end tokens have to do.
+    }
+    const at = text.lastIndexOf(mark);
+    if (at >= 0) {
+      const [first] = this.tokenize(text.slice(at + mark.length).trimStart(), { special: true, addBos: false, addEos: false });
+      // Control tokens render as nothing unless asked for: text after the content is no end of turn.
+      if (first !== undefined && this.detokenize([first]) === '' && this.detokenize([first], { special: true }) !== '') ends = [first];
+    }
+    if (this.#turnEnds.size >= 8) this.#turnEnds.clear();
+    this.#turnEnds.set(source, ends);
+    return ends;
   }
 
   /** Chat prompt text to ids: control tokens parsed, BOS once (see chat()). */

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Writes the chat-template test models: tiny llama models with real vocabularies, a tokenizer.chat_template of one
-// of four families, and output weights that make greedy decoding answer a turn with a known reply and then the
+// of five families, and output weights that make greedy decoding answer a turn with a known reply and then the
 // family's end-of-turn token.
 //
 //   node tools/gguf/chat-models.mjs [outdir]      (default build/models)
@@ -13,6 +13,8 @@
 //                      tokens; EOS <|end_of_text|>, and tokenizer.ggml.eot_token_id names <|eot_id|>
 //   chat-zephyr.gguf   Zephyr / TinyLlama-chat (<|user|> ... </s>); the Llama-2 vocabulary, in which <|user|> and
 //                      <|assistant|> are plain text, as in those models
+//   chat-commandr.gguf Command-R's turn tokens; GPT-2 vocabulary plus them. Its <|END_OF_TURN_TOKEN|> is no EOS
+//                      or EOT and no text llama.cpp knows: only the template says it ends a turn
 //
 // The templates are written here from the published formats of these model families.
 //
@@ -64,6 +66,18 @@ export const TEMPLATES = Object.freeze({
     "{% elif message['role'] == 'system' %}\n{{ '<|system|>\\n' + message['content'] + eos_token }}\n" +
     "{% elif message['role'] == 'assistant' %}\n{{ '<|assistant|>\\n'  + message['content'] + eos_token }}\n" +
     "{% endif %}\n{% if loop.last and add_generation_prompt %}\n{{ '<|assistant|>' }}\n{% endif %}\n{% endfor %}",
+  commandr:
+    "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}" +
+    "{% set system_message = messages[0]['content'] %}{% else %}{% set loop_messages = messages %}" +
+    "{% set system_message = false %}{% endif %}{% if system_message != false %}" +
+    "{{ '<|START_OF_TURN_TOKEN|><|SYSTEM_TOKEN|>' + system_message + '<|END_OF_TURN_TOKEN|>' }}{% endif %}" +
+    "{% for message in loop_messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}" +
+    "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}" +
+    "{% set content = message['content'] %}{% if message['role'] == 'user' %}" +
+    "{{ '<|START_OF_TURN_TOKEN|><|USER_TOKEN|>' + content.strip() + '<|END_OF_TURN_TOKEN|>' }}" +
+    "{% elif message['role'] == 'assistant' %}" +
+    "{{ '<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>'  + content.strip() + '<|END_OF_TURN_TOKEN|>' }}{% endif %}" +
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>' }}{% endif %}",
 });
 
 // Token texts as the vocabularies spell them ('Ġ' is a GPT-2 space, '▁' a SentencePiece one, 'Ċ' a GPT-2 '\n').
@@ -101,6 +115,15 @@ export const CHAT_MODELS = [
   {
     family: 'zephyr', file: 'chat-zephyr.gguf', vocab: 32000, start: '<0x0A>', reply: SPM_REPLY, end: '</s>',
     add: (w) => addLlamaTokenizer(w),
+  },
+  {
+    family: 'commandr', file: 'chat-commandr.gguf', vocab: 50263, start: '<|CHATBOT_TOKEN|>', reply: GPT2_REPLY,
+    end: '<|END_OF_TURN_TOKEN|>',
+    add: (w) => addGpt2Tokenizer(w, {
+      pre: 'gpt-2', addBos: true, bos: '<BOS_TOKEN>', eos: END_OF_TEXT,
+      extra: ['<BOS_TOKEN>', '<|START_OF_TURN_TOKEN|>', '<|END_OF_TURN_TOKEN|>', '<|USER_TOKEN|>', '<|CHATBOT_TOKEN|>',
+        '<|SYSTEM_TOKEN|>'].map((text) => ({ text, type: CONTROL })),
+    }),
   },
 ];
 
