@@ -28,7 +28,7 @@
 // Output is deterministic; a file whose bytes would not change is left alone.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -177,7 +177,11 @@ export function makeChatModels(outdir = 'build/models', { log = () => {} } = {})
     const bytes = makeChatModel(m).toBuffer();
     const sha = (b) => createHash('sha256').update(b).digest('hex');
     const unchanged = existsSync(path) && sha(readFileSync(path)) === sha(bytes);
-    if (!unchanged) writeFileSync(path, bytes);
+    if (!unchanged) {  // through a rename: test files running in parallel may read it meanwhile
+      const tmp = `${path}.tmp-${process.pid}`;
+      writeFileSync(tmp, bytes);
+      renameSync(tmp, path);
+    }
     log(`${unchanged ? 'kept ' : 'wrote'} ${path} (${bytes.length} bytes)`);
     paths[m.family] = path;
   }
