@@ -4,6 +4,7 @@
 // The models come from tools/gguf/chat-models.mjs: they answer every turn "Hello, world" (greedy).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -335,4 +336,15 @@ describe('chat()', () => {
     await assert.rejects(lm.chat([USER1], { signal }).next(), { name: 'AbortError' });
     assert.equal((await drain(lm.chat([USER1], GREEDY))).text, REPLY);
   });
+});
+
+test('the ringlm command answers a message with --chat (and --system)', () => {
+  const run = (...args) => spawnSync(process.execPath, [path.join(ROOT, 'wasm/cli.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = run('-m', PATHS.llama3, '--chat', '--system', 'You are terse.', '-p', 'Hi there', '--temp', '0');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, `${REPLY}\n`, 'the reply alone, without the prompt or the end token');
+  assert.match(r.stderr, /finish: stop/);
+  const bad = run('-m', PATHS.llama3, '--system', 'x', '-p', 'Hi');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--system needs --chat/);
 });
