@@ -401,9 +401,10 @@ export class RingLM {
    * Chat: render `messages` with the chat template (see applyChatTemplate) and stream the assistant's reply, as
    * generate() streams (same options, chunks and result). It ends at any of the model's end-of-generation tokens
    * (EOS, EOT, EOM and the end-of-turn tokens llama.cpp knows by their text, such as <|im_end|> and <|eot_id|>)
-   * and at the control token the template writes after an assistant's message; none of them is in the text. The prompt gets BOS once, if the model's add_bos_token or the template asks
-   * for it (a bos_token the template writes first is not doubled), and control-token text in it (the
-   * template's <|im_start|>, but also any in the messages) is read as those tokens.
+   * and at the control token the template writes after an assistant's message; none of them is in the text.
+   * The prompt gets BOS once, if the model's add_bos_token or the template asks for it (a bos_token the
+   * template writes first is not doubled), and control-token text in it (the template's <|im_start|>, but also
+   * any in the messages, as in llama.cpp and transformers) is read as those tokens.
    * When the new prompt's tokens begin with everything the cache holds from the previous chat() turn (its
    * prompt, reply and end token), only the rest is run; otherwise the conversation is run from the start.
    * @param messages [{ role, content }, ...]
