@@ -9,6 +9,7 @@
 //   - a corrupt file, a truncated one, an unsupported one, a model too big for memory and a missing URL each
 //     show their error, and the page keeps its model and keeps working;
 //   - a model loads from a URL (the progress bar counts its bytes) and from a dropped file;
+//   - a model with a chat template offers a Chat switch: two turns, each reply as Node gives it;
 //   - text the model emits (a stubbed worker reply, through the ?test-hooks hook in app.js) and file names
 //     are shown as text: no element is created, no handler runs;
 //   - without COOP/COEP headers (a plain static host) the page works too, single-threaded.
