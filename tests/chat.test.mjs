@@ -91,6 +91,35 @@ describe('applyChatTemplate', () => {
     assert.equal(models.llama2.applyChatTemplate([{ role: 'user', content: '\tpadded  ' }]), '<s>[INST] padded [/INST]');
   });
 
+  test('more families, given as the template option: Gemma, Phi-3, Mistral', () => {
+    const lm = models.llama2;  // bos_token <s>, eos_token </s>
+    const gemma = "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}" +
+      "{% endif %}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}" +
+      "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}" +
+      "{% if (message['role'] == 'assistant') %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}" +
+      "{{ '<start_of_turn>' + role + '\\n' + message['content'] | trim + '<end_of_turn>\\n' }}{% endfor %}" +
+      "{% if add_generation_prompt %}{{'<start_of_turn>model\\n'}}{% endif %}";
+    assert.equal(lm.applyChatTemplate([USER1, ASSISTANT1, USER2], { template: gemma }),
+      '<s><start_of_turn>user\nHi there<end_of_turn>\n<start_of_turn>model\nHello, world<end_of_turn>\n' +
+      '<start_of_turn>user\nHow are you?<end_of_turn>\n<start_of_turn>model\n');
+    assert.throws(() => lm.applyChatTemplate(CONVERSATION, { template: gemma }), /the chat template failed: System role not supported$/);
+    const phi3 = "{% for message in messages %}{% if message['role'] == 'system' %}{{'<|system|>\\n' + message['content'] + '<|end|>\\n'}}" +
+      "{% elif message['role'] == 'user' %}{{'<|user|>\\n' + message['content'] + '<|end|>\\n'}}" +
+      "{% elif message['role'] == 'assistant' %}{{'<|assistant|>\\n' + message['content'] + '<|end|>\\n'}}{% endif %}{% endfor %}" +
+      "{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% else %}{{ eos_token }}{% endif %}";
+    assert.equal(lm.applyChatTemplate(CONVERSATION, { template: phi3 }),
+      '<|system|>\nYou are terse.<|end|>\n<|user|>\nHi there<|end|>\n<|assistant|>\nHello, world<|end|>\n' +
+      '<|user|>\nHow are you?<|end|>\n<|assistant|>\n');
+    assert.equal(lm.applyChatTemplate([USER1], { template: phi3, addGenerationPrompt: false }), '<|user|>\nHi there<|end|>\n</s>');
+    const mistral = "{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}" +
+      "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}" +
+      "{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}" +
+      "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token + ' ' }}" +
+      "{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}{% endfor %}";
+    assert.equal(lm.applyChatTemplate([USER1, ASSISTANT1, USER2], { template: mistral }),
+      '<s>[INST] Hi there [/INST]Hello, world</s> [INST] How are you? [/INST]');
+  });
+
   test('raise_exception in a template becomes an Error with its message', () => {
     assert.throws(() => models.llama2.applyChatTemplate([USER1, USER2]),
       /^Error: RingLM\.applyChatTemplate: the chat template failed: .*Conversation roles must alternate user\/assistant/);
