@@ -83,6 +83,11 @@ Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
                            " is out of range (vocabulary size " + std::to_string(vocab) + ")");
     }
   }
+  for (int32_t t : o.stop_tokens) {
+    if (t < 0 || t >= vocab) {
+      return Status::error("stop token id " + std::to_string(t) + " is out of range (vocabulary size " + std::to_string(vocab) + ")");
+    }
+  }
   const bool continuing = o.keep_cache && engine_.position() > 0;
   if (!continuing && o.anchors >= engine_.context_size() && o.policy != ContextPolicy::Stop) {
     return Status::error("sinkTokens/keepTokens (" + std::to_string(o.anchors) + ") must be less than the context size " +
@@ -176,7 +181,13 @@ Status Session::step(Step* out) {
   pending_ = token;
   generated_++;
   timings_.decode_ms += ms_since(t0);
-  if (tokenizer_->is_end_of_generation(token)) return finish(FinishReason::Stop, false, out);
+  const auto& stop_tokens = options_.stop_tokens;
+  if (tokenizer_->is_end_of_generation(token) ||
+      std::find(stop_tokens.begin(), stop_tokens.end(), token) != stop_tokens.end()) {
+    RINGLM_TRY(finish(FinishReason::Stop, false, out));
+    out->token = token;  // which one: a chat's next turn starts after it (it stays pending)
+    return Status();
+  }
 
   std::string text, released;
   RINGLM_TRY(decoder_->push(token, &text));

@@ -2,7 +2,7 @@
 //
 //   begin(prompt)  check the options, empty the cache (unless continuing), set the ring's policy
 //   step()         one unit of work: a chunk of the prompt (prefill), or one new token (decode)
-//   ...            until step() reports the end: an end-of-generation token or a stop string
+//   ...            until step() reports the end: an end-of-generation or stop token, or a stop string
 //                  ("stop"), maxTokens or a full context under the `stop` policy ("length")
 //   abort()        the caller may stop between any two steps ("abort")
 //
@@ -31,6 +31,7 @@ struct GenerateOptions {
   SamplingParams sampling;
   int max_tokens = 256;            // tokens to generate at most; 0 = only run the prompt
   std::vector<std::string> stop;   // stop strings (not emitted)
+  std::vector<int32_t> stop_tokens;  // more tokens that end generation like EOS (a chat template's end of turn)
   bool keep_cache = false;         // continue after what the cache holds instead of starting over
   bool reseed = true;              // continuing: restart the generator from sampling.seed (else go on)
   ContextPolicy policy = ContextPolicy::Sinks;
@@ -65,7 +66,7 @@ private:
 
 struct Step {
   enum class Kind { Prefill, Token, Done } kind = Kind::Done;
-  int32_t token = -1;     // Token: the id sampled
+  int32_t token = -1;     // Token: the id sampled; Done: the end-of-generation token that ended it, if one did
   std::string text;       // Token and Done: text completed by this step (may be empty)
   int prompt_done = 0;    // Prefill: prompt tokens processed so far
   FinishReason finish = FinishReason::None;  // Done: why

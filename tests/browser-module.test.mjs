@@ -82,6 +82,9 @@ test('the module gives the same logits in a page, a module Web Worker and Node',
   const plain = (value) => JSON.parse(JSON.stringify(value));
   assert.deepEqual(plain(result.page.info), plain(node.info), 'model info: page vs Node');
   assert.deepEqual(plain(result.worker.info), plain(node.info), 'model info: worker vs Node');
+  assert.equal(node.chat, '<user>HI<s>', 'a chat template in Node');
+  assert.equal(result.page.chat, node.chat, 'a chat template: page vs Node');
+  assert.equal(result.worker.chat, node.chat, 'a chat template: worker vs Node');
   assert.deepEqual(result.page.firstLogits, node.firstLogits, 'first logits: page vs Node');
   assert.deepEqual(result.worker.firstLogits, result.page.firstLogits, 'first logits: worker vs page');
   assert.deepEqual(result.page.lastLogits, node.lastLogits, 'all last-position logits: page vs Node');

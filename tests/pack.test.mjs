@@ -24,7 +24,7 @@ const EXIT_TIMEOUT_MS = 60_000;
 
 // Exactly what the package ships (npm adds a LICENSE file by itself when there is one).
 const REQUIRED_FILES = ['package.json', 'README.md', 'wasm/ringlm.js', 'wasm/ringlm.d.ts', 'wasm/cli.js',
-  'dist/ringlm.mjs', 'dist/ringlm.wasm', 'models/ringlm-kjv-3.7m.gguf', 'models/MODEL_CARD.md'];
+  'dist/ringlm.mjs', 'dist/ringlm.wasm', 'dist/jinja.mjs', 'models/ringlm-kjv-3.7m.gguf', 'models/MODEL_CARD.md'];
 const ALLOWED = [/^dist\/[^/]+\.(mjs|wasm)$/, /^LICEN[CS]E(\.\w+)?$/];
 
 const run = promisify(execFile);
@@ -36,7 +36,7 @@ const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) =
 let workDir;
 
 before(() => {
-  for (const file of ['dist/ringlm.mjs', 'dist/ringlm.wasm', MODEL_PATH]) {
+  for (const file of ['dist/ringlm.mjs', 'dist/ringlm.wasm', 'dist/jinja.mjs', MODEL_PATH]) {
     assert.ok(existsSync(path.join(ROOT, file)),
       `${file} is missing: run \`npm run build && node tools/make-test-models.mjs\` first`);
   }
@@ -55,7 +55,10 @@ const [modelPath, tokensJson] = process.argv.slice(2);
 const tokens = JSON.parse(tokensJson);
 const lm = await RingLM.load(modelPath);
 const logits = lm.prefill(Int32Array.from(tokens), { allLogits: true });
-process.stdout.write(JSON.stringify({ info: lm.info, logits: Array.from(logits) }));
+// The chat template engine ships inside the package (dist/jinja.mjs): no dependency to install.
+const chat = lm.applyChatTemplate([{ role: 'user', content: 'hi' }],
+  { template: '{% for m in messages %}<{{ m.role }}>{{ m.content | upper }}{% endfor %}' });
+process.stdout.write(JSON.stringify({ info: lm.info, logits: Array.from(logits), chat }));
 lm.dispose();
 `;
 
@@ -101,7 +104,8 @@ test('the packed package installs, loads a model by path and matches llama.cpp',
       assert.fail(`the consumer process failed (exit code ${error.code}):\n${error.stderr}`);
     }
 
-    const { info, logits } = JSON.parse(stdout);
+    const { info, logits, chat } = JSON.parse(stdout);
+    assert.equal(chat, '<user>HI', 'applyChatTemplate from the installed package');
     const vocab = info.vocabSize;
     assert.equal(logits.length, TOKENS.length * vocab, 'allLogits gives one row per prompt token');
     assert.ok(logits.every(Number.isFinite), 'every logit is finite');

@@ -2,6 +2,8 @@
 // context policy `stop`, abort, continuation, and bad options.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "gguf_builder.h"
 #include "session.h"
 #include "test_util.h"
@@ -150,6 +152,26 @@ TEST(Session, EndOfGenerationTokenStopsAndIsNotEmitted) {
     }
   }
   EXPECT_TRUE(saw_eos) << "some seed should sample </s> within 40 tokens at temperature 3";
+}
+
+TEST(Session, StopTokensEndGenerationLikeEos) {
+  Fixture f;
+  std::vector<int32_t> all;
+  std::string all_text;
+  ASSERT_EQ(f.run({1, 270}, greedy(12), &all, &all_text), FinishReason::Length);
+  // Stop at the 6th token: the first 5 are emitted, the stop token is not, and it is pending like an EOS.
+  GenerateOptions o = greedy(12);
+  o.stop_tokens = {all[5]};
+  std::vector<int32_t> t;
+  std::string text;
+  ASSERT_EQ(f.run({1, 270}, o, &t, &text), FinishReason::Stop);
+  const size_t first = size_t(std::find(all.begin(), all.end(), all[5]) - all.begin());
+  EXPECT_EQ(t, std::vector<int32_t>(all.begin(), all.begin() + long(first)));
+  EXPECT_EQ(f.session->pending_token(), all[5]);
+  const std::string vocab = std::to_string(f.engine->model().config.vocab_size);
+  o.stop_tokens = {f.engine->model().config.vocab_size};
+  EXPECT_EQ(f.session->begin(all.data(), 2, o).message(),
+            "stop token id " + vocab + " is out of range (vocabulary size " + vocab + ")");
 }
 
 TEST(Session, StopPolicyEndsWithLengthAtCapacity) {

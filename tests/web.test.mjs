@@ -9,6 +9,7 @@
 //   - a corrupt file, a truncated one, an unsupported one, a model too big for memory and a missing URL each
 //     show their error, and the page keeps its model and keeps working;
 //   - a model loads from a URL (the progress bar counts its bytes) and from a dropped file;
+//   - a model with a chat template offers a Chat switch: two turns, each reply as Node gives it;
 //   - text the model emits (a stubbed worker reply, through the ?test-hooks hook in app.js) and file names
 //     are shown as text: no element is created, no handler runs;
 //   - without COOP/COEP headers (a plain static host) the page works too, single-threaded.
@@ -25,6 +26,7 @@ import { chromium } from 'playwright-core';
 import { startServer } from '../tools/serve.mjs';
 import { RingLM } from '../wasm/ringlm.js';
 import { GgufWriter } from '../tools/gguf/writer.mjs';
+import { makeChatModels } from '../tools/gguf/chat-models.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -365,6 +367,44 @@ test('a model loads from a URL with a progress bar, and from a dropped file', { 
     const options = { ...OPTIONS, maxTokens: 16, seed: 3 };
     const shown = await generate(page, options);
     assert.equal(shown.text, (await (await nodeModel(dropped)).complete(PROMPT, options)).text);
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});
+
+test('a model with a chat template offers Chat: each reply ends at the end of turn and joins the conversation', { timeout: 60_000 }, async () => {
+  // Greedy, it answers every turn "Hello, world" and then <|im_end|> (tools/gguf/chat-models.mjs).
+  const file = path.relative(ROOT, makeChatModels(path.join(ROOT, 'build/models')).chatml);
+  const { page, problems, close } = await openPage({ query: `?model=/${file}` });
+  try {
+    assert.equal(await page.isVisible('#chat-toggle'), true, 'Chat is offered');
+    await page.check('#chat-mode');
+    assert.equal(await page.textContent('#prompt-label'), 'Message');
+    await page.fill('#prompt', 'Hi there');
+    const first = await generate(page, { temperature: 0 });
+    assert.equal(first.text, 'Hello, world');
+    assert.equal(first.reason, 'stop');
+    assert.equal(await page.textContent('#echo'), 'You: Hi there\n\nAssistant: ');
+    assert.equal(await page.inputValue('#prompt'), '', 'the message box is emptied for the next one');
+
+    await page.fill('#prompt', 'How are you?');
+    const second = await generate(page, { temperature: 0 });
+    assert.equal(second.text, 'Hello, world');
+    assert.equal(await page.textContent('#echo'), 'You: Hi there\n\nAssistant: Hello, world\n\nYou: How are you?\n\nAssistant: ');
+    const lm = await nodeModel(file);
+    const messages = [{ role: 'user', content: 'Hi there' }, { role: 'assistant', content: 'Hello, world' }, { role: 'user', content: 'How are you?' }];
+    let text = '';
+    for await (const t of lm.chat(messages, { temperature: 0 })) text += t.text;
+    assert.equal(second.text, text, 'the page answers as Node does');
+
+    // A model without a template: no Chat switch, and Generate continues text again.
+    await page.fill('#model-url', `${server.url}${FALLBACK_MODEL}`);
+    await page.click('#url-form button[type=submit]');
+    await page.waitForFunction(() => document.body.dataset.state === 'ready'
+      && document.getElementById('model-name').textContent === 'gqa-q8_0.gguf', null, { timeout: 30_000 });
+    assert.equal(await page.isHidden('#chat-toggle'), true);
+    assert.equal(await page.textContent('#prompt-label'), 'Prompt');
     assert.deepEqual(problems, []);
   } finally {
     await close();

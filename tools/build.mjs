@@ -5,7 +5,9 @@
 //   wasm   : emcmake cmake -S . -B build/wasm -G Ninja      -> build/wasm/ringlm.{mjs,wasm}, tests under Node
 //
 // then copies the wasm module into dist/, which is what the npm package ships and what
-// wasm/ringlm.js imports. Incremental: a build directory is configured only when it has no
+// wasm/ringlm.js imports, with the Jinja engine for chat templates (@huggingface/jinja, one ES module
+// with no imports) beside it as dist/jinja.mjs: a relative import that resolves the same in Node, a
+// page and a Web Worker, with no bundler, import map or node_modules to serve. Incremental: a build directory is configured only when it has no
 // build.ninja yet (after that, Ninja re-runs CMake itself when a CMakeLists.txt changes).
 //
 //   node tools/build.mjs [--native-only | --wasm-only] [--jobs N]
@@ -13,6 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -87,6 +90,24 @@ function buildWasm({ jobs }) {
     copyFileSync(from, path.join(ROOT, 'dist', name));
   }
   console.log(`build: dist/ <- ${DIST_FILES.map((name) => `${dir}/${name}`).join(', ')}`);
+  copyJinja();
+}
+
+/** dist/jinja.mjs: @huggingface/jinja's ES module build, under its license notice (MIT asks for it in copies). */
+function copyJinja() {
+  const require = createRequire(import.meta.url);
+  let main;
+  try {
+    main = require.resolve('@huggingface/jinja');  // <package>/dist/index.cjs (its exports hide package.json)
+  } catch {
+    throw new BuildError('@huggingface/jinja is not installed: run npm ci');
+  }
+  const packageDir = path.dirname(path.dirname(main));
+  const { version } = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8'));
+  const license = readFileSync(path.join(packageDir, 'LICENSE'), 'utf8').trim();
+  const code = readFileSync(path.join(packageDir, 'dist', 'index.js'), 'utf8');
+  writeIfChanged(path.join(ROOT, 'dist', 'jinja.mjs'), `/*! @huggingface/jinja ${version}\n\n${license}\n*/\n${code}`);
+  console.log(`build: dist/jinja.mjs <- @huggingface/jinja ${version}`);
 }
 
 function writeIfChanged(file, text) {

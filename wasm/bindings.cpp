@@ -57,6 +57,7 @@ public:
     g.sampling.seed = uint64_t(o["seed"].as<double>());
     g.max_tokens = o["maxTokens"].as<int>();
     g.stop = emscripten::vecFromJSArray<std::string>(o["stop"]);
+    g.stop_tokens = emscripten::vecFromJSArray<int32_t>(o["stopTokens"]);
     g.keep_cache = o["keepCache"].as<bool>();
     g.reseed = o["reseed"].as<bool>();
     const std::string policy = o["contextPolicy"].as<std::string>();
@@ -152,6 +153,23 @@ public:
     return o;
   }
 
+  // The file's metadata: scalars and strings by key. Arrays (the vocabulary, merges...) are left out; 64-bit
+  // integers past 2^53 lose precision as JS numbers.
+  val metadata() const {
+    val o = val::object();
+    for (const ringlm::GgufKV& kv : engine_->file().metadata()) {
+      const ringlm::GgufValue& v = kv.value;
+      const std::string key(kv.key);
+      switch (v.type) {
+        case ringlm::GgufValueType::STRING: o.set(key, std::string(v.str)); break;
+        case ringlm::GgufValueType::ARRAY: break;
+        case ringlm::GgufValueType::BOOL: o.set(key, v.u64 != 0); break;
+        default: o.set(key, v.f64); break;  // every number type is decoded into f64 too
+      }
+    }
+    return o;
+  }
+
   // --- tokenizer: results are read through views of the buffers below, valid until the next call ---
 
   // `text`: `size` bytes JS placed in the heap (UTF-8, or any bytes).
@@ -238,6 +256,7 @@ EMSCRIPTEN_BINDINGS(ringlm) {
       .function("position", &WasmEngine::position)
       .function("logits", &WasmEngine::logits)
       .function("info", &WasmEngine::info)
+      .function("metadata", &WasmEngine::metadata)
       .function("generateBegin", &WasmEngine::generate_begin)
       .function("generateStep", &WasmEngine::generate_step)
       .function("generateAbort", &WasmEngine::generate_abort)

@@ -30,6 +30,8 @@ const HELP = `usage: ringlm [options]
       --context-policy P   sinks | shift | stop: what happens when the cache is full (default sinks)
       --stop TEXT          stop string (repeatable)
       --no-bos             do not add the BOS token
+      --chat               the prompt is a user's message: the model answers it through its chat template
+      --system TEXT        with --chat: a system message first
   -h, --help               this text
 `;
 
@@ -43,7 +45,7 @@ const FLAGS = {
   '--min-p': ['minP', 'number'], '--repeat-penalty': ['repeatPenalty', 'number'],
   '--presence-penalty': ['presencePenalty', 'number'], '--frequency-penalty': ['frequencyPenalty', 'number'],
   '--penalty-last-n': ['penaltyLastN', 'int'], '--seed': ['seed', 'int'], '--ctx': ['contextSize', 'int'],
-  '--context-policy': ['contextPolicy', 'string'], '--stop': ['stop', 'list'],
+  '--context-policy': ['contextPolicy', 'string'], '--stop': ['stop', 'list'], '--system': ['system', 'string'],
 };
 
 class UsageError extends Error {}
@@ -54,6 +56,7 @@ function parseArgs(argv) {
     const arg = argv[i];
     if (arg === '-h' || arg === '--help') return { help: true };
     if (arg === '--no-bos') { o.addBos = false; continue; }
+    if (arg === '--chat') { o.chat = true; continue; }
     const flag = FLAGS[arg];
     if (!flag) throw new UsageError(`unknown option '${arg}' (see --help)`);
     const [name, kind] = flag;
@@ -84,7 +87,11 @@ async function main() {
     process.stdout.write(HELP);
     return 0;
   }
-  const { model = DEFAULT_MODEL, file, contextSize = 0, ...gen } = args;
+  const { model = DEFAULT_MODEL, file, contextSize = 0, chat = false, system, ...gen } = args;
+  if (system !== undefined && !chat) {
+    process.stderr.write('ringlm: --system needs --chat\n');
+    return 2;
+  }
   if (!existsSync(model)) {
     throw new Error(args.model ? `model file not found: ${model}` : 'no -m MODEL given and the built-in model is not installed');
   }
@@ -101,8 +108,14 @@ async function main() {
   });
   if (tty) process.stderr.write('\n');
   try {
-    process.stdout.write(prompt);
-    const iterator = lm.generate(prompt, gen);
+    let iterator;
+    if (chat) {
+      const messages = [...(system === undefined ? [] : [{ role: 'system', content: system }]), { role: 'user', content: prompt }];
+      iterator = lm.chat(messages, gen);
+    } else {
+      process.stdout.write(prompt);
+      iterator = lm.generate(prompt, gen);
+    }
     let result;
     for (;;) {
       const { value, done } = await iterator.next();

@@ -138,6 +138,8 @@ export interface GenerateOptions {
   seed?: number;
   /** Stop strings: generation ends before them; their text is never emitted. */
   stop?: string | string[];
+  /** More token ids that end generation as EOS does (finishReason 'stop'; the token is not emitted). */
+  stopTokens?: ArrayLike<number>;
   /** Ends the iterator with an AbortError; the model stays usable. */
   signal?: AbortSignal;
   /** Continue after what the cache holds (a chat's next turn) instead of starting over. Default false. */
@@ -189,6 +191,35 @@ export interface Completion extends GenerationResult {
   text: string;
   tokens: number[];
 }
+
+/** One turn of a conversation. Other fields (e.g. name, tool_calls) are passed to the template as they are. */
+export interface ChatMessage {
+  /** 'system', 'user', 'assistant', or any role the template knows. */
+  role: string;
+  content: string;
+  [field: string]: unknown;
+}
+
+export interface ChatTemplateOptions {
+  /** End with the header of an assistant turn, for the model to write it. Default true. */
+  addGenerationPrompt?: boolean;
+  /** Jinja text to use instead of the file's tokenizer.chat_template (required when the file has none). */
+  template?: string;
+  /**
+   * More template variables (e.g. tools, enable_thinking). bos_token and eos_token (the texts of the model's BOS
+   * and EOS tokens) are given unless set here; messages and add_generation_prompt cannot be overridden.
+   */
+  variables?: Record<string, unknown>;
+}
+
+/** chat(): generate()'s options except keepCache (chat() reuses the cache by itself), and the template's. */
+export interface ChatOptions extends Omit<GenerateOptions, 'keepCache' | 'addBos' | 'parseSpecial'> {
+  template?: string;
+  variables?: Record<string, unknown>;
+}
+
+/** A GGUF metadata value: arrays are not included. */
+export type MetadataValue = string | number | boolean;
 
 /** How full the KV ring is. */
 export interface CacheState {
@@ -247,6 +278,27 @@ export declare class RingLM {
   generate(prompt: string | ArrayLike<number>, options?: GenerateOptions): AsyncGenerator<GeneratedToken, GenerationResult, void>;
   /** generate() to the end: the whole text, the token ids, why it ended, and timings. */
   complete(prompt: string | ArrayLike<number>, options?: GenerateOptions): Promise<Completion>;
+  /**
+   * Chat: render `messages` with the chat template (see applyChatTemplate) and stream the assistant's reply as
+   * generate() does. The reply ends at any end-of-generation token (EOS, EOT, EOM, and end-of-turn tokens known
+   * by their text such as <|im_end|> or <|eot_id|>) or at the control token the template writes after an
+   * assistant's message (e.g. <|END_OF_TURN_TOKEN|>); none is ever in the text: finishReason 'stop'. The prompt
+   * gets BOS once if the model's add_bos_token or the template asks for it; control-token text in it (in the
+   * messages too) is read as those tokens. When a turn's prompt tokens begin with everything the cache holds from
+   * the previous chat() turn (its prompt, reply and end token), only the new tokens are run; after anything else
+   * that changes the cache (reset, prefill, decode, generate, restoreState), the conversation runs from the start.
+   */
+  chat(messages: ChatMessage[], options?: ChatOptions): AsyncGenerator<GeneratedToken, GenerationResult, void>;
+  /**
+   * Render a conversation into prompt text with a Jinja chat template (@huggingface/jinja, as transformers'
+   * apply_chat_template renders: trim_blocks and lstrip_blocks, raise_exception() throws). Errors say what is
+   * wrong: no template, bad messages, a template that does not parse, or the render's own error message.
+   */
+  applyChatTemplate(messages: ChatMessage[], options?: ChatTemplateOptions): string;
+  /** The file's tokenizer.chat_template, or null. */
+  readonly chatTemplate: string | null;
+  /** The file's metadata: scalars and strings by key (e.g. 'general.name'); arrays (the vocabulary...) left out. */
+  readonly metadata: Readonly<Record<string, MetadataValue>>;
   /** The last generation's result. */
   readonly lastResult?: GenerationResult;
   /** How full the KV ring is. */

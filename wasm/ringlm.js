@@ -10,6 +10,7 @@
 // calls the Embind surface in bindings.cpp, and turns its error strings into Errors.
 
 import createRingLMModule from '../dist/ringlm.mjs';
+import { Template } from '../dist/jinja.mjs';  // @huggingface/jinja, copied there by the build
 
 const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
 
@@ -69,6 +70,7 @@ function generateOptions(options) {
   }
   o.stop = o.stop === undefined ? [] : typeof o.stop === 'string' ? [o.stop] : Array.from(o.stop);
   if (!o.stop.every((s) => typeof s === 'string')) throw new TypeError('RingLM.generate: stop must be a string or an array of strings');
+  o.stopTokens = Array.from(o.stopTokens ?? [], (id) => tokenId(id, 'RingLM.generate: stopTokens'));
   if (o.signal !== undefined && !(typeof o.signal?.aborted === 'boolean')) {
     throw new TypeError('RingLM.generate: signal must be an AbortSignal');
   }
@@ -97,6 +99,17 @@ function tokenIds(ids, what) {
     throw new TypeError(`${what}: token ids must be an array of integers`);
   }
   return Int32Array.from(ids, (id) => tokenId(id, what));
+}
+
+/** Check chat messages: an array of { role, content } with string values (other fields go to the template). */
+function chatMessages(messages, what) {
+  if (!Array.isArray(messages)) throw new TypeError(`${what}: messages must be an array of { role, content }`);
+  messages.forEach((m, i) => {
+    if (m === null || typeof m !== 'object') throw new TypeError(`${what}: messages[${i}] must be an object { role, content }`);
+    if (typeof m.role !== 'string' || m.role === '') throw new TypeError(`${what}: messages[${i}].role must be a non-empty string`);
+    if (typeof m.content !== 'string') throw new TypeError(`${what}: messages[${i}].content must be a string`);
+  });
+  return messages;
 }
 
 const textEncoder = new TextEncoder();
@@ -196,6 +209,13 @@ export class RingLM {
   #engine;
   #info;
   #tokenizer;
+  #metadata;
+  #templates = new Map();  // template text -> parsed Template
+  #turnEnds = new Map();   // template text -> the end-of-turn tokens it writes
+  // What the cache holds after the last chat() turn ({ ids, position }), so the next turn can run only the new
+  // tokens when its prompt extends them; null once anything else touches the cache.
+  #chatCache = null;
+  #endToken = -1;  // the end-of-generation token that ended the last generation, -1 if none did
   #generating = false;
 
   /**
@@ -321,6 +341,8 @@ export class RingLM {
     const o = generateOptions(options);
     o.signal?.throwIfAborted();
     this.#generating = true;
+    this.#chatCache = null;
+    this.#endToken = -1;
     try {
       const ids = this.#promptIds(prompt, o);
       const M = this.#module;
@@ -342,6 +364,7 @@ export class RingLM {
         if (step.kind === 'prefill') o.onPrefillProgress?.({ done: step.promptDone, total: ids.length });
         if (step.kind === 'token') yield { id: step.token, text: step.text };
         if (step.finishReason) {
+          if (step.kind === 'done') this.#endToken = step.token;
           if (step.kind === 'done' && step.text) yield { id: -1, text: step.text };
           const result = { finishReason: step.finishReason, timings: this.#engine.timings(), seed: o.seed };
           this.lastResult = result;
@@ -372,6 +395,105 @@ export class RingLM {
       text += value.text;
       if (value.id >= 0) tokens.push(value.id);
     }
+  }
+
+  /**
+   * Chat: render `messages` with the chat template (see applyChatTemplate) and stream the assistant's reply, as
+   * generate() streams (same options, chunks and result). It ends at any of the model's end-of-generation tokens
+   * (EOS, EOT, EOM and the end-of-turn tokens llama.cpp knows by their text, such as <|im_end|> and <|eot_id|>)
+   * and at the control token the template writes after an assistant's message; none of them is in the text.
+   * The prompt gets BOS once, if the model's add_bos_token or the template asks for it (a bos_token the
+   * template writes first is not doubled), and control-token text in it (the template's <|im_start|>, but also
+   * any in the messages, as in llama.cpp and transformers) is read as those tokens.
+   * When the new prompt's tokens begin with everything the cache holds from the previous chat() turn (its
+   * prompt, reply and end token), only the rest is run; otherwise the conversation is run from the start.
+   * @param messages [{ role, content }, ...]
+   * @param options generate()'s options (except keepCache), and template, variables as for applyChatTemplate
+   */
+  async *chat(messages, options = {}) {
+    const { template, variables, ...generateOptions } = options;
+    if ('keepCache' in generateOptions) throw new TypeError('RingLM.chat: keepCache is not an option of chat(), which reuses the cache by itself');
+    const text = this.applyChatTemplate(messages, { template, variables, addGenerationPrompt: true });
+    if (this.#generating) throw new Error('RingLM.chat: a generation is already running on this model');
+    const ids = this.#chatPromptIds(text);
+    const stopTokens = [...(generateOptions.stopTokens ?? []), ...this.#turnEndTokens(template ?? this.chatTemplate)];
+    const cached = this.#chatCache;
+    const reuse = cached !== null && this.position === cached.position && ids.length > cached.ids.length &&
+      cached.ids.every((id, i) => ids[i] === id);
+    const iterator = this.generate(reuse ? ids.subarray(cached.ids.length) : ids,
+      { ...generateOptions, stopTokens, keepCache: reuse });
+    const reply = [];
+    try {
+      for (;;) {
+        const { value, done } = await iterator.next();
+        if (done) {
+          // The end token is sampled but not yet in the cache: the next turn's continuation runs it first.
+          const end = this.#endToken >= 0 ? [this.#endToken] : [];
+          this.#chatCache = { ids: Int32Array.from([...ids, ...reply, ...end]), position: this.position };
+          return value;
+        }
+        if (value.id >= 0) reply.push(value.id);
+        yield value;
+      }
+    } finally {
+      await iterator.return();  // the consumer left early: generate() stops and cleans up
+    }
+  }
+
+  /** The model file's chat template (tokenizer.chat_template), or null when it has none. */
+  get chatTemplate() {
+    const t = this.metadata['tokenizer.chat_template'];
+    return typeof t === 'string' ? t : null;
+  }
+
+  /**
+   * Render a conversation into prompt text with a Jinja chat template (by @huggingface/jinja, as transformers'
+   * apply_chat_template renders it: trim_blocks and lstrip_blocks on, raise_exception available).
+   * @param messages [{ role: 'system' | 'user' | 'assistant' | ..., content: string, ...more for the template }]
+   * @param options { addGenerationPrompt: end with the header of an assistant turn (default true); template: Jinja
+   *   text to use instead of the file's; variables: more template variables (e.g. tools; bos_token and eos_token,
+   *   the texts of the model's BOS and EOS tokens, are given unless overridden here) }
+   * @returns the prompt text (tokenize it with { special: true })
+   */
+  applyChatTemplate(messages, { addGenerationPrompt = true, template, variables = {} } = {}) {
+    const what = 'RingLM.applyChatTemplate';
+    this.#live();
+    chatMessages(messages, what);
+    if (variables === null || typeof variables !== 'object') throw new TypeError(`${what}: variables must be an object`);
+    const source = template ?? this.chatTemplate;
+    if (source === null) {
+      throw new Error(`${what}: the model file has no chat template (tokenizer.chat_template): give one as the template option`);
+    }
+    if (typeof source !== 'string') throw new TypeError(`${what}: template must be a string of Jinja`);
+    let parsed = this.#templates.get(source);
+    if (parsed === undefined) {
+      try {
+        parsed = new Template(source);
+      } catch (e) {
+        throw new Error(`${what}: the chat template does not parse: ${e.message}`, { cause: e });
+      }
+      if (this.#templates.size >= 8) this.#templates.clear();
+      this.#templates.set(source, parsed);
+    }
+    const info = this.tokenizer;
+    try {
+      return parsed.render({
+        bos_token: this.#tokenText(info?.bos), eos_token: this.#tokenText(info?.eos),
+        ...variables, messages, add_generation_prompt: Boolean(addGenerationPrompt),
+      });
+    } catch (e) {
+      throw new Error(`${what}: the chat template failed: ${e.message}`, { cause: e });
+    }
+  }
+
+  /**
+   * The file's metadata: every scalar and string by key ('general.name', 'tokenizer.chat_template', ...). Arrays
+   * (the vocabulary, merges) are left out.
+   */
+  get metadata() {
+    const engine = this.#live();
+    this.#metadata ??= Object.freeze(engine.metadata());
+    return this.#metadata;
   }
 
   /**
@@ -507,7 +629,48 @@ export class RingLM {
 
   #idle(what) {
     if (this.#generating) throw new Error(`RingLM.${what}: a generation is running on this model`);
+    if (what !== 'saveState') this.#chatCache = null;  // the cache changes: a chat's next turn starts over
     return this.#live();
+  }
+
+  /** A special token's text ('<s>', '<|begin_of_text|>'), '' for none. */
+  #tokenText(id) {
+    return id == null ? '' : this.detokenize([id], { special: true, stripLeadingSpace: false });
+  }
+
+  /**
+   * The control token a template writes right after an assistant message's content: the model's end of turn,
+   * which the file may name nowhere else (Command-R's <|END_OF_TURN_TOKEN|> is no EOS, EOT or known text).
+   */
+  #turnEndTokens(source) {
+    let ends = this.#turnEnds.get(source);
+    if (ends !== undefined) return ends;
+    ends = [];
+    const mark = 'ringlm:end-of-turn-probe';
+    let text = '';
+    try {
+      text = this.applyChatTemplate([{ role: 'user', content: 'hi' }, { role: 'assistant', content: mark }],
+        { template: source, addGenerationPrompt: false });
+    } catch {
+      // A template that refuses this conversation: the model's own end tokens have to do.
+    }
+    const at = text.lastIndexOf(mark);
+    if (at >= 0) {
+      const [first] = this.tokenize(text.slice(at + mark.length).trimStart(), { special: true, addBos: false, addEos: false });
+      // Control tokens render as nothing unless asked for: text after the content is no end of turn.
+      if (first !== undefined && this.detokenize([first]) === '' && this.detokenize([first], { special: true }) !== '') ends = [first];
+    }
+    if (this.#turnEnds.size >= 8) this.#turnEnds.clear();
+    this.#turnEnds.set(source, ends);
+    return ends;
+  }
+
+  /** Chat prompt text to ids: control tokens parsed, BOS once (see chat()). */
+  #chatPromptIds(text) {
+    const addBos = Boolean(this.tokenizer?.addBos);
+    const bos = addBos ? this.#tokenText(this.tokenizer.bos) : '';
+    if (bos && text.startsWith(bos)) text = text.slice(bos.length);
+    return this.tokenize(text, { addBos, special: true });
   }
 
   #promptIds(prompt, o) {

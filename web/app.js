@@ -35,6 +35,7 @@ const state = {
   pending: new Map(),  // request id -> { onMessage, resolve }
   nextId: 1,
   generation: null,    // { id, maxTokens, prompt } while one runs
+  conversation: [],    // chat mode: the messages so far ({ role, content })
   countId: 0,          // the latest prompt token count asked for
 };
 
@@ -132,8 +133,9 @@ async function loadModel({ source, name, kind, quiet404 = false, keepAlert = fal
   hideProgress();
 
   if (reply.type === 'loaded') {
-    state.model = { name, kind, source, info: reply.info, tokenizer: reply.tokenizer };
+    state.model = { name, kind, source, info: reply.info, tokenizer: reply.tokenizer, chat: reply.chat };
     showModel();
+    showChatMode();
     showCache(reply.cache);
     setPhase('ready');
     countPromptTokens();
@@ -193,7 +195,37 @@ function generate() {
   if (!options) return;
   const prompt = $('prompt').value;
   if (!worker) startWorker();
-  runGeneration(prompt, options, (id) => worker.postMessage({ type: 'generate', id, prompt, options }));
+  if (!chatMode()) {
+    runGeneration(prompt, options, (id) => worker.postMessage({ type: 'generate', id, prompt, options }));
+    return;
+  }
+  // Chat: the conversation so far and the new message go through the model's template; the reply (even one
+  // stopped early) joins the conversation.
+  const messages = [...state.conversation, { role: 'user', content: prompt }];
+  runGeneration(transcript(messages), options, (id) => worker.postMessage({ type: 'chat', id, messages, options }))
+    .then((reply) => {
+      if (reply.type !== 'done') return;
+      state.conversation = [...messages, { role: 'assistant', content: completionText.data }];
+      $('prompt').value = '';
+      countPromptTokens();
+    });
+}
+
+const chatMode = () => Boolean(state.model?.chat) && $('chat-mode').checked;
+
+/** A conversation as the output box shows it, ending where the assistant's reply goes. */
+function transcript(messages) {
+  return messages.map(({ role, content }) => `${role === 'user' ? 'You' : 'Assistant'}: ${content}\n\n`).join('') + 'Assistant: ';
+}
+
+/** The Chat switch: offered when the model has a chat template; switching it starts a new conversation. */
+function showChatMode() {
+  $('chat-toggle').hidden = !state.model?.chat;
+  if (!state.model?.chat) $('chat-mode').checked = false;
+  state.conversation = [];
+  const chat = chatMode();
+  $('prompt-label').textContent = chat ? 'Message' : 'Prompt';
+  $('prompt').placeholder = chat ? 'Write a message; the model answers it.' : 'Write the beginning of a text; the model continues it.';
 }
 
 function stop() {
@@ -216,7 +248,10 @@ function runGeneration(prompt, options, start) {
   generation.finished = new Promise((resolve) => {
     state.pending.set(id, { onMessage: onGenerationMessage, resolve });
     start(id);
-  }).then((reply) => finishGeneration(reply, generation));
+  }).then((reply) => {
+    finishGeneration(reply, generation);
+    return reply;
+  });
   return generation.finished;
 }
 
@@ -505,6 +540,7 @@ function wire() {
   $('generate').addEventListener('click', generate);
   $('stop').addEventListener('click', stop);
   $('prompt').addEventListener('input', countPromptTokens);
+  $('chat-mode').addEventListener('change', showChatMode);
   $('output').addEventListener('scroll', () => {
     const box = $('output');
     followOutput = box.scrollHeight - box.scrollTop - box.clientHeight < 40;

@@ -5,13 +5,14 @@
 //   page -> worker
 //     { type: 'load', id, source: URL string | Blob, contextSize, memoryLimit }   (RingLM.load options)
 //     { type: 'generate', id, prompt, options }                        (RingLM generate() options, no signal)
+//     { type: 'chat', id, messages, options }                          the same through the chat template
 //     { type: 'stop' }                                                 ends the running generation
 //     { type: 'count', id, text }                                      how many tokens a prompt is
 //
 //   worker -> page
 //     { type: 'progress', id, loaded, total }                          while the file's bytes arrive
 //     { type: 'unloaded', id }                                         the old model was freed to make room
-//     { type: 'loaded', id, info, tokenizer, cache }
+//     { type: 'loaded', id, info, tokenizer, cache, chat }             chat: the file has a chat template
 //     { type: 'load-error', id, error }
 //     { type: 'prefill', id, done, total }                             prompt tokens run so far
 //     { type: 'token', id, text, stats, cache }                        one sampled token (text may be '')
@@ -71,7 +72,7 @@ async function load({ id, source, contextSize, memoryLimit }) {
     }
     lm?.dispose();
     lm = next;
-    post({ type: 'loaded', id, info: lm.info, tokenizer: lm.tokenizer, cache: lm.cacheState });
+    post({ type: 'loaded', id, info: lm.info, tokenizer: lm.tokenizer, cache: lm.cacheState, chat: lm.chatTemplate !== null });
   } catch (error) {
     post({ type: 'load-error', id, error: describeError(error) });
   }
@@ -79,7 +80,7 @@ async function load({ id, source, contextSize, memoryLimit }) {
 
 // ---- generate -----------------------------------------------------------------------------------------
 
-async function generate({ id, prompt, options }) {
+async function generate({ id, prompt, messages, options }) {
   if (!lm) {
     post({ type: 'generate-error', id, error: describeError(new Error('no model is loaded')) });
     return;
@@ -102,7 +103,7 @@ async function generate({ id, prompt, options }) {
     };
   };
   try {
-    const stream = lm.generate(prompt, {
+    const run = {
       ...options,
       seed,
       signal: controller.signal,
@@ -110,7 +111,8 @@ async function generate({ id, prompt, options }) {
         promptTokens = total;
         post({ type: 'prefill', id, done, total });
       },
-    });
+    };
+    const stream = messages ? lm.chat(messages, run) : lm.generate(prompt, run);
     for (;;) {
       const { value, done } = await stream.next();
       if (done) {
@@ -160,6 +162,7 @@ self.onmessage = ({ data }) => {
       enqueue(() => load(data));
       break;
     case 'generate':
+    case 'chat':
       enqueue(() => generate(data));
       break;
     case 'stop':

@@ -17,6 +17,9 @@ export async function prefillSummary(modelBytes) {
     const logits = lm.prefill(TOKENS, { allLogits: false });
     return {
       info: lm.info,
+      // The Jinja engine (dist/jinja.mjs) loads wherever the module does.
+      chat: lm.applyChatTemplate([{ role: 'user', content: 'hi' }],
+        { template: '{% for m in messages %}<{{ m.role }}>{{ m.content | upper }}{% endfor %}{{ bos_token }}' }),
       firstLogits: Array.from(logits.subarray(0, 8)),
       lastLogits: Array.from(logits),
     };
