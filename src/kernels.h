@@ -71,14 +71,16 @@ inline void swiglu(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
-// out = (x - mean(x)) / sqrt(var(x) + eps) * w + b: LayerNorm (two passes, as ggml_norm).
+// out = (x - mean(x)) / sqrt(var(x) + eps) * w + b: LayerNorm in two passes, each summed in double as
+// ggml_norm sums them, so the mean and the scale are llama.cpp's to the last bit nearly always (a
+// different bit would tip some of the next product's Q8_0-quantized activations).
 inline void layernorm(float* out, const float* x, const float* w, const float* b, int64_t n, float eps) {
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n; i++) sum += x[i];
-  const float mean = sum / float(n);
-  float ss = 0.0f;
-  for (int64_t i = 0; i < n; i++) ss += (x[i] - mean) * (x[i] - mean);
-  const float scale = 1.0f / std::sqrt(ss / float(n) + eps);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; i++) sum += double(x[i]);
+  const float mean = float(sum) / float(n);
+  double ss = 0.0;
+  for (int64_t i = 0; i < n; i++) ss += double((x[i] - mean) * (x[i] - mean));
+  const float scale = 1.0f / std::sqrt(float(ss / double(n)) + eps);
   for (int64_t i = 0; i < n; i++) out[i] = (x[i] - mean) * scale * w[i] + b[i];
 }
 
@@ -263,20 +265,17 @@ inline void swiglu(float* gate, const float* up, int64_t n) {
   for (; i < n; i++) gate[i] = gate[i] / (1.0f + exp_scalar(-gate[i])) * up[i];
 }
 
+// The two sums stay scalar doubles (see ref::layernorm): O(n) work beside the O(n^2) products.
 inline void layernorm(float* out, const float* x, const float* w, const float* b, int64_t n, float eps) {
-  const float mean = sum(x, n) / float(n);
-  const batch vm(mean);
-  batch acc(0.0f);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; i++) sum += double(x[i]);
+  const float mean = float(sum) / float(n);
+  double ss = 0.0;
+  for (int64_t i = 0; i < n; i++) ss += double((x[i] - mean) * (x[i] - mean));
+  const float scale = 1.0f / std::sqrt(float(ss / double(n)) + eps);
+  const batch vm(mean), vs(scale);
   int64_t i = 0;
   for (; i + W <= n; i += W) {
-    const batch d = batch::load_unaligned(x + i) - vm;
-    acc = xsimd::fma(d, d, acc);
-  }
-  float ss = xsimd::hadd(acc);
-  for (; i < n; i++) ss += (x[i] - mean) * (x[i] - mean);
-  const float scale = 1.0f / std::sqrt(ss / float(n) + eps);
-  const batch vs(scale);
-  for (i = 0; i + W <= n; i += W) {
     const batch y = (batch::load_unaligned(x + i) - vm) * vs * batch::load_unaligned(w + i);
     (y + batch::load_unaligned(b + i)).store_unaligned(out + i);
   }
