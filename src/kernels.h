@@ -376,13 +376,16 @@ void dot_tile(const WeightT* const* rows, const float* const* xs, int64_t n, flo
 // RoPE rotates each head's leading `rope_dims` values in adjacent pairs (x[2i], x[2i+1]) by
 // theta_i = pos * base^(-2i / rope_dims): llama.cpp's layout for the `llama` architecture.
 // rope_angles fills rope_dims/2 (cos, sin) pairs for one position; like llama.cpp it steps theta
-// by repeated multiplication in float, so the angles match its to the last bit or two.
+// by repeated multiplication in float, so the angles match its to the last bit or two. The float
+// libm functions differ between glibc and Emscripten's libc in the last bit now and then (which
+// broke native/wasm identity after ~100 positions); evaluated in double and rounded, they are the
+// correctly rounded float values in both, all but never differing.
 inline void rope_angles(float* cos_sin, int rope_dims, float pos, float base) {
-  const float step = std::pow(base, -2.0f / float(rope_dims));
+  const float step = float(std::pow(double(base), double(-2.0f / float(rope_dims))));
   float theta = pos;
   for (int i = 0; i < rope_dims / 2; i++) {
-    cos_sin[2 * i] = std::cos(theta);
-    cos_sin[2 * i + 1] = std::sin(theta);
+    cos_sin[2 * i] = float(std::cos(double(theta)));
+    cos_sin[2 * i + 1] = float(std::sin(double(theta)));
     theta *= step;
   }
 }
