@@ -32,7 +32,7 @@ void quantize_row_q8_0(const float* x, BlockQ8_0* out, int64_t n) {
     const float d = amax / 127.0f;
     const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     out[b].d = fp32_to_fp16(d);
-    for (int j = 0; j < 32; j++) out[b].qs[j] = int8_t(std::nearbyint(v[j] * id));
+    for (int j = 0; j < 32; j++) out[b].qs[j] = int8_t(std::lrint(v[j] * id));  // lrint: never UB, even for inf
   }
 }
 
@@ -140,7 +140,8 @@ void quantize_block(const float* v, int16_t* q, float* scale, int32_t* sum8) {
   _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 24), _mm_packs_epi32(odd(4), odd(6)));    // 17, .., 31
   alignas(16) int32_t s4[4];
   _mm_store_si128(reinterpret_cast<__m128i*>(s4), sum);
-  *sum8 = 8 * (s4[0] + s4[1] + s4[2] + s4[3]);
+  // Unsigned: non-finite activations (a broken file) give garbage here, but never overflow UB.
+  *sum8 = int32_t(8u * (uint32_t(s4[0]) + uint32_t(s4[1]) + uint32_t(s4[2]) + uint32_t(s4[3])));
 }
 
 #elif RINGLM_QUANT_AVX2
@@ -171,7 +172,7 @@ void quantize_block(const float* v, int8_t* q, float* scale, int32_t* sum8) {
   __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
   s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
   s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
-  *sum8 = 8 * _mm_cvtsi128_si32(s4);
+  *sum8 = int32_t(8u * uint32_t(_mm_cvtsi128_si32(s4)));  // unsigned: no overflow UB on garbage input
   // Pack to bytes; the packs interleave 128-bit lanes, the permute puts the values back in order.
   const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]), _mm256_packs_epi32(i32[2], i32[3]));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(q),
