@@ -13,20 +13,14 @@
 
 import { GgufWriter, GgmlType, ggmlTypeId } from './writer.mjs';
 import { makeRng, randomLlamaParams, streamSeed } from './random-llama.mjs';
-import { addGpt2Tokenizer, END_OF_TEXT, TOKEN_TYPE } from './vocab-gpt2.mjs';
+import { VOCAB_MODELS } from './vocab-models.mjs';
 
 const FILE_TYPE = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 };
 export const ARCHITECTURES = ['qwen2', 'gpt2'];
 
-/** The tokenizers: Qwen 2's and GPT-2's (token counts 50260 and 50257). */
-const TOKENIZERS = {
-  qwen2: (w) => addGpt2Tokenizer(w, {
-    pre: 'qwen2', bos: END_OF_TEXT, eos: '<|im_end|>',
-    extra: [{ text: '<|im_start|>', type: TOKEN_TYPE.CONTROL }, { text: '<|im_end|>', type: TOKEN_TYPE.CONTROL },
-      { text: '<tool_call>', type: TOKEN_TYPE.USER_DEFINED }],
-  }),
-  gpt2: (w) => addGpt2Tokenizer(w, { pre: 'gpt-2' }),
-};
+/** The tokenizers of the tokenizer tests' models: Qwen 2's and GPT-2's (token counts 50260 and 50257). */
+const vocabModel = (file) => VOCAB_MODELS.find((m) => m.file === file);
+const TOKENIZERS = { qwen2: vocabModel('vocab-qwen2.gguf').add, gpt2: vocabModel('vocab-gpt2.gguf').add };
 export const VOCAB_SIZE = { qwen2: 50260, gpt2: 50257 };
 
 /**
