@@ -71,6 +71,32 @@ inline void swiglu(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+// out = (x - mean(x)) / sqrt(var(x) + eps) * w + b: LayerNorm in two passes, each summed in double as
+// ggml_norm sums them, so the mean and the scale are llama.cpp's to the last bit nearly always (a
+// different bit would tip some of the next product's Q8_0-quantized activations).
+inline void layernorm(float* out, const float* x, const float* w, const float* b, int64_t n, float eps) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; i++) sum += double(x[i]);
+  const float mean = float(sum) / float(n);
+  double ss = 0.0;
+  for (int64_t i = 0; i < n; i++) ss += double((x[i] - mean) * (x[i] - mean));
+  const float scale = 1.0f / std::sqrt(float(ss / double(n)) + eps);
+  for (int64_t i = 0; i < n; i++) out[i] = (x[i] - mean) * scale * w[i] + b[i];
+}
+
+// x = gelu(x), tanh form, on llama.cpp's CPU grid: its GELU reads a table of gelu(h) for every f16
+// value h, so the input is rounded to f16 and so is the result; |x| >= 10 is 0 or x. Matching that
+// grid (not the exact curve) keeps us within llama.cpp's own rounding of the activations.
+inline float gelu_exact(float x) {
+  return 0.5f * x * (1.0f + std::tanh(0.7978845608028654f * x * (1.0f + 0.044715f * x * x)));
+}
+inline void gelu(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    if (x[i] <= -10.0f) x[i] = 0.0f;
+    else if (x[i] < 10.0f) x[i] = fp16_to_fp32(fp32_to_fp16(gelu_exact(fp16_to_fp32(fp32_to_fp16(x[i])))));
+  }
+}
+
 // out[r * T + t] = dot(row r, token t): R weight rows (F32, or F16 given as uint16_t) against T
 // token vectors of n values. What simd::dot_tile computes.
 template <typename WeightT>
@@ -239,6 +265,55 @@ inline void swiglu(float* gate, const float* up, int64_t n) {
   for (; i < n; i++) gate[i] = gate[i] / (1.0f + exp_scalar(-gate[i])) * up[i];
 }
 
+// The two sums stay scalar doubles (see ref::layernorm): O(n) work beside the O(n^2) products.
+inline void layernorm(float* out, const float* x, const float* w, const float* b, int64_t n, float eps) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; i++) sum += double(x[i]);
+  const float mean = float(sum) / float(n);
+  double ss = 0.0;
+  for (int64_t i = 0; i < n; i++) ss += double((x[i] - mean) * (x[i] - mean));
+  const float scale = 1.0f / std::sqrt(float(ss / double(n)) + eps);
+  const batch vm(mean), vs(scale);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    const batch y = (batch::load_unaligned(x + i) - vm) * vs * batch::load_unaligned(w + i);
+    (y + batch::load_unaligned(b + i)).store_unaligned(out + i);
+  }
+  for (; i < n; i++) out[i] = (x[i] - mean) * scale * w[i] + b[i];
+}
+
+// x rounded to the nearest f16 value (ties to even), still as a float, for |x| < 65504: what
+// fp16_to_fp32(fp32_to_fp16(x)) gives, with integer ops only (the same bits in wasm).
+inline batch round_to_f16(batch x) {
+  const ibatch bits = xsimd::bitwise_cast<ibatch>(x);
+  // Normal halves: round the 13 dropped mantissa bits to nearest even (a carry bumps the exponent).
+  const ibatch normal = (bits + (ibatch(0xfff) + ((bits >> 13) & ibatch(1)))) & ibatch(~0x1fff);
+  // Subnormal halves (below 2^-14) are multiples of 2^-24, the spacing of floats in [0.5, 1).
+  const batch ax = xsimd::abs(x);
+  const batch sub = xsimd::copysign((ax + batch(0.5f)) - batch(0.5f), x);
+  return xsimd::select(ax < batch(6.103515625e-05f), sub, xsimd::bitwise_cast<batch>(normal));
+}
+
+// gelu on llama.cpp's f16 grid (see ref::gelu), with tanh written through our exp:
+// 0.5 h (1 + tanh(v)) = h / (1 + e^(-2v)).
+inline batch gelu(batch x) {
+  const batch h = round_to_f16(x);
+  const batch v = batch(0.7978845608028654f) * h * xsimd::fma(batch(0.044715f) * h, h, batch(1.0f));
+  const batch g = round_to_f16(h / (batch(1.0f) + exp(batch(-2.0f) * v)));
+  return xsimd::select(x <= batch(-10.0f), batch(0.0f), xsimd::select(x >= batch(10.0f), x, g));
+}
+
+inline void gelu(float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + W <= n; i += W) gelu(batch::load_unaligned(x + i)).store_unaligned(x + i);
+  if (i < n) {  // the tail through the same batch code, so a value never depends on its index
+    float v[W] = {};
+    std::memcpy(v, x + i, size_t(n - i) * sizeof(float));
+    gelu(batch::load_unaligned(v)).store_unaligned(v);
+    std::memcpy(x + i, v, size_t(n - i) * sizeof(float));
+  }
+}
+
 // W consecutive weights as floats: F32 as they are, F16 converted (llama.cpp's F16 matmul works in
 // float after rounding the activations to f16, which the caller has done).
 inline batch load_weights(const float* p) { return batch::load_unaligned(p); }
@@ -301,14 +376,31 @@ void dot_tile(const WeightT* const* rows, const float* const* xs, int64_t n, flo
 // RoPE rotates each head's leading `rope_dims` values in adjacent pairs (x[2i], x[2i+1]) by
 // theta_i = pos * base^(-2i / rope_dims): llama.cpp's layout for the `llama` architecture.
 // rope_angles fills rope_dims/2 (cos, sin) pairs for one position; like llama.cpp it steps theta
-// by repeated multiplication in float, so the angles match its to the last bit or two.
+// by repeated multiplication in float, so the angles match its to the last bit or two. The float
+// libm functions differ between glibc and Emscripten's libc in the last bit now and then (which
+// broke native/wasm identity after ~100 positions); evaluated in double and rounded, they are the
+// correctly rounded float values in both, all but never differing.
 inline void rope_angles(float* cos_sin, int rope_dims, float pos, float base) {
-  const float step = std::pow(base, -2.0f / float(rope_dims));
+  const float step = float(std::pow(double(base), double(-2.0f / float(rope_dims))));
   float theta = pos;
   for (int i = 0; i < rope_dims / 2; i++) {
-    cos_sin[2 * i] = std::cos(theta);
-    cos_sin[2 * i + 1] = std::sin(theta);
+    cos_sin[2 * i] = float(std::cos(double(theta)));
+    cos_sin[2 * i + 1] = float(std::sin(double(theta)));
     theta *= step;
+  }
+}
+
+// The NEOX layout (qwen2 and others): pair i is (x[i], x[i + rope_dims/2]), same angles.
+inline void rope_rotate_neox(float* vec, int n_heads, int head_dim, int rope_dims, const float* cos_sin) {
+  const int half = rope_dims / 2;
+  for (int h = 0; h < n_heads; h++) {
+    float* v = vec + h * head_dim;
+    for (int i = 0; i < half; i++) {
+      const float c = cos_sin[2 * i], s = cos_sin[2 * i + 1];
+      const float x0 = v[i], x1 = v[i + half];
+      v[i] = x0 * c - x1 * s;
+      v[i + half] = x0 * s + x1 * c;
+    }
   }
 }
 

@@ -17,6 +17,7 @@ Status KvCache::allocate(int n_layers, int capacity, int kv_dim, int batch) {
   const size_t n = size_t(n_layers) * size_t(slots_) * size_t(kv_dim);
   keys_.assign(n, 0.0f);
   values_.assign(n, 0.0f);
+  tokens_.assign(size_t(slots_), 0);
   return set_policy(ContextPolicy::Stop, 0);
 }
 
@@ -89,8 +90,9 @@ int KvCache::make_room(int n) {
   return 0;
 }
 
-int KvCache::append() {
+int KvCache::append(int32_t token) {
   const int slot = slot_of(next_pos_);
+  tokens_[size_t(slot)] = token;
   next_pos_++;
   return slot;
 }
@@ -98,6 +100,7 @@ int KvCache::append() {
 void KvCache::save(State* s) const {
   s->keys = keys_;
   s->values = values_;
+  s->tokens = tokens_;
   s->next_pos = next_pos_;
   s->shift_start = shift_start_;
   s->dropped = dropped_;
@@ -106,12 +109,13 @@ void KvCache::save(State* s) const {
 }
 
 Status KvCache::restore(const State& s) {
-  if (s.keys.size() != keys_.size() || s.values.size() != values_.size()) {
+  if (s.keys.size() != keys_.size() || s.values.size() != values_.size() || s.tokens.size() != tokens_.size()) {
     return Status::error("the saved state belongs to a cache of another size");
   }
   RINGLM_TRY(set_policy(s.policy, s.anchors));
   std::copy(s.keys.begin(), s.keys.end(), keys_.begin());
   std::copy(s.values.begin(), s.values.end(), values_.begin());
+  std::copy(s.tokens.begin(), s.tokens.end(), tokens_.begin());
   next_pos_ = s.next_pos;
   shift_start_ = s.shift_start;
   dropped_ = s.dropped;

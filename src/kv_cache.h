@@ -24,6 +24,12 @@
 // positions than in positions. Attention therefore rotates the query a second time for the
 // anchors, by anchor_shift(p) = (kept position of p) - p, which is exactly equivalent to
 // re-rotating every anchor key.
+//
+// Learned absolute positions (gpt2) cannot be moved that way: the position is added to the
+// embedding, so it is in every layer's K/V. There the model must be told kept_position(p) directly,
+// and after a shift the window's kept positions have all moved: the transformer runs the window's
+// tokens again (their ids are kept per slot for that), which makes the result equal to a fresh
+// prefill of the kept tokens. `sinks` would move them at every token, so it is refused there.
 #pragma once
 
 #include <cstdint>
@@ -61,8 +67,9 @@ public:
   // is full; returns how many of them fit now (0 with the stop policy when full). Call before
   // writing each batch; a batch must not be larger than the returned count.
   int make_room(int n);
-  // Take the slot of the token at next_position() and advance.
-  int append();
+  // Take the slot of the token at next_position(), remember its id, and advance.
+  int append(int32_t token);
+  int32_t token(int slot) const { return tokens_[size_t(slot)]; }
 
   int slot_of(int32_t pos) const {
     return pos < anchors_ ? pos : anchors_ + int((pos - anchors_) % ring_);
@@ -71,6 +78,8 @@ public:
   int32_t window_start(int32_t pos) const;
   // The query's kept position minus its position (<= 0): how far to rotate it back for anchors.
   int32_t anchor_shift(int32_t pos) const;
+  // Where the model sees the token at `pos` among the kept tokens: pos + anchor_shift(pos).
+  int32_t kept_position(int32_t pos) const { return pos + anchor_shift(pos); }
 
   float* key(int layer, int slot) { return &keys_[index(layer, slot)]; }
   float* value(int layer, int slot) { return &values_[index(layer, slot)]; }
@@ -80,6 +89,7 @@ public:
   // Snapshot support: the whole state as plain data.
   struct State {
     std::vector<float> keys, values;
+    std::vector<int32_t> tokens;
     int32_t next_pos = 0, shift_start = 0;
     int64_t dropped = 0;
     ContextPolicy policy = ContextPolicy::Stop;
@@ -99,6 +109,7 @@ private:
   int32_t shift_start_ = 0;  // shift policy: the oldest kept non-anchor position
   int64_t dropped_ = 0;
   std::vector<float> keys_, values_;  // [layer][slot][kv_dim]
+  std::vector<int32_t> tokens_;       // [slot] the token id each slot holds
 };
 
 }  // namespace ringlm

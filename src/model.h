@@ -1,4 +1,5 @@
-// model.h — a Llama-family model: its hyperparameters and its weights, as views into a GgufFile.
+// model.h — a decoder-only transformer: its hyperparameters, how its architecture differs from the
+// others (ArchTraits), and its weights, as views into a GgufFile.
 //
 // Nothing is copied: every weight points into the loaded file, which must outlive the Model.
 // Shapes are written as ggml does, innermost first: [cols, rows] is `rows` rows of `cols` values.
@@ -13,8 +14,29 @@
 
 namespace ringlm {
 
+// How an architecture differs from the others: the one place that says so. The forward pass is
+// shared and reads these flags; model.cpp holds the table (kArchitectures) and binds the tensors.
+enum class NormKind { RMS, Layer };             // x/rms(x)*w, or (x-mean)/std*w + b
+enum class RopeStyle { None, Adjacent, Neox };  // pairs (2i, 2i+1), or (i, i + rope_dims/2)
+enum class FfnKind { SwiGLU, GELU };            // down(silu(gate x) * up x), or down(gelu(up x + b)) + b
+
+struct ArchTraits {
+  const char* name;          // general.architecture
+  NormKind norm;
+  const char* eps_key;       // the norm epsilon's key, after "<arch>."
+  RopeStyle rope;
+  bool learned_positions;    // position_embd rows are added to the embeddings (no RoPE)
+  bool fused_qkv;            // one attn_qkv tensor instead of attn_q/attn_k/attn_v
+  bool qkv_bias_required;    // QKV biases: required, or read when present
+  bool out_bias;             // attn_output.bias
+  FfnKind ffn;               // GELU implies ffn_up/ffn_down biases
+};
+
+// The architectures ringlm runs, or null with the list of supported names in *supported.
+const ArchTraits* find_architecture(const std::string& name, std::string* supported);
+
 struct Config {
-  std::string architecture;  // general.architecture ("llama")
+  std::string architecture;  // general.architecture ("llama", "qwen2", "gpt2")
   int dim = 0;               // embedding_length
   int n_layers = 0;          // block_count
   int n_heads = 0;           // attention.head_count
@@ -26,7 +48,7 @@ struct Config {
   int rope_dims = 0;         // rope.dimension_count: leading dims of each head that rotate
   float rope_base = 10000.0f;   // rope.freq_base
   float rope_scale = 1.0f;      // position multiplier (1 / rope.scaling.factor for linear scaling)
-  float norm_eps = 1e-5f;       // attention.layer_norm_rms_epsilon
+  float norm_eps = 1e-5f;       // attention.layer_norm_rms_epsilon (or layer_norm_epsilon)
 
   int q_dim() const { return n_heads * head_dim; }
   int kv_dim() const { return n_kv_heads * head_dim; }
@@ -44,24 +66,29 @@ struct Weight {
   const uint8_t* row(int64_t r) const { return data + size_t(r) * row_bytes; }
 };
 
+// A bias (or LayerNorm shift) is an F32 vector; `data == nullptr` means the file has none.
+// With a fused attn_qkv tensor, wq/wk/wv (and their biases) are views of its three row ranges.
 struct LayerWeights {
-  Weight attn_norm;  // [dim]             F32
-  Weight wq;         // [dim, q_dim]
-  Weight wk;         // [dim, kv_dim]
-  Weight wv;         // [dim, kv_dim]
-  Weight wo;         // [q_dim, dim]
-  Weight ffn_norm;   // [dim]             F32
-  Weight w_gate;     // [dim, ffn_dim]
-  Weight w_up;       // [dim, ffn_dim]
-  Weight w_down;     // [ffn_dim, dim]
+  Weight attn_norm, attn_norm_b;  // [dim]             F32 (bias: LayerNorm only)
+  Weight wq, bq;                  // [dim, q_dim]      [q_dim]
+  Weight wk, bk;                  // [dim, kv_dim]     [kv_dim]
+  Weight wv, bv;                  // [dim, kv_dim]     [kv_dim]
+  Weight wo, bo;                  // [q_dim, dim]      [dim]
+  Weight ffn_norm, ffn_norm_b;    // [dim]             F32
+  Weight w_gate;                  // [dim, ffn_dim]    SwiGLU only
+  Weight w_up, b_up;              // [dim, ffn_dim]    [ffn_dim]
+  Weight w_down, b_down;          // [ffn_dim, dim]    [dim]
 };
 
 struct Model {
   Config config;
-  Weight token_embd;  // [dim, vocab]     row t is token t's embedding
+  const ArchTraits* arch = nullptr;
+  Weight token_embd;     // [dim, vocab]     row t is token t's embedding
+  Weight position_embd;  // [dim, context_length]  learned positions only: row p is added at position p
   std::vector<LayerWeights> layers;
-  Weight output_norm;  // [dim]            F32
+  Weight output_norm, output_norm_b;  // [dim]  F32
   Weight output;       // [dim, vocab]     token_embd itself when the file ties them
+  Weight output_b;     // [vocab]          rarely present (qwen2 allows it)
   bool tied_output = false;
 
   // Read the hyperparameters and bind every weight, checking names, shapes and types.

@@ -26,10 +26,13 @@ void quantize_row_q8_0(const float* x, BlockQ8_0* out, int64_t n) {
     const float* v = x + b * 32;
     float amax = 0.0f;
     for (int j = 0; j < 32; j++) amax = std::fmax(amax, std::fabs(v[j]));
+    // As llama.cpp's SIMD code (x86, ARM, wasm) quantizes activations: x * (127 / amax), rounded to
+    // nearest even (its scalar reference uses 1 / d and halves away from zero, which differs on ties,
+    // and ties are common when the values sit on an f16 grid, as after gpt2's GELU).
     const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     out[b].d = fp32_to_fp16(d);
-    for (int j = 0; j < 32; j++) out[b].qs[j] = int8_t(std::lround(v[j] * id));
+    for (int j = 0; j < 32; j++) out[b].qs[j] = int8_t(std::lrint(v[j] * id));  // lrint: never UB, even for inf
   }
 }
 
@@ -110,20 +113,18 @@ void quantize_block(const float* v, int16_t* q, float* scale, int32_t* sum8) {
   }
   alignas(16) float lanes[4];
   _mm_store_ps(lanes, amax);
-  const float d = std::fmax(std::fmax(lanes[0], lanes[1]), std::fmax(lanes[2], lanes[3])) / 127.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  const float amax_s = std::fmax(std::fmax(lanes[0], lanes[1]), std::fmax(lanes[2], lanes[3]));
+  const float d = amax_s / 127.0f;
+  const float id = amax_s != 0.0f ? 127.0f / amax_s : 0.0f;
   *scale = fp16_to_fp32(fp32_to_fp16(d));
-  // q = lround(x * id): truncate, then step away from zero when the dropped fraction is >= 1/2.
-  // The integer (|q| <= 127) is read off the low mantissa bits after adding 1.5 * 2^23 (wasm has no
-  // fast float-to-int conversion).
-  const __m128 vid = _mm_set1_ps(id), half = _mm_set1_ps(0.5f), one = _mm_set1_ps(1.0f), magic = _mm_set1_ps(12582912.0f);
+  // q = x * id rounded to nearest even: adding 1.5 * 2^23 rounds it (|q| <= 127) and leaves the
+  // integer in the low mantissa bits (wasm has no fast float-to-int conversion).
+  const __m128 vid = _mm_set1_ps(id), magic = _mm_set1_ps(12582912.0f);
   __m128i i32[8];
   __m128i sum = _mm_setzero_si128();
   for (int k = 0; k < 8; k++) {
     const __m128 y = _mm_mul_ps(x[k], vid);
-    const __m128 t = _mm_round_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    const __m128 away = _mm_and_ps(_mm_cmpge_ps(_mm_andnot_ps(sign, _mm_sub_ps(y, t)), half), _mm_or_ps(_mm_and_ps(y, sign), one));
-    i32[k] = _mm_sub_epi32(_mm_castps_si128(_mm_add_ps(_mm_add_ps(t, away), magic)), _mm_castps_si128(magic));
+    i32[k] = _mm_sub_epi32(_mm_castps_si128(_mm_add_ps(y, magic)), _mm_castps_si128(magic));
     sum = _mm_add_epi32(sum, i32[k]);
   }
   // To the kernels' layout: i32[k] holds values 4k .. 4k+3; gather evens and odds, narrow to int16.
@@ -139,7 +140,8 @@ void quantize_block(const float* v, int16_t* q, float* scale, int32_t* sum8) {
   _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 24), _mm_packs_epi32(odd(4), odd(6)));    // 17, .., 31
   alignas(16) int32_t s4[4];
   _mm_store_si128(reinterpret_cast<__m128i*>(s4), sum);
-  *sum8 = 8 * (s4[0] + s4[1] + s4[2] + s4[3]);
+  // Unsigned: non-finite activations (a broken file) give garbage here, but never overflow UB.
+  *sum8 = int32_t(8u * (uint32_t(s4[0]) + uint32_t(s4[1]) + uint32_t(s4[2]) + uint32_t(s4[3])));
 }
 
 #elif RINGLM_QUANT_AVX2
@@ -155,25 +157,22 @@ void quantize_block(const float* v, int8_t* q, float* scale, int32_t* sum8) {
   __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
   m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
   m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-  const float d = _mm_cvtss_f32(m4) / 127.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  const float amax_s = _mm_cvtss_f32(m4);
+  const float d = amax_s / 127.0f;
+  const float id = amax_s != 0.0f ? 127.0f / amax_s : 0.0f;
   *scale = fp16_to_fp32(fp32_to_fp16(d));
-  // q = lround(x * id): truncate, then step away from zero when the dropped fraction is >= 1/2.
-  const __m256 vid = _mm256_set1_ps(id), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+  // q = x * id rounded to nearest even, as quantize_row_q8_0.
+  const __m256 vid = _mm256_set1_ps(id);
   __m256i i32[4];
   for (int k = 0; k < 4; k++) {
-    const __m256 y = _mm256_mul_ps(x[k], vid);
-    const __m256 t = _mm256_round_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    const __m256 frac = _mm256_andnot_ps(sign, _mm256_sub_ps(y, t));
-    const __m256 away = _mm256_and_ps(_mm256_cmp_ps(frac, half, _CMP_GE_OQ), _mm256_or_ps(_mm256_and_ps(y, sign), one));
-    i32[k] = _mm256_cvtps_epi32(_mm256_add_ps(t, away));  // exact: already an integer
+    const __m256 y = _mm256_round_ps(_mm256_mul_ps(x[k], vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    i32[k] = _mm256_cvtps_epi32(y);  // exact: already an integer
   }
   const __m256i s = _mm256_add_epi32(_mm256_add_epi32(i32[0], i32[1]), _mm256_add_epi32(i32[2], i32[3]));
   __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
   s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
   s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
-  // Unsigned: NaN or infinite activations (a broken file) convert to INT32_MIN, and 8x must not overflow.
-  *sum8 = int32_t(8u * uint32_t(_mm_cvtsi128_si32(s4)));
+  *sum8 = int32_t(8u * uint32_t(_mm_cvtsi128_si32(s4)));  // unsigned: no overflow UB on garbage input
   // Pack to bytes; the packs interleave 128-bit lanes, the permute puts the values back in order.
   const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]), _mm256_packs_epi32(i32[2], i32[3]));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(q),

@@ -217,7 +217,7 @@ void Session::reset() {
 
 namespace {
 constexpr uint32_t kSnapshotMagic = 0x534d4c52;  // "RLMS"
-constexpr uint32_t kSnapshotVersion = 1;
+constexpr uint32_t kSnapshotVersion = 2;  // 2: token ids per slot (re-runs for learned positions)
 
 struct Writer {
   std::vector<uint8_t>* out;
@@ -280,6 +280,7 @@ Status Session::save(std::vector<uint8_t>* out) const {
   w.put<int64_t>(cache.dropped);
   w.put_array(cache.keys);
   w.put_array(cache.values);
+  w.put_array(cache.tokens);
   w.put_array(std::vector<float>(engine_.logits(), engine_.logits() + c.vocab_size));
   w.put<uint8_t>(sampler_ready_);
   w.put(sampler_.params());
@@ -310,13 +311,18 @@ Status Session::restore(const uint8_t* data, size_t size) {
   const size_t cache_floats = size_t(layers) * size_t(slots) * size_t(kv_dim);
   cache.keys = r.get_array<float>(cache_floats);
   cache.values = r.get_array<float>(cache_floats);
+  cache.tokens = r.get_array<int32_t>(size_t(slots));
   const std::vector<float> logits = r.get_array<float>(size_t(vocab));
   const bool sampler_ready = r.get<uint8_t>() != 0;
   const SamplingParams params = r.get<SamplingParams>();
   const uint64_t rng = r.get<uint64_t>();
   const std::vector<int32_t> recent = r.get_array<int32_t>(1 << 20);
   const int32_t pending = r.get<int32_t>();
-  if (!r.ok || r.left != 0 || policy < 0 || policy > 2 || logits.size() != size_t(vocab) || pending < -1 || pending >= vocab) {
+  // Token ids are embedding rows when a shift re-runs the window: each must be a real token.
+  const bool tokens_ok = cache.tokens.size() == size_t(slots) &&
+                         std::all_of(cache.tokens.begin(), cache.tokens.end(), [&](int32_t t) { return t >= 0 && t < vocab; });
+  if (!r.ok || r.left != 0 || policy < 0 || policy > 2 || logits.size() != size_t(vocab) || pending < -1 || pending >= vocab ||
+      !tokens_ok) {
     return Status::error("the state is truncated or corrupt");
   }
   // The ring's counters must describe a state it can reach, or later slots and windows fall outside it.

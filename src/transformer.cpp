@@ -11,6 +11,12 @@ namespace ringlm {
 
 Status Transformer::init(const Model* model, int context_size, int max_batch) {
   if (max_batch <= 0) return Status::error("prefill batch size must be positive");
+  if (model->arch->learned_positions && context_size > model->config.context_length) {
+    // Kept positions run up to context_size - 1, and each reads a row of position_embd.
+    return Status::error("contextSize " + std::to_string(context_size) + " is larger than the " +
+                         std::to_string(model->config.context_length) + " positions this " + model->config.architecture +
+                         " model has learned (position_embd rows)");
+  }
   model_ = model;
   max_batch_ = max_batch;
   const Config& c = model->config;
@@ -30,6 +36,7 @@ Status Transformer::init(const Model* model, int context_size, int max_batch) {
   anchor_q_.assign(size_t(c.q_dim()), 0.0f);
   scores_.assign(size_t(cache_.slots()), 0.0f);
   slots_.assign(B, -1);
+  rerun_tokens_.assign(B, 0);
   mm_.reserve(max_batch, std::max({int64_t(c.dim), int64_t(c.q_dim()), int64_t(c.ffn_dim)}));
   return Status();
 }
@@ -67,7 +74,7 @@ Status Transformer::prefill(const int32_t* tokens, int n, int32_t pos, float* lo
   const int64_t vocab = model_->config.vocab_size;
   for (int done = 0; done < n;) {
     // The cache decides how much fits before its policy must act again (a context shift).
-    const int m = cache_.make_room(std::min(max_batch_, n - done));
+    const int m = make_room(std::min(max_batch_, n - done));
     const bool last_chunk = done + m == n;
     if (all_logits) {
       forward(tokens + done, m, pos + done, 0, logits + int64_t(done) * vocab);
@@ -81,41 +88,95 @@ Status Transformer::prefill(const int32_t* tokens, int n, int32_t pos, float* lo
 
 Status Transformer::decode(int32_t token, int32_t pos, float* logits) {
   RINGLM_TRY(check_tokens(&token, 1, pos));
-  cache_.make_room(1);
+  make_room(1);
   forward(&token, 1, pos, 0, logits);
   return Status();
 }
 
-void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_logit, float* logits) {
+int Transformer::make_room(int n) {
+  const int64_t dropped = cache_.dropped();
+  const int m = cache_.make_room(n);
+  if (model_->arch->learned_positions && cache_.dropped() != dropped) rerun_window();
+  return m;
+}
+
+// A shift moved every window token's kept position; with learned positions that position is in all
+// of its K/V, so the window is run again at the new positions (anchors stay: theirs did not move).
+void Transformer::rerun_window() {
+  const int32_t end = cache_.next_position();
+  for (int32_t p = cache_.window_start(end); p < end;) {
+    const int m = int(std::min<int32_t>(max_batch_, end - p));
+    for (int i = 0; i < m; i++) rerun_tokens_[size_t(i)] = cache_.token(cache_.slot_of(p + i));
+    forward(rerun_tokens_.data(), m, p, m, nullptr, true);
+    p += m;
+  }
+}
+
+void Transformer::norm(const Weight& w, const Weight& b, int t0, int n) {
+  const Config& c = model_->config;
+  const int64_t dim = c.dim;
+  const float* wf = reinterpret_cast<const float*>(w.data);
+  for (int t = t0; t < n; t++) {
+    if (model_->arch->norm == NormKind::Layer) {
+      simd::layernorm(&xn_[size_t(t * dim)], &x_[size_t(t * dim)], wf, reinterpret_cast<const float*>(b.data), dim, c.norm_eps);
+    } else {
+      simd::rmsnorm(&xn_[size_t(t * dim)], &x_[size_t(t * dim)], wf, dim, c.norm_eps);
+    }
+  }
+}
+
+namespace {
+// y[t] += b for n rows of y (stride floats apart); nothing when the file has no such bias.
+void add_bias(const Weight& b, float* y, int64_t stride, int n) {
+  if (!b.data) return;
+  for (int t = 0; t < n; t++) simd::add(reinterpret_cast<const float*>(b.data), y + t * stride, b.cols);
+}
+}  // namespace
+
+void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_logit, float* logits, bool rerun) {
   const Model& m = *model_;
   const Config& c = m.config;
+  const ArchTraits& arch = *m.arch;
   const int64_t dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), ffn = c.ffn_dim;
+  const bool rope = arch.rope != RopeStyle::None;
+  const auto rotate = arch.rope == RopeStyle::Neox ? rope_rotate_neox : rope_rotate;
 
-  // Embed each token, give it a cache slot, and compute its RoPE angles once for all layers: at its
-  // position, and from there back to its kept position for the anchors (see kv_cache.h).
+  // Embed each token and give it a cache slot. Positions enter either as a learned row added here,
+  // at the token's kept position, or as RoPE angles computed once for all layers: at its position,
+  // and from there back to its kept position for the anchors (see kv_cache.h).
   for (int t = 0; t < n; t++) {
     dequantize_row(m.token_embd.type, m.token_embd.row(tokens[t]), &x_[size_t(t * dim)], dim);
     const int32_t pos = pos0 + t;
-    slots_[size_t(t)] = cache_.append();
-    rope_angles(&rope_[size_t(t * c.rope_dims)], c.rope_dims, double(pos) * c.rope_scale, c.rope_base);
-    rope_angles(&anchor_rope_[size_t(t * c.rope_dims)], c.rope_dims, double(cache_.anchor_shift(pos)) * c.rope_scale,
-                c.rope_base);
+    slots_[size_t(t)] = rerun ? cache_.slot_of(pos) : cache_.append(tokens[t]);
+    if (arch.learned_positions) {
+      float* row = &xn_[size_t(t * dim)];
+      dequantize_row(m.position_embd.type, m.position_embd.row(cache_.kept_position(pos)), row, dim);
+      simd::add(row, &x_[size_t(t * dim)], dim);
+    }
+    if (rope) {
+      rope_angles(&rope_[size_t(t * c.rope_dims)], c.rope_dims, double(pos) * c.rope_scale, c.rope_base);
+      rope_angles(&anchor_rope_[size_t(t * c.rope_dims)], c.rope_dims, double(cache_.anchor_shift(pos)) * c.rope_scale,
+                  c.rope_base);
+    }
   }
 
   for (int l = 0; l < c.n_layers; l++) {
     const LayerWeights& L = m.layers[size_t(l)];
 
-    // Attention: x += wo · attention(rope(wq·norm(x)), rope(wk·norm(x)), wv·norm(x))
-    for (int t = 0; t < n; t++) {
-      simd::rmsnorm(&xn_[size_t(t * dim)], &x_[size_t(t * dim)], reinterpret_cast<const float*>(L.attn_norm.data), dim, c.norm_eps);
-    }
+    // Attention: x += wo · attention(rope(wq·norm(x) + bq), rope(wk·norm(x) + bk), wv·norm(x) + bv) + bo
+    norm(L.attn_norm, L.attn_norm_b, 0, n);
     matmul(L.wq, xn_.data(), dim, n, q_.data(), q_dim, mm_);
     matmul(L.wk, xn_.data(), dim, n, k_.data(), kv_dim, mm_);
     matmul(L.wv, xn_.data(), dim, n, v_.data(), kv_dim, mm_);
+    add_bias(L.bq, q_.data(), q_dim, n);
+    add_bias(L.bk, k_.data(), kv_dim, n);
+    add_bias(L.bv, v_.data(), kv_dim, n);
     for (int t = 0; t < n; t++) {
-      const float* angles = &rope_[size_t(t * c.rope_dims)];
-      rope_rotate(&q_[size_t(t * q_dim)], c.n_heads, c.head_dim, c.rope_dims, angles);
-      rope_rotate(&k_[size_t(t * kv_dim)], c.n_kv_heads, c.head_dim, c.rope_dims, angles);
+      if (rope) {
+        const float* angles = &rope_[size_t(t * c.rope_dims)];
+        rotate(&q_[size_t(t * q_dim)], c.n_heads, c.head_dim, c.rope_dims, angles);
+        rotate(&k_[size_t(t * kv_dim)], c.n_kv_heads, c.head_dim, c.rope_dims, angles);
+      }
       std::copy_n(&k_[size_t(t * kv_dim)], kv_dim, cache_.key(l, slots_[size_t(t)]));
       std::copy_n(&v_[size_t(t * kv_dim)], kv_dim, cache_.value(l, slots_[size_t(t)]));
     }
@@ -125,33 +186,39 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
       const int32_t pos = pos0 + t;
       const float* q = &q_[size_t(t * q_dim)];
       const float* anchor_q = nullptr;
-      if (cache_.anchor_shift(pos) != 0) {
+      if (rope && cache_.anchor_shift(pos) != 0) {
         std::copy_n(q, q_dim, anchor_q_.data());
-        rope_rotate(anchor_q_.data(), c.n_heads, c.head_dim, c.rope_dims, &anchor_rope_[size_t(t * c.rope_dims)]);
+        rotate(anchor_q_.data(), c.n_heads, c.head_dim, c.rope_dims, &anchor_rope_[size_t(t * c.rope_dims)]);
         anchor_q = anchor_q_.data();
       }
       attention(l, q, anchor_q, pos, &att_out_[size_t(t * q_dim)]);
     }
     matmul(L.wo, att_out_.data(), q_dim, n, proj_.data(), dim, mm_);
+    add_bias(L.bo, proj_.data(), dim, n);
     for (int t = 0; t < n; t++) simd::add(&proj_[size_t(t * dim)], &x_[size_t(t * dim)], dim);
 
     // Feed-forward: x += w_down · (silu(w_gate·norm(x)) * w_up·norm(x))
-    for (int t = 0; t < n; t++) {
-      simd::rmsnorm(&xn_[size_t(t * dim)], &x_[size_t(t * dim)], reinterpret_cast<const float*>(L.ffn_norm.data), dim, c.norm_eps);
+    //           or  x += w_down · gelu(w_up·norm(x) + b_up) + b_down
+    norm(L.ffn_norm, L.ffn_norm_b, 0, n);
+    if (arch.ffn == FfnKind::SwiGLU) {
+      matmul(L.w_gate, xn_.data(), dim, n, gate_.data(), ffn, mm_);
+      matmul(L.w_up, xn_.data(), dim, n, up_.data(), ffn, mm_);
+      for (int t = 0; t < n; t++) simd::swiglu(&gate_[size_t(t * ffn)], &up_[size_t(t * ffn)], ffn);
+    } else {
+      matmul(L.w_up, xn_.data(), dim, n, gate_.data(), ffn, mm_);
+      add_bias(L.b_up, gate_.data(), ffn, n);
+      for (int t = 0; t < n; t++) simd::gelu(&gate_[size_t(t * ffn)], ffn);
     }
-    matmul(L.w_gate, xn_.data(), dim, n, gate_.data(), ffn, mm_);
-    matmul(L.w_up, xn_.data(), dim, n, up_.data(), ffn, mm_);
-    for (int t = 0; t < n; t++) simd::swiglu(&gate_[size_t(t * ffn)], &up_[size_t(t * ffn)], ffn);
     matmul(L.w_down, gate_.data(), ffn, n, proj_.data(), dim, mm_);
+    add_bias(L.b_down, proj_.data(), dim, n);
     for (int t = 0; t < n; t++) simd::add(&proj_[size_t(t * dim)], &x_[size_t(t * dim)], dim);
   }
 
   // Logits, only for the tokens the caller wants.
   if (first_logit >= n) return;
-  for (int t = first_logit; t < n; t++) {
-    simd::rmsnorm(&xn_[size_t(t * dim)], &x_[size_t(t * dim)], reinterpret_cast<const float*>(m.output_norm.data), dim, c.norm_eps);
-  }
+  norm(m.output_norm, m.output_norm_b, first_logit, n);
   matmul(m.output, &xn_[size_t(first_logit * dim)], dim, n - first_logit, logits, c.vocab_size, mm_);
+  add_bias(m.output_b, logits, c.vocab_size, n - first_logit);
 }
 
 void Transformer::attention(int layer, const float* q, const float* anchor_q, int32_t pos, float* out) {

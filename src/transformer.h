@@ -1,4 +1,5 @@
-// transformer.h — the Llama forward pass over a KV cache, with two entry points:
+// transformer.h — the forward pass over a KV cache, one for every architecture (the differences are
+// flags in Model::arch, see model.h), with two entry points:
 //   prefill(tokens, pos0) — a batch of prompt tokens at once (matrix-matrix work);
 //   decode(token, pos)    — one new token against the cache.
 // Positions are always passed in explicitly. Every buffer is allocated in init(); the per-token
@@ -37,8 +38,14 @@ public:
 
 private:
   Status check_tokens(const int32_t* tokens, int n, int32_t pos0) const;
-  // The whole network for n <= max_batch tokens; logits for tokens [first_logit, n).
-  void forward(const int32_t* tokens, int n, int32_t pos0, int first_logit, float* logits);
+  // The cache's make_room, plus the re-run a shift needs when positions are learned (kv_cache.h).
+  int make_room(int n);
+  void rerun_window();
+  // The whole network for n <= max_batch tokens; logits for tokens [first_logit, n). With `rerun`
+  // the tokens are already in the cache at pos0.. and their K/V are computed again in place.
+  void forward(const int32_t* tokens, int n, int32_t pos0, int first_logit, float* logits, bool rerun = false);
+  // xn_ = norm(x_) for tokens [t0, n): RMSNorm or LayerNorm, as the architecture says.
+  void norm(const Weight& w, const Weight& b, int t0, int n);
   // Causal attention of one query (rotated at `pos`) over what the cache keeps for that position;
   // `anchor_q` is the same query rotated for the anchors (see kv_cache.h), or null when equal.
   void attention(int layer, const float* q, const float* anchor_q, int32_t pos, float* out);
@@ -62,6 +69,7 @@ private:
   std::vector<float> anchor_q_;     // [q_dim]        one query rotated for the anchors
   std::vector<float> scores_;   // [slots]          one head's attention weights
   std::vector<int> slots_;      // [batch]          cache slot of each token of the batch
+  std::vector<int32_t> rerun_tokens_;  // [batch]     window tokens being run again
 };
 
 }  // namespace ringlm

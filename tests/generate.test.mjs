@@ -48,7 +48,8 @@ test('native and wasm sample the same ids for the same seed', async () => {
 });
 
 test('greedy generation picks llama.cpp\'s top token wherever its margin is clear', async () => {
-  for (const [file, tol] of [['gqa-f32.gguf', 1e-3], ['vocab32k-q8_0.gguf', 0.3], ['mha-f16.gguf', 0.05]]) {
+  for (const [file, tol] of [['gqa-f32.gguf', 1e-3], ['vocab32k-q8_0.gguf', 0.3], ['mha-f16.gguf', 0.05],
+    ['qwen2-q8_0.gguf', 0.3], ['gpt2-q8_0.gguf', 0.3]]) {
     const lm = await RingLM.load(model(file));
     const prompt = [1, 100, 200, 300];
     const r = await lm.complete(prompt, { temperature: 0, maxTokens: 40 });

@@ -112,6 +112,7 @@ inline std::vector<uint8_t> encode(const TensorSpec& t) {
 }
 
 struct LlamaShape {
+  std::string arch = "llama";  // or "qwen2" (Q/K/V biases, NEOX RoPE) or "gpt2" (see make_llama)
   int dim = 64, layers = 2, heads = 4, kv_heads = 2, ffn = 96, vocab = 96, ctx = 128;
   TensorType type = TensorType::F32;
   bool tied = false;
@@ -133,7 +134,9 @@ inline std::vector<std::string> test_pieces() {
   return p;
 }
 
-// A random-weight llama model file. Weights are scaled so that logits spread over several units.
+// A random-weight model file. Weights are scaled so that logits spread over several units.
+// arch "gpt2": position_embd (ctx rows), LayerNorms with bias, one fused attn_qkv with bias, biased
+// attn_output, ffn_up/ffn_down with biases and no gate; "qwen2": llama plus attn_{q,k,v}.bias.
 inline std::vector<uint8_t> make_llama(LlamaShape s, uint32_t seed = 1) {
   if (!s.pieces.empty()) s.vocab = std::max(s.vocab, int(259 + s.pieces.size()));
   std::mt19937 rng(seed);
@@ -153,34 +156,61 @@ inline std::vector<uint8_t> make_llama(LlamaShape s, uint32_t seed = 1) {
   };
   const int hd = s.dim / s.heads;
   const float w_in = 1.0f / std::sqrt(float(s.dim));
+  const bool gpt2 = s.arch == "gpt2";
+  auto bias = [&](const std::string& name, int n) { return random({n}, 0.3f, TensorType::F32, name); };
   std::vector<TensorSpec> tensors;
   tensors.push_back(random({s.dim, s.vocab}, 1.0f, s.type, "token_embd.weight"));
+  if (gpt2) tensors.push_back(random({s.dim, s.ctx}, 0.5f, s.type, "position_embd.weight"));
   for (int l = 0; l < s.layers; l++) {
     const std::string p = "blk." + std::to_string(l) + ".";
     tensors.push_back(norm(p + "attn_norm.weight"));
-    tensors.push_back(random({s.dim, s.heads * hd}, 2.0f * w_in, s.type, p + "attn_q.weight"));
-    tensors.push_back(random({s.dim, s.kv_heads * hd}, 2.0f * w_in, s.type, p + "attn_k.weight"));
-    tensors.push_back(random({s.dim, s.kv_heads * hd}, w_in, s.type, p + "attn_v.weight"));
+    if (gpt2) tensors.push_back(bias(p + "attn_norm.bias", s.dim));
+    if (gpt2) {
+      TensorSpec qkv = random({s.dim, (s.heads + 2 * s.kv_heads) * hd}, 2.0f * w_in, s.type, p + "attn_qkv.weight");
+      tensors.push_back(qkv);
+      tensors.push_back(bias(p + "attn_qkv.bias", (s.heads + 2 * s.kv_heads) * hd));
+    } else {
+      tensors.push_back(random({s.dim, s.heads * hd}, 2.0f * w_in, s.type, p + "attn_q.weight"));
+      tensors.push_back(random({s.dim, s.kv_heads * hd}, 2.0f * w_in, s.type, p + "attn_k.weight"));
+      tensors.push_back(random({s.dim, s.kv_heads * hd}, w_in, s.type, p + "attn_v.weight"));
+      if (s.arch == "qwen2") {
+        tensors.push_back(bias(p + "attn_q.bias", s.heads * hd));
+        tensors.push_back(bias(p + "attn_k.bias", s.kv_heads * hd));
+        tensors.push_back(bias(p + "attn_v.bias", s.kv_heads * hd));
+      }
+    }
     tensors.push_back(random({s.heads * hd, s.dim}, w_in, s.type, p + "attn_output.weight"));
+    if (gpt2) tensors.push_back(bias(p + "attn_output.bias", s.dim));
     tensors.push_back(norm(p + "ffn_norm.weight"));
-    tensors.push_back(random({s.dim, s.ffn}, w_in, s.type, p + "ffn_gate.weight"));
+    if (gpt2) tensors.push_back(bias(p + "ffn_norm.bias", s.dim));
+    if (!gpt2) tensors.push_back(random({s.dim, s.ffn}, w_in, s.type, p + "ffn_gate.weight"));
     tensors.push_back(random({s.dim, s.ffn}, w_in, s.type, p + "ffn_up.weight"));
     tensors.push_back(random({s.ffn, s.dim}, 1.0f / std::sqrt(float(s.ffn)), s.type, p + "ffn_down.weight"));
+    if (gpt2) {
+      tensors.push_back(bias(p + "ffn_up.bias", s.ffn));
+      tensors.push_back(bias(p + "ffn_down.bias", s.dim));
+    }
   }
   tensors.push_back(norm("output_norm.weight"));
+  if (gpt2) tensors.push_back(bias("output_norm.bias", s.dim));
   if (!s.tied) tensors.push_back(random({s.dim, s.vocab}, 3.0f * w_in, s.type, "output.weight"));
 
+  const std::string a = s.arch + ".";
   GgufBuilder b;
-  b.header(tensors.size(), s.pieces.empty() ? 9 : 17);
-  b.kv_str("general.architecture", "llama");
-  b.kv_u32("llama.context_length", uint32_t(s.ctx));
-  b.kv_u32("llama.embedding_length", uint32_t(s.dim));
-  b.kv_u32("llama.block_count", uint32_t(s.layers));
-  b.kv_u32("llama.feed_forward_length", uint32_t(s.ffn));
-  b.kv_u32("llama.attention.head_count", uint32_t(s.heads));
-  b.kv_u32("llama.attention.head_count_kv", uint32_t(s.kv_heads));
-  b.kv_f32("llama.rope.freq_base", 10000.0f);
-  b.kv_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
+  b.header(tensors.size(), (s.pieces.empty() ? 9 : 17) - (gpt2 ? 1 : 0));
+  b.kv_str("general.architecture", s.arch);
+  b.kv_u32(a + "context_length", uint32_t(s.ctx));
+  b.kv_u32(a + "embedding_length", uint32_t(s.dim));
+  b.kv_u32(a + "block_count", uint32_t(s.layers));
+  b.kv_u32(a + "feed_forward_length", uint32_t(s.ffn));
+  b.kv_u32(a + "attention.head_count", uint32_t(s.heads));
+  b.kv_u32(a + "attention.head_count_kv", uint32_t(s.kv_heads));
+  if (gpt2) {
+    b.kv_f32(a + "attention.layer_norm_epsilon", 1e-5f);
+  } else {
+    b.kv_f32(a + "rope.freq_base", 10000.0f);
+    b.kv_f32(a + "attention.layer_norm_rms_epsilon", 1e-5f);
+  }
   if (!s.pieces.empty()) {
     std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
     std::vector<int32_t> types = {2, 3, 3};

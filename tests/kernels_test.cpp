@@ -120,6 +120,84 @@ TEST(Kernels, SoftmaxAndSwigluMatchReference) {
   }
 }
 
+TEST(Kernels, LayernormMatchesReference) {
+  for (int n : kLengths) {
+    auto x = randn(size_t(n), 31, 2.0f);
+    for (float& v : x) v += 5.0f;  // a mean far from 0: the two passes must remove it
+    const auto w = randn(size_t(n), 32), b = randn(size_t(n), 33);
+    std::vector<float> a(static_cast<size_t>(n)), r(static_cast<size_t>(n));
+    simd::layernorm(a.data(), x.data(), w.data(), b.data(), n, 1e-5f);
+    ref::layernorm(r.data(), x.data(), w.data(), b.data(), n, 1e-5f);
+    for (int i = 0; i < n; i++) ASSERT_NEAR(a[size_t(i)], r[size_t(i)], 2e-5f * (1 + std::fabs(r[size_t(i)]))) << n << " at " << i;
+  }
+  // Constant input: zero variance, the output is the bias.
+  std::vector<float> x(5, 3.0f), w(5, 2.0f), b = {1, 2, 3, 4, 5}, out(5);
+  simd::layernorm(out.data(), x.data(), w.data(), b.data(), 5, 1e-5f);
+  for (int i = 0; i < 5; i++) EXPECT_EQ(out[size_t(i)], b[size_t(i)]);
+}
+
+TEST(Kernels, RoundToF16IsTheF16RoundTrip) {
+  std::vector<float> x = randn(4096, 34, 4.0f);
+  const auto tiny = randn(1024, 35, 1e-5f);  // f16 subnormals
+  x.insert(x.end(), tiny.begin(), tiny.end());
+  x.insert(x.end(), {0.0f, -0.0f, 1.0f, 1.00048828125f /* a tie */, 1.00146484375f /* a tie */, 2047.5f, 6.1e-5f,
+                     2.98023224e-08f /* half of the smallest subnormal: a tie to 0 */, 8.94069672e-08f});
+  for (size_t i = 0; i + simd::W <= x.size(); i += simd::W) {
+    float out[simd::W];
+    simd::round_to_f16(simd::batch::load_unaligned(&x[i])).store_unaligned(out);
+    for (int64_t k = 0; k < simd::W; k++) {
+      ASSERT_EQ(out[k], fp16_to_fp32(fp32_to_fp16(x[i + size_t(k)]))) << x[i + size_t(k)];
+    }
+  }
+}
+
+TEST(Kernels, GeluMatchesReferenceOnTheF16Grid) {
+  // The reference uses std::tanh, the kernel our exp: before the final f16 rounding they differ by
+  // an ulp or two, which can tip a result to the neighbouring f16 value, never further. Far left,
+  // 1 + tanh(v) cancels in the reference (as in llama.cpp's table): a few 1e-7 absolute there.
+  int tipped = 0, total = 0;
+  for (int n : kLengths) {
+    auto a = randn(size_t(n), 36, 4.0f);
+    if (n > 4) a[0] = -12.0f, a[1] = 12.0f, a[2] = -10.0f, a[3] = 10.0f;
+    auto r = a;
+    simd::gelu(a.data(), n);
+    ref::gelu(r.data(), n);
+    for (int i = 0; i < n; i++, total++) {
+      const float d = std::fabs(a[size_t(i)] - r[size_t(i)]);
+      ASSERT_LE(d, std::ldexp(std::fabs(r[size_t(i)]), -10) + 4e-7f) << n << " at " << i;
+      tipped += d != 0.0f;
+    }
+    if (n > 4) {
+      EXPECT_EQ(a[0], 0.0f);
+      EXPECT_EQ(a[1], 12.0f);
+      EXPECT_EQ(a[2], 0.0f);
+      EXPECT_EQ(a[3], 10.0f);
+    }
+  }
+  EXPECT_LE(tipped, total / 8);
+  // Values from the curve: gelu(1) = 0.8411920, gelu(-1) = -0.1588080 (on the f16 grid).
+  float v[2] = {1.0f, -1.0f};
+  simd::gelu(v, 2);
+  EXPECT_NEAR(v[0], 0.841192f, 5e-4f);
+  EXPECT_NEAR(v[1], -0.158808f, 1e-4f);
+}
+
+TEST(Kernels, RopeNeoxRotatesHalves) {
+  // Head size 6 with 4 rotating dims: pairs (0,2) at theta = pos, (1,3) at pos * base^(-1/2).
+  std::vector<float> v = {1, 0, 0, 1, 5, 6};
+  std::vector<float> cs(4);
+  const float pos = 3.0f, base = 100.0f;
+  rope_angles(cs.data(), 4, pos, base);
+  rope_rotate_neox(v.data(), 1, 6, 4, cs.data());
+  const float t0 = pos, t1 = pos / 10.0f;
+  EXPECT_NEAR(v[0], std::cos(t0), 1e-5f);
+  EXPECT_NEAR(v[2], std::sin(t0), 1e-5f);
+  EXPECT_NEAR(v[1], -std::sin(t1), 1e-5f);
+  EXPECT_NEAR(v[3], std::cos(t1), 1e-5f);
+  EXPECT_EQ(v[4], 5.0f);
+  EXPECT_EQ(v[5], 6.0f);
+}
+
 TEST(Kernels, RopeRotatesAdjacentPairs) {
   // Head size 6 with 4 rotating dims: pairs (0,1) at theta = pos, (2,3) at pos * base^(-1/2);
   // dims 4 and 5 pass through.

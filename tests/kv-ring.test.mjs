@@ -3,6 +3,7 @@
 // tests/kv_ring_test.cpp, which runs natively and as wasm.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ const model = (name) => {
   return p;
 };
 const SAMPLED = { temperature: 1.0, topK: 0, topP: 1, minP: 0 };
+const NATIVE = path.join(path.resolve(ROOT, process.env.RINGLM_NATIVE_BUILD ?? 'build/native'), 'ringlm-cli');
 
 test('memory stays constant while generating 10x the capacity', async () => {
   const capacity = 37;
@@ -85,4 +87,56 @@ test('saveState/restoreState: the continuation after a restore equals the uninte
   assert.throws(() => other.restoreState(state.subarray(0, 100)), /RingLM.restoreState/);
   other.dispose();
   lm.dispose();
+});
+
+test('gpt2 (learned positions): shift by default, re-run after each shift; sinks refused; no position past the table', async () => {
+  const capacity = 40;
+  const lm = await RingLM.load(model('gpt2-q8_0.gguf'), { contextSize: capacity });
+  assert.equal(lm.info.architecture, 'gpt2');
+  assert.equal(lm.info.positionEncoding, 'learned');
+  // The default policy is 'shift': far past the capacity, in constant memory.
+  const it = lm.generate([1, 5, 6, 7], { ...SAMPLED, seed: 4, maxTokens: 5 * capacity });
+  await it.next();
+  const first = await RingLM.memoryUsage();
+  let n = 1;
+  for (;;) {
+    const { value, done } = await it.next();
+    if (done) { assert.equal(value.finishReason, 'length'); break; }
+    n++;
+  }
+  assert.equal(n, 5 * capacity);
+  assert.equal((await RingLM.memoryUsage()).heapBytesInUse, first.heapBytesInUse);
+  assert.ok(lm.cacheState.dropped > 0 && lm.cacheState.kept <= capacity);
+  // A snapshot carries the token ids a later shift runs again.
+  const opts = { ...SAMPLED, seed: 9, maxTokens: 30 };
+  await lm.complete([1, 30, 40], opts);
+  const state = lm.saveState();
+  const more = { ...SAMPLED, maxTokens: 3 * capacity, keepCache: true };
+  const a = await lm.complete([50], more);
+  lm.restoreState(state);
+  const b = await lm.complete([50], more);
+  assert.deepEqual(b.tokens, a.tokens);
+  await assert.rejects(lm.complete([1, 2], { contextPolicy: 'sinks' }), /'sinks' needs rotary positions.*'shift'/);
+  const r = await lm.complete([1, 2], { contextPolicy: 'stop', maxTokens: 1000, ...SAMPLED, seed: 1 });
+  assert.ok(r.finishReason === 'length' || r.finishReason === 'stop');
+  assert.ok(lm.cacheState.position <= capacity);
+  lm.dispose();
+  // gpt2-q8_0 learned 256 positions: a larger context could not be given its positions.
+  await assert.rejects(RingLM.load(model('gpt2-q8_0.gguf'), { contextSize: 257 }),
+    /contextSize 257 is larger than the 256 positions this gpt2 model has learned/);
+});
+
+test('qwen2 and gpt2: native and wasm sample the same ids through several wraps of the ring', async () => {
+  assert.ok(existsSync(NATIVE), `${NATIVE} is missing: build the native CLI`);
+  for (const [file, seed] of [['qwen2-q8_0.gguf', 3], ['gpt2-f32.gguf', 5], ['qwen2-tied-f32.gguf', 6]]) {
+    const lm = await RingLM.load(model(file), { contextSize: 40 });
+    const wasm = await lm.complete([1, 40, 41, 42], { ...SAMPLED, temperature: 0.9, seed, maxTokens: 150 });
+    assert.ok(lm.cacheState.dropped > 0, `${file}: the ring wrapped`);
+    lm.dispose();
+    const out = execFileSync(NATIVE, ['generate', '-m', model(file), '--ctx', '40', '--tokens', '1,40,41,42',
+      '--seed', String(seed), '--temp', '0.9', '--top-k', '0', '--top-p', '1', '--min-p', '0', '-n', '150'],
+    { encoding: 'utf8' });
+    const native = out.trim().split(/\s+/).filter(Boolean).map(Number);
+    assert.deepEqual(native, wasm.tokens, `${file} seed ${seed}`);
+  }
 });

@@ -19,7 +19,7 @@ TEST(KvCache, AllocatesOnceWithBatchSlack) {
   ASSERT_TRUE(c.set_policy(ContextPolicy::Sinks, 2).ok());
   for (int i = 0; i < 100; i++) {
     c.make_room(1);
-    c.append();
+    c.append(0);
   }
   EXPECT_EQ(c.key(0, 0), base) << "no reallocation, ever";
 }
@@ -45,10 +45,10 @@ TEST(KvCache, StopFillsExactlyToCapacity) {
   KvCache c;
   ASSERT_TRUE(c.allocate(1, 5, 2, 4).ok());
   EXPECT_EQ(c.make_room(3), 3);
-  for (int i = 0; i < 3; i++) EXPECT_EQ(c.append(), i);
+  for (int i = 0; i < 3; i++) EXPECT_EQ(c.append(0), i);
   EXPECT_EQ(c.make_room(4), 2) << "only two of four fit";
-  c.append();
-  c.append();
+  c.append(0);
+  c.append(0);
   EXPECT_EQ(c.make_room(1), 0);
   EXPECT_EQ(c.kept(), 5);
   c.clear();
@@ -63,7 +63,7 @@ TEST(KvCache, SinksKeepAnchorsAndASlidingWindow) {
   ASSERT_TRUE(c.set_policy(ContextPolicy::Sinks, anchors).ok());
   for (int32_t p = 0; p < 40; p++) {
     EXPECT_EQ(c.make_room(1), 1);
-    const int slot = c.append();
+    const int slot = c.append(0);
     EXPECT_EQ(slot, c.slot_of(p));
     // A query at p sees min(p+1, capacity) tokens: anchors + [window_start, p].
     const int32_t ws = c.window_start(p);
@@ -88,7 +88,7 @@ TEST(KvCache, ShiftDropsHalfOfTheRestWhenFull) {
   ASSERT_TRUE(c.set_policy(ContextPolicy::Shift, keep).ok());
   for (int i = 0; i < 10; i++) {
     ASSERT_GE(c.make_room(1), 1);
-    c.append();
+    c.append(0);
   }
   EXPECT_EQ(c.kept(), 10);
   EXPECT_EQ(c.dropped(), 0);

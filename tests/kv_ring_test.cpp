@@ -6,7 +6,10 @@
 // 2. With several layers that is not the semantics of any KV cache (StreamingLLM's included): the
 //    deeper layers' K/V of a kept token were computed when it arrived, with the context it had
 //    then. The second reference is a naive forward pass that stores each kept token's un-rotated
-//    keys and values per layer and, at every step, rotates them afresh at their kept positions.
+//    keys and values per layer and, at every step, rotates them afresh at their kept positions
+//    (llama's adjacent pairs and qwen2's NEOX halves, with its biases).
+// 3. Learned positions (gpt2) re-run the window after each shift, so there even several layers
+//    must equal a recomputation from scratch over the kept tokens.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -86,14 +89,17 @@ public:
       matmul_reference(L.wq, xn.data(), dim, 1, q.data(), c.q_dim());
       matmul_reference(L.wk, xn.data(), dim, 1, e.k[size_t(l)].data(), kvd);
       matmul_reference(L.wv, xn.data(), dim, 1, e.v[size_t(l)].data(), kvd);
+      add_bias(L.bq, q.data());
+      add_bias(L.bk, e.k[size_t(l)].data());
+      add_bias(L.bv, e.v[size_t(l)].data());
       rope_angles(cs.data(), c.rope_dims, n - 1, c.rope_base);
-      rope_rotate(q.data(), c.n_heads, hd, c.rope_dims, cs.data());
+      rotate(q.data(), c.n_heads, hd, c.rope_dims, cs.data());
       // Keys of every kept token (and this one), rotated at their kept positions.
       std::vector<std::vector<float>> keys;
       for (int j = 0; j < n; j++) {
         keys.push_back(j < n - 1 ? kept_[size_t(j)].k[size_t(l)] : e.k[size_t(l)]);
         rope_angles(cs.data(), c.rope_dims, j, c.rope_base);
-        rope_rotate(keys.back().data(), c.n_kv_heads, hd, c.rope_dims, cs.data());
+        rotate(keys.back().data(), c.n_kv_heads, hd, c.rope_dims, cs.data());
       }
       for (int h = 0; h < c.n_heads; h++) {
         const int kvh = h / (c.n_heads / c.n_kv_heads);
@@ -126,6 +132,13 @@ public:
   }
 
 private:
+  void rotate(float* v, int heads, int hd, int dims, const float* cs) const {
+    if (m_.arch->rope == RopeStyle::Neox) rope_rotate_neox(v, heads, hd, dims, cs);
+    else rope_rotate(v, heads, hd, dims, cs);
+  }
+  static void add_bias(const Weight& b, float* y) {
+    if (b.data) ref::add(reinterpret_cast<const float*>(b.data), y, b.cols);
+  }
   struct Entry {
     std::vector<std::vector<float>> k, v;  // [layer][kv_dim], keys not rotated
   };
@@ -203,8 +216,11 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST_P(KvRing, MultiLayerEqualsANaiveStreamingCache) {
+  for (const char* arch : {"llama", "qwen2"}) {
+  SCOPED_TRACE(arch);
   const RingCase rc = GetParam();
   test::LlamaShape shape;  // two layers, grouped-query attention
+  shape.arch = arch;
   const auto file = test::make_llama(shape, 9);
   std::unique_ptr<Engine> ring;
   ASSERT_TRUE(test::load_engine(file, &ring, rc.capacity).ok());
@@ -226,7 +242,54 @@ TEST_P(KvRing, MultiLayerEqualsANaiveStreamingCache) {
     const auto expect = naive.step(stream[size_t(i)]);
     ASSERT_LE(max_abs_diff(ring->logits(), expect.data(), V), 1e-4f) << "step " << i;
   }
+  }
 }
+
+// gpt2: the shift policy re-runs the kept window at its new positions, so every step, for several
+// layers, equals a fresh prefill of exactly the kept tokens.
+class LearnedPositionsRing : public ::testing::TestWithParam<RingCase> {};
+
+TEST_P(LearnedPositionsRing, ShiftEqualsARecomputationOverTheKeptTokens) {
+  const RingCase rc = GetParam();
+  test::LlamaShape shape;
+  shape.arch = "gpt2";
+  shape.ctx = 64;  // learned positions: the capacity must fit, the stream goes far beyond
+  const auto file = test::make_llama(shape, 8);
+  std::unique_ptr<Engine> ring, ref;
+  ASSERT_TRUE(test::load_engine(file, &ring, rc.capacity).ok());
+  ASSERT_TRUE(test::load_engine(file, &ref, 64).ok());
+  ASSERT_TRUE(ring->set_context_policy(rc.policy, rc.anchors).ok());
+  const size_t V = size_t(shape.vocab);
+  const int total = 5 * rc.capacity + 3;
+  std::vector<int32_t> stream(static_cast<size_t>(total));
+  for (int i = 0; i < total; i++) stream[size_t(i)] = int32_t((i * 37 + 11) % shape.vocab);
+
+  KeptTokens kept{rc.policy, rc.capacity, rc.anchors, {}, {}};
+  ASSERT_TRUE(ring->prefill(stream.data(), rc.prompt, true).ok());
+  const std::vector<float> prompt_logits(ring->logits(), ring->logits() + size_t(rc.prompt) * V);
+  for (int i = 0; i < rc.prompt; i++) {
+    kept.add(stream[size_t(i)]);
+    ASSERT_LE(max_abs_diff(&prompt_logits[size_t(i) * V], reference_logits(*ref, kept.tokens()).data(), V), 1e-4f)
+        << "prompt position " << i;
+  }
+  for (int i = rc.prompt; i < total; i++) {
+    ASSERT_TRUE(ring->decode(stream[size_t(i)]).ok());
+    kept.add(stream[size_t(i)]);
+    ASSERT_LE(max_abs_diff(ring->logits(), reference_logits(*ref, kept.tokens()).data(), V), 1e-4f)
+        << "step " << i << " (" << kept.tokens().size() << " kept)";
+  }
+  EXPECT_EQ(ring->position(), total) << "positions keep counting past the capacity";
+  EXPECT_GT(ring->cache().dropped(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shift, LearnedPositionsRing,
+    ::testing::Values(RingCase{ContextPolicy::Shift, 13, 3, 5}, RingCase{ContextPolicy::Shift, 20, 0, 45},
+                      RingCase{ContextPolicy::Shift, 37, 4, 100}, RingCase{ContextPolicy::Shift, 64, 4, 150}),
+    [](const auto& info) {
+      const RingCase& c = info.param;
+      return "cap" + std::to_string(c.capacity) + "_anchors" + std::to_string(c.anchors) + "_prompt" + std::to_string(c.prompt);
+    });
 
 TEST(KvRing, StopStopsExactlyAtCapacity) {
   test::LlamaShape shape;
@@ -236,4 +299,36 @@ TEST(KvRing, StopStopsExactlyAtCapacity) {
   const Status s = e->decode(3);
   EXPECT_NE(s.message().find("context full"), std::string::npos) << s.message();
   EXPECT_EQ(e->position(), 11);
+}
+
+TEST(KvRing, LearnedPositionsRefuseSinksAndStopAtCapacity) {
+  test::LlamaShape shape;
+  shape.arch = "gpt2";
+  shape.ctx = 32;
+  const auto file = test::make_llama(shape);
+  std::unique_ptr<Engine> e;
+  ASSERT_TRUE(test::load_engine(file, &e, 16).ok());
+  const Status sinks = e->set_context_policy(ContextPolicy::Sinks, 4);
+  ASSERT_FALSE(sinks.ok());
+  EXPECT_NE(sinks.message().find("'sinks' needs rotary positions"), std::string::npos) << sinks.message();
+  EXPECT_NE(sinks.message().find("'shift'"), std::string::npos) << sinks.message();
+  ASSERT_TRUE(e->set_context_policy(ContextPolicy::Stop, 0).ok());
+  for (int i = 0; i < 16; i++) ASSERT_TRUE(e->decode(i + 3).ok()) << i;
+  const Status s = e->decode(3);
+  EXPECT_NE(s.message().find("context full"), std::string::npos) << s.message();
+}
+
+TEST(KvRing, ContextBeyondTheLearnedPositionsIsRefusedAtLoad) {
+  test::LlamaShape shape;
+  shape.arch = "gpt2";
+  shape.ctx = 32;
+  const auto file = test::make_llama(shape);
+  std::unique_ptr<Engine> e;
+  const Status s = test::load_engine(file, &e, 33);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("contextSize 33 is larger than the 32 positions"), std::string::npos) << s.message();
+  EXPECT_TRUE(test::load_engine(file, &e, 32).ok());
+  std::unique_ptr<Engine> d;
+  ASSERT_TRUE(test::load_engine(file, &d, 0).ok());
+  EXPECT_EQ(d->context_size(), 32) << "the default context is the trained one";
 }

@@ -1,4 +1,5 @@
-// Golden test: ringlm's next-token distributions against llama.cpp's on the suite of random llama models.
+// Golden test: ringlm's next-token distributions against llama.cpp's on the suite of random models (architectures
+// llama, qwen2 and gpt2).
 //
 //   node --test tests/llamacpp-compare.test.mjs
 //
@@ -36,6 +37,12 @@ const CONTEXT_SIZE = 256;
 const TOLERANCE = { F32: 1e-3, F16: 0.05, Q8_0: 0.3, Q4_0: 0.3 };
 /** The JS reference on F32 models (llama.cpp's own float32 rounding is the whole difference). */
 const JS_REF_F32_TOLERANCE = 1e-4;
+/**
+ * gpt2 F32: llama.cpp's GELU is a table over f16 inputs, so a float32 rounding difference in a GELU input can move
+ * it a whole f16 step (~5e-4 relative), which no other summation order reproduces: measured up to ~8e-4 for
+ * ringlm and the float64 JS reference alike (its Q8_0/Q4_0 activations are quantized, and agree to ~3e-6).
+ */
+const GPT2_F32_TOLERANCE = 2e-3;
 /** Logits of prefill(first half) + decode(each of the rest) against one prefill of everything. */
 const DECODE_TOLERANCE = 1e-5;
 /** The models must say something: the mean per-position std of llama.cpp's log-probabilities. */
@@ -139,7 +146,9 @@ after(async () => {
 
 for (const model of manifest.models) {
   const path = join(MODELS_DIR, model.file);
-  const tolerance = TOLERANCE[model.type];
+  const gpt2F32 = model.params.arch === 'gpt2' && model.type === 'F32';
+  const tolerance = gpt2F32 ? GPT2_F32_TOLERANCE : TOLERANCE[model.type];
+  const jsRefTolerance = gpt2F32 ? GPT2_F32_TOLERANCE : model.type === 'F32' ? JS_REF_F32_TOLERANCE : tolerance;
   const ids = tokenSequence(model.name, model.params.vocab);
 
   describe(model.file, () => {
@@ -154,7 +163,7 @@ for (const model of manifest.models) {
       // F32: exact arithmetic; other types: activations rounded as llama.cpp's CPU backend rounds them.
       const numerics = model.type === 'F32' ? 'exact' : 'llamacpp';
       const logits = llamaRefLogits(loadLlamaRef(path), ids, { numerics });
-      await checkAgainstLlamaCpp(model, 'js-ref', logits, model.type === 'F32' ? JS_REF_F32_TOLERANCE : tolerance);
+      await checkAgainstLlamaCpp(model, 'js-ref', logits, jsRefTolerance);
     });
 
     test('ringlm wasm agrees with llama.cpp; prefill + decode equals one prefill', async () => {
@@ -162,6 +171,7 @@ for (const model of manifest.models) {
       const lm = await RingLM.load(new Uint8Array(readFileSync(path)), { contextSize: CONTEXT_SIZE });
       try {
         assert.equal(lm.info.vocabSize, model.params.vocab);
+        assert.equal(lm.info.architecture, model.params.arch);
         const full = Float32Array.from(await lm.prefill(Int32Array.from(ids), { allLogits: true }));
         await checkAgainstLlamaCpp(model, 'wasm', full, tolerance);
 

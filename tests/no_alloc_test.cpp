@@ -37,3 +37,23 @@ TEST(NoAlloc, DecodeAndPrefillAllocateNothing) {
     EXPECT_EQ(g_allocations.load() - before, 0) << tensor_type_name(uint32_t(type));
   }
 }
+
+// qwen2 and gpt2, past the capacity: gpt2's re-run of the window after a shift allocates nothing either.
+TEST(NoAlloc, OtherArchitecturesThroughWrapsAllocateNothing) {
+  for (const char* arch : {"qwen2", "gpt2"}) {
+    for (TensorType type : {TensorType::F32, TensorType::Q8_0}) {
+      test::LlamaShape shape;
+      shape.arch = arch;
+      shape.type = type;
+      std::unique_ptr<Engine> e;
+      ASSERT_TRUE(test::load_engine(test::make_llama(shape), &e, 24).ok());
+      ASSERT_TRUE(e->set_context_policy(ContextPolicy::Shift, 4).ok());
+      std::vector<int32_t> prompt = {1, 5, 9, 13, 17, 21, 25, 29, 33, 37, 41, 45, 49, 53, 57, 61, 65, 69};
+      const long before = g_allocations.load();
+      ASSERT_TRUE(e->prefill(prompt.data(), int(prompt.size()), false).ok());
+      for (int i = 0; i < 60; i++) ASSERT_TRUE(e->decode(int32_t((i * 7) % shape.vocab)).ok());
+      EXPECT_GT(e->cache().dropped(), 0);
+      EXPECT_EQ(g_allocations.load() - before, 0) << arch << " " << tensor_type_name(uint32_t(type));
+    }
+  }
+}

@@ -220,7 +220,8 @@ test('restoreState() refuses corrupt or foreign snapshots, and the model stays u
   const keysAt = 48;
   const keysLen = Number(view(good).getBigUint64(keysAt, true));
   const valuesAt = keysAt + 8 + keysLen * 4;
-  const logitsAt = valuesAt + 8 + keysLen * 4;
+  const tokensAt = valuesAt + 8 + keysLen * 4;  // the token id of every slot (slots @20)
+  const logitsAt = tokensAt + 8 + view(good).getInt32(20, true) * 4;
   const paramsAt = logitsAt + 8 + lm.info.vocabSize * 4 + 1;  // after the sampler_ready byte
   const cases = [
     [good.slice(0, 100), /the state is truncated or corrupt/],
@@ -232,6 +233,7 @@ test('restoreState() refuses corrupt or foreign snapshots, and the model stays u
     [patched((v) => v.setBigUint64(keysAt, 10n ** 12n, true)), /truncated or corrupt/],
     [patched((v) => v.setInt32(paramsAt + 28, 2e9, true)), /penaltyLastN must be between 0 and 1048576/],
     [patched((v) => v.setFloat32(paramsAt, NaN, true)), /temperature must be/],
+    [patched((v) => v.setInt32(tokensAt + 8, lm.info.vocabSize, true)), /truncated or corrupt/],  // not a token
   ];
   for (const [i, [bytes, message]] of cases.entries()) assert.throws(() => lm.restoreState(bytes), message, `case ${i}`);
   assert.throws(() => lm.restoreState([1, 2, 3]), TypeError);

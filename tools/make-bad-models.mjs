@@ -180,7 +180,9 @@ export function badModels() {
   // --- the model: keys, tensors, shapes ---
   const without = (file, what, error, edit) => { const w = base(); edit(w); add(file, what, error, w.toBuffer()); };
   without('missing-architecture', 'no general.architecture', "missing metadata key 'general.architecture'", (w) => w.metadata.delete('general.architecture'));
-  without('architecture-gpt2', 'architecture gpt2', "architecture 'gpt2' is not supported (supported: llama)",
+  without('architecture-bert', 'architecture bert', "architecture 'bert' is not supported (supported: llama, qwen2, gpt2)",
+    (w) => w.metadata.set('general.architecture', { type: GgufType.STRING, value: 'bert' }));
+  without('gpt2-without-its-keys', 'architecture gpt2 with llama keys', "missing metadata key 'gpt2.embedding_length'",
     (w) => w.metadata.set('general.architecture', { type: GgufType.STRING, value: 'gpt2' }));
   without('missing-embedding-length', 'no embedding_length', "missing metadata key 'llama.embedding_length'", (w) => w.metadata.delete('llama.embedding_length'));
   without('block-count-0', 'block_count 0', "key 'llama.block_count' is 0 (expected 1 to 4096)",

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Writes the suite of seeded random llama models used by the golden tests, plus models.json describing them.
+// Writes the suite of seeded random models (llama, qwen2, gpt2) used by the golden tests, plus models.json
+// describing them.
 //
 //   node tools/make-test-models.mjs [outdir]      (default build/models)
 //
@@ -11,10 +12,11 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeRandomLlama } from './gguf/random-llama.mjs';
+import { makeRandomArch } from './gguf/random-arch.mjs';
 
 export const TYPES = ['F32', 'F16', 'Q8_0', 'Q4_0'];
 
-/** The models: each a set of makeRandomLlama options (type added per file). */
+/** The models: each a set of makeRandomLlama options, or makeRandomArch's with `arch` (type added per file). */
 export const SUITE = [
   // Multi-head attention (as many kv heads as heads), head_dim 32.
   { name: 'mha', seed: 11, dim: 64, layers: 2, heads: 2, kvHeads: 2, ffn: 192, vocab: 512, ctx: 256 },
@@ -27,11 +29,18 @@ export const SUITE = [
   // the tied output (with rms-1 embeddings the argmax is always the input token).
   { name: 'tied', seed: 14, dim: 96, layers: 2, heads: 6, kvHeads: 2, ffn: 288, vocab: 1000, ctx: 256,
     tiedOutput: true, ropeBase: 500000, eps: 1e-6, embedStd: 0.3 },
+  // qwen2: Q/K/V biases, NEOX RoPE, grouped-query attention, the Qwen 2 vocabulary (50260 tokens).
+  { name: 'qwen2', arch: 'qwen2', seed: 15, dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 192, ctx: 256,
+    ropeBase: 1000000, eps: 1e-6 },
+  // gpt2: learned positions, LayerNorm, fused QKV, GELU, biases everywhere, tied output, the GPT-2 vocabulary.
+  { name: 'gpt2', arch: 'gpt2', seed: 16, dim: 64, layers: 2, heads: 4, ffn: 256, ctx: 256, tiedOutput: true,
+    embedStd: 0.3 },
 ];
 
 /** Extra single files: a GGUF v2 file with a non-default alignment. */
 export const EXTRAS = [
   { ...SUITE[0], name: 'mha-v2-align64', types: ['F32'], version: 2, alignment: 64 },
+  { ...SUITE[4], name: 'qwen2-tied', types: ['F32', 'Q8_0'], seed: 17, tiedOutput: true, embedStd: 0.3 },
 ];
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
@@ -54,7 +63,8 @@ export function makeTestModels(outdir = 'build/models', { log = () => {} } = {})
   for (const { name, ...opts } of jobs) {
     const file = `${name}-${opts.type.toLowerCase()}.gguf`;
     const path = join(outdir, file);
-    const writer = makeRandomLlama({ ...opts, name: `ringlm-test-${name}` });
+    const make = opts.arch ? makeRandomArch : makeRandomLlama;
+    const writer = make({ ...opts, name: `ringlm-test-${name}` });
     const bytes = writer.toBuffer();
     const hash = sha256(bytes);
     const unchanged = existsSync(path) && sha256(readFileSync(path)) === hash;
@@ -64,7 +74,7 @@ export function makeTestModels(outdir = 'build/models', { log = () => {} } = {})
     entries.push({
       file, name, type: p.type, sha256: hash, bytes: bytes.length,
       params: {
-        seed: p.seed, dim: p.dim, layers: p.layers, heads: p.heads, kvHeads: p.kvHeads, ffn: p.ffn,
+        arch: p.arch ?? 'llama', seed: p.seed, dim: p.dim, layers: p.layers, heads: p.heads, kvHeads: p.kvHeads, ffn: p.ffn,
         vocab: p.vocab, ctx: p.ctx, tiedOutput: p.tiedOutput, ropeBase: p.ropeBase, eps: p.eps,
         logitStd: p.logitStd, embedStd: p.embedStd, ggufVersion: p.version, alignment: p.alignment ?? 32,
       },

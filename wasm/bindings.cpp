@@ -140,6 +140,10 @@ public:
     o.set("headSize", c.head_dim);
     o.set("feedForwardSize", c.ffn_dim);
     o.set("ropeBase", c.rope_base);
+    const ringlm::RopeStyle rope = engine_->model().arch->rope;
+    o.set("positionEncoding", engine_->model().arch->learned_positions ? "learned"
+                              : rope == ringlm::RopeStyle::Neox      ? "rope-neox"
+                                                                     : "rope");
     o.set("tensorTypes", types);
     o.set("fileBytes", double(engine_->file_bytes()));
     o.set("weightBytesPerToken", double(engine_->model().weight_bytes()));

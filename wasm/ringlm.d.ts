@@ -21,8 +21,14 @@ export interface LoadOptions {
 
 /** What a model is, read from its GGUF metadata, and what it occupies. */
 export interface ModelInfo {
-  /** GGUF `general.architecture`, e.g. "llama". */
+  /** GGUF `general.architecture`: "llama", "qwen2" or "gpt2". */
   architecture: string;
+  /**
+   * How positions enter the model: RoPE on adjacent pairs (llama), RoPE on half-split pairs (qwen2), or learned
+   * position embeddings (gpt2; the 'sinks' context policy is not available, and contextSize is at most
+   * trainedContextSize).
+   */
+  positionEncoding: 'rope' | 'rope-neox' | 'learned';
   vocabSize: number;
   /** KV cache capacity in tokens (the contextSize in use). */
   contextSize: number;
@@ -144,7 +150,10 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** Continue after what the cache holds (a chat's next turn) instead of starting over. Default false. */
   keepCache?: boolean;
-  /** When the KV ring is full. Default 'sinks'. */
+  /**
+   * When the KV ring is full. Default 'sinks'; 'shift' for models with learned positions (gpt2), where 'sinks' is
+   * refused and 'shift' runs the kept tokens again at their new positions after each shift.
+   */
   contextPolicy?: ContextPolicy;
   /** 'sinks': first tokens kept for good (default 4). */
   sinkTokens?: number;

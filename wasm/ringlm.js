@@ -35,16 +35,19 @@ const GENERATE_DEFAULTS = Object.freeze({
   frequencyPenalty: 0,
   penaltyLastN: 64,
   keepCache: false,
-  contextPolicy: 'sinks',
   sinkTokens: 4,
   keepTokens: 4,
   prefillChunk: 64,
   special: false,
 });
 
-/** Check and complete generate() options; throws a TypeError/RangeError naming the option. */
-function generateOptions(options) {
-  const o = { ...GENERATE_DEFAULTS, ...options };
+/**
+ * Check and complete generate() options; throws a TypeError/RangeError naming the option. The default
+ * contextPolicy is 'sinks', or 'shift' for models with learned positions (gpt2), which cannot use 'sinks'.
+ */
+function generateOptions(options, info) {
+  const contextPolicy = info.positionEncoding === 'learned' ? 'shift' : 'sinks';
+  const o = { ...GENERATE_DEFAULTS, contextPolicy, ...options };
   const number = (name, { min = -Infinity, max = Infinity, integer = false } = {}) => {
     const v = o[name];
     if (typeof v !== 'number' || Number.isNaN(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
@@ -338,7 +341,7 @@ export class RingLM {
   async *generate(prompt, options = {}) {
     this.#live();
     if (this.#generating) throw new Error('RingLM.generate: a generation is already running on this model');
-    const o = generateOptions(options);
+    const o = generateOptions(options, this.#info);
     o.signal?.throwIfAborted();
     this.#generating = true;
     this.#chatCache = null;

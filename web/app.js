@@ -420,6 +420,11 @@ function showModel() {
     : '';
 
   const info = model?.info;
+  // Learned positions (gpt2) cannot use 'sinks' (see README, The KV ring): offer 'shift' instead.
+  const policy = document.querySelector('select[name="contextPolicy"]');
+  const learned = info?.positionEncoding === 'learned';
+  policy.querySelector('option[value="sinks"]').disabled = learned;
+  if (learned && policy.value === 'sinks') policy.value = 'shift';
   const rows = info ? [
     ['Architecture', info.architecture],
     ['Parameters', formatParameters(info)],

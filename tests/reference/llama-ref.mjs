@@ -1,6 +1,12 @@
-// An independent float64 forward pass of a GGUF `llama` model, written from the conventions in
-// shared/TOOLCHAIN.md. It is slow and simple on purpose: it checks the test models and the conventions
-// (with llama.cpp as the arbiter) without depending on ringlm's C++ code.
+// An independent float64 forward pass of GGUF `llama`, `qwen2` and `gpt2` models, written from the conventions in
+// shared/TOOLCHAIN.md and llama.cpp's graphs for these architectures. It is slow and simple on purpose: it checks
+// the test models and the conventions (with llama.cpp as the arbiter) without depending on ringlm's C++ code.
+//
+// llama (below); qwen2 = llama + biases on q, k, v, RoPE in the NEOX layout (pairs (i, i + n_rot/2));
+// gpt2: x = token_embd[token] + position_embd[pos], layernorm(x) = (x - mean) / sqrt(var + eps) * w + b for
+// every norm, q|k|v = Wqkv h + bqkv (one matrix, rows Q then K then V), no RoPE, x += Wo att + bo,
+// x += Wdown gelu(Wup h + bup) + bdown, with llama.cpp's GELU: the tanh form evaluated on the f16 grid
+// (input and result rounded to f16, |x| >= 10 gives 0 or x), as its CPU backend's table does.
 //
 //   x      = token_embd[token]                                   (row `token` of ne=[dim, vocab])
 //   per block:
@@ -24,52 +30,87 @@
 import { readGguf } from './gguf-reader.mjs';
 import { GgmlType, f32ToF16Bits, f16BitsToF32 } from '../../tools/gguf/writer.mjs';
 
-/** Loads the weights of a llama GGUF (path or bytes) as float64 arrays. */
+/** Loads the weights of a llama, qwen2 or gpt2 GGUF (path or bytes) as float64 arrays. */
 export function loadLlamaRef(pathOrBytes) {
   const g = readGguf(pathOrBytes);
   const md = (key) => {
     if (!g.metadata.has(key)) throw new Error(`missing metadata ${key}`);
     return g.metadata.get(key);
   };
-  if (md('general.architecture') !== 'llama') throw new Error('not a llama model');
-  const dim = md('llama.embedding_length');
-  const heads = md('llama.attention.head_count');
+  const arch = md('general.architecture');
+  if (!['llama', 'qwen2', 'gpt2'].includes(arch)) throw new Error(`architecture ${arch} is not llama, qwen2 or gpt2`);
+  const dim = md(`${arch}.embedding_length`);
+  const heads = md(`${arch}.attention.head_count`);
   const config = {
+    arch,
     dim,
-    layers: md('llama.block_count'),
-    ffn: md('llama.feed_forward_length'),
+    layers: md(`${arch}.block_count`),
+    ffn: md(`${arch}.feed_forward_length`),
     heads,
-    kvHeads: g.metadata.get('llama.attention.head_count_kv') ?? heads,
+    kvHeads: g.metadata.get(`${arch}.attention.head_count_kv`) ?? heads,
     headDim: dim / heads,
-    nRot: g.metadata.get('llama.rope.dimension_count') ?? dim / heads,
-    ropeBase: g.metadata.get('llama.rope.freq_base') ?? 10000,
-    eps: md('llama.attention.layer_norm_rms_epsilon'),
+    nRot: g.metadata.get(`${arch}.rope.dimension_count`) ?? dim / heads,
+    ropeBase: g.metadata.get(`${arch}.rope.freq_base`) ?? 10000,
+    rope: { llama: 'adjacent', qwen2: 'neox', gpt2: 'none' }[arch],
+    eps: md(arch === 'gpt2' ? 'gpt2.attention.layer_norm_epsilon' : `${arch}.attention.layer_norm_rms_epsilon`),
     vocab: g.tensors.get('token_embd.weight').ne[1],
   };
-  // Each weight: float64 values tagged with the ggml type they were stored as.
+  const kvDim = config.kvHeads * config.headDim;
+  // Each weight: float64 values tagged with the ggml type they were stored as; absent optional ones are null.
   const t = (name) => Object.assign(Float64Array.from(g.values(name)), { ggmlType: g.tensors.get(name).type });
+  const opt = (name) => (g.tensors.has(name) ? t(name) : null);
   const weights = {
     tokenEmbd: t('token_embd.weight'), // (vocab, dim)
+    positionEmbd: opt('position_embd.weight'), // (ctx, dim) gpt2
     layers: [],
     outputNorm: t('output_norm.weight'), // (dim)
-    output: g.tensors.has('output.weight') ? t('output.weight') : null, // (vocab, dim) or tied
+    outputNormB: opt('output_norm.bias'), // (dim) gpt2
+    output: opt('output.weight'), // (vocab, dim) or tied
   };
+  // Rows [from, from + n) of a (rows, cols) matrix, keeping its type tag.
+  const rows = (m, from, n, cols) => Object.assign(m.slice(from * cols, (from + n) * cols), { ggmlType: m.ggmlType });
   for (let l = 0; l < config.layers; l++) {
     const b = `blk.${l}.`;
-    weights.layers.push({
-      attnNorm: t(`${b}attn_norm.weight`), // (dim)
-      wq: t(`${b}attn_q.weight`), // (dim, dim)
-      wk: t(`${b}attn_k.weight`), // (kvDim, dim)
-      wv: t(`${b}attn_v.weight`), // (kvDim, dim)
-      wo: t(`${b}attn_output.weight`), // (dim, dim)
-      ffnNorm: t(`${b}ffn_norm.weight`), // (dim)
-      wGate: t(`${b}ffn_gate.weight`), // (ffn, dim)
-      wUp: t(`${b}ffn_up.weight`), // (ffn, dim)
-      wDown: t(`${b}ffn_down.weight`), // (dim, ffn)
-    });
+    const L = {
+      attnNorm: t(`${b}attn_norm.weight`), attnNormB: opt(`${b}attn_norm.bias`), // (dim)
+      wo: t(`${b}attn_output.weight`), bo: opt(`${b}attn_output.bias`), // (dim, dim), (dim)
+      ffnNorm: t(`${b}ffn_norm.weight`), ffnNormB: opt(`${b}ffn_norm.bias`), // (dim)
+      wGate: opt(`${b}ffn_gate.weight`), // (ffn, dim) llama, qwen2
+      wUp: t(`${b}ffn_up.weight`), bUp: opt(`${b}ffn_up.bias`), // (ffn, dim), (ffn)
+      wDown: t(`${b}ffn_down.weight`), bDown: opt(`${b}ffn_down.bias`), // (dim, ffn), (dim)
+    };
+    if (g.tensors.has(`${b}attn_qkv.weight`)) {
+      const qkv = t(`${b}attn_qkv.weight`), bqkv = opt(`${b}attn_qkv.bias`); // (dim + 2 kvDim, dim)
+      Object.assign(L, {
+        wq: rows(qkv, 0, dim, dim), wk: rows(qkv, dim, kvDim, dim), wv: rows(qkv, dim + kvDim, kvDim, dim),
+        bq: bqkv?.slice(0, dim), bk: bqkv?.slice(dim, dim + kvDim), bv: bqkv?.slice(dim + kvDim),
+      });
+    } else {
+      Object.assign(L, {
+        wq: t(`${b}attn_q.weight`), wk: t(`${b}attn_k.weight`), wv: t(`${b}attn_v.weight`), // (dim|kvDim, dim)
+        bq: opt(`${b}attn_q.bias`), bk: opt(`${b}attn_k.bias`), bv: opt(`${b}attn_v.bias`),
+      });
+    }
+    weights.layers.push(L);
   }
   return { config, weights };
 }
+
+function layernorm(x, w, b, eps) {
+  const n = x.length;
+  let mean = 0;
+  for (const v of x) mean += v;
+  mean /= n;
+  let variance = 0;
+  for (const v of x) variance += (v - mean) ** 2;
+  const scale = 1 / Math.sqrt(variance / n + eps);
+  return x.map((v, i) => (v - mean) * scale * w[i] + b[i]);
+}
+
+const toF16 = (v) => f16BitsToF32(f32ToF16Bits(v));
+const geluExact = (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * v * (1 + 0.044715 * v * v)));
+/** llama.cpp's CPU GELU: a table over f16 inputs of f16 results. */
+const geluLlamaCpp = (v) => (v <= -10 ? 0 : v >= 10 ? v : toF16(geluExact(toF16(v))));
 
 function rmsnorm(x, w, eps) {
   let ss = 0;
@@ -114,24 +155,28 @@ function matvec(W, xIn, rows, input) {
   return y;
 }
 
-function rope(vec, nHeads, headDim, nRot, pos, base) {
+function rope(vec, nHeads, headDim, nRot, pos, base, style) {
   for (let h = 0; h < nHeads; h++) {
     for (let i = 0; i < nRot / 2; i++) {
       const theta = pos * Math.pow(base, (-2 * i) / nRot);
       const c = Math.cos(theta), s = Math.sin(theta);
-      const a = h * headDim + 2 * i;
-      const x0 = vec[a], x1 = vec[a + 1];
+      // adjacent: pair (2i, 2i+1); neox: pair (i, i + nRot/2)
+      const a = h * headDim + (style === 'neox' ? i : 2 * i);
+      const b = style === 'neox' ? a + nRot / 2 : a + 1;
+      const x0 = vec[a], x1 = vec[b];
       vec[a] = x0 * c - x1 * s;
-      vec[a + 1] = x0 * s + x1 * c;
+      vec[b] = x0 * s + x1 * c;
     }
   }
 }
+
+const addBias = (y, b) => (b ? y.map((v, i) => v + b[i]) : y);
 
 const silu = (v) => v / (1 + Math.exp(-v));
 
 /**
  * Raw logits for every position of `tokenIds` (teacher forcing).
- * @param {{numerics?: 'exact'|'llamacpp'}} [options]
+ * @param {{numerics?: 'exact'|'llamacpp', gelu?: 'llamacpp'|'exact'}} [options] gelu: on llama.cpp's f16 grid (default)
  * @returns {Float64Array} tokenIds.length * vocab
  */
 export function llamaRefLogits(model, tokenIds, options = {}) {
@@ -139,7 +184,9 @@ export function llamaRefLogits(model, tokenIds, options = {}) {
   if (numerics !== 'exact' && numerics !== 'llamacpp') throw new Error(`unknown numerics ${numerics}`);
   const input = numerics === 'llamacpp' ? (x, W) => llamaCppInput(x, W.ggmlType) : (x) => x;
   const mv = (W, x, rows) => matvec(W, x, rows, input);
+  const gelu = (options.gelu ?? 'llamacpp') === 'llamacpp' ? geluLlamaCpp : geluExact;
   const { config: c, weights: w } = model;
+  const norm = c.arch === 'gpt2' ? (x, g, b) => layernorm(x, g, b, c.eps) : (x, g) => rmsnorm(x, g, c.eps);
   const kvDim = c.kvHeads * c.headDim;
   const group = c.heads / c.kvHeads;
   const keys = w.layers.map(() => []); // per layer, per position: Float64Array(kvDim)
@@ -148,14 +195,17 @@ export function llamaRefLogits(model, tokenIds, options = {}) {
 
   tokenIds.forEach((token, pos) => {
     let x = w.tokenEmbd.slice(token * c.dim, (token + 1) * c.dim);
+    if (w.positionEmbd) x = x.map((v, i) => v + w.positionEmbd[pos * c.dim + i]);
     w.layers.forEach((L, l) => {
       // attention
-      const h = rmsnorm(x, L.attnNorm, c.eps);
-      const q = mv(L.wq, h, c.dim);
-      const k = mv(L.wk, h, kvDim);
-      const v = mv(L.wv, h, kvDim);
-      rope(q, c.heads, c.headDim, c.nRot, pos, c.ropeBase);
-      rope(k, c.kvHeads, c.headDim, c.nRot, pos, c.ropeBase);
+      const h = norm(x, L.attnNorm, L.attnNormB);
+      const q = addBias(mv(L.wq, h, c.dim), L.bq);
+      const k = addBias(mv(L.wk, h, kvDim), L.bk);
+      const v = addBias(mv(L.wv, h, kvDim), L.bv);
+      if (c.rope !== 'none') {
+        rope(q, c.heads, c.headDim, c.nRot, pos, c.ropeBase, c.rope);
+        rope(k, c.kvHeads, c.headDim, c.nRot, pos, c.ropeBase, c.rope);
+      }
       keys[l].push(k);
       values[l].push(v);
       const att = new Float64Array(c.dim);
@@ -176,18 +226,23 @@ export function llamaRefLogits(model, tokenIds, options = {}) {
           for (let i = 0; i < c.headDim; i++) att[qo + i] += a * values[l][p][ko + i];
         }
       }
-      const o = mv(L.wo, att, c.dim);
+      const o = addBias(mv(L.wo, att, c.dim), L.bo);
       x = x.map((xi, i) => xi + o[i]);
 
       // feed-forward
-      const h2 = rmsnorm(x, L.ffnNorm, c.eps);
-      const gate = mv(L.wGate, h2, c.ffn);
-      const up = mv(L.wUp, h2, c.ffn);
-      const act = gate.map((g, i) => silu(g) * up[i]);
-      const down = mv(L.wDown, act, c.dim);
+      const h2 = norm(x, L.ffnNorm, L.ffnNormB);
+      let act;
+      if (L.wGate) {
+        const gate = mv(L.wGate, h2, c.ffn);
+        const up = mv(L.wUp, h2, c.ffn);
+        act = gate.map((g, i) => silu(g) * up[i]);
+      } else {
+        act = addBias(mv(L.wUp, h2, c.ffn), L.bUp).map(gelu);
+      }
+      const down = addBias(mv(L.wDown, act, c.dim), L.bDown);
       x = x.map((xi, i) => xi + down[i]);
     });
-    const xf = rmsnorm(x, w.outputNorm, c.eps);
+    const xf = norm(x, w.outputNorm, w.outputNormB);
     out.set(mv(w.output ?? w.tokenEmbd, xf, c.vocab), pos * c.vocab);
   });
   return out;

@@ -363,6 +363,8 @@ int main(int argc, char** argv) {
     std::vector<int32_t> prompt;
     if (!parse_tokens(tokens_arg, &prompt)) return fail("--tokens needs a comma-separated list of token ids");
     ringlm::Session session(*engine);
+    // As the JS API: 'sinks' needs RoPE; learned positions (gpt2) default to 'shift'.
+    if (engine->model().arch->learned_positions) gen.policy = ringlm::ContextPolicy::Shift;
     if (ringlm::Status s = session.begin(prompt.data(), int(prompt.size()), gen); !s.ok()) return fail(s.message());
     for (;;) {
       ringlm::Step st;

@@ -54,7 +54,7 @@ export function makeRng(seed) {
 function rotl(x, k) { return ((x << k) | (x >>> (32 - k))) >>> 0; }
 
 /** FNV-1a of a string mixed with the seed: the per-tensor stream seed. */
-function streamSeed(seed, name) {
+export function streamSeed(seed, name) {
   let h = (0x811c9dc5 ^ seed) >>> 0;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
   return h;
