@@ -16,13 +16,16 @@
 // Quantized or F16 weights are dequantized to exact values. Activations stay float64 by default; with
 // { numerics: 'llamacpp' } each product's input is first rounded the way llama.cpp's CPU backend does it
 // (shared/TOOLCHAIN.md): to f16 for F16 weights, to Q8_0 blocks for Q8_0/Q4_0 weights (x86 rounding:
-// q = round-half-even(x * 127/amax), d = f16(amax/127)), to f32 for F32 weights. That reproduces llama.cpp to
+// q = round-half-even(x * 127/amax), d = f16(amax/127); Q5_0 and Q5_1 weights too, where llama.cpp's Q8_1 adds
+// a sum that only rounds differently), to bf16 for BF16 weights, to Q8_K blocks for K-quant weights (per 256:
+// iscale = -127/max with max the value of largest magnitude, q = min(127, round-half-even(x * iscale)),
+// d = 1/iscale), to f32 for F32 weights. That reproduces llama.cpp to
 // ~1e-6 except near ties: these activations come from float64 arithmetic, llama.cpp's from float32, so a value
 // within ~1e-6 of a rounding boundary can go the other way (one Q8_0 step moved ~0.01-0.1 of a log-probability
 // on the test models; one f16 step far less).
 
 import { readGguf } from './gguf-reader.mjs';
-import { GgmlType, f32ToF16Bits, f16BitsToF32 } from '../../tools/gguf/writer.mjs';
+import { GgmlType, bf16BitsToF32, f32ToBf16Bits, f32ToF16Bits, f16BitsToF32 } from '../../tools/gguf/writer.mjs';
 
 /** Loads the weights of a llama GGUF (path or bytes) as float64 arrays. */
 export function loadLlamaRef(pathOrBytes) {
@@ -88,7 +91,22 @@ function llamaCppInput(x, ggmlType) {
   const f = Math.fround;
   if (ggmlType === GgmlType.F32) return x.map(f);
   if (ggmlType === GgmlType.F16) return x.map((v) => f16BitsToF32(f32ToF16Bits(v)));
-  if (ggmlType !== GgmlType.Q8_0 && ggmlType !== GgmlType.Q4_0) throw new Error(`no numerics for type ${ggmlType}`);
+  if (ggmlType === GgmlType.BF16) return x.map((v) => bf16BitsToF32(f32ToBf16Bits(v)));
+  if ([GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K].includes(ggmlType)) {
+    const out = new Float64Array(x.length);
+    for (let b = 0; b < x.length; b += 256) {
+      let amax = 0, max = 0;
+      for (let j = b; j < b + 256; j++) if (Math.abs(f(x[j])) > amax) { amax = Math.abs(f(x[j])); max = f(x[j]); }
+      if (amax === 0) continue;
+      const iscale = f(-127 / max);
+      const d = f(1 / iscale);
+      for (let j = b; j < b + 256; j++) out[j] = Math.min(127, roundHalfEven(f(f(x[j]) * iscale))) * d;
+    }
+    return out;
+  }
+  if (![GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q5_1].includes(ggmlType)) {
+    throw new Error(`no numerics for type ${ggmlType}`);
+  }
   const out = new Float64Array(x.length);
   for (let b = 0; b < x.length; b += 32) {
     let amax = 0;
