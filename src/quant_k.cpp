@@ -164,6 +164,18 @@ using sse::f16x4_to_f32x4;
 using sse::load16;
 using sse::sum4;
 
+// [s0 x4, s1 x4], [s2 x4, s3 x4], [s4 x4, s5 x4], [s6 x4, s7 x4] from eight int16 scales s.
+inline void scale_pairs(__m128i s, __m128i* pairs) {
+  const __m128i lo = _mm_unpacklo_epi16(s, s), hi = _mm_unpackhi_epi16(s, s);  // s0 s0 s1 s1 .. | s4 s4 ..
+  pairs[0] = _mm_unpacklo_epi32(lo, lo), pairs[1] = _mm_unpackhi_epi32(lo, lo);
+  pairs[2] = _mm_unpacklo_epi32(hi, hi), pairs[3] = _mm_unpackhi_epi32(hi, hi);
+}
+
+// The integer dots of two groups (a: four int32 lanes, b likewise) times their scales: each lane
+// is at most 8 products of |w| <= 32 and |x| <= 127 (< 2^15), so both pack to int16 exactly and
+// one multiply-add applies the scales pairs[k] = [s_a x4, s_b x4].
+inline __m128i scaled(__m128i a, __m128i b, __m128i pair) { return _mm_madd_epi16(_mm_packs_epi32(a, b), pair); }
+
 // Q4_K (Five = false) and Q5_K. Per 16 bytes of nibbles, read as eight 16-bit lanes, the four
 // nibbles of lane i are values 2i and 2i+1 (low nibbles of its two bytes) of one sub-block and
 // values 2i, 2i+1 of the next (high nibbles): the even and odd halves of two groups of 16
@@ -188,9 +200,9 @@ void k4_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t n
       const uint32_t sc_lo = a0 & 0x3f3f3f3f, m_lo = a1 & 0x3f3f3f3f;
       const uint32_t sc_hi = (a2 & 0x0f0f0f0f) | ((a0 >> 2) & 0x30303030);
       const uint32_t m_hi = ((a2 >> 4) & 0x0f0f0f0f) | ((a1 >> 2) & 0x30303030);
-      uint8_t sc[8];
-      std::memcpy(sc, &sc_lo, 4), std::memcpy(sc + 4, &sc_hi, 4);
       mins[r] = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_setr_epi32(int32_t(m_lo), int32_t(m_hi), 0, 0)), xsums);
+      __m128i pairs[4];
+      scale_pairs(_mm_cvtepu8_epi16(_mm_setr_epi32(int32_t(sc_lo), int32_t(sc_hi), 0, 0)), pairs);
       const uint8_t* qs = block + kQsAt;
       const int16_t* xb = q + b * kQK;
       __m128i total = _mm_setzero_si128();
@@ -211,8 +223,7 @@ void k4_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t n
           lo = _mm_add_epi32(lo, _mm_add_epi32(_mm_madd_epi16(w_le, load16(xl)), _mm_madd_epi16(w_lo, load16(xl + 8))));
           hi = _mm_add_epi32(hi, _mm_add_epi32(_mm_madd_epi16(w_he, load16(xl + 32)), _mm_madd_epi16(w_ho, load16(xl + 40))));
         }
-        total = _mm_add_epi32(total, _mm_add_epi32(_mm_mullo_epi32(lo, _mm_set1_epi32(sc[2 * c])),
-                                                   _mm_mullo_epi32(hi, _mm_set1_epi32(sc[2 * c + 1]))));
+        total = _mm_add_epi32(total, scaled(lo, hi, pairs[c]));
       }
       totals[r] = total;
     }
@@ -230,28 +241,26 @@ void k4_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t n
   _mm_storeu_ps(out, acc);
 }
 
-// Values 32K + 16h + (0..15) of a Q6_K half as (even, odd) int16 lanes minus 32: the nibbles of
-// lane i (bytes l = 16h + 2i, l + 1 of ql, or of ql + 32 for odd K; high nibbles for K >= 2) topped
-// by bits 2K, 2K+1 of qh[l], qh[l+1].
+// The integer dot of values 32K + 16h + (0..15) of a Q6_K half with the activations xq (the half's
+// 128): the nibbles of lane i (bytes l = 16h + 2i, l + 1 of ql, or of ql + 32 for odd K; high
+// nibbles for K >= 2) topped by bits 2K, 2K+1 of qh[l], qh[l+1], minus 32.
 template <int K>
-inline void q6_values(__m128i v0, __m128i v1, __m128i vh, __m128i* even, __m128i* odd) {
+inline __m128i q6_dot(__m128i v0, __m128i v1, __m128i vh, const int16_t* xg) {
   const __m128i low4 = _mm_set1_epi16(0x0f), top2 = _mm_set1_epi16(0x30), bias = _mm_set1_epi16(32);
   const __m128i v = K % 2 ? v1 : v0;
   const __m128i ne = K < 2 ? _mm_and_si128(v, low4) : _mm_and_si128(_mm_srli_epi16(v, 4), low4);
   const __m128i no = K < 2 ? _mm_and_si128(_mm_srli_epi16(v, 8), low4) : _mm_srli_epi16(v, 12);
   const __m128i he = K == 0 ? _mm_slli_epi16(vh, 4) : K == 1 ? _mm_slli_epi16(vh, 2) : K == 2 ? vh : _mm_srli_epi16(vh, 2);
   const __m128i ho = _mm_srli_epi16(vh, 4 + 2 * K);
-  *even = _mm_sub_epi16(_mm_or_si128(ne, _mm_and_si128(he, top2)), bias);
-  *odd = _mm_sub_epi16(_mm_or_si128(no, _mm_and_si128(ho, top2)), bias);
+  const __m128i even = _mm_sub_epi16(_mm_or_si128(ne, _mm_and_si128(he, top2)), bias);
+  const __m128i odd = _mm_sub_epi16(_mm_or_si128(no, _mm_and_si128(ho, top2)), bias);
+  return _mm_add_epi32(_mm_madd_epi16(even, load16(xg)), _mm_madd_epi16(odd, load16(xg + 8)));
 }
 
+// Groups 2K (h = 0) and 2K + 1 (h = 1) of a half, scaled: their scales are neighbours.
 template <int K>
-inline __m128i q6_part(__m128i v0, __m128i v1, __m128i vh, const int16_t* xq, int h, const int8_t* sc) {
-  __m128i even, odd;
-  q6_values<K>(v0, v1, vh, &even, &odd);
-  const int16_t* xg = xq + 32 * K + 16 * h;
-  const __m128i dot = _mm_add_epi32(_mm_madd_epi16(even, load16(xg)), _mm_madd_epi16(odd, load16(xg + 8)));
-  return _mm_mullo_epi32(dot, _mm_set1_epi32(sc[2 * K + h]));
+inline __m128i q6_pair(const __m128i* v0, const __m128i* v1, const __m128i* vh, const int16_t* xq, __m128i pair) {
+  return scaled(q6_dot<K>(v0[0], v1[0], vh[0], xq + 32 * K), q6_dot<K>(v0[1], v1[1], vh[1], xq + 32 * K + 16), pair);
 }
 
 void q6_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t nb, float* out) {
@@ -267,13 +276,13 @@ void q6_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t n
       for (int half = 0; half < 2; half++) {
         const uint8_t* ql = block->ql + 64 * half;
         const uint8_t* qh = block->qh + 32 * half;
-        const int8_t* sc = block->scales + 8 * half;
         const int16_t* xq = q + b * kQK + 128 * half;
-        for (int h = 0; h < 2; h++) {
-          const __m128i v0 = load16(ql + 16 * h), v1 = load16(ql + 32 + 16 * h), vh = load16(qh + 16 * h);
-          total = _mm_add_epi32(total, _mm_add_epi32(q6_part<0>(v0, v1, vh, xq, h, sc), q6_part<1>(v0, v1, vh, xq, h, sc)));
-          total = _mm_add_epi32(total, _mm_add_epi32(q6_part<2>(v0, v1, vh, xq, h, sc), q6_part<3>(v0, v1, vh, xq, h, sc)));
-        }
+        __m128i pairs[4];
+        scale_pairs(_mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block->scales + 8 * half))), pairs);
+        const __m128i v0[2] = {load16(ql), load16(ql + 16)}, v1[2] = {load16(ql + 32), load16(ql + 48)};
+        const __m128i vh[2] = {load16(qh), load16(qh + 16)};
+        total = _mm_add_epi32(total, _mm_add_epi32(q6_pair<0>(v0, v1, vh, xq, pairs[0]), q6_pair<1>(v0, v1, vh, xq, pairs[1])));
+        total = _mm_add_epi32(total, _mm_add_epi32(q6_pair<2>(v0, v1, vh, xq, pairs[2]), q6_pair<3>(v0, v1, vh, xq, pairs[3])));
       }
       totals[r] = total;
       std::memcpy(&d[r], &block->d, 2);

@@ -432,3 +432,19 @@ TEST(Kernels, Bf16RoundsToNearestEven) {
   EXPECT_EQ(fp32_to_bf16(tie_up), 0x3f82);
   EXPECT_TRUE(std::isnan(bf16_to_fp32(fp32_to_bf16(NAN))));
 }
+
+// The test encoders (gguf_builder.h) write what dequantize_row reads back: each value within about
+// one quantization step of where it started.
+TEST(Kernels, NewTypeEncodersRoundTripThroughDequantize) {
+  for (TensorType type : {TensorType::Q5_0, TensorType::Q5_1, TensorType::BF16, TensorType::Q4_K, TensorType::Q5_K,
+                          TensorType::Q6_K}) {
+    const int n = 1024;
+    test::TensorSpec spec{"w", {n}, type, randn(size_t(n), 51)};
+    const auto bytes = test::encode(spec);
+    ASSERT_EQ(bytes.size(), size_t(n / tensor_type_traits(uint32_t(type)).block_size * tensor_type_traits(uint32_t(type)).block_bytes));
+    std::vector<float> back(static_cast<size_t>(n));
+    dequantize_row(type, bytes.data(), back.data(), n);
+    const float bound = type == TensorType::BF16 ? 0.02f : type == TensorType::Q4_K ? 0.45f : 0.25f;
+    for (int i = 0; i < n; i++) ASSERT_NEAR(back[size_t(i)], spec.values[size_t(i)], bound) << tensor_type_name(uint32_t(type)) << " " << i;
+  }
+}
