@@ -176,11 +176,17 @@ inline void scale_pairs(__m128i s, __m128i* pairs) {
 // one multiply-add applies the scales pairs[k] = [s_a x4, s_b x4].
 inline __m128i scaled(__m128i a, __m128i b, __m128i pair) { return _mm_madd_epi16(_mm_packs_epi32(a, b), pair); }
 
+// [s_2c x4, s_2c+1 x4] from eight int16 scales s.
+inline __m128i scale_pair(__m128i s, int c) {
+  const __m128i half = c < 2 ? _mm_unpacklo_epi16(s, s) : _mm_unpackhi_epi16(s, s);
+  return c % 2 ? _mm_unpackhi_epi32(half, half) : _mm_unpacklo_epi32(half, half);
+}
+
 // Q4_K (Five = false) and Q5_K. Per 16 bytes of nibbles, read as eight 16-bit lanes, the four
 // nibbles of lane i are values 2i and 2i+1 (low nibbles of its two bytes) of one sub-block and
 // values 2i, 2i+1 of the next (high nibbles): the even and odd halves of two groups of 16
 // activations. Each sub-block's integer dot is multiplied by its 6-bit scale; the mins meet the
-// activations' sums of 32.
+// activations' sums of 32. Rows go two at a time, so each activation load serves both.
 template <bool Five>
 void k4_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t nb, float* out) {
   constexpr size_t kBytes = Five ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
@@ -191,47 +197,48 @@ void k4_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t n
   const __m128i low4 = _mm_set1_epi16(0x0f), bit4 = _mm_set1_epi16(16);
   __m128 acc = _mm_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
-    __m128i totals[4], mins[4];
+    __m128i totals[4], mins[4], scales[4];
     const __m128i xsums = load16(sums + 8 * b);
+    const uint8_t* block[4];
     for (int r = 0; r < 4; r++) {
-      const uint8_t* block = rows[r] + size_t(b) * kBytes;
+      block[r] = rows[r] + size_t(b) * kBytes;
       uint32_t a0, a1, a2;  // the 12 scale bytes; see k4_scale_min
-      std::memcpy(&a0, block + 4, 4), std::memcpy(&a1, block + 8, 4), std::memcpy(&a2, block + 12, 4);
+      std::memcpy(&a0, block[r] + 4, 4), std::memcpy(&a1, block[r] + 8, 4), std::memcpy(&a2, block[r] + 12, 4);
       const uint32_t sc_lo = a0 & 0x3f3f3f3f, m_lo = a1 & 0x3f3f3f3f;
       const uint32_t sc_hi = (a2 & 0x0f0f0f0f) | ((a0 >> 2) & 0x30303030);
       const uint32_t m_hi = ((a2 >> 4) & 0x0f0f0f0f) | ((a1 >> 2) & 0x30303030);
       mins[r] = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_setr_epi32(int32_t(m_lo), int32_t(m_hi), 0, 0)), xsums);
-      __m128i pairs[4];
-      scale_pairs(_mm_cvtepu8_epi16(_mm_setr_epi32(int32_t(sc_lo), int32_t(sc_hi), 0, 0)), pairs);
-      const uint8_t* qs = block + kQsAt;
-      const int16_t* xb = q + b * kQK;
-      __m128i total = _mm_setzero_si128();
+      scales[r] = _mm_cvtepu8_epi16(_mm_setr_epi32(int32_t(sc_lo), int32_t(sc_hi), 0, 0));
+    }
+    const int16_t* xb = q + b * kQK;
+    for (int r = 0; r < 4; r += 2) {
+      __m128i total[2] = {_mm_setzero_si128(), _mm_setzero_si128()};
       for (int c = 0; c < 4; c++) {
-        __m128i lo = _mm_setzero_si128(), hi = _mm_setzero_si128();
+        __m128i lo[2] = {_mm_setzero_si128(), _mm_setzero_si128()}, hi[2] = {_mm_setzero_si128(), _mm_setzero_si128()};
         for (int h = 0; h < 2; h++) {
-          const __m128i v = load16(qs + 32 * c + 16 * h);
-          __m128i w_le = _mm_and_si128(v, low4), w_lo = _mm_and_si128(_mm_srli_epi16(v, 8), low4);
-          __m128i w_he = _mm_and_si128(_mm_srli_epi16(v, 4), low4), w_ho = _mm_srli_epi16(v, 12);
-          if constexpr (Five) {  // bit 2c of qh[l] tops the low nibble of byte l, bit 2c+1 the high one
-            const __m128i vs = _mm_srl_epi16(load16(block + 16 + 16 * h), _mm_cvtsi32_si128(2 * c));
-            w_le = _mm_or_si128(w_le, _mm_and_si128(_mm_slli_epi16(vs, 4), bit4));
-            w_lo = _mm_or_si128(w_lo, _mm_and_si128(_mm_srli_epi16(vs, 4), bit4));
-            w_he = _mm_or_si128(w_he, _mm_and_si128(_mm_slli_epi16(vs, 3), bit4));
-            w_ho = _mm_or_si128(w_ho, _mm_and_si128(_mm_srli_epi16(vs, 5), bit4));
-          }
           const int16_t* xl = xb + 64 * c + 16 * h;  // group 4c + h, then group 4c + 2 + h
-          lo = _mm_add_epi32(lo, _mm_add_epi32(_mm_madd_epi16(w_le, load16(xl)), _mm_madd_epi16(w_lo, load16(xl + 8))));
-          hi = _mm_add_epi32(hi, _mm_add_epi32(_mm_madd_epi16(w_he, load16(xl + 32)), _mm_madd_epi16(w_ho, load16(xl + 40))));
+          const __m128i x0 = load16(xl), x1 = load16(xl + 8), x2 = load16(xl + 32), x3 = load16(xl + 40);
+          for (int i = 0; i < 2; i++) {
+            const __m128i v = load16(block[r + i] + kQsAt + 32 * c + 16 * h);
+            __m128i w_le = _mm_and_si128(v, low4), w_lo = _mm_and_si128(_mm_srli_epi16(v, 8), low4);
+            __m128i w_he = _mm_and_si128(_mm_srli_epi16(v, 4), low4), w_ho = _mm_srli_epi16(v, 12);
+            if constexpr (Five) {  // bit 2c of qh[l] tops the low nibble of byte l, bit 2c+1 the high one
+              const __m128i vs = _mm_srl_epi16(load16(block[r + i] + 16 + 16 * h), _mm_cvtsi32_si128(2 * c));
+              w_le = _mm_or_si128(w_le, _mm_and_si128(_mm_slli_epi16(vs, 4), bit4));
+              w_lo = _mm_or_si128(w_lo, _mm_and_si128(_mm_srli_epi16(vs, 4), bit4));
+              w_he = _mm_or_si128(w_he, _mm_and_si128(_mm_slli_epi16(vs, 3), bit4));
+              w_ho = _mm_or_si128(w_ho, _mm_and_si128(_mm_srli_epi16(vs, 5), bit4));
+            }
+            lo[i] = _mm_add_epi32(lo[i], _mm_add_epi32(_mm_madd_epi16(w_le, x0), _mm_madd_epi16(w_lo, x1)));
+            hi[i] = _mm_add_epi32(hi[i], _mm_add_epi32(_mm_madd_epi16(w_he, x2), _mm_madd_epi16(w_ho, x3)));
+          }
         }
-        total = _mm_add_epi32(total, scaled(lo, hi, pairs[c]));
+        for (int i = 0; i < 2; i++) total[i] = _mm_add_epi32(total[i], scaled(lo[i], hi[i], scale_pair(scales[r + i], c)));
       }
-      totals[r] = total;
+      totals[r] = total[0], totals[r + 1] = total[1];
     }
     uint16_t d[4], dmin[4];
-    for (int r = 0; r < 4; r++) {
-      const uint8_t* block = rows[r] + size_t(b) * kBytes;
-      std::memcpy(&d[r], block, 2), std::memcpy(&dmin[r], block + 2, 2);
-    }
+    for (int r = 0; r < 4; r++) std::memcpy(&d[r], block[r], 2), std::memcpy(&dmin[r], block[r] + 2, 2);
     const __m128 vdx = _mm_set1_ps(dx[b]);
     const __m128 scale = _mm_mul_ps(f16x4_to_f32x4(_mm_setr_epi32(d[0], d[1], d[2], d[3])), vdx);
     const __m128 mscale = _mm_mul_ps(f16x4_to_f32x4(_mm_setr_epi32(dmin[0], dmin[1], dmin[2], dmin[3])), vdx);

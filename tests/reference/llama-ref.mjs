@@ -49,8 +49,17 @@ export function loadLlamaRef(pathOrBytes) {
     eps: md('llama.attention.layer_norm_rms_epsilon'),
     vocab: g.tensors.get('token_embd.weight').ne[1],
   };
-  // Each weight: float64 values tagged with the ggml type they were stored as.
-  const t = (name) => Object.assign(Float64Array.from(g.values(name)), { ggmlType: g.tensors.get(name).type });
+  // Each weight: float64 values tagged with the ggml type they were stored as; Q5_1 weights also keep
+  // each block's m (llama.cpp multiplies it by the activations' Q8_1 sum s, see matvec).
+  const t = (name) => {
+    const info = g.tensors.get(name);
+    const w = Object.assign(Float64Array.from(g.values(name)), { ggmlType: info.type });
+    if (info.type === GgmlType.Q5_1) {
+      const view = new DataView(info.bytes.buffer, info.bytes.byteOffset, info.bytes.byteLength);
+      w.q51m = Float64Array.from({ length: info.bytes.byteLength / 24 }, (_, b) => f16BitsToF32(view.getUint16(b * 24 + 2, true)));
+    }
+    return w;
+  };
   const weights = {
     tokenEmbd: t('token_embd.weight'), // (vocab, dim)
     layers: [],
@@ -108,12 +117,21 @@ function llamaCppInput(x, ggmlType) {
     throw new Error(`no numerics for type ${ggmlType}`);
   }
   const out = new Float64Array(x.length);
+  // Q8_1 (for Q5_1): s = f16(d * sum(q)) with d unrounded, where the dequantized values sum to f16(d) * sum(q);
+  // sDelta holds s minus that sum per block, for matvec's m * s.
+  out.sDelta = new Float64Array(x.length / 32);
   for (let b = 0; b < x.length; b += 32) {
     let amax = 0;
     for (let j = b; j < b + 32; j++) amax = Math.max(amax, Math.abs(f(x[j])));
     const d = f16BitsToF32(f32ToF16Bits(f(amax / 127)));
     const id = amax !== 0 ? f(127 / amax) : 0;
-    for (let j = b; j < b + 32; j++) out[j] = roundHalfEven(f(f(x[j]) * id)) * d;
+    let sum = 0;
+    for (let j = b; j < b + 32; j++) {
+      const q = roundHalfEven(f(f(x[j]) * id));
+      out[j] = q * d;
+      sum += q;
+    }
+    out.sDelta[b / 32] = f16BitsToF32(f32ToF16Bits(f(f(amax / 127) * sum))) - d * sum;
   }
   return out;
 }
@@ -127,6 +145,9 @@ function matvec(W, xIn, rows, input) {
     let s = 0;
     const base = r * cols;
     for (let c = 0; c < cols; c++) s += W[base + c] * x[c];
+    if (W.q51m && x.sDelta) {
+      for (let b = 0; b < cols / 32; b++) s += W.q51m[(base / 32) + b] * x.sDelta[b];
+    }
     y[r] = s;
   }
   return y;
