@@ -186,7 +186,14 @@ inline __m128i scale_pair(__m128i s, int c) {
 // nibbles of lane i are values 2i and 2i+1 (low nibbles of its two bytes) of one sub-block and
 // values 2i, 2i+1 of the next (high nibbles): the even and odd halves of two groups of 16
 // activations. Each sub-block's integer dot is multiplied by its 6-bit scale; the mins meet the
-// activations' sums of 32. Rows go two at a time, so each activation load serves both.
+// activations' sums of 32. Natively rows go two at a time, so each activation load serves both;
+// in wasm one at a time (V8 gives wasm 15 vector registers, and two rows' sums spill).
+#if defined(__wasm_simd128__)
+constexpr int kK4Rows = 1;
+#else
+constexpr int kK4Rows = 2;
+#endif
+
 template <bool Five>
 void k4_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t nb, float* out) {
   constexpr size_t kBytes = Five ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
@@ -211,14 +218,16 @@ void k4_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t n
       scales[r] = _mm_cvtepu8_epi16(_mm_setr_epi32(int32_t(sc_lo), int32_t(sc_hi), 0, 0));
     }
     const int16_t* xb = q + b * kQK;
-    for (int r = 0; r < 4; r += 2) {
-      __m128i total[2] = {_mm_setzero_si128(), _mm_setzero_si128()};
+    for (int r = 0; r < 4; r += kK4Rows) {
+      __m128i total[kK4Rows];
+      for (int i = 0; i < kK4Rows; i++) total[i] = _mm_setzero_si128();
       for (int c = 0; c < 4; c++) {
-        __m128i lo[2] = {_mm_setzero_si128(), _mm_setzero_si128()}, hi[2] = {_mm_setzero_si128(), _mm_setzero_si128()};
+        __m128i lo[kK4Rows], hi[kK4Rows];
+        for (int i = 0; i < kK4Rows; i++) lo[i] = hi[i] = _mm_setzero_si128();
         for (int h = 0; h < 2; h++) {
           const int16_t* xl = xb + 64 * c + 16 * h;  // group 4c + h, then group 4c + 2 + h
           const __m128i x0 = load16(xl), x1 = load16(xl + 8), x2 = load16(xl + 32), x3 = load16(xl + 40);
-          for (int i = 0; i < 2; i++) {
+          for (int i = 0; i < kK4Rows; i++) {
             const __m128i v = load16(block[r + i] + kQsAt + 32 * c + 16 * h);
             __m128i w_le = _mm_and_si128(v, low4), w_lo = _mm_and_si128(_mm_srli_epi16(v, 8), low4);
             __m128i w_he = _mm_and_si128(_mm_srli_epi16(v, 4), low4), w_ho = _mm_srli_epi16(v, 12);
@@ -233,9 +242,9 @@ void k4_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t n
             hi[i] = _mm_add_epi32(hi[i], _mm_add_epi32(_mm_madd_epi16(w_he, x2), _mm_madd_epi16(w_ho, x3)));
           }
         }
-        for (int i = 0; i < 2; i++) total[i] = _mm_add_epi32(total[i], scaled(lo[i], hi[i], scale_pair(scales[r + i], c)));
+        for (int i = 0; i < kK4Rows; i++) total[i] = _mm_add_epi32(total[i], scaled(lo[i], hi[i], scale_pair(scales[r + i], c)));
       }
-      totals[r] = total[0], totals[r + 1] = total[1];
+      for (int i = 0; i < kK4Rows; i++) totals[r + i] = total[i];
     }
     uint16_t d[4], dmin[4];
     for (int r = 0; r < 4; r++) std::memcpy(&d[r], block[r], 2), std::memcpy(&dmin[r], block[r] + 2, 2);
