@@ -190,8 +190,9 @@ void quantize_block(const float* v, int16_t* q, float* scale, int32_t* sum8, flo
   _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 24), _mm_packs_epi32(odd(4), odd(6)));    // 17, .., 31
   alignas(16) int32_t s4[4];
   _mm_store_si128(reinterpret_cast<__m128i*>(s4), sum);
-  const int32_t total = s4[0] + s4[1] + s4[2] + s4[3];
-  *sum8 = 8 * total;
+  // Wrapping (unsigned) arithmetic: inf / NaN input makes garbage q, which must not overflow an int.
+  const int32_t total = int32_t(uint32_t(s4[0]) + uint32_t(s4[1]) + uint32_t(s4[2]) + uint32_t(s4[3]));
+  *sum8 = int32_t(8u * uint32_t(total));
   *s1 = fp16_to_fp32(fp32_to_fp16(d * float(total)));
 }
 
@@ -225,7 +226,7 @@ void quantize_block(const float* v, int8_t* q, float* scale, int32_t* sum8, floa
   __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
   s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
   s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
-  *sum8 = 8 * _mm_cvtsi128_si32(s4);
+  *sum8 = int32_t(8u * uint32_t(_mm_cvtsi128_si32(s4)));  // wraps on garbage from inf / NaN input
   *s1 = fp16_to_fp32(fp32_to_fp16(d * float(_mm_cvtsi128_si32(s4))));
   // Pack to bytes; the packs interleave 128-bit lanes, the permute puts the values back in order.
   const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]), _mm256_packs_epi32(i32[2], i32[3]));
@@ -655,7 +656,7 @@ void q5_tile(const uint8_t* const* rows, const QuantizedActivations& x, int t, i
       return _mm_add_epi32(a, c);
     };
     __m128i s = sum4(dot(p0), dot(p1), dot(p2), dot(p3));
-    if constexpr (!One) s = _mm_sub_epi32(s, _mm_set1_epi32(2 * *sums8));
+    if constexpr (!One) s = _mm_sub_epi32(s, _mm_set1_epi32(int32_t(2u * uint32_t(*sums8))));
     uint16_t h[4];
     std::memcpy(&h[0], p0, 2), std::memcpy(&h[1], p1, 2), std::memcpy(&h[2], p2, 2), std::memcpy(&h[3], p3, 2);
     const __m128 scale = _mm_mul_ps(f16x4_to_f32x4(_mm_setr_epi32(h[0], h[1], h[2], h[3])), _mm_set1_ps(*dx));
@@ -689,7 +690,7 @@ void q5_tile(const uint8_t* const* rows, const QuantizedActivations& x, int t, i
         const int nibble = j < 16 ? (qs[j] & 0x0f) : (qs[j - 16] >> 4);
         s += (nibble | int((qh >> j) & 1) << 4) * int32_t(q[kPermuted ? permuted(j) : j]);
       }
-      if constexpr (!One) s -= 2 * x.sums8(b)[t];
+      if constexpr (!One) s = int32_t(uint32_t(s) - 2u * uint32_t(x.sums8(b)[t]));
       uint16_t d;
       std::memcpy(&d, block, 2);
       float term = float(s) * (fp16_to_fp32(d) * x.scales(b)[t]);

@@ -29,7 +29,8 @@ void quantize_row_q8_K(const float* x, BlockQ8_K* out, int64_t n) {
     const float iscale = -127.0f / max;
     for (int j = 0; j < kQK; j++) {
       const float q = std::nearbyint(iscale * v[j]);  // the default rounding mode: half to even
-      o.qs[j] = int8_t(std::fmin(127.0f, q));
+      // Finite input lands in [-127, 127]; the lower clamp only keeps inf / NaN input defined.
+      o.qs[j] = int8_t(std::fmax(-127.0f, std::fmin(127.0f, q)));
     }
     for (int g = 0; g < 16; g++) {
       int sum = 0;
