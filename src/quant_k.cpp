@@ -178,34 +178,55 @@ inline void scale_pairs(__m128i s, __m128i* pairs) {
 inline __m128i scaled(__m128i a, __m128i b, __m128i pair) { return _mm_madd_epi16(_mm_packs_epi32(a, b), pair); }
 
 // [s_2c x4, s_2c+1 x4] from eight int16 scales s.
-inline __m128i scale_pair(__m128i s, int c) {
+[[maybe_unused]] inline __m128i scale_pair(__m128i s, int c) {
   const __m128i half = c < 2 ? _mm_unpacklo_epi16(s, s) : _mm_unpackhi_epi16(s, s);
   return c % 2 ? _mm_unpackhi_epi32(half, half) : _mm_unpacklo_epi32(half, half);
 }
 
-// Q4_K (Five = false) and Q5_K. Per 16 bytes of nibbles, read as eight 16-bit lanes, the four
-// nibbles of lane i are values 2i and 2i+1 (low nibbles of its two bytes) of one sub-block and
-// values 2i, 2i+1 of the next (high nibbles): the even and odd halves of two groups of 16
-// activations. Each sub-block's integer dot is multiplied by its 6-bit scale; the mins meet the
-// activations' sums of 32. Natively rows go two at a time, so each activation load serves both;
-// in wasm one at a time (V8 gives wasm 15 vector registers, and two rows' sums spill).
+// The weights of bytes 32c + 16h .. 32c + 16h + 15 of a Q4_K (Five = false) or Q5_K block, as int16
+// lanes in the activations' layout. Read as eight 16-bit lanes, the four nibbles of lane i are
+// values 2i and 2i+1 (low nibbles of its two bytes) of sub-block 2c and values 2i, 2i+1 of
+// sub-block 2c+1 (high nibbles): the even and odd halves of groups 4c + h and 4c + 2 + h.
+template <bool Five>
+inline void k4_weights(const uint8_t* block, int c, int h, __m128i* w_le, __m128i* w_lo, __m128i* w_he, __m128i* w_ho) {
+  const __m128i low4 = _mm_set1_epi16(0x0f), bit4 = _mm_set1_epi16(16);
+  const __m128i v = load16(block + (Five ? 48 : 16) + 32 * c + 16 * h);
+  *w_le = _mm_and_si128(v, low4), *w_lo = _mm_and_si128(_mm_srli_epi16(v, 8), low4);
+  *w_he = _mm_and_si128(_mm_srli_epi16(v, 4), low4), *w_ho = _mm_srli_epi16(v, 12);
+  if constexpr (Five) {  // bit 2c of qh[l] tops the low nibble of byte l, bit 2c+1 the high one
+    const __m128i vs = _mm_srl_epi16(load16(block + 16 + 16 * h), _mm_cvtsi32_si128(2 * c));
+    *w_le = _mm_or_si128(*w_le, _mm_and_si128(_mm_slli_epi16(vs, 4), bit4));
+    *w_lo = _mm_or_si128(*w_lo, _mm_and_si128(_mm_srli_epi16(vs, 4), bit4));
+    *w_he = _mm_or_si128(*w_he, _mm_and_si128(_mm_slli_epi16(vs, 3), bit4));
+    *w_ho = _mm_or_si128(*w_ho, _mm_and_si128(_mm_srli_epi16(vs, 5), bit4));
+  }
+}
+
+// Q4_K (Five = false) and Q5_K. Each sub-block's integer dot is multiplied by its 6-bit scale; the
+// mins meet the activations' sums of 32. How the scales are applied differs by build, for speed,
+// not in result (the integers are exact either way):
+//   natively, two rows at a time (each activation load serves both); the dots of sub-blocks 2c
+//     and 2c+1 pack to int16 and one multiply-add applies both scales (see scaled);
+//   in wasm, one row at a time (V8 gives wasm 15 vector registers, and two rows spill), the
+//     weights multiplied by their scale first (q * sc <= 31 * 63 fits int16), one sum per row.
 #if defined(__wasm_simd128__)
 constexpr int kK4Rows = 1;
+constexpr bool kK4ScaleWeights = true;
 #else
 constexpr int kK4Rows = 2;
+constexpr bool kK4ScaleWeights = false;
 #endif
 
 template <bool Five>
 void k4_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t nb, float* out) {
   constexpr size_t kBytes = Five ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
-  constexpr size_t kQsAt = Five ? 48 : 16;
   const int16_t* q = x.values(t);
   const float* dx = x.scales(t);
   const int16_t* sums = x.sums32(t);
-  const __m128i low4 = _mm_set1_epi16(0x0f), bit4 = _mm_set1_epi16(16);
   __m128 acc = _mm_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
     __m128i totals[4], mins[4], scales[4];
+    uint8_t sc[4][8];
     const __m128i xsums = load16(sums + 8 * b);
     const uint8_t* block[4];
     for (int r = 0; r < 4; r++) {
@@ -216,34 +237,39 @@ void k4_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t n
       const uint32_t sc_hi = (a2 & 0x0f0f0f0f) | ((a0 >> 2) & 0x30303030);
       const uint32_t m_hi = ((a2 >> 4) & 0x0f0f0f0f) | ((a1 >> 2) & 0x30303030);
       mins[r] = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_setr_epi32(int32_t(m_lo), int32_t(m_hi), 0, 0)), xsums);
-      scales[r] = _mm_cvtepu8_epi16(_mm_setr_epi32(int32_t(sc_lo), int32_t(sc_hi), 0, 0));
+      if constexpr (kK4ScaleWeights) std::memcpy(sc[r], &sc_lo, 4), std::memcpy(sc[r] + 4, &sc_hi, 4);
+      else scales[r] = _mm_cvtepu8_epi16(_mm_setr_epi32(int32_t(sc_lo), int32_t(sc_hi), 0, 0));
     }
     const int16_t* xb = q + b * kQK;
     for (int r = 0; r < 4; r += kK4Rows) {
       __m128i total[kK4Rows];
       for (int i = 0; i < kK4Rows; i++) total[i] = _mm_setzero_si128();
       for (int c = 0; c < 4; c++) {
-        __m128i lo[kK4Rows], hi[kK4Rows];
-        for (int i = 0; i < kK4Rows; i++) lo[i] = hi[i] = _mm_setzero_si128();
+        __m128i lo[kK4Rows], hi[kK4Rows], s_lo[kK4Rows], s_hi[kK4Rows];
+        for (int i = 0; i < kK4Rows; i++) {
+          lo[i] = hi[i] = _mm_setzero_si128();
+          if constexpr (kK4ScaleWeights) s_lo[i] = _mm_set1_epi16(sc[r + i][2 * c]), s_hi[i] = _mm_set1_epi16(sc[r + i][2 * c + 1]);
+        }
         for (int h = 0; h < 2; h++) {
           const int16_t* xl = xb + 64 * c + 16 * h;  // group 4c + h, then group 4c + 2 + h
           const __m128i x0 = load16(xl), x1 = load16(xl + 8), x2 = load16(xl + 32), x3 = load16(xl + 40);
           for (int i = 0; i < kK4Rows; i++) {
-            const __m128i v = load16(block[r + i] + kQsAt + 32 * c + 16 * h);
-            __m128i w_le = _mm_and_si128(v, low4), w_lo = _mm_and_si128(_mm_srli_epi16(v, 8), low4);
-            __m128i w_he = _mm_and_si128(_mm_srli_epi16(v, 4), low4), w_ho = _mm_srli_epi16(v, 12);
-            if constexpr (Five) {  // bit 2c of qh[l] tops the low nibble of byte l, bit 2c+1 the high one
-              const __m128i vs = _mm_srl_epi16(load16(block[r + i] + 16 + 16 * h), _mm_cvtsi32_si128(2 * c));
-              w_le = _mm_or_si128(w_le, _mm_and_si128(_mm_slli_epi16(vs, 4), bit4));
-              w_lo = _mm_or_si128(w_lo, _mm_and_si128(_mm_srli_epi16(vs, 4), bit4));
-              w_he = _mm_or_si128(w_he, _mm_and_si128(_mm_slli_epi16(vs, 3), bit4));
-              w_ho = _mm_or_si128(w_ho, _mm_and_si128(_mm_srli_epi16(vs, 5), bit4));
+            __m128i w_le, w_lo, w_he, w_ho;
+            k4_weights<Five>(block[r + i], c, h, &w_le, &w_lo, &w_he, &w_ho);
+            if constexpr (kK4ScaleWeights) {
+              w_le = _mm_mullo_epi16(w_le, s_lo[i]), w_lo = _mm_mullo_epi16(w_lo, s_lo[i]);
+              w_he = _mm_mullo_epi16(w_he, s_hi[i]), w_ho = _mm_mullo_epi16(w_ho, s_hi[i]);
+              total[i] = _mm_add_epi32(total[i], _mm_add_epi32(_mm_add_epi32(_mm_madd_epi16(w_le, x0), _mm_madd_epi16(w_lo, x1)),
+                                                               _mm_add_epi32(_mm_madd_epi16(w_he, x2), _mm_madd_epi16(w_ho, x3))));
+            } else {
+              lo[i] = _mm_add_epi32(lo[i], _mm_add_epi32(_mm_madd_epi16(w_le, x0), _mm_madd_epi16(w_lo, x1)));
+              hi[i] = _mm_add_epi32(hi[i], _mm_add_epi32(_mm_madd_epi16(w_he, x2), _mm_madd_epi16(w_ho, x3)));
             }
-            lo[i] = _mm_add_epi32(lo[i], _mm_add_epi32(_mm_madd_epi16(w_le, x0), _mm_madd_epi16(w_lo, x1)));
-            hi[i] = _mm_add_epi32(hi[i], _mm_add_epi32(_mm_madd_epi16(w_he, x2), _mm_madd_epi16(w_ho, x3)));
           }
         }
-        for (int i = 0; i < kK4Rows; i++) total[i] = _mm_add_epi32(total[i], scaled(lo[i], hi[i], scale_pair(scales[r + i], c)));
+        if constexpr (!kK4ScaleWeights) {
+          for (int i = 0; i < kK4Rows; i++) total[i] = _mm_add_epi32(total[i], scaled(lo[i], hi[i], scale_pair(scales[r + i], c)));
+        }
       }
       for (int i = 0; i < kK4Rows; i++) totals[r + i] = total[i];
     }
