@@ -30,7 +30,7 @@ using namespace ringlm;
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: ringlm-kernels F32|F16|Q8_0|Q4_0 ROWS COLS TOKENS [MB [REPS]]\n");
+    std::fprintf(stderr, "usage: ringlm-kernels F32|F16|BF16|Q8_0|Q4_0|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K ROWS COLS TOKENS [MB [REPS]]\n");
     return 1;
   }
   const std::string type_name = argv[1];
@@ -38,12 +38,13 @@ int main(int argc, char** argv) {
   const int tokens = std::atoi(argv[4]);
   const double mb = argc > 5 ? std::atof(argv[5]) : 128.0;
   const int reps = argc > 6 ? std::atoi(argv[6]) : 20;
-  TensorType type;
-  if (type_name == "F32") type = TensorType::F32;
-  else if (type_name == "F16") type = TensorType::F16;
-  else if (type_name == "Q8_0") type = TensorType::Q8_0;
-  else if (type_name == "Q4_0") type = TensorType::Q4_0;
-  else return std::fprintf(stderr, "unknown type %s\n", argv[1]), 1;
+  TensorType type = TensorType::F32;
+  bool found = false;
+  for (uint32_t id = 0; id < 64 && !found; id++) {
+    const TensorTypeTraits t = tensor_type_traits(id);
+    if (t.name && t.computable && type_name == t.name) type = TensorType(id), found = true;
+  }
+  if (!found) return std::fprintf(stderr, "unknown type %s\n", argv[1]), 1;
   const TensorTypeTraits traits = tensor_type_traits(uint32_t(type));
   const size_t row_bytes = size_t(cols / traits.block_size * traits.block_bytes);
   const size_t matrix_bytes = row_bytes * size_t(rows);
@@ -55,11 +56,21 @@ int main(int argc, char** argv) {
   for (uint8_t& b : data) b = uint8_t((seed = seed * 1664525u + 1013904223u) >> 24);
   if (type == TensorType::F32) {
     for (size_t i = 0; i < data.size(); i += 4) { const float v = float(int(data[i]) - 128) / 128.0f; std::memcpy(&data[i], &v, 4); }
-  } else {
-    const size_t stride = type == TensorType::F16 ? 2 : size_t(traits.block_bytes);
-    for (size_t i = 0; i < data.size(); i += stride) {
-      const uint16_t h = fp32_to_fp16(float(int(data[i]) - 128) / 1024.0f);
+  } else if (type == TensorType::BF16) {
+    for (size_t i = 0; i < data.size(); i += 2) {
+      const uint16_t h = fp32_to_bf16(float(int(data[i]) - 128) / 128.0f);
       std::memcpy(&data[i], &h, 2);
+    }
+  } else {
+    // The f16 scales: the first half of a block (Q6_K: the last), and Q5_1's m / the K-quants' dmin.
+    const size_t stride = type == TensorType::F16 ? 2 : size_t(traits.block_bytes);
+    const bool two = type == TensorType::Q5_1 || type == TensorType::Q4_K || type == TensorType::Q5_K;
+    const size_t at = type == TensorType::Q6_K ? 208 : 0;
+    for (size_t i = 0; i < data.size(); i += stride) {
+      for (size_t k = 0; k < (two ? 2u : 1u); k++) {
+        const uint16_t h = fp32_to_fp16(float(int(data[i + at + 2 * k]) - 128) / 1024.0f);
+        std::memcpy(&data[i + at + 2 * k], &h, 2);
+      }
     }
   }
   std::vector<Weight> ws(static_cast<size_t>(count));

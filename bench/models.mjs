@@ -4,7 +4,7 @@
 //
 //   node bench/models.mjs [--only NAME,...]     e.g. --only 125m-q8_0
 //
-//   125m-{f32,f16,q8_0,q4_0}  d768, 12 layers, 12 heads / 4 KV heads, FFN 2048, vocab 32000, own output matrix
+//   125m-{f32,f16,q8_0,q4_0,q4_k}  d768, 12 layers, 12 heads / 4 KV heads, FFN 2048, vocab 32000, own output matrix
 //                             (124.7M parameters; 100M of them are read per decoded token)
 //   15m-f32                   shaped like llama2.c's stories15M: d288, 6 layers, 6 heads, FFN 768,
 //                             vocab 32000, output tied to the embeddings (15.2M parameters)
@@ -26,7 +26,7 @@ const SHAPE_15M = { seed: 15, dim: 288, layers: 6, heads: 6, kvHeads: 6, ffn: 76
 
 /** Every bench model: a file name and the makeRandomLlama options that make it. */
 export const BENCH_MODELS = [
-  ...['F32', 'F16', 'Q8_0', 'Q4_0'].map((type) => ({
+  ...['F32', 'F16', 'Q8_0', 'Q4_0', 'Q4_K'].map((type) => ({
     name: `125m-${type.toLowerCase()}`, size: '125M', type, recipe: { ...SHAPE_125M, type } })),
   { name: '15m-f32', size: '15M', type: 'F32', recipe: { ...SHAPE_15M, type: 'F32' } },
 ];

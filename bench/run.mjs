@@ -44,7 +44,7 @@ const streams = Object.fromEntries(['wasm', 'native'].map((k) => [k, Object.from
 
 /** The targets, checked against the medians at the end. */
 const TARGETS = {
-  decodeVsLlamaCpp: 1.0,  // ringlm-wasm decode on 125M Q8_0 / llama.cpp native
+  decodeVsLlamaCpp: 1.0,  // ringlm-wasm decode on 125M Q8_0 (and Q4_K) / llama.cpp native
   f32OfCeiling: 0.7,      // ringlm-wasm F32 decode GB/s / wasm streaming-read ceiling
   prefillVsLlamaCpp: 0.8, // ringlm-wasm prefill / llama.cpp native
   cacheSpeedup: 10,       // recompute time / with-cache time, 125M, ringlm-wasm
@@ -194,6 +194,9 @@ function targetsOf(report) {
   const add = (name, value, goal, text) => list.push({ name, value, goal, met: value != null ? value >= goal : null, text });
   add('decodeVsLlamaCpp', q8 ? ratio(q8.impls.wasm.decode, q8.impls.llamacpp?.decode) : null, TARGETS.decodeVsLlamaCpp,
     'ringlm-wasm decode on 125M Q8_0 vs llama.cpp native, 1 thread');
+  const q4k = byName['125m-q4_k'];
+  add('decodeVsLlamaCpp Q4_K', q4k ? ratio(q4k.impls.wasm.decode, q4k.impls.llamacpp?.decode) : null, TARGETS.decodeVsLlamaCpp,
+    'ringlm-wasm decode on 125M Q4_K vs llama.cpp native, 1 thread');
   add('f32OfCeiling', f32 ? f32.impls.wasm.decode * f32.weightBytesPerToken / 1e9 / report.ceiling.wasm : null, TARGETS.f32OfCeiling,
     'ringlm-wasm F32 decode, share of the wasm streaming-read ceiling');
   for (const r of report.models.filter((m) => m.size === '125M')) {

@@ -339,8 +339,21 @@ inline batch load_weights(const uint16_t* p) {
   return batch::load_aligned(v);
 #endif
 }
+// BF16: the bits are the top half of a float.
+inline batch load_weights(const Bf16* p) {
+#if defined(__SSE4_1__) && !defined(__AVX__)
+  static_assert(W == 4, "xsimd's default architecture is SSE4.1 (or wasm SIMD128 through it)");
+  const __m128i h = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+  return batch(_mm_castsi128_ps(_mm_unpacklo_epi16(_mm_setzero_si128(), h)));
+#else
+  alignas(64) float v[W];
+  for (int64_t i = 0; i < W; i++) v[i] = bf16_to_fp32(p[i].bits);
+  return batch::load_aligned(v);
+#endif
+}
 inline float load_weight(const float* p) { return *p; }
 inline float load_weight(const uint16_t* p) { return fp16_to_fp32(*p); }
+inline float load_weight(const Bf16* p) { return bf16_to_fp32(p->bits); }
 
 // out[r * T + t] = dot(row r, token t) for R weight rows and T token vectors of n values: the
 // micro-kernel of matmul. Each weight batch is loaded once for T tokens and each activation batch

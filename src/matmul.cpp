@@ -10,12 +10,14 @@ namespace ringlm {
 void MatmulScratch::reserve(int max_tokens, int64_t max_cols) {
   rounded.assign(size_t(max_tokens) * size_t(max_cols), 0.0f);
   quantized.reserve(max_tokens, max_cols);
+  kquantized.reserve(max_tokens, max_cols);
   widened.reserve(max_cols);
   wide_rows.assign(size_t(4 * max_cols), 0.0f);
 }
 
 uint64_t MatmulScratch::bytes() const {
-  return (rounded.size() + wide_rows.size()) * sizeof(float) + quantized.bytes() + widened.values.size() * sizeof(int16_t) +
+  return (rounded.size() + wide_rows.size()) * sizeof(float) + quantized.bytes() + kquantized.bytes() +
+         widened.values.size() * sizeof(int16_t) +
          widened.scales.size() * sizeof(float);
 }
 
@@ -23,6 +25,7 @@ uint64_t MatmulScratch::bytes_for(int max_tokens, int64_t max_cols) {
   const uint64_t tokens = uint64_t(max_tokens), cols = uint64_t(max_cols), blocks = cols / kQ8_0Block + 1;
   return (tokens * cols + 4 * cols) * sizeof(float) +                                                  // rounded, wide_rows
          QuantizedActivations::bytes_for(max_tokens, max_cols) +                                       // quantized
+         KActivations::bytes_for(max_tokens, max_cols) +                                               // kquantized
          4 * cols * sizeof(int16_t) + 4 * blocks * sizeof(float);                                      // widened
 }
 
@@ -105,6 +108,32 @@ void matmul(const Weight& w, const float* x, int64_t x_stride, int n_tokens, flo
       s.quantized.quantize(x, x_stride, n_tokens, n);
       matmul_q4_0(w.data, w.row_bytes, w.rows, s.quantized, s.widened, y, y_stride);
       return;
+    case TensorType::Q5_0:
+      s.quantized.quantize(x, x_stride, n_tokens, n);
+      matmul_q5_0(w.data, w.row_bytes, w.rows, s.quantized, y, y_stride);
+      return;
+    case TensorType::Q5_1:
+      s.quantized.quantize(x, x_stride, n_tokens, n);
+      matmul_q5_1(w.data, w.row_bytes, w.rows, s.quantized, y, y_stride);
+      return;
+    case TensorType::BF16:
+      for (int t = 0; t < n_tokens; t++) {
+        for (int64_t i = 0; i < n; i++) s.rounded[size_t(t * n + i)] = bf16_to_fp32(fp32_to_bf16(x[t * x_stride + i]));
+      }
+      float_matmul<Bf16>(w, s.rounded.data(), n, n_tokens, y, y_stride, s.wide_rows.data());
+      return;
+    case TensorType::Q4_K:
+      s.kquantized.quantize(x, x_stride, n_tokens, n);
+      matmul_q4_K(w.data, w.row_bytes, w.rows, s.kquantized, y, y_stride);
+      return;
+    case TensorType::Q5_K:
+      s.kquantized.quantize(x, x_stride, n_tokens, n);
+      matmul_q5_K(w.data, w.row_bytes, w.rows, s.kquantized, y, y_stride);
+      return;
+    case TensorType::Q6_K:
+      s.kquantized.quantize(x, x_stride, n_tokens, n);
+      matmul_q6_K(w.data, w.row_bytes, w.rows, s.kquantized, y, y_stride);
+      return;
     default:
       return;  // the loader admits only the types above
   }
@@ -114,6 +143,8 @@ void matmul_reference(const Weight& w, const float* x, int64_t x_stride, int n_t
   const int64_t n = w.cols;
   std::vector<float> xr(static_cast<size_t>(n)), row(static_cast<size_t>(n));
   std::vector<BlockQ8_0> xq(static_cast<size_t>(n / kQ8_0Block + 1));
+  std::vector<BlockQ8_1> x1(static_cast<size_t>(n / kQ8_0Block + 1));
+  std::vector<BlockQ8_K> xk(static_cast<size_t>(n / kQK + 1));
   for (int t = 0; t < n_tokens; t++) {
     const float* xt = x + t * x_stride;
     for (int64_t r = 0; r < w.rows; r++) {
@@ -131,6 +162,31 @@ void matmul_reference(const Weight& w, const float* x, int64_t x_stride, int n_t
         case TensorType::Q4_0:
           quantize_row_q8_0(xt, xq.data(), n);
           v = ref::dot_q4_0(reinterpret_cast<const BlockQ4_0*>(w.row(r)), xq.data(), n / kQ8_0Block);
+          break;
+        case TensorType::Q5_0:
+          quantize_row_q8_0(xt, xq.data(), n);
+          v = ref::dot_q5_0(reinterpret_cast<const BlockQ5_0*>(w.row(r)), xq.data(), n / kQ8_0Block);
+          break;
+        case TensorType::Q5_1:
+          quantize_row_q8_1(xt, x1.data(), n);
+          v = ref::dot_q5_1(reinterpret_cast<const BlockQ5_1*>(w.row(r)), x1.data(), n / kQ8_0Block);
+          break;
+        case TensorType::BF16:
+          for (int64_t i = 0; i < n; i++) xr[size_t(i)] = bf16_to_fp32(fp32_to_bf16(xt[i]));
+          dequantize_row(w.type, w.row(r), row.data(), n);
+          v = ref::dot(row.data(), xr.data(), n);
+          break;
+        case TensorType::Q4_K:
+          quantize_row_q8_K(xt, xk.data(), n);
+          v = ref::dot_q4_K(reinterpret_cast<const BlockQ4_K*>(w.row(r)), xk.data(), n / kQK);
+          break;
+        case TensorType::Q5_K:
+          quantize_row_q8_K(xt, xk.data(), n);
+          v = ref::dot_q5_K(reinterpret_cast<const BlockQ5_K*>(w.row(r)), xk.data(), n / kQK);
+          break;
+        case TensorType::Q6_K:
+          quantize_row_q8_K(xt, xk.data(), n);
+          v = ref::dot_q6_K(reinterpret_cast<const BlockQ6_K*>(w.row(r)), xk.data(), n / kQK);
           break;
         default:
           dequantize_row(w.type, w.row(r), row.data(), n);

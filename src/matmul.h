@@ -6,7 +6,8 @@
 // multiply than one matrix-vector product per token. Decode (one token) uses tiles of several rows,
 // which keep several independent sums in flight while the weights stream in from memory.
 // Activations are prepared once per call in the form llama.cpp uses for the weight type (f16-rounded
-// for F16, Q8_0 blocks for Q8_0 and Q4_0) so our sums match its sums.
+// for F16, bf16-rounded for BF16, Q8_0 blocks for Q8_0, Q4_0 and Q5_0, Q8_1 for Q5_1, Q8_K for the
+// K-quants) so our sums match its sums.
 #pragma once
 
 #include <cstdint>
@@ -20,8 +21,9 @@ namespace ringlm {
 
 // Buffers for prepared activations, sized once at load for the largest batch and row length.
 struct MatmulScratch {
-  std::vector<float> rounded;      // [n_tokens][cols]  F16 weights: activations rounded to f16
-  QuantizedActivations quantized;  //                   Q8_0 / Q4_0 weights
+  std::vector<float> rounded;      // [n_tokens][cols]  F16 / BF16 weights: activations rounded to f16 / bf16
+  QuantizedActivations quantized;  //                   Q8_0 / Q4_0 / Q5_0 / Q5_1 weights
+  KActivations kquantized;         //                   Q4_K / Q5_K / Q6_K weights
   WidenedRows widened;             //                   Q8_0 / Q4_0 weights, batched
   std::vector<float> wide_rows;    // [4][cols]         F16 weights, batched: rows as floats
 

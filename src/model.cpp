@@ -33,7 +33,7 @@ Status bind_weight(const GgufFile& f, const std::string& name, int64_t cols, int
   }
   if (!tensor_type_traits(uint32_t(t->type)).computable) {
     return Status::error("tensor '" + name + "' has type " + tensor_type_name(uint32_t(t->type)) +
-                         ", which ringlm does not support yet (supported: F32, F16, Q8_0, Q4_0)");
+                         ", which ringlm does not support yet (supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K)");
   }
   w->name = t->name.data();
   w->type = t->type;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "quant_internal.h"
+
 // Which SIMD code runs. The wasm build and the default native build share the SSE4.1 path:
 // Emscripten maps these intrinsics one-to-one onto wasm SIMD128 (i32x4.dot_i16x8, shifts, shuffles,
 // convert), and the integer sums are exact and the float steps the same in both, so both builds
@@ -33,6 +35,23 @@ void quantize_row_q8_0(const float* x, BlockQ8_0* out, int64_t n) {
     const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     out[b].d = fp32_to_fp16(d);
     for (int j = 0; j < 32; j++) out[b].qs[j] = int8_t(std::lrint(v[j] * id));  // lrint: never UB, even for inf
+  }
+}
+
+void quantize_row_q8_1(const float* x, BlockQ8_1* out, int64_t n) {
+  for (int64_t b = 0; b < n / 32; b++) {
+    const float* v = x + b * 32;
+    float amax = 0.0f;
+    for (int j = 0; j < 32; j++) amax = std::fmax(amax, std::fabs(v[j]));
+    const float d = amax / 127.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;  // as quantize_row_q8_0 (llama.cpp's SIMD code)
+    int32_t sum = 0;
+    for (int j = 0; j < 32; j++) {
+      out[b].qs[j] = int8_t(std::lrint(v[j] * id));
+      sum += out[b].qs[j];
+    }
+    out[b].d = fp32_to_fp16(d);
+    out[b].s = fp32_to_fp16(d * float(sum));
   }
 }
 
@@ -71,6 +90,36 @@ float ref::dot_q4_0(const BlockQ4_0* w, const BlockQ8_0* x, int64_t n_blocks) {
   return sum;
 }
 
+float ref::dot_q5_0(const BlockQ5_0* w, const BlockQ8_0* x, int64_t n_blocks) {
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n_blocks; b++) {
+    uint32_t qh;
+    std::memcpy(&qh, w[b].qh, 4);
+    int32_t s = 0;
+    for (int j = 0; j < 16; j++) {
+      s += (((w[b].qs[j] & 0x0f) | int((qh >> j) & 1) << 4) - 16) * int32_t(x[b].qs[j]);
+      s += (((w[b].qs[j] >> 4) | int((qh >> (j + 16)) & 1) << 4) - 16) * int32_t(x[b].qs[j + 16]);
+    }
+    sum += float(s) * (fp16_to_fp32(w[b].d) * fp16_to_fp32(x[b].d));
+  }
+  return sum;
+}
+
+float ref::dot_q5_1(const BlockQ5_1* w, const BlockQ8_1* x, int64_t n_blocks) {
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n_blocks; b++) {
+    uint32_t qh;
+    std::memcpy(&qh, w[b].qh, 4);
+    int32_t s = 0;
+    for (int j = 0; j < 16; j++) {
+      s += ((w[b].qs[j] & 0x0f) | int((qh >> j) & 1) << 4) * int32_t(x[b].qs[j]);
+      s += ((w[b].qs[j] >> 4) | int((qh >> (j + 16)) & 1) << 4) * int32_t(x[b].qs[j + 16]);
+    }
+    sum += float(s) * (fp16_to_fp32(w[b].d) * fp16_to_fp32(x[b].d)) + fp16_to_fp32(w[b].m) * fp16_to_fp32(x[b].s);
+  }
+  return sum;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Quantizing the activations
 // ---------------------------------------------------------------------------------------------
@@ -88,9 +137,11 @@ constexpr int permuted(int j) { return (j % 2) * 16 + (j / 16) * 8 + (j % 16) / 
 
 // The block's q (stored in kernel layout), its scale as a float and 8 * the sum of its q; the same
 // numbers as quantize_row_q8_0.
-[[maybe_unused]] void quantize_block_scalar(const float* v, QuantizedActivations::Value* q, float* scale, int32_t* sum8) {
-  BlockQ8_0 block;
-  quantize_row_q8_0(v, &block, kBlock);
+[[maybe_unused]] void quantize_block_scalar(const float* v, QuantizedActivations::Value* q, float* scale, int32_t* sum8,
+                                            float* s1) {
+  BlockQ8_1 block;
+  quantize_row_q8_1(v, &block, kBlock);
+  *s1 = fp16_to_fp32(block.s);
   int32_t sum = 0;
   for (int j = 0; j < 32; j++) {
     sum += block.qs[j];
@@ -103,7 +154,7 @@ constexpr int permuted(int j) { return (j % 2) * 16 + (j / 16) * 8 + (j % 16) / 
 
 #if RINGLM_QUANT_SSE41
 
-void quantize_block(const float* v, int16_t* q, float* scale, int32_t* sum8) {
+void quantize_block(const float* v, int16_t* q, float* scale, int32_t* sum8, float* s1) {
   const __m128 sign = _mm_set1_ps(-0.0f);
   __m128 x[8];
   __m128 amax = _mm_setzero_ps();
@@ -140,13 +191,15 @@ void quantize_block(const float* v, int16_t* q, float* scale, int32_t* sum8) {
   _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 24), _mm_packs_epi32(odd(4), odd(6)));    // 17, .., 31
   alignas(16) int32_t s4[4];
   _mm_store_si128(reinterpret_cast<__m128i*>(s4), sum);
-  // Unsigned: non-finite activations (a broken file) give garbage here, but never overflow UB.
-  *sum8 = int32_t(8u * (uint32_t(s4[0]) + uint32_t(s4[1]) + uint32_t(s4[2]) + uint32_t(s4[3])));
+  // Wrapping (unsigned) arithmetic: inf / NaN input makes garbage q, which must not overflow an int.
+  const int32_t total = int32_t(uint32_t(s4[0]) + uint32_t(s4[1]) + uint32_t(s4[2]) + uint32_t(s4[3]));
+  *sum8 = int32_t(8u * uint32_t(total));
+  *s1 = fp16_to_fp32(fp32_to_fp16(d * float(total)));
 }
 
 #elif RINGLM_QUANT_AVX2
 
-void quantize_block(const float* v, int8_t* q, float* scale, int32_t* sum8) {
+void quantize_block(const float* v, int8_t* q, float* scale, int32_t* sum8, float* s1) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
   __m256 x[4];
   __m256 amax = _mm256_setzero_ps();
@@ -172,7 +225,8 @@ void quantize_block(const float* v, int8_t* q, float* scale, int32_t* sum8) {
   __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
   s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
   s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
-  *sum8 = int32_t(8u * uint32_t(_mm_cvtsi128_si32(s4)));  // unsigned: no overflow UB on garbage input
+  *sum8 = int32_t(8u * uint32_t(_mm_cvtsi128_si32(s4)));  // wraps on garbage from inf / NaN input
+  *s1 = fp16_to_fp32(fp32_to_fp16(d * float(_mm_cvtsi128_si32(s4))));
   // Pack to bytes; the packs interleave 128-bit lanes, the permute puts the values back in order.
   const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]), _mm256_packs_epi32(i32[2], i32[3]));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(q),
@@ -181,7 +235,9 @@ void quantize_block(const float* v, int8_t* q, float* scale, int32_t* sum8) {
 
 #else
 
-void quantize_block(const float* v, int16_t* q, float* scale, int32_t* sum8) { quantize_block_scalar(v, q, scale, sum8); }
+void quantize_block(const float* v, int16_t* q, float* scale, int32_t* sum8, float* s1) {
+  quantize_block_scalar(v, q, scale, sum8, s1);
+}
 
 #endif
 
@@ -189,7 +245,7 @@ void quantize_block(const float* v, int16_t* q, float* scale, int32_t* sum8) { q
 
 uint64_t QuantizedActivations::bytes_for(int max_tokens, int64_t max_cols) {
   const uint64_t entries = uint64_t(max_cols / kBlock + 1) * uint64_t(max_tokens) + kPadTokens;  // scales, sums8
-  return uint64_t(max_tokens) * uint64_t(max_cols) * sizeof(Value) + entries * (sizeof(float) + sizeof(int32_t));
+  return uint64_t(max_tokens) * uint64_t(max_cols) * sizeof(Value) + entries * (2 * sizeof(float) + sizeof(int32_t));
 }
 
 void QuantizedActivations::reserve(int max_tokens, int64_t max_cols) {
@@ -197,6 +253,7 @@ void QuantizedActivations::reserve(int max_tokens, int64_t max_cols) {
   values_.assign(size_t(max_tokens) * size_t(max_cols), 0);
   scales_.assign(blocks * size_t(max_tokens) + kPadTokens, 0.0f);
   sums8_.assign(blocks * size_t(max_tokens) + kPadTokens, 0);
+  q8_1_s_.assign(blocks * size_t(max_tokens) + kPadTokens, 0.0f);
 }
 
 void QuantizedActivations::quantize(const float* x, int64_t stride, int n_tokens, int64_t cols) {
@@ -207,7 +264,7 @@ void QuantizedActivations::quantize(const float* x, int64_t stride, int n_tokens
     for (int64_t b = 0; b < nb; b++) {
       const size_t at = size_t(b) * size_t(n_tokens) + size_t(t);
       quantize_block(x + t * stride + b * kBlock, &values_[size_t(t) * size_t(cols) + size_t(b * kBlock)], &scales_[at],
-                     &sums8_[at]);
+                     &sums8_[at], &q8_1_s_[at]);
     }
   }
 }
@@ -238,21 +295,9 @@ constexpr size_t kBlockBytes = Q4 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0);
 
 constexpr int kDecodeRows = 4, kDecodeTokens = 1;  // prefill has its own kernel: wide_tile below
 
-inline __m128i load16(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
-
-// f16 bits (one per 32-bit lane) to f32: move each half to the top of its lane, then as
-// simd::load_weights does (an arithmetic shift by 3, clear the sign's copies, times 2^112). Exact.
-inline __m128 f16x4_to_f32x4(__m128i h) {
-  const __m128i bits = _mm_and_si128(_mm_srai_epi32(_mm_slli_epi32(h, 16), 3), _mm_set1_epi32(int32_t(0x8fffe000u)));
-  return _mm_mul_ps(_mm_castsi128_ps(bits), _mm_set1_ps(5.192296858534828e33f));
-}
-
-// The four horizontal sums of a, b, c, d as one vector (integer adds: exact in any order).
-inline __m128i sum4(__m128i a, __m128i b, __m128i c, __m128i d) {
-  const __m128i ab = _mm_add_epi32(_mm_unpacklo_epi32(a, b), _mm_unpackhi_epi32(a, b));  // a02 b02 a13 b13
-  const __m128i cd = _mm_add_epi32(_mm_unpacklo_epi32(c, d), _mm_unpackhi_epi32(c, d));
-  return _mm_add_epi32(_mm_unpacklo_epi64(ab, cd), _mm_unpackhi_epi64(ab, cd));
-}
+using sse::load16;
+using sse::f16x4_to_f32x4;
+using sse::sum4;
 
 // One 32-bit value per lane from a row of T tokens side by side: lane r * T + t gets p[t].
 template <int T>
@@ -561,6 +606,123 @@ void matmul_q8_0(const uint8_t* w, size_t row_bytes, int64_t rows, const Quantiz
 void matmul_q4_0(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, WidenedRows& scratch,
                  float* y, int64_t y_stride) {
   matmul_quantized<true>(w, row_bytes, rows, x, scratch, y, y_stride);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Q5_0 and Q5_1: tiles of 4 rows x 1 token (see for_row_tiles)
+//
+// The nibbles unpack as Q4_0's do; the fifth bits come from the 32-bit word qh, broadcast to every
+// lane and tested against one bit per lane. Q5_0 keeps its values as stored (w + 16) and subtracts
+// 16 * sum(q) = 2 * sums8 from the integer sum; Q5_1 adds m_w * s_x per block. The float steps are
+// those of ref::dot_q5_0 / ref::dot_q5_1.
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+template <bool One>
+constexpr size_t kQ5Bytes = One ? sizeof(BlockQ5_1) : sizeof(BlockQ5_0);
+template <bool One>
+constexpr size_t kQ5QhAt = One ? 4 : 2;  // qh's offset in the block; the nibbles follow it
+
+#if RINGLM_QUANT_SSE41
+
+template <bool One>
+void q5_tile(const uint8_t* const* rows, const QuantizedActivations& x, int t, int64_t nb, float* out) {
+  const uint8_t *p0 = rows[0], *p1 = rows[1], *p2 = rows[2], *p3 = rows[3];
+  const int16_t* q = x.values(t);
+  const int64_t stride = x.n_tokens();
+  const float* dx = x.scales(0) + t;
+  const int32_t* sums8 = x.sums8(0) + t;
+  const float* sx = x.q8_1_s(0) + t;
+  const __m128i low4 = _mm_set1_epi16(0x0f), sixteen = _mm_set1_epi16(16);
+  const __m128i even = _mm_setr_epi16(1 << 0, 1 << 2, 1 << 4, 1 << 6, 1 << 8, 1 << 10, 1 << 12, 1 << 14);
+  const __m128i odd = _mm_slli_epi16(even, 1);
+  __m128 acc = _mm_setzero_ps();
+  RINGLM_ONE_BLOCK_AT_A_TIME
+  for (int64_t b = 0; b < nb; b++) {
+    // Lane i of the nibbles holds values 2i, 2i+16, 2i+1, 2i+17: x0..x3 hold the same values.
+    const __m128i x0 = load16(q), x1 = load16(q + 8), x2 = load16(q + 16), x3 = load16(q + 24);
+    const auto dot = [&](const uint8_t* p) {
+      uint32_t qh;
+      std::memcpy(&qh, p + kQ5QhAt<One>, 4);
+      const __m128i h_lo = _mm_set1_epi16(int16_t(qh & 0xffff)), h_hi = _mm_set1_epi16(int16_t(qh >> 16));
+      const auto bit4 = [&](__m128i h, __m128i m) { return _mm_and_si128(_mm_cmpeq_epi16(_mm_and_si128(h, m), m), sixteen); };
+      const __m128i v = load16(p + kQ5QhAt<One> + 4);
+      const __m128i a = _mm_add_epi32(_mm_madd_epi16(_mm_or_si128(_mm_and_si128(v, low4), bit4(h_lo, even)), x0),
+                                      _mm_madd_epi16(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(v, 4), low4), bit4(h_hi, even)), x1));
+      const __m128i c = _mm_add_epi32(_mm_madd_epi16(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(v, 8), low4), bit4(h_lo, odd)), x2),
+                                      _mm_madd_epi16(_mm_or_si128(_mm_srli_epi16(v, 12), bit4(h_hi, odd)), x3));
+      return _mm_add_epi32(a, c);
+    };
+    __m128i s = sum4(dot(p0), dot(p1), dot(p2), dot(p3));
+    if constexpr (!One) s = _mm_sub_epi32(s, _mm_set1_epi32(int32_t(2u * uint32_t(*sums8))));
+    uint16_t h[4];
+    std::memcpy(&h[0], p0, 2), std::memcpy(&h[1], p1, 2), std::memcpy(&h[2], p2, 2), std::memcpy(&h[3], p3, 2);
+    const __m128 scale = _mm_mul_ps(f16x4_to_f32x4(_mm_setr_epi32(h[0], h[1], h[2], h[3])), _mm_set1_ps(*dx));
+    __m128 term = _mm_mul_ps(_mm_cvtepi32_ps(s), scale);
+    if constexpr (One) {
+      std::memcpy(&h[0], p0 + 2, 2), std::memcpy(&h[1], p1 + 2, 2), std::memcpy(&h[2], p2 + 2, 2), std::memcpy(&h[3], p3 + 2, 2);
+      term = _mm_add_ps(term, _mm_mul_ps(f16x4_to_f32x4(_mm_setr_epi32(h[0], h[1], h[2], h[3])), _mm_set1_ps(*sx)));
+    }
+    acc = _mm_add_ps(acc, term);
+    p0 += kQ5Bytes<One>, p1 += kQ5Bytes<One>, p2 += kQ5Bytes<One>, p3 += kQ5Bytes<One>;
+    q += kBlock, dx += stride, sums8 += stride, sx += stride;
+  }
+  _mm_storeu_ps(out, acc);
+}
+
+#else  // AVX2 and plain builds: scalar, on whichever activation layout the build uses
+
+template <bool One>
+void q5_tile(const uint8_t* const* rows, const QuantizedActivations& x, int t, int64_t nb, float* out) {
+  constexpr bool kPermuted = sizeof(QuantizedActivations::Value) == 2;
+  for (int r = 0; r < 4; r++) {
+    float acc = 0.0f;
+    for (int64_t b = 0; b < nb; b++) {
+      const uint8_t* block = rows[r] + size_t(b) * kQ5Bytes<One>;
+      const QuantizedActivations::Value* q = x.values(t) + b * kBlock;
+      uint32_t qh;
+      std::memcpy(&qh, block + kQ5QhAt<One>, 4);
+      const uint8_t* qs = block + kQ5QhAt<One> + 4;
+      int32_t s = 0;
+      for (int j = 0; j < 32; j++) {
+        const int nibble = j < 16 ? (qs[j] & 0x0f) : (qs[j - 16] >> 4);
+        s += (nibble | int((qh >> j) & 1) << 4) * int32_t(q[kPermuted ? permuted(j) : j]);
+      }
+      if constexpr (!One) s = int32_t(uint32_t(s) - 2u * uint32_t(x.sums8(b)[t]));
+      uint16_t d;
+      std::memcpy(&d, block, 2);
+      float term = float(s) * (fp16_to_fp32(d) * x.scales(b)[t]);
+      if constexpr (One) {
+        uint16_t m;
+        std::memcpy(&m, block + 2, 2);
+        term = term + fp16_to_fp32(m) * x.q8_1_s(b)[t];
+      }
+      acc = acc + term;
+    }
+    out[r] = acc;
+  }
+}
+
+#endif
+
+template <bool One>
+void matmul_q5(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, float* y, int64_t y_stride) {
+  const int64_t nb = x.cols() / kBlock;
+  for_row_tiles(w, row_bytes, rows, x.n_tokens(), y, y_stride,
+                [&](const uint8_t* const* row, int t, float* out) { q5_tile<One>(row, x, t, nb, out); });
+}
+
+}  // namespace
+
+void matmul_q5_0(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, float* y,
+                 int64_t y_stride) {
+  matmul_q5<false>(w, row_bytes, rows, x, y, y_stride);
+}
+
+void matmul_q5_1(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, float* y,
+                 int64_t y_stride) {
+  matmul_q5<true>(w, row_bytes, rows, x, y, y_stride);
 }
 
 }  // namespace ringlm

@@ -3,11 +3,15 @@
 // For Q8_0 and Q4_0 weights llama.cpp does not multiply floats: it first quantizes the activation
 // vector to Q8_0 blocks (per 32 values: d = amax/127 stored as f16, q = round(x/d)), then sums
 // d_w * d_x * (integer dot of the 32 quantized pairs) block by block. ringlm does the same, which
-// is both faster (int8 reads) and what makes our logits match llama.cpp's.
+// is both faster (int8 reads) and what makes our logits match llama.cpp's. Q5_0 takes Q8_0
+// activations too, Q5_1 Q8_1 (Q8_0 plus d * sum(q)), and the K-quants (Q4_K, Q5_K, Q6_K) Q8_K:
+// 256-value blocks with a float scale; each sub-block's integer dot is scaled by its integer
+// scale, and the block's integer total by d_w * d_x (the mins of Q4_K / Q5_K by dmin * d_x).
 //
 // The kernels are chosen at compile time: wasm SIMD128 intrinsics in the wasm build, AVX2 natively,
 // plain C++ elsewhere; xsimd 8.1 has no widening integer operations, hence the per-ISA code. Each
-// has the scalar references below (namespace ref) to be tested against.
+// has the scalar references below (namespace ref) to be tested against. The Q5 and K-quant kernels
+// are SSE4.1 in every SIMD build, AVX2 included (src/quant_k.cpp for the K-quants).
 #pragma once
 
 #include <cstdint>
@@ -20,6 +24,14 @@ namespace ringlm {
 // Quantize n values (n a multiple of 32) to n/32 Q8_0 blocks (llama.cpp's quantize_row_q8_0).
 void quantize_row_q8_0(const float* x, BlockQ8_0* out, int64_t n);
 
+// Q8_1 (Q5_1's activations): Q8_0 plus s = d * (sum of the q), stored as f16.
+struct BlockQ8_1 { uint16_t d, s; int8_t qs[32]; };
+void quantize_row_q8_1(const float* x, BlockQ8_1* out, int64_t n);
+
+// Q8_K (the K-quants' activations, n a multiple of 256): per block of 256, the value of largest
+// magnitude maps to -127, d = 1 / (-127 / that value) kept as a float, q rounded half to even.
+void quantize_row_q8_K(const float* x, BlockQ8_K* out, int64_t n);
+
 // Round each value to the nearest f16 (llama.cpp feeds F16 matmuls with f16 activations).
 void round_to_fp16(const float* x, float* out, int64_t n);
 
@@ -29,6 +41,12 @@ void fp16_to_fp32_row(const uint16_t* h, float* out, int64_t n);
 namespace ref {
 float dot_q8_0(const BlockQ8_0* w, const BlockQ8_0* x, int64_t n_blocks);
 float dot_q4_0(const BlockQ4_0* w, const BlockQ8_0* x, int64_t n_blocks);
+float dot_q5_0(const BlockQ5_0* w, const BlockQ8_0* x, int64_t n_blocks);
+float dot_q5_1(const BlockQ5_1* w, const BlockQ8_1* x, int64_t n_blocks);
+// K-quants: n_blocks blocks of 256.
+float dot_q4_K(const BlockQ4_K* w, const BlockQ8_K* x, int64_t n_blocks);
+float dot_q5_K(const BlockQ5_K* w, const BlockQ8_K* x, int64_t n_blocks);
+float dot_q6_K(const BlockQ6_K* w, const BlockQ8_K* x, int64_t n_blocks);
 }  // namespace ref
 
 // The activations of one Q8_0/Q4_0 matrix product: n_tokens vectors quantized to Q8_0 blocks
@@ -38,7 +56,8 @@ float dot_q4_0(const BlockQ4_0* w, const BlockQ8_0* x, int64_t n_blocks);
 //                           that the weights unpack with shifts alone; AVX2 keeps int8 in order.
 //   scales  [block][token]  d as a float (the f16 value), tokens side by side for vector loads
 //   sums8   [block][token]  8 * (sum of the block's q): Q4_0 weights are stored as w + 8, and
-//                           sum((w + 8 - 8) q) = sum((w + 8) q) - 8 sum(q)
+//                           sum((w + 8 - 8) q) = sum((w + 8) q) - 8 sum(q)  (Q5_0: w + 16, 2 * sums8)
+//   q8_1_s  [block][token]  Q8_1's s = f16(d * sum(q)) as a float, for Q5_1 weights
 class QuantizedActivations {
 public:
 #if defined(__AVX2__) && !defined(__wasm_simd128__)
@@ -52,7 +71,7 @@ public:
   // Quantize x[t * stride + i] for t < n_tokens, i < cols (cols a multiple of 32, within reserve()).
   void quantize(const float* x, int64_t stride, int n_tokens, int64_t cols);
 
-  uint64_t bytes() const { return values_.size() * sizeof(Value) + (scales_.size() + sums8_.size()) * 4; }
+  uint64_t bytes() const { return values_.size() * sizeof(Value) + (scales_.size() + sums8_.size() + q8_1_s_.size()) * 4; }
   static uint64_t bytes_for(int max_tokens, int64_t max_cols);  // what reserve() allocates
   int n_tokens() const { return n_tokens_; }
   int64_t cols() const { return cols_; }
@@ -60,11 +79,13 @@ public:
   // Per-block rows of n_tokens entries, padded so a 4-token vector load from any token is in bounds.
   const float* scales(int64_t block) const { return &scales_[size_t(block) * size_t(n_tokens_)]; }
   const int32_t* sums8(int64_t block) const { return &sums8_[size_t(block) * size_t(n_tokens_)]; }
+  const float* q8_1_s(int64_t block) const { return &q8_1_s_[size_t(block) * size_t(n_tokens_)]; }
 
 private:
   std::vector<Value> values_;
   std::vector<float> scales_;
   std::vector<int32_t> sums8_;
+  std::vector<float> q8_1_s_;
   int n_tokens_ = 0;
   int64_t cols_ = 0;
 };
@@ -83,5 +104,41 @@ void matmul_q8_0(const uint8_t* w, size_t row_bytes, int64_t rows, const Quantiz
                  float* y, int64_t y_stride);
 void matmul_q4_0(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, WidenedRows& scratch,
                  float* y, int64_t y_stride);
+// Q5_0 (Q8_0 activations) and Q5_1 (Q8_1 activations: the same values and scales, plus q8_1_s).
+void matmul_q5_0(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, float* y,
+                 int64_t y_stride);
+void matmul_q5_1(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, float* y,
+                 int64_t y_stride);
+
+// The activations of one K-quant matrix product: n_tokens vectors quantized to Q8_K exactly as
+// quantize_row_q8_K does (cols a multiple of 256).
+//   values  [token][cols]         q widened to int16, each group of 16 permuted to its 8 even
+//                                 values then its 8 odd ones (the weights unpack with shifts alone)
+//   scales  [token][block]        d
+//   sums32  [token][cols / 32]    sum of each 32 q (for the mins of Q4_K / Q5_K)
+class KActivations {
+public:
+  void reserve(int max_tokens, int64_t max_cols);
+  void quantize(const float* x, int64_t stride, int n_tokens, int64_t cols);
+
+  uint64_t bytes() const { return (values_.size() + sums32_.size()) * sizeof(int16_t) + scales_.size() * sizeof(float); }
+  static uint64_t bytes_for(int max_tokens, int64_t max_cols);
+  int n_tokens() const { return n_tokens_; }
+  int64_t cols() const { return cols_; }
+  const int16_t* values(int token) const { return &values_[size_t(token) * size_t(cols_)]; }
+  const float* scales(int token) const { return &scales_[size_t(token) * size_t(cols_ / kQK)]; }
+  const int16_t* sums32(int token) const { return &sums32_[size_t(token) * size_t(cols_ / 32)]; }
+
+private:
+  std::vector<int16_t> values_;
+  std::vector<float> scales_;
+  std::vector<int16_t> sums32_;
+  int n_tokens_ = 0;
+  int64_t cols_ = 0;
+};
+
+void matmul_q4_K(const uint8_t* w, size_t row_bytes, int64_t rows, const KActivations& x, float* y, int64_t y_stride);
+void matmul_q5_K(const uint8_t* w, size_t row_bytes, int64_t rows, const KActivations& x, float* y, int64_t y_stride);
+void matmul_q6_K(const uint8_t* w, size_t row_bytes, int64_t rows, const KActivations& x, float* y, int64_t y_stride);
 
 }  // namespace ringlm

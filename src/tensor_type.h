@@ -4,6 +4,20 @@
 //   Q8_0: 32 values = f16 scale d + 32 int8 q;            value = d * q
 //   Q4_0: 32 values = f16 scale d + 16 bytes of nibbles;  value = d * (nibble - 8),
 //         byte j holds value j in its low nibble and value j+16 in its high nibble.
+//   Q5_0: as Q4_0 plus a 32-bit word qh whose bit j is bit 4 of value j;  value = d * (q - 16)
+//   Q5_1: f16 d, f16 m, qh, nibbles;  value = d * q + m  (q in 0..31)
+//   BF16: the top 16 bits of a float.
+// K-quants: 256 values in sub-blocks, scales quantized against two f16 super-scales.
+//   Q4_K: f16 d, f16 dmin, 12 bytes of 6-bit scales sc[8] and mins m[8] (k4_scale_min), 128 bytes of
+//         nibbles. Values 64c .. 64c+63 are bytes 32c .. 32c+31: low nibbles first, then high ones.
+//         value = d * sc[s] * q - dmin * m[s] for value i in sub-block s = i / 32.
+//   Q5_K: as Q4_K with 32 bytes qh before the nibbles: bit 2c (low nibble) or 2c+1 (high nibble) of
+//         qh[l] is bit 4 of the value stored in byte 32c + l.
+//   Q6_K: 128 bytes ql (low 4 bits), 64 bytes qh (high 2 bits), 16 int8 scales, f16 d at the end.
+//         Per half h (128 values): ql[64h + l] holds values l (low nibble) and l+64 (high), ql[64h+32+l]
+//         values l+32 and l+96; qh[32h + l] bits 0-1, 2-3, 4-5, 6-7 top values l, l+32, l+64, l+96.
+//         value = d * scales[i / 16] * (q - 32).
+//   Q8_K: (activations only) float d, 256 int8 q, int16 sums of each 16 q.
 #pragma once
 
 #include <cmath>
@@ -37,6 +51,33 @@ struct BlockQ8_0 { uint16_t d; int8_t qs[32]; };
 struct BlockQ4_0 { uint16_t d; uint8_t qs[16]; };
 static_assert(sizeof(BlockQ8_0) == 34, "ggml's Q8_0 block is 34 bytes");
 static_assert(sizeof(BlockQ4_0) == 18, "ggml's Q4_0 block is 18 bytes");
+struct BlockQ5_0 { uint16_t d; uint8_t qh[4]; uint8_t qs[16]; };
+struct BlockQ5_1 { uint16_t d, m; uint8_t qh[4]; uint8_t qs[16]; };
+static_assert(sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24, "ggml's Q5_0 / Q5_1 blocks");
+
+constexpr int64_t kQK = 256;  // values per K-quant block
+struct BlockQ4_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[128]; };
+struct BlockQ5_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[32]; uint8_t qs[128]; };
+struct BlockQ6_K { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; uint16_t d; };
+struct BlockQ8_K { float d; int8_t qs[256]; int16_t bsums[16]; };
+static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210 &&
+                  sizeof(BlockQ8_K) == 292, "ggml's K-quant blocks");
+
+// Scale and min of sub-block j (0..7) of a Q4_K / Q5_K block: eight 6-bit pairs in 12 bytes. Bytes
+// 0-3 hold the low 6 bits of sc[0..3] (their top 2 bits are sc[4..7]'s high bits), bytes 4-7 those of
+// m[0..3] (likewise for m[4..7]), bytes 8-11 the low 4 bits of sc[4..7] (low nibble) and m[4..7] (high).
+inline void k4_scale_min(const uint8_t* s, int j, int* sc, int* m) {
+  if (j < 4) {
+    *sc = s[j] & 63;
+    *m = s[j + 4] & 63;
+  } else {
+    *sc = (s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4);
+    *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+  }
+}
+
+// Bits of a value stored as bfloat16.
+struct Bf16 { uint16_t bits; };
 
 // IEEE half <-> float. fp32_to_fp16 rounds to nearest even, as ggml does.
 inline float fp16_to_fp32(uint16_t h) {
@@ -79,6 +120,14 @@ inline float bf16_to_fp32(uint16_t h) {
   float out;
   std::memcpy(&out, &bits, 4);
   return out;
+}
+
+// A float rounded to the nearest bfloat16, ties to even (NaN stays a quiet NaN), as ggml rounds.
+inline uint16_t fp32_to_bf16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  if ((x & 0x7fffffff) > 0x7f800000u) return uint16_t((x >> 16) | 64);
+  return uint16_t((x + 0x7fff + ((x >> 16) & 1)) >> 16);
 }
 
 // Expand `n` values of a row of type `type` (n a multiple of its block size) into floats.

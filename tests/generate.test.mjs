@@ -36,7 +36,8 @@ test('the same seed gives the same tokens; another seed does not', async () => {
 
 test('native and wasm sample the same ids for the same seed', async () => {
   assert.ok(existsSync(NATIVE), `${NATIVE} is missing: build the native CLI`);
-  for (const [file, seed] of [['gqa-f32.gguf', 3], ['mha-q8_0.gguf', 11], ['tied-f16.gguf', 5]]) {
+  for (const [file, seed] of [['gqa-f32.gguf', 3], ['mha-q8_0.gguf', 11], ['tied-f16.gguf', 5], ['mix-q4_k_m.gguf', 13],
+    ['k256-q5_k.gguf', 17], ['tied-q5_1.gguf', 19], ['k256-bf16.gguf', 23]]) {
     const lm = await RingLM.load(model(file));
     const wasm = await lm.complete([1, 40, 41, 42], { ...SAMPLED, temperature: 0.9, seed, maxTokens: 48 });
     lm.dispose();

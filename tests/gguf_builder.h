@@ -4,6 +4,7 @@
 // a small byte-level twin so the C++ suites run with no files and can craft malformed input.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <algorithm>
 #include <cstdio>
@@ -101,6 +102,110 @@ inline std::vector<uint8_t> encode(const TensorSpec& t) {
         for (int j = 0; j < 16; j++) {
           const int lo = std::min(15, int(v[j] * id + 8.5f)), hi = std::min(15, int(v[j + 16] * id + 8.5f));
           blocks[b].qs[j] = uint8_t(lo | (hi << 4));
+        }
+      }
+      break;
+    }
+    case TensorType::BF16: {
+      out.resize(size_t(n) * 2);
+      for (int64_t i = 0; i < n; i++) {
+        const uint16_t h = fp32_to_bf16(t.values[size_t(i)]);
+        std::memcpy(&out[size_t(i) * 2], &h, 2);
+      }
+      break;
+    }
+    case TensorType::Q5_0:
+    case TensorType::Q5_1: {
+      // Q5_0: d = max / -16, q = x / d + 16; Q5_1: d = range / 31, m = min, q = (x - m) / d.
+      const bool one = t.type == TensorType::Q5_1;
+      const size_t size = one ? sizeof(BlockQ5_1) : sizeof(BlockQ5_0);
+      out.assign(size_t(n / 32) * size, 0);
+      for (int64_t b = 0; b < n / 32; b++) {
+        const float* v = &t.values[size_t(b * 32)];
+        uint8_t* block = &out[size_t(b) * size];
+        float lo = v[0], hi = v[0], amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < 32; j++) {
+          lo = std::min(lo, v[j]), hi = std::max(hi, v[j]);
+          if (std::fabs(v[j]) > amax) amax = std::fabs(v[j]), max = v[j];
+        }
+        const float d = one ? (hi - lo) / 31.0f : max / -16.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        const uint16_t hd = fp32_to_fp16(d), hm = fp32_to_fp16(lo);
+        std::memcpy(block, &hd, 2);
+        if (one) std::memcpy(block + 2, &hm, 2);
+        uint32_t qh = 0;
+        uint8_t* qs = block + size - 16;
+        for (int j = 0; j < 32; j++) {
+          const int q = std::min(31, std::max(0, int(one ? (v[j] - lo) * id + 0.5f : v[j] * id + 16.5f)));
+          qh |= uint32_t(q >> 4) << j;
+          qs[j % 16] |= uint8_t((q & 15) << (j < 16 ? 0 : 4));
+        }
+        std::memcpy(block + size - 20, &qh, 4);
+      }
+      break;
+    }
+    case TensorType::Q4_K:
+    case TensorType::Q5_K: {
+      // Per 32 values: scale = range / (2^bits - 1), min = -min(0, smallest), both to 6 bits.
+      const bool five = t.type == TensorType::Q5_K;
+      const size_t size = five ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+      const int top = five ? 31 : 15;
+      out.assign(size_t(n / kQK) * size, 0);
+      for (int64_t b = 0; b < n / kQK; b++) {
+        const float* v = &t.values[size_t(b * kQK)];
+        uint8_t* block = &out[size_t(b) * size];
+        float scale[8], min[8], max_scale = 0.0f, max_min = 0.0f;
+        for (int s = 0; s < 8; s++) {
+          float lo = 0.0f, hi = v[32 * s];
+          for (int j = 0; j < 32; j++) lo = std::min(lo, v[32 * s + j]), hi = std::max(hi, v[32 * s + j]);
+          scale[s] = std::max(0.0f, hi - lo) / float(top), min[s] = -lo;
+          max_scale = std::max(max_scale, scale[s]), max_min = std::max(max_min, min[s]);
+        }
+        const float d = fp16_to_fp32(fp32_to_fp16(max_scale / 63.0f)), dmin = fp16_to_fp32(fp32_to_fp16(max_min / 63.0f));
+        int sc[8], m[8];
+        for (int s = 0; s < 8; s++) {
+          sc[s] = d > 0.0f ? std::min(63, int(std::lround(scale[s] / d))) : 0;
+          m[s] = dmin > 0.0f ? std::min(63, int(std::lround(min[s] / dmin))) : 0;
+        }
+        const uint16_t hd = fp32_to_fp16(d), hm = fp32_to_fp16(dmin);
+        std::memcpy(block, &hd, 2), std::memcpy(block + 2, &hm, 2);
+        for (int j = 0; j < 4; j++) {
+          block[4 + j] = uint8_t((sc[j] & 63) | ((sc[j + 4] >> 4) << 6));
+          block[8 + j] = uint8_t((m[j] & 63) | ((m[j + 4] >> 4) << 6));
+          block[12 + j] = uint8_t((sc[j + 4] & 15) | ((m[j + 4] & 15) << 4));
+        }
+        uint8_t* qs = block + (five ? 48 : 16);
+        for (int i = 0; i < kQK; i++) {
+          const int s = i / 32;
+          const float step = d * float(sc[s]);
+          const int q = step > 0.0f ? std::min(top, std::max(0, int(std::lround((v[i] + dmin * float(m[s])) / step)))) : 0;
+          qs[32 * (i / 64) + i % 32] |= uint8_t((q & 15) << (4 * (s % 2)));
+          if (five && q > 15) block[16 + i % 32] |= uint8_t(1 << s);
+        }
+      }
+      break;
+    }
+    case TensorType::Q6_K: {
+      // Per 16 values: scale = largest magnitude / 31.5, the 16 scales to int8 against d.
+      out.assign(size_t(n / kQK) * sizeof(BlockQ6_K), 0);
+      auto* blocks = reinterpret_cast<BlockQ6_K*>(out.data());
+      for (int64_t b = 0; b < n / kQK; b++) {
+        const float* v = &t.values[size_t(b * kQK)];
+        float scale[16], max_scale = 0.0f;
+        for (int g = 0; g < 16; g++) {
+          float amax = 0.0f;
+          for (int j = 0; j < 16; j++) amax = std::max(amax, std::fabs(v[16 * g + j]));
+          scale[g] = amax / 31.5f, max_scale = std::max(max_scale, scale[g]);
+        }
+        const float d = fp16_to_fp32(fp32_to_fp16(max_scale / 127.0f));
+        BlockQ6_K& o = blocks[b];
+        o.d = fp32_to_fp16(d);
+        for (int g = 0; g < 16; g++) o.scales[g] = int8_t(d > 0.0f ? std::min(127, int(std::lround(scale[g] / d))) : 0);
+        for (int i = 0; i < kQK; i++) {
+          const float step = d * float(o.scales[i / 16]);
+          const int q = (step > 0.0f ? std::min(31, std::max(-32, int(std::lround(v[i] / step)))) : 0) + 32;
+          const int h = i / 128, k = (i / 32) % 4, l = i % 32;
+          o.ql[64 * h + 32 * (k % 2) + l] |= uint8_t((q & 15) << (k < 2 ? 0 : 4));
+          o.qh[32 * h + l] |= uint8_t((q >> 4) << (2 * k));
         }
       }
       break;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <string>
 #include <random>
@@ -26,6 +27,44 @@ std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
 }
 
 const int kLengths[] = {1, 3, 4, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 100, 257, 1000};
+
+// Random bytes make valid blocks of the Q5 and K-quant types; only the f16 scales are set to
+// moderate values (random bits could be huge, infinite or NaN). BF16 gets random normal values.
+std::vector<uint8_t> random_blocks(TensorType type, int rows, int cols, uint32_t seed) {
+  const TensorTypeTraits tt = tensor_type_traits(uint32_t(type));
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> out(size_t(rows) * size_t(cols / tt.block_size * tt.block_bytes));
+  if (type == TensorType::BF16) {
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    for (size_t i = 0; i < out.size(); i += 2) {
+      const uint16_t h = fp32_to_bf16(d(rng));
+      std::memcpy(&out[i], &h, 2);
+    }
+    return out;
+  }
+  for (uint8_t& b : out) b = uint8_t(rng());
+  std::uniform_real_distribution<float> scale(0.002f, 0.05f);
+  const auto put = [&](size_t at, float v) {
+    const uint16_t h = fp32_to_fp16(v);
+    std::memcpy(&out[at], &h, 2);
+  };
+  for (size_t at = 0; at < out.size(); at += size_t(tt.block_bytes)) {
+    switch (type) {
+      case TensorType::Q5_0: put(at, scale(rng)); break;
+      case TensorType::Q5_1: put(at, scale(rng)), put(at + 2, -8.0f * scale(rng)); break;
+      case TensorType::Q4_K:
+      case TensorType::Q5_K: put(at, 0.1f * scale(rng)), put(at + 2, 0.1f * scale(rng)); break;
+      case TensorType::Q6_K: put(at + 208, 0.05f * scale(rng)); break;
+      default: break;
+    }
+  }
+  return out;
+}
+
+bool is_new_type(TensorType t) {
+  return t == TensorType::Q5_0 || t == TensorType::Q5_1 || t == TensorType::BF16 || t == TensorType::Q4_K ||
+         t == TensorType::Q5_K || t == TensorType::Q6_K;
+}
 
 }  // namespace
 
@@ -295,14 +334,20 @@ constexpr bool kQuantizedExact = true;
 #endif
 
 TEST(Kernels, MatmulMatchesReferenceForEveryTypeAndBatch) {
-  for (TensorType type : {TensorType::F32, TensorType::F16, TensorType::Q8_0, TensorType::Q4_0}) {
-    const bool quantized = type == TensorType::Q8_0 || type == TensorType::Q4_0;
-    const std::vector<int> col_counts = quantized ? std::vector<int>{32, 96, 160, 2048} : std::vector<int>{5, 32, 37, 100, 160};
+  for (TensorType type : {TensorType::F32, TensorType::F16, TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0,
+                          TensorType::Q5_1, TensorType::BF16, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
+    // The integer kernels sum to the bit as their references do in every build but AVX2's Q8_0 / Q4_0.
+    const bool old_quantized = type == TensorType::Q8_0 || type == TensorType::Q4_0;
+    const bool exact = (old_quantized && kQuantizedExact) || (is_new_type(type) && type != TensorType::BF16);
+    const int64_t block = tensor_type_traits(uint32_t(type)).block_size;
+    const std::vector<int> col_counts = block == 256  ? std::vector<int>{256, 512, 1280}
+                                        : block == 32 ? std::vector<int>{32, 96, 160, 2048}
+                                                      : std::vector<int>{5, 32, 37, 100, 160};
     for (int cols : col_counts) {
       for (int rows : {1, 3, 5, 13}) {
         const int max_tokens = 9;
         test::TensorSpec spec{"w", {cols, rows}, type, randn(size_t(cols * rows), uint32_t(11 + cols + rows))};
-        const auto bytes = test::encode(spec);
+        const auto bytes = is_new_type(type) ? random_blocks(type, rows, cols, uint32_t(11 + cols + rows)) : test::encode(spec);
         Weight w;
         w.type = type;
         w.data = bytes.data();
@@ -321,7 +366,7 @@ TEST(Kernels, MatmulMatchesReferenceForEveryTypeAndBatch) {
           for (size_t i = 0; i < y.size(); i++) {
             const std::string where = tensor_type_name(uint32_t(type)) + " " + std::to_string(rows) + "x" +
                                       std::to_string(cols) + " tokens " + std::to_string(tokens) + " at " + std::to_string(i);
-            if (quantized && kQuantizedExact) ASSERT_EQ(y[i], yr[i]) << where;
+            if (exact) ASSERT_EQ(y[i], yr[i]) << where;
             else ASSERT_NEAR(y[i], yr[i], 1e-4f * (1 + std::fabs(yr[i]))) << where;
           }
           // Each token alone (as decode computes it) gives the same numbers to the bit.
@@ -359,5 +404,125 @@ TEST(Kernels, QuantizedActivationsAreQuantizeRowQ8_0) {
       std::sort(want.begin(), want.end());
       EXPECT_EQ(got, want) << "token " << t << " block " << b;
     }
+  }
+}
+
+// The references against the float dot of the dequantized weights and activations: the layouts
+// as dequantize_row reads them and as the integer dots read them must be the same.
+TEST(Kernels, NewTypeReferencesAgreeWithDequantizedFloatDot) {
+  for (TensorType type : {TensorType::Q5_0, TensorType::Q5_1, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
+    for (int n : {256, 768}) {
+      const auto w = random_blocks(type, 1, n, uint32_t(n) + uint32_t(type));
+      const auto x = randn(size_t(n), 31, 2.0f);
+      std::vector<float> wf(static_cast<size_t>(n)), xf(static_cast<size_t>(n));
+      dequantize_row(type, w.data(), wf.data(), n);
+      float got = 0.0f;
+      if (type == TensorType::Q5_0) {
+        std::vector<BlockQ8_0> xq(size_t(n / 32));
+        quantize_row_q8_0(x.data(), xq.data(), n);
+        dequantize_row(TensorType::Q8_0, xq.data(), xf.data(), n);
+        got = ref::dot_q5_0(reinterpret_cast<const BlockQ5_0*>(w.data()), xq.data(), n / 32);
+      } else if (type == TensorType::Q5_1) {
+        std::vector<BlockQ8_1> xq(size_t(n / 32));
+        quantize_row_q8_1(x.data(), xq.data(), n);
+        for (int b = 0; b < n / 32; b++) {
+          int sum = 0;
+          for (int j = 0; j < 32; j++) xf[size_t(b * 32 + j)] = fp16_to_fp32(xq[size_t(b)].d) * xq[size_t(b)].qs[j], sum += xq[size_t(b)].qs[j];
+          EXPECT_NEAR(fp16_to_fp32(xq[size_t(b)].s), fp16_to_fp32(xq[size_t(b)].d) * float(sum), 2e-3f * std::fabs(float(sum)) + 1e-3f);
+        }
+        // m * s stands for m * d * sum(q): s is rounded to f16, so compare with that rounding's slack.
+        got = ref::dot_q5_1(reinterpret_cast<const BlockQ5_1*>(w.data()), xq.data(), n / 32);
+      } else {
+        std::vector<BlockQ8_K> xq(size_t(n / 256));
+        quantize_row_q8_K(x.data(), xq.data(), n);
+        for (int b = 0; b < n / 256; b++) {
+          for (int j = 0; j < 256; j++) xf[size_t(b * 256 + j)] = xq[size_t(b)].d * float(xq[size_t(b)].qs[j]);
+        }
+        if (type == TensorType::Q4_K) got = ref::dot_q4_K(reinterpret_cast<const BlockQ4_K*>(w.data()), xq.data(), n / 256);
+        if (type == TensorType::Q5_K) got = ref::dot_q5_K(reinterpret_cast<const BlockQ5_K*>(w.data()), xq.data(), n / 256);
+        if (type == TensorType::Q6_K) got = ref::dot_q6_K(reinterpret_cast<const BlockQ6_K*>(w.data()), xq.data(), n / 256);
+      }
+      double want = 0.0, mag = 0.0;
+      for (int i = 0; i < n; i++) want += double(wf[size_t(i)]) * double(xf[size_t(i)]), mag += std::fabs(double(wf[size_t(i)]) * double(xf[size_t(i)]));
+      const double slack = type == TensorType::Q5_1 ? 2e-3 : 1e-5;
+      EXPECT_NEAR(got, want, slack * mag + 1e-4) << tensor_type_name(uint32_t(type)) << " n " << n;
+    }
+  }
+}
+
+TEST(Kernels, QuantizeRowQ8_KFollowsGgml) {
+  std::vector<float> x = randn(512, 41, 3.0f);
+  x[7] = 20.0f;    // block 0: the largest magnitude is positive, so d < 0 and it maps to -127
+  x[300] = -127.0f;  // block 1: negative, d > 0 (here 1: the scale -127 / max is exact)
+  x[301] = 60.5f;    // ties round to even
+  x[302] = 61.5f;
+  std::vector<BlockQ8_K> q(2);
+  quantize_row_q8_K(x.data(), q.data(), 512);
+  EXPECT_EQ(q[0].qs[7], -127);
+  EXPECT_LT(q[0].d, 0.0f);
+  EXPECT_EQ(q[1].qs[300 - 256], -127);
+  EXPECT_EQ(q[1].d, 1.0f);
+  EXPECT_EQ(q[1].qs[301 - 256], 60);
+  EXPECT_EQ(q[1].qs[302 - 256], 62);
+  for (int b = 0; b < 2; b++) {
+    for (int g = 0; g < 16; g++) {
+      int sum = 0;
+      for (int j = 0; j < 16; j++) sum += q[size_t(b)].qs[16 * g + j];
+      EXPECT_EQ(q[size_t(b)].bsums[g], sum);
+    }
+  }
+  std::vector<float> zeros(256, 0.0f);
+  quantize_row_q8_K(zeros.data(), q.data(), 256);
+  EXPECT_EQ(q[0].d, 0.0f);
+  EXPECT_EQ(q[0].qs[0], 0);
+}
+
+TEST(Kernels, KActivationsAreQuantizeRowQ8_K) {
+  const int cols = 512, tokens = 3;
+  const auto x = randn(size_t(tokens * cols), 43, 3.0f);
+  KActivations k;
+  k.reserve(tokens, cols);
+  EXPECT_EQ(k.bytes(), KActivations::bytes_for(tokens, cols));
+  k.quantize(x.data(), cols, tokens, cols);
+  for (int t = 0; t < tokens; t++) {
+    std::vector<BlockQ8_K> blocks(cols / 256);
+    quantize_row_q8_K(x.data() + t * cols, blocks.data(), cols);
+    for (int b = 0; b < cols / 256; b++) {
+      EXPECT_EQ(k.scales(t)[b], blocks[size_t(b)].d);
+      for (int s = 0; s < 8; s++) EXPECT_EQ(k.sums32(t)[b * 8 + s], blocks[size_t(b)].bsums[2 * s] + blocks[size_t(b)].bsums[2 * s + 1]);
+      for (int g = 0; g < 16; g++) {  // the order inside a group of 16 is the kernels' business
+        std::vector<int> got(k.values(t) + b * 256 + g * 16, k.values(t) + b * 256 + g * 16 + 16);
+        std::vector<int> want(blocks[size_t(b)].qs + g * 16, blocks[size_t(b)].qs + g * 16 + 16);
+        std::sort(got.begin(), got.end());
+        std::sort(want.begin(), want.end());
+        EXPECT_EQ(got, want) << "token " << t << " block " << b << " group " << g;
+      }
+    }
+  }
+}
+
+TEST(Kernels, Bf16RoundsToNearestEven) {
+  EXPECT_EQ(fp32_to_bf16(1.0f), 0x3f80);
+  EXPECT_EQ(bf16_to_fp32(0x3f80), 1.0f);
+  const float tie_down = bf16_to_fp32(0x3f80) + std::ldexp(1.0f, -8);  // halfway to 0x3f81: stays even
+  EXPECT_EQ(fp32_to_bf16(tie_down), 0x3f80);
+  const float tie_up = bf16_to_fp32(0x3f81) + std::ldexp(1.0f, -8);  // halfway to 0x3f82: goes even
+  EXPECT_EQ(fp32_to_bf16(tie_up), 0x3f82);
+  EXPECT_TRUE(std::isnan(bf16_to_fp32(fp32_to_bf16(NAN))));
+}
+
+// The test encoders (gguf_builder.h) write what dequantize_row reads back: each value within about
+// one quantization step of where it started.
+TEST(Kernels, NewTypeEncodersRoundTripThroughDequantize) {
+  for (TensorType type : {TensorType::Q5_0, TensorType::Q5_1, TensorType::BF16, TensorType::Q4_K, TensorType::Q5_K,
+                          TensorType::Q6_K}) {
+    const int n = 1024;
+    test::TensorSpec spec{"w", {n}, type, randn(size_t(n), 51)};
+    const auto bytes = test::encode(spec);
+    ASSERT_EQ(bytes.size(), size_t(n / tensor_type_traits(uint32_t(type)).block_size * tensor_type_traits(uint32_t(type)).block_bytes));
+    std::vector<float> back(static_cast<size_t>(n));
+    dequantize_row(type, bytes.data(), back.data(), n);
+    const float bound = type == TensorType::BF16 ? 0.02f : type == TensorType::Q4_K ? 0.45f : 0.25f;
+    for (int i = 0; i < n; i++) ASSERT_NEAR(back[size_t(i)], spec.values[size_t(i)], bound) << tensor_type_name(uint32_t(type)) << " " << i;
   }
 }

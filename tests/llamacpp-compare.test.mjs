@@ -34,7 +34,10 @@ const NATIVE_CLI = join(resolve(ROOT, process.env.RINGLM_NATIVE_BUILD ?? 'build/
 const SEQUENCE_LENGTH = 64;
 const CONTEXT_SIZE = 256;
 /** max |Δ logprob| allowed against llama.cpp, per weight type. */
-const TOLERANCE = { F32: 1e-3, F16: 0.05, Q8_0: 0.3, Q4_0: 0.3 };
+const TOLERANCE = {
+  F32: 1e-3, F16: 0.05, BF16: 0.05, Q8_0: 0.3, Q4_0: 0.3, Q5_0: 0.3, Q5_1: 0.3, Q4_K: 0.3, Q5_K: 0.3, Q6_K: 0.3,
+  Q4_K_M: 0.3,
+};
 /** The JS reference on F32 models (llama.cpp's own float32 rounding is the whole difference). */
 const JS_REF_F32_TOLERANCE = 1e-4;
 /**

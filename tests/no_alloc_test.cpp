@@ -23,9 +23,11 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 using namespace ringlm;
 
 TEST(NoAlloc, DecodeAndPrefillAllocateNothing) {
-  for (TensorType type : {TensorType::F32, TensorType::F16, TensorType::Q8_0, TensorType::Q4_0}) {
+  for (TensorType type : {TensorType::F32, TensorType::F16, TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0,
+                          TensorType::Q5_1, TensorType::BF16, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
     test::LlamaShape shape;
     shape.type = type;
+    if (tensor_type_traits(uint32_t(type)).block_size == kQK) shape.dim = 256, shape.ffn = 256;  // K-quant rows: 256
     std::unique_ptr<Engine> e;
     ASSERT_TRUE(test::load_engine(test::make_llama(shape), &e).ok());
     std::vector<int32_t> prompt = {1, 5, 9, 13, 17, 21, 25, 29, 33, 37, 41, 45, 49, 53, 57, 61, 65, 69};

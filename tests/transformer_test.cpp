@@ -34,6 +34,7 @@ class TransformerTypes : public ::testing::TestWithParam<TensorType> {};
 TEST_P(TransformerTypes, PrefillThenDecodeEqualsOnePrefill) {
   LlamaShape shape;
   shape.type = GetParam();
+  if (tensor_type_traits(uint32_t(shape.type)).block_size == kQK) shape.dim = 256, shape.ffn = 256;  // K-quant rows
   std::unique_ptr<Engine> e;
   ASSERT_TRUE(test::load_engine(test::make_llama(shape), &e).ok());
   const int n = 70;  // spans several prefill batches
@@ -59,7 +60,9 @@ TEST_P(TransformerTypes, PrefillThenDecodeEqualsOnePrefill) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, TransformerTypes,
-                         ::testing::Values(TensorType::F32, TensorType::F16, TensorType::Q8_0, TensorType::Q4_0),
+                         ::testing::Values(TensorType::F32, TensorType::F16, TensorType::Q8_0, TensorType::Q4_0,
+                                           TensorType::Q5_0, TensorType::Q5_1, TensorType::BF16, TensorType::Q4_K,
+                                           TensorType::Q5_K, TensorType::Q6_K),
                          [](const auto& info) { return tensor_type_name(uint32_t(info.param)); });
 
 TEST(Transformer, TiedOutputAndMultiHeadShapes) {

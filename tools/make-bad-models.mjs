@@ -176,6 +176,15 @@ export function badModels() {
     t.ne = [30, 32];
     add('block-size', 'a Q8_0 row of 30 values', "tensor 'blk.0.attn_q.weight': row length 30 is not a multiple of Q8_0's block size 32", w.toBuffer());
   }
+  {
+    // K-quant blocks hold 256 values: a row of 32 cannot be Q4_K (llama.cpp's quantizer picks Q5_0 instead).
+    const w = base();
+    const t = w.tensors.find((x) => x.name === 'blk.0.attn_q.weight');
+    t.type = 12;
+    t.bytes = new Uint8Array(144 * 4);
+    add('kquant-row', 'a Q4_K weight with rows of 32 values',
+      `tensor 'blk.0.attn_q.weight': row length ${t.ne[0]} is not a multiple of Q4_K's block size 256`, w.toBuffer());
+  }
 
   // --- the model: keys, tensors, shapes ---
   const without = (file, what, error, edit) => { const w = base(); edit(w); add(file, what, error, w.toBuffer()); };

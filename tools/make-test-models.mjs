@@ -37,10 +37,19 @@ export const SUITE = [
     embedStd: 0.3 },
 ];
 
-/** Extra single files: a GGUF v2 file with a non-default alignment. */
+/**
+ * Extra files: a GGUF v2 file with a non-default alignment; the newer types on a model whose rows are 256
+ * long (K-quants need it) and on the tied model; a Q4_K_M-like mix whose ffn_down rows (672) cannot be
+ * K-quants and fall back to Q5_0 / Q8_0 as llama.cpp's quantizer does (see random-llama.mjs).
+ */
 export const EXTRAS = [
   { ...SUITE[0], name: 'mha-v2-align64', types: ['F32'], version: 2, alignment: 64 },
   { ...SUITE[4], name: 'qwen2-tied', types: ['F32', 'Q8_0'], seed: 17, tiedOutput: true, embedStd: 0.3 },
+  { name: 'k256', seed: 15, dim: 256, layers: 2, heads: 4, kvHeads: 2, ffn: 512, vocab: 512, ctx: 256,
+    types: ['Q4_K', 'Q5_K', 'Q6_K', 'Q5_0', 'Q5_1', 'BF16'] },
+  { ...SUITE[3], types: ['Q5_0', 'Q5_1', 'BF16'] },
+  { name: 'mix', seed: 16, dim: 256, layers: 2, heads: 4, kvHeads: 2, ffn: 672, vocab: 1000, ctx: 256,
+    types: ['Q4_K_M'] },
 ];
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');

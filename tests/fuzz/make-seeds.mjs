@@ -27,7 +27,11 @@ function writeCorpus(name, seeds) {
 // --- gguf: the smallest models the random-llama generator makes (vocab 259: 3 specials + 256 bytes) ---
 const tiny = { seed: 5, dim: 32, layers: 1, heads: 2, kvHeads: 1, ffn: 32, vocab: 259, ctx: 16 };
 const gguf = {};
-for (const type of ['F32', 'F16', 'Q8_0', 'Q4_0']) gguf[`tiny-${type.toLowerCase()}.gguf`] = makeRandomLlama({ ...tiny, type }).toBuffer();
+for (const type of ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q5_0', 'Q5_1']) {
+  gguf[`tiny-${type.toLowerCase()}.gguf`] = makeRandomLlama({ ...tiny, type }).toBuffer();
+}
+// K-quants need rows of 256; ffn 96 makes ffn_down fall back to Q5_0 / Q8_0, as in a real Q4_K_M file.
+gguf['tiny-q4_k_m.gguf'] = makeRandomLlama({ ...tiny, dim: 256, ffn: 96, type: 'Q4_K_M' }).toBuffer();
 gguf['tiny-v2-align64.gguf'] = makeRandomLlama({ ...tiny, type: 'Q4_0', version: 2, alignment: 64 }).toBuffer();
 gguf['tiny-tied.gguf'] = makeRandomLlama({ ...tiny, type: 'Q8_0', tiedOutput: true, layers: 2 }).toBuffer();
 {

@@ -22,13 +22,16 @@
 // Quantized or F16 weights are dequantized to exact values. Activations stay float64 by default; with
 // { numerics: 'llamacpp' } each product's input is first rounded the way llama.cpp's CPU backend does it
 // (shared/TOOLCHAIN.md): to f16 for F16 weights, to Q8_0 blocks for Q8_0/Q4_0 weights (x86 rounding:
-// q = round-half-even(x * 127/amax), d = f16(amax/127)), to f32 for F32 weights. That reproduces llama.cpp to
+// q = round-half-even(x * 127/amax), d = f16(amax/127); Q5_0 and Q5_1 weights too, where llama.cpp's Q8_1 adds
+// a sum that only rounds differently), to bf16 for BF16 weights, to Q8_K blocks for K-quant weights (per 256:
+// iscale = -127/max with max the value of largest magnitude, q = min(127, round-half-even(x * iscale)),
+// d = 1/iscale), to f32 for F32 weights. That reproduces llama.cpp to
 // ~1e-6 except near ties: these activations come from float64 arithmetic, llama.cpp's from float32, so a value
 // within ~1e-6 of a rounding boundary can go the other way (one Q8_0 step moved ~0.01-0.1 of a log-probability
 // on the test models; one f16 step far less).
 
 import { readGguf } from './gguf-reader.mjs';
-import { GgmlType, f32ToF16Bits, f16BitsToF32 } from '../../tools/gguf/writer.mjs';
+import { GgmlType, bf16BitsToF32, f32ToBf16Bits, f32ToF16Bits, f16BitsToF32 } from '../../tools/gguf/writer.mjs';
 
 /** Loads the weights of a llama, qwen2 or gpt2 GGUF (path or bytes) as float64 arrays. */
 export function loadLlamaRef(pathOrBytes) {
@@ -56,8 +59,17 @@ export function loadLlamaRef(pathOrBytes) {
     vocab: g.tensors.get('token_embd.weight').ne[1],
   };
   const kvDim = config.kvHeads * config.headDim;
-  // Each weight: float64 values tagged with the ggml type they were stored as; absent optional ones are null.
-  const t = (name) => Object.assign(Float64Array.from(g.values(name)), { ggmlType: g.tensors.get(name).type });
+  // Each weight: float64 values tagged with the ggml type they were stored as; Q5_1 weights also keep
+  // each block's m (llama.cpp multiplies it by the activations' Q8_1 sum s, see matvec).
+  const t = (name) => {
+    const info = g.tensors.get(name);
+    const w = Object.assign(Float64Array.from(g.values(name)), { ggmlType: info.type });
+    if (info.type === GgmlType.Q5_1) {
+      const view = new DataView(info.bytes.buffer, info.bytes.byteOffset, info.bytes.byteLength);
+      w.q51m = Float64Array.from({ length: info.bytes.byteLength / 24 }, (_, b) => f16BitsToF32(view.getUint16(b * 24 + 2, true)));
+    }
+    return w;
+  };
   const opt = (name) => (g.tensors.has(name) ? t(name) : null);
   const weights = {
     tokenEmbd: t('token_embd.weight'), // (vocab, dim)
@@ -68,7 +80,9 @@ export function loadLlamaRef(pathOrBytes) {
     output: opt('output.weight'), // (vocab, dim) or tied
   };
   // Rows [from, from + n) of a (rows, cols) matrix, keeping its type tag.
-  const rows = (m, from, n, cols) => Object.assign(m.slice(from * cols, (from + n) * cols), { ggmlType: m.ggmlType });
+  const rows = (m, from, n, cols) => Object.assign(m.slice(from * cols, (from + n) * cols), {
+    ggmlType: m.ggmlType, ...(m.q51m && { q51m: m.q51m.slice((from * cols) / 32, ((from + n) * cols) / 32) }),
+  });
   for (let l = 0; l < config.layers; l++) {
     const b = `blk.${l}.`;
     const L = {
@@ -129,14 +143,38 @@ function llamaCppInput(x, ggmlType) {
   const f = Math.fround;
   if (ggmlType === GgmlType.F32) return x.map(f);
   if (ggmlType === GgmlType.F16) return x.map((v) => f16BitsToF32(f32ToF16Bits(v)));
-  if (ggmlType !== GgmlType.Q8_0 && ggmlType !== GgmlType.Q4_0) throw new Error(`no numerics for type ${ggmlType}`);
+  if (ggmlType === GgmlType.BF16) return x.map((v) => bf16BitsToF32(f32ToBf16Bits(v)));
+  if ([GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K].includes(ggmlType)) {
+    const out = new Float64Array(x.length);
+    for (let b = 0; b < x.length; b += 256) {
+      let amax = 0, max = 0;
+      for (let j = b; j < b + 256; j++) if (Math.abs(f(x[j])) > amax) { amax = Math.abs(f(x[j])); max = f(x[j]); }
+      if (amax === 0) continue;
+      const iscale = f(-127 / max);
+      const d = f(1 / iscale);
+      for (let j = b; j < b + 256; j++) out[j] = Math.min(127, roundHalfEven(f(f(x[j]) * iscale))) * d;
+    }
+    return out;
+  }
+  if (![GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q5_1].includes(ggmlType)) {
+    throw new Error(`no numerics for type ${ggmlType}`);
+  }
   const out = new Float64Array(x.length);
+  // Q8_1 (for Q5_1): s = f16(d * sum(q)) with d unrounded, where the dequantized values sum to f16(d) * sum(q);
+  // sDelta holds s minus that sum per block, for matvec's m * s.
+  out.sDelta = new Float64Array(x.length / 32);
   for (let b = 0; b < x.length; b += 32) {
     let amax = 0;
     for (let j = b; j < b + 32; j++) amax = Math.max(amax, Math.abs(f(x[j])));
     const d = f16BitsToF32(f32ToF16Bits(f(amax / 127)));
     const id = amax !== 0 ? f(127 / amax) : 0;
-    for (let j = b; j < b + 32; j++) out[j] = roundHalfEven(f(f(x[j]) * id)) * d;
+    let sum = 0;
+    for (let j = b; j < b + 32; j++) {
+      const q = roundHalfEven(f(f(x[j]) * id));
+      out[j] = q * d;
+      sum += q;
+    }
+    out.sDelta[b / 32] = f16BitsToF32(f32ToF16Bits(f(f(amax / 127) * sum))) - d * sum;
   }
   return out;
 }
@@ -150,6 +188,9 @@ function matvec(W, xIn, rows, input) {
     let s = 0;
     const base = r * cols;
     for (let c = 0; c < cols; c++) s += W[base + c] * x[c];
+    if (W.q51m && x.sDelta) {
+      for (let b = 0; b < cols / 32; b++) s += W.q51m[(base / 32) + b] * x.sDelta[b];
+    }
     y[r] = s;
   }
   return y;

@@ -63,12 +63,33 @@ export function streamSeed(seed, name) {
 // ---------------------------------------------------------------------------------------------------------------
 // Options
 
-const FILE_TYPE = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 }; // llama_ftype: ALL_F32, MOSTLY_F16, MOSTLY_Q4_0, MOSTLY_Q8_0
+// llama_ftype of each file type: ALL_F32, MOSTLY_F16, MOSTLY_Q4_0, MOSTLY_Q8_0, MOSTLY_Q5_0, MOSTLY_Q5_1,
+// MOSTLY_Q4_K_S, MOSTLY_Q5_K_S, MOSTLY_Q6_K, MOSTLY_BF16, MOSTLY_Q4_K_M.
+const FILE_TYPE = {
+  F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, Q5_0: 8, Q5_1: 9, Q4_K: 14, Q5_K: 16, Q6_K: 18, BF16: 32, Q4_K_M: 15,
+};
+
+/**
+ * The type of each matrix in a Q4_K_M-like mix, as llama.cpp's quantizer chooses them: Q4_K, with Q6_K for the
+ * output and for attn_v / ffn_down in some layers (here layer 0), Q5_K for attn_output in odd layers (a Q5_K_M
+ * choice, to have one in the file), and, for a row length that is no multiple of 256, the fallback it uses
+ * for K-quants: Q5_0 instead of Q4_K / Q5_K, Q8_0 instead of Q6_K.
+ */
+function q4kmType(name, cols) {
+  const layer = /^blk\.(\d+)\./.exec(name);
+  let type = 'Q4_K';
+  if (name === 'output.weight') type = 'Q6_K';
+  else if (layer && Number(layer[1]) === 0 && /attn_v|ffn_down/.test(name)) type = 'Q6_K';
+  else if (layer && Number(layer[1]) % 2 === 1 && /attn_output/.test(name)) type = 'Q5_K';
+  if (cols % 256 !== 0) type = type === 'Q6_K' ? 'Q8_0' : 'Q5_0';
+  return type;
+}
 
 /**
  * Fills in defaults and checks the shape constraints. Options:
  *   seed (1), dim (64), layers (2), heads (4), kvHeads (= heads), ffn (3*dim), vocab (512), ctx (256),
- *   type ('F32' | 'F16' | 'Q8_0' | 'Q4_0'; norm weights stay F32, token_embd takes the type too),
+ *   type ('F32' | 'F16' | 'BF16' | 'Q8_0' | 'Q4_0' | 'Q5_0' | 'Q5_1' | 'Q4_K' | 'Q5_K' | 'Q6_K'; norm weights
+ *   stay F32, token_embd takes the type too; or 'Q4_K_M', a mix of types, see q4kmType),
  *   tiedOutput (false: no output.weight, the output reuses token_embd), ropeBase (10000), eps (1e-5),
  *   logitStd (3: the std of the final logits), embedStd (1: the std of the embeddings),
  *   name (general.name), version (GGUF 3 or 2), alignment (general.alignment; absent means 32).
@@ -83,13 +104,17 @@ export function randomLlamaParams(opts = {}) {
   p.kvHeads ??= p.heads;
   p.ffn ??= 3 * p.dim;
   p.type = String(p.type).toUpperCase();
-  if (!(p.type in FILE_TYPE)) throw new Error(`type must be F32, F16, Q8_0 or Q4_0, not ${opts.type}`);
+  if (!(p.type in FILE_TYPE)) throw new Error(`type must be one of ${Object.keys(FILE_TYPE).join(', ')}, not ${opts.type}`);
   if (p.dim % p.heads !== 0) throw new Error('dim must be a multiple of heads');
   if (p.heads % p.kvHeads !== 0) throw new Error('heads must be a multiple of kvHeads');
   if ((p.dim / p.heads) % 2 !== 0) throw new Error('head dimension must be even (RoPE rotates pairs)');
   if (p.type.startsWith('Q') && (p.dim % 32 !== 0 || p.ffn % 32 !== 0)) {
     throw new Error('quantized types need dim and ffn to be multiples of 32');
   }
+  if (/^Q\d_K$/.test(p.type) && (p.dim % 256 !== 0 || p.ffn % 256 !== 0)) {
+    throw new Error('K-quant types need dim and ffn to be multiples of 256');
+  }
+  if (p.type === 'Q4_K_M' && p.dim % 256 !== 0) throw new Error('Q4_K_M needs dim to be a multiple of 256');
   if (p.vocab < 3 + 256) throw new Error('vocab must hold the 3 special and 256 byte tokens');
   return p;
 }
@@ -132,7 +157,9 @@ export function makeRandomLlama(opts = {}) {
   const p = randomLlamaParams(opts);
   const headDim = p.dim / p.heads;
   const kvDim = headDim * p.kvHeads;
-  const weightType = ggmlTypeId(p.type);
+  const mixed = p.type === 'Q4_K_M';
+  const weightType = mixed ? GgmlType.Q4_K : ggmlTypeId(p.type);
+  const typeOf = (name, cols) => (mixed ? ggmlTypeId(q4kmType(name, cols)) : weightType);
 
   const w = new GgufWriter({ version: p.version, alignment: p.alignment });
   w.params = p;
@@ -140,7 +167,7 @@ export function makeRandomLlama(opts = {}) {
   w.addString('general.architecture', 'llama');
   w.addString('general.name', p.name);
   w.addUint32('general.file_type', FILE_TYPE[p.type]);
-  if (weightType !== GgmlType.F32 && weightType !== GgmlType.F16) w.addUint32('general.quantization_version', 2);
+  if (!['F32', 'F16', 'BF16'].includes(p.type)) w.addUint32('general.quantization_version', 2);
 
   w.addUint32('llama.context_length', p.ctx);
   w.addUint32('llama.embedding_length', p.dim);
@@ -171,7 +198,7 @@ export function makeRandomLlama(opts = {}) {
     for (let i = 0; i < count; i++) out[i] = mean + std * rng.normal();
     return out;
   };
-  const matrix = (name, cols, rows, std) => w.addTensor(name, weightType, [cols, rows], normal(name, cols * rows, std));
+  const matrix = (name, cols, rows, std) => w.addTensor(name, typeOf(name, cols), [cols, rows], normal(name, cols * rows, std));
   const norm = (name, n, gain) => w.addTensor(name, GgmlType.F32, [n], normal(name, n, 0.1 * gain, gain));
 
   // Embedding rows have rms embedStd; every projection keeps the rms of its (normalised) input, std 1/sqrt(in),

@@ -29,10 +29,25 @@
 //   Q4_0 (2)  blocks of 32 values, 18 bytes each: f16 scale d, then 16 bytes of 4-bit codes q in 0..15,
 //             value = (q - 8) * d; byte j holds element j in its low nibble and element j+16 in its high one
 //   Q8_0 (8)  blocks of 32 values, 34 bytes each: f16 scale d, then 32 int8 codes q, value = q * d
-// Quantized types need ne[0] to be a multiple of 32 (a block never straddles two rows).
+//   Q5_0 (6)  blocks of 32 values, 22 bytes: f16 d, u32 qh (bit j = bit 4 of element j), 16 bytes of low
+//             nibbles as in Q4_0; value = (q - 16) * d
+//   Q5_1 (7)  blocks of 32 values, 24 bytes: f16 d, f16 m, u32 qh, 16 bytes of nibbles; value = q * d + m
+//   BF16 (30) the top 16 bits of a float32 (rounded to nearest, ties to even)
+//   Q4_K (12) blocks of 256 values, 144 bytes: f16 d, f16 dmin, 12 bytes packing eight 6-bit scales sc and
+//             eight 6-bit mins m (one pair per 32 values; bytes 0-3: sc[0..3] in bits 0-5, bits 6-7 are the
+//             top bits of sc[4..7]; bytes 4-7 likewise for m; bytes 8-11: low 4 bits of sc[4..7] | m[4..7] << 4),
+//             then 128 bytes of nibbles: byte 32c + l holds element 64c + l (low) and 64c + 32 + l (high).
+//             value = d * sc[s] * q - dmin * m[s] for element i of sub-block s = i / 32
+//   Q5_K (13) 176 bytes: as Q4_K with 32 bytes qh before the nibbles: bit 2c / 2c+1 of qh[l] is bit 4 of
+//             element 64c + l / 64c + 32 + l
+//   Q6_K (14) 210 bytes: 128 bytes ql, 64 bytes qh, 16 int8 scales (one per 16 values), f16 d last. In half h
+//             (128 elements), element 32k + l takes nibble (k < 2 ? low : high) of ql[64h + 32(k % 2) + l] and
+//             bits 2k..2k+1 of qh[32h + l] as bits 4-5; value = d * scales[i / 16] * (q - 32)
+// Quantized types need ne[0] to be a multiple of their block size (a block never straddles two rows).
 //
-// The quantizers follow ggml's reference ones (quantize_row_q4_0_ref / quantize_row_q8_0_ref), arithmetic
-// done in float32 like the C code, so a file written here has the bytes llama.cpp's own tools would write.
+// The Q8_0 / Q4_0 / Q5_0 / Q5_1 quantizers follow ggml's reference ones (arithmetic done in float32 like the C
+// code). The K-quant quantizers are simpler than ggml's (no search for the best scales: each sub-block's range
+// sets its scale) and so write other, slightly less accurate, bytes; any bytes are a valid file.
 
 import { writeFileSync } from 'node:fs';
 
@@ -43,7 +58,9 @@ export const GgufType = Object.freeze({
 });
 
 /** The tensor types this writer can quantize to (any other id can go through addTensorBytes). */
-export const GgmlType = Object.freeze({ F32: 0, F16: 1, Q4_0: 2, Q8_0: 8 });
+export const GgmlType = Object.freeze({
+  F32: 0, F16: 1, Q4_0: 2, Q5_0: 6, Q5_1: 7, Q8_0: 8, Q4_K: 12, Q5_K: 13, Q6_K: 14, BF16: 30,
+});
 
 /** Block size (values) and block bytes of the types above. */
 export const GGML_BLOCK = Object.freeze({
@@ -51,6 +68,12 @@ export const GGML_BLOCK = Object.freeze({
   [GgmlType.F16]: { values: 1, bytes: 2 },
   [GgmlType.Q4_0]: { values: 32, bytes: 18 },
   [GgmlType.Q8_0]: { values: 32, bytes: 34 },
+  [GgmlType.Q5_0]: { values: 32, bytes: 22 },
+  [GgmlType.Q5_1]: { values: 32, bytes: 24 },
+  [GgmlType.Q4_K]: { values: 256, bytes: 144 },
+  [GgmlType.Q5_K]: { values: 256, bytes: 176 },
+  [GgmlType.Q6_K]: { values: 256, bytes: 210 },
+  [GgmlType.BF16]: { values: 1, bytes: 2 },
 });
 
 export const GGUF_DEFAULT_ALIGNMENT = 32;
@@ -161,7 +184,130 @@ export function quantizeQ4_0(values) {
   return out;
 }
 
-/** Encodes float values as `type` (F32, F16, Q4_0, Q8_0). */
+/** float32 -> bfloat16 bits, round to nearest with ties to even; NaN stays a quiet NaN (as ggml rounds). */
+export function f32ToBf16Bits(x) {
+  f32Scratch[0] = x;
+  const bits = u32Scratch[0];
+  if ((bits & 0x7fffffff) > 0x7f800000) return ((bits >>> 16) | 64) & 0xffff;
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+export function bf16BitsToF32(h) {
+  u32Scratch[0] = h << 16;
+  return f32Scratch[0];
+}
+
+/** Q5_0 (unsigned = false) or Q5_1 (true): ggml's reference quantizers. */
+function quantizeQ5(values, unsigned) {
+  const size = unsigned ? 24 : 22;
+  const nBlocks = values.length / 32;
+  if (!Number.isInteger(nBlocks)) throw new Error('Q5_0 / Q5_1 need a multiple of 32 values');
+  const out = new Uint8Array(nBlocks * size);
+  const view = new DataView(out.buffer);
+  for (let b = 0; b < nBlocks; b++) {
+    const x = values.subarray(b * 32, b * 32 + 32);
+    const at = b * size;
+    let codes;
+    if (unsigned) {
+      let min = Infinity, max = -Infinity;
+      for (let j = 0; j < 32; j++) { min = Math.min(min, x[j]); max = Math.max(max, x[j]); }
+      const d = fr((max - min) / 31);
+      const id = d ? fr(1 / d) : 0;
+      view.setUint16(at, f32ToF16Bits(d), true);
+      view.setUint16(at + 2, f32ToF16Bits(min), true);
+      codes = Array.from(x, (v) => Math.min(31, Math.trunc(fr(fr(fr(v - min) * id) + 0.5))));
+    } else {
+      let amax = 0, max = 0;
+      for (let j = 0; j < 32; j++) if (amax < Math.abs(x[j])) { amax = Math.abs(x[j]); max = x[j]; }
+      const d = fr(max / -16);
+      const id = d ? fr(1 / d) : 0;
+      view.setUint16(at, f32ToF16Bits(d), true);
+      codes = Array.from(x, (v) => Math.min(31, Math.trunc(fr(fr(v * id) + 16.5))));
+    }
+    let qh = 0;
+    for (let j = 0; j < 32; j++) qh |= ((codes[j] >> 4) & 1) << j;
+    view.setUint32(at + size - 20, qh >>> 0, true);
+    for (let j = 0; j < 16; j++) out[at + size - 16 + j] = (codes[j] & 15) | ((codes[j + 16] & 15) << 4);
+  }
+  return out;
+}
+
+const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+
+/** Q4_K (bits 4) or Q5_K (bits 5): per 32 values, scale = range / (2^bits - 1) and min = -min(0, smallest). */
+function quantizeK4(values, bits) {
+  const five = bits === 5;
+  const size = five ? 176 : 144;
+  const top = (1 << bits) - 1;
+  const nBlocks = values.length / 256;
+  if (!Number.isInteger(nBlocks)) throw new Error('K-quants need a multiple of 256 values');
+  const out = new Uint8Array(nBlocks * size);
+  const view = new DataView(out.buffer);
+  for (let b = 0; b < nBlocks; b++) {
+    const x = values.subarray(b * 256, b * 256 + 256);
+    const at = b * size;
+    const scales = [], mins = [];
+    for (let s = 0; s < 8; s++) {
+      let lo = 0, hi = -Infinity;
+      for (let j = 32 * s; j < 32 * s + 32; j++) { lo = Math.min(lo, x[j]); hi = Math.max(hi, x[j]); }
+      scales.push(Math.max(0, hi - lo) / top);
+      mins.push(-lo);
+    }
+    const d = f16BitsToF32(f32ToF16Bits(Math.max(...scales) / 63));
+    const dmin = f16BitsToF32(f32ToF16Bits(Math.max(...mins) / 63));
+    const sc = scales.map((v) => (d ? clamp(Math.round(v / d), 0, 63) : 0));
+    const m = mins.map((v) => (dmin ? clamp(Math.round(v / dmin), 0, 63) : 0));
+    view.setUint16(at, f32ToF16Bits(d), true);
+    view.setUint16(at + 2, f32ToF16Bits(dmin), true);
+    for (let j = 0; j < 4; j++) {
+      out[at + 4 + j] = (sc[j] & 63) | ((sc[j + 4] >> 4) << 6);
+      out[at + 8 + j] = (m[j] & 63) | ((m[j + 4] >> 4) << 6);
+      out[at + 12 + j] = (sc[j + 4] & 15) | ((m[j + 4] & 15) << 4);
+    }
+    const qsAt = at + (five ? 48 : 16);
+    for (let i = 0; i < 256; i++) {
+      const s = i >> 5;
+      const step = fr(d * sc[s]);
+      const q = step ? clamp(Math.round((x[i] + fr(dmin * m[s])) / step), 0, top) : 0;
+      const c = i >> 6, l = i & 31, high = (i >> 5) & 1;
+      out[qsAt + 32 * c + l] |= (q & 15) << (4 * high);
+      if (five && q > 15) out[at + 16 + l] |= 1 << s;
+    }
+  }
+  return out;
+}
+
+/** Q6_K: per 16 values, scale = largest magnitude / 32, the 16 scales quantized to int8 against d. */
+function quantizeQ6K(values) {
+  const nBlocks = values.length / 256;
+  if (!Number.isInteger(nBlocks)) throw new Error('K-quants need a multiple of 256 values');
+  const out = new Uint8Array(nBlocks * 210);
+  const view = new DataView(out.buffer);
+  for (let b = 0; b < nBlocks; b++) {
+    const x = values.subarray(b * 256, b * 256 + 256);
+    const at = b * 210;
+    const scales = [];
+    for (let g = 0; g < 16; g++) {
+      let amax = 0;
+      for (let j = 16 * g; j < 16 * g + 16; j++) amax = Math.max(amax, Math.abs(x[j]));
+      scales.push(amax / 31.5);
+    }
+    const d = f16BitsToF32(f32ToF16Bits(Math.max(...scales) / 127));
+    const sc = scales.map((v) => (d ? clamp(Math.round(v / d), -128, 127) : 0));
+    view.setUint16(at + 208, f32ToF16Bits(d), true);
+    for (let g = 0; g < 16; g++) view.setInt8(at + 192 + g, sc[g]);
+    for (let i = 0; i < 256; i++) {
+      const step = fr(d * sc[i >> 4]);
+      const q = (step ? clamp(Math.round(x[i] / step), -32, 31) : 0) + 32;
+      const h = i >> 7, k = (i >> 5) & 3, l = i & 31;
+      out[at + 64 * h + 32 * (k & 1) + l] |= (q & 15) << (k < 2 ? 0 : 4);
+      out[at + 128 + 32 * h + l] |= (q >> 4) << (2 * k);
+    }
+  }
+  return out;
+}
+
+/** Encodes float values as `type` (any type of GgmlType). */
 export function encodeTensorData(type, values) {
   const id = ggmlTypeId(type);
   const f32 = values instanceof Float32Array ? values : Float32Array.from(values);
@@ -180,6 +326,17 @@ export function encodeTensorData(type, values) {
     }
     case GgmlType.Q4_0: return quantizeQ4_0(f32);
     case GgmlType.Q8_0: return quantizeQ8_0(f32);
+    case GgmlType.Q5_0: return quantizeQ5(f32, false);
+    case GgmlType.Q5_1: return quantizeQ5(f32, true);
+    case GgmlType.Q4_K: return quantizeK4(f32, 4);
+    case GgmlType.Q5_K: return quantizeK4(f32, 5);
+    case GgmlType.Q6_K: return quantizeQ6K(f32);
+    case GgmlType.BF16: {
+      const out = new Uint8Array(f32.length * 2);
+      const view = new DataView(out.buffer);
+      for (let i = 0; i < f32.length; i++) view.setUint16(i * 2, f32ToBf16Bits(f32[i]), true);
+      return out;
+    }
     default: throw new Error(`cannot encode ggml type ${type}`);
   }
 }
@@ -211,6 +368,57 @@ export function decodeTensorData(type, bytes, count) {
           out[b * 32 + j + 16] = ((byte >>> 4) - 8) * d;
         }
       }
+      return out;
+    case GgmlType.Q5_0:
+    case GgmlType.Q5_1: {
+      const size = id === GgmlType.Q5_1 ? 24 : 22;
+      for (let b = 0; b < count / 32; b++) {
+        const at = b * size;
+        const d = f16BitsToF32(view.getUint16(at, true));
+        const m = id === GgmlType.Q5_1 ? f16BitsToF32(view.getUint16(at + 2, true)) : 0;
+        const qh = view.getUint32(at + size - 20, true);
+        for (let j = 0; j < 32; j++) {
+          const byte = bytes[at + size - 16 + (j & 15)];
+          const q = (j < 16 ? byte & 15 : byte >>> 4) | (((qh >>> j) & 1) << 4);
+          out[b * 32 + j] = id === GgmlType.Q5_1 ? fr(fr(q * d) + m) : fr((q - 16) * d);
+        }
+      }
+      return out;
+    }
+    case GgmlType.Q4_K:
+    case GgmlType.Q5_K: {
+      const five = id === GgmlType.Q5_K;
+      const size = five ? 176 : 144;
+      for (let b = 0; b < count / 256; b++) {
+        const at = b * size;
+        const d = f16BitsToF32(view.getUint16(at, true)), dmin = f16BitsToF32(view.getUint16(at + 2, true));
+        const s = (j) => bytes[at + 4 + j];
+        for (let i = 0; i < 256; i++) {
+          const sb = i >> 5, c = i >> 6, l = i & 31, high = sb & 1;
+          const sc = sb < 4 ? s(sb) & 63 : (s(sb + 4) & 15) | ((s(sb - 4) >> 6) << 4);
+          const m = sb < 4 ? s(sb + 4) & 63 : (s(sb + 4) >> 4) | ((s(sb) >> 6) << 4);
+          const byte = bytes[at + (five ? 48 : 16) + 32 * c + l];
+          let q = high ? byte >> 4 : byte & 15;
+          if (five) q |= ((bytes[at + 16 + l] >> sb) & 1) << 4;
+          out[b * 256 + i] = fr(fr(fr(d * sc) * q) - fr(dmin * m));
+        }
+      }
+      return out;
+    }
+    case GgmlType.Q6_K:
+      for (let b = 0; b < count / 256; b++) {
+        const at = b * 210;
+        const d = f16BitsToF32(view.getUint16(at + 208, true));
+        for (let i = 0; i < 256; i++) {
+          const h = i >> 7, k = (i >> 5) & 3, l = i & 31;
+          const low = (bytes[at + 64 * h + 32 * (k & 1) + l] >> (k < 2 ? 0 : 4)) & 15;
+          const q = (low | (((bytes[at + 128 + 32 * h + l] >> (2 * k)) & 3) << 4)) - 32;
+          out[b * 256 + i] = fr(fr(d * view.getInt8(at + 192 + (i >> 4))) * q);
+        }
+      }
+      return out;
+    case GgmlType.BF16:
+      for (let i = 0; i < count; i++) out[i] = bf16BitsToF32(view.getUint16(i * 2, true));
       return out;
     default: throw new Error(`cannot decode ggml type ${type}`);
   }
