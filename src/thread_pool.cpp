@@ -14,6 +14,7 @@ constexpr auto kSpin = std::chrono::microseconds(50);
 
 constexpr int kMaxThreads = 255;
 constexpr int64_t kMaxItems = int64_t(1) << 31;  // claim_'s low half holds an item index
+constexpr uint64_t kClosed = 0xffffffffu;          // an item index past every job's end
 
 inline uint32_t job_of(uint64_t claim) { return uint32_t(claim >> 32); }
 inline int64_t item_of(uint64_t claim) { return int64_t(claim & 0xffffffffu); }
@@ -60,13 +61,18 @@ void ThreadPool::run(int64_t n, int64_t grain, int max_threads, Task task, const
     task(fn, 0, n, 0);
     return;
   }
-  task_.store(task, std::memory_order_relaxed);
-  fn_.store(fn, std::memory_order_relaxed);
-  n_.store(n, std::memory_order_relaxed);
-  grain_.store(grain, std::memory_order_relaxed);
-  max_threads_.store(max_threads, std::memory_order_relaxed);
-  done_items_.store(0, std::memory_order_relaxed);
-  const uint32_t job = job_of(claim_.load(std::memory_order_relaxed)) + 1;
+  // First close the last job under a new number: a thread that read the old claim before the new
+  // job's fields were written could otherwise still advance it, and run a chunk of the new job
+  // counted as the old one's. Then write the fields, then open the job under the next number.
+  const uint32_t closed = job_of(claim_.load(std::memory_order_relaxed)) + 1, job = closed + 1;
+  claim_.store(uint64_t(closed) << 32 | kClosed, std::memory_order_seq_cst);
+  // Release: a thread that reads any of these also sees the closed claim (see work()).
+  task_.store(task, std::memory_order_release);
+  fn_.store(fn, std::memory_order_release);
+  n_.store(n, std::memory_order_release);
+  grain_.store(grain, std::memory_order_release);
+  max_threads_.store(max_threads, std::memory_order_release);
+  done_items_.store(0, std::memory_order_release);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     claim_.store(uint64_t(job) << 32, std::memory_order_release);
@@ -85,9 +91,10 @@ void ThreadPool::work(uint32_t job, int thread) {
   uint64_t claim = claim_.load(std::memory_order_acquire);
   for (;;) {
     if (job_of(claim) != job) return;  // a later job: this one is over
-    // Read while the job may still be running; if it is not, the exchange below fails.
-    if (thread >= max_threads_.load(std::memory_order_relaxed)) return;
-    const int64_t n = n_.load(std::memory_order_relaxed), grain = grain_.load(std::memory_order_relaxed);
+    // Read while the job may still be running. If these are already the next job's, the exchange
+    // below fails: whoever wrote them had closed this job's claim first.
+    if (thread >= max_threads_.load(std::memory_order_acquire)) return;
+    const int64_t n = n_.load(std::memory_order_acquire), grain = grain_.load(std::memory_order_acquire);
     const int64_t begin = item_of(claim);
     if (begin >= n) return;
     const int64_t end = std::min(begin + grain, n);

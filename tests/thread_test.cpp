@@ -68,16 +68,22 @@ TEST(ThreadPool, ThreadsRunAtTheSameTime) {
   }
 }
 
-TEST(ThreadPool, ManyShortJobsAfterIdleSpells) {
-  // Jobs back to back (workers still spinning), and after pauses long enough for them to sleep.
-  std::vector<int64_t> sums(64);
-  for (int round = 0; round < 2000; round++) {
-    if (round % 500 == 499) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    std::fill(sums.begin(), sums.end(), 0);
-    pool().parallel_for(64, 1 + round % 7, 1 + round % 3, [&](int64_t begin, int64_t end, int) {
-      for (int64_t i = begin; i < end; i++) sums[size_t(i)] += i + round;
+TEST(ThreadPool, ManyShortJobsOfChangingShapesAfterIdleSpells) {
+  // Jobs back to back (workers still spinning), of the sizes and chunks a forward pass hands out
+  // in turn, and after pauses long enough for the workers to sleep. A thread that wakes late must
+  // never take a chunk of the next job (that once ran one chunk twice and then hung).
+  const int64_t sizes[] = {32, 8, 128, 384, 512, 1};
+  const int64_t grains[] = {16, 1, 16, 48, 64, 1};
+  std::vector<int> hits(512);
+  for (int round = 0; round < 100000; round++) {
+    if (round % 25000 == 24999) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const int k = round % 6;
+    const int64_t n = sizes[k];
+    std::fill(hits.begin(), hits.end(), 0);
+    pool().parallel_for(n, grains[k], 2 + (round / 1000) % 2, [&](int64_t begin, int64_t end, int) {
+      for (int64_t i = begin; i < end; i++) hits[size_t(i)]++;
     });
-    for (int64_t i = 0; i < 64; i++) ASSERT_EQ(sums[size_t(i)], i + round) << round;
+    for (int64_t i = 0; i < n; i++) ASSERT_EQ(hits[size_t(i)], 1) << "round " << round << ", item " << i;
   }
 }
 
