@@ -1,9 +1,9 @@
 // The threaded build in Node: the package picks it by itself, `threads` forces a count (1 = the
-// single-threaded build), and 1, 2 or 3 threads give the same bits: every logit of a prefill and of
-// a greedy decode, and the greedy ids (also past wraps of the KV ring), on every weight type. A process that loads a model,
-// generates and disposes of it must then exit by itself (the threads' Workers must not keep it
-// alive). The same equality is checked in C++ by tests/thread_test.cpp, natively and in the
-// threaded wasm build.
+// single-threaded build), and 1, 2 or 3 threads give the same bits: every logit of a prefill and
+// of a greedy decode, and the greedy ids (also past wraps of the KV ring), on every weight type. A
+// process that loads a model, generates and disposes of it must then exit by itself (the threads'
+// Workers must not keep it alive). The same equality is checked in C++ by tests/thread_test.cpp,
+// natively and in the threaded wasm build.
 //
 // Needs `npm run build` and `node tools/make-test-models.mjs` first (tools/test.sh does both).
 
