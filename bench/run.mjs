@@ -10,7 +10,9 @@
 //   the effective GB/s of weight bytes per decoded token, against a streaming-read ceiling measured in
 //   the same wasm runtime (and natively); and, on the 125M Q8_0 model, 100 tokens after a 29-token
 //   prompt with the KV cache against re-running the whole sequence at every step without it.
-// Repetitions interleave the three implementations (one repetition of each in turn, rotating who goes
+// On the 125M Q8_0 model, ringlm-wasm and ringlm native also run on 2 threads (the threaded build),
+// and the table gives their speed-up over 1 thread.
+// Repetitions interleave the implementations (one repetition of each in turn, rotating who goes
 // first), so a slow spell of a shared machine hits all of them; the figures are medians.
 //
 // Prints a table of medians and ratios, writes build/bench/results.json and docs/bench.svg, and puts
@@ -38,6 +40,8 @@ const BENCHMARKS = join(ROOT, 'docs', 'BENCHMARKS.md');
 const MARK_START = '<!-- bench:start -->';
 const MARK_END = '<!-- bench:end -->';
 const CACHE_MODEL = '125m-q8_0';
+const THREADS_MODEL = '125m-q8_0';  // also measured on THREADS threads
+const THREADS = 2;
 const STREAM_PARTS = [1, 2, 4, 8];
 // Streaming-read passes, taken in every repetition beside decode (same conditions), per layout.
 const streams = Object.fromEntries(['wasm', 'native'].map((k) => [k, Object.fromEntries(STREAM_PARTS.map((p) => [p, []]))]));
@@ -48,6 +52,8 @@ const TARGETS = {
   f32OfCeiling: 0.7,      // ringlm-wasm F32 decode GB/s / wasm streaming-read ceiling
   prefillVsLlamaCpp: 0.8, // ringlm-wasm prefill / llama.cpp native
   cacheSpeedup: 10,       // recompute time / with-cache time, 125M, ringlm-wasm
+  decodeThreads: 1.6,     // ringlm-wasm decode on 125M Q8_0, 2 threads / 1 thread
+  prefillThreads: 1.8,    // ringlm-wasm prefill on 125M Q8_0, 2 threads / 1 thread
 };
 
 function parseArgs(argv) {
@@ -107,17 +113,21 @@ async function benchModelFile(name, opts) {
   const meta = BENCH_MODELS.find((m) => m.name === name);
   log(`${name}: loading`);
   const wasm = await openWasm(path);
+  const threaded = name === THREADS_MODEL;
+  const wasmThreads = threaded ? await openWasm(path, { threads: THREADS }) : null;
   const llama = opts.llamacpp ? await openLlamaCpp(path) : null;
-  const impls = ['wasm', 'native', ...(llama ? ['llamacpp'] : [])];
+  const impls = ['wasm', 'native', ...(llama ? ['llamacpp'] : []), ...(threaded ? ['wasmThreads', 'nativeThreads'] : [])];
   const runs = await interleave(opts.reps, impls, async (impl) => {
     if (impl === 'wasm') {
       const out = { decode: wasm.decode(), prefill: wasm.prefill() };
       for (const parts of STREAM_PARTS) streams.wasm[parts].push(await wasmStreamReadGBps(parts));
       return out;
     }
-    if (impl === 'native') {
-      const r = runNative(NATIVE_CLI, path, 'decode,prefill,stream');
-      STREAM_PARTS.forEach((parts, i) => streams.native[parts].push(r.streamGBps[i]));
+    if (impl === 'wasmThreads') return { decode: wasmThreads.decode(), prefill: wasmThreads.prefill() };
+    if (impl === 'native' || impl === 'nativeThreads') {
+      const one = impl === 'native';
+      const r = runNative(NATIVE_CLI, path, one ? 'decode,prefill,stream' : 'decode,prefill', { threads: one ? 1 : THREADS });
+      if (one) STREAM_PARTS.forEach((parts, i) => streams.native[parts].push(r.streamGBps[i]));
       return { decode: { tokPerSec: r.decodeTokPerSec[0] }, prefill: { tokPerSec: r.prefillTokPerSec[0] } };
     }
     return { decode: await llama.decode(), prefill: await llama.prefill() };
@@ -132,6 +142,7 @@ async function benchModelFile(name, opts) {
     }
   }
   wasm.close();
+  wasmThreads?.close();
   await llama?.close();
   const w = result.impls.wasm, l = result.impls.llamacpp;
   log(`${name}: decode wasm ${w.decode.toFixed(1)}${l ? ` llama.cpp ${l.decode.toFixed(1)}` : ''} tok/s, ` +
@@ -187,6 +198,18 @@ function tableRows(results, ceiling) {
   });
 }
 
+/** 1 thread against THREADS threads, for the implementations measured both ways. */
+function threadRows(report) {
+  const m = report.models.find((r) => r.model === THREADS_MODEL);
+  if (!m?.impls.wasmThreads) return [];
+  return [['ringlm-wasm', m.impls.wasm, m.impls.wasmThreads], ['ringlm native', m.impls.native, m.impls.nativeThreads]]
+    .filter(([, , many]) => many)
+    .map(([impl, one, many]) => ({
+      impl, decode: [one.decode, many.decode], decodeRatio: ratio(many.decode, one.decode),
+      prefill: [one.prefill, many.prefill], prefillRatio: ratio(many.prefill, one.prefill),
+    }));
+}
+
 function targetsOf(report) {
   const byName = Object.fromEntries(report.models.map((r) => [r.model, r]));
   const q8 = byName['125m-q8_0'], f32 = byName['125m-f32'];
@@ -205,6 +228,11 @@ function targetsOf(report) {
   }
   add('cacheSpeedup', report.cache?.impls.wasm.speedup ?? null, TARGETS.cacheSpeedup,
     'KV cache vs recomputing the sequence each step (ringlm-wasm, 125M Q8_0, 29 + 100 tokens)');
+  const t = byName[THREADS_MODEL]?.impls;
+  add('decodeThreads', t ? ratio(t.wasmThreads?.decode, t.wasm.decode) : null, TARGETS.decodeThreads,
+    `ringlm-wasm decode on 125M Q8_0, ${THREADS} threads vs 1`);
+  add('prefillThreads', t ? ratio(t.wasmThreads?.prefill, t.wasm.prefill) : null, TARGETS.prefillThreads,
+    `ringlm-wasm prefill on 125M Q8_0, ${THREADS} threads vs 1`);
   return list;
 }
 
@@ -223,6 +251,14 @@ function textTable(report) {
     out.push(`KV cache, ${c.model} (${c.prompt} prompt + ${c.generated} new tokens): ` + Object.entries(c.impls).map(([k, v]) =>
       `${IMPL_NAMES[k]} ${fmt(v.withCache, 2)} s with, ${fmt(v.recompute, 1)} s without = ${fmt(v.speedup, 1)}×`).join('; '));
   }
+  const threads = threadRows(report);
+  if (threads.length) {
+    out.push('', `threads (${THREADS_MODEL}, tok/s, median):`);
+    for (const r of threads) {
+      out.push(`  ${r.impl.padEnd(13)} decode ${fmt(r.decode[0])} → ${fmt(r.decode[1])} (${fmt(r.decodeRatio, 2)}×), ` +
+        `prefill ${fmt(r.prefill[0])} → ${fmt(r.prefill[1])} (${fmt(r.prefillRatio, 2)}×)`);
+    }
+  }
   out.push('', 'targets:');
   for (const t of report.targets) {
     out.push(`  ${t.met == null ? '?' : t.met ? 'met' : 'NOT met'}  ${t.text}: ${fmt(t.value, 2)} (goal ≥ ${t.goal})`);
@@ -236,7 +272,7 @@ function markdown(report) {
   const lines = [
     `Measured by \`npm run bench\` (bench/run.mjs) on ${report.date.slice(0, 10)}: ${m.cpu}, ${m.cores} cores shared with other work ` +
     `(load average ${report.load.start.toFixed(1)} → ${report.load.end.toFixed(1)}), ${m.memoryGB} GB, Node ${m.node}, ` +
-    `${report.builds.native}. Every implementation runs on **one thread**; the figures are medians of ${report.settings.reps} ` +
+    `${report.builds.native}. Every implementation runs on **one thread** (threads: see below); the figures are medians of ${report.settings.reps} ` +
     `interleaved repetitions. llama.cpp is ${report.llamacpp ? `node-llama-cpp ${report.llamacpp.version}'s prebuilt CPU library ` +
     `(${report.llamacpp.release.repo} ${report.llamacpp.release.release}; ${report.llamacpp.features.join(', ')})` : 'not measured'}. ` +
     'Models are random-weight llamas from our GGUF writer (bench/models.mjs): decoding does the same work whatever the weights.',
@@ -255,6 +291,15 @@ function markdown(report) {
     lines.push('', `KV cache against recomputing the whole sequence at every step (125M Q8_0, ` +
       `${c.prompt}-token prompt + ${c.generated} new tokens): ` + Object.entries(c.impls).map(([k, v]) =>
       `${IMPL_NAMES[k]} ${fmt(v.withCache, 2)} s vs ${fmt(v.recompute, 1)} s, **${fmt(v.speedup, 0)}×**`).join('; ') + '.');
+  }
+  const threads = threadRows(report);
+  if (threads.length) {
+    lines.push('', `Threads, on ${label(report.models.find((r) => r.model === THREADS_MODEL))} ` +
+      `(the threaded wasm build, and native with \`--threads\`; same logits as 1 thread, bit for bit):`, '',
+      `| | decode tok/s: 1 thread | ${THREADS} threads | speed-up | prefill tok/s: 1 thread | ${THREADS} threads | speed-up |`,
+      '|---|--:|--:|--:|--:|--:|--:|',
+      ...threads.map((r) => `| ${r.impl} | ${fmt(r.decode[0])} | ${fmt(r.decode[1])} | ${fmt(r.decodeRatio, 2)}× | ` +
+        `${fmt(r.prefill[0])} | ${fmt(r.prefill[1])} | ${fmt(r.prefillRatio, 2)}× |`));
   }
   lines.push('', 'Targets: ' + report.targets.map((t) => `${t.text} ${fmt(t.value, 2)} (≥ ${t.goal}: ${t.met ? 'met' : 'not met'})`).join('; ') + '.');
   lines.push('', '![decode and prefill speed](docs/bench.svg)');
@@ -284,7 +329,8 @@ async function main() {
   const started = Date.now();
   const report = {
     date: new Date().toISOString(), machine: machine(), load: { start: loadavg()[0] },
-    settings: { reps: opts.reps, cacheReps: opts.cacheReps, quick: opts.quick, threads: 1, contextSize: 256 },
+    settings: { reps: opts.reps, cacheReps: opts.cacheReps, quick: opts.quick, threads: 1, threadsModel: THREADS_MODEL,
+      threadsCompared: THREADS, contextSize: 256 },
     builds: { wasm: 'Emscripten, -msimd128 -msse4.1', native: nativeFlavor() },
     llamacpp: opts.llamacpp ? { version: llamaCppVersion(), ...(await llamaCppInfo()) } : null,
   };

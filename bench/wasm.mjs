@@ -1,13 +1,15 @@
-// ringlm-wasm's side of the benchmark: the public JS API (wasm/ringlm.js) in this Node process, one
-// thread, plus the streaming-read ceiling measured by the same wasm module (wasm/bench_bindings.cpp).
+// ringlm-wasm's side of the benchmark: the public JS API (wasm/ringlm.js) in this Node process, on one
+// thread (the single-threaded build) or more (the threaded one), plus the streaming-read ceiling
+// measured by the single-threaded wasm module (wasm/bench_bindings.cpp).
 
 import createRingLMModule from '../dist/ringlm.mjs';
 import { RingLM } from '../wasm/ringlm.js';
 import { benchTokens } from './tokens.mjs';
 
 /** A loaded model; each method runs one timed repetition. */
-export async function openWasm(modelPath, { contextSize = 256 } = {}) {
-  const lm = await RingLM.load(modelPath, { contextSize });
+export async function openWasm(modelPath, { contextSize = 256, threads = 1 } = {}) {
+  const lm = await RingLM.load(modelPath, { contextSize, threads });
+  if (lm.info.threads !== threads) throw new Error(`ringlm-wasm runs on ${lm.info.threads} threads, not ${threads}`);
   const tokens = benchTokens(lm.info.vocabSize, 256);
   const seconds = (t0) => (performance.now() - t0) / 1000;
   const decode = (from, to) => {

@@ -26,20 +26,22 @@ Status Engine::load(uint8_t* data, size_t size, const EngineOptions& options, st
     return Status::error("key 'tokenizer.ggml.tokens' has " + std::to_string(e->tokenizer_->n_tokens()) +
                          " tokens but token_embd.weight has rows for " + std::to_string(c.vocab_size));
   }
+  const int threads = !options.pool ? 1
+                      : options.threads > 0 ? std::min(options.threads, options.pool->size()) : options.pool->size();
   // State the budget before allocating it.
-  e->budget_ = plan(c, size, ctx);
+  e->budget_ = plan(c, size, ctx, threads);
   // 4 GiB by default (the wasm address space); natively a caller may ask for more, wasm32 cannot.
   const uint64_t four_gib = 1ull << 32;
   uint64_t limit = options.memory_limit ? options.memory_limit : four_gib;
   if (sizeof(void*) == 4) limit = std::min(limit, four_gib);
-  if (e->budget_.total() > limit) return over_budget(c, e->budget_, ctx, limit);
-  RINGLM_TRY(e->transformer_.init(&e->model_, ctx));
+  if (e->budget_.total() > limit) return over_budget(c, e->budget_, ctx, threads, limit);
+  RINGLM_TRY(e->transformer_.init(&e->model_, ctx, Transformer::kDefaultBatch, options.pool, threads));
   e->logits_.assign(size_t(c.vocab_size), 0.0f);
   *out = std::move(e);
   return Status();
 }
 
-MemoryBudget Engine::plan(const Config& c, uint64_t file_bytes, int context_size) {
+MemoryBudget Engine::plan(const Config& c, uint64_t file_bytes, int context_size, int threads) {
   // Mirrors KvCache::allocate and Transformer::init (a test holds lm.info's sizes to these).
   const uint64_t B = Transformer::kDefaultBatch;
   const uint64_t slots = uint64_t(context_size) + B;
@@ -48,8 +50,9 @@ MemoryBudget Engine::plan(const Config& c, uint64_t file_bytes, int context_size
   MemoryBudget b;
   b.file_bytes = file_bytes;
   b.kv_bytes = 2 * uint64_t(c.n_layers) * slots * kv * sizeof(float);
-  const uint64_t floats = B * (3 * dim + 2 * q + 2 * kv + 2 * ffn + 2 * uint64_t(c.rope_dims)) + q + slots;
-  b.scratch_bytes = floats * sizeof(float) + MatmulScratch::bytes_for(int(B), int64_t(widest));
+  const uint64_t floats = B * (3 * dim + 2 * q + 2 * kv + 2 * ffn + 2 * uint64_t(c.rope_dims)) +
+                          uint64_t(threads) * (uint64_t(c.head_dim) + slots);
+  b.scratch_bytes = floats * sizeof(float) + MatmulScratch::bytes_for(int(B), int64_t(widest), threads);
   b.logits_bytes = uint64_t(c.vocab_size) * sizeof(float);
   return b;
 }
@@ -63,12 +66,12 @@ std::string mib(uint64_t bytes) {
 }  // namespace
 
 // The refusal: every size, and the largest contextSize that would fit, if any.
-Status Engine::over_budget(const Config& c, const MemoryBudget& b, int ctx, uint64_t limit) {
+Status Engine::over_budget(const Config& c, const MemoryBudget& b, int ctx, int threads, uint64_t limit) {
   std::string m = "the model needs " + mib(b.total()) + " (file " + mib(b.file_bytes) + " + KV cache " + mib(b.kv_bytes) +
                   " for contextSize " + std::to_string(ctx) + " + scratch " + mib(b.scratch_bytes + b.logits_bytes) +
                   "), more than the memory limit of " + mib(limit);
-  const MemoryBudget none = plan(c, b.file_bytes, 0);
-  const uint64_t per_token = plan(c, b.file_bytes, 1).total() - none.total();
+  const MemoryBudget none = plan(c, b.file_bytes, 0, threads);
+  const uint64_t per_token = plan(c, b.file_bytes, 1, threads).total() - none.total();
   const uint64_t fits = none.total() < limit ? (limit - none.total()) / per_token : 0;
   if (fits >= 16) {
     const uint64_t suggest = fits >= 256 ? fits / 256 * 256 : fits;

@@ -19,6 +19,8 @@ namespace ringlm {
 struct EngineOptions {
   int context_size = 0;       // KV cache capacity in tokens; 0 = min(model's context length, 2048)
   uint64_t memory_limit = 0;  // bytes the model may take (file + KV + scratch); 0 = 4 GiB (wasm: at most 4 GiB)
+  ThreadPool* pool = nullptr; // threads to share the work (not owned; may serve several engines in turn)
+  int threads = 0;            // how many of the pool's threads this model uses; 0 = all
 };
 
 // What a loaded model takes, worked out from the file's hyperparameters before anything big is
@@ -37,8 +39,9 @@ public:
   // Load a GGUF file held in `data` (allocated with malloc). The engine takes ownership of the
   // bytes whatever happens: on failure they are freed before returning.
   static Status load(uint8_t* data, size_t size, const EngineOptions& options, std::unique_ptr<Engine>* out);
-  // The memory a model with config `c`, loaded from `file_bytes` bytes with `context_size`, will take.
-  static MemoryBudget plan(const Config& c, uint64_t file_bytes, int context_size);
+  // The memory a model with config `c`, loaded from `file_bytes` bytes with `context_size`, will take
+  // when `threads` threads share its work.
+  static MemoryBudget plan(const Config& c, uint64_t file_bytes, int context_size, int threads = 1);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -48,6 +51,7 @@ public:
   int context_size() const { return transformer_.cache().capacity(); }
   int position() const { return transformer_.cache().next_position(); }  // tokens processed since the last reset
   const KvCache& cache() const { return transformer_.cache(); }
+  int threads() const { return transformer_.threads(); }
   uint64_t kv_bytes() const { return transformer_.cache().bytes(); }
   uint64_t scratch_bytes() const { return transformer_.scratch_bytes(); }
   uint64_t file_bytes() const { return size_; }
@@ -82,7 +86,7 @@ public:
 
 private:
   Engine() = default;
-  static Status over_budget(const Config& c, const MemoryBudget& b, int ctx, uint64_t limit);
+  static Status over_budget(const Config& c, const MemoryBudget& b, int ctx, int threads, uint64_t limit);
 
   uint8_t* data_ = nullptr;
   size_t size_ = 0;

@@ -7,26 +7,35 @@
 
 namespace ringlm {
 
-void MatmulScratch::reserve(int max_tokens, int64_t max_cols) {
+void MatmulScratch::reserve(int max_tokens, int64_t max_cols, ThreadPool* thread_pool, int threads) {
   rounded.assign(size_t(max_tokens) * size_t(max_cols), 0.0f);
   quantized.reserve(max_tokens, max_cols);
   kquantized.reserve(max_tokens, max_cols);
-  widened.reserve(max_cols);
-  wide_rows.assign(size_t(4 * max_cols), 0.0f);
+  pool = thread_pool;
+  if (!pool) threads = 1;
+  per_thread.resize(size_t(std::max(1, threads)));
+  for (PerThread& t : per_thread) {
+    t.widened.reserve(max_cols);
+    t.wide_rows.assign(size_t(4 * max_cols), 0.0f);
+  }
 }
 
 uint64_t MatmulScratch::bytes() const {
-  return (rounded.size() + wide_rows.size()) * sizeof(float) + quantized.bytes() + kquantized.bytes() +
-         widened.values.size() * sizeof(int16_t) +
-         widened.scales.size() * sizeof(float);
+  uint64_t b = rounded.size() * sizeof(float) + quantized.bytes() + kquantized.bytes();
+  for (const PerThread& t : per_thread) {
+    b += t.wide_rows.size() * sizeof(float) + t.widened.values.size() * sizeof(int16_t) + t.widened.scales.size() * sizeof(float);
+  }
+  return b;
 }
 
-uint64_t MatmulScratch::bytes_for(int max_tokens, int64_t max_cols) {
+uint64_t MatmulScratch::bytes_for(int max_tokens, int64_t max_cols, int threads) {
   const uint64_t tokens = uint64_t(max_tokens), cols = uint64_t(max_cols), blocks = cols / kQ8_0Block + 1;
-  return (tokens * cols + 4 * cols) * sizeof(float) +                                                  // rounded, wide_rows
-         QuantizedActivations::bytes_for(max_tokens, max_cols) +                                       // quantized
-         KActivations::bytes_for(max_tokens, max_cols) +                                               // kquantized
-         4 * cols * sizeof(int16_t) + 4 * blocks * sizeof(float);                                      // widened
+  const uint64_t per_thread = 4 * cols * sizeof(float) +                                  // wide_rows
+                              4 * cols * sizeof(int16_t) + 4 * blocks * sizeof(float);    // widened
+  return tokens * cols * sizeof(float) +                                                  // rounded
+         QuantizedActivations::bytes_for(max_tokens, max_cols) +                          // quantized
+         KActivations::bytes_for(max_tokens, max_cols) +                                  // kquantized
+         uint64_t(std::max(1, threads)) * per_thread;
 }
 
 namespace {
@@ -87,52 +96,92 @@ void float_matmul(const Weight& w, const float* x, int64_t x_stride, int n, floa
   else float_tiles<kPrefillRows, kPrefillTokens, WeightT>(w, x, x_stride, n, y, y_stride, false, wide);
 }
 
+// Runs product(part, y_part, scratch) on ranges of w's rows across the threads: `part` views rows
+// [r0, r1) of w and y_part = y + r0. Several chunks per thread, so that a thread the OS pauses holds
+// up little; a multiple of 4 rows, the height of the kernels' tiles.
+template <typename Product>
+void split_rows(const Weight& w, float* y, MatmulScratch& s, Product product) {
+  const auto rows = [&](int64_t r0, int64_t r1, int thread) {
+    Weight part = w;
+    part.data = w.row(r0);
+    part.rows = r1 - r0;
+    product(part, y + r0, s.per_thread[size_t(thread)]);
+  };
+  if (!s.pool || s.threads() <= 1) {
+    rows(0, w.rows, 0);
+    return;
+  }
+  const int64_t grain = std::max<int64_t>(16, (w.rows / (4 * s.threads()) + 3) / 4 * 4);
+  s.pool->parallel_for(w.rows, grain, s.threads(), rows);
+}
+
 }  // namespace
 
 void matmul(const Weight& w, const float* x, int64_t x_stride, int n_tokens, float* y, int64_t y_stride,
             MatmulScratch& s) {
   const int64_t n = w.cols;
+  using PerThread = MatmulScratch::PerThread;
   switch (w.type) {
     case TensorType::F32:
-      float_matmul<float>(w, x, x_stride, n_tokens, y, y_stride, nullptr);
+      split_rows(w, y, s, [&](const Weight& part, float* yp, PerThread&) {
+        float_matmul<float>(part, x, x_stride, n_tokens, yp, y_stride, nullptr);
+      });
       return;
     case TensorType::F16:
       for (int t = 0; t < n_tokens; t++) round_to_fp16(x + t * x_stride, &s.rounded[size_t(t * n)], n);
-      float_matmul<uint16_t>(w, s.rounded.data(), n, n_tokens, y, y_stride, s.wide_rows.data());
+      split_rows(w, y, s, [&](const Weight& part, float* yp, PerThread& own) {
+        float_matmul<uint16_t>(part, s.rounded.data(), n, n_tokens, yp, y_stride, own.wide_rows.data());
+      });
       return;
     case TensorType::Q8_0:
       s.quantized.quantize(x, x_stride, n_tokens, n);
-      matmul_q8_0(w.data, w.row_bytes, w.rows, s.quantized, s.widened, y, y_stride);
+      split_rows(w, y, s, [&](const Weight& part, float* yp, PerThread& own) {
+        matmul_q8_0(part.data, part.row_bytes, part.rows, s.quantized, own.widened, yp, y_stride);
+      });
       return;
     case TensorType::Q4_0:
       s.quantized.quantize(x, x_stride, n_tokens, n);
-      matmul_q4_0(w.data, w.row_bytes, w.rows, s.quantized, s.widened, y, y_stride);
+      split_rows(w, y, s, [&](const Weight& part, float* yp, PerThread& own) {
+        matmul_q4_0(part.data, part.row_bytes, part.rows, s.quantized, own.widened, yp, y_stride);
+      });
       return;
     case TensorType::Q5_0:
       s.quantized.quantize(x, x_stride, n_tokens, n);
-      matmul_q5_0(w.data, w.row_bytes, w.rows, s.quantized, y, y_stride);
+      split_rows(w, y, s, [&](const Weight& part, float* yp, PerThread&) {
+        matmul_q5_0(part.data, part.row_bytes, part.rows, s.quantized, yp, y_stride);
+      });
       return;
     case TensorType::Q5_1:
       s.quantized.quantize(x, x_stride, n_tokens, n);
-      matmul_q5_1(w.data, w.row_bytes, w.rows, s.quantized, y, y_stride);
+      split_rows(w, y, s, [&](const Weight& part, float* yp, PerThread&) {
+        matmul_q5_1(part.data, part.row_bytes, part.rows, s.quantized, yp, y_stride);
+      });
       return;
     case TensorType::BF16:
       for (int t = 0; t < n_tokens; t++) {
         for (int64_t i = 0; i < n; i++) s.rounded[size_t(t * n + i)] = bf16_to_fp32(fp32_to_bf16(x[t * x_stride + i]));
       }
-      float_matmul<Bf16>(w, s.rounded.data(), n, n_tokens, y, y_stride, s.wide_rows.data());
+      split_rows(w, y, s, [&](const Weight& part, float* yp, PerThread& own) {
+        float_matmul<Bf16>(part, s.rounded.data(), n, n_tokens, yp, y_stride, own.wide_rows.data());
+      });
       return;
     case TensorType::Q4_K:
       s.kquantized.quantize(x, x_stride, n_tokens, n);
-      matmul_q4_K(w.data, w.row_bytes, w.rows, s.kquantized, y, y_stride);
+      split_rows(w, y, s, [&](const Weight& part, float* yp, PerThread&) {
+        matmul_q4_K(part.data, part.row_bytes, part.rows, s.kquantized, yp, y_stride);
+      });
       return;
     case TensorType::Q5_K:
       s.kquantized.quantize(x, x_stride, n_tokens, n);
-      matmul_q5_K(w.data, w.row_bytes, w.rows, s.kquantized, y, y_stride);
+      split_rows(w, y, s, [&](const Weight& part, float* yp, PerThread&) {
+        matmul_q5_K(part.data, part.row_bytes, part.rows, s.kquantized, yp, y_stride);
+      });
       return;
     case TensorType::Q6_K:
       s.kquantized.quantize(x, x_stride, n_tokens, n);
-      matmul_q6_K(w.data, w.row_bytes, w.rows, s.kquantized, y, y_stride);
+      split_rows(w, y, s, [&](const Weight& part, float* yp, PerThread&) {
+        matmul_q6_K(part.data, part.row_bytes, part.rows, s.kquantized, yp, y_stride);
+      });
       return;
     default:
       return;  // the loader admits only the types above

@@ -9,7 +9,7 @@
 
 namespace ringlm {
 
-Status Transformer::init(const Model* model, int context_size, int max_batch) {
+Status Transformer::init(const Model* model, int context_size, int max_batch, ThreadPool* pool, int threads) {
   if (max_batch <= 0) return Status::error("prefill batch size must be positive");
   if (model->arch->learned_positions && context_size > model->config.context_length) {
     // Kept positions run up to context_size - 1, and each reads a row of position_embd.
@@ -19,6 +19,8 @@ Status Transformer::init(const Model* model, int context_size, int max_batch) {
   }
   model_ = model;
   max_batch_ = max_batch;
+  pool_ = pool;
+  threads_ = pool ? std::clamp(threads, 1, pool->size()) : 1;
   const Config& c = model->config;
   RINGLM_TRY(cache_.allocate(c.n_layers, context_size, c.kv_dim(), max_batch));
   const size_t B = size_t(max_batch);
@@ -33,11 +35,11 @@ Status Transformer::init(const Model* model, int context_size, int max_batch) {
   up_.assign(B * size_t(c.ffn_dim), 0.0f);
   rope_.assign(B * size_t(c.rope_dims), 0.0f);
   anchor_rope_.assign(B * size_t(c.rope_dims), 0.0f);
-  anchor_q_.assign(size_t(c.q_dim()), 0.0f);
-  scores_.assign(size_t(cache_.slots()), 0.0f);
+  anchor_q_.assign(size_t(threads_) * size_t(c.head_dim), 0.0f);
+  scores_.assign(size_t(threads_) * size_t(cache_.slots()), 0.0f);
   slots_.assign(B, -1);
   rerun_tokens_.assign(B, 0);
-  mm_.reserve(max_batch, std::max({int64_t(c.dim), int64_t(c.q_dim()), int64_t(c.ffn_dim)}));
+  mm_.reserve(max_batch, std::max({int64_t(c.dim), int64_t(c.q_dim()), int64_t(c.ffn_dim)}), pool_, threads_);
   return Status();
 }
 
@@ -181,18 +183,16 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
       std::copy_n(&v_[size_t(t * kv_dim)], kv_dim, cache_.value(l, slots_[size_t(t)]));
     }
     // All of the batch's keys are in the cache before any token attends: the position mask,
-    // not the order of writes, keeps attention causal.
-    for (int t = 0; t < n; t++) {
-      const int32_t pos = pos0 + t;
-      const float* q = &q_[size_t(t * q_dim)];
-      const float* anchor_q = nullptr;
-      if (rope && cache_.anchor_shift(pos) != 0) {
-        std::copy_n(q, q_dim, anchor_q_.data());
-        rotate(anchor_q_.data(), c.n_heads, c.head_dim, c.rope_dims, &anchor_rope_[size_t(t * c.rope_dims)]);
-        anchor_q = anchor_q_.data();
+    // not the order of writes, keeps attention causal. Each (token, head) pair is independent.
+    const int64_t pairs = int64_t(n) * c.n_heads;
+    const auto heads = [&](int64_t begin, int64_t end, int thread) {
+      for (int64_t i = begin; i < end; i++) {
+        const int t = int(i / c.n_heads);
+        attention(l, t, int(i % c.n_heads), pos0 + t, thread);
       }
-      attention(l, q, anchor_q, pos, &att_out_[size_t(t * q_dim)]);
-    }
+    };
+    if (pool_) pool_->parallel_for(pairs, std::max<int64_t>(1, pairs / (8 * threads_)), threads_, heads);
+    else heads(0, pairs, 0);
     matmul(L.wo, att_out_.data(), q_dim, n, proj_.data(), dim, mm_);
     add_bias(L.bo, proj_.data(), dim, n);
     for (int t = 0; t < n; t++) simd::add(&proj_[size_t(t * dim)], &x_[size_t(t * dim)], dim);
@@ -221,28 +221,36 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
   add_bias(m.output_b, logits, c.vocab_size, n - first_logit);
 }
 
-void Transformer::attention(int layer, const float* q, const float* anchor_q, int32_t pos, float* out) {
+void Transformer::attention(int layer, int t, int h, int32_t pos, int thread) {
   const Config& c = model_->config;
   const int hd = c.head_dim;
   const int group = c.n_heads / c.n_kv_heads;  // query heads sharing one KV head
   const float scale = 1.0f / std::sqrt(float(hd));
+  const int64_t q_dim = c.q_dim();
+  float* scores = &scores_[size_t(thread) * size_t(cache_.slots())];
   // What this query sees: the anchors [0, n_anchors) and the window [window_start, pos].
   const int32_t n_anchors = std::min(cache_.anchors(), pos + 1);
   const int32_t first = std::max(cache_.window_start(pos), n_anchors);
   const int n_seen = int(n_anchors + std::max(0, pos + 1 - first));
-  for (int h = 0; h < c.n_heads; h++) {
-    const float* qh = q + h * hd;
-    const float* aqh = (anchor_q ? anchor_q : q) + h * hd;
-    const int kv_off = (h / group) * hd;
-    int i = 0;
-    for (int32_t p = 0; p < n_anchors; p++) scores_[size_t(i++)] = simd::dot(aqh, cache_.key(layer, cache_.slot_of(p)) + kv_off, hd) * scale;
-    for (int32_t p = first; p <= pos; p++) scores_[size_t(i++)] = simd::dot(qh, cache_.key(layer, cache_.slot_of(p)) + kv_off, hd) * scale;
-    simd::softmax(scores_.data(), n_seen);
-    float* oh = out + h * hd;
-    std::fill_n(oh, hd, 0.0f);
-    i = 0;
-    for (int32_t p = 0; p < n_anchors; p++) simd::axpy(scores_[size_t(i++)], cache_.value(layer, cache_.slot_of(p)) + kv_off, oh, hd);
-    for (int32_t p = first; p <= pos; p++) simd::axpy(scores_[size_t(i++)], cache_.value(layer, cache_.slot_of(p)) + kv_off, oh, hd);
+  const float* qh = &q_[size_t(t * q_dim + h * hd)];
+  const float* aqh = qh;  // the query rotated for the anchors (see kv_cache.h), when that differs
+  const RopeStyle rope = model_->arch->rope;
+  if (rope != RopeStyle::None && cache_.anchor_shift(pos) != 0) {
+    float* rotated = &anchor_q_[size_t(thread) * size_t(hd)];
+    std::copy_n(qh, hd, rotated);
+    const auto rotate = rope == RopeStyle::Neox ? rope_rotate_neox : rope_rotate;
+    rotate(rotated, 1, hd, c.rope_dims, &anchor_rope_[size_t(t * c.rope_dims)]);
+    aqh = rotated;
   }
+  const int kv_off = (h / group) * hd;
+  int i = 0;
+  for (int32_t p = 0; p < n_anchors; p++) scores[i++] = simd::dot(aqh, cache_.key(layer, cache_.slot_of(p)) + kv_off, hd) * scale;
+  for (int32_t p = first; p <= pos; p++) scores[i++] = simd::dot(qh, cache_.key(layer, cache_.slot_of(p)) + kv_off, hd) * scale;
+  simd::softmax(scores, n_seen);
+  float* oh = &att_out_[size_t(t * q_dim + h * hd)];
+  std::fill_n(oh, hd, 0.0f);
+  i = 0;
+  for (int32_t p = 0; p < n_anchors; p++) simd::axpy(scores[i++], cache_.value(layer, cache_.slot_of(p)) + kv_off, oh, hd);
+  for (int32_t p = first; p <= pos; p++) simd::axpy(scores[i++], cache_.value(layer, cache_.slot_of(p)) + kv_off, oh, hd);
 }
 }  // namespace ringlm

@@ -13,6 +13,7 @@
 #include "matmul.h"
 #include "model.h"
 #include "status.h"
+#include "thread_pool.h"
 
 namespace ringlm {
 
@@ -20,8 +21,10 @@ class Transformer {
 public:
   static constexpr int kDefaultBatch = 32;  // prompt tokens per prefill step
 
-  // Allocate the KV cache for `context_size` tokens and the scratch buffers.
-  Status init(const Model* model, int context_size, int max_batch = kDefaultBatch);
+  // Allocate the KV cache for `context_size` tokens and the scratch buffers. With a pool, `threads`
+  // of its threads (at most pool->size()) share the matrix products and the attention heads.
+  Status init(const Model* model, int context_size, int max_batch = kDefaultBatch, ThreadPool* pool = nullptr,
+              int threads = 1);
 
   // Run `n` tokens at positions pos .. pos+n-1 (pos = the cache's next position) and append their
   // K/V to the cache, applying its wrap-around policy as it fills. Writes the logits of the last
@@ -34,6 +37,7 @@ public:
   KvCache& cache() { return cache_; }
   const KvCache& cache() const { return cache_; }
   const Model& model() const { return *model_; }
+  int threads() const { return threads_; }
   uint64_t scratch_bytes() const;
 
 private:
@@ -46,12 +50,14 @@ private:
   void forward(const int32_t* tokens, int n, int32_t pos0, int first_logit, float* logits, bool rerun = false);
   // xn_ = norm(x_) for tokens [t0, n): RMSNorm or LayerNorm, as the architecture says.
   void norm(const Weight& w, const Weight& b, int t0, int n);
-  // Causal attention of one query (rotated at `pos`) over what the cache keeps for that position;
-  // `anchor_q` is the same query rotated for the anchors (see kv_cache.h), or null when equal.
-  void attention(int layer, const float* q, const float* anchor_q, int32_t pos, float* out);
+  // Causal attention of head h of token t's query (rotated at `pos`) over what the cache keeps for
+  // that position; `thread` picks the scratch buffers.
+  void attention(int layer, int t, int h, int32_t pos, int thread);
 
   const Model* model_ = nullptr;
   int max_batch_ = 0;
+  ThreadPool* pool_ = nullptr;  // not owned; null: everything on the calling thread
+  int threads_ = 1;
   KvCache cache_;
   MatmulScratch mm_;
   // Activations, one row per token of the batch.
@@ -66,8 +72,8 @@ private:
   std::vector<float> up_;       // [batch][ffn_dim]
   std::vector<float> rope_;     // [batch][rope_dims] (cos, sin) pairs per token
   std::vector<float> anchor_rope_;  // [batch][rope_dims] rotation from a token's position to its kept position
-  std::vector<float> anchor_q_;     // [q_dim]        one query rotated for the anchors
-  std::vector<float> scores_;   // [slots]          one head's attention weights
+  std::vector<float> anchor_q_;     // [threads][head_dim] one query head rotated for the anchors
+  std::vector<float> scores_;   // [threads][slots] one head's attention weights
   std::vector<int> slots_;      // [batch]          cache slot of each token of the batch
   std::vector<int32_t> rerun_tokens_;  // [batch]     window tokens being run again
 };

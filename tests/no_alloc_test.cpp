@@ -1,4 +1,5 @@
-// The per-token path allocates nothing: count heap allocations around decode() calls.
+// The per-token path allocates nothing: count heap allocations around prefill() and decode() calls,
+// on one thread and on a pool of threads.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -22,21 +23,31 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 using namespace ringlm;
 
+namespace {
+// Started before any counting: a pool's threads are created once, at load, never per token.
+ThreadPool& pool() {
+  static ThreadPool p(3);
+  return p;
+}
+}  // namespace
+
 TEST(NoAlloc, DecodeAndPrefillAllocateNothing) {
   for (TensorType type : {TensorType::F32, TensorType::F16, TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0,
                           TensorType::Q5_1, TensorType::BF16, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
-    test::LlamaShape shape;
-    shape.type = type;
-    if (tensor_type_traits(uint32_t(type)).block_size == kQK) shape.dim = 256, shape.ffn = 256;  // K-quant rows: 256
-    std::unique_ptr<Engine> e;
-    ASSERT_TRUE(test::load_engine(test::make_llama(shape), &e).ok());
-    std::vector<int32_t> prompt = {1, 5, 9, 13, 17, 21, 25, 29, 33, 37, 41, 45, 49, 53, 57, 61, 65, 69};
-    const long before = g_allocations.load();
-    ASSERT_TRUE(e->prefill(prompt.data(), int(prompt.size()), false).ok());
-    for (int i = 0; i < 40; i++) ASSERT_TRUE(e->decode(int32_t((i * 7) % shape.vocab)).ok());
-    e->reset();
-    ASSERT_TRUE(e->prefill(prompt.data(), int(prompt.size()), false).ok());
-    EXPECT_EQ(g_allocations.load() - before, 0) << tensor_type_name(uint32_t(type));
+    for (ThreadPool* threads : {static_cast<ThreadPool*>(nullptr), &pool()}) {
+      test::LlamaShape shape;
+      shape.type = type;
+      if (tensor_type_traits(uint32_t(type)).block_size == kQK) shape.dim = 256, shape.ffn = 256;  // K-quant rows: 256
+      std::unique_ptr<Engine> e;
+      ASSERT_TRUE(test::load_engine(test::make_llama(shape), &e, 0, threads).ok());
+      std::vector<int32_t> prompt = {1, 5, 9, 13, 17, 21, 25, 29, 33, 37, 41, 45, 49, 53, 57, 61, 65, 69};
+      const long before = g_allocations.load();
+      ASSERT_TRUE(e->prefill(prompt.data(), int(prompt.size()), false).ok());
+      for (int i = 0; i < 40; i++) ASSERT_TRUE(e->decode(int32_t((i * 7) % shape.vocab)).ok());
+      e->reset();
+      ASSERT_TRUE(e->prefill(prompt.data(), int(prompt.size()), false).ok());
+      EXPECT_EQ(g_allocations.load() - before, 0) << tensor_type_name(uint32_t(type)) << ", threads " << e->threads();
+    }
   }
 }
 

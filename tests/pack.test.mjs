@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -23,8 +23,10 @@ const TOLERANCE = 1e-3;
 const EXIT_TIMEOUT_MS = 60_000;
 
 // Exactly what the package ships (npm adds a LICENSE file by itself when there is one).
+// Both wasm builds: single-threaded, and threaded (its Workers' script is CommonJS: dist/package.json says so).
 const REQUIRED_FILES = ['package.json', 'README.md', 'wasm/ringlm.js', 'wasm/ringlm.d.ts', 'wasm/cli.js',
-  'dist/ringlm.mjs', 'dist/ringlm.wasm', 'dist/jinja.mjs', 'models/ringlm-kjv-3.7m.gguf', 'models/MODEL_CARD.md'];
+  'dist/ringlm.mjs', 'dist/ringlm.wasm', 'dist/jinja.mjs', 'dist/ringlm-mt.mjs', 'dist/ringlm-mt.wasm',
+  'dist/ringlm-mt.worker.js', 'dist/package.json', 'models/ringlm-kjv-3.7m.gguf', 'models/MODEL_CARD.md'];
 const ALLOWED = [/^dist\/[^/]+\.(mjs|wasm)$/, /^LICEN[CS]E(\.\w+)?$/];
 
 const run = promisify(execFile);
@@ -36,7 +38,7 @@ const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) =
 let workDir;
 
 before(() => {
-  for (const file of ['dist/ringlm.mjs', 'dist/ringlm.wasm', 'dist/jinja.mjs', MODEL_PATH]) {
+  for (const file of ['dist/ringlm.mjs', 'dist/ringlm.wasm', 'dist/jinja.mjs', 'dist/ringlm-mt.mjs', MODEL_PATH]) {
     assert.ok(existsSync(path.join(ROOT, file)),
       `${file} is missing: run \`npm run build && node tools/make-test-models.mjs\` first`);
   }
@@ -61,6 +63,9 @@ const chat = lm.applyChatTemplate([{ role: 'user', content: 'hi' }],
 process.stdout.write(JSON.stringify({ info: lm.info, logits: Array.from(logits), chat }));
 lm.dispose();
 `;
+// With Node's default, the model runs on the threaded build (where the machine has more than one core):
+// its Workers must not keep the process alive once the model is disposed.
+const EXPECTED_THREADS = Math.min(availableParallelism(), 8);
 
 test('the packed package installs, loads a model by path and matches llama.cpp', { timeout: 300_000 }, async (t) => {
   const packDir = path.join(workDir, 'pack');
@@ -106,6 +111,7 @@ test('the packed package installs, loads a model by path and matches llama.cpp',
 
     const { info, logits, chat } = JSON.parse(stdout);
     assert.equal(chat, '<user>HI', 'applyChatTemplate from the installed package');
+    assert.equal(info.threads, EXPECTED_THREADS, 'the installed package runs on as many threads as Node offers (at most 8)');
     const vocab = info.vocabSize;
     assert.equal(logits.length, TOKENS.length * vocab, 'allLogits gives one row per prompt token');
     assert.ok(logits.every(Number.isFinite), 'every logit is finite');

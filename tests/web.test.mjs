@@ -12,7 +12,9 @@
 //   - a model with a chat template offers a Chat switch: two turns, each reply as Node gives it;
 //   - text the model emits (a stubbed worker reply, through the ?test-hooks hook in app.js) and file names
 //     are shown as text: no element is created, no handler runs;
-//   - without COOP/COEP headers (a plain static host) the page works too, single-threaded.
+//   - served with COOP/COEP (as `npm start` does) the page is cross-origin isolated and its model runs on
+//     threads (the threaded build: the page shows lm.info.threads); without those headers (a plain static
+//     host) the page works too, single-threaded.
 //
 // Needs `npm run build` and `node tools/make-test-models.mjs` first (tools/test.sh does both). Leaves
 // screenshots in build/artifacts/web-demo.png (desktop) and web-demo-phone.png (390 px wide).
@@ -185,6 +187,13 @@ test('the page loads the model, streams a seeded generation, and shows what Node
     if (kind === 'fallback') assert.match(info, new RegExp(`Parameters${testModelParameters(FALLBACK_MODEL)}Tensor`));
     else assert.match(info, /Parameters\d/);
     assert.equal(await page.evaluate(() => typeof window.ringlmTest), 'undefined', 'no test hook without ?test-hooks');
+    // COOP/COEP: the page is cross-origin isolated, so its worker runs the threaded build (the model info
+    // shows lm.info.threads); the worker's module and the threads' Workers all loaded under COEP.
+    assert.equal(await page.evaluate(() => self.crossOriginIsolated), true);
+    const threads = Number(/Threads(\d+)/.exec(info)?.[1]);
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    assert.equal(threads, Math.min(cores, 8), `the page uses the threaded build (model info: ${info})`);
+    assert.ok(cores < 2 || threads > 1, 'more than one thread where the machine has more than one core');
 
     // Every change to the output text, and whether the generation was still running when it happened.
     await page.evaluate(() => {
@@ -452,6 +461,8 @@ test('without COOP/COEP headers the page works too (not cross-origin isolated)',
   const { page, problems, close } = await openPage({ base: plainServer.url });
   try {
     assert.equal(await page.evaluate(() => self.crossOriginIsolated), false);
+    assert.match(await page.textContent('#model-info'), /Threads1 \(page not cross-origin isolated\)/,
+      'without isolation the single-threaded build runs');
     const lm = await referenceModel(page);
     await page.fill('#prompt', PROMPT);
     const options = { ...OPTIONS, maxTokens: 24, seed: 5 };

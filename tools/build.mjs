@@ -1,14 +1,19 @@
 #!/usr/bin/env node
-// Builds ringlm twice from the same sources (`npm run build`):
+// Builds ringlm three times from the same sources (`npm run build`):
 //
-//   native : cmake -S . -B build/native -G Ninja            -> ringlm-cli, native GoogleTest tests
-//   wasm   : emcmake cmake -S . -B build/wasm -G Ninja      -> build/wasm/ringlm.{mjs,wasm}, tests under Node
+//   native  : cmake -S . -B build/native -G Ninja           -> ringlm-cli, native GoogleTest tests
+//   wasm    : emcmake cmake -S . -B build/wasm -G Ninja     -> build/wasm/ringlm.{mjs,wasm}, tests under Node
+//   wasm-mt : emcmake cmake ... -B build/wasm-mt -DRINGLM_THREADS=ON
+//                                                           -> build/wasm-mt/ringlm-mt.{mjs,wasm,worker.js},
+//                                                              the thread tests under Node
 //
-// then copies the wasm module into dist/, which is what the npm package ships and what
-// wasm/ringlm.js imports, with the Jinja engine for chat templates (@huggingface/jinja, one ES module
-// with no imports) beside it as dist/jinja.mjs: a relative import that resolves the same in Node, a
-// page and a Web Worker, with no bundler, import map or node_modules to serve. Incremental: a build directory is configured only when it has no
-// build.ninja yet (after that, Ninja re-runs CMake itself when a CMakeLists.txt changes).
+// then copies both wasm modules into dist/, which is what the npm package ships and what
+// wasm/ringlm.js imports (the threaded one where SharedArrayBuffer exists), with the Jinja engine
+// for chat templates (@huggingface/jinja, one ES module with no imports) beside them as
+// dist/jinja.mjs: a relative import that resolves the same in Node, a page and a Web Worker, with no
+// bundler, import map or node_modules to serve. Incremental: a build directory is configured only
+// when it has no build.ninja yet (after that, Ninja re-runs CMake itself when a CMakeLists.txt
+// changes).
 //
 //   node tools/build.mjs [--native-only | --wasm-only] [--jobs N]
 
@@ -19,7 +24,10 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DIST_FILES = ['ringlm.mjs', 'ringlm.wasm'];
+const WASM_BUILDS = [
+  { dir: 'build/wasm', cmake: [], files: ['ringlm.mjs', 'ringlm.wasm'] },
+  { dir: 'build/wasm-mt', cmake: ['-DRINGLM_THREADS=ON'], files: ['ringlm-mt.mjs', 'ringlm-mt.wasm', 'ringlm-mt.worker.js'] },
+];
 
 class BuildError extends Error {}
 
@@ -66,14 +74,13 @@ function buildNative({ jobs }) {
   run('cmake', ['--build', dir, '-j', String(jobs)]);
 }
 
-function buildWasm({ jobs }) {
-  const dir = 'build/wasm';
+function buildWasm({ jobs }, { dir, cmake, files }) {
   // Debian's em++ runs its JS passes with Node, which finds acorn & co. only through NODE_PATH.
   const nodePath = ['/usr/share/nodejs', process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
   const env = { NODE_PATH: nodePath };
   configureOnce(dir, () =>
     run('emcmake', [
-      'cmake', '-S', '.', '-B', dir, '-G', 'Ninja', '-DCMAKE_BUILD_TYPE=Release',
+      'cmake', '-S', '.', '-B', dir, '-G', 'Ninja', '-DCMAKE_BUILD_TYPE=Release', ...cmake,
       // Emscripten's default test emulator passes a flag Node 20 rejects; Node's fetch() cannot
       // read file paths, so the test programs must use the fs fallback.
       `-DCMAKE_CROSSCOMPILING_EMULATOR=${process.execPath};--no-experimental-fetch`,
@@ -84,12 +91,14 @@ function buildWasm({ jobs }) {
   run('cmake', ['--build', dir, '-j', String(jobs)], { env });
 
   mkdirSync(path.join(ROOT, 'dist'), { recursive: true });
-  for (const name of DIST_FILES) {
+  for (const name of files) {
     const from = path.join(ROOT, dir, name);
     if (!existsSync(from)) throw new BuildError(`the wasm build did not produce ${path.relative(ROOT, from)}`);
     copyFileSync(from, path.join(ROOT, 'dist', name));
   }
-  console.log(`build: dist/ <- ${DIST_FILES.map((name) => `${dir}/${name}`).join(', ')}`);
+  // The threads' Web Worker script (*.worker.js) is CommonJS under Node, as the test programs are.
+  writeIfChanged(path.join(ROOT, 'dist', 'package.json'), '{ "type": "commonjs" }\n');
+  console.log(`build: dist/ <- ${files.map((name) => `${dir}/${name}`).join(', ')}`);
   copyJinja();
 }
 
@@ -119,7 +128,7 @@ try {
   const options = parseArgs(process.argv.slice(2));
   const started = Date.now();
   if (options.native) buildNative(options);
-  if (options.wasm) buildWasm(options);
+  if (options.wasm) for (const variant of WASM_BUILDS) buildWasm(options, variant);
   const what = [options.native && 'native', options.wasm && 'wasm'].filter(Boolean).join(' + ');
   console.log(`build: ${what} ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 } catch (error) {

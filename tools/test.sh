@@ -64,5 +64,6 @@ step "test models"  node tools/make-test-models.mjs
 step "native ctest" ctest --test-dir build/native --output-on-failure --no-tests=error
 step "native -march=native ctest" native_arch_ctest
 step "wasm ctest"   ctest --test-dir build/wasm --output-on-failure --no-tests=error
+step "wasm ctest (threads)" ctest --test-dir build/wasm-mt --output-on-failure --no-tests=error
 step "fuzz regression" bash tools/fuzz.sh --runs 2000
 step "js tests"     js_tests

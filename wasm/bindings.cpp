@@ -13,6 +13,7 @@
 
 #include "engine.h"
 #include "session.h"
+#include "thread_pool.h"
 
 using emscripten::val;
 
@@ -20,11 +21,15 @@ namespace {
 
 class WasmEngine {
 public:
-  // `data` was _malloc'ed by JS and filled with the file; the engine owns it from here on.
-  std::string load(uintptr_t data, size_t size, int context_size, double memory_limit) {
+  // `data` was _malloc'ed by JS and filled with the file; the engine owns it from here on. `pool`
+  // (null in the single-threaded module) is the module's one ThreadPool, owned by JS.
+  std::string load(uintptr_t data, size_t size, int context_size, double memory_limit, ringlm::ThreadPool* pool,
+                   int threads) {
     ringlm::EngineOptions options;
     options.context_size = context_size;
     options.memory_limit = uint64_t(memory_limit);
+    options.pool = pool;
+    options.threads = threads;
     const ringlm::Status s = ringlm::Engine::load(reinterpret_cast<uint8_t*>(data), size, options, &engine_);
     if (s.ok()) session_ = std::make_unique<ringlm::Session>(*engine_);
     return s.message();
@@ -154,6 +159,7 @@ public:
     for (const ringlm::GgufTensor& t : engine_->file().tensors()) parameters += double(t.n_elements());
     o.set("parameters", parameters);
     o.set("tiedOutput", engine_->model().tied_output);
+    o.set("threads", engine_->threads());
     return o;
   }
 
@@ -251,9 +257,13 @@ double heap_bytes_in_use() { return double(mallinfo().uordblks); }
 
 EMSCRIPTEN_BINDINGS(ringlm) {
   emscripten::function("heapBytesInUse", &heap_bytes_in_use);
+  // Threads that engines use in turn; JS makes one per module (the threaded one) and never frees it.
+  emscripten::class_<ringlm::ThreadPool>("ThreadPool")
+      .constructor<int>()
+      .function("size", &ringlm::ThreadPool::size);
   emscripten::class_<WasmEngine>("Engine")
       .constructor<>()
-      .function("load", &WasmEngine::load)
+      .function("load", &WasmEngine::load, emscripten::allow_raw_pointers())
       .function("prefill", &WasmEngine::prefill)
       .function("decode", &WasmEngine::decode)
       .function("reset", &WasmEngine::reset)

@@ -15,6 +15,14 @@ export interface LoadOptions {
    * sizes and the largest contextSize that would fit.
    */
   memoryLimit?: number;
+  /**
+   * Threads that share each token's work (same results for any count). 1 loads the single-threaded build.
+   * Default: the cores available (`os.availableParallelism()`, `navigator.hardwareConcurrency`), at most 8, in
+   * Node and in cross-origin-isolated pages (COOP/COEP headers: SharedArrayBuffer); 1 elsewhere, where a larger
+   * count also falls back to 1. The first threaded load fixes how many threads exist (at least the default);
+   * later loads get at most that many. `info.threads` says what a model uses.
+   */
+  threads?: number;
   /** Called as the file's bytes arrive in wasm memory. */
   onProgress?: (progress: LoadProgress) => void;
 }
@@ -45,6 +53,8 @@ export interface ModelInfo {
   parameters: number;
   /** The output projection is the token embedding (no output.weight in the file). */
   tiedOutput: boolean;
+  /** Threads sharing the work (1: the single-threaded build). */
+  threads: number;
   /** Tensor types present in the file, e.g. ["F32", "Q8_0"]. */
   tensorTypes: string[];
   /** Size of the GGUF file held in wasm memory. */

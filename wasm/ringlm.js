@@ -8,11 +8,34 @@
 //
 // This file is the whole JS side: it moves bytes into the wasm heap (once, with no second copy),
 // calls the Embind surface in bindings.cpp, and turns its error strings into Errors.
+//
+// Two builds of the same C++ ship in dist/: ringlm-mt.mjs shares each token's work among threads
+// (Web Workers on SharedArrayBuffer memory), ringlm.mjs runs on one. Browsers give
+// SharedArrayBuffer only to cross-origin-isolated pages (served with COOP/COEP headers), so a model
+// loads into the threaded build there and in Node, and into the single-threaded one elsewhere.
+// Both compute the same bits.
 
-import createRingLMModule from '../dist/ringlm.mjs';
 import { Template } from '../dist/jinja.mjs';  // @huggingface/jinja, copied there by the build
 
 const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
+
+/** Most threads one model may use. Past a handful, a small model's loops are too short to share. */
+const MAX_THREADS = 64;
+const MAX_DEFAULT_THREADS = 8;
+
+/** Whether this realm can run the threaded build. */
+const threadsAvailable = () =>
+  typeof SharedArrayBuffer === 'function' && (isNode || globalThis.crossOriginIsolated === true);
+
+/** The default thread count: the cores this process may use, at most MAX_DEFAULT_THREADS. */
+async function defaultThreads() {
+  let cores = globalThis.navigator?.hardwareConcurrency;
+  if (isNode) {
+    const os = await import('node:os');
+    cores = os.availableParallelism?.() ?? os.cpus().length;
+  }
+  return Math.max(1, Math.min(Number(cores) || 1, MAX_DEFAULT_THREADS));
+}
 
 /** Resolves on a later turn of the event loop, so timers, messages and AbortSignals get to run. */
 const nextTurn = typeof setImmediate === 'function'
@@ -122,11 +145,37 @@ const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 /** The built-in model shipped in the package (see models/MODEL_CARD.md), beside this file's folder. */
 const DEFAULT_MODEL_URL = new URL('../models/ringlm-kjv-3.7m.gguf', import.meta.url);
 
-let modulePromise = null;
-/** The wasm module, instantiated once and shared by every model in this JS realm. */
-function getModule() {
-  modulePromise ??= createRingLMModule();
-  return modulePromise;
+// Each build is instantiated once per JS realm and shared by every model loaded with it.
+let singleModule = null;    // Promise<Module>
+let threadedModule = null;  // Promise<{ Module, pool }>
+
+/**
+ * The module a model with `threads` threads runs in, and the thread pool it uses (null on one
+ * thread). The threaded module starts its threads' Workers with itself, so their number is fixed
+ * then: the first threaded load decides it (at least the default count); later loads get at most
+ * that many.
+ */
+async function getModule(threads) {
+  if (threads <= 1) {
+    singleModule ??= import('../dist/ringlm.mjs').then((m) => m.default());
+    return { Module: await singleModule, pool: null };
+  }
+  threadedModule ??= (async () => {
+    const size = Math.max(threads, await defaultThreads());
+    const { default: create } = await import('../dist/ringlm-mt.mjs');
+    const Module = await create({ ringlmWorkers: size - 1 });
+    return { Module, pool: new Module.ThreadPool(size) };
+  })();
+  return threadedModule;
+}
+
+/** The `threads` option as a count the realm can run: 1 where threads are not available. */
+async function threadCount(threads) {
+  if (threads === undefined) return threadsAvailable() ? defaultThreads() : 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new RangeError(`RingLM.load: threads must be an integer in [1, ${MAX_THREADS}] (got ${threads})`);
+  }
+  return threadsAvailable() ? threads : 1;
 }
 
 /** Read `size` bytes from `source` straight into wasm memory at `ptr`, reporting progress. */
@@ -222,12 +271,21 @@ export class RingLM {
   #generating = false;
 
   /**
-   * Memory of the shared wasm instance: { heapBytesInUse, memoryBytes } (malloc'ed bytes, and the
-   * size of the wasm memory, which only grows). For leak checks and display.
+   * Memory of the shared wasm instances: { heapBytesInUse, memoryBytes } (malloc'ed bytes, and the
+   * size of the wasm memory, which only grows), summed over the builds in use (at first, the one a
+   * load with default options would use). For leak checks and display.
    */
   static async memoryUsage() {
-    const M = await getModule();
-    return { heapBytesInUse: M.heapBytesInUse(), memoryBytes: M.HEAPU8.length };
+    if (!singleModule && !threadedModule) await getModule(await threadCount(undefined));
+    const usage = { heapBytesInUse: 0, memoryBytes: 0 };
+    for (const promise of [singleModule, threadedModule]) {
+      if (!promise) continue;
+      const found = await promise;
+      const M = found.Module ?? found;
+      usage.heapBytesInUse += M.heapBytesInUse();
+      usage.memoryBytes += M.HEAPU8.length;
+    }
+    return usage;
   }
 
   /** Where the built-in model is: a file: URL in Node, an http(s) URL in a page. */
@@ -251,7 +309,8 @@ export class RingLM {
    * Load a GGUF model.
    * @param source ArrayBuffer | ArrayBufferView | Blob | URL | string (a URL, or in Node a file path)
    * @param options { contextSize?: number, memoryLimit?: bytes (file + KV cache + scratch; default and at most
-   *   4 GiB, the wasm address space), onProgress?: ({loaded, total}) => void }
+   *   4 GiB, the wasm address space), threads?: number (1: the single-threaded build; default: the cores
+   *   available, at most 8, where SharedArrayBuffer exists, else 1), onProgress?: ({loaded, total}) => void }
    */
   static async load(source = DEFAULT_MODEL_URL, options = {}) {
     const { contextSize = 0, memoryLimit = 0, onProgress } = options;
@@ -264,7 +323,8 @@ export class RingLM {
     if (onProgress !== undefined && typeof onProgress !== 'function') {
       throw new TypeError('RingLM.load: onProgress must be a function');
     }
-    const Module = await getModule();
+    const threads = await threadCount(options.threads);
+    const { Module, pool } = await getModule(threads);
     const { size, fill } = await describeSource(source);
     if (size === 0) throw new Error('RingLM.load: the model file is empty');
     // The file is the bulk of the budget: refuse it before allocating (the engine checks the rest).
@@ -283,7 +343,7 @@ export class RingLM {
       engine.delete();
       throw e;
     }
-    const error = engine.load(ptr, size, contextSize, memoryLimit);  // owns ptr from here, even on failure
+    const error = engine.load(ptr, size, contextSize, memoryLimit, pool, threads);  // owns ptr from here, even on failure
     if (error) {
       engine.delete();
       throw new Error(`RingLM.load: ${error}`);

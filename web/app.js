@@ -436,6 +436,8 @@ function showModel() {
     ['Vocabulary', `${integer.format(info.vocabSize)}${model.tokenizer ? ` · ${model.tokenizer.model}` : ''}`],
     ['File', formatBytes(info.fileBytes)],
     ['KV cache', formatBytes(info.kvBytes)],
+    // More than one only on a cross-origin-isolated page (COOP/COEP headers), which may share memory with Workers.
+    ['Threads', integer.format(info.threads) + (self.crossOriginIsolated ? '' : ' (page not cross-origin isolated)')],
   ] : [];
   $('model-info').replaceChildren(...rows.map(([term, value]) => {
     const pair = document.createElement('div');

@@ -3,7 +3,8 @@
 //   ringlm-cli info   -m MODEL                          print the model's hyperparameters
 //   ringlm-cli logits -m MODEL --tokens 1,2,3 -o OUT    teacher-forced logits of every position,
 //                                                       n * vocab little-endian float32 to OUT
-//   options: --ctx N (KV cache capacity), --decode K (run the last K tokens through decode())
+//   options: --ctx N (KV cache capacity), --decode K (run the last K tokens through decode()),
+//            --threads N (threads sharing the work; default 1)
 //   ringlm-cli bench  -m MODEL [--reps N] [--only decode,prefill,cache,stream]
 //                                                       timings for bench/run.mjs, as one JSON object
 //   ringlm-cli tokenize   -m MODEL (--text TEXT | --batch FILE) [--special] [--bos|--no-bos] [--eos|--no-eos]
@@ -263,7 +264,7 @@ int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::printf("usage: ringlm-cli info -m MODEL\n"
                 "       ringlm-cli logits -m MODEL --tokens 1,2,3 -o OUT.f32 [--ctx N] [--decode K]\n"
-                "       ringlm-cli bench -m MODEL [--ctx N] [--reps N] [--only decode,prefill,cache,stream]\n"
+                "       ringlm-cli bench -m MODEL [--ctx N] [--reps N] [--only decode,prefill,cache,stream] [--threads N]\n"
                 "       ringlm-cli tokenize -m MODEL (--text TEXT | --batch FILE) [--special] [--bos|--no-bos] [--eos|--no-eos]\n"
                 "       ringlm-cli detokenize -m MODEL (--tokens 1,2,3 | --batch FILE) [--special] [--keep-space] [--stream]\n"
                 "       ringlm-cli generate -m MODEL --tokens 1,2,3 [-n N] [--seed S] [--temp T] [--top-k K] [--top-p P] [--min-p P]\n");
@@ -272,7 +273,7 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   std::string model_path, out_path, tokens_arg;
   std::string only;
-  int ctx = 0, decode_count = 0, reps = 3;
+  int ctx = 0, decode_count = 0, reps = 3, threads = 1;
   TokenizerArgs tok;
   ringlm::GenerateOptions gen;  // generate: sampled ids to stdout (tests compare them with wasm's)
   for (int i = 2; i < argc; i++) {
@@ -289,6 +290,7 @@ int main(int argc, char** argv) {
     else if (a == "--ctx" && (v = value("ctx"))) ctx = std::atoi(v);
     else if (a == "--decode" && (v = value("decode"))) decode_count = std::atoi(v);
     else if (a == "--reps" && (v = value("reps"))) reps = std::atoi(v);
+    else if (a == "--threads" && (v = value("threads"))) threads = std::atoi(v);
     else if (a == "--only" && (v = value("only"))) only = v;
     else if (a == "--text" && (v = value("text"))) tok.text = v, tok.has_text = true;
     else if (a == "--batch" && (v = value("batch"))) tok.batch = v;
@@ -306,6 +308,7 @@ int main(int argc, char** argv) {
     else return fail("unknown or incomplete option '" + a + "' (see --help)");
   }
   if (model_path.empty()) return fail("missing -m MODEL");
+  if (threads < 1 || threads > 255) return fail("--threads must be between 1 and 255");
 
   uint8_t* data = nullptr;
   size_t size = 0;
@@ -314,8 +317,10 @@ int main(int argc, char** argv) {
     std::free(data);
     return fail(error);
   }
+  ringlm::ThreadPool pool(threads);
   ringlm::EngineOptions options;
   options.context_size = ctx;
+  options.pool = &pool;
   std::unique_ptr<ringlm::Engine> engine;
   if (ringlm::Status s = ringlm::Engine::load(data, size, options, &engine); !s.ok()) {
     return fail(model_path + ": " + s.message());
