@@ -138,10 +138,11 @@ class ThreadedModel : public ::testing::TestWithParam<TensorType> {};
 TEST_P(ThreadedModel, SameBitsWithOneTwoOrThreeThreads) {
   test::LlamaShape shape;
   shape.type = GetParam();
-  shape.dim = 128;
+  const bool k_quant = tensor_type_traits(uint32_t(shape.type)).block_size == 256;
+  shape.dim = k_quant ? 256 : 128;  // K-quant rows are 256 long
   shape.heads = 8;
   shape.kv_heads = 2;
-  shape.ffn = 320;
+  shape.ffn = k_quant ? 512 : 320;
   shape.vocab = 300;
   const std::vector<uint8_t> file = test::make_llama(shape);
   for (ContextPolicy policy : {ContextPolicy::Sinks, ContextPolicy::Shift}) {
@@ -157,7 +158,9 @@ TEST_P(ThreadedModel, SameBitsWithOneTwoOrThreeThreads) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, ThreadedModel,
-                         ::testing::Values(TensorType::F32, TensorType::F16, TensorType::Q8_0, TensorType::Q4_0),
+                         ::testing::Values(TensorType::F32, TensorType::F16, TensorType::Q8_0, TensorType::Q4_0,
+                                           TensorType::Q5_0, TensorType::Q5_1, TensorType::BF16, TensorType::Q4_K,
+                                           TensorType::Q5_K, TensorType::Q6_K),
                          [](const auto& info) { return tensor_type_name(uint32_t(info.param)); });
 
 TEST(ThreadedModel, EnginesShareOnePoolInTurn) {
