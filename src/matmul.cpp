@@ -158,9 +158,7 @@ void matmul(const Weight& w, const float* x, int64_t x_stride, int n_tokens, flo
       });
       return;
     case TensorType::BF16:
-      for (int t = 0; t < n_tokens; t++) {
-        for (int64_t i = 0; i < n; i++) s.rounded[size_t(t * n + i)] = bf16_to_fp32(fp32_to_bf16(x[t * x_stride + i]));
-      }
+      for (int t = 0; t < n_tokens; t++) round_to_bf16(x + t * x_stride, &s.rounded[size_t(t * n)], n);
       split_rows(w, y, s, [&](const Weight& part, float* yp, PerThread& own) {
         float_matmul<Bf16>(part, s.rounded.data(), n, n_tokens, yp, y_stride, own.wide_rows.data());
       });
@@ -221,7 +219,7 @@ void matmul_reference(const Weight& w, const float* x, int64_t x_stride, int n_t
           v = ref::dot_q5_1(reinterpret_cast<const BlockQ5_1*>(w.row(r)), x1.data(), n / kQ8_0Block);
           break;
         case TensorType::BF16:
-          for (int64_t i = 0; i < n; i++) xr[size_t(i)] = bf16_to_fp32(fp32_to_bf16(xt[i]));
+          round_to_bf16(xt, xr.data(), n);
           dequantize_row(w.type, w.row(r), row.data(), n);
           v = ref::dot(row.data(), xr.data(), n);
           break;

@@ -23,33 +23,28 @@
 
 namespace ringlm {
 
+namespace {
+// One block of 32 as llama.cpp's SIMD code (x86, ARM, wasm) quantizes activations: x * (127 / amax),
+// rounded to nearest even (its scalar reference uses 1 / d and halves away from zero, which differs
+// on ties, and ties are common when the values sit on an f16 grid, as after gpt2's GELU). Returns d.
+float quantize_block_q8(const float* v, int8_t* qs) {
+  float amax = 0.0f;
+  for (int j = 0; j < 32; j++) amax = std::fmax(amax, std::fabs(v[j]));
+  const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+  for (int j = 0; j < 32; j++) qs[j] = int8_t(std::lrint(v[j] * id));  // lrint: never UB, even for inf
+  return amax / 127.0f;
+}
+}  // namespace
+
 void quantize_row_q8_0(const float* x, BlockQ8_0* out, int64_t n) {
-  for (int64_t b = 0; b < n / 32; b++) {
-    const float* v = x + b * 32;
-    float amax = 0.0f;
-    for (int j = 0; j < 32; j++) amax = std::fmax(amax, std::fabs(v[j]));
-    // As llama.cpp's SIMD code (x86, ARM, wasm) quantizes activations: x * (127 / amax), rounded to
-    // nearest even (its scalar reference uses 1 / d and halves away from zero, which differs on ties,
-    // and ties are common when the values sit on an f16 grid, as after gpt2's GELU).
-    const float d = amax / 127.0f;
-    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-    out[b].d = fp32_to_fp16(d);
-    for (int j = 0; j < 32; j++) out[b].qs[j] = int8_t(std::lrint(v[j] * id));  // lrint: never UB, even for inf
-  }
+  for (int64_t b = 0; b < n / 32; b++) out[b].d = fp32_to_fp16(quantize_block_q8(x + b * 32, out[b].qs));
 }
 
 void quantize_row_q8_1(const float* x, BlockQ8_1* out, int64_t n) {
   for (int64_t b = 0; b < n / 32; b++) {
-    const float* v = x + b * 32;
-    float amax = 0.0f;
-    for (int j = 0; j < 32; j++) amax = std::fmax(amax, std::fabs(v[j]));
-    const float d = amax / 127.0f;
-    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;  // as quantize_row_q8_0 (llama.cpp's SIMD code)
+    const float d = quantize_block_q8(x + b * 32, out[b].qs);
     int32_t sum = 0;
-    for (int j = 0; j < 32; j++) {
-      out[b].qs[j] = int8_t(std::lrint(v[j] * id));
-      sum += out[b].qs[j];
-    }
+    for (int j = 0; j < 32; j++) sum += out[b].qs[j];
     out[b].d = fp32_to_fp16(d);
     out[b].s = fp32_to_fp16(d * float(sum));
   }
@@ -57,6 +52,10 @@ void quantize_row_q8_1(const float* x, BlockQ8_1* out, int64_t n) {
 
 void round_to_fp16(const float* x, float* out, int64_t n) {
   for (int64_t i = 0; i < n; i++) out[i] = fp16_to_fp32(fp32_to_fp16(x[i]));
+}
+
+void round_to_bf16(const float* x, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) out[i] = bf16_to_fp32(fp32_to_bf16(x[i]));
 }
 
 void fp16_to_fp32_row(const uint16_t* h, float* out, int64_t n) {

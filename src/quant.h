@@ -34,6 +34,8 @@ void quantize_row_q8_K(const float* x, BlockQ8_K* out, int64_t n);
 
 // Round each value to the nearest f16 (llama.cpp feeds F16 matmuls with f16 activations).
 void round_to_fp16(const float* x, float* out, int64_t n);
+// Likewise to bf16, for BF16 weights.
+void round_to_bf16(const float* x, float* out, int64_t n);
 
 // Convert n f16 values to float.
 void fp16_to_fp32_row(const uint16_t* h, float* out, int64_t n);
