@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "matmul.h"
+#include "kernels/matmul.h"
 
 using namespace ringlm;
 

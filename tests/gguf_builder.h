@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "quant.h"
-#include "tensor_type.h"
+#include "kernels/quant.h"
+#include "gguf/tensor_type.h"
 
 namespace ringlm::test {
 

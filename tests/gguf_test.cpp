@@ -1,7 +1,7 @@
 // GGUF parser: every value type, v2 and v3, alignment, and malformed input that must fail cleanly.
 #include <gtest/gtest.h>
 
-#include "gguf.h"
+#include "gguf/gguf.h"
 #include "gguf_builder.h"
 
 using namespace ringlm;

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "gguf_builder.h"
-#include "kernels.h"
-#include "matmul.h"
-#include "quant.h"
+#include "kernels/float_kernels.h"
+#include "kernels/matmul.h"
+#include "kernels/quant.h"
 
 using namespace ringlm;
 

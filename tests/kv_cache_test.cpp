@@ -3,7 +3,7 @@
 
 #include <set>
 
-#include "kv_cache.h"
+#include "model/kv_cache.h"
 
 using ringlm::ContextPolicy;
 using ringlm::KvCache;

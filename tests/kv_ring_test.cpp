@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "gguf_builder.h"
-#include "kernels.h"
-#include "matmul.h"
+#include "kernels/float_kernels.h"
+#include "kernels/matmul.h"
 #include "test_util.h"
 
 using namespace ringlm;

@@ -216,7 +216,7 @@ test('restoreState() refuses corrupt or foreign snapshots, and the model stays u
   const good = lm.saveState();
   const view = (b) => new DataView(b.buffer, b.byteOffset, b.byteLength);
   const patched = (fn) => { const b = good.slice(); fn(view(b), b); return b; };
-  // Layout (src/session.cpp): magic, version, layers, kv_dim, vocab, slots, policy, anchors, next_pos @32, ...
+  // Layout (src/generate/session.cpp): magic, version, layers, kv_dim, vocab, slots, policy, anchors, next_pos @32, ...
   const keysAt = 48;
   const keysLen = Number(view(good).getBigUint64(keysAt, true));
   const valuesAt = keysAt + 8 + keysLen * 4;

@@ -6,7 +6,7 @@
 #include <map>
 #include <vector>
 
-#include "sampler.h"
+#include "generate/sampler.h"
 
 using namespace ringlm;
 

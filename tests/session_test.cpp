@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "gguf_builder.h"
-#include "session.h"
+#include "generate/session.h"
 #include "test_util.h"
 
 using namespace ringlm;

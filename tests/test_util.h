@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "engine.h"
+#include "model/engine.h"
 
 namespace ringlm::test {
 

@@ -13,7 +13,7 @@
 
 #include "gguf_builder.h"
 #include "test_util.h"
-#include "thread_pool.h"
+#include "common/thread_pool.h"
 
 using namespace ringlm;
 

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "gguf_builder.h"
-#include "pretokenizer.h"
+#include "text/pretokenizer.h"
 #include "test_util.h"
-#include "tokenizer.h"
-#include "unicode.h"
+#include "text/tokenizer.h"
+#include "text/unicode.h"
 
 namespace ringlm {
 namespace {

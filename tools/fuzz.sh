@@ -50,7 +50,10 @@ for t in "${targets[@]}"; do
   if [[ -n $runs ]]; then
     limit=(-runs="$runs")
     what="$runs runs"
-    work=()  # a regression run only reads the seeds
+    # libFuzzer writes new inputs into the first corpus folder it is given: a scratch folder, so a
+    # regression run never adds files to the checked-in seeds.
+    rm -rf "$build/regression/$t" && mkdir -p "$build/regression/$t"
+    work=("$build/regression/$t")
   else
     limit=(-max_total_time="$seconds")
     what="$seconds s"

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Writes src/unicode_data.cpp: the general category of every Unicode codepoint, as a sorted table of ranges,
-// for the byte-level BPE pre-tokenizers (src/unicode.cpp). The output is committed; run this only to regenerate it.
+// Writes src/text/unicode_data.cpp: the general category of every Unicode codepoint, as a sorted table of ranges,
+// for the byte-level BPE pre-tokenizers (src/text/unicode.cpp). The output is committed; run this only to regenerate it.
 //
 //   node tools/gen-unicode-data.mjs [UnicodeData.txt] [out.cpp]
 //
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MAX_CODEPOINT = 0x10ffff;
 
-/** Category classes, in the order of ringlm::unicode::Category (src/unicode.h). */
+/** Category classes, in the order of ringlm::unicode::Category (src/text/unicode.h). */
 const CLASS = { Cn: 0, L: 1, M: 2, N: 3, P: 4, S: 5, Z: 6, C: 7 };
 const classOf = (category) => (category === 'Cn' ? CLASS.Cn : CLASS[category[0]]);
 
@@ -61,7 +61,7 @@ function main() {
   const { classes, lowercase, patched } = readCategories(input);
 
   // The pre-tokenizers lowercase only the letters of English contractions ('s 't 're 've 'm 'll 'd), and
-  // src/unicode.cpp does that for ASCII only. Prove that no other codepoint lowercases to one of them.
+  // src/text/unicode.cpp does that for ASCII only. Prove that no other codepoint lowercases to one of them.
   for (const [cp, lower] of lowercase) {
     if (cp >= 0x80 && 'dlmrstve'.includes(String.fromCharCode(lower))) {
       throw new Error(`U+${cp.toString(16)} lowercases to '${String.fromCharCode(lower)}': ASCII-only lowercasing is not enough`);

@@ -1,10 +1,10 @@
 // bench_bindings.cpp — what bench/run.mjs measures inside the wasm runtime itself, beside the engine:
-// the streaming-read ceiling (bench/stream_read.h) that decode speed is held against.
+// the streaming-read ceiling (src/kernels/stream_read.h) that decode speed is held against.
 #include <emscripten/bind.h>
 
 #include <memory>
 
-#include "../bench/stream_read.h"
+#include "kernels/stream_read.h"
 
 namespace {
 

@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "engine.h"
-#include "session.h"
-#include "thread_pool.h"
+#include "model/engine.h"
+#include "generate/session.h"
+#include "common/thread_pool.h"
 
 using emscripten::val;
 

@@ -46,7 +46,7 @@ const nextTurn = typeof setImmediate === 'function'
     channel.port2.postMessage(0);
   });
 
-/** Defaults as llama.cpp's (see src/sampler.h); temperature 0 means greedy. */
+/** Defaults as llama.cpp's (see src/generate/sampler.h); temperature 0 means greedy. */
 const GENERATE_DEFAULTS = Object.freeze({
   maxTokens: 256,
   temperature: 0.8,

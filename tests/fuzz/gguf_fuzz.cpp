@@ -6,10 +6,10 @@
 #include <cstring>
 #include <memory>
 
-#include "engine.h"
-#include "gguf.h"
-#include "model.h"
-#include "tokenizer.h"
+#include "model/engine.h"
+#include "gguf/gguf.h"
+#include "model/model.h"
+#include "text/tokenizer.h"
 
 using namespace ringlm;
 

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <vector>
 
-#include "sampler.h"
+#include "generate/sampler.h"
 
 using namespace ringlm;
 

@@ -13,8 +13,8 @@
 #include <memory>
 #include <vector>
 
-#include "engine.h"
-#include "session.h"
+#include "model/engine.h"
+#include "generate/session.h"
 
 using namespace ringlm;
 

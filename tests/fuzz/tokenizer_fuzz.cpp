@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "gguf.h"
-#include "tokenizer.h"
+#include "gguf/gguf.h"
+#include "text/tokenizer.h"
 
 using namespace ringlm;
 

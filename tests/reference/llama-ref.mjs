@@ -1,5 +1,5 @@
-// An independent float64 forward pass of GGUF `llama`, `qwen2` and `gpt2` models, written from the conventions in
-// shared/TOOLCHAIN.md and llama.cpp's graphs for these architectures. It is slow and simple on purpose: it checks
+// An independent float64 forward pass of GGUF `llama`, `qwen2` and `gpt2` models, written from llama.cpp's GGUF
+// conventions (README "Correctness") and its graphs for these architectures. It is slow and simple on purpose: it checks
 // the test models and the conventions (with llama.cpp as the arbiter) without depending on ringlm's C++ code.
 //
 // llama (below); qwen2 = llama + biases on q, k, v, RoPE in the NEOX layout (pairs (i, i + n_rot/2));
@@ -20,8 +20,7 @@
 //   logits = Wout (rmsnorm(x) * output_norm), Wout = output.weight or, when absent, token_embd (tied)
 //
 // Quantized or F16 weights are dequantized to exact values. Activations stay float64 by default; with
-// { numerics: 'llamacpp' } each product's input is first rounded the way llama.cpp's CPU backend does it
-// (shared/TOOLCHAIN.md): to f16 for F16 weights, to Q8_0 blocks for Q8_0/Q4_0 weights (x86 rounding:
+// { numerics: 'llamacpp' } each product's input is first rounded the way llama.cpp's CPU backend does it: to f16 for F16 weights, to Q8_0 blocks for Q8_0/Q4_0 weights (x86 rounding:
 // q = round-half-even(x * 127/amax), d = f16(amax/127); Q5_0 and Q5_1 weights too, where llama.cpp's Q8_1 adds
 // a sum that only rounds differently), to bf16 for BF16 weights, to Q8_K blocks for K-quant weights (per 256:
 // iscale = -127/max with max the value of largest magnitude, q = min(127, round-half-even(x * iscale)),

@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "engine.h"
-#include "session.h"
-#include "../../bench/stream_read.h"
+#include "model/engine.h"
+#include "generate/session.h"
+#include "kernels/stream_read.h"
 
 namespace {
 
@@ -142,7 +142,7 @@ int bench(ringlm::Engine& e, int reps, const std::string& only) {
       if (!time_recompute(e, tokens, 29, 100, &t, &error)) return fail(error);
       recompute.push_back(t);
     }
-    if (wants("stream")) {  // one pass per layout (bench/stream_read.h)
+    if (wants("stream")) {  // one pass per layout (src/kernels/stream_read.h)
       static ringlm::bench::StreamReader reader(256);
       for (int parts : {1, 2, 4, 8}) stream.push_back(reader.gbps(parts));
     }

@@ -1,4 +1,4 @@
-#include "tokenizer.h"
+#include "text/tokenizer.h"
 
 #include <algorithm>
 #include <cmath>
@@ -40,8 +40,8 @@ uint32_t byte_to_char(uint8_t b) {
   return 256 + n;
 }
 
-// Token texts that llama.cpp recognises as special whatever their token_type says (llama-vocab.cpp,
-// "auto-detect special tokens by text"); each one found is made a control token.
+// Token texts that llama.cpp recognises as special whatever their token_type says (its vocabulary
+// loader's "auto-detect special tokens by text" step); each one found is made a control token.
 constexpr const char* kEndOfTurnTexts[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "<EOT>",
     "_<EOT>", "[EOT]", "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>", "<end_of_utterance>"};

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "gguf.h"
-#include "status.h"
+#include "gguf/gguf.h"
+#include "common/status.h"
 
 namespace ringlm {
 

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "quant.h"
-#include "quant_internal.h"
+#include "kernels/quant.h"
+#include "kernels/quant_internal.h"
 
 namespace ringlm {
 

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "status.h"
+#include "common/status.h"
 
 namespace ringlm {
 

@@ -1,4 +1,4 @@
-#include "tensor_type.h"
+#include "gguf/tensor_type.h"
 
 namespace ringlm {
 

@@ -2,7 +2,7 @@
 //
 // The general category class of every codepoint (see Category in unicode.h), from UnicodeData.txt
 // (Unicode 15.0, plus the characters Unicode 15.1 added), as 2272 ranges.
-#include "unicode.h"
+#include "text/unicode.h"
 
 namespace ringlm::unicode {
 

@@ -1,4 +1,4 @@
-#include "sampler.h"
+#include "generate/sampler.h"
 
 #include <algorithm>
 #include <cmath>

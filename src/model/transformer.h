@@ -9,11 +9,11 @@
 #include <cstdint>
 #include <vector>
 
-#include "kv_cache.h"
-#include "matmul.h"
-#include "model.h"
-#include "status.h"
-#include "thread_pool.h"
+#include "model/kv_cache.h"
+#include "kernels/matmul.h"
+#include "model/model.h"
+#include "common/status.h"
+#include "common/thread_pool.h"
 
 namespace ringlm {
 

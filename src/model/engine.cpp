@@ -1,4 +1,4 @@
-#include "engine.h"
+#include "model/engine.h"
 
 #include <algorithm>
 #include <cstdio>

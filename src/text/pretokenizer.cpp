@@ -1,6 +1,6 @@
-#include "pretokenizer.h"
+#include "text/pretokenizer.h"
 
-#include "unicode.h"
+#include "text/unicode.h"
 
 namespace ringlm {
 

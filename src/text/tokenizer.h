@@ -39,10 +39,10 @@
 #include <string_view>
 #include <vector>
 
-#include "gguf.h"
-#include "pretokenizer.h"
-#include "status.h"
-#include "unicode.h"
+#include "gguf/gguf.h"
+#include "text/pretokenizer.h"
+#include "common/status.h"
+#include "text/unicode.h"
 
 namespace ringlm {
 

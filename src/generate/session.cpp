@@ -1,4 +1,4 @@
-#include "session.h"
+#include "generate/session.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,10 +1,10 @@
-#include "quant.h"
+#include "kernels/quant.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
-#include "quant_internal.h"
+#include "kernels/quant_internal.h"
 
 // Which SIMD code runs. The wasm build and the default native build share the SSE4.1 path:
 // Emscripten maps these intrinsics one-to-one onto wasm SIMD128 (i32x4.dot_i16x8, shifts, shuffles,

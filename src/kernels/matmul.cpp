@@ -1,9 +1,9 @@
-#include "matmul.h"
+#include "kernels/matmul.h"
 
 #include <algorithm>
 
-#include "kernels.h"
-#include "quant.h"
+#include "kernels/float_kernels.h"
+#include "kernels/quant.h"
 
 namespace ringlm {
 

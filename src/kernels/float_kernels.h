@@ -1,6 +1,8 @@
-// kernels.h — the float kernels of the forward pass, written once over xsimd batches.
+// float_kernels.h — the float kernels of the forward pass, written once over xsimd batches.
 //
-// Each kernel is a template over the xsimd architecture: a full-vector main loop plus a scalar tail.
+// Each kernel is written once against `simd::batch`, xsimd's batch for the architecture the build
+// targets (SSE4.1, which Emscripten maps onto wasm SIMD128, or AVX2/AVX-512 with -march=native):
+// a full-vector main loop plus a scalar tail. There is no runtime dispatch: one build, one width.
 // Beside each one, in namespace `ref`, is the plain scalar version it must agree with; the tests
 // hold every SIMD kernel against its reference on ragged lengths. xsimd types stay inside this file.
 #pragma once
@@ -17,7 +19,7 @@
 #include <smmintrin.h>
 #endif
 
-#include "tensor_type.h"
+#include "gguf/tensor_type.h"
 
 namespace ringlm {
 

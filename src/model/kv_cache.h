@@ -35,7 +35,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "status.h"
+#include "common/status.h"
 
 namespace ringlm {
 

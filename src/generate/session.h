@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "engine.h"
-#include "sampler.h"
-#include "status.h"
-#include "tokenizer.h"
+#include "model/engine.h"
+#include "generate/sampler.h"
+#include "common/status.h"
+#include "text/tokenizer.h"
 
 namespace ringlm {
 

@@ -11,13 +11,13 @@
 // The kernels are chosen at compile time: wasm SIMD128 intrinsics in the wasm build, AVX2 natively,
 // plain C++ elsewhere; xsimd 8.1 has no widening integer operations, hence the per-ISA code. Each
 // has the scalar references below (namespace ref) to be tested against. The Q5 and K-quant kernels
-// are SSE4.1 in every SIMD build, AVX2 included (src/quant_k.cpp for the K-quants).
+// are SSE4.1 in every SIMD build, AVX2 included (src/kernels/quant_k.cpp for the K-quants).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-#include "tensor_type.h"
+#include "gguf/tensor_type.h"
 
 namespace ringlm {
 

@@ -1,11 +1,11 @@
-#include "transformer.h"
+#include "model/transformer.h"
 
 #include <cstdint>
 #include <algorithm>
 #include <cmath>
 #include <string>
 
-#include "kernels.h"
+#include "kernels/float_kernels.h"
 
 namespace ringlm {
 

@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "gguf.h"
-#include "model.h"
-#include "status.h"
-#include "tokenizer.h"
-#include "transformer.h"
+#include "gguf/gguf.h"
+#include "model/model.h"
+#include "common/status.h"
+#include "text/tokenizer.h"
+#include "model/transformer.h"
 
 namespace ringlm {
 

@@ -15,10 +15,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "model.h"
-#include "quant.h"
-#include "tensor_type.h"
-#include "thread_pool.h"
+#include "model/model.h"
+#include "kernels/quant.h"
+#include "gguf/tensor_type.h"
+#include "common/thread_pool.h"
 
 namespace ringlm {
 

@@ -24,8 +24,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "status.h"
-#include "tensor_type.h"
+#include "common/status.h"
+#include "gguf/tensor_type.h"
 
 namespace ringlm {
 
