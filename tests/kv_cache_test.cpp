@@ -109,3 +109,80 @@ TEST(KvCache, RejectsBadSizes) {
   EXPECT_FALSE(c.set_policy(ContextPolicy::Sinks, 4).ok()) << "anchors must leave room for a window";
   EXPECT_FALSE(c.set_policy(ContextPolicy::Shift, -1).ok());
 }
+
+TEST(KvCache, PolicyNamesRoundTripAndUnknownNamesAreRefusedByName) {
+  for (ContextPolicy p : {ContextPolicy::Stop, ContextPolicy::Shift, ContextPolicy::Sinks}) {
+    ContextPolicy back = ContextPolicy::Stop;
+    ASSERT_TRUE(ringlm::parse_context_policy(ringlm::context_policy_name(p), &back).ok());
+    EXPECT_EQ(back, p);
+  }
+  ContextPolicy p = ContextPolicy::Shift;
+  const ringlm::Status s = ringlm::parse_context_policy("Sinks", &p);
+  ASSERT_FALSE(s.ok()) << "names are case-sensitive, as in the JS options";
+  EXPECT_EQ(s.message(), "contextPolicy must be one of 'stop', 'shift', 'sinks' (got 'Sinks')");
+  EXPECT_EQ(p, ContextPolicy::Shift) << "unchanged on failure";
+}
+
+TEST(KvCache, OnlyStopRefusesTokensAndSaysWhenFull) {
+  KvCache c;
+  ASSERT_TRUE(c.allocate(1, 6, 2, 2).ok());
+  for (ContextPolicy policy : {ContextPolicy::Stop, ContextPolicy::Shift, ContextPolicy::Sinks}) {
+    ASSERT_TRUE(c.set_policy(policy, policy == ContextPolicy::Stop ? 0 : 2).ok());
+    for (int i = 0; i < 20; i++) {
+      const bool stop = policy == ContextPolicy::Stop;
+      EXPECT_EQ(c.fits(6 - i), !stop || i <= 6) << i;
+      EXPECT_EQ(c.fits(7 - i), !stop) << "one more than the free slots, " << i;
+      EXPECT_EQ(c.full(), stop && i >= 6) << i;
+      if (c.full()) break;
+      ASSERT_EQ(c.make_room(1), 1);
+      c.append(i);
+    }
+  }
+}
+
+TEST(KvCache, RestoreRefusesStatesTheRingCannotBeIn) {
+  KvCache c;
+  ASSERT_TRUE(c.allocate(1, 8, 2, 2).ok());
+  ASSERT_TRUE(c.set_policy(ContextPolicy::Shift, 2).ok());
+  for (int i = 0; i < 5; i++) {
+    c.make_room(1);
+    c.append(i + 1);
+  }
+  KvCache::State good;
+  c.save(&good);
+  const int vocab = 10;
+  ASSERT_TRUE(c.check(good, vocab).ok());
+
+  const auto refused = [&](KvCache::State s, const char* expected) {
+    const ringlm::Status st = c.restore(s, vocab);
+    EXPECT_FALSE(st.ok()) << expected;
+    EXPECT_NE(st.message().find(expected), std::string::npos) << st.message();
+    EXPECT_EQ(c.next_position(), 5) << "a refused state changes nothing";
+  };
+  KvCache::State s = good;
+  s.policy = 3;
+  refused(s, "context policy 3 does not exist");
+  s = good;
+  s.tokens[3] = vocab;
+  refused(s, "token id 10 in the cache");
+  s = good;
+  s.shift_start = 1;  // below the anchors
+  refused(s, "positions do not fit");
+  s = good;
+  s.next_pos = 100;  // a window longer than the capacity
+  refused(s, "positions do not fit");
+  s = good;
+  s.anchors = 8;
+  refused(s, "positions do not fit");
+  s = good;
+  s.keys.pop_back();
+  refused(s, "another size");
+
+  KvCache other;
+  ASSERT_TRUE(other.allocate(1, 8, 2, 2).ok());
+  ASSERT_TRUE(other.restore(good, vocab).ok());
+  EXPECT_EQ(other.next_position(), 5);
+  EXPECT_EQ(other.policy(), ContextPolicy::Shift);
+  EXPECT_EQ(other.anchors(), 2);
+  EXPECT_EQ(other.token(other.slot_of(4)), 5);
+}

@@ -233,7 +233,8 @@ test('restoreState() refuses corrupt or foreign snapshots, and the model stays u
     [patched((v) => v.setBigUint64(keysAt, 10n ** 12n, true)), /truncated or corrupt/],
     [patched((v) => v.setInt32(paramsAt + 28, 2e9, true)), /penaltyLastN must be between 0 and 1048576/],
     [patched((v) => v.setFloat32(paramsAt, NaN, true)), /temperature must be/],
-    [patched((v) => v.setInt32(tokensAt + 8, lm.info.vocabSize, true)), /truncated or corrupt/],  // not a token
+    [patched((v) => v.setInt32(tokensAt + 8, lm.info.vocabSize, true)), /the state is corrupt: token id \d+ in the cache/],
+    [patched((v) => v.setInt32(24, 3, true)), /the state is corrupt: context policy 3 does not exist/],
   ];
   for (const [i, [bytes, message]] of cases.entries()) assert.throws(() => lm.restoreState(bytes), message, `case ${i}`);
   assert.throws(() => lm.restoreState([1, 2, 3]), TypeError);

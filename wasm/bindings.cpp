@@ -65,9 +65,9 @@ public:
     g.stop_tokens = emscripten::vecFromJSArray<int32_t>(o["stopTokens"]);
     g.keep_cache = o["keepCache"].as<bool>();
     g.reseed = o["reseed"].as<bool>();
-    const std::string policy = o["contextPolicy"].as<std::string>();
-    g.policy = policy == "stop" ? ringlm::ContextPolicy::Stop
-             : policy == "shift" ? ringlm::ContextPolicy::Shift : ringlm::ContextPolicy::Sinks;
+    if (ringlm::Status s = ringlm::parse_context_policy(o["contextPolicy"].as<std::string>(), &g.policy); !s.ok()) {
+      return s.message();
+    }
     g.anchors = o["anchors"].as<int>();
     g.prefill_chunk = o["prefillChunk"].as<int>();
     g.special = o["special"].as<bool>();

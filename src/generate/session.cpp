@@ -89,10 +89,7 @@ Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
     }
   }
   const bool continuing = o.keep_cache && engine_.position() > 0;
-  if (!continuing && o.anchors >= engine_.context_size() && o.policy != ContextPolicy::Stop) {
-    return Status::error("sinkTokens/keepTokens (" + std::to_string(o.anchors) + ") must be less than the context size " +
-                         std::to_string(engine_.context_size()));
-  }
+  if (!continuing) RINGLM_TRY(engine_.cache().check_policy(o.policy, o.anchors));
   prompt_.clear();
   if (continuing && pending_ >= 0) prompt_.push_back(pending_);  // the last token of the previous turn
   prompt_.insert(prompt_.end(), prompt, prompt + n);
@@ -154,10 +151,7 @@ Status Session::step(Step* out) {
   if (prompt_done_ < prompt_.size()) {
     const auto t0 = Clock::now();
     const int n = int(std::min(prompt_.size() - prompt_done_, size_t(options_.prefill_chunk)));
-    const KvCache& cache = engine_.cache();
-    if (cache.policy() == ContextPolicy::Stop && n > cache.capacity() - engine_.position()) {
-      return finish(FinishReason::Length, false, out);  // the prompt does not fit: see README
-    }
+    if (!engine_.cache().fits(n)) return finish(FinishReason::Length, false, out);  // the prompt does not fit: see README
     RINGLM_TRY(engine_.prefill(&prompt_[prompt_done_], n, false));
     prompt_done_ += size_t(n);
     timings_.prefill_ms += ms_since(t0);
@@ -169,10 +163,7 @@ Status Session::step(Step* out) {
 
   const auto t0 = Clock::now();
   if (pending_ >= 0) {  // put the previous token in the cache, if it still fits
-    const KvCache& cache = engine_.cache();
-    if (cache.policy() == ContextPolicy::Stop && engine_.position() >= cache.capacity()) {
-      return finish(FinishReason::Length, false, out);
-    }
+    if (engine_.cache().full()) return finish(FinishReason::Length, false, out);
     RINGLM_TRY(engine_.decode(pending_));
     pending_ = -1;
   }
@@ -273,7 +264,7 @@ Status Session::save(std::vector<uint8_t>* out) const {
   w.put<int32_t>(engine_.cache().slots());
   KvCache::State cache;
   engine_.cache().save(&cache);
-  w.put<int32_t>(int32_t(cache.policy));
+  w.put<int32_t>(cache.policy);
   w.put<int32_t>(cache.anchors);
   w.put<int32_t>(cache.next_pos);
   w.put<int32_t>(cache.shift_start);
@@ -302,8 +293,7 @@ Status Session::restore(const uint8_t* data, size_t size) {
     return Status::error("the state belongs to another model or context size");
   }
   KvCache::State cache;
-  const int32_t policy = r.get<int32_t>();
-  cache.policy = ContextPolicy(std::clamp(policy, 0, 2));
+  cache.policy = r.get<int32_t>();
   cache.anchors = r.get<int32_t>();
   cache.next_pos = r.get<int32_t>();
   cache.shift_start = r.get<int32_t>();
@@ -318,24 +308,12 @@ Status Session::restore(const uint8_t* data, size_t size) {
   const uint64_t rng = r.get<uint64_t>();
   const std::vector<int32_t> recent = r.get_array<int32_t>(1 << 20);
   const int32_t pending = r.get<int32_t>();
-  // Token ids are embedding rows when a shift re-runs the window: each must be a real token.
-  const bool tokens_ok = cache.tokens.size() == size_t(slots) &&
-                         std::all_of(cache.tokens.begin(), cache.tokens.end(), [&](int32_t t) { return t >= 0 && t < vocab; });
-  if (!r.ok || r.left != 0 || policy < 0 || policy > 2 || logits.size() != size_t(vocab) || pending < -1 || pending >= vocab ||
-      !tokens_ok) {
+  if (!r.ok || r.left != 0 || logits.size() != size_t(vocab) || pending < -1 || pending >= vocab) {
     return Status::error("the state is truncated or corrupt");
   }
-  // The ring's counters must describe a state it can reach, or later slots and windows fall outside it.
-  const int capacity = engine_.context_size();
-  const int anchors = cache.policy == ContextPolicy::Stop ? 0 : cache.anchors;
-  bool counters_ok = cache.next_pos >= 0 && cache.dropped >= 0 && cache.anchors >= 0 && cache.anchors < capacity;
-  if (cache.policy == ContextPolicy::Stop) counters_ok = counters_ok && cache.next_pos <= capacity;
-  if (cache.policy == ContextPolicy::Shift) {
-    counters_ok = counters_ok && cache.shift_start >= anchors &&
-                  (cache.next_pos < anchors ? cache.shift_start == anchors
-                                            : cache.shift_start <= cache.next_pos && cache.next_pos - cache.shift_start + anchors <= capacity);
-  }
-  if (!counters_ok) return Status::error("the state is corrupt: its cache positions do not fit this context");
+  // The ring's own fields are checked by the ring (KvCache::restore, through the engine), before
+  // anything is changed; the sampler's options here.
+  RINGLM_TRY(engine_.cache().check(cache, vocab));
   RINGLM_TRY(params.validate());
   if (sampler_ready) {
     RINGLM_TRY(sampler_.init(vocab, params));

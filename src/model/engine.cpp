@@ -87,7 +87,7 @@ Engine::~Engine() { std::free(data_); }
 void Engine::reset() { transformer_.cache().clear(); }
 
 Status Engine::restore(const KvCache::State& cache, const float* logits) {
-  RINGLM_TRY(transformer_.cache().restore(cache));
+  RINGLM_TRY(transformer_.cache().restore(cache, model_.config.vocab_size));
   std::copy(logits, logits + model_.config.vocab_size, logits_.begin());
   logits_count_ = size_t(model_.config.vocab_size);
   return Status();

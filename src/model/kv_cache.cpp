@@ -5,6 +5,31 @@
 
 namespace ringlm {
 
+namespace {
+constexpr ContextPolicy kPolicies[] = {ContextPolicy::Stop, ContextPolicy::Shift, ContextPolicy::Sinks};
+}  // namespace
+
+const char* context_policy_name(ContextPolicy p) {
+  switch (p) {
+    case ContextPolicy::Stop: return "stop";
+    case ContextPolicy::Shift: return "shift";
+    case ContextPolicy::Sinks: return "sinks";
+  }
+  return "";
+}
+
+Status parse_context_policy(std::string_view name, ContextPolicy* out) {
+  std::string names;
+  for (ContextPolicy p : kPolicies) {
+    if (name == context_policy_name(p)) {
+      *out = p;
+      return Status();
+    }
+    names += (names.empty() ? "'" : ", '") + std::string(context_policy_name(p)) + "'";
+  }
+  return Status::error("contextPolicy must be one of " + names + " (got '" + std::string(name) + "')");
+}
+
 Status KvCache::allocate(int n_layers, int capacity, int kv_dim, int batch) {
   if (n_layers <= 0 || capacity <= 0 || kv_dim <= 0 || batch <= 0) {
     return Status::error("KV cache: layers, capacity, kv_dim and batch must be positive (got " + std::to_string(n_layers) +
@@ -21,11 +46,16 @@ Status KvCache::allocate(int n_layers, int capacity, int kv_dim, int batch) {
   return set_policy(ContextPolicy::Stop, 0);
 }
 
-Status KvCache::set_policy(ContextPolicy policy, int anchors) {
-  if (anchors < 0 || anchors >= capacity_) {
-    return Status::error("the number of kept first tokens (" + std::to_string(anchors) +
+Status KvCache::check_policy(ContextPolicy policy, int anchors) const {
+  if (policy != ContextPolicy::Stop && (anchors < 0 || anchors >= capacity_)) {
+    return Status::error("sinkTokens/keepTokens (" + std::to_string(anchors) +
                          ") must be at least 0 and less than the context size " + std::to_string(capacity_));
   }
+  return Status();
+}
+
+Status KvCache::set_policy(ContextPolicy policy, int anchors) {
+  RINGLM_TRY(check_policy(policy, anchors));
   policy_ = policy;
   anchors_ = policy == ContextPolicy::Stop ? 0 : anchors;
   ring_ = slots_ - anchors_;
@@ -104,15 +134,37 @@ void KvCache::save(State* s) const {
   s->next_pos = next_pos_;
   s->shift_start = shift_start_;
   s->dropped = dropped_;
-  s->policy = policy_;
+  s->policy = int32_t(policy_);
   s->anchors = anchors_;
 }
 
-Status KvCache::restore(const State& s) {
+Status KvCache::check(const State& s, int vocab_size) const {
   if (s.keys.size() != keys_.size() || s.values.size() != values_.size() || s.tokens.size() != tokens_.size()) {
     return Status::error("the saved state belongs to a cache of another size");
   }
-  RINGLM_TRY(set_policy(s.policy, s.anchors));
+  if (s.policy < 0 || s.policy > int32_t(ContextPolicy::Sinks)) {
+    return Status::error("the state is corrupt: context policy " + std::to_string(s.policy) + " does not exist");
+  }
+  const ContextPolicy policy = ContextPolicy(s.policy);
+  for (int32_t t : s.tokens) {
+    if (t < 0 || t >= vocab_size) return Status::error("the state is corrupt: token id " + std::to_string(t) + " in the cache");
+  }
+  // The counters must describe a state the ring can reach, or later slots and windows fall outside it.
+  const int anchors = policy == ContextPolicy::Stop ? 0 : s.anchors;
+  bool counters_ok = s.next_pos >= 0 && s.dropped >= 0 && s.anchors >= 0 && s.anchors < capacity_;
+  if (policy == ContextPolicy::Stop) counters_ok = counters_ok && s.next_pos <= capacity_;
+  if (policy == ContextPolicy::Shift) {
+    counters_ok = counters_ok && s.shift_start >= anchors &&
+                  (s.next_pos < anchors ? s.shift_start == anchors
+                                        : s.shift_start <= s.next_pos && s.next_pos - s.shift_start + anchors <= capacity_);
+  }
+  if (!counters_ok) return Status::error("the state is corrupt: its cache positions do not fit this context");
+  return Status();
+}
+
+Status KvCache::restore(const State& s, int vocab_size) {
+  RINGLM_TRY(check(s, vocab_size));
+  RINGLM_TRY(set_policy(ContextPolicy(s.policy), s.anchors));
   std::copy(s.keys.begin(), s.keys.end(), keys_.begin());
   std::copy(s.values.begin(), s.values.end(), values_.begin());
   std::copy(s.tokens.begin(), s.tokens.end(), tokens_.begin());

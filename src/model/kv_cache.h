@@ -33,6 +33,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -40,12 +41,19 @@
 namespace ringlm {
 
 enum class ContextPolicy { Stop, Shift, Sinks };
+// The policies' names as the options and snapshots spell them: "stop", "shift", "sinks".
+const char* context_policy_name(ContextPolicy p);
+// The policy called `name`, or an error that lists the names.
+Status parse_context_policy(std::string_view name, ContextPolicy* out);
 
 class KvCache {
 public:
   // Reserve the whole buffer: `capacity` kept tokens plus `batch` slots of slack. The only
   // allocation the cache ever makes.
   Status allocate(int n_layers, int capacity, int kv_dim, int batch);
+  // Whether `anchors` first tokens can be kept under `policy` with this capacity (a window must be left);
+  // set_policy() checks it too, but a caller that must fail before changing anything asks first.
+  Status check_policy(ContextPolicy policy, int anchors) const;
   // Choose the wrap-around policy and the number of anchor tokens; empties the cache.
   Status set_policy(ContextPolicy policy, int anchors);
 
@@ -62,6 +70,10 @@ public:
   int kept() const;
   // How many tokens were dropped so far (shift and sinks).
   int64_t dropped() const { return dropped_; }
+  // Whether `n` more tokens can come. Only `stop` ever refuses: the other policies make room.
+  bool fits(int n) const { return policy_ != ContextPolicy::Stop || n <= capacity_ - next_pos_; }
+  // No token can come any more (stop policy, every slot used): generation ends with "length".
+  bool full() const { return !fits(1); }
 
   // Make room for up to `n` tokens starting at next_position(), applying the policy if the window
   // is full; returns how many of them fit now (0 with the stop policy when full). Call before
@@ -86,17 +98,22 @@ public:
   const float* key(int layer, int slot) const { return &keys_[index(layer, slot)]; }
   const float* value(int layer, int slot) const { return &values_[index(layer, slot)]; }
 
-  // Snapshot support: the whole state as plain data.
+  // Snapshot support: the whole state as plain data. `policy` is the enum's number as stored in a
+  // snapshot, so that restore() can refuse a value no policy has.
   struct State {
     std::vector<float> keys, values;
     std::vector<int32_t> tokens;
     int32_t next_pos = 0, shift_start = 0;
     int64_t dropped = 0;
-    ContextPolicy policy = ContextPolicy::Stop;
-    int anchors = 0;
+    int32_t policy = 0;
+    int32_t anchors = 0;
   };
   void save(State* s) const;
-  Status restore(const State& s);
+  // Whether `s` is a state this ring can be in: its sizes, its policy, counters the policy can
+  // reach, token ids below `vocab_size` (a shift re-runs them as embedding rows).
+  Status check(const State& s, int vocab_size) const;
+  // check(), then take the state. On failure nothing changes.
+  Status restore(const State& s, int vocab_size);
 
 private:
   size_t index(int layer, int slot) const { return (size_t(layer) * size_t(slots_) + size_t(slot)) * size_t(kv_dim_); }

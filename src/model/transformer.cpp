@@ -63,7 +63,7 @@ Status Transformer::check_tokens(const int32_t* tokens, int n, int32_t pos) cons
                            " is out of range (vocabulary size " + std::to_string(vocab) + ")");
     }
   }
-  if (cache_.policy() == ContextPolicy::Stop && n > cache_.capacity() - pos) {
+  if (!cache_.fits(n)) {
     return Status::error("context full: " + std::to_string(n) + " more tokens do not fit (" + std::to_string(pos) +
                          " of " + std::to_string(cache_.capacity()) + " tokens used)");
   }
