@@ -118,18 +118,18 @@ struct Symbol {
 // Candidate merges of two adjacent symbols. `size` (their joint length when queued) tells stale entries
 // apart: symbols only grow, so a merge is still valid exactly when both still have the sizes they had.
 struct SpmBigram {
-  float score;
+  float priority;  // the merged token's score
   int32_t left, right;
   uint32_t size;
   // Max-heap order: the highest score on top, the leftmost on ties.
-  bool operator<(const SpmBigram& o) const { return score < o.score || (score == o.score && left > o.left); }
+  bool operator<(const SpmBigram& o) const { return priority < o.priority || (priority == o.priority && left > o.left); }
 };
 struct BpeBigram {
-  int32_t rank;
+  int32_t priority;  // the merge's rank
   int32_t left, right;
   uint32_t size;
   // Max-heap order: the lowest rank on top, the leftmost on ties.
-  bool operator<(const BpeBigram& o) const { return rank > o.rank || (rank == o.rank && left > o.left); }
+  bool operator<(const BpeBigram& o) const { return priority > o.priority || (priority == o.priority && left > o.left); }
 };
 
 // Cut `text` into one symbol per character (as sequence_length() counts characters).
@@ -151,6 +151,43 @@ void merge(std::vector<Symbol>& symbols, int32_t left, int32_t right) {
   r.n = 0;
   l.next = r.next;
   if (r.next >= 0) symbols[size_t(r.next)].prev = left;
+}
+
+// The merge loop SentencePiece and BPE share. `text` is cut into one symbol per character; every
+// adjacent pair that `priority(start, left_size, joint_size, &p)` accepts is queued, then the best queued
+// pair (Bigram's heap order: highest score, or lowest rank) is merged until none is left, queueing the
+// pairs each merge creates with its neighbours. Entries made stale by an earlier merge are skipped.
+// Then `emit` gets each final symbol's text, left to right; its first error stops the loop.
+template <typename Bigram, typename Priority, typename Emit>
+Status merge_best_pairs(std::string_view text, std::vector<Symbol>& symbols, std::vector<Bigram>& queue, Priority priority,
+                        Emit emit) {
+  make_symbols(text, &symbols);
+  queue.clear();
+  const auto try_pair = [&](int32_t left, int32_t right) {
+    if (left < 0 || right < 0) return;
+    const Symbol& l = symbols[size_t(left)];
+    const uint32_t size = l.n + symbols[size_t(right)].n;
+    decltype(Bigram::priority) p;
+    if (!priority(l.start, l.n, size, &p)) return;
+    queue.push_back({p, left, right, size});
+    std::push_heap(queue.begin(), queue.end());
+  };
+  for (int32_t i = 1; i < int32_t(symbols.size()); i++) try_pair(i - 1, i);
+  while (!queue.empty()) {
+    std::pop_heap(queue.begin(), queue.end());
+    const Bigram b = queue.back();
+    queue.pop_back();
+    const Symbol& l = symbols[size_t(b.left)];
+    const Symbol& r = symbols[size_t(b.right)];
+    if (l.n == 0 || r.n == 0 || l.n + r.n != b.size) continue;  // stale: one side has merged since
+    merge(symbols, b.left, b.right);
+    try_pair(symbols[size_t(b.left)].prev, b.left);
+    try_pair(b.left, symbols[size_t(b.left)].next);
+  }
+  for (int32_t i = symbols.empty() ? -1 : 0; i >= 0; i = symbols[size_t(i)].next) {
+    RINGLM_TRY(emit(text.substr(symbols[size_t(i)].start, symbols[size_t(i)].n)));
+  }
+  return Status();
 }
 
 }  // namespace
@@ -669,38 +706,16 @@ Status Tokenizer::tokenize_spm(std::string_view text, bool space_prefix, Scratch
 }
 
 Status Tokenizer::spm_segment(std::string_view escaped, Scratch& s, std::vector<int32_t>* ids) const {
-  std::vector<Symbol>& symbols = s.symbols;
-  make_symbols(escaped, &symbols);
-
-  std::vector<SpmBigram>& queue = s.spm_queue;
-  queue.clear();
-  const auto try_pair = [&](int32_t left, int32_t right) {
-    if (left < 0 || right < 0) return;
-    const uint32_t size = symbols[size_t(left)].n + symbols[size_t(right)].n;
-    const int32_t id = token_index_.find(std::string_view(escaped.data() + symbols[size_t(left)].start, size));
-    if (id < 0) return;
-    queue.push_back({scores_[size_t(id)], left, right, size});
-    std::push_heap(queue.begin(), queue.end());
+  const auto score = [&](uint32_t start, uint32_t, uint32_t size, float* p) {
+    const int32_t id = token_index_.find(escaped.substr(start, size));
+    if (id >= 0) *p = scores_[size_t(id)];
+    return id >= 0;
   };
-  for (int32_t i = 1; i < int32_t(symbols.size()); i++) try_pair(i - 1, i);
-  while (!queue.empty()) {
-    std::pop_heap(queue.begin(), queue.end());
-    const SpmBigram b = queue.back();
-    queue.pop_back();
-    const Symbol& l = symbols[size_t(b.left)];
-    const Symbol& r = symbols[size_t(b.right)];
-    if (l.n == 0 || r.n == 0 || l.n + r.n != b.size) continue;  // stale: one side has merged since
-    merge(symbols, b.left, b.right);
-    try_pair(symbols[size_t(b.left)].prev, b.left);
-    try_pair(b.left, symbols[size_t(b.left)].next);
-  }
-
-  for (int32_t i = symbols.empty() ? -1 : 0; i >= 0; i = symbols[size_t(i)].next) {
-    const std::string_view piece(escaped.data() + symbols[size_t(i)].start, symbols[size_t(i)].n);
+  return merge_best_pairs(escaped, s.symbols, s.spm_queue, score, [&](std::string_view piece) {
     const int32_t id = token_index_.find(piece);
     if (id >= 0) {
       ids->push_back(id);
-      continue;
+      return Status();
     }
     for (char c : piece) {  // no token: one token per byte
       const int32_t byte_id = spm_byte_tokens_[uint8_t(c)];
@@ -710,8 +725,8 @@ Status Tokenizer::spm_segment(std::string_view escaped, Scratch& s, std::vector<
       }
       ids->push_back(byte_id);
     }
-  }
-  return Status();
+    return Status();
+  });
 }
 
 void Tokenizer::tokenize_bpe(std::string_view text, Scratch& s, std::vector<int32_t>* ids) const {
@@ -740,44 +755,24 @@ void Tokenizer::bpe_word(std::string_view encoded, Scratch& s, std::vector<int32
       return;
     }
   }
-  std::vector<Symbol>& symbols = s.symbols;
-  make_symbols(encoded, &symbols);
-  std::vector<BpeBigram>& queue = s.bpe_queue;
-  queue.clear();
-  const auto try_pair = [&](int32_t left, int32_t right) {
-    if (left < 0 || right < 0) return;
-    const Symbol& l = symbols[size_t(left)];
-    const uint32_t size = l.n + symbols[size_t(right)].n;
-    const int32_t rank = merge_index_.find(std::string_view(encoded.data() + l.start, size), l.n);
-    if (rank < 0) return;
-    queue.push_back({rank, left, right, size});
-    std::push_heap(queue.begin(), queue.end());
+  const auto rank = [&](uint32_t start, uint32_t left_size, uint32_t size, int32_t* p) {
+    *p = merge_index_.find(encoded.substr(start, size), left_size);
+    return *p >= 0;
   };
-  for (int32_t i = 1; i < int32_t(symbols.size()); i++) try_pair(i - 1, i);
-  while (!queue.empty()) {
-    std::pop_heap(queue.begin(), queue.end());
-    const BpeBigram b = queue.back();
-    queue.pop_back();
-    const Symbol& l = symbols[size_t(b.left)];
-    const Symbol& r = symbols[size_t(b.right)];
-    if (l.n == 0 || r.n == 0 || l.n + r.n != b.size) continue;
-    merge(symbols, b.left, b.right);
-    try_pair(symbols[size_t(b.left)].prev, b.left);
-    try_pair(b.left, symbols[size_t(b.left)].next);
-  }
-  for (int32_t i = symbols.empty() ? -1 : 0; i >= 0; i = symbols[size_t(i)].next) {
-    const std::string_view piece(encoded.data() + symbols[size_t(i)].start, symbols[size_t(i)].n);
+  // Never fails: every piece has a token, or its bytes are looked up one by one.
+  (void)merge_best_pairs(encoded, s.symbols, s.bpe_queue, rank, [&](std::string_view piece) {
     const int32_t id = token_index_.find(piece);
     if (id >= 0) {
       ids->push_back(id);
-      continue;
+      return Status();
     }
     // No such token (only in odd vocabularies): llama.cpp looks up each byte of the piece on its own.
     for (char c : piece) {
       const int32_t byte_id = token_index_.find(std::string_view(&c, 1));
       if (byte_id >= 0) ids->push_back(byte_id);
     }
-  }
+    return Status();
+  });
 }
 
 // ---- detokenizing -----------------------------------------------------------------------------------
