@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   bool found = false;
   for (uint32_t id = 0; id < 64 && !found; id++) {
     const TensorTypeTraits t = tensor_type_traits(id);
-    if (t.name && t.computable && type_name == t.name) type = TensorType(id), found = true;
+    if (t.name && weight_kernels(TensorType(id)) && type_name == t.name) type = TensorType(id), found = true;
   }
   if (!found) return std::fprintf(stderr, "unknown type %s\n", argv[1]), 1;
   const TensorTypeTraits traits = tensor_type_traits(uint32_t(type));

@@ -1,4 +1,5 @@
-// tensor_type.h — the ggml tensor types a GGUF file may name, their block layouts, and f16 conversion.
+// tensor_type.h — the ggml tensor types a GGUF file may name, their block layouts, f16 / bf16
+// conversion, and how each type ringlm computes with is read back as floats (dequantize_*).
 //
 // Quantized types store a row as blocks: `block_size` values packed into `block_bytes` bytes.
 //   Q8_0: 32 values = f16 scale d + 32 int8 q;            value = d * q
@@ -35,11 +36,11 @@ enum class TensorType : uint32_t {
   I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, IQ1_M = 29, BF16 = 30, TQ1_0 = 34, TQ2_0 = 35,
 };
 
+// What the file format says of a type. Which types ringlm computes with is kernels/matmul.cpp's table.
 struct TensorTypeTraits {
   const char* name;     // nullptr: an id no ggml version defines
   int64_t block_size;   // values per block (1 for plain types)
   int64_t block_bytes;  // bytes per block
-  bool computable;      // ringlm has kernels for it
 };
 
 // Traits for any 32-bit id; unknown ids get name nullptr.
@@ -79,6 +80,18 @@ inline void k4_scale_min(const uint8_t* s, int j, int* sc, int* m) {
 // Bits of a value stored as bfloat16.
 struct Bf16 { uint16_t bits; };
 
+// A float's bits and back.
+inline uint32_t float_bits(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  return bits;
+}
+inline float float_from_bits(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
 // IEEE half <-> float. fp32_to_fp16 rounds to nearest even, as ggml does.
 inline float fp16_to_fp32(uint16_t h) {
   const uint32_t sign = uint32_t(h & 0x8000) << 16;
@@ -89,48 +102,45 @@ inline float fp16_to_fp32(uint16_t h) {
   } else if (em >= 0x0400) {
     bits = (em << 13) + (112u << 23);  // normal: rebias exponent 15 -> 127
   } else {
-    const float f = float(em) * 5.9604644775390625e-8f;  // subnormal: em * 2^-24, exact
-    std::memcpy(&bits, &f, 4);
+    bits = float_bits(float(em) * 5.9604644775390625e-8f);  // subnormal: em * 2^-24, exact
   }
-  bits |= sign;
-  float out;
-  std::memcpy(&out, &bits, 4);
-  return out;
+  return float_from_bits(bits | sign);
 }
 
 inline uint16_t fp32_to_fp16(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
+  const uint32_t x = float_bits(f);
   const uint32_t sign = (x >> 16) & 0x8000;
   uint32_t a = x & 0x7fffffff;
   if (a >= 0x7f800000u) return uint16_t(sign | 0x7c00 | (a > 0x7f800000u ? 0x200 : 0));
   if (a >= 0x477ff000u) return uint16_t(sign | 0x7c00);  // >= 65520 rounds to infinity
   if (a < 0x38800000u) {                                   // below 2^-14: a half subnormal (or zero)
-    float af;
-    std::memcpy(&af, &a, 4);
-    return uint16_t(sign | uint32_t(std::nearbyint(af * 16777216.0f)));  // units of 2^-24, ties to even
+    return uint16_t(sign | uint32_t(std::nearbyint(float_from_bits(a) * 16777216.0f)));  // units of 2^-24, ties to even
   }
   a += 0xfff + ((a >> 13) & 1);  // round the 13 dropped mantissa bits to nearest even
   return uint16_t(sign | ((a - (112u << 23)) >> 13));
 }
 
 // Value of a bfloat16 (the top half of a float).
-inline float bf16_to_fp32(uint16_t h) {
-  const uint32_t bits = uint32_t(h) << 16;
-  float out;
-  std::memcpy(&out, &bits, 4);
-  return out;
-}
+inline float bf16_to_fp32(uint16_t h) { return float_from_bits(uint32_t(h) << 16); }
 
 // A float rounded to the nearest bfloat16, ties to even (NaN stays a quiet NaN), as ggml rounds.
 inline uint16_t fp32_to_bf16(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
+  const uint32_t x = float_bits(f);
   if ((x & 0x7fffffff) > 0x7f800000u) return uint16_t((x >> 16) | 64);
   return uint16_t((x + 0x7fff + ((x >> 16) & 1)) >> 16);
 }
 
-// Expand `n` values of a row of type `type` (n a multiple of its block size) into floats.
-void dequantize_row(TensorType type, const void* row, float* out, int64_t n);
+// The n values of a row of each type (n a multiple of its block size) as floats, with ggml's
+// arithmetic. kernels/matmul.h's dequantize_row picks the one for a type.
+void dequantize_f32(const uint8_t* row, float* out, int64_t n);
+void dequantize_f16(const uint8_t* row, float* out, int64_t n);
+void dequantize_bf16(const uint8_t* row, float* out, int64_t n);
+void dequantize_q8_0(const uint8_t* row, float* out, int64_t n);
+void dequantize_q4_0(const uint8_t* row, float* out, int64_t n);
+void dequantize_q5_0(const uint8_t* row, float* out, int64_t n);
+void dequantize_q5_1(const uint8_t* row, float* out, int64_t n);
+void dequantize_q4_K(const uint8_t* row, float* out, int64_t n);
+void dequantize_q5_K(const uint8_t* row, float* out, int64_t n);
+void dequantize_q6_K(const uint8_t* row, float* out, int64_t n);
 
 }  // namespace ringlm

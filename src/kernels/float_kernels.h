@@ -156,7 +156,7 @@ inline float sum(const float* x, int64_t n) {
 
 // The sum of n values read as `parts` side-by-side streams (the buffer cut into that many contiguous
 // parts, read together), parts in {1, 2, 4, 8}: the benchmark's streaming-read ceiling takes the
-// fastest, as decode reads four distant parts of a matrix at once (see matmul.cpp).
+// fastest, as decode reads four distant parts of a matrix at once (see kernels/tile.h).
 template <int S>
 float sum_parts(const float* x, int64_t n) {
   const int64_t part = n / S / W * W;

@@ -1,26 +1,55 @@
-// matmul.h — y = W x for a batch of tokens, for every weight type.
+// matmul.h — y = W x for a batch of tokens, for every weight type, through one table of what each
+// type computes with.
 //
-// One call multiplies a weight matrix by the activations of `n_tokens` tokens. The work is cut into
-// tiles of a few weight rows by a few tokens: inside a tile each weight is loaded once for all its
-// tokens and each activation once for all its rows, so batched prefill does far fewer loads per
-// multiply than one matrix-vector product per token. Decode (one token) uses tiles of several rows,
-// which keep several independent sums in flight while the weights stream in from memory.
-// Activations are prepared once per call in the form llama.cpp uses for the weight type (f16-rounded
-// for F16, bf16-rounded for BF16, Q8_0 blocks for Q8_0, Q4_0 and Q5_0, Q8_1 for Q5_1, Q8_K for the
-// K-quants) so our sums match its sums. With a thread pool, the rows are split into ranges across
-// threads: each row is still summed by one thread in the same order, so the results do not depend
-// on the number of threads.
+// One call multiplies a weight matrix by the activations of `n_tokens` tokens. The activations are
+// prepared once per call in the form llama.cpp uses for the weight type (f16-rounded for F16,
+// bf16-rounded for BF16, Q8_0 blocks for Q8_0, Q4_0, Q5_0 and Q5_1 (with Q8_1's sums), Q8_K for the
+// K-quants) so our sums match its sums. Then one tiling loop cuts the product into tiles of a few
+// weight rows by a few tokens and hands each to the type's tile kernel (tile.h): inside a tile each
+// weight is loaded once for all its tokens and each activation once for all its rows, so batched
+// prefill does far fewer loads per multiply than one matrix-vector product per token; decode (one
+// token) takes rows far apart, which keeps several streams and independent sums in flight. With a
+// thread pool, the rows are split into ranges across threads: each row is still summed by one
+// thread in the same order, so the results do not depend on the number of threads.
+//
+// Adding a weight type: its block layout and dequantizer (gguf/tensor_type.*), its tile kernels and
+// scalar reference (kernels/), and one row of the table in matmul.cpp.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
-#include "model/model.h"
-#include "kernels/quant.h"
-#include "gguf/tensor_type.h"
 #include "common/thread_pool.h"
+#include "gguf/tensor_type.h"
+#include "kernels/quant.h"
+#include "kernels/tile.h"
+#include "model/model.h"
 
 namespace ringlm {
+
+struct MatmulScratch;
+
+// What ringlm computes with one weight type: a row of the table in matmul.cpp.
+struct WeightKernels {
+  TensorType type;
+  // The activations in the form the kernels read, prepared into `scratch`.
+  Activations (*prepare)(const float* x, int64_t stride, int n_tokens, int64_t cols, MatmulScratch& scratch);
+  const TileKernel* decode;   // one token
+  const TileKernel* prefill;  // a batch
+  // One row . one token as the scalar references compute it (x prepared as llama.cpp's reference
+  // code prepares it), which the tests hold the tile kernels to.
+  float (*reference)(const uint8_t* row, const float* x, int64_t n);
+  void (*dequantize)(const uint8_t* row, float* out, int64_t n);  // the row's values as floats
+};
+
+// The row for `type`, or null when ringlm has no kernels for it.
+const WeightKernels* weight_kernels(TensorType type);
+// The names of the types that have a row, "F32, F16, ...", for messages.
+std::string weight_kernel_type_names();
+
+// Expand n values of a row of a type that has kernels into floats (other types give zeros).
+void dequantize_row(TensorType type, const void* row, float* out, int64_t n);
 
 // Buffers for prepared activations, sized once at load for the largest batch and row length, and
 // the threads that share each product.
@@ -29,8 +58,7 @@ struct MatmulScratch {
   QuantizedActivations quantized;  //                   Q8_0 / Q4_0 / Q5_0 / Q5_1 weights
   KActivations kquantized;         //                   Q4_K / Q5_K / Q6_K weights
   struct PerThread {
-    WidenedRows widened;           //                   Q8_0 / Q4_0 weights, batched
-    std::vector<float> wide_rows;  // [4][cols]         F16 / BF16 weights, batched: rows as floats
+    std::vector<float> widened;    //                   rows a batch's tile kernel converts first (TileKernel::widen)
   };
   std::vector<PerThread> per_thread;  // [threads]
   ThreadPool* pool = nullptr;         // not owned; null: the calling thread does all rows

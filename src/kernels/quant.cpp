@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "kernels/quant_internal.h"
+#include "kernels/tile.h"
 
 // Which SIMD code runs. The wasm build and the default native build share the SSE4.1 path:
 // Emscripten maps these intrinsics one-to-one onto wasm SIMD128 (i32x4.dot_i16x8, shifts, shuffles,
@@ -89,17 +90,26 @@ float ref::dot_q4_0(const BlockQ4_0* w, const BlockQ8_0* x, int64_t n_blocks) {
   return sum;
 }
 
+namespace {
+// The integer dot of a Q5_0 or Q5_1 block (nibbles topped by qh's bits: q in 0..31) with 32 int8
+// activations, each weight taken as q - offset (Q5_0: 16; Q5_1: 0, its m is added per block).
+template <typename Block>
+int32_t q5_block_dot(const Block& w, const int8_t* x, int offset) {
+  uint32_t qh;
+  std::memcpy(&qh, w.qh, 4);
+  int32_t s = 0;
+  for (int j = 0; j < 16; j++) {
+    s += (((w.qs[j] & 0x0f) | int((qh >> j) & 1) << 4) - offset) * int32_t(x[j]);
+    s += (((w.qs[j] >> 4) | int((qh >> (j + 16)) & 1) << 4) - offset) * int32_t(x[j + 16]);
+  }
+  return s;
+}
+}  // namespace
+
 float ref::dot_q5_0(const BlockQ5_0* w, const BlockQ8_0* x, int64_t n_blocks) {
   float sum = 0.0f;
   for (int64_t b = 0; b < n_blocks; b++) {
-    uint32_t qh;
-    std::memcpy(&qh, w[b].qh, 4);
-    int32_t s = 0;
-    for (int j = 0; j < 16; j++) {
-      s += (((w[b].qs[j] & 0x0f) | int((qh >> j) & 1) << 4) - 16) * int32_t(x[b].qs[j]);
-      s += (((w[b].qs[j] >> 4) | int((qh >> (j + 16)) & 1) << 4) - 16) * int32_t(x[b].qs[j + 16]);
-    }
-    sum += float(s) * (fp16_to_fp32(w[b].d) * fp16_to_fp32(x[b].d));
+    sum += float(q5_block_dot(w[b], x[b].qs, 16)) * (fp16_to_fp32(w[b].d) * fp16_to_fp32(x[b].d));
   }
   return sum;
 }
@@ -107,14 +117,8 @@ float ref::dot_q5_0(const BlockQ5_0* w, const BlockQ8_0* x, int64_t n_blocks) {
 float ref::dot_q5_1(const BlockQ5_1* w, const BlockQ8_1* x, int64_t n_blocks) {
   float sum = 0.0f;
   for (int64_t b = 0; b < n_blocks; b++) {
-    uint32_t qh;
-    std::memcpy(&qh, w[b].qh, 4);
-    int32_t s = 0;
-    for (int j = 0; j < 16; j++) {
-      s += ((w[b].qs[j] & 0x0f) | int((qh >> j) & 1) << 4) * int32_t(x[b].qs[j]);
-      s += ((w[b].qs[j] >> 4) | int((qh >> (j + 16)) & 1) << 4) * int32_t(x[b].qs[j + 16]);
-    }
-    sum += float(s) * (fp16_to_fp32(w[b].d) * fp16_to_fp32(x[b].d)) + fp16_to_fp32(w[b].m) * fp16_to_fp32(x[b].s);
+    sum += float(q5_block_dot(w[b], x[b].qs, 0)) * (fp16_to_fp32(w[b].d) * fp16_to_fp32(x[b].d)) +
+           fp16_to_fp32(w[b].m) * fp16_to_fp32(x[b].s);
   }
   return sum;
 }
@@ -269,12 +273,11 @@ void QuantizedActivations::quantize(const float* x, int64_t stride, int n_tokens
 }
 
 // ---------------------------------------------------------------------------------------------
-// Matrix products: tiles of R weight rows x T tokens
+// Q8_0 and Q4_0: tile kernels (see tile.h)
 //
-// tile<R, T, Q4>(rows, xs, x, t0, nb, out) computes out[r * T + t] = dot(rows[r], xs[t]) for the
-// tokens t0 .. t0 + T - 1 (xs points to their values). In the SSE4.1 (and wasm) and plain builds
-// each (row, token) pair accumulates in its own float lane, block by block, exactly as
-// ref::dot_q8_0 / ref::dot_q4_0 order their sums; AVX2 keeps eight lanes per pair.
+// tile<R, T, Q4> computes out[r * T + t] = dot(rows[r], token t0 + t) (Q4: Q4_0 weights). In the
+// SSE4.1 (and wasm) and plain builds each (row, token) pair accumulates in its own float lane, block
+// by block, exactly as ref::dot_q8_0 / ref::dot_q4_0 order their sums; AVX2 keeps eight lanes per pair.
 // ---------------------------------------------------------------------------------------------
 
 namespace {
@@ -291,8 +294,6 @@ constexpr size_t kBlockBytes = Q4 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0);
 #endif
 
 #if RINGLM_QUANT_SSE41
-
-constexpr int kDecodeRows = 4, kDecodeTokens = 1;  // prefill has its own kernel: wide_tile below
 
 using sse::load16;
 using sse::f16x4_to_f32x4;
@@ -327,11 +328,12 @@ inline __m128i weight_quarter(const uint8_t* block, int q) {
 // for V8 (which gives wasm 15 vector registers and issues a block's loads before its arithmetic):
 // each row's sum starts from its first half-block product rather than from a zero vector.
 template <int R, int T, bool Q4>
-void tile(const uint8_t* const* rows, const int16_t* const* xs, const QuantizedActivations& x, int t0, int64_t nb,
-          float* out) {
+void tile(const uint8_t* const* rows, const Activations& a, int t0, float* out) {
   static_assert(R == 4 && T == 1, "the SSE4.1 path decodes in tiles of 4 rows x 1 token");
+  const QuantizedActivations& x = *a.q8;
+  const int64_t nb = a.cols / kBlock;
   const uint8_t *p0 = rows[0], *p1 = rows[1], *p2 = rows[2], *p3 = rows[3];
-  const int16_t* q = xs[0];
+  const int16_t* q = x.values(t0);
   const int64_t stride = x.n_tokens();
   const float* dx = x.scales(0) + t0;
   const int32_t* sums8 = x.sums8(0) + t0;
@@ -374,15 +376,24 @@ void tile(const uint8_t* const* rows, const int16_t* const* xs, const QuantizedA
   _mm_storeu_ps(out, acc);
 }
 
-// Prefill: kWideRows weight rows are widened to int16 once (WidenedRows), then every pair of
-// tokens reads them as they are. The integer sums and the float steps are those of tile<>, so a
-// token's results are the same bits as in decode (Q4_0 rows are stored as weight, not weight + 8,
-// and skip the sums8 correction: the same integer).
+// Prefill: kWideRows weight rows are widened to int16 once, then every pair of tokens reads them
+// as they are. The integer sums and the float steps are those of tile<>, so a token's results are
+// the same bits as in decode (Q4_0 rows are stored as weight, not weight + 8, and skip the sums8
+// correction: the same integer). The widened group: kWideRows rows of int16 values, then their
+// scales as floats, [block][row]; widened[0] points at it.
 constexpr int kWideRows = 4, kWideTokens = 2;
 
+uint64_t widened_bytes(int64_t cols) {
+  return uint64_t(kWideRows) * uint64_t(cols) * sizeof(int16_t) + uint64_t(kWideRows) * uint64_t(cols / kBlock) * sizeof(float);
+}
+
 template <bool Q4>
-void widen(const uint8_t* const* rows, int64_t nb, int16_t* values, float* scales) {
+void widen(const uint8_t* const* rows, int64_t cols, uint8_t* scratch, const uint8_t** widened) {
+  const int64_t nb = cols / kBlock;
+  int16_t* values = reinterpret_cast<int16_t*>(scratch);
+  float* scales = reinterpret_cast<float*>(values + kWideRows * cols);
   for (int r = 0; r < kWideRows; r++) {
+    widened[r] = scratch;  // one block for all the rows: see wide_tile
     for (int64_t b = 0; b < nb; b++) {
       const uint8_t* block = rows[r] + size_t(b) * kBlockBytes<Q4>;
       int16_t* out = values + (r * nb + b) * kBlock;
@@ -398,9 +409,13 @@ void widen(const uint8_t* const* rows, int64_t nb, int16_t* values, float* scale
   }
 }
 
-// out[r * 2 + t] for the kWideRows widened rows and tokens xs[0], xs[1] (tokens t0, t0 + 1).
-void wide_tile(const int16_t* values, const float* scales, int64_t nb, const int16_t* const* xs,
-               const QuantizedActivations& x, int t0, float* out) {
+// out[r * 2 + t] for the kWideRows widened rows and tokens t0, t0 + 1.
+void wide_tile(const uint8_t* const* widened, const Activations& a, int t0, float* out) {
+  const QuantizedActivations& x = *a.q8;
+  const int64_t nb = a.cols / kBlock;
+  const int16_t* values = reinterpret_cast<const int16_t*>(widened[0]);
+  const float* scales = reinterpret_cast<const float*>(values + kWideRows * a.cols);
+  const int16_t* xs[kWideTokens] = {x.values(a.token(t0, 0)), x.values(a.token(t0, 1))};
   __m128 acc0 = _mm_setzero_ps(), acc1 = _mm_setzero_ps();  // lanes r0t0 r0t1 r1t0 r1t1 | r2t0 r2t1 r3t0 r3t1
   const int64_t row = nb * kBlock;
   RINGLM_ONE_BLOCK_AT_A_TIME
@@ -440,7 +455,7 @@ void wide_tile(const int16_t* values, const float* scales, int64_t nb, const int
 
 #elif RINGLM_QUANT_AVX2
 
-constexpr int kDecodeRows = 4, kDecodeTokens = 1, kPrefillRows = 2, kPrefillTokens = 4;
+constexpr int kPrefillRows = 2, kPrefillTokens = 4;
 
 inline float hsum(__m256 v) {
   const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -457,8 +472,11 @@ inline float half_to_float(uint16_t h) {
 }
 
 template <int R, int T, bool Q4>
-void tile(const uint8_t* const* rows, const int8_t* const* xs, const QuantizedActivations& x, int t0, int64_t nb,
-          float* out) {
+void tile(const uint8_t* const* rows, const Activations& a, int t0, float* out) {
+  const QuantizedActivations& x = *a.q8;
+  const int64_t nb = a.cols / kBlock;
+  const int8_t* xs[T];
+  for (int t = 0; t < T; t++) xs[t] = x.values(a.token(t0, t));
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[R][T];
   for (int r = 0; r < R; r++)
@@ -493,11 +511,14 @@ void tile(const uint8_t* const* rows, const int8_t* const* xs, const QuantizedAc
 
 #else  // plain C++, the same sums as the wasm lanes
 
-constexpr int kDecodeRows = 4, kDecodeTokens = 1, kPrefillRows = 1, kPrefillTokens = 4;
+constexpr int kPrefillRows = 1, kPrefillTokens = 4;
 
 template <int R, int T, bool Q4>
-void tile(const uint8_t* const* rows, const int16_t* const* xs, const QuantizedActivations& x, int t0, int64_t nb,
-          float* out) {
+void tile(const uint8_t* const* rows, const Activations& a, int t0, float* out) {
+  const QuantizedActivations& x = *a.q8;
+  const int64_t nb = a.cols / kBlock;
+  const int16_t* xs[T];
+  for (int t = 0; t < T; t++) xs[t] = x.values(a.token(t0, t));
   float acc[R * T] = {};
   for (int64_t b = 0; b < nb; b++) {
     for (int r = 0; r < R; r++) {
@@ -523,92 +544,20 @@ void tile(const uint8_t* const* rows, const int16_t* const* xs, const QuantizedA
 
 #endif
 
-// Every row and token in tiles of R x T. The R rows of a tile are `spread` rows apart (decode reads
-// R distant parts of the matrix at once, which streams faster than one part). A tile hanging over
-// the last row or token repeats it; the repeated results are dropped.
-template <int R, int T, bool Q4>
-void tiles(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, float* y, int64_t y_stride,
-           bool spread) {
-  const int n = x.n_tokens();
-  const int64_t nb = x.cols() / kBlock;
-  const int64_t step = spread ? (rows + R - 1) / R : 1;
-  const int64_t groups = spread ? step : (rows + R - 1) / R;
-  for (int64_t g = 0; g < groups; g++) {
-    int64_t index[R];
-    const uint8_t* row[R];
-    for (int r = 0; r < R; r++) {
-      index[r] = spread ? g + r * step : g * R + r;
-      row[r] = w + size_t(std::min<int64_t>(index[r], rows - 1)) * row_bytes;
-    }
-    for (int t0 = 0; t0 < n; t0 += T) {
-      const QuantizedActivations::Value* xs[T];
-      for (int t = 0; t < T; t++) xs[t] = x.values(std::min(t0 + t, n - 1));
-      float out[R * T];
-      tile<R, T, Q4>(row, xs, x, t0, nb, out);
-      for (int r = 0; r < R && index[r] < rows; r++) {
-        for (int t = 0; t < T && t0 + t < n; t++) y[int64_t(t0 + t) * y_stride + index[r]] = out[r * T + t];
-      }
-    }
-  }
-}
-
-#if RINGLM_QUANT_SSE41
-// Every row and token: kWideRows rows widened at a time, then tiles of kWideRows x kWideTokens.
-template <bool Q4>
-void wide_tiles(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, WidenedRows& scratch,
-                float* y, int64_t y_stride) {
-  const int n = x.n_tokens();
-  const int64_t nb = x.cols() / kBlock;
-  for (int64_t r0 = 0; r0 < rows; r0 += kWideRows) {
-    const uint8_t* row[kWideRows];
-    for (int r = 0; r < kWideRows; r++) row[r] = w + size_t(std::min<int64_t>(r0 + r, rows - 1)) * row_bytes;
-    widen<Q4>(row, nb, scratch.values.data(), scratch.scales.data());
-    for (int t0 = 0; t0 < n; t0 += kWideTokens) {
-      const int16_t* xs[kWideTokens];
-      for (int t = 0; t < kWideTokens; t++) xs[t] = x.values(std::min(t0 + t, n - 1));
-      float out[kWideRows * kWideTokens];
-      wide_tile(scratch.values.data(), scratch.scales.data(), nb, xs, x, t0, out);
-      for (int r = 0; r < kWideRows && r0 + r < rows; r++) {
-        for (int t = 0; t < kWideTokens && t0 + t < n; t++) y[int64_t(t0 + t) * y_stride + r0 + r] = out[r * kWideTokens + t];
-      }
-    }
-  }
-}
-#endif
-
-template <bool Q4>
-void matmul_quantized(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x,
-                      WidenedRows& scratch, float* y, int64_t y_stride) {
-  if (x.n_tokens() == 1) {
-    tiles<kDecodeRows, kDecodeTokens, Q4>(w, row_bytes, rows, x, y, y_stride, true);
-    return;
-  }
-#if RINGLM_QUANT_SSE41
-  wide_tiles<Q4>(w, row_bytes, rows, x, scratch, y, y_stride);
-#else
-  tiles<kPrefillRows, kPrefillTokens, Q4>(w, row_bytes, rows, x, y, y_stride, false);
-#endif
-}
-
 }  // namespace
 
-void WidenedRows::reserve(int64_t max_cols) {
-  values.assign(size_t(4 * max_cols), 0);
-  scales.assign(size_t(4 * (max_cols / kQ8_0Block + 1)), 0.0f);
-}
-
-void matmul_q8_0(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, WidenedRows& scratch,
-                 float* y, int64_t y_stride) {
-  matmul_quantized<false>(w, row_bytes, rows, x, scratch, y, y_stride);
-}
-
-void matmul_q4_0(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, WidenedRows& scratch,
-                 float* y, int64_t y_stride) {
-  matmul_quantized<true>(w, row_bytes, rows, x, scratch, y, y_stride);
-}
+const TileKernel kQ8_0Decode = tile_kernel<4, 1, tile<4, 1, false>>();
+const TileKernel kQ4_0Decode = tile_kernel<4, 1, tile<4, 1, true>>();
+#if RINGLM_QUANT_SSE41
+const TileKernel kQ8_0Prefill = tile_kernel<kWideRows, kWideTokens, wide_tile, widen<false>>(widened_bytes);
+const TileKernel kQ4_0Prefill = tile_kernel<kWideRows, kWideTokens, wide_tile, widen<true>>(widened_bytes);
+#else
+const TileKernel kQ8_0Prefill = tile_kernel<kPrefillRows, kPrefillTokens, tile<kPrefillRows, kPrefillTokens, false>>();
+const TileKernel kQ4_0Prefill = tile_kernel<kPrefillRows, kPrefillTokens, tile<kPrefillRows, kPrefillTokens, true>>();
+#endif
 
 // ---------------------------------------------------------------------------------------------
-// Q5_0 and Q5_1: tiles of 4 rows x 1 token (see for_row_tiles)
+// Q5_0 and Q5_1: tiles of 4 rows x 1 token (see tile.h)
 //
 // The nibbles unpack as Q4_0's do; the fifth bits come from the 32-bit word qh, broadcast to every
 // lane and tested against one bit per lane. Q5_0 keeps its values as stored (w + 16) and subtracts
@@ -626,7 +575,9 @@ constexpr size_t kQ5QhAt = One ? 4 : 2;  // qh's offset in the block; the nibble
 #if RINGLM_QUANT_SSE41
 
 template <bool One>
-void q5_tile(const uint8_t* const* rows, const QuantizedActivations& x, int t, int64_t nb, float* out) {
+void q5_tile(const uint8_t* const* rows, const Activations& a, int t, float* out) {
+  const QuantizedActivations& x = *a.q8;
+  const int64_t nb = a.cols / kBlock;
   const uint8_t *p0 = rows[0], *p1 = rows[1], *p2 = rows[2], *p3 = rows[3];
   const int16_t* q = x.values(t);
   const int64_t stride = x.n_tokens();
@@ -673,7 +624,9 @@ void q5_tile(const uint8_t* const* rows, const QuantizedActivations& x, int t, i
 #else  // AVX2 and plain builds: scalar, on whichever activation layout the build uses
 
 template <bool One>
-void q5_tile(const uint8_t* const* rows, const QuantizedActivations& x, int t, int64_t nb, float* out) {
+void q5_tile(const uint8_t* const* rows, const Activations& a, int t, float* out) {
+  const QuantizedActivations& x = *a.q8;
+  const int64_t nb = a.cols / kBlock;
   constexpr bool kPermuted = sizeof(QuantizedActivations::Value) == 2;
   for (int r = 0; r < 4; r++) {
     float acc = 0.0f;
@@ -705,23 +658,9 @@ void q5_tile(const uint8_t* const* rows, const QuantizedActivations& x, int t, i
 
 #endif
 
-template <bool One>
-void matmul_q5(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, float* y, int64_t y_stride) {
-  const int64_t nb = x.cols() / kBlock;
-  for_row_tiles(w, row_bytes, rows, x.n_tokens(), y, y_stride,
-                [&](const uint8_t* const* row, int t, float* out) { q5_tile<One>(row, x, t, nb, out); });
-}
-
 }  // namespace
 
-void matmul_q5_0(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, float* y,
-                 int64_t y_stride) {
-  matmul_q5<false>(w, row_bytes, rows, x, y, y_stride);
-}
-
-void matmul_q5_1(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, float* y,
-                 int64_t y_stride) {
-  matmul_q5<true>(w, row_bytes, rows, x, y, y_stride);
-}
+const TileKernel kQ5_0Tile = tile_kernel<4, 1, q5_tile<false>>();
+const TileKernel kQ5_1Tile = tile_kernel<4, 1, q5_tile<true>>();
 
 }  // namespace ringlm

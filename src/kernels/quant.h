@@ -51,7 +51,7 @@ float dot_q5_K(const BlockQ5_K* w, const BlockQ8_K* x, int64_t n_blocks);
 float dot_q6_K(const BlockQ6_K* w, const BlockQ8_K* x, int64_t n_blocks);
 }  // namespace ref
 
-// The activations of one Q8_0/Q4_0 matrix product: n_tokens vectors quantized to Q8_0 blocks
+// The activations of one Q8_0 / Q4_0 / Q5_0 / Q5_1 matrix product (tile kernels in quant.cpp): n_tokens vectors quantized to Q8_0 blocks
 // exactly as quantize_row_q8_0 does, stored once per product in the form the kernels read fastest.
 //   values  [token][cols]   the quantized values q. wasm and scalar builds widen them to int16 and
 //                           permute each block (its even values, then its odd ones, per half) so
@@ -92,27 +92,7 @@ private:
   int64_t cols_ = 0;
 };
 
-// Scratch for batched products: a few weight rows widened to int16 once, then read for every token.
-struct WidenedRows {
-  std::vector<int16_t> values;  // [4 rows][cols]
-  std::vector<float> scales;    // [block][4 rows]  d as a float
-  void reserve(int64_t max_cols);
-};
-
-// y[t * y_stride + r] = sum over blocks of d_w * d_x * (integer dot), for every weight row r of the
-// `rows` rows at w (row_bytes apart) and every token t of x. Each (row, token) pair is summed in
-// the same order whatever the number of tokens, so decode and batched prefill agree exactly.
-void matmul_q8_0(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, WidenedRows& scratch,
-                 float* y, int64_t y_stride);
-void matmul_q4_0(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, WidenedRows& scratch,
-                 float* y, int64_t y_stride);
-// Q5_0 (Q8_0 activations) and Q5_1 (Q8_1 activations: the same values and scales, plus q8_1_s).
-void matmul_q5_0(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, float* y,
-                 int64_t y_stride);
-void matmul_q5_1(const uint8_t* w, size_t row_bytes, int64_t rows, const QuantizedActivations& x, float* y,
-                 int64_t y_stride);
-
-// The activations of one K-quant matrix product: n_tokens vectors quantized to Q8_K exactly as
+// The activations of one K-quant matrix product (tile kernels in quant_k.cpp): n_tokens vectors quantized to Q8_K exactly as
 // quantize_row_q8_K does (cols a multiple of 256).
 //   values  [token][cols]         q widened to int16, each group of 16 permuted to its 8 even
 //                                 values then its 8 odd ones (the weights unpack with shifts alone)
@@ -138,9 +118,5 @@ private:
   int n_tokens_ = 0;
   int64_t cols_ = 0;
 };
-
-void matmul_q4_K(const uint8_t* w, size_t row_bytes, int64_t rows, const KActivations& x, float* y, int64_t y_stride);
-void matmul_q5_K(const uint8_t* w, size_t row_bytes, int64_t rows, const KActivations& x, float* y, int64_t y_stride);
-void matmul_q6_K(const uint8_t* w, size_t row_bytes, int64_t rows, const KActivations& x, float* y, int64_t y_stride);
 
 }  // namespace ringlm

@@ -8,6 +8,7 @@
 
 #include "kernels/quant.h"
 #include "kernels/quant_internal.h"
+#include "kernels/tile.h"
 
 namespace ringlm {
 
@@ -154,7 +155,7 @@ void KActivations::quantize(const float* x, int64_t stride, int n_tokens, int64_
 }
 
 // ---------------------------------------------------------------------------------------------
-// Kernels: tiles of 4 rows x 1 token (see for_row_tiles)
+// Tile kernels: 4 rows x 1 token (see tile.h)
 // ---------------------------------------------------------------------------------------------
 
 namespace {
@@ -218,7 +219,9 @@ constexpr bool kK4ScaleWeights = false;
 #endif
 
 template <bool Five>
-void k4_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t nb, float* out) {
+void k4_tile(const uint8_t* const* rows, const Activations& a, int t, float* out) {
+  const KActivations& x = *a.q8k;
+  const int64_t nb = a.cols / kQK;
   constexpr size_t kBytes = Five ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
   const int16_t* q = x.values(t);
   const float* dx = x.scales(t);
@@ -306,7 +309,9 @@ inline __m128i q6_pair(const __m128i* v0, const __m128i* v1, const __m128i* vh, 
   return scaled(q6_dot<K>(v0[0], v1[0], vh[0], xq + 32 * K), q6_dot<K>(v0[1], v1[1], vh[1], xq + 32 * K + 16), pair);
 }
 
-void q6_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t nb, float* out) {
+void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out) {
+  const KActivations& x = *a.q8k;
+  const int64_t nb = a.cols / kQK;
   const int16_t* q = x.values(t);
   const float* dx = x.scales(t);
   __m128 acc = _mm_setzero_ps();
@@ -348,7 +353,9 @@ BlockQ8_K unpermuted_block(const KActivations& x, int t, int64_t b) {
 }
 
 template <bool Five>
-void k4_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t nb, float* out) {
+void k4_tile(const uint8_t* const* rows, const Activations& a, int t, float* out) {
+  const KActivations& x = *a.q8k;
+  const int64_t nb = a.cols / kQK;
   const size_t bytes = Five ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
   float acc[4] = {};
   for (int64_t b = 0; b < nb; b++) {
@@ -358,7 +365,9 @@ void k4_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t n
   std::memcpy(out, acc, sizeof(acc));
 }
 
-void q6_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t nb, float* out) {
+void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out) {
+  const KActivations& x = *a.q8k;
+  const int64_t nb = a.cols / kQK;
   float acc[4] = {};
   for (int64_t b = 0; b < nb; b++) {
     const BlockQ8_K xb = unpermuted_block(x, t, b);
@@ -371,22 +380,8 @@ void q6_tile(const uint8_t* const* rows, const KActivations& x, int t, int64_t n
 
 }  // namespace
 
-void matmul_q4_K(const uint8_t* w, size_t row_bytes, int64_t rows, const KActivations& x, float* y, int64_t y_stride) {
-  const int64_t nb = x.cols() / kQK;
-  for_row_tiles(w, row_bytes, rows, x.n_tokens(), y, y_stride,
-                [&](const uint8_t* const* row, int t, float* out) { k4_tile<false>(row, x, t, nb, out); });
-}
-
-void matmul_q5_K(const uint8_t* w, size_t row_bytes, int64_t rows, const KActivations& x, float* y, int64_t y_stride) {
-  const int64_t nb = x.cols() / kQK;
-  for_row_tiles(w, row_bytes, rows, x.n_tokens(), y, y_stride,
-                [&](const uint8_t* const* row, int t, float* out) { k4_tile<true>(row, x, t, nb, out); });
-}
-
-void matmul_q6_K(const uint8_t* w, size_t row_bytes, int64_t rows, const KActivations& x, float* y, int64_t y_stride) {
-  const int64_t nb = x.cols() / kQK;
-  for_row_tiles(w, row_bytes, rows, x.n_tokens(), y, y_stride,
-                [&](const uint8_t* const* row, int t, float* out) { q6_tile(row, x, t, nb, out); });
-}
+const TileKernel kQ4_KTile = tile_kernel<4, 1, k4_tile<false>>();
+const TileKernel kQ5_KTile = tile_kernel<4, 1, k4_tile<true>>();
+const TileKernel kQ6_KTile = tile_kernel<4, 1, q6_tile>();
 
 }  // namespace ringlm

@@ -4,7 +4,7 @@
 // Decode reads every weight once per token, so its speed limit is how fast one thread can stream
 // memory. One pass sums a buffer far larger than the caches with the same SIMD loads the kernels
 // use, read as `parts` side-by-side parts (decode reads four parts of a matrix at once; see
-// src/kernels/matmul.cpp). bench/run.mjs takes passes in every repetition, beside the decode it compares.
+// src/kernels/tile.h). bench/run.mjs takes passes in every repetition, beside the decode it compares.
 #pragma once
 
 #include <chrono>

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "kernels/matmul.h"
+
 namespace ringlm {
 
 namespace {
@@ -31,9 +33,9 @@ Status bind_weight(const GgufFile& f, const std::string& name, int64_t cols, int
   if (vector_f32 && t->type != TensorType::F32) {
     return Status::error("tensor '" + name + "' has type " + tensor_type_name(uint32_t(t->type)) + ", expected F32");
   }
-  if (!tensor_type_traits(uint32_t(t->type)).computable) {
+  if (!weight_kernels(t->type)) {
     return Status::error("tensor '" + name + "' has type " + tensor_type_name(uint32_t(t->type)) +
-                         ", which ringlm does not support yet (supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K)");
+                         ", which ringlm does not support yet (supported: " + weight_kernel_type_names() + ")");
   }
   w->name = t->name.data();
   w->type = t->type;
