@@ -157,3 +157,35 @@ TEST(Transformer, BadModelFilesNameTheProblem) {
   const std::string err = load_error(qbytes);
   EXPECT_NE(err.find("token_embd.weight"), std::string::npos) << err;
 }
+
+// The memory budget, stated before anything is allocated (and refused against the limit), is what
+// loading then allocates: the KV ring, every scratch buffer and the logits, counted from the
+// buffers themselves, for each architecture, context size and thread count.
+TEST(Transformer, MemoryBudgetIsWhatIsAllocated) {
+  ThreadPool pool(3);
+  for (const char* arch : {"llama", "qwen2", "gpt2"}) {
+    for (TensorType type : {TensorType::F32, TensorType::Q8_0, TensorType::Q4_K}) {
+      LlamaShape shape;
+      shape.arch = arch;
+      shape.type = type;
+      if (type == TensorType::Q4_K) shape.dim = 256, shape.ffn = 256;  // K-quant rows: 256
+      const std::vector<uint8_t> file = test::make_llama(shape);
+      for (int context : {1, 50, 128}) {
+        for (int threads : {0, 1, 2}) {
+          std::unique_ptr<Engine> e;
+          const std::string where = std::string(arch) + " " + tensor_type_name(uint32_t(type)) + " context " +
+                                    std::to_string(context) + " threads " + std::to_string(threads);
+          ASSERT_TRUE(test::load_engine(file, &e, context, threads ? &pool : nullptr, threads).ok()) << where;
+          const MemoryBudget& b = e->budget();
+          EXPECT_EQ(b.file_bytes, file.size()) << where;
+          EXPECT_EQ(b.kv_bytes, e->kv_bytes()) << where;
+          EXPECT_EQ(b.scratch_bytes, e->scratch_bytes()) << where;
+          EXPECT_EQ(b.logits_bytes, e->logits_bytes()) << where;
+          EXPECT_EQ(b.total(), e->file_bytes() + e->kv_bytes() + e->scratch_bytes() + e->logits_bytes()) << where;
+          // Engine::plan, which the limit's message uses to find a context that fits, agrees.
+          EXPECT_EQ(Engine::plan(e->model().config, file.size(), context, e->threads()).total(), b.total()) << where;
+        }
+      }
+    }
+  }
+}

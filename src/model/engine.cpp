@@ -28,33 +28,31 @@ Status Engine::load(uint8_t* data, size_t size, const EngineOptions& options, st
   }
   const int threads = !options.pool ? 1
                       : options.threads > 0 ? std::min(options.threads, options.pool->size()) : options.pool->size();
-  // State the budget before allocating it.
-  e->budget_ = plan(c, size, ctx, threads);
+  // State the budget before allocating it: the plan that sizes the allocations below.
+  const AllocationPlan allocations = AllocationPlan::make(c, ctx, Transformer::kDefaultBatch, threads);
+  e->budget_ = budget_of(allocations, c, size);
   // 4 GiB by default (the wasm address space); natively a caller may ask for more, wasm32 cannot.
   const uint64_t four_gib = 1ull << 32;
   uint64_t limit = options.memory_limit ? options.memory_limit : four_gib;
   if (sizeof(void*) == 4) limit = std::min(limit, four_gib);
   if (e->budget_.total() > limit) return over_budget(c, e->budget_, ctx, threads, limit);
-  RINGLM_TRY(e->transformer_.init(&e->model_, ctx, Transformer::kDefaultBatch, options.pool, threads));
+  RINGLM_TRY(e->transformer_.init(&e->model_, allocations, options.pool));
   e->logits_.assign(size_t(c.vocab_size), 0.0f);
   *out = std::move(e);
   return Status();
 }
 
-MemoryBudget Engine::plan(const Config& c, uint64_t file_bytes, int context_size, int threads) {
-  // Mirrors KvCache::allocate and Transformer::init (a test holds lm.info's sizes to these).
-  const uint64_t B = Transformer::kDefaultBatch;
-  const uint64_t slots = uint64_t(context_size) + B;
-  const uint64_t dim = uint64_t(c.dim), q = uint64_t(c.q_dim()), kv = uint64_t(c.kv_dim()), ffn = uint64_t(c.ffn_dim);
-  const uint64_t widest = std::max({dim, q, ffn});
+MemoryBudget Engine::budget_of(const AllocationPlan& allocations, const Config& c, uint64_t file_bytes) {
   MemoryBudget b;
   b.file_bytes = file_bytes;
-  b.kv_bytes = 2 * uint64_t(c.n_layers) * slots * kv * sizeof(float);
-  const uint64_t floats = B * (3 * dim + 2 * q + 2 * kv + 2 * ffn + 2 * uint64_t(c.rope_dims)) +
-                          uint64_t(threads) * (uint64_t(c.head_dim) + slots);
-  b.scratch_bytes = floats * sizeof(float) + MatmulScratch::bytes_for(int(B), int64_t(widest), threads);
-  b.logits_bytes = uint64_t(c.vocab_size) * sizeof(float);
+  b.kv_bytes = allocations.kv_bytes();
+  b.scratch_bytes = allocations.scratch_bytes();
+  b.logits_bytes = uint64_t(c.vocab_size) * sizeof(float);  // logits_, as load() sizes it
   return b;
+}
+
+MemoryBudget Engine::plan(const Config& c, uint64_t file_bytes, int context_size, int threads) {
+  return budget_of(AllocationPlan::make(c, context_size, Transformer::kDefaultBatch, threads), c, file_bytes);
 }
 
 namespace {

@@ -29,7 +29,7 @@ struct EngineOptions {
 struct MemoryBudget {
   uint64_t file_bytes = 0;     // the GGUF file as loaded: the weights are views into it
   uint64_t kv_bytes = 0;       // the KV ring: 2 x layers x (context + prefill batch) x kv_dim floats
-  uint64_t scratch_bytes = 0;  // the forward pass's activations (Transformer::scratch_bytes)
+  uint64_t scratch_bytes = 0;  // the forward pass's activations (AllocationPlan::scratch_bytes)
   uint64_t logits_bytes = 0;   // one row of vocabulary logits
   uint64_t total() const { return file_bytes + kv_bytes + scratch_bytes + logits_bytes; }
 };
@@ -55,6 +55,7 @@ public:
   uint64_t kv_bytes() const { return transformer_.cache().bytes(); }
   uint64_t scratch_bytes() const { return transformer_.scratch_bytes(); }
   uint64_t file_bytes() const { return size_; }
+  uint64_t logits_bytes() const { return uint64_t(logits_.size()) * sizeof(float); }
   const MemoryBudget& budget() const { return budget_; }  // as planned before allocating
 
   // Empty the cache: the next token is at position 0.
@@ -87,6 +88,7 @@ public:
 private:
   Engine() = default;
   static Status over_budget(const Config& c, const MemoryBudget& b, int ctx, int threads, uint64_t limit);
+  static MemoryBudget budget_of(const AllocationPlan& allocations, const Config& c, uint64_t file_bytes);
 
   uint8_t* data_ = nullptr;
   size_t size_ = 0;

@@ -9,7 +9,33 @@
 
 namespace ringlm {
 
-Status Transformer::init(const Model* model, int context_size, int max_batch, ThreadPool* pool, int threads) {
+AllocationPlan AllocationPlan::make(const Config& c, int context_size, int max_batch, int threads) {
+  AllocationPlan p;
+  p.context_size = context_size;
+  p.max_batch = max_batch;
+  p.threads = threads;
+  const size_t B = size_t(max_batch), slots = size_t(context_size) + B;  // as KvCache::allocate
+  p.kv_floats = 2 * uint64_t(c.n_layers) * slots * uint64_t(c.kv_dim());
+  p.x = p.xn = p.proj = B * size_t(c.dim);
+  p.q = p.att_out = B * size_t(c.q_dim());
+  p.k = p.v = B * size_t(c.kv_dim());
+  p.gate = p.up = B * size_t(c.ffn_dim);
+  p.rope = p.anchor_rope = B * size_t(c.rope_dims);
+  p.anchor_q = size_t(threads) * size_t(c.head_dim);
+  p.scores = size_t(threads) * slots;
+  p.slots = p.rerun_tokens = B;
+  p.matmul_cols = std::max({int64_t(c.dim), int64_t(c.q_dim()), int64_t(c.ffn_dim)});
+  return p;
+}
+
+uint64_t AllocationPlan::scratch_bytes() const {
+  const size_t floats = x + xn + q + k + v + att_out + proj + gate + up + rope + anchor_rope + anchor_q + scores;
+  return uint64_t(floats) * sizeof(float) + uint64_t(slots + rerun_tokens) * sizeof(int32_t) +
+         MatmulScratch::bytes_for(max_batch, matmul_cols, threads);
+}
+
+Status Transformer::init(const Model* model, const AllocationPlan& plan, ThreadPool* pool) {
+  const int context_size = plan.context_size, max_batch = plan.max_batch;
   if (max_batch <= 0) return Status::error("prefill batch size must be positive");
   if (model->arch->learned_positions && context_size > model->config.context_length) {
     // Kept positions run up to context_size - 1, and each reads a row of position_embd.
@@ -20,26 +46,29 @@ Status Transformer::init(const Model* model, int context_size, int max_batch, Th
   model_ = model;
   max_batch_ = max_batch;
   pool_ = pool;
-  threads_ = pool ? std::clamp(threads, 1, pool->size()) : 1;
+  if (plan.threads < 1 || plan.threads > (pool ? pool->size() : 1)) {
+    return Status::error("the allocation plan is for " + std::to_string(plan.threads) + " threads, but " +
+                         std::to_string(pool ? pool->size() : 1) + " are available");
+  }
+  threads_ = plan.threads;
   const Config& c = model->config;
   RINGLM_TRY(cache_.allocate(c.n_layers, context_size, c.kv_dim(), max_batch));
-  const size_t B = size_t(max_batch);
-  x_.assign(B * size_t(c.dim), 0.0f);
-  xn_.assign(B * size_t(c.dim), 0.0f);
-  q_.assign(B * size_t(c.q_dim()), 0.0f);
-  k_.assign(B * size_t(c.kv_dim()), 0.0f);
-  v_.assign(B * size_t(c.kv_dim()), 0.0f);
-  att_out_.assign(B * size_t(c.q_dim()), 0.0f);
-  proj_.assign(B * size_t(c.dim), 0.0f);
-  gate_.assign(B * size_t(c.ffn_dim), 0.0f);
-  up_.assign(B * size_t(c.ffn_dim), 0.0f);
-  rope_.assign(B * size_t(c.rope_dims), 0.0f);
-  anchor_rope_.assign(B * size_t(c.rope_dims), 0.0f);
-  anchor_q_.assign(size_t(threads_) * size_t(c.head_dim), 0.0f);
-  scores_.assign(size_t(threads_) * size_t(cache_.slots()), 0.0f);
-  slots_.assign(B, -1);
-  rerun_tokens_.assign(B, 0);
-  mm_.reserve(max_batch, std::max({int64_t(c.dim), int64_t(c.q_dim()), int64_t(c.ffn_dim)}), pool_, threads_);
+  x_.assign(plan.x, 0.0f);
+  xn_.assign(plan.xn, 0.0f);
+  q_.assign(plan.q, 0.0f);
+  k_.assign(plan.k, 0.0f);
+  v_.assign(plan.v, 0.0f);
+  att_out_.assign(plan.att_out, 0.0f);
+  proj_.assign(plan.proj, 0.0f);
+  gate_.assign(plan.gate, 0.0f);
+  up_.assign(plan.up, 0.0f);
+  rope_.assign(plan.rope, 0.0f);
+  anchor_rope_.assign(plan.anchor_rope, 0.0f);
+  anchor_q_.assign(plan.anchor_q, 0.0f);
+  scores_.assign(plan.scores, 0.0f);
+  slots_.assign(plan.slots, -1);
+  rerun_tokens_.assign(plan.rerun_tokens, 0);
+  mm_.reserve(max_batch, plan.matmul_cols, pool_, threads_);
   return Status();
 }
 
@@ -47,7 +76,8 @@ uint64_t Transformer::scratch_bytes() const {
   const size_t floats = x_.size() + xn_.size() + q_.size() + k_.size() + v_.size() + att_out_.size() + proj_.size() +
                         gate_.size() + up_.size() + rope_.size() + anchor_rope_.size() + anchor_q_.size() +
                         scores_.size();
-  return uint64_t(floats) * sizeof(float) + mm_.bytes();
+  return uint64_t(floats) * sizeof(float) + uint64_t(slots_.size() + rerun_tokens_.size()) * sizeof(int32_t) +
+         mm_.bytes();
 }
 
 Status Transformer::check_tokens(const int32_t* tokens, int n, int32_t pos) const {

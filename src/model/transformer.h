@@ -17,14 +17,32 @@
 
 namespace ringlm {
 
+// Every buffer the forward pass allocates, sized from the model's shape alone: Transformer::init
+// allocates exactly these, and Engine::plan adds them up for the memory budget before anything is
+// allocated, so the budget is what is allocated.
+struct AllocationPlan {
+  int context_size = 0;      // KV ring capacity in tokens
+  int max_batch = 0;         // prompt tokens per forward step
+  int threads = 1;           // threads sharing the work (each has its own attention buffers)
+  uint64_t kv_floats = 0;    // the KV ring's keys and values: 2 x layers x (context + batch) x kv_dim
+  // Elements of each activation buffer (Transformer's members of the same names).
+  size_t x = 0, xn = 0, q = 0, k = 0, v = 0, att_out = 0, proj = 0, gate = 0, up = 0, rope = 0, anchor_rope = 0;
+  size_t anchor_q = 0, scores = 0;  // per thread
+  size_t slots = 0, rerun_tokens = 0;  // ints
+  int64_t matmul_cols = 0;   // the longest row a product reads (MatmulScratch)
+
+  static AllocationPlan make(const Config& c, int context_size, int max_batch, int threads);
+  uint64_t kv_bytes() const { return kv_floats * sizeof(float); }
+  uint64_t scratch_bytes() const;  // activations + MatmulScratch::bytes_for
+};
+
 class Transformer {
 public:
   static constexpr int kDefaultBatch = 32;  // prompt tokens per prefill step
 
-  // Allocate the KV cache for `context_size` tokens and the scratch buffers. With a pool, `threads`
-  // of its threads (at most pool->size()) share the matrix products and the attention heads.
-  Status init(const Model* model, int context_size, int max_batch = kDefaultBatch, ThreadPool* pool = nullptr,
-              int threads = 1);
+  // Allocate the KV cache and the scratch buffers as `plan` says. With a pool, plan.threads of its
+  // threads (at most pool->size(); 1 without a pool) share the matrix products and the attention heads.
+  Status init(const Model* model, const AllocationPlan& plan, ThreadPool* pool = nullptr);
 
   // Run `n` tokens at positions pos .. pos+n-1 (pos = the cache's next position) and append their
   // K/V to the cache, applying its wrap-around policy as it fills. Writes the logits of the last
@@ -38,7 +56,7 @@ public:
   const KvCache& cache() const { return cache_; }
   const Model& model() const { return *model_; }
   int threads() const { return threads_; }
-  uint64_t scratch_bytes() const;
+  uint64_t scratch_bytes() const;  // what init allocated besides the KV ring, counted from the buffers
 
 private:
   Status check_tokens(const int32_t* tokens, int n, int32_t pos0) const;
