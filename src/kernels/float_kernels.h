@@ -23,6 +23,22 @@
 
 namespace ringlm {
 
+// LayerNorm's mean and 1 / sqrt(var + eps), in two passes, each summed in double as ggml_norm sums
+// them, so they are llama.cpp's to the last bit nearly always (a different bit would tip some of the
+// next product's Q8_0-quantized activations). Scalar in both ref::layernorm and simd::layernorm:
+// O(n) work beside the O(n^2) products.
+struct NormStats {
+  float mean, scale;
+};
+inline NormStats layernorm_stats(const float* x, int64_t n, float eps) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; i++) sum += double(x[i]);
+  const float mean = float(sum) / float(n);
+  double ss = 0.0;
+  for (int64_t i = 0; i < n; i++) ss += double((x[i] - mean) * (x[i] - mean));
+  return {mean, 1.0f / std::sqrt(float(ss / double(n)) + eps)};
+}
+
 namespace ref {
 
 inline float dot(const float* a, const float* b, int64_t n) {
@@ -73,17 +89,10 @@ inline void swiglu(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
-// out = (x - mean(x)) / sqrt(var(x) + eps) * w + b: LayerNorm in two passes, each summed in double as
-// ggml_norm sums them, so the mean and the scale are llama.cpp's to the last bit nearly always (a
-// different bit would tip some of the next product's Q8_0-quantized activations).
+// out = (x - mean(x)) / sqrt(var(x) + eps) * w + b (see layernorm_stats)
 inline void layernorm(float* out, const float* x, const float* w, const float* b, int64_t n, float eps) {
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; i++) sum += double(x[i]);
-  const float mean = float(sum) / float(n);
-  double ss = 0.0;
-  for (int64_t i = 0; i < n; i++) ss += double((x[i] - mean) * (x[i] - mean));
-  const float scale = 1.0f / std::sqrt(float(ss / double(n)) + eps);
-  for (int64_t i = 0; i < n; i++) out[i] = (x[i] - mean) * scale * w[i] + b[i];
+  const NormStats s = layernorm_stats(x, n, eps);
+  for (int64_t i = 0; i < n; i++) out[i] = (x[i] - s.mean) * s.scale * w[i] + b[i];
 }
 
 // x = gelu(x), tanh form, on llama.cpp's CPU grid: its GELU reads a table of gelu(h) for every f16
@@ -267,14 +276,9 @@ inline void swiglu(float* gate, const float* up, int64_t n) {
   for (; i < n; i++) gate[i] = gate[i] / (1.0f + exp_scalar(-gate[i])) * up[i];
 }
 
-// The two sums stay scalar doubles (see ref::layernorm): O(n) work beside the O(n^2) products.
 inline void layernorm(float* out, const float* x, const float* w, const float* b, int64_t n, float eps) {
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; i++) sum += double(x[i]);
-  const float mean = float(sum) / float(n);
-  double ss = 0.0;
-  for (int64_t i = 0; i < n; i++) ss += double((x[i] - mean) * (x[i] - mean));
-  const float scale = 1.0f / std::sqrt(float(ss / double(n)) + eps);
+  const NormStats s = layernorm_stats(x, n, eps);
+  const float mean = s.mean, scale = s.scale;
   const batch vm(mean), vs(scale);
   int64_t i = 0;
   for (; i + W <= n; i += W) {

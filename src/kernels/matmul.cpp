@@ -28,6 +28,9 @@ Activations as_floats(const float* x, int64_t stride, int n_tokens, int64_t cols
   return float_activations(x, stride, n_tokens, cols);
 }
 
+// Quantized forms: blocks in `q8` or `q8k`, set by the caller.
+Activations block_activations(int n_tokens, int64_t cols) { return float_activations(nullptr, 0, n_tokens, cols); }
+
 // F16 / BF16 weights: each activation rounded to the weights' precision (llama.cpp's F16 matmul
 // works in float after rounding its activations to f16).
 template <void (*Round)(const float*, float*, int64_t)>
@@ -39,9 +42,7 @@ Activations rounded(const float* x, int64_t stride, int n_tokens, int64_t cols, 
 // Q8_0 blocks (Q8_0, Q4_0, Q5_0 weights; Q5_1 reads Q8_1's sums, computed alongside).
 Activations q8_0_blocks(const float* x, int64_t stride, int n_tokens, int64_t cols, MatmulScratch& s) {
   s.quantized.quantize(x, stride, n_tokens, cols);
-  Activations a;
-  a.n_tokens = n_tokens;
-  a.cols = cols;
+  Activations a = block_activations(n_tokens, cols);
   a.q8 = &s.quantized;
   return a;
 }
@@ -49,9 +50,7 @@ Activations q8_0_blocks(const float* x, int64_t stride, int n_tokens, int64_t co
 // Q8_K blocks (the K-quants).
 Activations q8_K_blocks(const float* x, int64_t stride, int n_tokens, int64_t cols, MatmulScratch& s) {
   s.kquantized.quantize(x, stride, n_tokens, cols);
-  Activations a;
-  a.n_tokens = n_tokens;
-  a.cols = cols;
+  Activations a = block_activations(n_tokens, cols);
   a.q8k = &s.kquantized;
   return a;
 }

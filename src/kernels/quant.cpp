@@ -202,6 +202,8 @@ void quantize_block(const float* v, int16_t* q, float* scale, int32_t* sum8, flo
 
 #elif RINGLM_QUANT_AVX2
 
+// The same steps as the SSE4.1 quantize_block above, on 8 lanes, rounding with the instruction
+// wasm lacks, and packing to the int8 layout AVX2's kernels read: a twin per ISA, as the kernels.
 void quantize_block(const float* v, int8_t* q, float* scale, int32_t* sum8, float* s1) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
   __m256 x[4];

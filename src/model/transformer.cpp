@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "kernels/float_kernels.h"
 
@@ -53,19 +54,12 @@ Status Transformer::init(const Model* model, const AllocationPlan& plan, ThreadP
   threads_ = plan.threads;
   const Config& c = model->config;
   RINGLM_TRY(cache_.allocate(c.n_layers, context_size, c.kv_dim(), max_batch));
-  x_.assign(plan.x, 0.0f);
-  xn_.assign(plan.xn, 0.0f);
-  q_.assign(plan.q, 0.0f);
-  k_.assign(plan.k, 0.0f);
-  v_.assign(plan.v, 0.0f);
-  att_out_.assign(plan.att_out, 0.0f);
-  proj_.assign(plan.proj, 0.0f);
-  gate_.assign(plan.gate, 0.0f);
-  up_.assign(plan.up, 0.0f);
-  rope_.assign(plan.rope, 0.0f);
-  anchor_rope_.assign(plan.anchor_rope, 0.0f);
-  anchor_q_.assign(plan.anchor_q, 0.0f);
-  scores_.assign(plan.scores, 0.0f);
+  const std::pair<std::vector<float>*, size_t> buffers[] = {
+      {&x_, plan.x},       {&xn_, plan.xn},     {&q_, plan.q},       {&k_, plan.k},
+      {&v_, plan.v},       {&att_out_, plan.att_out}, {&proj_, plan.proj}, {&gate_, plan.gate},
+      {&up_, plan.up},     {&rope_, plan.rope}, {&anchor_rope_, plan.anchor_rope},
+      {&anchor_q_, plan.anchor_q}, {&scores_, plan.scores}};
+  for (const auto& [buffer, size] : buffers) buffer->assign(size, 0.0f);
   slots_.assign(plan.slots, -1);
   rerun_tokens_.assign(plan.rerun_tokens, 0);
   mm_.reserve(max_batch, plan.matmul_cols, pool_, threads_);
