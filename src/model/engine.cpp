@@ -45,7 +45,7 @@ Status Engine::load(uint8_t* data, size_t size, const EngineOptions& options, st
 MemoryBudget Engine::budget_of(const AllocationPlan& allocations, const Config& c, uint64_t file_bytes) {
   MemoryBudget b;
   b.file_bytes = file_bytes;
-  b.kv_bytes = allocations.kv_bytes();
+  b.kv_bytes = allocations.kv_bytes;
   b.scratch_bytes = allocations.scratch_bytes();
   b.logits_bytes = uint64_t(c.vocab_size) * sizeof(float);  // logits_, as load() sizes it
   return b;

@@ -38,7 +38,7 @@ Status KvCache::allocate(int n_layers, int capacity, int kv_dim, int batch) {
   n_layers_ = n_layers;
   capacity_ = capacity;
   kv_dim_ = kv_dim;
-  slots_ = capacity + batch;
+  slots_ = slots_for(capacity, batch);
   const size_t n = size_t(n_layers) * size_t(slots_) * size_t(kv_dim);
   keys_.assign(n, 0.0f);
   values_.assign(n, 0.0f);

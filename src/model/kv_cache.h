@@ -51,6 +51,11 @@ public:
   // Reserve the whole buffer: `capacity` kept tokens plus `batch` slots of slack. The only
   // allocation the cache ever makes.
   Status allocate(int n_layers, int capacity, int kv_dim, int batch);
+  // The slots and the bytes of keys and values allocate() reserves, to state a memory budget first.
+  static int slots_for(int capacity, int batch) { return capacity + batch; }
+  static uint64_t bytes_for(int n_layers, int capacity, int kv_dim, int batch) {
+    return 2 * uint64_t(n_layers) * uint64_t(slots_for(capacity, batch)) * uint64_t(kv_dim) * sizeof(float);
+  }
   // Whether `anchors` first tokens can be kept under `policy` with this capacity (a window must be left);
   // set_policy() checks it too, but a caller that must fail before changing anything asks first.
   Status check_policy(ContextPolicy policy, int anchors) const;

@@ -15,8 +15,8 @@ AllocationPlan AllocationPlan::make(const Config& c, int context_size, int max_b
   p.context_size = context_size;
   p.max_batch = max_batch;
   p.threads = threads;
-  const size_t B = size_t(max_batch), slots = size_t(context_size) + B;  // as KvCache::allocate
-  p.kv_floats = 2 * uint64_t(c.n_layers) * slots * uint64_t(c.kv_dim());
+  const size_t B = size_t(max_batch), slots = size_t(KvCache::slots_for(context_size, max_batch));
+  p.kv_bytes = KvCache::bytes_for(c.n_layers, context_size, c.kv_dim(), max_batch);
   p.x = p.xn = p.proj = B * size_t(c.dim);
   p.q = p.att_out = B * size_t(c.q_dim());
   p.k = p.v = B * size_t(c.kv_dim());

@@ -24,7 +24,7 @@ struct AllocationPlan {
   int context_size = 0;      // KV ring capacity in tokens
   int max_batch = 0;         // prompt tokens per forward step
   int threads = 1;           // threads sharing the work (each has its own attention buffers)
-  uint64_t kv_floats = 0;    // the KV ring's keys and values: 2 x layers x (context + batch) x kv_dim
+  uint64_t kv_bytes = 0;     // the KV ring's keys and values (KvCache::bytes_for)
   // Elements of each activation buffer (Transformer's members of the same names).
   size_t x = 0, xn = 0, q = 0, k = 0, v = 0, att_out = 0, proj = 0, gate = 0, up = 0, rope = 0, anchor_rope = 0;
   size_t anchor_q = 0, scores = 0;  // per thread
@@ -32,7 +32,6 @@ struct AllocationPlan {
   int64_t matmul_cols = 0;   // the longest row a product reads (MatmulScratch)
 
   static AllocationPlan make(const Config& c, int context_size, int max_batch, int threads);
-  uint64_t kv_bytes() const { return kv_floats * sizeof(float); }
   uint64_t scratch_bytes() const;  // activations + MatmulScratch::bytes_for
 };
 
