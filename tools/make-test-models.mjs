@@ -72,6 +72,9 @@ export const EXTRAS = [
   { name: 'mix', seed: 16, dim: 256, layers: 2, heads: 4, kvHeads: 2, ffn: 672, vocab: 1000, ctx: 256,
     types: ['Q4_K_M'] },
   ...NEWER_FAMILIES,
+  // RoPE scaling as llama.cpp reads it: a factor with no rope.scaling.type is linear scaling; 'none' ignores it.
+  { ...SUITE[1], name: 'gqa-factor-no-type', types: ['F32'], ropeScaling: { factor: 4 } },
+  { ...SUITE[1], name: 'gqa-factor-type-none', types: ['F32'], ropeScaling: { type: 'none', factor: 4 } },
 ];
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
@@ -106,7 +109,7 @@ export function makeTestModels(outdir = 'build/models', { log = () => {} } = {})
       file, name, type: p.type, sha256: hash, bytes: bytes.length,
       params: {
         arch: p.arch ?? 'llama', seed: p.seed, dim: p.dim, layers: p.layers, heads: p.heads, kvHeads: p.kvHeads,
-        headDim: p.headDim ?? p.dim / p.heads, ffn: p.ffn, ropeFreqs: p.ropeFreqs,
+        headDim: p.headDim ?? p.dim / p.heads, ffn: p.ffn, ropeFreqs: p.ropeFreqs, ropeScaling: p.ropeScaling,
         vocab: p.vocab, ctx: p.ctx, tiedOutput: p.tiedOutput, ropeBase: p.ropeBase, eps: p.eps,
         logitStd: p.logitStd, embedStd: p.embedStd, ggufVersion: p.version, alignment: p.alignment ?? 32,
       },

@@ -3,7 +3,8 @@
 // purpose: it checks the test models and the conventions (with llama.cpp as the arbiter) without depending on
 // ringlm's C++ code.
 //
-// llama (below), whose rope_freqs.weight, when present, divides pair i's angle by factor i (ggml's rope);
+// llama (below), whose rope_freqs.weight, when present, divides pair i's angle by factor i (ggml's rope), and
+// whose linear RoPE scaling (rope.scaling.factor; the type is linear unless it says 'none') divides every angle;
 // qwen2 = llama + biases on q, k, v, RoPE in the NEOX layout (pairs (i, i + n_rot/2));
 // qwen3 = llama with NEOX RoPE, each head of q and k RMS-normed (weights attn_q_norm / attn_k_norm, the model's
 // epsilon) before RoPE, head size attention.key_length; smollm3 = llama with no RoPE in layers l, (l+1) % 4 == 0;
@@ -46,9 +47,12 @@ export function loadLlamaRef(pathOrBytes) {
   const arch = md('general.architecture');
   const ARCHES = ['llama', 'qwen2', 'qwen3', 'smollm3', 'gpt2'];
   if (!ARCHES.includes(arch)) throw new Error(`architecture ${arch} is not one of ${ARCHES.join(', ')}`);
-  for (const key of g.metadata.keys()) {
-    if (key.startsWith(`${arch}.rope.scaling.`)) throw new Error(`${key}: RoPE scaling is not in this reference`);
-  }
+  // RoPE scaling as llama.cpp reads it: linear unless rope.scaling.type says 'none' (others are not in this
+  // reference); the factor divides every angle.
+  const scalingType = g.metadata.get(`${arch}.rope.scaling.type`) ?? 'linear';
+  if (!['none', 'linear'].includes(scalingType)) throw new Error(`RoPE scaling '${scalingType}' is not in this reference`);
+  const scalingFactor = g.metadata.get(`${arch}.rope.scaling.factor`) ?? 0;
+  const ropeScale = scalingType === 'none' || scalingFactor === 0 ? 1 : 1 / scalingFactor;
   const dim = md(`${arch}.embedding_length`);
   const heads = md(`${arch}.attention.head_count`);
   const headDim = g.metadata.get(`${arch}.attention.key_length`) ?? dim / heads;
@@ -62,6 +66,7 @@ export function loadLlamaRef(pathOrBytes) {
     headDim,
     nRot: g.metadata.get(`${arch}.rope.dimension_count`) ?? headDim,
     ropeBase: g.metadata.get(`${arch}.rope.freq_base`) ?? 10000,
+    ropeScale,
     rope: { llama: 'adjacent', qwen2: 'neox', qwen3: 'neox', smollm3: 'adjacent', gpt2: 'none' }[arch],
     noRopeEvery: arch === 'smollm3' ? 4 : 0,
     eps: md(arch === 'gpt2' ? 'gpt2.attention.layer_norm_epsilon' : `${arch}.attention.layer_norm_rms_epsilon`),
@@ -207,10 +212,10 @@ function matvec(W, xIn, rows, input) {
   return y;
 }
 
-function rope(vec, nHeads, headDim, nRot, pos, base, style, factors) {
+function rope(vec, nHeads, headDim, nRot, pos, base, style, factors, scale) {
   for (let h = 0; h < nHeads; h++) {
     for (let i = 0; i < nRot / 2; i++) {
-      const theta = (pos * Math.pow(base, (-2 * i) / nRot)) / (factors ? factors[i] : 1);
+      const theta = (scale * pos * Math.pow(base, (-2 * i) / nRot)) / (factors ? factors[i] : 1);
       const c = Math.cos(theta), s = Math.sin(theta);
       // adjacent: pair (2i, 2i+1); neox: pair (i, i + nRot/2)
       const a = h * headDim + (style === 'neox' ? i : 2 * i);
@@ -266,8 +271,8 @@ export function llamaRefLogits(model, tokenIds, options = {}) {
         k = headNorm(k, L.kNorm);
       }
       if (c.rope !== 'none' && !(c.noRopeEvery && (l + 1) % c.noRopeEvery === 0)) {
-        rope(q, c.heads, c.headDim, c.nRot, pos, c.ropeBase, c.rope, w.ropeFreqs);
-        rope(k, c.kvHeads, c.headDim, c.nRot, pos, c.ropeBase, c.rope, w.ropeFreqs);
+        rope(q, c.heads, c.headDim, c.nRot, pos, c.ropeBase, c.rope, w.ropeFreqs, c.ropeScale);
+        rope(k, c.kvHeads, c.headDim, c.nRot, pos, c.ropeBase, c.rope, w.ropeFreqs, c.ropeScale);
       }
       keys[l].push(k);
       values[l].push(v);

@@ -107,13 +107,14 @@ function q4kmType(name, cols) {
  *   name (general.name), version (GGUF 3 or 2), alignment (general.alignment; absent means 32),
  *   arch ('llama' | 'qwen3' | 'smollm3'), headDim (dim / heads; else written as attention.key_length and
  *   value_length), ropeFreqs (llama only: 'llama3' for llama3RopeFactors(headDim, ropeBase), or an array of
- *   headDim/2 factors).
+ *   headDim/2 factors), ropeScaling ({ type, factor }: rope.scaling.type when `type` is given, and
+ *   rope.scaling.factor).
  */
 export function randomLlamaParams(opts = {}) {
   const p = {
     seed: 1, dim: 64, layers: 2, heads: 4, kvHeads: undefined, ffn: undefined, vocab: 512, ctx: 256,
     type: 'F32', tiedOutput: false, ropeBase: 10000, eps: 1e-5, logitStd: 3, embedStd: 1, name: 'ringlm-random-llama',
-    version: 3, alignment: undefined, arch: 'llama', headDim: undefined, ropeFreqs: undefined,
+    version: 3, alignment: undefined, arch: 'llama', headDim: undefined, ropeFreqs: undefined, ropeScaling: undefined,
     ...opts,
   };
   p.kvHeads ??= p.heads;
@@ -224,6 +225,8 @@ export function makeRandomLlama(opts = {}) {
   }
   w.addUint32(`${arch}.rope.dimension_count`, headDim);
   w.addFloat32(`${arch}.rope.freq_base`, p.ropeBase);
+  if (p.ropeScaling?.type !== undefined) w.addString(`${arch}.rope.scaling.type`, p.ropeScaling.type);
+  if (p.ropeScaling?.factor !== undefined) w.addFloat32(`${arch}.rope.scaling.factor`, p.ropeScaling.factor);
   w.addFloat32(`${arch}.attention.layer_norm_rms_epsilon`, p.eps);
   w.addUint32(`${arch}.vocab_size`, p.vocab);
 
