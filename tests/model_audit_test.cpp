@@ -119,6 +119,8 @@ TEST(ModelAudit, EveryRefusedFeatureIsNamed) {
       // Tensors an architecture requires, or has with the wrong size.
       {"qwen3 without its k norm", qwen3_without_norm, "missing tensor 'blk.1.attn_k_norm.weight'"},
       {"rope_freqs of the wrong size", bad_factors, "tensor 'rope_freqs.weight' has shape [9], expected [8]"},
+      {"a partial rotation", [] { LlamaShape s; s.u32_keys = {{"rope.dimension_count", 8}}; return s; }(),
+       "key 'llama.rope.dimension_count' is 8, but RoPE rotates whole heads of 16 in this architecture (a partial rotation is not supported)"},
       {"a negative RoPE factor", negative_factor,
        "tensor 'rope_freqs.weight' value 3 is -1.000000 (RoPE frequency factors must be positive)"},
       // Keys of features ringlm does not implement.

@@ -91,10 +91,13 @@ const ArchTraits kArchitectures[] = {
 Status read_rope(LoadLedger& f, const std::string& a, Config* c) {
   c->rope_dims = c->head_dim;
   RINGLM_TRY(get_dim(f, a + "rope.dimension_count", &c->rope_dims, false, 1 << 16));
-  if (c->rope_dims > c->head_dim || c->rope_dims % 2 != 0) {
-    return Status::error("rope.dimension_count " + std::to_string(c->rope_dims) + " must be even and at most the head size " +
-                         std::to_string(c->head_dim));
+  // llama.cpp's graphs for these architectures rotate whole heads (they assert it): a partial
+  // rotation would have no reference to be held to.
+  if (c->rope_dims != c->head_dim) {
+    return Status::error("key '" + a + "rope.dimension_count' is " + std::to_string(c->rope_dims) + ", but RoPE rotates whole heads of " +
+                         std::to_string(c->head_dim) + " in this architecture (a partial rotation is not supported)");
   }
+  if (c->rope_dims % 2 != 0) return Status::error("the head size " + std::to_string(c->head_dim) + " is odd: RoPE turns pairs");
   double base = c->rope_base;
   RINGLM_TRY(f.get_float(a + "rope.freq_base", &base, false));
   c->rope_base = float(base);
