@@ -72,6 +72,8 @@ export const EXTRAS = [
   { name: 'mix', seed: 16, dim: 256, layers: 2, heads: 4, kvHeads: 2, ffn: 672, vocab: 1000, ctx: 256,
     types: ['Q4_K_M'] },
   ...NEWER_FAMILIES,
+  // llama with every bias llama.cpp reads when present (attention q/k/v and output, feed-forward gate/up/down).
+  { ...SUITE[1], name: 'gqa-biases', types: ['F32', 'Q8_0'], biases: true },
   // RoPE scaling as llama.cpp reads it: a factor with no rope.scaling.type is linear scaling; 'none' ignores it.
   { ...SUITE[1], name: 'gqa-factor-no-type', types: ['F32'], ropeScaling: { factor: 4 } },
   { ...SUITE[1], name: 'gqa-factor-type-none', types: ['F32'], ropeScaling: { type: 'none', factor: 4 } },

@@ -22,6 +22,7 @@
 //     x   += Wo concat(heads)
 //     h    = rmsnorm(x) * ffn_norm
 //     x   += Wdown (silu(Wgate h) * Wup h)
+//   (each projection plus its bias where the file has one: attn_q/k/v, attn_output, ffn_gate/up/down)
 //   logits = Wout (rmsnorm(x) * output_norm), Wout = output.weight or, when absent, token_embd (tied)
 //
 // Quantized or F16 weights are dequantized to exact values. Activations stay float64 by default; with
@@ -104,7 +105,7 @@ export function loadLlamaRef(pathOrBytes) {
       attnNorm: t(`${b}attn_norm.weight`), attnNormB: opt(`${b}attn_norm.bias`), // (dim)
       wo: t(`${b}attn_output.weight`), bo: opt(`${b}attn_output.bias`), // (dim, dim), (dim)
       ffnNorm: t(`${b}ffn_norm.weight`), ffnNormB: opt(`${b}ffn_norm.bias`), // (dim)
-      wGate: opt(`${b}ffn_gate.weight`), // (ffn, dim) llama, qwen2
+      wGate: opt(`${b}ffn_gate.weight`), bGate: opt(`${b}ffn_gate.bias`), // (ffn, dim), (ffn) llama, qwen2
       wUp: t(`${b}ffn_up.weight`), bUp: opt(`${b}ffn_up.bias`), // (ffn, dim), (ffn)
       wDown: t(`${b}ffn_down.weight`), bDown: opt(`${b}ffn_down.bias`), // (dim, ffn), (dim)
     };
@@ -301,8 +302,8 @@ export function llamaRefLogits(model, tokenIds, options = {}) {
       const h2 = norm(x, L.ffnNorm, L.ffnNormB);
       let act;
       if (L.wGate) {
-        const gate = mv(L.wGate, h2, c.ffn);
-        const up = mv(L.wUp, h2, c.ffn);
+        const gate = addBias(mv(L.wGate, h2, c.ffn), L.bGate);
+        const up = addBias(mv(L.wUp, h2, c.ffn), L.bUp);
         act = gate.map((g, i) => silu(g) * up[i]);
       } else {
         act = addBias(mv(L.wUp, h2, c.ffn), L.bUp).map(gelu);

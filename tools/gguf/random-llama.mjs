@@ -108,13 +108,15 @@ function q4kmType(name, cols) {
  *   arch ('llama' | 'qwen3' | 'smollm3'), headDim (dim / heads; else written as attention.key_length and
  *   value_length), ropeFreqs (llama only: 'llama3' for llama3RopeFactors(headDim, ropeBase), or an array of
  *   headDim/2 factors), ropeScaling ({ type, factor }: rope.scaling.type when `type` is given, and
- *   rope.scaling.factor).
+ *   rope.scaling.factor), biases (llama only: every bias llama.cpp reads when present, attn_q/k/v, attn_output
+ *   and ffn_gate/up/down, F32 with std 0.2).
  */
 export function randomLlamaParams(opts = {}) {
   const p = {
     seed: 1, dim: 64, layers: 2, heads: 4, kvHeads: undefined, ffn: undefined, vocab: 512, ctx: 256,
     type: 'F32', tiedOutput: false, ropeBase: 10000, eps: 1e-5, logitStd: 3, embedStd: 1, name: 'ringlm-random-llama',
     version: 3, alignment: undefined, arch: 'llama', headDim: undefined, ropeFreqs: undefined, ropeScaling: undefined,
+    biases: false,
     ...opts,
   };
   p.kvHeads ??= p.heads;
@@ -199,6 +201,7 @@ export function makeRandomLlama(opts = {}) {
   const { arch, headDim } = p;
   if (!LLAMA_SHAPED.includes(arch)) throw new Error(`arch must be one of ${LLAMA_SHAPED.join(', ')}, not ${arch}`);
   if (p.ropeFreqs !== undefined && arch !== 'llama') throw new Error('only llama files carry rope_freqs');
+  if (p.biases && arch !== 'llama') throw new Error('only llama files carry the optional biases');
   const qDim = headDim * p.heads;
   const kvDim = headDim * p.kvHeads;
   const mixed = p.type === 'Q4_K_M';
@@ -250,6 +253,7 @@ export function makeRandomLlama(opts = {}) {
   };
   const matrix = (name, cols, rows, std) => w.addTensor(name, typeOf(name, cols), [cols, rows], normal(name, cols * rows, std));
   const norm = (name, n, gain) => w.addTensor(name, GgmlType.F32, [n], normal(name, n, 0.1 * gain, gain));
+  const bias = (name, n) => p.biases && w.addTensor(name, GgmlType.F32, [n], normal(name, n, 0.2));
 
   // Embedding rows have rms embedStd; every projection keeps the rms of its (normalised) input, std 1/sqrt(in),
   // except Q and K, scaled by 1.25 each so scores q.k/sqrt(head_dim) have std ~1.25^2. The output RMSNorm gain
@@ -272,16 +276,23 @@ export function makeRandomLlama(opts = {}) {
     matrix(`${b}attn_q.weight`, p.dim, qDim, qkStd);
     matrix(`${b}attn_k.weight`, p.dim, kvDim, qkStd);
     matrix(`${b}attn_v.weight`, p.dim, kvDim, inStd);
+    bias(`${b}attn_q.bias`, qDim);
+    bias(`${b}attn_k.bias`, kvDim);
+    bias(`${b}attn_v.bias`, kvDim);
     // qwen3 normalises each head of q and k to rms 1 (times these gains), so they set the scores' spread.
     if (arch === 'qwen3') {
       norm(`${b}attn_q_norm.weight`, headDim, 1.25);
       norm(`${b}attn_k_norm.weight`, headDim, 1.25);
     }
     matrix(`${b}attn_output.weight`, qDim, p.dim, 1 / Math.sqrt(qDim));
+    bias(`${b}attn_output.bias`, p.dim);
     norm(`${b}ffn_norm.weight`, p.dim, 1);
     matrix(`${b}ffn_gate.weight`, p.dim, p.ffn, inStd);
     matrix(`${b}ffn_up.weight`, p.dim, p.ffn, inStd);
     matrix(`${b}ffn_down.weight`, p.ffn, p.dim, 1 / Math.sqrt(p.ffn));
+    bias(`${b}ffn_gate.bias`, p.ffn);
+    bias(`${b}ffn_up.bias`, p.ffn);
+    bias(`${b}ffn_down.bias`, p.dim);
   }
   norm('output_norm.weight', p.dim, outGain);
   if (!p.tiedOutput) matrix('output.weight', p.dim, p.vocab, outStd);
