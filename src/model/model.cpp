@@ -72,16 +72,18 @@ Weight slice(const Weight& w, int64_t first, int64_t count, bool vector) {
 
 constexpr Bias kNo = Bias::None, kMay = Bias::Optional, kMust = Bias::Required;
 constexpr const char* kRmsEps = "attention.layer_norm_rms_epsilon";
+constexpr const char* kLayerEps = "attention.layer_norm_epsilon";
 
 // Which tensors each architecture has, as llama.cpp's loader (src/models/<arch>.cpp) creates them:
 // biases it reads when present are kMay; tensors it never creates are refused by the audit.
-//                name       norm            eps key  rope               learned fused  biases: qkv  out  ffn  output  ffn              qk_norm rope_freqs no_rope_every
+// Columns: name, norm, eps key, RoPE, learned positions, fused QKV, biases (qkv, attn output, ffn,
+// output), FFN, q/k norm, rope_freqs, no RoPE every n layers.
 const ArchTraits kArchitectures[] = {
     {"llama",   NormKind::RMS,   kRmsEps, RopeStyle::Adjacent, false, false, kMay,  kMay,  kMay,  kNo,  FfnKind::SwiGLU, false, true,  0},
     {"qwen2",   NormKind::RMS,   kRmsEps, RopeStyle::Neox,     false, false, kMay,  kNo,   kNo,   kMay, FfnKind::SwiGLU, false, false, 0},
     {"qwen3",   NormKind::RMS,   kRmsEps, RopeStyle::Neox,     false, false, kMay,  kNo,   kNo,   kNo,  FfnKind::SwiGLU, true,  false, 0},
     {"smollm3", NormKind::RMS,   kRmsEps, RopeStyle::Adjacent, false, false, kMay,  kNo,   kNo,   kNo,  FfnKind::SwiGLU, false, false, 4},
-    {"gpt2",    NormKind::Layer, "attention.layer_norm_epsilon", RopeStyle::None, true, true, kMust, kMust, kMust, kNo, FfnKind::GELU, false, false, 0},
+    {"gpt2",    NormKind::Layer, kLayerEps, RopeStyle::None,   true,  true,  kMust, kMust, kMust, kNo,  FfnKind::GELU,   false, false, 0},
 };
 
 // RoPE hyperparameters, as llama.cpp reads them (llama_model_base::load_hparams, llama_context):
