@@ -11,6 +11,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/quant.h"
@@ -217,10 +218,21 @@ inline std::vector<uint8_t> encode(const TensorSpec& t) {
 }
 
 struct LlamaShape {
-  std::string arch = "llama";  // or "qwen2" (Q/K/V biases, NEOX RoPE) or "gpt2" (see make_llama)
+  // "llama", or "qwen2" (Q/K/V biases, NEOX RoPE), "qwen3" (q/k norms, NEOX RoPE), "smollm3" (llama
+  // with no RoPE in every fourth layer: nothing in the file), "gpt2" (see make_llama)
+  std::string arch = "llama";
   int dim = 64, layers = 2, heads = 4, kv_heads = 2, ffn = 96, vocab = 96, ctx = 128;
+  int head_dim = 0;         // when not 0: attention.key_length/value_length (else dim / heads)
   TensorType type = TensorType::F32;
   bool tied = false;
+  std::vector<float> rope_freqs;  // when not empty: rope_freqs.weight with these values
+  // More metadata ("<arch>." is prepended to each key) and more tensors (random F32 of shape ne),
+  // and tensor names left out: for files that ask for features the loader must refuse.
+  std::vector<std::pair<std::string, uint32_t>> u32_keys;
+  std::vector<std::pair<std::string, float>> f32_keys;
+  std::vector<std::pair<std::string, std::string>> str_keys;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> extra_tensors;
+  std::vector<std::string> left_out;
   // A SentencePiece-style vocabulary: <unk> <s> </s>, the 256 byte tokens, then `pieces`
   // (vocab grows to fit). Empty: no tokenizer metadata at all.
   std::vector<std::string> pieces;
@@ -259,7 +271,7 @@ inline std::vector<uint8_t> make_llama(LlamaShape s, uint32_t seed = 1) {
     for (float& v : t.values) v = 1.0f + 0.1f * normal(rng);
     return t;
   };
-  const int hd = s.dim / s.heads;
+  const int hd = s.head_dim ? s.head_dim : s.dim / s.heads;
   const float w_in = 1.0f / std::sqrt(float(s.dim));
   const bool gpt2 = s.arch == "gpt2";
   auto bias = [&](const std::string& name, int n) { return random({n}, 0.3f, TensorType::F32, name); };
@@ -283,6 +295,14 @@ inline std::vector<uint8_t> make_llama(LlamaShape s, uint32_t seed = 1) {
         tensors.push_back(bias(p + "attn_k.bias", s.kv_heads * hd));
         tensors.push_back(bias(p + "attn_v.bias", s.kv_heads * hd));
       }
+      if (s.arch == "qwen3") {
+        TensorSpec qn = norm(p + "attn_q_norm.weight"), kn = norm(p + "attn_k_norm.weight");
+        qn.ne = kn.ne = {hd};
+        qn.values.resize(size_t(hd), 1.1f);
+        kn.values.resize(size_t(hd), 0.9f);
+        tensors.push_back(qn);
+        tensors.push_back(kn);
+      }
     }
     tensors.push_back(random({s.heads * hd, s.dim}, w_in, s.type, p + "attn_output.weight"));
     if (gpt2) tensors.push_back(bias(p + "attn_output.bias", s.dim));
@@ -299,10 +319,19 @@ inline std::vector<uint8_t> make_llama(LlamaShape s, uint32_t seed = 1) {
   tensors.push_back(norm("output_norm.weight"));
   if (gpt2) tensors.push_back(bias("output_norm.bias", s.dim));
   if (!s.tied) tensors.push_back(random({s.dim, s.vocab}, 3.0f * w_in, s.type, "output.weight"));
+  if (!s.rope_freqs.empty()) {
+    tensors.push_back({"rope_freqs.weight", {int64_t(s.rope_freqs.size())}, TensorType::F32, s.rope_freqs});
+  }
+  for (const auto& [name, ne] : s.extra_tensors) tensors.push_back(random(ne, 0.3f, TensorType::F32, name));
+  for (const std::string& name : s.left_out) {
+    tensors.erase(std::remove_if(tensors.begin(), tensors.end(), [&](const TensorSpec& t) { return t.name == name; }),
+                  tensors.end());
+  }
 
   const std::string a = s.arch + ".";
   GgufBuilder b;
-  b.header(tensors.size(), (s.pieces.empty() ? 9 : 17) - (gpt2 ? 1 : 0));
+  b.header(tensors.size(), (s.pieces.empty() ? 9 : 17) - (gpt2 ? 1 : 0) + (s.head_dim ? 2 : 0) + s.u32_keys.size() +
+                               s.f32_keys.size() + s.str_keys.size());
   b.kv_str("general.architecture", s.arch);
   b.kv_u32(a + "context_length", uint32_t(s.ctx));
   b.kv_u32(a + "embedding_length", uint32_t(s.dim));
@@ -316,6 +345,13 @@ inline std::vector<uint8_t> make_llama(LlamaShape s, uint32_t seed = 1) {
     b.kv_f32(a + "rope.freq_base", 10000.0f);
     b.kv_f32(a + "attention.layer_norm_rms_epsilon", 1e-5f);
   }
+  if (s.head_dim) {
+    b.kv_u32(a + "attention.key_length", uint32_t(s.head_dim));
+    b.kv_u32(a + "attention.value_length", uint32_t(s.head_dim));
+  }
+  for (const auto& [key, v] : s.u32_keys) b.kv_u32(a + key, v);
+  for (const auto& [key, v] : s.f32_keys) b.kv_f32(a + key, v);
+  for (const auto& [key, v] : s.str_keys) b.kv_str(a + key, v);
   if (!s.pieces.empty()) {
     std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
     std::vector<int32_t> types = {2, 3, 3};

@@ -1,5 +1,5 @@
 // Golden test: ringlm's next-token distributions against llama.cpp's on the suite of random models (architectures
-// llama, qwen2 and gpt2).
+// llama, with and without Llama 3 RoPE frequency factors, qwen2, qwen3, smollm3 and gpt2).
 //
 //   node --test tests/llamacpp-compare.test.mjs
 //
@@ -12,6 +12,11 @@
 // Log-softmax is taken in float64; max |Δ logprob| must stay within the tolerance of the weight type, and the
 // argmax must agree wherever llama.cpp's top-1/top-2 gap exceeds that tolerance (closer calls may flip).
 // A missing ringlm build fails its tests; nothing is skipped.
+//
+// Models with RoPE frequency factors (rope_freqs.weight) are also held to llama.cpp at positions 2,048 .. 2,111,
+// where the factors slow the low frequencies by up to 8x: prefill to 2,080, then decode, natively and in wasm; and
+// llama.cpp on the same weights without the factors must differ there by far more than the tolerance (so the
+// check would see ringlm ignoring them).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,8 +26,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { makeTestModels } from '../tools/make-test-models.mjs';
-import { makeRng } from '../tools/gguf/random-llama.mjs';
+import { makeTestModels, NEWER_FAMILIES } from '../tools/make-test-models.mjs';
+import { makeRandomLlama, makeRng } from '../tools/gguf/random-llama.mjs';
 import { llamaCppLogprobs, disposeReferenceLlama } from './reference/llamacpp.mjs';
 import { loadLlamaRef, llamaRefLogits } from './reference/llama-ref.mjs';
 import { compareLogprobs, logSoftmaxRows, spread } from './reference/compare.mjs';
@@ -50,17 +55,21 @@ const GPT2_F32_TOLERANCE = 2e-3;
 const DECODE_TOLERANCE = 1e-5;
 /** The models must say something: the mean per-position std of llama.cpp's log-probabilities. */
 const MIN_LOGPROB_STD = 1.5;
+/** Positions past 2,048: the rows compared, and where decoding takes over from prefill. */
+const LONG_FROM = 2048, LONG_LENGTH = 2048 + 64, LONG_DECODE_FROM = 2080;
+/** Without its frequency factors, llama.cpp's log-probabilities past 2,048 must move by at least this much. */
+const MIN_FACTOR_EFFECT = 1;
 
 // Models are (re)written first: identical files are left untouched, so this is cheap.
 const manifest = makeTestModels(MODELS_DIR);
 
-/** BOS, then SEQUENCE_LENGTH-1 ids in [3, vocab), seeded by the model name. */
-function tokenSequence(name, vocab) {
+/** BOS, then length-1 ids in [3, vocab), seeded by `name`. */
+function tokenSequence(name, vocab, length = SEQUENCE_LENGTH) {
   let seed = 7;
   for (const ch of name) seed = (Math.imul(seed, 31) + ch.charCodeAt(0)) >>> 0;
   const rng = makeRng(seed);
   const ids = [1];
-  while (ids.length < SEQUENCE_LENGTH) ids.push(3 + (rng.nextU32() % (vocab - 3)));
+  while (ids.length < length) ids.push(3 + (rng.nextU32() % (vocab - 3)));
   return ids;
 }
 
@@ -77,11 +86,15 @@ function reference(model) {
 // Rows of the table printed at the end.
 const table = [];
 
-/** Compares candidate raw logits with llama.cpp for `model`, records a table row, asserts the tolerances. */
-async function checkAgainstLlamaCpp(model, impl, rawLogits, tolerance) {
+/**
+ * Compares candidate raw logits with llama.cpp for `model` (its 64 positions, or the log-probabilities `ref` of
+ * other ones), records a table row, asserts the tolerances.
+ */
+async function checkAgainstLlamaCpp(model, impl, rawLogits, tolerance, ref = null) {
   const vocab = model.params.vocab;
-  const ref = await reference(model);
-  assert.equal(rawLogits.length, SEQUENCE_LENGTH * vocab, `${impl}: expected ${SEQUENCE_LENGTH}x${vocab} logits`);
+  ref ??= await reference(model);
+  const rows = ref.length / vocab;
+  assert.equal(rawLogits.length, rows * vocab, `${impl}: expected ${rows}x${vocab} logits`);
   const result = compareLogprobs(ref, logSoftmaxRows(rawLogits, vocab), vocab, tolerance);
   table.push({ model: model.name, type: model.type, impl, ...result, tolerance });
   assert.ok(result.maxAbs <= tolerance,
@@ -102,14 +115,16 @@ async function loadRingLM() {
   return (await ringlmModule).RingLM;
 }
 
-function nativeLogits(modelPath, ids, vocab) {
+/** ringlm-cli's logits of every position; `ctx` sets the cache's capacity, the last `decode` tokens are decoded. */
+function nativeLogits(modelPath, ids, vocab, { ctx, decode } = {}) {
   if (!existsSync(NATIVE_CLI)) {
     throw new Error(`ringlm native build missing: ${NATIVE_CLI} (build it, or set RINGLM_NATIVE_BUILD)`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'ringlm-logits-'));
   try {
     const out = join(dir, 'logits.f32');
-    const run = spawnSync(NATIVE_CLI, ['logits', '-m', modelPath, '--tokens', ids.join(','), '-o', out],
+    const options = [...(ctx ? ['--ctx', String(ctx)] : []), ...(decode ? ['--decode', String(decode)] : [])];
+    const run = spawnSync(NATIVE_CLI, ['logits', '-m', modelPath, '--tokens', ids.join(','), '-o', out, ...options],
       { encoding: 'utf8', timeout: 120_000 });
     if (run.error) throw run.error;
     assert.equal(run.status, 0, `ringlm-cli logits exited ${run.status}: ${run.stderr}`);
@@ -143,7 +158,7 @@ after(async () => {
     `${r.top1Agree}/${r.positions}` + (r.requiredMismatches.length ? ` (${r.requiredMismatches.length} bad)` : '')]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
-  console.log(['', 'ringlm vs llama.cpp (log-probabilities, teacher forcing, 64 tokens)', line(head),
+  console.log(['', 'ringlm vs llama.cpp (log-probabilities, teacher forcing, 64 positions)', line(head),
     ...rows.map(line)].join('\n'));
 });
 
@@ -199,5 +214,56 @@ for (const model of manifest.models) {
       const logits = nativeLogits(path, ids, model.params.vocab);
       await checkAgainstLlamaCpp(model, 'native', logits, tolerance);
     });
+
+    if (model.params.ropeFreqs) describePastPosition2048(model, path, tolerance);
+  });
+}
+
+// Positions 2,048 .. 2,111 of a model with RoPE frequency factors.
+function describePastPosition2048(model, path, tolerance) {
+  const vocab = model.params.vocab;
+  const ids = tokenSequence(`${model.name}-long`, vocab, LONG_LENGTH);
+  const ref = () => {
+    const key = `${model.file}#long`;
+    if (!referenceCache.has(key)) referenceCache.set(key, llamaCppLogprobs(path, ids, { from: LONG_FROM }));
+    return referenceCache.get(key);
+  };
+  const longModel = { ...model, name: `${model.name} @2048+` };
+
+  if (model.type === 'F32') test('past position 2,048: the frequency factors matter to llama.cpp there', async () => {
+    // The same weights without rope_freqs.weight: llama.cpp must see a different model.
+    const family = NEWER_FAMILIES.find((f) => f.name === model.name);
+    assert.ok(family, `${model.name} is not one of NEWER_FAMILIES`);
+    const { types, ropeFreqs, ...opts } = family;
+    const dir = mkdtempSync(join(tmpdir(), 'ringlm-nofactors-'));
+    try {
+      const plain = join(dir, 'plain.gguf');
+      makeRandomLlama({ ...opts, type: model.type, name: `ringlm-test-${model.name}` }).write(plain);
+      const without = await llamaCppLogprobs(plain, ids, { from: LONG_FROM });
+      const effect = compareLogprobs(await ref(), without, vocab, tolerance).maxAbs;
+      assert.ok(effect >= MIN_FACTOR_EFFECT, `without its factors llama.cpp moves only ${effect} past 2,048`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('past position 2,048: ringlm wasm agrees with llama.cpp, through prefill and decode', async () => {
+    const RingLM = await loadRingLM();
+    const lm = await RingLM.load(new Uint8Array(readFileSync(path)), { contextSize: LONG_LENGTH + 64 });
+    try {
+      const logits = new Float32Array((LONG_LENGTH - LONG_FROM) * vocab);
+      await lm.prefill(Int32Array.from(ids.slice(0, LONG_FROM)));
+      const prefilled = await lm.prefill(Int32Array.from(ids.slice(LONG_FROM, LONG_DECODE_FROM)), { allLogits: true });
+      logits.set(prefilled, 0);
+      for (let i = LONG_DECODE_FROM; i < LONG_LENGTH; i++) logits.set(await lm.decode(ids[i]), (i - LONG_FROM) * vocab);
+      await checkAgainstLlamaCpp(longModel, 'wasm', logits, tolerance, await ref());
+    } finally {
+      lm.dispose();
+    }
+  });
+
+  test('past position 2,048: ringlm native agrees with llama.cpp, through prefill and decode', async () => {
+    const all = nativeLogits(path, ids, vocab, { ctx: LONG_LENGTH + 64, decode: LONG_LENGTH - LONG_DECODE_FROM });
+    await checkAgainstLlamaCpp(longModel, 'native', all.subarray(LONG_FROM * vocab), tolerance, await ref());
   });
 }

@@ -189,7 +189,7 @@ export function badModels() {
   // --- the model: keys, tensors, shapes ---
   const without = (file, what, error, edit) => { const w = base(); edit(w); add(file, what, error, w.toBuffer()); };
   without('missing-architecture', 'no general.architecture', "missing metadata key 'general.architecture'", (w) => w.metadata.delete('general.architecture'));
-  without('architecture-bert', 'architecture bert', "architecture 'bert' is not supported (supported: llama, qwen2, gpt2)",
+  without('architecture-bert', 'architecture bert', "architecture 'bert' is not supported (supported: llama, qwen2, qwen3, smollm3, gpt2)",
     (w) => w.metadata.set('general.architecture', { type: GgufType.STRING, value: 'bert' }));
   without('gpt2-without-its-keys', 'architecture gpt2 with llama keys', "missing metadata key 'gpt2.embedding_length'",
     (w) => w.metadata.set('general.architecture', { type: GgufType.STRING, value: 'gpt2' }));
@@ -200,9 +200,9 @@ export function badModels() {
     (w) => w.metadata.set('llama.block_count', { type: GgufType.STRING, value: '1' }));
   without('head-count-3', 'head_count 3 (32 is no multiple)', 'embedding_length 32 is not a multiple of head_count 3',
     (w) => w.metadata.set('llama.attention.head_count', { type: GgufType.UINT32, value: 3 }));
-  without('rope-dims-odd', 'rope.dimension_count 7', 'rope.dimension_count 7 must be even',
+  without('rope-dims-odd', 'rope.dimension_count 7', "key 'llama.rope.dimension_count' is 7, but RoPE rotates whole heads of 16",
     (w) => w.metadata.set('llama.rope.dimension_count', { type: GgufType.UINT32, value: 7 }));
-  without('rope-scaling-yarn', 'rope scaling yarn', "rope.scaling.type 'yarn' is not supported",
+  without('rope-scaling-yarn', 'rope scaling yarn', "key 'llama.rope.scaling.type' is 'yarn' (YaRN RoPE scaling), which is not supported",
     (w) => w.metadata.set('llama.rope.scaling.type', { type: GgufType.STRING, value: 'yarn' }));
   without('missing-tensor', 'no blk.0.ffn_up.weight', "missing tensor 'blk.0.ffn_up.weight'",
     (w) => { w.tensors = w.tensors.filter((t) => t.name !== 'blk.0.ffn_up.weight'); });

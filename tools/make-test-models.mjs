@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes the suite of seeded random models (llama, qwen2, gpt2) used by the golden tests, plus models.json
+// Writes the suite of seeded random models (llama, qwen2, gpt2; Llama 3 RoPE, qwen3, smollm3) used by the golden tests, plus models.json
 // describing them.
 //
 //   node tools/make-test-models.mjs [outdir]      (default build/models)
@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeRandomLlama } from './gguf/random-llama.mjs';
-import { makeRandomArch } from './gguf/random-arch.mjs';
+import { ARCHITECTURES, makeRandomArch } from './gguf/random-arch.mjs';
 
 export const TYPES = ['F32', 'F16', 'Q8_0', 'Q4_0'];
 
@@ -38,6 +38,27 @@ export const SUITE = [
 ];
 
 /**
+ * The families whose files people download today, each as F32, Q8_0 and a Q4_K_M-like mix:
+ *   llama3      Llama 3.1/3.2 RoPE: rope_freqs.weight holding Llama 3.1's factors for this head size and base
+ *               (every regime: kept, slowed 8x, interpolated), base 500000, a context past 2,048 positions
+ *               (the golden test runs to past 2,048, where the slowed frequencies matter), GQA 4:1;
+ *   qwen3       per-head q/k RMSNorm, NEOX RoPE, a head size (128) that is not dim / heads (64), GQA 2:1,
+ *               untied and tied (smaller embeddings: see 'tied');
+ *   smollm3     four layers, so that the fourth has no RoPE.
+ */
+const NEWER_FAMILIES_TYPES = ['F32', 'Q8_0', 'Q4_K_M'];
+export const NEWER_FAMILIES = [
+  { name: 'llama3', seed: 21, dim: 256, layers: 2, heads: 8, kvHeads: 2, ffn: 512, vocab: 512, ctx: 4096,
+    ropeBase: 500000, ropeFreqs: 'llama3', types: NEWER_FAMILIES_TYPES },
+  { name: 'qwen3', arch: 'qwen3', seed: 22, dim: 256, layers: 2, heads: 4, kvHeads: 2, headDim: 128, ffn: 512,
+    vocab: 512, ctx: 256, ropeBase: 1000000, eps: 1e-6, types: NEWER_FAMILIES_TYPES },
+  { name: 'qwen3-tied', arch: 'qwen3', seed: 23, dim: 256, layers: 2, heads: 4, kvHeads: 2, headDim: 128, ffn: 512,
+    vocab: 1000, ctx: 256, ropeBase: 1000000, eps: 1e-6, tiedOutput: true, embedStd: 0.3, types: NEWER_FAMILIES_TYPES },
+  { name: 'smollm3', arch: 'smollm3', seed: 24, dim: 256, layers: 4, heads: 8, kvHeads: 2, ffn: 512, vocab: 512,
+    ctx: 256, ropeBase: 2000000, types: NEWER_FAMILIES_TYPES },
+];
+
+/**
  * Extra files: a GGUF v2 file with a non-default alignment; the newer types on a model whose rows are 256
  * long (K-quants need it) and on the tied model; a Q4_K_M-like mix whose ffn_down rows (672) cannot be
  * K-quants and fall back to Q5_0 / Q8_0 as llama.cpp's quantizer does (see random-llama.mjs).
@@ -50,6 +71,12 @@ export const EXTRAS = [
   { ...SUITE[3], types: ['Q5_0', 'Q5_1', 'BF16'] },
   { name: 'mix', seed: 16, dim: 256, layers: 2, heads: 4, kvHeads: 2, ffn: 672, vocab: 1000, ctx: 256,
     types: ['Q4_K_M'] },
+  ...NEWER_FAMILIES,
+  // llama with every bias llama.cpp reads when present (attention q/k/v and output, feed-forward gate/up/down).
+  { ...SUITE[1], name: 'gqa-biases', types: ['F32', 'Q8_0'], biases: true },
+  // RoPE scaling as llama.cpp reads it: a factor with no rope.scaling.type is linear scaling; 'none' ignores it.
+  { ...SUITE[1], name: 'gqa-factor-no-type', types: ['F32'], ropeScaling: { factor: 4 } },
+  { ...SUITE[1], name: 'gqa-factor-type-none', types: ['F32'], ropeScaling: { type: 'none', factor: 4 } },
 ];
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
@@ -72,7 +99,7 @@ export function makeTestModels(outdir = 'build/models', { log = () => {} } = {})
   for (const { name, ...opts } of jobs) {
     const file = `${name}-${opts.type.toLowerCase()}.gguf`;
     const path = join(outdir, file);
-    const make = opts.arch ? makeRandomArch : makeRandomLlama;
+    const make = ARCHITECTURES.includes(opts.arch) ? makeRandomArch : makeRandomLlama;
     const writer = make({ ...opts, name: `ringlm-test-${name}` });
     const bytes = writer.toBuffer();
     const hash = sha256(bytes);
@@ -83,7 +110,8 @@ export function makeTestModels(outdir = 'build/models', { log = () => {} } = {})
     entries.push({
       file, name, type: p.type, sha256: hash, bytes: bytes.length,
       params: {
-        arch: p.arch ?? 'llama', seed: p.seed, dim: p.dim, layers: p.layers, heads: p.heads, kvHeads: p.kvHeads, ffn: p.ffn,
+        arch: p.arch ?? 'llama', seed: p.seed, dim: p.dim, layers: p.layers, heads: p.heads, kvHeads: p.kvHeads,
+        headDim: p.headDim ?? p.dim / p.heads, ffn: p.ffn, ropeFreqs: p.ropeFreqs, ropeScaling: p.ropeScaling,
         vocab: p.vocab, ctx: p.ctx, tiedOutput: p.tiedOutput, ropeBase: p.ropeBase, eps: p.eps,
         logitStd: p.logitStd, embedStd: p.embedStd, ggufVersion: p.version, alignment: p.alignment ?? 32,
       },

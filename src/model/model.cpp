@@ -1,15 +1,17 @@
 #include "model/model.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include "kernels/matmul.h"
+#include "model/model_audit.h"
 
 namespace ringlm {
 
 namespace {
 
 // Read an integer hyperparameter into an int, checking it is present (if required) and in (0, max].
-Status get_dim(const GgufFile& f, const std::string& key, int* out, bool required, int64_t max = 1 << 24) {
+Status get_dim(LoadLedger& f, const std::string& key, int* out, bool required, int64_t max = 1 << 24) {
   uint64_t v = uint64_t(*out);
   RINGLM_TRY(f.get_uint(key, &v, required));
   if (v == 0 || v > uint64_t(max)) {
@@ -20,8 +22,8 @@ Status get_dim(const GgufFile& f, const std::string& key, int* out, bool require
 }
 
 // Bind tensor `name` as a weight of shape [cols] (rows == 0) or [cols, rows].
-Status bind_weight(const GgufFile& f, const std::string& name, int64_t cols, int64_t rows, Weight* w, bool vector_f32) {
-  const GgufTensor* t = f.find_tensor(name);
+Status bind_weight(LoadLedger& f, const std::string& name, int64_t cols, int64_t rows, Weight* w, bool vector_f32) {
+  const GgufTensor* t = f.use_tensor(name);
   if (!t) return Status::error("missing tensor '" + name + "'");
   const bool shape_ok = rows == 0 ? (t->n_dims == 1 && t->ne[0] == cols)
                                   : (t->n_dims == 2 && t->ne[0] == cols && t->ne[1] == rows);
@@ -46,9 +48,10 @@ Status bind_weight(const GgufFile& f, const std::string& name, int64_t cols, int
   return Status();
 }
 
-// A bias or norm vector of n floats that the file may leave out (then w stays empty).
-Status bind_optional_vector(const GgufFile& f, const std::string& name, int64_t n, Weight* w) {
-  if (!f.find_tensor(name)) return Status();
+// An F32 vector of n floats (a bias, a norm, RoPE factors): bound if required or present, as `bias`
+// says; when the architecture never has it, left alone (so the audit names it if the file does).
+Status bind_vector(LoadLedger& f, const std::string& name, int64_t n, Bias bias, Weight* w) {
+  if (bias == Bias::None || (bias == Bias::Optional && !f.file().find_tensor(name))) return Status();
   return bind_weight(f, name, n, 0, w, true);
 }
 
@@ -68,12 +71,63 @@ Weight slice(const Weight& w, int64_t first, int64_t count, bool vector) {
   return s;
 }
 
-//                 name     norm             eps key                              rope               learned fused  qkv_b  out_b  ffn
+constexpr Bias kNo = Bias::None, kMay = Bias::Optional, kMust = Bias::Required;
+constexpr const char* kRmsEps = "attention.layer_norm_rms_epsilon";
+constexpr const char* kLayerEps = "attention.layer_norm_epsilon";
+
+// Which tensors each architecture has, as llama.cpp's loader (src/models/<arch>.cpp) creates them:
+// biases it reads when present are kMay; tensors it never creates are refused by the audit.
+// Columns: name, norm, eps key, RoPE, learned positions, fused QKV, biases (qkv, attn output, ffn,
+// output), FFN, q/k norm, rope_freqs, no RoPE every n layers.
 const ArchTraits kArchitectures[] = {
-    {"llama", NormKind::RMS, "attention.layer_norm_rms_epsilon", RopeStyle::Adjacent, false, false, false, false, FfnKind::SwiGLU},
-    {"qwen2", NormKind::RMS, "attention.layer_norm_rms_epsilon", RopeStyle::Neox, false, false, false, false, FfnKind::SwiGLU},
-    {"gpt2", NormKind::Layer, "attention.layer_norm_epsilon", RopeStyle::None, true, true, true, true, FfnKind::GELU},
+    {"llama",   NormKind::RMS,   kRmsEps, RopeStyle::Adjacent, false, false, kMay,  kMay,  kMay,  kNo,  FfnKind::SwiGLU, false, true,  0},
+    {"qwen2",   NormKind::RMS,   kRmsEps, RopeStyle::Neox,     false, false, kMay,  kNo,   kNo,   kMay, FfnKind::SwiGLU, false, false, 0},
+    {"qwen3",   NormKind::RMS,   kRmsEps, RopeStyle::Neox,     false, false, kMay,  kNo,   kNo,   kNo,  FfnKind::SwiGLU, true,  false, 0},
+    {"smollm3", NormKind::RMS,   kRmsEps, RopeStyle::Adjacent, false, false, kMay,  kNo,   kNo,   kNo,  FfnKind::SwiGLU, false, false, 4},
+    {"gpt2",    NormKind::Layer, kLayerEps, RopeStyle::None,   true,  true,  kMust, kMust, kMust, kNo,  FfnKind::GELU,   false, false, 0},
 };
+
+// RoPE hyperparameters, as llama.cpp reads them (llama_model_base::load_hparams, llama_context):
+// rope.scaling.type defaults to linear, and the factor (rope.scaling.factor, or the older
+// rope.scale_linear) then divides every angle; 'none' ignores the factor; YaRN and LongRoPE change
+// the angles per frequency and are refused; llama.cpp aborts on any other type, ringlm refuses it.
+Status read_rope(LoadLedger& f, const std::string& a, Config* c) {
+  c->rope_dims = c->head_dim;
+  RINGLM_TRY(get_dim(f, a + "rope.dimension_count", &c->rope_dims, false, 1 << 16));
+  // llama.cpp's graphs for these architectures rotate whole heads (they assert it): a partial
+  // rotation would have no reference to be held to.
+  if (c->rope_dims != c->head_dim) {
+    return Status::error("key '" + a + "rope.dimension_count' is " + std::to_string(c->rope_dims) + ", but RoPE rotates whole heads of " +
+                         std::to_string(c->head_dim) + " in this architecture (a partial rotation is not supported)");
+  }
+  if (c->rope_dims % 2 != 0) return Status::error("the head size " + std::to_string(c->head_dim) + " is odd: RoPE turns pairs");
+  double base = c->rope_base;
+  RINGLM_TRY(f.get_float(a + "rope.freq_base", &base, false));
+  c->rope_base = float(base);
+  if (!(c->rope_base > 0)) return Status::error("key '" + a + "rope.freq_base' must be positive");
+
+  std::string scaling = "linear";
+  RINGLM_TRY(f.get_string(a + "rope.scaling.type", &scaling, false));
+  double factor = 0.0;
+  if (f.file().find(a + "rope.scaling.factor")) {
+    RINGLM_TRY(f.get_float(a + "rope.scaling.factor", &factor, false));
+  } else {
+    RINGLM_TRY(f.get_float(a + "rope.scale_linear", &factor, false));
+  }
+  if (!(factor >= 0) || std::isinf(factor)) {
+    return Status::error("key '" + a + "rope.scaling.factor' is " + std::to_string(factor) + " (expected a positive number)");
+  }
+  if (scaling == "linear") {
+    c->rope_scale = factor == 0.0 ? 1.0f : float(1.0 / factor);  // 0 (or absent): no scaling
+  } else if (scaling == "yarn" || scaling == "longrope") {
+    return Status::error("key '" + a + "rope.scaling.type' is '" + scaling + "' (" +
+                         (scaling == "yarn" ? "YaRN" : "LongRoPE") + " RoPE scaling), which is not supported");
+  } else if (scaling != "none") {
+    return Status::error("key '" + a + "rope.scaling.type' is '" + scaling +
+                         "', which is not a RoPE scaling type (llama.cpp knows none, linear, yarn and longrope)");
+  }
+  return Status();
+}
 
 }  // namespace
 
@@ -86,7 +140,8 @@ const ArchTraits* find_architecture(const std::string& name, std::string* suppor
   return nullptr;
 }
 
-Status Model::from_gguf(const GgufFile& f, Model* out) {
+Status Model::from_gguf(const GgufFile& file, Model* out) {
+  LoadLedger f(file);
   Model m;
   Config& c = m.config;
   RINGLM_TRY(f.get_string("general.architecture", &c.architecture, true));
@@ -95,8 +150,10 @@ Status Model::from_gguf(const GgufFile& f, Model* out) {
   if (!m.arch) return Status::error("architecture '" + c.architecture + "' is not supported (supported: " + supported + ")");
   const ArchTraits& arch = *m.arch;
   const std::string a = c.architecture + ".";
-  if (const GgufValue* h = f.find(a + "attention.head_count"); h && h->type == GgufValueType::ARRAY) {
-    return Status::error("key '" + a + "attention.head_count' is a per-layer array, which is not supported");
+  for (const char* per_layer : {"attention.head_count", "attention.head_count_kv", "feed_forward_length"}) {
+    if (const GgufValue* v = file.find(a + per_layer); v && v->type == GgufValueType::ARRAY) {
+      return Status::error("key '" + a + per_layer + "' is a per-layer array, which is not supported");
+    }
   }
   RINGLM_TRY(get_dim(f, a + "embedding_length", &c.dim, true));
   RINGLM_TRY(get_dim(f, a + "block_count", &c.n_layers, true, 4096));
@@ -106,7 +163,8 @@ Status Model::from_gguf(const GgufFile& f, Model* out) {
   RINGLM_TRY(get_dim(f, a + "feed_forward_length", &c.ffn_dim, true));
   c.context_length = 2048;
   RINGLM_TRY(get_dim(f, a + "context_length", &c.context_length, false, 1 << 30));
-  if (c.dim % c.n_heads != 0) {
+  // The head size is attention.key_length when given (Qwen3's is not dim / heads), else dim / heads.
+  if (!file.find(a + "attention.key_length") && c.dim % c.n_heads != 0) {
     return Status::error("embedding_length " + std::to_string(c.dim) + " is not a multiple of head_count " + std::to_string(c.n_heads));
   }
   c.head_dim = c.dim / c.n_heads;
@@ -120,35 +178,17 @@ Status Model::from_gguf(const GgufFile& f, Model* out) {
   if (c.n_heads % c.n_kv_heads != 0) {
     return Status::error("head_count " + std::to_string(c.n_heads) + " is not a multiple of head_count_kv " + std::to_string(c.n_kv_heads));
   }
-  double d = c.rope_base;
   if (arch.rope != RopeStyle::None) {
-    c.rope_dims = c.head_dim;
-    RINGLM_TRY(get_dim(f, a + "rope.dimension_count", &c.rope_dims, false, 1 << 16));
-    if (c.rope_dims > c.head_dim || c.rope_dims % 2 != 0) {
-      return Status::error("rope.dimension_count " + std::to_string(c.rope_dims) + " must be even and at most the head size " +
-                           std::to_string(c.head_dim));
-    }
-    RINGLM_TRY(f.get_float(a + "rope.freq_base", &d, false));
-    c.rope_base = float(d);
-    std::string scaling = "none";
-    RINGLM_TRY(f.get_string(a + "rope.scaling.type", &scaling, false));
-    if (scaling == "linear") {
-      double factor = 1.0;
-      RINGLM_TRY(f.get_float(a + "rope.scaling.factor", &factor, false));
-      if (factor > 0) c.rope_scale = float(1.0 / factor);
-    } else if (scaling != "none") {
-      return Status::error("rope.scaling.type '" + scaling + "' is not supported (supported: none, linear)");
-    }
+    RINGLM_TRY(read_rope(f, a, &c));
+    c.no_rope_every = arch.no_rope_every;
   }
-  d = c.norm_eps;
-  RINGLM_TRY(f.get_float(a + arch.eps_key, &d, false));
-  c.norm_eps = float(d);
-  if (!(c.rope_base > 0) || !(c.norm_eps >= 0)) {
-    return Status::error("rope.freq_base and " + std::string(arch.eps_key) + " must be positive");
-  }
+  double eps = c.norm_eps;
+  RINGLM_TRY(f.get_float(a + arch.eps_key, &eps, false));
+  c.norm_eps = float(eps);
+  if (!(c.norm_eps >= 0)) return Status::error("key '" + a + arch.eps_key + "' must not be negative");
 
   // The vocabulary size is the embedding's row count.
-  const GgufTensor* embd = f.find_tensor("token_embd.weight");
+  const GgufTensor* embd = file.find_tensor("token_embd.weight");
   if (!embd) return Status::error("missing tensor 'token_embd.weight'");
   if (embd->n_dims != 2 || embd->ne[1] > (1 << 24)) {
     return Status::error("tensor 'token_embd.weight' has shape " + embd->shape_string() + ", expected [" +
@@ -159,24 +199,32 @@ Status Model::from_gguf(const GgufFile& f, Model* out) {
   if (arch.learned_positions) {
     RINGLM_TRY(bind_weight(f, "position_embd.weight", c.dim, c.context_length, &m.position_embd, false));
   }
+  // One set of frequency factors for every layer: pair i of each head turns by its angle / factor i.
+  if (arch.rope_freqs) RINGLM_TRY(bind_vector(f, "rope_freqs.weight", c.rope_dims / 2, kMay, &m.rope_freqs));
+  if (m.rope_freqs.data) {
+    const float* factors = reinterpret_cast<const float*>(m.rope_freqs.data);
+    for (int i = 0; i < c.rope_dims / 2; i++) {
+      if (!(factors[i] > 0) || std::isinf(factors[i])) {
+        return Status::error("tensor 'rope_freqs.weight' value " + std::to_string(i) + " is " + std::to_string(factors[i]) +
+                             " (RoPE frequency factors must be positive)");
+      }
+    }
+  }
 
-  // A required vector, or one bound only when the file has it.
-  auto vector = [&](const std::string& name, int64_t n, bool required, Weight* w) {
-    return required ? bind_weight(f, name, n, 0, w, true) : bind_optional_vector(f, name, n, w);
-  };
   const bool layer_norm = arch.norm == NormKind::Layer, gelu = arch.ffn == FfnKind::GELU;
+  const Bias norm_bias = layer_norm ? kMust : kNo;
   const int64_t q_dim = c.q_dim(), kv_dim = c.kv_dim();
   m.layers.resize(size_t(c.n_layers));
   for (int l = 0; l < c.n_layers; l++) {
     const std::string p = "blk." + std::to_string(l) + ".";
     LayerWeights& L = m.layers[size_t(l)];
-    RINGLM_TRY(bind_weight(f, p + "attn_norm.weight", c.dim, 0, &L.attn_norm, true));
-    if (layer_norm) RINGLM_TRY(vector(p + "attn_norm.bias", c.dim, true, &L.attn_norm_b));
+    RINGLM_TRY(bind_vector(f, p + "attn_norm.weight", c.dim, kMust, &L.attn_norm));
+    RINGLM_TRY(bind_vector(f, p + "attn_norm.bias", c.dim, norm_bias, &L.attn_norm_b));
     if (arch.fused_qkv) {
       // Q, K and V rows one after the other in one tensor: three views, no copy.
       Weight qkv, qkv_b;
       RINGLM_TRY(bind_weight(f, p + "attn_qkv.weight", c.dim, q_dim + 2 * kv_dim, &qkv, false));
-      RINGLM_TRY(vector(p + "attn_qkv.bias", q_dim + 2 * kv_dim, arch.qkv_bias_required, &qkv_b));
+      RINGLM_TRY(bind_vector(f, p + "attn_qkv.bias", q_dim + 2 * kv_dim, arch.qkv_bias, &qkv_b));
       L.wq = slice(qkv, 0, q_dim, false), L.bq = slice(qkv_b, 0, q_dim, true);
       L.wk = slice(qkv, q_dim, kv_dim, false), L.bk = slice(qkv_b, q_dim, kv_dim, true);
       L.wv = slice(qkv, q_dim + kv_dim, kv_dim, false), L.bv = slice(qkv_b, q_dim + kv_dim, kv_dim, true);
@@ -184,31 +232,37 @@ Status Model::from_gguf(const GgufFile& f, Model* out) {
       RINGLM_TRY(bind_weight(f, p + "attn_q.weight", c.dim, q_dim, &L.wq, false));
       RINGLM_TRY(bind_weight(f, p + "attn_k.weight", c.dim, kv_dim, &L.wk, false));
       RINGLM_TRY(bind_weight(f, p + "attn_v.weight", c.dim, kv_dim, &L.wv, false));
-      RINGLM_TRY(vector(p + "attn_q.bias", q_dim, arch.qkv_bias_required, &L.bq));
-      RINGLM_TRY(vector(p + "attn_k.bias", kv_dim, arch.qkv_bias_required, &L.bk));
-      RINGLM_TRY(vector(p + "attn_v.bias", kv_dim, arch.qkv_bias_required, &L.bv));
+      RINGLM_TRY(bind_vector(f, p + "attn_q.bias", q_dim, arch.qkv_bias, &L.bq));
+      RINGLM_TRY(bind_vector(f, p + "attn_k.bias", kv_dim, arch.qkv_bias, &L.bk));
+      RINGLM_TRY(bind_vector(f, p + "attn_v.bias", kv_dim, arch.qkv_bias, &L.bv));
+    }
+    if (arch.qk_norm) {
+      RINGLM_TRY(bind_vector(f, p + "attn_q_norm.weight", c.head_dim, kMust, &L.q_norm));
+      RINGLM_TRY(bind_vector(f, p + "attn_k_norm.weight", c.head_dim, kMust, &L.k_norm));
     }
     RINGLM_TRY(bind_weight(f, p + "attn_output.weight", q_dim, c.dim, &L.wo, false));
-    if (arch.out_bias) RINGLM_TRY(vector(p + "attn_output.bias", c.dim, true, &L.bo));
-    RINGLM_TRY(bind_weight(f, p + "ffn_norm.weight", c.dim, 0, &L.ffn_norm, true));
-    if (layer_norm) RINGLM_TRY(vector(p + "ffn_norm.bias", c.dim, true, &L.ffn_norm_b));
-    if (!gelu) RINGLM_TRY(bind_weight(f, p + "ffn_gate.weight", c.dim, c.ffn_dim, &L.w_gate, false));
-    RINGLM_TRY(bind_weight(f, p + "ffn_up.weight", c.dim, c.ffn_dim, &L.w_up, false));
-    RINGLM_TRY(bind_weight(f, p + "ffn_down.weight", c.ffn_dim, c.dim, &L.w_down, false));
-    if (gelu) {
-      RINGLM_TRY(vector(p + "ffn_up.bias", c.ffn_dim, true, &L.b_up));
-      RINGLM_TRY(vector(p + "ffn_down.bias", c.dim, true, &L.b_down));
+    RINGLM_TRY(bind_vector(f, p + "attn_output.bias", c.dim, arch.out_bias, &L.bo));
+    RINGLM_TRY(bind_vector(f, p + "ffn_norm.weight", c.dim, kMust, &L.ffn_norm));
+    RINGLM_TRY(bind_vector(f, p + "ffn_norm.bias", c.dim, norm_bias, &L.ffn_norm_b));
+    if (!gelu) {
+      RINGLM_TRY(bind_weight(f, p + "ffn_gate.weight", c.dim, c.ffn_dim, &L.w_gate, false));
+      RINGLM_TRY(bind_vector(f, p + "ffn_gate.bias", c.ffn_dim, arch.ffn_bias, &L.b_gate));
     }
+    RINGLM_TRY(bind_weight(f, p + "ffn_up.weight", c.dim, c.ffn_dim, &L.w_up, false));
+    RINGLM_TRY(bind_vector(f, p + "ffn_up.bias", c.ffn_dim, arch.ffn_bias, &L.b_up));
+    RINGLM_TRY(bind_weight(f, p + "ffn_down.weight", c.ffn_dim, c.dim, &L.w_down, false));
+    RINGLM_TRY(bind_vector(f, p + "ffn_down.bias", c.dim, arch.ffn_bias, &L.b_down));
   }
-  RINGLM_TRY(bind_weight(f, "output_norm.weight", c.dim, 0, &m.output_norm, true));
-  if (layer_norm) RINGLM_TRY(vector("output_norm.bias", c.dim, true, &m.output_norm_b));
-  if (f.find_tensor("output.weight")) {
+  RINGLM_TRY(bind_vector(f, "output_norm.weight", c.dim, kMust, &m.output_norm));
+  RINGLM_TRY(bind_vector(f, "output_norm.bias", c.dim, norm_bias, &m.output_norm_b));
+  if (file.find_tensor("output.weight")) {
     RINGLM_TRY(bind_weight(f, "output.weight", c.dim, c.vocab_size, &m.output, false));
   } else {
     m.output = m.token_embd;  // tied embeddings
     m.tied_output = true;
   }
-  RINGLM_TRY(bind_optional_vector(f, "output.bias", c.vocab_size, &m.output_b));
+  RINGLM_TRY(bind_vector(f, "output.bias", c.vocab_size, arch.output_bias, &m.output_b));
+  RINGLM_TRY(f.audit(c.architecture));
   *out = std::move(m);
   return Status();
 }
@@ -218,8 +272,9 @@ uint64_t Model::weight_bytes() const {
   uint64_t total = bytes(output) + bytes(output_b) + bytes(output_norm) + bytes(output_norm_b) + token_embd.row_bytes +
                    (position_embd.data ? position_embd.row_bytes : 0);
   for (const LayerWeights& L : layers) {
-    for (const Weight* w : {&L.attn_norm, &L.attn_norm_b, &L.wq, &L.bq, &L.wk, &L.bk, &L.wv, &L.bv, &L.wo, &L.bo,
-                            &L.ffn_norm, &L.ffn_norm_b, &L.w_gate, &L.w_up, &L.b_up, &L.w_down, &L.b_down}) {
+    for (const Weight* w : {&L.attn_norm, &L.attn_norm_b, &L.wq, &L.bq, &L.wk, &L.bk, &L.wv, &L.bv, &L.q_norm, &L.k_norm,
+                            &L.wo, &L.bo, &L.ffn_norm, &L.ffn_norm_b, &L.w_gate, &L.b_gate, &L.w_up, &L.b_up, &L.w_down,
+                            &L.b_down}) {
       total += bytes(*w);
     }
   }

@@ -18,7 +18,8 @@ namespace ringlm {
 // shared and reads these flags; model.cpp holds the table (kArchitectures) and binds the tensors.
 enum class NormKind { RMS, Layer };             // x/rms(x)*w, or (x-mean)/std*w + b
 enum class RopeStyle { None, Adjacent, Neox };  // pairs (2i, 2i+1), or (i, i + rope_dims/2)
-enum class FfnKind { SwiGLU, GELU };            // down(silu(gate x) * up x), or down(gelu(up x + b)) + b
+enum class FfnKind { SwiGLU, GELU };            // down(silu(gate x) * up x), or down(gelu(up x)) (biases below)
+enum class Bias { None, Optional, Required };   // a bias tensor the architecture never has, may have, must have
 
 struct ArchTraits {
   const char* name;          // general.architecture
@@ -27,9 +28,14 @@ struct ArchTraits {
   RopeStyle rope;
   bool learned_positions;    // position_embd rows are added to the embeddings (no RoPE)
   bool fused_qkv;            // one attn_qkv tensor instead of attn_q/attn_k/attn_v
-  bool qkv_bias_required;    // QKV biases: required, or read when present
-  bool out_bias;             // attn_output.bias
-  FfnKind ffn;               // GELU implies ffn_up/ffn_down biases
+  Bias qkv_bias;             // attn_q/k/v.bias (or attn_qkv.bias)
+  Bias out_bias;             // attn_output.bias
+  Bias ffn_bias;             // ffn_gate/ffn_up/ffn_down.bias
+  Bias output_bias;          // output.bias
+  FfnKind ffn;
+  bool qk_norm;              // attn_q_norm/attn_k_norm: each head of q and k RMS-normed before RoPE (Qwen3)
+  bool rope_freqs;           // may carry rope_freqs.weight, per-pair RoPE frequency factors (Llama 3.1/3.2)
+  int no_rope_every;         // n > 0: layers l with (l+1) % n == 0 have no RoPE (SmolLM3's rule, not in the file)
 };
 
 // The architectures ringlm runs, or null with the list of supported names in *supported.
@@ -45,13 +51,16 @@ struct Config {
   int ffn_dim = 0;           // feed_forward_length
   int vocab_size = 0;        // rows of token_embd
   int context_length = 0;    // the length the model was trained for
-  int rope_dims = 0;         // rope.dimension_count: leading dims of each head that rotate
+  int rope_dims = 0;         // rope.dimension_count: leading dims of each head that rotate (0: no RoPE)
   float rope_base = 10000.0f;   // rope.freq_base
-  float rope_scale = 1.0f;      // position multiplier (1 / rope.scaling.factor for linear scaling)
+  float rope_scale = 1.0f;      // angle multiplier (1 / rope.scaling.factor for linear scaling)
+  int no_rope_every = 0;        // ArchTraits::no_rope_every
   float norm_eps = 1e-5f;       // attention.layer_norm_rms_epsilon (or layer_norm_epsilon)
 
   int q_dim() const { return n_heads * head_dim; }
   int kv_dim() const { return n_kv_heads * head_dim; }
+  // Whether layer l rotates its queries and keys (RoPE architectures leave some layers out).
+  bool rope_in_layer(int l) const { return rope_dims > 0 && (no_rope_every == 0 || (l + 1) % no_rope_every != 0); }
 };
 
 // A weight matrix or vector: a non-owning view of one tensor of the file.
@@ -73,9 +82,10 @@ struct LayerWeights {
   Weight wq, bq;                  // [dim, q_dim]      [q_dim]
   Weight wk, bk;                  // [dim, kv_dim]     [kv_dim]
   Weight wv, bv;                  // [dim, kv_dim]     [kv_dim]
+  Weight q_norm, k_norm;          // [head_dim]        F32, qk_norm architectures only
   Weight wo, bo;                  // [q_dim, dim]      [dim]
   Weight ffn_norm, ffn_norm_b;    // [dim]             F32
-  Weight w_gate;                  // [dim, ffn_dim]    SwiGLU only
+  Weight w_gate, b_gate;          // [dim, ffn_dim]    [ffn_dim]   SwiGLU only
   Weight w_up, b_up;              // [dim, ffn_dim]    [ffn_dim]
   Weight w_down, b_down;          // [ffn_dim, dim]    [dim]
 };
@@ -85,13 +95,16 @@ struct Model {
   const ArchTraits* arch = nullptr;
   Weight token_embd;     // [dim, vocab]     row t is token t's embedding
   Weight position_embd;  // [dim, context_length]  learned positions only: row p is added at position p
+  Weight rope_freqs;     // [rope_dims/2]    F32, optional: RoPE pair i turns by its angle / rope_freqs[i]
   std::vector<LayerWeights> layers;
   Weight output_norm, output_norm_b;  // [dim]  F32
   Weight output;       // [dim, vocab]     token_embd itself when the file ties them
   Weight output_b;     // [vocab]          rarely present (qwen2 allows it)
   bool tied_output = false;
 
-  // Read the hyperparameters and bind every weight, checking names, shapes and types.
+  // Read the hyperparameters and bind every weight, checking names, shapes and types. Every tensor
+  // and every "<arch>." key of the file is used or left alone by a named rule (model_audit.h);
+  // anything else is an error that names it.
   static Status from_gguf(const GgufFile& file, Model* out);
 
   // Bytes of weight data the forward pass reads per token (every matrix once; one embedding row).

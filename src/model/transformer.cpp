@@ -157,6 +157,12 @@ void add_bias(const Weight& b, float* y, int64_t stride, int n) {
   if (!b.data) return;
   for (int t = 0; t < n; t++) simd::add(reinterpret_cast<const float*>(b.data), y + t * stride, b.cols);
 }
+
+// Each of `heads` consecutive vectors of head_dim floats, RMS-normed in place with weight w.
+void head_rmsnorm(const Weight& w, float* x, int64_t heads, int head_dim, float eps) {
+  const float* wf = reinterpret_cast<const float*>(w.data);
+  for (int64_t h = 0; h < heads; h++) simd::rmsnorm(x + h * head_dim, x + h * head_dim, wf, head_dim, eps);
+}
 }  // namespace
 
 void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_logit, float* logits, bool rerun) {
@@ -180,16 +186,19 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
       simd::add(row, &x_[size_t(t * dim)], dim);
     }
     if (rope) {
-      rope_angles(&rope_[size_t(t * c.rope_dims)], c.rope_dims, double(pos) * c.rope_scale, c.rope_base);
-      rope_angles(&anchor_rope_[size_t(t * c.rope_dims)], c.rope_dims, double(cache_.anchor_shift(pos)) * c.rope_scale,
-                  c.rope_base);
+      const float* factors = reinterpret_cast<const float*>(m.rope_freqs.data);  // null: all 1
+      rope_angles(&rope_[size_t(t * c.rope_dims)], c.rope_dims, float(pos), c.rope_base, c.rope_scale, factors);
+      rope_angles(&anchor_rope_[size_t(t * c.rope_dims)], c.rope_dims, float(cache_.anchor_shift(pos)), c.rope_base,
+                  c.rope_scale, factors);
     }
   }
 
   for (int l = 0; l < c.n_layers; l++) {
     const LayerWeights& L = m.layers[size_t(l)];
 
-    // Attention: x += wo · attention(rope(wq·norm(x) + bq), rope(wk·norm(x) + bk), wv·norm(x) + bv) + bo
+    // Attention: x += wo · attention(rope(wq·norm(x) + bq), rope(wk·norm(x) + bk), wv·norm(x) + bv) + bo,
+    // with each head of q and k RMS-normed before RoPE where the architecture says so (qk_norm), and
+    // no RoPE at all in the layers it leaves out.
     norm(L.attn_norm, L.attn_norm_b, 0, n);
     matmul(L.wq, xn_.data(), dim, n, q_.data(), q_dim, mm_);
     matmul(L.wk, xn_.data(), dim, n, k_.data(), kv_dim, mm_);
@@ -197,8 +206,13 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
     add_bias(L.bq, q_.data(), q_dim, n);
     add_bias(L.bk, k_.data(), kv_dim, n);
     add_bias(L.bv, v_.data(), kv_dim, n);
+    if (L.q_norm.data) {
+      head_rmsnorm(L.q_norm, q_.data(), int64_t(n) * c.n_heads, c.head_dim, c.norm_eps);
+      head_rmsnorm(L.k_norm, k_.data(), int64_t(n) * c.n_kv_heads, c.head_dim, c.norm_eps);
+    }
+    const bool rope_here = c.rope_in_layer(l);
     for (int t = 0; t < n; t++) {
-      if (rope) {
+      if (rope_here) {
         const float* angles = &rope_[size_t(t * c.rope_dims)];
         rotate(&q_[size_t(t * q_dim)], c.n_heads, c.head_dim, c.rope_dims, angles);
         rotate(&k_[size_t(t * kv_dim)], c.n_kv_heads, c.head_dim, c.rope_dims, angles);
@@ -221,12 +235,14 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
     add_bias(L.bo, proj_.data(), dim, n);
     for (int t = 0; t < n; t++) simd::add(&proj_[size_t(t * dim)], &x_[size_t(t * dim)], dim);
 
-    // Feed-forward: x += w_down · (silu(w_gate·norm(x)) * w_up·norm(x))
-    //           or  x += w_down · gelu(w_up·norm(x) + b_up) + b_down
+    // Feed-forward: x += w_down · (silu(w_gate·norm(x) + b_gate) * (w_up·norm(x) + b_up)) + b_down
+    //           or  x += w_down · gelu(w_up·norm(x) + b_up) + b_down      (each bias only if the file has it)
     norm(L.ffn_norm, L.ffn_norm_b, 0, n);
     if (arch.ffn == FfnKind::SwiGLU) {
       matmul(L.w_gate, xn_.data(), dim, n, gate_.data(), ffn, mm_);
       matmul(L.w_up, xn_.data(), dim, n, up_.data(), ffn, mm_);
+      add_bias(L.b_gate, gate_.data(), ffn, n);
+      add_bias(L.b_up, up_.data(), ffn, n);
       for (int t = 0; t < n; t++) simd::swiglu(&gate_[size_t(t * ffn)], &up_[size_t(t * ffn)], ffn);
     } else {
       matmul(L.w_up, xn_.data(), dim, n, gate_.data(), ffn, mm_);
@@ -259,7 +275,7 @@ void Transformer::attention(int layer, int t, int h, int32_t pos, int thread) {
   const float* qh = &q_[size_t(t * q_dim + h * hd)];
   const float* aqh = qh;  // the query rotated for the anchors (see kv_cache.h), when that differs
   const RopeStyle rope = model_->arch->rope;
-  if (rope != RopeStyle::None && cache_.anchor_shift(pos) != 0) {
+  if (c.rope_in_layer(layer) && cache_.anchor_shift(pos) != 0) {
     float* rotated = &anchor_q_[size_t(thread) * size_t(hd)];
     std::copy_n(qh, hd, rotated);
     const auto rotate = rope == RopeStyle::Neox ? rope_rotate_neox : rope_rotate;

@@ -1,8 +1,13 @@
-// An independent float64 forward pass of GGUF `llama`, `qwen2` and `gpt2` models, written from llama.cpp's GGUF
-// conventions (README "Correctness") and its graphs for these architectures. It is slow and simple on purpose: it checks
-// the test models and the conventions (with llama.cpp as the arbiter) without depending on ringlm's C++ code.
+// An independent float64 forward pass of GGUF `llama`, `qwen2`, `qwen3`, `smollm3` and `gpt2` models, written from
+// llama.cpp's GGUF conventions (README "Correctness") and its graphs for these architectures. It is slow and simple on
+// purpose: it checks the test models and the conventions (with llama.cpp as the arbiter) without depending on
+// ringlm's C++ code.
 //
-// llama (below); qwen2 = llama + biases on q, k, v, RoPE in the NEOX layout (pairs (i, i + n_rot/2));
+// llama (below), whose rope_freqs.weight, when present, divides pair i's angle by factor i (ggml's rope), and
+// whose linear RoPE scaling (rope.scaling.factor; the type is linear unless it says 'none') divides every angle;
+// qwen2 = llama + biases on q, k, v, RoPE in the NEOX layout (pairs (i, i + n_rot/2));
+// qwen3 = llama with NEOX RoPE, each head of q and k RMS-normed (weights attn_q_norm / attn_k_norm, the model's
+// epsilon) before RoPE, head size attention.key_length; smollm3 = llama with no RoPE in layers l, (l+1) % 4 == 0;
 // gpt2: x = token_embd[token] + position_embd[pos], layernorm(x) = (x - mean) / sqrt(var + eps) * w + b for
 // every norm, q|k|v = Wqkv h + bqkv (one matrix, rows Q then K then V), no RoPE, x += Wo att + bo,
 // x += Wdown gelu(Wup h + bup) + bdown, with llama.cpp's GELU: the tanh form evaluated on the f16 grid
@@ -17,6 +22,7 @@
 //     x   += Wo concat(heads)
 //     h    = rmsnorm(x) * ffn_norm
 //     x   += Wdown (silu(Wgate h) * Wup h)
+//   (each projection plus its bias where the file has one: attn_q/k/v, attn_output, ffn_gate/up/down)
 //   logits = Wout (rmsnorm(x) * output_norm), Wout = output.weight or, when absent, token_embd (tied)
 //
 // Quantized or F16 weights are dequantized to exact values. Activations stay float64 by default; with
@@ -40,9 +46,17 @@ export function loadLlamaRef(pathOrBytes) {
     return g.metadata.get(key);
   };
   const arch = md('general.architecture');
-  if (!['llama', 'qwen2', 'gpt2'].includes(arch)) throw new Error(`architecture ${arch} is not llama, qwen2 or gpt2`);
+  const ARCHES = ['llama', 'qwen2', 'qwen3', 'smollm3', 'gpt2'];
+  if (!ARCHES.includes(arch)) throw new Error(`architecture ${arch} is not one of ${ARCHES.join(', ')}`);
+  // RoPE scaling as llama.cpp reads it: linear unless rope.scaling.type says 'none' (others are not in this
+  // reference); the factor divides every angle.
+  const scalingType = g.metadata.get(`${arch}.rope.scaling.type`) ?? 'linear';
+  if (!['none', 'linear'].includes(scalingType)) throw new Error(`RoPE scaling '${scalingType}' is not in this reference`);
+  const scalingFactor = g.metadata.get(`${arch}.rope.scaling.factor`) ?? 0;
+  const ropeScale = scalingType === 'none' || scalingFactor === 0 ? 1 : 1 / scalingFactor;
   const dim = md(`${arch}.embedding_length`);
   const heads = md(`${arch}.attention.head_count`);
+  const headDim = g.metadata.get(`${arch}.attention.key_length`) ?? dim / heads;
   const config = {
     arch,
     dim,
@@ -50,10 +64,12 @@ export function loadLlamaRef(pathOrBytes) {
     ffn: md(`${arch}.feed_forward_length`),
     heads,
     kvHeads: g.metadata.get(`${arch}.attention.head_count_kv`) ?? heads,
-    headDim: dim / heads,
-    nRot: g.metadata.get(`${arch}.rope.dimension_count`) ?? dim / heads,
+    headDim,
+    nRot: g.metadata.get(`${arch}.rope.dimension_count`) ?? headDim,
     ropeBase: g.metadata.get(`${arch}.rope.freq_base`) ?? 10000,
-    rope: { llama: 'adjacent', qwen2: 'neox', gpt2: 'none' }[arch],
+    ropeScale,
+    rope: { llama: 'adjacent', qwen2: 'neox', qwen3: 'neox', smollm3: 'adjacent', gpt2: 'none' }[arch],
+    noRopeEvery: arch === 'smollm3' ? 4 : 0,
     eps: md(arch === 'gpt2' ? 'gpt2.attention.layer_norm_epsilon' : `${arch}.attention.layer_norm_rms_epsilon`),
     vocab: g.tensors.get('token_embd.weight').ne[1],
   };
@@ -77,6 +93,7 @@ export function loadLlamaRef(pathOrBytes) {
     outputNorm: t('output_norm.weight'), // (dim)
     outputNormB: opt('output_norm.bias'), // (dim) gpt2
     output: opt('output.weight'), // (vocab, dim) or tied
+    ropeFreqs: opt('rope_freqs.weight'), // (nRot/2) llama
   };
   // Rows [from, from + n) of a (rows, cols) matrix, keeping its type tag.
   const rows = (m, from, n, cols) => Object.assign(m.slice(from * cols, (from + n) * cols), {
@@ -88,7 +105,7 @@ export function loadLlamaRef(pathOrBytes) {
       attnNorm: t(`${b}attn_norm.weight`), attnNormB: opt(`${b}attn_norm.bias`), // (dim)
       wo: t(`${b}attn_output.weight`), bo: opt(`${b}attn_output.bias`), // (dim, dim), (dim)
       ffnNorm: t(`${b}ffn_norm.weight`), ffnNormB: opt(`${b}ffn_norm.bias`), // (dim)
-      wGate: opt(`${b}ffn_gate.weight`), // (ffn, dim) llama, qwen2
+      wGate: opt(`${b}ffn_gate.weight`), bGate: opt(`${b}ffn_gate.bias`), // (ffn, dim), (ffn) llama, qwen2
       wUp: t(`${b}ffn_up.weight`), bUp: opt(`${b}ffn_up.bias`), // (ffn, dim), (ffn)
       wDown: t(`${b}ffn_down.weight`), bDown: opt(`${b}ffn_down.bias`), // (dim, ffn), (dim)
     };
@@ -102,6 +119,7 @@ export function loadLlamaRef(pathOrBytes) {
       Object.assign(L, {
         wq: t(`${b}attn_q.weight`), wk: t(`${b}attn_k.weight`), wv: t(`${b}attn_v.weight`), // (dim|kvDim, dim)
         bq: opt(`${b}attn_q.bias`), bk: opt(`${b}attn_k.bias`), bv: opt(`${b}attn_v.bias`),
+        qNorm: opt(`${b}attn_q_norm.weight`), kNorm: opt(`${b}attn_k_norm.weight`), // (headDim) qwen3
       });
     }
     weights.layers.push(L);
@@ -195,10 +213,10 @@ function matvec(W, xIn, rows, input) {
   return y;
 }
 
-function rope(vec, nHeads, headDim, nRot, pos, base, style) {
+function rope(vec, nHeads, headDim, nRot, pos, base, style, factors, scale) {
   for (let h = 0; h < nHeads; h++) {
     for (let i = 0; i < nRot / 2; i++) {
-      const theta = pos * Math.pow(base, (-2 * i) / nRot);
+      const theta = (scale * pos * Math.pow(base, (-2 * i) / nRot)) / (factors ? factors[i] : 1);
       const c = Math.cos(theta), s = Math.sin(theta);
       // adjacent: pair (2i, 2i+1); neox: pair (i, i + nRot/2)
       const a = h * headDim + (style === 'neox' ? i : 2 * i);
@@ -228,7 +246,14 @@ export function llamaRefLogits(model, tokenIds, options = {}) {
   const { config: c, weights: w } = model;
   const norm = c.arch === 'gpt2' ? (x, g, b) => layernorm(x, g, b, c.eps) : (x, g) => rmsnorm(x, g, c.eps);
   const kvDim = c.kvHeads * c.headDim;
+  const qDim = c.heads * c.headDim;
   const group = c.heads / c.kvHeads;
+  // Each head of v normed by itself, with the head-size weight w.
+  const headNorm = (v, w) => {
+    const out = new Float64Array(v.length);
+    for (let o = 0; o < v.length; o += c.headDim) out.set(rmsnorm(v.subarray(o, o + c.headDim), w, c.eps), o);
+    return out;
+  };
   const keys = w.layers.map(() => []); // per layer, per position: Float64Array(kvDim)
   const values = w.layers.map(() => []);
   const out = new Float64Array(tokenIds.length * c.vocab);
@@ -239,16 +264,20 @@ export function llamaRefLogits(model, tokenIds, options = {}) {
     w.layers.forEach((L, l) => {
       // attention
       const h = norm(x, L.attnNorm, L.attnNormB);
-      const q = addBias(mv(L.wq, h, c.dim), L.bq);
-      const k = addBias(mv(L.wk, h, kvDim), L.bk);
+      let q = addBias(mv(L.wq, h, qDim), L.bq);
+      let k = addBias(mv(L.wk, h, kvDim), L.bk);
       const v = addBias(mv(L.wv, h, kvDim), L.bv);
-      if (c.rope !== 'none') {
-        rope(q, c.heads, c.headDim, c.nRot, pos, c.ropeBase, c.rope);
-        rope(k, c.kvHeads, c.headDim, c.nRot, pos, c.ropeBase, c.rope);
+      if (L.qNorm) {
+        q = headNorm(q, L.qNorm);
+        k = headNorm(k, L.kNorm);
+      }
+      if (c.rope !== 'none' && !(c.noRopeEvery && (l + 1) % c.noRopeEvery === 0)) {
+        rope(q, c.heads, c.headDim, c.nRot, pos, c.ropeBase, c.rope, w.ropeFreqs, c.ropeScale);
+        rope(k, c.kvHeads, c.headDim, c.nRot, pos, c.ropeBase, c.rope, w.ropeFreqs, c.ropeScale);
       }
       keys[l].push(k);
       values[l].push(v);
-      const att = new Float64Array(c.dim);
+      const att = new Float64Array(qDim);
       for (let head = 0; head < c.heads; head++) {
         const qo = head * c.headDim;
         const ko = Math.floor(head / group) * c.headDim;
@@ -273,8 +302,8 @@ export function llamaRefLogits(model, tokenIds, options = {}) {
       const h2 = norm(x, L.ffnNorm, L.ffnNormB);
       let act;
       if (L.wGate) {
-        const gate = mv(L.wGate, h2, c.ffn);
-        const up = mv(L.wUp, h2, c.ffn);
+        const gate = addBias(mv(L.wGate, h2, c.ffn), L.bGate);
+        const up = addBias(mv(L.wUp, h2, c.ffn), L.bUp);
         act = gate.map((g, i) => silu(g) * up[i]);
       } else {
         act = addBias(mv(L.wUp, h2, c.ffn), L.bUp).map(gelu);

@@ -28,12 +28,13 @@ export async function disposeReferenceLlama() {
 }
 
 /**
- * Log-probabilities of every next token after each prefix tokenIds[0..i], i = 0..n-1 (teacher forcing).
+ * Log-probabilities of every next token after each prefix tokenIds[0..i], i = from..n-1 (teacher forcing).
  * @param {string} modelPath GGUF file
  * @param {ArrayLike<number>} tokenIds
- * @returns {Promise<Float32Array & {vocab:number}>} n * vocab values, row i for position i; `.vocab` set
+ * @param {{from?: number}} [options] the first position whose distribution is wanted (default 0)
+ * @returns {Promise<Float32Array & {vocab:number}>} (n - from) * vocab values, row i for position from + i; `.vocab` set
  */
-export async function llamaCppLogprobs(modelPath, tokenIds) {
+export async function llamaCppLogprobs(modelPath, tokenIds, { from = 0 } = {}) {
   const ids = Array.from(tokenIds);
   const llama = await getReferenceLlama();
   const model = await llama.loadModel({ modelPath, useMmap: false, gpuLayers: 0 });
@@ -53,10 +54,10 @@ export async function llamaCppLogprobs(modelPath, tokenIds) {
     try {
       const sequence = context.getSequence();
       const outputs = await sequence.controlledEvaluate(
-        ids.map((t) => [t, { generateNext: { token: true, probabilities: true } }]),
+        ids.map((t, i) => (i < from ? t : [t, { generateNext: { token: true, probabilities: true } }])),
       );
-      const out = new Float32Array(ids.length * vocab);
-      for (let i = 0; i < ids.length; i++) {
+      const out = new Float32Array((ids.length - from) * vocab);
+      for (let i = from; i < ids.length; i++) {
         const probs = outputs[i]?.next?.probabilities;
         if (!probs || probs.size !== vocab) {
           throw new Error(`llama.cpp gave ${probs?.size ?? 0} probabilities at position ${i}, expected ${vocab}`);
@@ -68,7 +69,7 @@ export async function llamaCppLogprobs(modelPath, tokenIds) {
         let sum = 0;
         for (const v of row) sum += Math.exp(v - max);
         const lse = max + Math.log(sum);
-        for (let t = 0; t < vocab; t++) out[i * vocab + t] = row[t] - lse;
+        for (let t = 0; t < vocab; t++) out[(i - from) * vocab + t] = row[t] - lse;
       }
       out.vocab = vocab;
       return out;

@@ -1,4 +1,16 @@
-// Seeded random-weight models of GGUF architecture `llama`, for golden tests against llama.cpp.
+// Seeded random-weight models of GGUF architecture `llama` and the llama-shaped `qwen3` and `smollm3`, for
+// golden tests against llama.cpp:
+//
+//   llama    optionally with rope_freqs.weight (Llama 3.1/3.2 RoPE frequency factors, ne=[head_dim/2]; llama.cpp
+//            divides pair i's angle by factor i) and, like llama.cpp's converter, no rope.scaling.type key with
+//            it (llama.cpp aborts on a type it does not know, such as 'llama3').
+//   qwen3    llama's block with NEOX RoPE (llama.cpp picks it by architecture), per-head RMSNorm of q and k
+//            before RoPE (attn_q_norm / attn_k_norm, ne=[head_dim]), no biases; its head size is
+//            attention.key_length, which need not be dim / heads.
+//   smollm3  llama's block with no RoPE in layers l where (l+1) % 4 == 0: llama.cpp's rule for this
+//            architecture (src/models/smollm3.cpp), not written in the file.
+//
+// All three take the SentencePiece-style test vocabulary below: llama.cpp does not tie a tokenizer to them.
 //
 // Every tensor draws its values from its own stream, seeded by (seed, tensor name): the same seed gives the same
 // logical weights whatever the storage type, so an F16 or Q8_0 file is a rounding of the F32 one.
@@ -92,22 +104,29 @@ function q4kmType(name, cols) {
  *   stay F32, token_embd takes the type too; or 'Q4_K_M', a mix of types, see q4kmType),
  *   tiedOutput (false: no output.weight, the output reuses token_embd), ropeBase (10000), eps (1e-5),
  *   logitStd (3: the std of the final logits), embedStd (1: the std of the embeddings),
- *   name (general.name), version (GGUF 3 or 2), alignment (general.alignment; absent means 32).
+ *   name (general.name), version (GGUF 3 or 2), alignment (general.alignment; absent means 32),
+ *   arch ('llama' | 'qwen3' | 'smollm3'), headDim (dim / heads; else written as attention.key_length and
+ *   value_length), ropeFreqs (llama only: 'llama3' for llama3RopeFactors(headDim, ropeBase), or an array of
+ *   headDim/2 factors), ropeScaling ({ type, factor }: rope.scaling.type when `type` is given, and
+ *   rope.scaling.factor), biases (llama only: every bias llama.cpp reads when present, attn_q/k/v, attn_output
+ *   and ffn_gate/up/down, F32 with std 0.2).
  */
 export function randomLlamaParams(opts = {}) {
   const p = {
     seed: 1, dim: 64, layers: 2, heads: 4, kvHeads: undefined, ffn: undefined, vocab: 512, ctx: 256,
     type: 'F32', tiedOutput: false, ropeBase: 10000, eps: 1e-5, logitStd: 3, embedStd: 1, name: 'ringlm-random-llama',
-    version: 3, alignment: undefined,
+    version: 3, alignment: undefined, arch: 'llama', headDim: undefined, ropeFreqs: undefined, ropeScaling: undefined,
+    biases: false,
     ...opts,
   };
   p.kvHeads ??= p.heads;
   p.ffn ??= 3 * p.dim;
   p.type = String(p.type).toUpperCase();
   if (!(p.type in FILE_TYPE)) throw new Error(`type must be one of ${Object.keys(FILE_TYPE).join(', ')}, not ${opts.type}`);
-  if (p.dim % p.heads !== 0) throw new Error('dim must be a multiple of heads');
+  if (p.headDim === undefined && p.dim % p.heads !== 0) throw new Error('dim must be a multiple of heads (or give headDim)');
+  p.headDim ??= p.dim / p.heads;
   if (p.heads % p.kvHeads !== 0) throw new Error('heads must be a multiple of kvHeads');
-  if ((p.dim / p.heads) % 2 !== 0) throw new Error('head dimension must be even (RoPE rotates pairs)');
+  if (p.headDim % 2 !== 0) throw new Error('head dimension must be even (RoPE rotates pairs)');
   if (p.type.startsWith('Q') && (p.dim % 32 !== 0 || p.ffn % 32 !== 0)) {
     throw new Error('quantized types need dim and ffn to be multiples of 32');
   }
@@ -117,6 +136,30 @@ export function randomLlamaParams(opts = {}) {
   if (p.type === 'Q4_K_M' && p.dim % 256 !== 0) throw new Error('Q4_K_M needs dim to be a multiple of 256');
   if (p.vocab < 3 + 256) throw new Error('vocab must hold the 3 special and 256 byte tokens');
   return p;
+}
+
+/** The architectures this file writes. */
+export const LLAMA_SHAPED = ['llama', 'qwen3', 'smollm3'];
+
+/**
+ * Llama 3.1's RoPE frequency factors (its `rope_scaling` of type 'llama3', which converters turn into the
+ * rope_freqs tensor): pairs whose wavelength is under originalContext / highFreqFactor keep their frequency
+ * (factor 1), those over originalContext / lowFreqFactor are slowed by `factor`, and those between are
+ * interpolated smoothly. Returns headDim/2 factors.
+ */
+export function llama3RopeFactors(headDim, base, { factor = 8, lowFreqFactor = 1, highFreqFactor = 4, originalContext = 8192 } = {}) {
+  const out = new Float32Array(headDim / 2);
+  for (let i = 0; i < headDim / 2; i++) {
+    const freq = 1 / Math.pow(base, (2 * i) / headDim);
+    const wavelength = (2 * Math.PI) / freq;
+    if (wavelength < originalContext / highFreqFactor) out[i] = 1;
+    else if (wavelength > originalContext / lowFreqFactor) out[i] = factor;
+    else {
+      const smooth = (originalContext / wavelength - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+      out[i] = 1 / ((1 - smooth) / factor + smooth);
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -155,7 +198,11 @@ export function makeLlamaVocab(vocab) {
  */
 export function makeRandomLlama(opts = {}) {
   const p = randomLlamaParams(opts);
-  const headDim = p.dim / p.heads;
+  const { arch, headDim } = p;
+  if (!LLAMA_SHAPED.includes(arch)) throw new Error(`arch must be one of ${LLAMA_SHAPED.join(', ')}, not ${arch}`);
+  if (p.ropeFreqs !== undefined && arch !== 'llama') throw new Error('only llama files carry rope_freqs');
+  if (p.biases && arch !== 'llama') throw new Error('only llama files carry the optional biases');
+  const qDim = headDim * p.heads;
   const kvDim = headDim * p.kvHeads;
   const mixed = p.type === 'Q4_K_M';
   const weightType = mixed ? GgmlType.Q4_K : ggmlTypeId(p.type);
@@ -164,21 +211,27 @@ export function makeRandomLlama(opts = {}) {
   const w = new GgufWriter({ version: p.version, alignment: p.alignment });
   w.params = p;
 
-  w.addString('general.architecture', 'llama');
+  w.addString('general.architecture', arch);
   w.addString('general.name', p.name);
   w.addUint32('general.file_type', FILE_TYPE[p.type]);
   if (!['F32', 'F16', 'BF16'].includes(p.type)) w.addUint32('general.quantization_version', 2);
 
-  w.addUint32('llama.context_length', p.ctx);
-  w.addUint32('llama.embedding_length', p.dim);
-  w.addUint32('llama.block_count', p.layers);
-  w.addUint32('llama.feed_forward_length', p.ffn);
-  w.addUint32('llama.attention.head_count', p.heads);
-  w.addUint32('llama.attention.head_count_kv', p.kvHeads);
-  w.addUint32('llama.rope.dimension_count', headDim);
-  w.addFloat32('llama.rope.freq_base', p.ropeBase);
-  w.addFloat32('llama.attention.layer_norm_rms_epsilon', p.eps);
-  w.addUint32('llama.vocab_size', p.vocab);
+  w.addUint32(`${arch}.context_length`, p.ctx);
+  w.addUint32(`${arch}.embedding_length`, p.dim);
+  w.addUint32(`${arch}.block_count`, p.layers);
+  w.addUint32(`${arch}.feed_forward_length`, p.ffn);
+  w.addUint32(`${arch}.attention.head_count`, p.heads);
+  w.addUint32(`${arch}.attention.head_count_kv`, p.kvHeads);
+  if (headDim !== p.dim / p.heads) {
+    w.addUint32(`${arch}.attention.key_length`, headDim);
+    w.addUint32(`${arch}.attention.value_length`, headDim);
+  }
+  w.addUint32(`${arch}.rope.dimension_count`, headDim);
+  w.addFloat32(`${arch}.rope.freq_base`, p.ropeBase);
+  if (p.ropeScaling?.type !== undefined) w.addString(`${arch}.rope.scaling.type`, p.ropeScaling.type);
+  if (p.ropeScaling?.factor !== undefined) w.addFloat32(`${arch}.rope.scaling.factor`, p.ropeScaling.factor);
+  w.addFloat32(`${arch}.attention.layer_norm_rms_epsilon`, p.eps);
+  w.addUint32(`${arch}.vocab_size`, p.vocab);
 
   const vocab = makeLlamaVocab(p.vocab);
   w.addString('tokenizer.ggml.model', 'llama');
@@ -200,6 +253,7 @@ export function makeRandomLlama(opts = {}) {
   };
   const matrix = (name, cols, rows, std) => w.addTensor(name, typeOf(name, cols), [cols, rows], normal(name, cols * rows, std));
   const norm = (name, n, gain) => w.addTensor(name, GgmlType.F32, [n], normal(name, n, 0.1 * gain, gain));
+  const bias = (name, n) => p.biases && w.addTensor(name, GgmlType.F32, [n], normal(name, n, 0.2));
 
   // Embedding rows have rms embedStd; every projection keeps the rms of its (normalised) input, std 1/sqrt(in),
   // except Q and K, scaled by 1.25 each so scores q.k/sqrt(head_dim) have std ~1.25^2. The output RMSNorm gain
@@ -211,17 +265,34 @@ export function makeRandomLlama(opts = {}) {
   const qkStd = 1.25 / Math.sqrt(p.dim);
 
   matrix('token_embd.weight', p.dim, p.vocab, embedStd);
+  if (p.ropeFreqs !== undefined) {
+    const factors = p.ropeFreqs === 'llama3' ? llama3RopeFactors(headDim, p.ropeBase) : Float32Array.from(p.ropeFreqs);
+    if (factors.length !== headDim / 2) throw new Error(`ropeFreqs needs ${headDim / 2} factors, not ${factors.length}`);
+    w.addTensor('rope_freqs.weight', GgmlType.F32, [headDim / 2], factors);
+  }
   for (let l = 0; l < p.layers; l++) {
     const b = `blk.${l}.`;
     norm(`${b}attn_norm.weight`, p.dim, 1);
-    matrix(`${b}attn_q.weight`, p.dim, p.dim, qkStd);
+    matrix(`${b}attn_q.weight`, p.dim, qDim, qkStd);
     matrix(`${b}attn_k.weight`, p.dim, kvDim, qkStd);
     matrix(`${b}attn_v.weight`, p.dim, kvDim, inStd);
-    matrix(`${b}attn_output.weight`, p.dim, p.dim, inStd);
+    bias(`${b}attn_q.bias`, qDim);
+    bias(`${b}attn_k.bias`, kvDim);
+    bias(`${b}attn_v.bias`, kvDim);
+    // qwen3 normalises each head of q and k to rms 1 (times these gains), so they set the scores' spread.
+    if (arch === 'qwen3') {
+      norm(`${b}attn_q_norm.weight`, headDim, 1.25);
+      norm(`${b}attn_k_norm.weight`, headDim, 1.25);
+    }
+    matrix(`${b}attn_output.weight`, qDim, p.dim, 1 / Math.sqrt(qDim));
+    bias(`${b}attn_output.bias`, p.dim);
     norm(`${b}ffn_norm.weight`, p.dim, 1);
     matrix(`${b}ffn_gate.weight`, p.dim, p.ffn, inStd);
     matrix(`${b}ffn_up.weight`, p.dim, p.ffn, inStd);
     matrix(`${b}ffn_down.weight`, p.ffn, p.dim, 1 / Math.sqrt(p.ffn));
+    bias(`${b}ffn_gate.bias`, p.ffn);
+    bias(`${b}ffn_up.bias`, p.ffn);
+    bias(`${b}ffn_down.bias`, p.dim);
   }
   norm('output_norm.weight', p.dim, outGain);
   if (!p.tiedOutput) matrix('output.weight', p.dim, p.vocab, outStd);

@@ -1,0 +1,223 @@
+// Never silently wrong: a file that asks for something ringlm does not implement is refused with a
+// message naming the key or tensor and what it is (src/model/model_audit.cpp); the RoPE keys ringlm
+// does implement mean what they mean to llama.cpp. One file is written per refused feature.
+// (The architectures themselves are held to llama.cpp by tests/llamacpp-compare.test.mjs.)
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "gguf_builder.h"
+#include "test_util.h"
+
+using namespace ringlm;
+using test::LlamaShape;
+
+namespace {
+
+std::string load_error(const LlamaShape& shape) {
+  std::unique_ptr<Engine> e;
+  return test::load_engine(test::make_llama(shape), &e, 64).message();
+}
+
+// Logits of a few tokens through one prefill (all positions).
+std::vector<float> logits_of(const LlamaShape& shape) {
+  std::unique_ptr<Engine> e;
+  Status s = test::load_engine(test::make_llama(shape), &e, 64);
+  EXPECT_TRUE(s.ok()) << s.message();
+  if (!s.ok()) return {};
+  const std::vector<int32_t> ids = {1, 17, 33, 5, 60, 41, 9, 77, 23, 50, 12, 88};
+  const size_t vocab = size_t(e->model().config.vocab_size);
+  std::vector<float> out;
+  for (int32_t id : ids) {
+    EXPECT_TRUE(e->decode(id).ok());
+    out.insert(out.end(), e->logits(), e->logits() + vocab);
+  }
+  return out;
+}
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  float m = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); i++) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+struct Refusal {
+  const char* what;  // the feature, for the failure message
+  LlamaShape shape;
+  std::string message;  // the exact error
+};
+
+LlamaShape with_u32(const char* key, uint32_t v, const char* arch = "llama") {
+  LlamaShape s;
+  s.arch = arch;
+  s.u32_keys = {{key, v}};
+  return s;
+}
+LlamaShape with_f32(const char* key, float v) {
+  LlamaShape s;
+  s.f32_keys = {{key, v}};
+  return s;
+}
+LlamaShape with_str(const char* key, const char* v, const char* arch = "llama") {
+  LlamaShape s;
+  s.arch = arch;
+  s.str_keys = {{key, v}};
+  return s;
+}
+LlamaShape with_tensor(const char* name, std::vector<int64_t> ne, const char* arch = "llama") {
+  LlamaShape s;
+  s.arch = arch;
+  s.extra_tensors = {{name, ne}};
+  return s;
+}
+
+}  // namespace
+
+TEST(ModelAudit, EveryRefusedFeatureIsNamed) {
+  LlamaShape qwen3_without_norm;
+  qwen3_without_norm.arch = "qwen3";
+  qwen3_without_norm.left_out = {"blk.1.attn_k_norm.weight"};
+  LlamaShape bad_factors;  // head size 16: 8 pairs, so 8 factors
+  bad_factors.rope_freqs = std::vector<float>(9, 1.0f);
+  LlamaShape negative_factor;
+  negative_factor.rope_freqs = std::vector<float>(8, 2.0f);
+  negative_factor.rope_freqs[3] = -1.0f;
+
+  const std::vector<Refusal> cases = {
+      // Tensors of features the architecture does not have.
+      {"Llama 3 RoPE factors on qwen2", [] { LlamaShape s; s.arch = "qwen2"; s.rope_freqs = std::vector<float>(8, 2.0f); return s; }(),
+       "tensor 'rope_freqs.weight' (Llama 3 RoPE frequency factors) is not supported for architecture 'qwen2'"},
+      {"q norm on llama", with_tensor("blk.0.attn_q_norm.weight", {16}),
+       "tensor 'blk.0.attn_q_norm.weight' (per-head RMSNorm of the queries, as in Qwen3) is not supported for architecture 'llama'"},
+      {"k norm on smollm3", with_tensor("blk.1.attn_k_norm.weight", {16}, "smollm3"),
+       "tensor 'blk.1.attn_k_norm.weight' (per-head RMSNorm of the keys, as in Qwen3) is not supported for architecture 'smollm3'"},
+      {"post-attention norm", with_tensor("blk.0.post_attention_norm.weight", {64}),
+       "tensor 'blk.0.post_attention_norm.weight' (a norm after attention, as in Gemma 2 and 3) is not supported for architecture 'llama'"},
+      {"post-FFN norm", with_tensor("blk.1.post_ffw_norm.weight", {64}, "qwen3"),
+       "tensor 'blk.1.post_ffw_norm.weight' (a norm after the feed-forward, as in Gemma 2 and 3) is not supported for architecture 'qwen3'"},
+      {"LongRoPE factors", with_tensor("rope_factors_long.weight", {8}),
+       "tensor 'rope_factors_long.weight' (LongRoPE frequency factors for long contexts, as in Phi-3) is not supported for architecture 'llama'"},
+      {"fused QKV on llama", with_tensor("blk.0.attn_qkv.weight", {64, 128}),
+       "tensor 'blk.0.attn_qkv.weight' (a fused Q/K/V projection) is not supported for architecture 'llama'"},
+      {"MoE router", with_tensor("blk.0.ffn_gate_inp.weight", {64, 8}),
+       "tensor 'blk.0.ffn_gate_inp.weight' (the router of a mixture-of-experts layer) is not supported for architecture 'llama'"},
+      {"MoE experts", with_tensor("blk.0.ffn_up_exps.weight", {64, 8}),
+       "tensor 'blk.0.ffn_up_exps.weight' (the experts of a mixture-of-experts layer) is not supported for architecture 'llama'"},
+      {"output bias on llama", with_tensor("output.bias", {96}),
+       "tensor 'output.bias' (a bias of the output logits) is not supported for architecture 'llama'"},
+      {"attention output bias on qwen3", with_tensor("blk.0.attn_output.bias", {64}, "qwen3"),
+       "tensor 'blk.0.attn_output.bias' (a bias of the attention output projection) is not supported for architecture 'qwen3'"},
+      {"attention sinks", with_tensor("blk.0.attn_sinks.weight", {4}),
+       "tensor 'blk.0.attn_sinks.weight' (learned attention sinks, as in gpt-oss) is not supported for architecture 'llama'"},
+      {"a classifier head", with_tensor("cls.output.weight", {64, 2}, "qwen3"),
+       "tensor 'cls.output.weight' (a classifier or reranker head) is not supported for architecture 'qwen3'"},
+      {"an unknown tensor", with_tensor("blk.0.mystery.weight", {64}),
+       "tensor 'blk.0.mystery.weight' is not one ringlm knows for architecture 'llama'; it may change the model's output, so the file is refused"},
+      // Tensors an architecture requires, or has with the wrong size.
+      {"qwen3 without its k norm", qwen3_without_norm, "missing tensor 'blk.1.attn_k_norm.weight'"},
+      {"rope_freqs of the wrong size", bad_factors, "tensor 'rope_freqs.weight' has shape [9], expected [8]"},
+      {"a partial rotation", [] { LlamaShape s; s.u32_keys = {{"rope.dimension_count", 8}}; return s; }(),
+       "key 'llama.rope.dimension_count' is 8, but RoPE rotates whole heads of 16 in this architecture (a partial rotation is not supported)"},
+      {"a negative RoPE factor", negative_factor,
+       "tensor 'rope_freqs.weight' value 3 is -1.000000 (RoPE frequency factors must be positive)"},
+      // Keys of features ringlm does not implement.
+      {"YaRN", with_str("rope.scaling.type", "yarn"),
+       "key 'llama.rope.scaling.type' is 'yarn' (YaRN RoPE scaling), which is not supported"},
+      {"LongRoPE", with_str("rope.scaling.type", "longrope", "qwen3"),
+       "key 'qwen3.rope.scaling.type' is 'longrope' (LongRoPE RoPE scaling), which is not supported"},
+      {"a scaling type llama.cpp does not know", with_str("rope.scaling.type", "llama3"),
+       "key 'llama.rope.scaling.type' is 'llama3', which is not a RoPE scaling type (llama.cpp knows none, linear, yarn and longrope)"},
+      {"a YaRN parameter", with_f32("rope.scaling.yarn_log_multiplier", 0.1f),
+       "key 'llama.rope.scaling.yarn_log_multiplier' (a YaRN RoPE scaling parameter) is not supported"},
+      {"a RoPE attention factor", with_f32("rope.scaling.attn_factor", 1.2f),
+       "key 'llama.rope.scaling.attn_factor' (a RoPE attention factor that scales the rotated queries and keys) is not supported"},
+      {"a RoPE base for local layers", with_f32("rope.freq_base_swa", 10000.0f),
+       "key 'llama.rope.freq_base_swa' (the RoPE base of sliding-window layers) is not supported"},
+      {"sliding windows", with_u32("attention.sliding_window", 512),
+       "key 'llama.attention.sliding_window' (sliding-window (local) attention) is not supported"},
+      {"attention soft-capping", with_f32("attn_logit_softcapping", 50.0f),
+       "key 'llama.attn_logit_softcapping' (soft-capping of the attention scores, as in Gemma 2) is not supported"},
+      {"logit soft-capping", with_f32("final_logit_softcapping", 30.0f),
+       "key 'llama.final_logit_softcapping' (soft-capping of the final logits, as in Gemma 2) is not supported"},
+      {"an attention scale", with_f32("attention.scale", 0.125f),
+       "key 'llama.attention.scale' (a query-key scale other than 1/sqrt(head size)) is not supported"},
+      {"an embedding scale", with_f32("embedding_scale", 12.0f),
+       "key 'llama.embedding_scale' (a multiplier of the embeddings) is not supported"},
+      {"a residual scale", with_f32("residual_scale", 0.22f),
+       "key 'llama.residual_scale' (a multiplier of each layer's residual branch) is not supported"},
+      {"a logit scale", with_f32("logit_scale", 0.5f),
+       "key 'llama.logit_scale' (a multiplier of the final logits) is not supported"},
+      {"experts", with_u32("expert_count", 8),
+       "key 'llama.expert_count' (the experts of a mixture-of-experts model) is not supported"},
+      {"bidirectional attention", [] { LlamaShape s; s.u32_keys = {{"attention.causal", 0}}; return s; }(),
+       "key 'llama.attention.causal' (non-causal (bidirectional) attention) is not supported"},
+      {"a LayerNorm epsilon on an RMSNorm model", with_f32("attention.layer_norm_epsilon", 1e-5f),
+       "key 'llama.attention.layer_norm_epsilon' (the epsilon of a LayerNorm, which this architecture has none of) is not supported"},
+      {"layers told which use RoPE", with_u32("attention.rope_pattern", 4, "smollm3"),
+       "key 'smollm3.attention.rope_pattern' (which layers use RoPE) is not supported"},
+      {"an unknown key", with_u32("mystery_length", 3),
+       "key 'llama.mystery_length' is not one ringlm knows for architecture 'llama'; it may change the model's output, so the file is refused"},
+  };
+  for (const Refusal& c : cases) EXPECT_EQ(load_error(c.shape), c.message) << c.what;
+}
+
+TEST(ModelAudit, NeutralValuesAndInformationalKeysLoad) {
+  for (const LlamaShape& s : {with_u32("expert_count", 0), with_u32("attention.causal", 1), with_u32("vocab_size", 96),
+                              with_u32("rope.scaling.original_context_length", 8192), with_f32("rope.scaling.attn_factor", 1.0f),
+                              with_tensor("v.blk.0.attn_q.weight", {32, 32}), with_tensor("mm.0.weight", {32, 64})}) {
+    EXPECT_EQ(load_error(s), "") << (s.u32_keys.empty() ? s.f32_keys.empty() ? s.extra_tensors[0].first : s.f32_keys[0].first
+                                                       : s.u32_keys[0].first);
+  }
+}
+
+// llama.cpp reads rope.scaling.type as 'linear' when the file has none, so a factor alone scales
+// the positions; 'none' ignores the factor; rope.scale_linear is the factor's older name.
+TEST(ModelAudit, RopeScalingMeansWhatItMeansToLlamaCpp) {
+  const std::vector<float> plain = logits_of(LlamaShape{});
+  const std::vector<float> linear = logits_of([] {
+    LlamaShape s;
+    s.str_keys = {{"rope.scaling.type", "linear"}};
+    s.f32_keys = {{"rope.scaling.factor", 4.0f}};
+    return s;
+  }());
+  ASSERT_FALSE(plain.empty());
+  ASSERT_FALSE(linear.empty());
+  EXPECT_GT(max_abs_diff(plain, linear), 1e-2f) << "a factor of 4 must change the logits";
+  EXPECT_EQ(max_abs_diff(linear, logits_of(with_f32("rope.scaling.factor", 4.0f))), 0.0f) << "no type: linear";
+  EXPECT_EQ(max_abs_diff(linear, logits_of(with_f32("rope.scale_linear", 4.0f))), 0.0f) << "the older key";
+  EXPECT_EQ(max_abs_diff(plain, logits_of([] {
+              LlamaShape s;
+              s.str_keys = {{"rope.scaling.type", "none"}};
+              s.f32_keys = {{"rope.scaling.factor", 4.0f}};
+              return s;
+            }())),
+            0.0f)
+      << "'none' ignores the factor";
+}
+
+// Frequency factors of 1 change nothing; others divide each pair's angle (the values themselves are
+// held to llama.cpp by the golden test).
+TEST(ModelAudit, RopeFreqsOfOneChangeNothingAndOthersDo) {
+  LlamaShape ones, llama3;
+  ones.rope_freqs = std::vector<float>(8, 1.0f);
+  llama3.rope_freqs = {1, 1, 1.5f, 2, 3, 5, 8, 8};
+  const std::vector<float> plain = logits_of(LlamaShape{});
+  EXPECT_EQ(max_abs_diff(plain, logits_of(ones)), 0.0f);
+  EXPECT_GT(max_abs_diff(plain, logits_of(llama3)), 1e-3f);
+}
+
+// qwen3's head size comes from attention.key_length, which need not be dim / heads.
+TEST(ModelAudit, Qwen3HeadSizeFromKeyLength) {
+  LlamaShape s;
+  s.arch = "qwen3";
+  s.head_dim = 32;  // 4 heads of 32 on a 64-wide model
+  std::unique_ptr<Engine> e;
+  ASSERT_TRUE(test::load_engine(test::make_llama(s), &e, 64).ok());
+  EXPECT_EQ(e->model().config.head_dim, 32);
+  EXPECT_EQ(e->model().config.q_dim(), 128);
+  const std::vector<int32_t> ids = {1, 5, 9};
+  ASSERT_TRUE(e->prefill(ids.data(), 3, false).ok());
+}
