@@ -75,7 +75,7 @@ test('the schema: types, defaults within their ranges, a flag and a doc for each
       assert.ok(spec.min < spec.max, spec.name);
       if (spec.default !== null) assert.ok(spec.default >= spec.min && spec.default <= spec.max, `${spec.name}'s default in its range`);
     }
-    if (!['AbortSignal', 'function'].includes(spec.type) && !['addBos', 'parseSpecial'].includes(spec.name)) {
+    if (!['AbortSignal', 'function'].includes(spec.type) && !['addBos', 'parseSpecial', 'keepCache'].includes(spec.name)) {
       assert.match(spec.flag, /^[a-z][a-z-]*$/, `${spec.name} has a command-line flag`);
     }
   }

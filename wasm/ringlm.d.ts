@@ -215,7 +215,7 @@ export interface GenerateOptionSpec {
   values?: string[];
   /** The values allowed, in words ("an integer in [0, 2147483647]"), as errors say it. */
   rule: string;
-  /** The command line's flag, without "--" (the core's options only). */
+  /** The command lines' flag, without "--" (the core's options only; '' where they do not offer it). */
   flag?: string;
   /** One line: what it does. */
   doc: string;

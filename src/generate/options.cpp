@@ -53,7 +53,8 @@ std::vector<OptionSpec> make_specs() {
       {"stopTokens", "stop-tokens", K::TokenIds, 0, 0, false, nullptr,
        "more token ids that end generation as the end-of-generation token does",
        [](GenerateOptions& o) -> OptionField { return &o.stop_tokens; }},
-      {"keepCache", "keep-cache", K::Boolean, 0, 1, false, nullptr,
+      // Not on the command lines: each runs one generation, with nothing before it to continue.
+      {"keepCache", "", K::Boolean, 0, 1, false, nullptr,
        "continue after what the cache holds (a chat's next turn) instead of starting over",
        [](GenerateOptions& o) -> OptionField { return &o.keep_cache; }},
       {"contextPolicy", "context-policy", K::Choice, 0, 0, false,
@@ -162,7 +163,7 @@ const OptionSpec* find_option(std::string_view name) {
 
 const OptionSpec* find_option_flag(std::string_view flag) {
   for (const OptionSpec& spec : generate_options()) {
-    if (flag == spec.flag) return &spec;
+    if (!flag.empty() && flag == spec.flag) return &spec;
   }
   return nullptr;
 }

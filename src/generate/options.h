@@ -51,7 +51,7 @@ using OptionField = std::variant<int*, float*, uint64_t*, bool*, std::optional<C
 
 struct OptionSpec {
   const char* name;  // as the JS API spells it (camelCase)
-  const char* flag;  // the command lines' long flag, without "--" ("temp" for temperature)
+  const char* flag;  // the command lines' long flag, without "--" ("temp" for temperature); "" for none
   OptionKind kind;
   double min, max;   // Integer and Number: the values allowed
   bool min_exclusive;

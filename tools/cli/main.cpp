@@ -269,7 +269,9 @@ std::vector<std::string> known_flags() {
   std::vector<std::string> flags = {"-m", "--model", "-o", "--out", "--tokens", "--ctx", "--decode", "--reps", "--threads",
                                     "--only", "--text", "--batch", "--special", "--keep-space", "--stream", "--bos",
                                     "--no-bos", "--eos", "--no-eos", "-n"};
-  for (const ringlm::OptionSpec& spec : ringlm::generate_options()) flags.push_back("--" + std::string(spec.flag));
+  for (const ringlm::OptionSpec& spec : ringlm::generate_options()) {
+    if (*spec.flag) flags.push_back("--" + std::string(spec.flag));
+  }
   return flags;
 }
 
@@ -281,6 +283,7 @@ std::string unknown_flag(const std::string& flag) {
 std::string generate_help() {
   std::string text;
   for (const ringlm::OptionSpec& spec : ringlm::generate_options()) {
+    if (!*spec.flag) continue;
     const bool boolean = spec.kind == ringlm::OptionKind::Boolean;
     std::string line = "  --" + std::string(spec.flag) + (boolean ? "" : " X");
     line.resize(std::max<size_t>(line.size() + 1, 24), ' ');
