@@ -44,7 +44,9 @@ function unknownOption(Module, name, known, what) {
 
 /** One option's value checked against its entry in the schema; returns it in the form C++ reads. */
 function checkValue(spec, v, what) {
-  const bad = (Error, got = true) => new Error(`${what}: ${spec.name} must be ${spec.rule}${got ? ` (got ${typeof v === 'string' ? `'${v}'` : v})` : ''}`);
+  const shown = typeof v === 'string' ? `'${v}'` : String(v);
+  const bad = (ErrorType, withValue = true) =>
+    new ErrorType(`${what}: ${spec.name} must be ${spec.rule}${withValue ? ` (got ${shown})` : ''}`);
   switch (spec.type) {
     case 'integer':
     case 'number': {
