@@ -27,7 +27,7 @@ const EXIT_TIMEOUT_MS = 60_000;
 const REQUIRED_FILES = ['package.json', 'README.md', 'wasm/ringlm.js', 'wasm/ringlm.d.ts', 'wasm/cli.js',
   'dist/ringlm.mjs', 'dist/ringlm.wasm', 'dist/jinja.mjs', 'dist/ringlm-mt.mjs', 'dist/ringlm-mt.wasm',
   'dist/ringlm-mt.worker.js', 'dist/package.json', 'models/ringlm-kjv-3.7m.gguf', 'models/MODEL_CARD.md'];
-const ALLOWED = [/^dist\/[^/]+\.(mjs|wasm)$/, /^LICEN[CS]E(\.\w+)?$/];
+const ALLOWED = [/^dist\/[^/]+\.(mjs|wasm)$/, /^wasm\/lib\/[^/]+\.js$/, /^LICEN[CS]E(\.\w+)?$/];
 
 const run = promisify(execFile);
 

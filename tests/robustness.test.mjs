@@ -231,7 +231,7 @@ test('restoreState() refuses corrupt or foreign snapshots, and the model stays u
     [patched((v) => { v.setInt32(24, 0, true); v.setInt32(32, 1_000_000, true); }), /the state is corrupt/],  // stop: past the capacity
     [patched((v) => { v.setInt32(24, 1, true); v.setInt32(36, -7, true); }), /the state is corrupt/],  // shift: window before the anchors
     [patched((v) => v.setBigUint64(keysAt, 10n ** 12n, true)), /truncated or corrupt/],
-    [patched((v) => v.setInt32(paramsAt + 28, 2e9, true)), /penaltyLastN must be between 0 and 1048576/],
+    [patched((v) => v.setInt32(paramsAt + 28, 2e9, true)), /penaltyLastN must be an integer in \[0, 1048576\]/],
     [patched((v) => v.setFloat32(paramsAt, NaN, true)), /temperature must be/],
     [patched((v) => v.setInt32(tokensAt + 8, lm.info.vocabSize, true)), /the state is corrupt: token id \d+ in the cache/],
     [patched((v) => v.setInt32(24, 3, true)), /the state is corrupt: context policy 3 does not exist/],

@@ -281,7 +281,7 @@ TEST(Session, BadOptionsAndPromptsAreClearErrors) {
   EXPECT_NE(f.session->begin(p.data(), 0, o).message().find("empty"), std::string::npos);
   std::vector<int32_t> bad = {1, 99999};
   EXPECT_NE(f.session->begin(bad.data(), 2, o).message().find("out of range"), std::string::npos);
-  o.anchors = 64;
+  o.sink_tokens = 64;
   EXPECT_NE(f.session->begin(p.data(), 2, o).message().find("less than the context size"), std::string::npos);
   Step st;
   EXPECT_FALSE(f.session->step(&st).ok()) << "no generation is running";

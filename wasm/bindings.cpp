@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "model/engine.h"
+#include "generate/options.h"
 #include "generate/session.h"
 #include "common/thread_pool.h"
 
@@ -49,28 +50,14 @@ public:
   }
 
   // --- generation: begin, then step until a step says it is the last ---
-  std::string generate_begin(uintptr_t ids, int n, val o) {
+  // `o`: the options ringlm.js checked against the schema below; those it leaves out keep their defaults.
+  // `reseed`: a continuation restarts the sampler's generator from the seed (JS decides: a seed was given).
+  std::string generate_begin(uintptr_t ids, int n, val o, bool reseed) {
     ringlm::GenerateOptions g;
-    g.sampling.temperature = o["temperature"].as<float>();
-    g.sampling.top_k = o["topK"].as<int>();
-    g.sampling.top_p = o["topP"].as<float>();
-    g.sampling.min_p = o["minP"].as<float>();
-    g.sampling.repeat_penalty = o["repeatPenalty"].as<float>();
-    g.sampling.presence_penalty = o["presencePenalty"].as<float>();
-    g.sampling.frequency_penalty = o["frequencyPenalty"].as<float>();
-    g.sampling.penalty_last_n = o["penaltyLastN"].as<int>();
-    g.sampling.seed = uint64_t(o["seed"].as<double>());
-    g.max_tokens = o["maxTokens"].as<int>();
-    g.stop = emscripten::vecFromJSArray<std::string>(o["stop"]);
-    g.stop_tokens = emscripten::vecFromJSArray<int32_t>(o["stopTokens"]);
-    g.keep_cache = o["keepCache"].as<bool>();
-    g.reseed = o["reseed"].as<bool>();
-    if (ringlm::Status s = ringlm::parse_context_policy(o["contextPolicy"].as<std::string>(), &g.policy); !s.ok()) {
-      return s.message();
+    g.reseed = reseed;
+    for (const ringlm::OptionSpec& spec : ringlm::generate_options()) {
+      if (ringlm::Status s = read_option(spec, o[spec.name], &g); !s.ok()) return s.message();
     }
-    g.anchors = o["anchors"].as<int>();
-    g.prefill_chunk = o["prefillChunk"].as<int>();
-    g.special = o["special"].as<bool>();
     return session_->begin(reinterpret_cast<const int32_t*>(ids), n, g).message();
   }
 
@@ -159,6 +146,12 @@ public:
     for (const ringlm::GgufTensor& t : engine_->file().tensors()) parameters += double(t.n_elements());
     o.set("parameters", parameters);
     o.set("tiedOutput", engine_->model().tied_output);
+    val policies = val::array();
+    for (ringlm::ContextPolicy p : ringlm::kContextPolicies) {
+      if (engine_->context_policy_allowed(p).ok()) policies.call<void>("push", std::string(ringlm::context_policy_name(p)));
+    }
+    o.set("contextPolicies", policies);
+    o.set("defaultContextPolicy", std::string(ringlm::context_policy_name(engine_->default_context_policy())));
     o.set("threads", engine_->threads());
     return o;
   }
@@ -237,6 +230,24 @@ public:
   }
 
 private:
+  // One option's JS value into `g` (undefined: the default).
+  static ringlm::Status read_option(const ringlm::OptionSpec& spec, const val& v, ringlm::GenerateOptions* g) {
+    if (v.isUndefined() || v.isNull()) return ringlm::Status();
+    switch (spec.kind) {
+      case ringlm::OptionKind::Integer:
+      case ringlm::OptionKind::Number: return ringlm::set_option_number(spec, v.as<double>(), g);
+      case ringlm::OptionKind::Boolean: return ringlm::set_option_number(spec, v.as<bool>() ? 1 : 0, g);
+      case ringlm::OptionKind::Choice: return ringlm::set_option_text(spec, v.as<std::string>(), g);
+      case ringlm::OptionKind::Strings:
+        for (const std::string& text : emscripten::vecFromJSArray<std::string>(v)) RINGLM_TRY(ringlm::set_option_text(spec, text, g));
+        return ringlm::Status();
+      case ringlm::OptionKind::TokenIds:
+        *std::get<std::vector<int32_t>*>(spec.field(*g)) = emscripten::vecFromJSArray<int32_t>(v);
+        return ringlm::Status();
+    }
+    return ringlm::Status();
+  }
+
   static ringlm::DetokenizeOptions detokenize_options(bool special, bool strip_leading_space) {
     ringlm::DetokenizeOptions o;
     o.special = special;
@@ -252,11 +263,57 @@ private:
 
 }  // namespace
 
+// The generation options' schema (src/generate/options.h) as data: [{ name, flag, type, default,
+// defaultText, min, max, minExclusive, values, doc }]. `default` is null where there is no fixed one
+// (defaultText then says what is used); min/max for numbers, values for choices.
+val generate_option_schema() {
+  const ringlm::GenerateOptions defaults;
+  val list = val::array();
+  for (const ringlm::OptionSpec& spec : ringlm::generate_options()) {
+    val o = val::object();
+    o.set("name", std::string(spec.name));
+    o.set("flag", std::string(spec.flag));
+    o.set("type", std::string(ringlm::option_kind_name(spec.kind)));
+    val fallback = val::null();
+    if (spec.default_text) {
+      o.set("defaultText", std::string(spec.default_text));
+    } else if (spec.kind == ringlm::OptionKind::Boolean) {
+      fallback = val(ringlm::option_number(spec, defaults) != 0);
+    } else if (spec.kind == ringlm::OptionKind::Strings || spec.kind == ringlm::OptionKind::TokenIds) {
+      fallback = val::array();
+    } else {
+      fallback = val(ringlm::option_number(spec, defaults));
+    }
+    o.set("default", fallback);
+    if (spec.kind == ringlm::OptionKind::Integer || spec.kind == ringlm::OptionKind::Number) {
+      o.set("min", spec.min);
+      o.set("max", spec.max);
+      o.set("minExclusive", spec.min_exclusive);
+    }
+    if (spec.kind == ringlm::OptionKind::Choice) {
+      val values = val::array();
+      for (const std::string& name : ringlm::option_choices(spec)) values.call<void>("push", name);
+      o.set("values", values);
+    }
+    o.set("rule", ringlm::option_rule(spec));
+    o.set("doc", std::string(spec.doc));
+    list.call<void>("push", o);
+  }
+  return list;
+}
+
+// Of `known` (an array of strings), the one `name` is most likely a typo of, or "".
+std::string closest_name(const std::string& name, val known) {
+  return ringlm::closest_name(name, emscripten::vecFromJSArray<std::string>(known));
+}
+
 // Bytes of the wasm heap in use (malloc'ed and not freed): what leak tests watch.
 double heap_bytes_in_use() { return double(mallinfo().uordblks); }
 
 EMSCRIPTEN_BINDINGS(ringlm) {
   emscripten::function("heapBytesInUse", &heap_bytes_in_use);
+  emscripten::function("generateOptionSchema", &generate_option_schema);
+  emscripten::function("closestName", &closest_name);
   // Threads that engines use in turn; JS makes one per module (the threaded one) and never frees it.
   emscripten::class_<ringlm::ThreadPool>("ThreadPool")
       .constructor<int>()

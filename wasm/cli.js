@@ -4,87 +4,106 @@
 //   ringlm -m model.gguf -p "Once upon a time" -n 128 --temp 0.8 --seed 1
 //
 // Text streams to stdout; loading progress and timings go to stderr. Bad input ends the process
-// with a one-line message and exit code 1 (2 for bad flags).
+// with a one-line message and exit code 1 (2 for bad flags: an unknown one says which it resembles).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RingLM } from './ringlm.js';
+import { anyModule } from './lib/runtime.js';
+import { closestName, generateOptionSchema } from './lib/options.js';
 
 const DEFAULT_MODEL = fileURLToPath(RingLM.defaultModelUrl);
 
-const HELP = `usage: ringlm [options]
+// The command's own flags: flag -> [name, kind]. The generation options' flags come from the core's
+// schema (src/generate/options.h, through RingLM.generateOptionSchema()), with -n for --max-tokens.
+const OWN_FLAGS = {
+  '-m': ['model', 'string'], '--model': ['model', 'string'],
+  '-p': ['prompt', 'string'], '--prompt': ['prompt', 'string'],
+  '-f': ['file', 'string'], '--file': ['file', 'string'],
+  '--ctx': ['contextSize', 'integer'], '--system': ['system', 'string'],
+  '--no-bos': ['addBos', 'no'], '--chat': ['chat', 'yes'], '-h': ['help', 'yes'], '--help': ['help', 'yes'],
+};
+const SHORT_FLAGS = { '-n': '--max-tokens' };
+
+const OWN_HELP = `usage: ringlm [options]
 
   -m, --model FILE         GGUF model (default: the built-in model, if installed)
   -p, --prompt TEXT        prompt (default: "")
   -f, --file FILE          read the prompt from a file
-  -n, --max-tokens N       tokens to generate (default 256)
-      --temp X             temperature; 0 = greedy (default 0.8)
-      --top-k N            (default 40; 0 = off)
-      --top-p X            (default 0.95; 1 = off)
-      --min-p X            (default 0.05; 0 = off)
-      --repeat-penalty X   (default 1 = off)
-      --presence-penalty X (default 0)
-      --frequency-penalty X (default 0)
-      --penalty-last-n N   (default 64)
-      --seed N             (default: random, printed with the timings)
       --ctx N              KV cache capacity in tokens (default: min(model, 2048))
-      --context-policy P   sinks | shift | stop: what happens when the cache is full (default sinks)
-      --stop TEXT          stop string (repeatable)
       --no-bos             do not add the BOS token
       --chat               the prompt is a user's message: the model answers it through its chat template
       --system TEXT        with --chat: a system message first
   -h, --help               this text
+
+generation (-n is --max-tokens; --stop may be repeated):
 `;
 
-// flag -> [option name, kind]
-const FLAGS = {
-  '-m': ['model', 'string'], '--model': ['model', 'string'],
-  '-p': ['prompt', 'string'], '--prompt': ['prompt', 'string'],
-  '-f': ['file', 'string'], '--file': ['file', 'string'],
-  '-n': ['maxTokens', 'int'], '--max-tokens': ['maxTokens', 'int'],
-  '--temp': ['temperature', 'number'], '--top-k': ['topK', 'int'], '--top-p': ['topP', 'number'],
-  '--min-p': ['minP', 'number'], '--repeat-penalty': ['repeatPenalty', 'number'],
-  '--presence-penalty': ['presencePenalty', 'number'], '--frequency-penalty': ['frequencyPenalty', 'number'],
-  '--penalty-last-n': ['penaltyLastN', 'int'], '--seed': ['seed', 'int'], '--ctx': ['contextSize', 'int'],
-  '--context-policy': ['contextPolicy', 'string'], '--stop': ['stop', 'list'], '--system': ['system', 'string'],
-};
+/** The generation flags' lines of --help, from the schema. */
+function generationHelp(schema) {
+  return schema.filter((spec) => spec.flag).map((spec) => {
+    const value = { integer: ' N', number: ' X', choice: ' P', strings: ' TEXT', 'token-ids': ' ID,...' }[spec.type] ?? '';
+    const values = spec.values ? ` (${spec.values.join(' | ')})` : '';
+    const fallback = spec.defaultText ?? (Array.isArray(spec.default) ? 'none' : String(spec.default));
+    return `      ${`--${spec.flag}${value}`.padEnd(20)} ${spec.doc}${values} (default ${fallback})\n`;
+  }).join('');
+}
 
 class UsageError extends Error {}
 
-function parseArgs(argv) {
+/** A flag's value as the option's type wants it; a UsageError names the flag and what it allows. */
+function flagValue(arg, spec, value) {
+  if (spec.type === 'integer' || spec.type === 'number') {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || (spec.type === 'integer' && !Number.isInteger(n))) {
+      throw new UsageError(`${arg} needs ${spec.type === 'integer' ? 'an integer' : 'a number'}, got '${value}'`);
+    }
+    if (!((spec.minExclusive ? n > spec.min : n >= spec.min) && n <= spec.max)) throw new UsageError(`${arg} must be ${spec.rule} (got ${n})`);
+    return n;
+  }
+  if (spec.type === 'choice' && !spec.values.includes(value)) throw new UsageError(`${arg} must be ${spec.rule} (got '${value}')`);
+  if (spec.type === 'token-ids') {
+    const ids = value.split(',').map(Number);
+    if (!ids.every((id) => Number.isInteger(id) && id >= 0)) throw new UsageError(`${arg} needs comma-separated token ids, got '${value}'`);
+    return ids;
+  }
+  return value;
+}
+
+function parseArgs(argv, Module, schema) {
+  const byFlag = new Map(schema.filter((spec) => spec.flag).map((spec) => [`--${spec.flag}`, spec]));
   const o = { stop: [] };
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '-h' || arg === '--help') return { help: true };
-    if (arg === '--no-bos') { o.addBos = false; continue; }
-    if (arg === '--chat') { o.chat = true; continue; }
-    const flag = FLAGS[arg];
-    if (!flag) throw new UsageError(`unknown option '${arg}' (see --help)`);
-    const [name, kind] = flag;
-    const value = argv[++i];
-    if (value === undefined) throw new UsageError(`${arg} needs a value`);
-    if (kind === 'string') o[name] = value;
-    else if (kind === 'list') o[name].push(value);
-    else {
-      const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n))) {
-        throw new UsageError(`${arg} needs ${kind === 'int' ? 'an integer' : 'a number'}, got '${value}'`);
-      }
-      o[name] = n;
+    const arg = SHORT_FLAGS[argv[i]] ?? argv[i];
+    const own = OWN_FLAGS[arg];
+    const spec = byFlag.get(arg);
+    if (!own && !spec) {
+      const near = closestName(Module, argv[i], [...Object.keys(OWN_FLAGS), ...Object.keys(SHORT_FLAGS), ...byFlag.keys()]);
+      throw new UsageError(`unknown option '${argv[i]}' (${near ? `did you mean '${near}'?` : 'see --help'})`);
     }
+    const [name, kind] = own ?? [spec.name, spec.type];
+    if (kind === 'yes' || kind === 'boolean') { o[name] = true; continue; }
+    if (kind === 'no') { o[name] = false; continue; }
+    const value = argv[++i];
+    if (value === undefined) throw new UsageError(`${argv[i - 1]} needs a value`);
+    if (kind === 'strings') o[name].push(value);
+    else o[name] = flagValue(argv[i - 1], spec ?? { type: kind, min: 0, max: 2 ** 31 - 1, rule: 'an integer in [0, 2147483647]' }, value);
   }
   return o;
 }
 
 async function main() {
+  const Module = await anyModule();
+  const schema = generateOptionSchema(Module);
   let args;
   try {
-    args = parseArgs(process.argv.slice(2));
+    args = parseArgs(process.argv.slice(2), Module, schema);
   } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`ringlm: ${e.message}\n`);
     return 2;
   }
   if (args.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(OWN_HELP + generationHelp(schema));
     return 0;
   }
   const { model = DEFAULT_MODEL, file, contextSize = 0, chat = false, system, ...gen } = args;

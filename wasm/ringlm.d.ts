@@ -55,6 +55,10 @@ export interface ModelInfo {
   tiedOutput: boolean;
   /** Threads sharing the work (1: the single-threaded build). */
   threads: number;
+  /** The context policies this model can use ('sinks' needs rotary positions). */
+  contextPolicies: ContextPolicy[];
+  /** The policy generate() uses unless told otherwise: 'sinks', or 'shift' with learned positions. */
+  defaultContextPolicy: ContextPolicy;
   /** Tensor types present in the file, e.g. ["F32", "Q8_0"]. */
   tensorTypes: string[];
   /** Size of the GGUF file held in wasm memory. */
@@ -127,47 +131,57 @@ export interface StreamingTextDecoder {
 /** What happens when the KV ring is full (see README, "The KV ring"). */
 export type ContextPolicy = 'sinks' | 'shift' | 'stop';
 
+/**
+ * generate()'s options. An option not listed here is an error (`unknown option 'temprature' (did you mean
+ * 'temperature'?)`), as is a value out of its range (the message names the option and the range). The names,
+ * defaults, ranges and one-line docs are the core's schema (src/generate/options.h), which
+ * RingLM.generateOptionSchema() returns and tests/options.test.mjs holds this interface to.
+ */
 export interface GenerateOptions {
-  /** Tokens to generate at most (default 256); 0 runs only the prompt. */
+  /** Tokens to generate at most; 0 runs only the prompt. Default 256; an integer in [0, 2147483647]. */
   maxTokens?: number;
-  /** Default 0.8; 0 = greedy. */
+  /** Higher is more random; 0 = greedy (always the most likely token). Default 0.8; in [0, 1000000]. */
   temperature?: number;
-  /** Default 40; 0 = off. */
+  /** Sample among the k most likely tokens only; 0 = off. Default 40; an integer in [0, 2147483647]. */
   topK?: number;
-  /** Default 0.95; 1 = off. */
+  /** Sample among the most likely tokens whose probabilities add up to p; 1 = off. Default 0.95; in [0, 1]. */
   topP?: number;
-  /** Default 0.05; 0 = off. */
+  /** Drop tokens less likely than minP times the most likely one; 0 = off. Default 0.05; in [0, 1]. */
   minP?: number;
-  /** Default 1 (off). Positive logits of recent tokens are divided by it, negative ones multiplied. */
+  /**
+   * Positive logits of recent tokens are divided by it, negative ones multiplied; 1 = off. Default 1; in
+   * (0, 1000000].
+   */
   repeatPenalty?: number;
-  /** Default 0: subtracted once from the logit of any recent token. */
+  /** Subtracted once from the logit of any recent token; 0 = off. Default 0; in [-1000000, 1000000]. */
   presencePenalty?: number;
-  /** Default 0: subtracted per occurrence of a recent token. */
+  /** Subtracted from a recent token's logit once per occurrence; 0 = off. Default 0; in [-1000000, 1000000]. */
   frequencyPenalty?: number;
-  /** How many recent tokens (prompt included) the penalties look at. Default 64. */
+  /** How many recent tokens (prompt included) the penalties look at. Default 64; an integer in [0, 1048576]. */
   penaltyLastN?: number;
   /**
    * Seed of the sampler's own generator: same seed, same tokens, natively, in Node and in browsers.
    * Default: random (returned in the result); a keepCache continuation without a seed goes on with
-   * the previous generator state.
+   * the previous generator state. An integer in [0, 9007199254740991].
    */
   seed?: number;
-  /** Stop strings: generation ends before them; their text is never emitted. */
+  /** Stop strings: generation ends before them; their text is never emitted. Default none. */
   stop?: string | string[];
-  /** More token ids that end generation as EOS does (finishReason 'stop'; the token is not emitted). */
+  /** More token ids that end generation as EOS does (finishReason 'stop'; the token is not emitted). Default none. */
   stopTokens?: ArrayLike<number>;
-  /** Ends the iterator with an AbortError; the model stays usable. */
+  /** Ends the iterator with an AbortError; the model stays usable. Default: none. */
   signal?: AbortSignal;
   /** Continue after what the cache holds (a chat's next turn) instead of starting over. Default false. */
   keepCache?: boolean;
   /**
-   * When the KV ring is full. Default 'sinks'; 'shift' for models with learned positions (gpt2), where 'sinks' is
-   * refused and 'shift' runs the kept tokens again at their new positions after each shift.
+   * When the KV ring is full. Default: the model's ('shift' with learned positions, else 'sinks'), as
+   * `info.defaultContextPolicy` says; with learned positions (gpt2) 'sinks' is refused and 'shift' runs the
+   * kept tokens again at their new positions after each shift.
    */
   contextPolicy?: ContextPolicy;
-  /** 'sinks': first tokens kept for good (default 4). */
+  /** 'sinks': first tokens kept for good. Default 4; an integer in [0, 2147483647]. */
   sinkTokens?: number;
-  /** 'shift': first tokens kept for good (default 4). */
+  /** 'shift': first tokens kept for good. Default 4; an integer in [0, 2147483647]. */
   keepTokens?: number;
   /** Add BOS to a string prompt. Default: as the model asks (never when continuing with keepCache). */
   addBos?: boolean;
@@ -175,10 +189,36 @@ export interface GenerateOptions {
   parseSpecial?: boolean;
   /** Render control tokens' text in the output. Default false. */
   special?: boolean;
-  /** Prompt tokens per prefill step (between steps the iterator yields and checks `signal`). Default 64. */
+  /**
+   * Prompt tokens per prefill step (between steps the iterator yields and checks `signal`). Default 64; an
+   * integer in [1, 65536].
+   */
   prefillChunk?: number;
-  /** Called after each prefill step. */
+  /** Called after each prefill step. Default: none. */
   onPrefillProgress?: (progress: { done: number; total: number }) => void;
+}
+
+/** One option in RingLM.generateOptionSchema(): the core's schema (src/generate/options.h), then JS's own. */
+export interface GenerateOptionSpec {
+  /** As generate() takes it. */
+  name: keyof GenerateOptions;
+  /** Options the core reads; the JS-only ones are 'AbortSignal', 'function' and 'boolean'. */
+  type: 'integer' | 'number' | 'boolean' | 'choice' | 'strings' | 'token-ids' | 'AbortSignal' | 'function';
+  /** The default; null when there is no fixed one (defaultText then says what is used). */
+  default: number | boolean | string | [] | null;
+  defaultText?: string;
+  /** Numbers: the range allowed, [min, max] or (min, max] with minExclusive. */
+  min?: number;
+  max?: number;
+  minExclusive?: boolean;
+  /** 'choice': the values allowed. */
+  values?: string[];
+  /** The values allowed, in words ("an integer in [0, 2147483647]"), as errors say it. */
+  rule: string;
+  /** The command lines' flag, without "--" (the core's options only; '' where they do not offer it). */
+  flag?: string;
+  /** One line: what it does. */
+  doc: string;
 }
 
 /** One streamed step: a sampled token and the text it completes (never half a character; may be ""). */
@@ -259,6 +299,11 @@ export declare class RingLM {
   static loadDefault(options?: LoadOptions): Promise<RingLM>;
   /** Memory of the shared wasm instance: malloc'ed bytes in use, and the wasm memory's size. */
   static memoryUsage(): Promise<{ heapBytesInUse: number; memoryBytes: number }>;
+  /**
+   * Every option generate() takes, with its type, default, range and a one-line doc (the command line's flags
+   * and the demo page's controls are made from it).
+   */
+  static generateOptionSchema(): Promise<readonly Readonly<GenerateOptionSpec>[]>;
   /**
    * Load a GGUF model. The file is copied once into wasm memory; weights are used in place.
    * @param source the file's bytes, a Blob/File, a URL, or (in Node) a file path.

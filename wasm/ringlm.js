@@ -6,255 +6,25 @@
 //   const next = lm.decode(3186);
 //   lm.dispose();
 //
-// This file is the whole JS side: it moves bytes into the wasm heap (once, with no second copy),
-// calls the Embind surface in bindings.cpp, and turns its error strings into Errors.
-//
-// Two builds of the same C++ ship in dist/: ringlm-mt.mjs shares each token's work among threads
-// (Web Workers on SharedArrayBuffer memory), ringlm.mjs runs on one. Browsers give
-// SharedArrayBuffer only to cross-origin-isolated pages (served with COOP/COEP headers), so a model
-// loads into the threaded build there and in Node, and into the single-threaded one elsewhere.
-// Both compute the same bits.
+// This file is the API: the RingLM class. It calls the Embind surface in bindings.cpp and turns its error
+// strings into Errors; the rest of the JS side is in lib/, one concern a file:
+//   runtime.js  which wasm build a model runs in (threads or not), one instance of each per realm
+//   source.js   a model file's bytes (path, URL, Blob, bytes) into wasm memory, copied once
+//   heap.js     lending bytes to C++ for one call
+//   options.js  generate()'s options, checked against the core's schema (src/generate/options.h)
+//   checks.js   token ids and chat messages
+//   chat.js     chat templates
 
-import { Template } from '../dist/jinja.mjs';  // @huggingface/jinja, copied there by the build
-
-const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
-
-/** Most threads one model may use. Past a handful, a small model's loops are too short to share. */
-const MAX_THREADS = 64;
-const MAX_DEFAULT_THREADS = 8;
-
-/** Whether this realm can run the threaded build. */
-const threadsAvailable = () =>
-  typeof SharedArrayBuffer === 'function' && (isNode || globalThis.crossOriginIsolated === true);
-
-/** The default thread count: the cores this process may use, at most MAX_DEFAULT_THREADS. */
-async function defaultThreads() {
-  let cores = globalThis.navigator?.hardwareConcurrency;
-  if (isNode) {
-    const os = await import('node:os');
-    cores = os.availableParallelism?.() ?? os.cpus().length;
-  }
-  return Math.max(1, Math.min(Number(cores) || 1, MAX_DEFAULT_THREADS));
-}
-
-/** Resolves on a later turn of the event loop, so timers, messages and AbortSignals get to run. */
-const nextTurn = typeof setImmediate === 'function'
-  ? () => new Promise((resolve) => setImmediate(resolve))
-  : () => new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => resolve();
-    channel.port2.postMessage(0);
-  });
-
-/** Defaults as llama.cpp's (see src/generate/sampler.h); temperature 0 means greedy. */
-const GENERATE_DEFAULTS = Object.freeze({
-  maxTokens: 256,
-  temperature: 0.8,
-  topK: 40,
-  topP: 0.95,
-  minP: 0.05,
-  repeatPenalty: 1,
-  presencePenalty: 0,
-  frequencyPenalty: 0,
-  penaltyLastN: 64,
-  keepCache: false,
-  sinkTokens: 4,
-  keepTokens: 4,
-  prefillChunk: 64,
-  special: false,
-});
-
-/**
- * Check and complete generate() options; throws a TypeError/RangeError naming the option. The default
- * contextPolicy is 'sinks', or 'shift' for models with learned positions (gpt2), which cannot use 'sinks'.
- */
-function generateOptions(options, info) {
-  const contextPolicy = info.positionEncoding === 'learned' ? 'shift' : 'sinks';
-  const o = { ...GENERATE_DEFAULTS, contextPolicy, ...options };
-  const number = (name, { min = -Infinity, max = Infinity, integer = false } = {}) => {
-    const v = o[name];
-    if (typeof v !== 'number' || Number.isNaN(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
-      throw new RangeError(`RingLM.generate: ${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}] (got ${v})`);
-    }
-  };
-  number('maxTokens', { min: 0, max: 2 ** 31 - 1, integer: true });
-  number('temperature', { min: 0, max: 1e6 });
-  number('topK', { min: 0, max: 2 ** 31 - 1, integer: true });
-  number('topP', { min: 0, max: 1 });
-  number('minP', { min: 0, max: 1 });
-  number('repeatPenalty', { min: Number.MIN_VALUE, max: 1e6 });
-  number('presencePenalty', { min: -1e6, max: 1e6 });
-  number('frequencyPenalty', { min: -1e6, max: 1e6 });
-  number('penaltyLastN', { min: 0, max: 1 << 20, integer: true });
-  number('sinkTokens', { min: 0, max: 2 ** 31 - 1, integer: true });
-  number('keepTokens', { min: 0, max: 2 ** 31 - 1, integer: true });
-  number('prefillChunk', { min: 1, max: 1 << 16, integer: true });
-  if (o.seed === undefined) o.seed = Math.floor(Math.random() * 2 ** 32);
-  number('seed', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
-  if (!['sinks', 'shift', 'stop'].includes(o.contextPolicy)) {
-    throw new RangeError(`RingLM.generate: contextPolicy must be 'sinks', 'shift' or 'stop' (got ${o.contextPolicy})`);
-  }
-  o.stop = o.stop === undefined ? [] : typeof o.stop === 'string' ? [o.stop] : Array.from(o.stop);
-  if (!o.stop.every((s) => typeof s === 'string')) throw new TypeError('RingLM.generate: stop must be a string or an array of strings');
-  o.stopTokens = Array.from(o.stopTokens ?? [], (id) => tokenId(id, 'RingLM.generate: stopTokens'));
-  if (o.signal !== undefined && !(typeof o.signal?.aborted === 'boolean')) {
-    throw new TypeError('RingLM.generate: signal must be an AbortSignal');
-  }
-  o.anchors = o.contextPolicy === 'shift' ? o.keepTokens : o.sinkTokens;
-  o.keepCache = Boolean(o.keepCache);
-  // A continuation goes on with the sampler's random stream unless a seed is given.
-  o.reseed = !o.keepCache || options.seed !== undefined;
-  o.special = Boolean(o.special);
-  return o;
-}
-
-/**
- * Check a token id: an integer that fits int32 (the vocabulary range is checked in C++). Int32Array.from and
- * Embind would silently turn 1.5, NaN or 2 ** 32 into a valid-looking id; this throws instead.
- */
-function tokenId(id, what) {
-  if (!Number.isInteger(id)) throw new TypeError(`${what}: token ids must be integers (got ${id})`);
-  if (id < -(2 ** 31) || id >= 2 ** 31) throw new RangeError(`${what}: token id ${id} is out of range`);
-  return id;
-}
-
-/** Token ids (any iterable of numbers) as a checked Int32Array. */
-function tokenIds(ids, what) {
-  if (ids instanceof Int32Array) return ids;
-  if (ids == null || typeof ids === 'string' || typeof ids[Symbol.iterator] !== 'function') {
-    throw new TypeError(`${what}: token ids must be an array of integers`);
-  }
-  return Int32Array.from(ids, (id) => tokenId(id, what));
-}
-
-/** Check chat messages: an array of { role, content } with string values (other fields go to the template). */
-function chatMessages(messages, what) {
-  if (!Array.isArray(messages)) throw new TypeError(`${what}: messages must be an array of { role, content }`);
-  messages.forEach((m, i) => {
-    if (m === null || typeof m !== 'object') throw new TypeError(`${what}: messages[${i}] must be an object { role, content }`);
-    if (typeof m.role !== 'string' || m.role === '') throw new TypeError(`${what}: messages[${i}].role must be a non-empty string`);
-    if (typeof m.content !== 'string') throw new TypeError(`${what}: messages[${i}].content must be a string`);
-  });
-  return messages;
-}
+import { withHeapCopy } from './lib/heap.js';
+import { getModule, threadCount, anyModule, memoryUsage, nextTurn } from './lib/runtime.js';
+import { DEFAULT_MODEL_URL, describeSource } from './lib/source.js';
+import { checkGenerateOptions, generateOptionSchema } from './lib/options.js';
+import { tokenId, tokenIds } from './lib/checks.js';
+import { ChatTemplates, chatPromptIds } from './lib/chat.js';
 
 const textEncoder = new TextEncoder();
 // ignoreBOM keeps a leading U+FEFF in the text (by default TextDecoder drops it).
 const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-
-/** The built-in model shipped in the package (see models/MODEL_CARD.md), beside this file's folder. */
-const DEFAULT_MODEL_URL = new URL('../models/ringlm-kjv-3.7m.gguf', import.meta.url);
-
-// Each build is instantiated once per JS realm and shared by every model loaded with it.
-let singleModule = null;    // Promise<Module>
-let threadedModule = null;  // Promise<{ Module, pool }>
-
-/**
- * The module a model with `threads` threads runs in, and the thread pool it uses (null on one
- * thread). The threaded module starts its threads' Workers with itself, so their number is fixed
- * then: the first threaded load decides it (at least the default count); later loads get at most
- * that many.
- */
-async function getModule(threads) {
-  if (threads <= 1) {
-    singleModule ??= import('../dist/ringlm.mjs').then((m) => m.default());
-    return { Module: await singleModule, pool: null };
-  }
-  threadedModule ??= (async () => {
-    const size = Math.max(threads, await defaultThreads());
-    const { default: create } = await import('../dist/ringlm-mt.mjs');
-    const Module = await create({ ringlmWorkers: size - 1 });
-    return { Module, pool: new Module.ThreadPool(size) };
-  })();
-  return threadedModule;
-}
-
-/** The `threads` option as a count the realm can run: 1 where threads are not available. */
-async function threadCount(threads) {
-  if (threads === undefined) return threadsAvailable() ? defaultThreads() : 1;
-  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
-    throw new RangeError(`RingLM.load: threads must be an integer in [1, ${MAX_THREADS}] (got ${threads})`);
-  }
-  return threadsAvailable() ? threads : 1;
-}
-
-/** Read `size` bytes from `source` straight into wasm memory at `ptr`, reporting progress. */
-async function fillFromNodeFile(Module, path, ptr, size, onProgress) {
-  const fs = await import('node:fs');
-  const fd = fs.openSync(path, 'r');
-  try {
-    const chunk = 16 << 20;
-    for (let done = 0; done < size;) {
-      // Re-read HEAPU8 each time: nothing grows memory here, but it costs nothing to be safe.
-      const n = fs.readSync(fd, Module.HEAPU8, ptr + done, Math.min(chunk, size - done), done);
-      if (n <= 0) throw new Error(`RingLM.load: ${path}: file ended after ${done} of ${size} bytes`);
-      done += n;
-      onProgress?.({ loaded: done, total: size });
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Stream a fetch() body or a Blob into wasm memory chunk by chunk. */
-async function fillFromStream(Module, stream, ptr, size, onProgress, what) {
-  const reader = stream.getReader();
-  let done = 0;
-  for (;;) {
-    let chunk;
-    try {
-      chunk = await reader.read();
-    } catch (e) {  // a network error mid-body: say where it stopped
-      throw new Error(`RingLM.load: reading ${what} failed after ${done} of ${size} bytes: ${e.message}`, { cause: e });
-    }
-    const { value, done: end } = chunk;
-    if (end) break;
-    if (done + value.length > size) throw new Error(`RingLM.load: ${what} is larger than its announced ${size} bytes`);
-    Module.HEAPU8.set(value, ptr + done);
-    done += value.length;
-    onProgress?.({ loaded: done, total: size });
-  }
-  if (done !== size) throw new Error(`RingLM.load: ${what} ended after ${done} of ${size} bytes`);
-}
-
-/** Work out how many bytes `source` holds and how to copy them into the heap. */
-async function describeSource(source) {
-  if (source instanceof ArrayBuffer) source = new Uint8Array(source);
-  if (ArrayBuffer.isView(source)) {
-    const bytes = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-    return { size: bytes.length, fill: (M, ptr, onProgress) => {
-      M.HEAPU8.set(bytes, ptr);
-      onProgress?.({ loaded: bytes.length, total: bytes.length });
-    } };
-  }
-  if (typeof Blob !== 'undefined' && source instanceof Blob) {
-    return { size: source.size, fill: (M, ptr, onProgress) => fillFromStream(M, source.stream(), ptr, source.size, onProgress, 'the file') };
-  }
-  const text = source instanceof URL ? source.href : source;
-  if (typeof text !== 'string') {
-    throw new TypeError('RingLM.load: source must be an ArrayBuffer, a typed array, a Blob, a URL or (in Node) a file path');
-  }
-  if (isNode && !/^(https?|blob|data):/.test(text)) {
-    const fs = await import('node:fs');
-    const path = text.startsWith('file:') ? new URL(text) : text;
-    let stat;
-    try {
-      stat = fs.statSync(path);
-    } catch (e) {
-      throw new Error(`RingLM.load: cannot read '${text}': ${e.code ?? e.message}`);
-    }
-    return { size: stat.size, fill: (M, ptr, onProgress) => fillFromNodeFile(M, path, ptr, stat.size, onProgress) };
-  }
-  const response = await fetch(text);
-  if (!response.ok) throw new Error(`RingLM.load: fetching ${text} failed: HTTP ${response.status}`);
-  const length = Number(response.headers.get('content-length'));
-  if (!(length > 0) || response.headers.get('content-encoding')) {
-    // Unknown length: the bytes have to be gathered before they can be placed.
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    return describeSource(bytes);
-  }
-  return { size: length, fill: (M, ptr, onProgress) => fillFromStream(M, response.body, ptr, length, onProgress, text) };
-}
 
 export class RingLM {
   #module;
@@ -262,8 +32,7 @@ export class RingLM {
   #info;
   #tokenizer;
   #metadata;
-  #templates = new Map();  // template text -> parsed Template
-  #turnEnds = new Map();   // template text -> the end-of-turn tokens it writes
+  #chatTemplates = new ChatTemplates();
   // What the cache holds after the last chat() turn ({ ids, position }), so the next turn can run only the new
   // tokens when its prompt extends them; null once anything else touches the cache.
   #chatCache = null;
@@ -275,17 +44,17 @@ export class RingLM {
    * size of the wasm memory, which only grows), summed over the builds in use (at first, the one a
    * load with default options would use). For leak checks and display.
    */
-  static async memoryUsage() {
-    if (!singleModule && !threadedModule) await getModule(await threadCount(undefined));
-    const usage = { heapBytesInUse: 0, memoryBytes: 0 };
-    for (const promise of [singleModule, threadedModule]) {
-      if (!promise) continue;
-      const found = await promise;
-      const M = found.Module ?? found;
-      usage.heapBytesInUse += M.heapBytesInUse();
-      usage.memoryBytes += M.HEAPU8.length;
-    }
-    return usage;
+  static memoryUsage() {
+    return memoryUsage();
+  }
+
+  /**
+   * Every option generate() takes, as the core's schema (src/generate/options.h) describes it, then the
+   * options JS handles itself: [{ name, type, default, defaultText?, min?, max?, minExclusive?, values?, rule,
+   * flag?, doc }]. The command line's flags and the demo page's controls are made from it.
+   */
+  static async generateOptionSchema() {
+    return generateOptionSchema(await anyModule());
   }
 
   /** Where the built-in model is: a file: URL in Node, an http(s) URL in a page. */
@@ -375,14 +144,8 @@ export class RingLM {
     const engine = this.#idle('prefill');
     const tokens = tokenIds(ids, 'RingLM.prefill');
     if (tokens.length === 0) throw new Error('RingLM.prefill: no tokens given');
-    const M = this.#module;
-    const ptr = M._malloc(tokens.byteLength) >>> 0;
-    try {
-      new Int32Array(M.HEAPU8.buffer, ptr, tokens.length).set(tokens);
-      this.#check(engine.prefill(ptr, tokens.length, allLogits), 'prefill');
-    } finally {
-      M._free(ptr);
-    }
+    withHeapCopy(this.#module, tokens, 'RingLM.prefill',
+      (ptr, n) => this.#check(engine.prefill(ptr, n, allLogits), 'prefill'));
     return engine.logits().slice();
   }
 
@@ -399,23 +162,22 @@ export class RingLM {
    * @returns an async iterator of { id, text }; its return value is { finishReason, timings, seed }
    */
   async *generate(prompt, options = {}) {
+    return yield* this.#generate(prompt, options, 'RingLM.generate');
+  }
+
+  /** generate() for generate and chat: `what` names the caller in errors, `also` lists its own options. */
+  async *#generate(prompt, options, what, also = []) {
     this.#live();
     if (this.#generating) throw new Error('RingLM.generate: a generation is already running on this model');
-    const o = generateOptions(options, this.#info);
+    const o = checkGenerateOptions(this.#module, options, what, also);
     o.signal?.throwIfAborted();
     this.#generating = true;
     this.#chatCache = null;
     this.#endToken = -1;
     try {
       const ids = this.#promptIds(prompt, o);
-      const M = this.#module;
-      const ptr = M._malloc(Math.max(4, ids.byteLength)) >>> 0;
-      try {
-        new Int32Array(M.HEAPU8.buffer, ptr, ids.length).set(ids);
-        this.#check(this.#engine.generateBegin(ptr, ids.length, o), 'generate');
-      } finally {
-        M._free(ptr);
-      }
+      withHeapCopy(this.#module, ids, 'RingLM.generate',
+        (ptr, n) => this.#check(this.#engine.generateBegin(ptr, n, o, o.reseed), 'generate'));
       for (;;) {
         if (o.signal?.aborted) {
           this.#engine?.generateAbort();
@@ -474,17 +236,19 @@ export class RingLM {
    * @param options generate()'s options (except keepCache), and template, variables as for applyChatTemplate
    */
   async *chat(messages, options = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('RingLM.chat: options must be an object');
     const { template, variables, ...generateOptions } = options;
     if ('keepCache' in generateOptions) throw new TypeError('RingLM.chat: keepCache is not an option of chat(), which reuses the cache by itself');
+    checkGenerateOptions(this.#module, generateOptions, 'RingLM.chat', ['template', 'variables']);  // before any work
     const text = this.applyChatTemplate(messages, { template, variables, addGenerationPrompt: true });
     if (this.#generating) throw new Error('RingLM.chat: a generation is already running on this model');
-    const ids = this.#chatPromptIds(text);
-    const stopTokens = [...(generateOptions.stopTokens ?? []), ...this.#turnEndTokens(template ?? this.chatTemplate)];
+    const ids = chatPromptIds(this, text);
+    const stopTokens = [...(generateOptions.stopTokens ?? []), ...this.#chatTemplates.turnEndTokens(this, template ?? this.chatTemplate)];
     const cached = this.#chatCache;
     const reuse = cached !== null && this.position === cached.position && ids.length > cached.ids.length &&
       cached.ids.every((id, i) => ids[i] === id);
-    const iterator = this.generate(reuse ? ids.subarray(cached.ids.length) : ids,
-      { ...generateOptions, stopTokens, keepCache: reuse });
+    const iterator = this.#generate(reuse ? ids.subarray(cached.ids.length) : ids,
+      { ...generateOptions, stopTokens, keepCache: reuse }, 'RingLM.chat', ['template', 'variables']);
     const reply = [];
     try {
       for (;;) {
@@ -518,35 +282,9 @@ export class RingLM {
    *   the texts of the model's BOS and EOS tokens, are given unless overridden here) }
    * @returns the prompt text (tokenize it with { special: true })
    */
-  applyChatTemplate(messages, { addGenerationPrompt = true, template, variables = {} } = {}) {
-    const what = 'RingLM.applyChatTemplate';
+  applyChatTemplate(messages, options) {
     this.#live();
-    chatMessages(messages, what);
-    if (variables === null || typeof variables !== 'object') throw new TypeError(`${what}: variables must be an object`);
-    const source = template ?? this.chatTemplate;
-    if (source === null) {
-      throw new Error(`${what}: the model file has no chat template (tokenizer.chat_template): give one as the template option`);
-    }
-    if (typeof source !== 'string') throw new TypeError(`${what}: template must be a string of Jinja`);
-    let parsed = this.#templates.get(source);
-    if (parsed === undefined) {
-      try {
-        parsed = new Template(source);
-      } catch (e) {
-        throw new Error(`${what}: the chat template does not parse: ${e.message}`, { cause: e });
-      }
-      if (this.#templates.size >= 8) this.#templates.clear();
-      this.#templates.set(source, parsed);
-    }
-    const info = this.tokenizer;
-    try {
-      return parsed.render({
-        bos_token: this.#tokenText(info?.bos), eos_token: this.#tokenText(info?.eos),
-        ...variables, messages, add_generation_prompt: Boolean(addGenerationPrompt),
-      });
-    } catch (e) {
-      throw new Error(`${what}: the chat template failed: ${e.message}`, { cause: e });
-    }
+    return this.#chatTemplates.render(this, messages, options);
   }
 
   /**
@@ -585,16 +323,8 @@ export class RingLM {
     else if (ArrayBuffer.isView(text)) bytes = new Uint8Array(text.buffer, text.byteOffset, text.byteLength);
     else throw new TypeError('RingLM.tokenize: text must be a string or a Uint8Array');
     const info = this.tokenizer;
-    const M = this.#module;
-    const ptr = M._malloc(Math.max(1, bytes.length)) >>> 0;
-    if (ptr === 0) throw new Error(`RingLM.tokenize: cannot allocate ${bytes.length} bytes in wasm memory`);
-    try {
-      M.HEAPU8.set(bytes, ptr);
-      this.#check(engine.tokenize(ptr, bytes.length, Boolean(addBos ?? info?.addBos), Boolean(addEos ?? info?.addEos),
-        Boolean(special)), 'tokenize');
-    } finally {
-      M._free(ptr);
-    }
+    withHeapCopy(this.#module, bytes, 'RingLM.tokenize', (ptr, n) => this.#check(engine.tokenize(ptr, n,
+      Boolean(addBos ?? info?.addBos), Boolean(addEos ?? info?.addEos), Boolean(special)), 'tokenize'));
     return engine.tokenIds().slice();
   }
 
@@ -607,15 +337,8 @@ export class RingLM {
   detokenize(ids, { special = false, stripLeadingSpace } = {}) {
     const engine = this.#live();
     const tokens = tokenIds(ids, 'RingLM.detokenize');
-    const M = this.#module;
-    const ptr = M._malloc(Math.max(4, tokens.byteLength)) >>> 0;
-    try {
-      new Int32Array(M.HEAPU8.buffer, ptr, tokens.length).set(tokens);
-      this.#check(engine.detokenize(ptr, tokens.length, Boolean(special),
-        Boolean(stripLeadingSpace ?? this.tokenizer?.addSpacePrefix)), 'detokenize');
-    } finally {
-      M._free(ptr);
-    }
+    withHeapCopy(this.#module, tokens, 'RingLM.detokenize', (ptr, n) => this.#check(engine.detokenize(ptr, n,
+      Boolean(special), Boolean(stripLeadingSpace ?? this.tokenizer?.addSpacePrefix)), 'detokenize'));
     return utf8Decoder.decode(engine.textBytes().slice());
   }
 
@@ -663,14 +386,8 @@ export class RingLM {
   restoreState(state) {
     const engine = this.#idle('restoreState');
     if (!(state instanceof Uint8Array)) throw new TypeError('RingLM.restoreState: state must be the Uint8Array saveState() returned');
-    const M = this.#module;
-    const ptr = M._malloc(Math.max(1, state.length)) >>> 0;
-    try {
-      M.HEAPU8.set(state, ptr);
-      this.#check(engine.restoreState(ptr, state.length), 'restoreState');
-    } finally {
-      M._free(ptr);
-    }
+    withHeapCopy(this.#module, state, 'RingLM.restoreState',
+      (ptr, n) => this.#check(engine.restoreState(ptr, n), 'restoreState'));
   }
 
   /** How full the KV ring is: { position, kept, capacity, dropped }. */
@@ -694,46 +411,6 @@ export class RingLM {
     if (this.#generating) throw new Error(`RingLM.${what}: a generation is running on this model`);
     if (what !== 'saveState') this.#chatCache = null;  // the cache changes: a chat's next turn starts over
     return this.#live();
-  }
-
-  /** A special token's text ('<s>', '<|begin_of_text|>'), '' for none. */
-  #tokenText(id) {
-    return id == null ? '' : this.detokenize([id], { special: true, stripLeadingSpace: false });
-  }
-
-  /**
-   * The control token a template writes right after an assistant message's content: the model's end of turn,
-   * which the file may name nowhere else (Command-R's <|END_OF_TURN_TOKEN|> is no EOS, EOT or known text).
-   */
-  #turnEndTokens(source) {
-    let ends = this.#turnEnds.get(source);
-    if (ends !== undefined) return ends;
-    ends = [];
-    const mark = 'ringlm:end-of-turn-probe';
-    let text = '';
-    try {
-      text = this.applyChatTemplate([{ role: 'user', content: 'hi' }, { role: 'assistant', content: mark }],
-        { template: source, addGenerationPrompt: false });
-    } catch {
-      // A template that refuses this conversation: the model's own end tokens have to do.
-    }
-    const at = text.lastIndexOf(mark);
-    if (at >= 0) {
-      const [first] = this.tokenize(text.slice(at + mark.length).trimStart(), { special: true, addBos: false, addEos: false });
-      // Control tokens render as nothing unless asked for: text after the content is no end of turn.
-      if (first !== undefined && this.detokenize([first]) === '' && this.detokenize([first], { special: true }) !== '') ends = [first];
-    }
-    if (this.#turnEnds.size >= 8) this.#turnEnds.clear();
-    this.#turnEnds.set(source, ends);
-    return ends;
-  }
-
-  /** Chat prompt text to ids: control tokens parsed, BOS once (see chat()). */
-  #chatPromptIds(text) {
-    const addBos = Boolean(this.tokenizer?.addBos);
-    const bos = addBos ? this.#tokenText(this.tokenizer.bos) : '';
-    if (bos && text.startsWith(bos)) text = text.slice(bos.length);
-    return this.tokenize(text, { addBos, special: true });
   }
 
   #promptIds(prompt, o) {

@@ -3,7 +3,7 @@
 // Everything the model or a file supplies (generated text, file names, metadata) reaches the page through
 // textContent or Text nodes, never as HTML.
 //
-// Sections: configuration, the worker, loading models, generating, showing things, wiring, test hook.
+// Sections: configuration, the worker, loading models, the sampling form, generating, showing things, wiring, test hook.
 
 // ---- configuration ------------------------------------------------------------------------------------
 
@@ -134,6 +134,7 @@ async function loadModel({ source, name, kind, quiet404 = false, keepAlert = fal
 
   if (reply.type === 'loaded') {
     state.model = { name, kind, source, info: reply.info, tokenizer: reply.tokenizer, chat: reply.chat };
+    buildSamplingForm(reply.options);
     showModel();
     showChatMode();
     showCache(reply.cache);
@@ -169,6 +170,76 @@ async function loadStartupModel() {
 
 function loadFile(file) {
   if (file) queueLoad({ source: file, name: file.name, kind: 'file' });
+}
+
+// ---- the sampling form --------------------------------------------------------------------------------
+
+/**
+ * The generate() options the page offers, in order, with the page's words for them. Everything else (type,
+ * range, default, the tooltip) comes from the core's options schema, which the worker sends with a loaded model.
+ */
+const SAMPLING_CONTROLS = [
+  { name: 'temperature', label: 'Temperature', step: 0.05 },
+  { name: 'topK', label: 'Top-k' },
+  { name: 'topP', label: 'Top-p', step: 0.01 },
+  { name: 'minP', label: 'Min-p', step: 0.01 },
+  { name: 'repeatPenalty', label: 'Repeat penalty', step: 0.01 },
+  { name: 'maxTokens', label: 'Max tokens' },
+  { name: 'seed', label: 'Seed' },
+  { name: 'contextPolicy', label: 'When the context is full',
+    choices: { sinks: 'Keep going (sinks)', shift: 'Keep going (shift)', stop: 'Stop' } },
+];
+
+const sentence = (text) => text.charAt(0).toUpperCase() + text.slice(1) + '.';
+
+/** Makes the sampling form's fields from the schema, once: their values then stay from model to model. */
+function buildSamplingForm(schema) {
+  const form = $('sampling');
+  if (form.elements.length > 0 || !schema) return;
+  const specs = new Map(schema.map((spec) => [spec.name, spec]));
+  for (const { name, label, step, choices = {} } of SAMPLING_CONTROLS) {
+    const spec = specs.get(name);
+    if (!spec) continue;  // an option this version of the core no longer has
+    let control;
+    if (spec.type === 'choice') {
+      control = document.createElement('select');
+      // The page's order first, then any value it has no words for.
+      const values = [...Object.keys(choices).filter((v) => spec.values.includes(v)), ...spec.values.filter((v) => !(v in choices))];
+      control.append(...values.map((value) => new Option(choices[value] ?? value, value)));
+    } else {
+      control = document.createElement('input');
+      control.type = 'number';
+      control.min = String(spec.min);
+      control.max = String(spec.max);
+      control.step = spec.type === 'integer' ? '1' : String(step ?? 'any');
+      if (spec.type === 'integer') control.inputMode = 'numeric';
+      if (spec.default === null) {
+        control.placeholder = spec.defaultText;
+      } else {
+        control.defaultValue = String(spec.default);
+        control.required = true;
+      }
+    }
+    control.name = name;
+    const field = document.createElement('label');
+    field.className = 'field';
+    field.title = sentence(spec.doc) + (spec.default === null && control.tagName === 'INPUT' ? ` Empty: ${spec.defaultText}.` : '');
+    const caption = document.createElement('span');
+    caption.textContent = label;
+    field.append(caption, control);
+    form.append(field);
+  }
+}
+
+/** The context policies the model can use (learned positions cannot use 'sinks'), its own chosen by default. */
+function showContextPolicies(info) {
+  const select = $('sampling').elements.namedItem('contextPolicy');
+  if (!select || !info.contextPolicies) return;
+  for (const option of select.options) {
+    option.disabled = !info.contextPolicies.includes(option.value);
+    option.defaultSelected = option.value === info.defaultContextPolicy;
+  }
+  if (select.selectedOptions[0]?.disabled) select.value = info.defaultContextPolicy;
 }
 
 // ---- generating ---------------------------------------------------------------------------------------
@@ -420,11 +491,7 @@ function showModel() {
     : '';
 
   const info = model?.info;
-  // Learned positions (gpt2) cannot use 'sinks' (see README, The KV ring): offer 'shift' instead.
-  const policy = document.querySelector('select[name="contextPolicy"]');
-  const learned = info?.positionEncoding === 'learned';
-  policy.querySelector('option[value="sinks"]').disabled = learned;
-  if (learned && policy.value === 'sinks') policy.value = 'shift';
+  if (info) showContextPolicies(info);
   const rows = info ? [
     ['Architecture', info.architecture],
     ['Parameters', formatParameters(info)],

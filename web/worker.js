@@ -12,7 +12,8 @@
 //   worker -> page
 //     { type: 'progress', id, loaded, total }                          while the file's bytes arrive
 //     { type: 'unloaded', id }                                         the old model was freed to make room
-//     { type: 'loaded', id, info, tokenizer, cache, chat }             chat: the file has a chat template
+//     { type: 'loaded', id, info, tokenizer, cache, chat, options }    chat: the file has a chat template;
+//                                                                      options: RingLM.generateOptionSchema()
 //     { type: 'load-error', id, error }
 //     { type: 'prefill', id, done, total }                             prompt tokens run so far
 //     { type: 'token', id, text, stats, cache }                        one sampled token (text may be '')
@@ -72,7 +73,8 @@ async function load({ id, source, contextSize, memoryLimit }) {
     }
     lm?.dispose();
     lm = next;
-    post({ type: 'loaded', id, info: lm.info, tokenizer: lm.tokenizer, cache: lm.cacheState, chat: lm.chatTemplate !== null });
+    post({ type: 'loaded', id, info: lm.info, tokenizer: lm.tokenizer, cache: lm.cacheState, chat: lm.chatTemplate !== null,
+      options: await RingLM.generateOptionSchema() });
   } catch (error) {
     post({ type: 'load-error', id, error: describeError(error) });
   }

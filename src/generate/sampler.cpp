@@ -4,6 +4,8 @@
 #include <cmath>
 #include <string>
 
+#include "generate/options.h"
+
 namespace ringlm {
 
 namespace {
@@ -110,23 +112,8 @@ uint64_t Rng::next_u64() {
 
 float Rng::next_float() { return float(next_u64() >> 40) * (1.0f / 16777216.0f); }
 
-Status SamplingParams::validate() const {
-  auto bad = [](const char* name, float v, const char* rule) {
-    return Status::error(std::string(name) + " must be " + rule + " (got " + std::to_string(v) + ")");
-  };
-  if (!std::isfinite(temperature) || temperature < 0.0f) return bad("temperature", temperature, "a number >= 0");
-  if (!(top_p >= 0.0f && top_p <= 1.0f)) return bad("topP", top_p, "between 0 and 1");
-  if (!(min_p >= 0.0f && min_p <= 1.0f)) return bad("minP", min_p, "between 0 and 1");
-  if (!std::isfinite(repeat_penalty) || repeat_penalty <= 0.0f) return bad("repeatPenalty", repeat_penalty, "a number > 0");
-  if (!std::isfinite(presence_penalty)) return bad("presencePenalty", presence_penalty, "a finite number");
-  if (!std::isfinite(frequency_penalty)) return bad("frequencyPenalty", frequency_penalty, "a finite number");
-  // The penalty window is allocated: a bound keeps a corrupt snapshot from asking for gigabytes.
-  if (penalty_last_n < 0 || penalty_last_n > (1 << 20)) return bad("penaltyLastN", float(penalty_last_n), "between 0 and 1048576");
-  return Status();
-}
-
 Status Sampler::init(int vocab_size, const SamplingParams& params) {
-  RINGLM_TRY(params.validate());
+  RINGLM_TRY(check_sampling_params(params));
   if (vocab_size <= 0) return Status::error("sampler: vocabulary size must be positive");
   params_ = params;
   vocab_size_ = vocab_size;

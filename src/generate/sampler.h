@@ -60,8 +60,7 @@ struct SamplingParams {
   float frequency_penalty = 0.0f; // 0: off
   int penalty_last_n = 64;        // how many recent tokens the penalties look at
   uint64_t seed = 0;
-
-  Status validate() const;
+  // Their ranges: generate/options.h (check_sampling_params), which the sampler checks in init().
 };
 
 class Sampler {

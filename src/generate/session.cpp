@@ -72,8 +72,7 @@ void StopStrings::flush(std::string* out) {
 
 Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
   if (running_) return Status::error("a generation is already running");
-  if (o.max_tokens < 0) return Status::error("maxTokens must be >= 0 (got " + std::to_string(o.max_tokens) + ")");
-  if (o.prefill_chunk <= 0) return Status::error("the prefill chunk must be positive");
+  RINGLM_TRY(check_generate_options(o));
   if (n < 0) return Status::error("negative prompt length");
   RINGLM_TRY(engine_.tokenizer(&tokenizer_));
   const int vocab = engine_.model().config.vocab_size;
@@ -89,7 +88,12 @@ Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
     }
   }
   const bool continuing = o.keep_cache && engine_.position() > 0;
-  if (!continuing) RINGLM_TRY(engine_.cache().check_policy(o.policy, o.anchors));
+  const ContextPolicy policy = o.policy.value_or(engine_.default_context_policy());
+  const int anchors = policy == ContextPolicy::Shift ? o.keep_tokens : policy == ContextPolicy::Sinks ? o.sink_tokens : 0;
+  if (!continuing) {
+    RINGLM_TRY(engine_.context_policy_allowed(policy));
+    RINGLM_TRY(engine_.cache().check_policy(policy, anchors));
+  }
   prompt_.clear();
   if (continuing && pending_ >= 0) prompt_.push_back(pending_);  // the last token of the previous turn
   prompt_.insert(prompt_.end(), prompt, prompt + n);
@@ -103,7 +107,7 @@ Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
     sampler_ready_ = true;
   }
 
-  if (!continuing) RINGLM_TRY(engine_.set_context_policy(o.policy, o.policy == ContextPolicy::Stop ? 0 : o.anchors));
+  if (!continuing) RINGLM_TRY(engine_.set_context_policy(policy, anchors));
   options_ = o;
   // Generated text follows the prompt, so its first token keeps its leading space ("is" + "▁Paris"
   // reads "is Paris"), as llama.cpp prints it.
@@ -314,7 +318,7 @@ Status Session::restore(const uint8_t* data, size_t size) {
   // The ring's own fields are checked by the ring (KvCache::restore, through the engine), before
   // anything is changed; the sampler's options here.
   RINGLM_TRY(engine_.cache().check(cache, vocab));
-  RINGLM_TRY(params.validate());
+  RINGLM_TRY(check_sampling_params(params));
   if (sampler_ready) {
     RINGLM_TRY(sampler_.init(vocab, params));
     sampler_.restore(rng, recent.data(), recent.size());

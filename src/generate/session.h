@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "model/engine.h"
+#include "generate/options.h"
 #include "generate/sampler.h"
 #include "common/status.h"
 #include "text/tokenizer.h"
@@ -27,18 +28,6 @@ namespace ringlm {
 enum class FinishReason { None, Stop, Length, Abort };
 const char* finish_reason_name(FinishReason r);  // "stop", "length", "abort", ""
 
-struct GenerateOptions {
-  SamplingParams sampling;
-  int max_tokens = 256;            // tokens to generate at most; 0 = only run the prompt
-  std::vector<std::string> stop;   // stop strings (not emitted)
-  std::vector<int32_t> stop_tokens;  // more tokens that end generation like EOS (a chat template's end of turn)
-  bool keep_cache = false;         // continue after what the cache holds instead of starting over
-  bool reseed = true;              // continuing: restart the generator from sampling.seed (else go on)
-  ContextPolicy policy = ContextPolicy::Sinks;
-  int anchors = 4;                 // sinkTokens (sinks) or keepTokens (shift)
-  int prefill_chunk = 64;          // prompt tokens per step
-  bool special = false;            // render control tokens' text in the output
-};
 
 struct Timings {
   int prompt_tokens = 0;

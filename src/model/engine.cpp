@@ -91,13 +91,22 @@ Status Engine::restore(const KvCache::State& cache, const float* logits) {
   return Status();
 }
 
-Status Engine::set_context_policy(ContextPolicy policy, int anchors) {
+Status Engine::context_policy_allowed(ContextPolicy policy) const {
   if (policy == ContextPolicy::Sinks && model_.arch->learned_positions) {
     // Every new token would move every kept token's position, and with learned positions that means
     // running the whole window again per token (see kv_cache.h).
     return Status::error("contextPolicy 'sinks' needs rotary positions, but this " + model_.config.architecture +
                          " model has learned positions: use 'shift' (the kept tokens are run again after each shift) or 'stop'");
   }
+  return Status();
+}
+
+ContextPolicy Engine::default_context_policy() const {
+  return context_policy_allowed(ContextPolicy::Sinks).ok() ? ContextPolicy::Sinks : ContextPolicy::Shift;
+}
+
+Status Engine::set_context_policy(ContextPolicy policy, int anchors) {
+  RINGLM_TRY(context_policy_allowed(policy));
   return transformer_.cache().set_policy(policy, anchors);
 }
 

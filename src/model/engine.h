@@ -65,8 +65,13 @@ public:
   Status restore(const KvCache::State& cache, const float* logits);
 
   // How the KV ring makes room when it is full (see kv_cache.h); `anchors` first tokens are kept
-  // for good (sinks / keepTokens). Empties the cache.
+  // for good (sinks / keepTokens). Empties the cache. Fails for a policy this model cannot use.
   Status set_context_policy(ContextPolicy policy, int anchors);
+  // Whether this model can use `policy`: 'sinks' needs rotary positions. The error says why not.
+  Status context_policy_allowed(ContextPolicy policy) const;
+  // The policy a generation uses unless told otherwise: 'sinks', or 'shift' where 'sinks' is not allowed
+  // (learned positions). Every front end takes it from here.
+  ContextPolicy default_context_policy() const;
 
   // Feed prompt tokens after what is already cached. logits() then holds the last token's logits,
   // or (all_logits) n rows of vocab_size logits.

@@ -5,10 +5,6 @@
 
 namespace ringlm {
 
-namespace {
-constexpr ContextPolicy kPolicies[] = {ContextPolicy::Stop, ContextPolicy::Shift, ContextPolicy::Sinks};
-}  // namespace
-
 const char* context_policy_name(ContextPolicy p) {
   switch (p) {
     case ContextPolicy::Stop: return "stop";
@@ -20,7 +16,7 @@ const char* context_policy_name(ContextPolicy p) {
 
 Status parse_context_policy(std::string_view name, ContextPolicy* out) {
   std::string names;
-  for (ContextPolicy p : kPolicies) {
+  for (ContextPolicy p : kContextPolicies) {
     if (name == context_policy_name(p)) {
       *out = p;
       return Status();

@@ -41,6 +41,7 @@
 namespace ringlm {
 
 enum class ContextPolicy { Stop, Shift, Sinks };
+inline constexpr ContextPolicy kContextPolicies[] = {ContextPolicy::Stop, ContextPolicy::Shift, ContextPolicy::Sinks};
 // The policies' names as the options and snapshots spell them: "stop", "shift", "sinks".
 const char* context_policy_name(ContextPolicy p);
 // The policy called `name`, or an error that lists the names.

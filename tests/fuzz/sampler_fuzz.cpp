@@ -1,6 +1,6 @@
 // sampler_fuzz — arbitrary logits (NaN, ±Inf, huge, denormal) and arbitrary options through the
-// sampler chain. Options the sampler refuses must be refused by validate(); for the rest, sample()
-// must return a token inside the vocabulary, every time.
+// sampler chain. Options the sampler refuses must be refused by check_sampling_params(); for the rest,
+// sample() must return a token inside the vocabulary, every time.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "generate/options.h"
 #include "generate/sampler.h"
 
 using namespace ringlm;
@@ -55,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Sampler sampler;
   const Status s = sampler.init(vocab, p);
   if (!s.ok()) {
-    check(!p.validate().ok(), "init fails only on options validate() refuses");
+    check(!check_sampling_params(p).ok(), "init fails only on options check_sampling_params() refuses");
     return 0;
   }
   // Logits: the rest of the input, repeated to fill the vocabulary (all zero if none is left).

@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.keep_cache = true;
   o.reseed = false;
   o.policy = e.cache().policy();
-  o.anchors = e.cache().anchors();
+  o.sink_tokens = o.keep_tokens = e.cache().anchors();
   const int32_t prompt[2] = {1, 2};
   if (session.begin(prompt, 2, o).ok()) {
     Step step;

@@ -19,10 +19,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "model/engine.h"
+#include "generate/options.h"
 #include "generate/session.h"
 #include "kernels/stream_read.h"
 
@@ -258,6 +260,38 @@ int detokenize_command(const ringlm::Tokenizer& t, const std::string& tokens_arg
   return 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// flags
+// ---------------------------------------------------------------------------------------------
+
+// The flags of every command, for suggestions; the generation options' come from their table.
+std::vector<std::string> known_flags() {
+  std::vector<std::string> flags = {"-m", "--model", "-o", "--out", "--tokens", "--ctx", "--decode", "--reps", "--threads",
+                                    "--only", "--text", "--batch", "--special", "--keep-space", "--stream", "--bos",
+                                    "--no-bos", "--eos", "--no-eos", "-n"};
+  for (const ringlm::OptionSpec& spec : ringlm::generate_options()) {
+    if (*spec.flag) flags.push_back("--" + std::string(spec.flag));
+  }
+  return flags;
+}
+
+std::string unknown_flag(const std::string& flag) {
+  const std::string near = ringlm::closest_name(flag, known_flags());
+  return "unknown option '" + flag + "'" + (near.empty() ? " (see --help)" : " (did you mean '" + near + "'?)");
+}
+
+std::string generate_help() {
+  std::string text;
+  for (const ringlm::OptionSpec& spec : ringlm::generate_options()) {
+    if (!*spec.flag) continue;
+    const bool boolean = spec.kind == ringlm::OptionKind::Boolean;
+    std::string line = "  --" + std::string(spec.flag) + (boolean ? "" : " X");
+    line.resize(std::max<size_t>(line.size() + 1, 24), ' ');
+    text += line + spec.doc + " (" + ringlm::option_rule(spec) + ")\n";
+  }
+  return text + "  -n N                  the same as --max-tokens\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -267,7 +301,8 @@ int main(int argc, char** argv) {
                 "       ringlm-cli bench -m MODEL [--ctx N] [--reps N] [--only decode,prefill,cache,stream] [--threads N]\n"
                 "       ringlm-cli tokenize -m MODEL (--text TEXT | --batch FILE) [--special] [--bos|--no-bos] [--eos|--no-eos]\n"
                 "       ringlm-cli detokenize -m MODEL (--tokens 1,2,3 | --batch FILE) [--special] [--keep-space] [--stream]\n"
-                "       ringlm-cli generate -m MODEL --tokens 1,2,3 [-n N] [--seed S] [--temp T] [--top-k K] [--top-p P] [--min-p P]\n");
+                "       ringlm-cli generate -m MODEL --tokens 1,2,3 [generation options]\n\n"
+                "generation options (src/generate/options.h):\n%s", generate_help().c_str());
     return argc < 2 ? 1 : 0;
   }
   const std::string command = argv[1];
@@ -276,6 +311,12 @@ int main(int argc, char** argv) {
   int ctx = 0, decode_count = 0, reps = 3, threads = 1;
   TokenizerArgs tok;
   ringlm::GenerateOptions gen;  // generate: sampled ids to stdout (tests compare them with wasm's)
+  bool seed_given = false;
+  std::string flag_error;
+  const auto generate_flag = [&](const ringlm::OptionSpec* spec, const char* text) {
+    seed_given |= std::strcmp(spec->name, "seed") == 0;
+    if (ringlm::Status s = ringlm::set_option_text(*spec, text, &gen); !s.ok()) flag_error = "--" + std::string(spec->flag) + ": " + s.message();
+  };
   for (int i = 2; i < argc; i++) {
     const std::string a = argv[i];
     auto value = [&](const char* name) -> const char* {
@@ -294,18 +335,21 @@ int main(int argc, char** argv) {
     else if (a == "--only" && (v = value("only"))) only = v;
     else if (a == "--text" && (v = value("text"))) tok.text = v, tok.has_text = true;
     else if (a == "--batch" && (v = value("batch"))) tok.batch = v;
-    else if (a == "--special") tok.special = true;
+    else if (a == "--special") tok.special = gen.special = true;  // tokenize's and generate's
     else if (a == "--keep-space") tok.keep_space = true;
     else if (a == "--stream") tok.stream = true;
     else if (a == "--bos" || a == "--no-bos") tok.bos = a == "--bos";
     else if (a == "--eos" || a == "--no-eos") tok.eos = a == "--eos";
-    else if (a == "--seed" && (v = value("seed"))) gen.sampling.seed = std::strtoull(v, nullptr, 10);
-    else if (a == "--temp" && (v = value("temp"))) gen.sampling.temperature = std::strtof(v, nullptr);
-    else if (a == "--top-k" && (v = value("top-k"))) gen.sampling.top_k = std::atoi(v);
-    else if (a == "--top-p" && (v = value("top-p"))) gen.sampling.top_p = std::strtof(v, nullptr);
-    else if (a == "--min-p" && (v = value("min-p"))) gen.sampling.min_p = std::strtof(v, nullptr);
-    else if (a == "-n" && (v = value("n"))) gen.max_tokens = std::atoi(v);
+    else if (a == "-n" && (v = value("n"))) generate_flag(ringlm::find_option("maxTokens"), v);
+    else if (const ringlm::OptionSpec* spec = a.rfind("--", 0) == 0 ? ringlm::find_option_flag(a.substr(2)) : nullptr) {
+      // The generation options, flagged as the table in generate/options.h names them.
+      if (spec->kind == ringlm::OptionKind::Boolean) generate_flag(spec, "true");
+      else if ((v = value(spec->flag))) generate_flag(spec, v);
+      else return fail(a + " needs a value");
+    }
+    else if (a.rfind("-", 0) == 0) return fail(unknown_flag(a));
     else return fail("unknown or incomplete option '" + a + "' (see --help)");
+    if (!flag_error.empty()) return fail(flag_error);
   }
   if (model_path.empty()) return fail("missing -m MODEL");
   if (threads < 1 || threads > 255) return fail("--threads must be between 1 and 255");
@@ -368,8 +412,7 @@ int main(int argc, char** argv) {
     std::vector<int32_t> prompt;
     if (!parse_tokens(tokens_arg, &prompt)) return fail("--tokens needs a comma-separated list of token ids");
     ringlm::Session session(*engine);
-    // As the JS API: 'sinks' needs RoPE; learned positions (gpt2) default to 'shift'.
-    if (engine->model().arch->learned_positions) gen.policy = ringlm::ContextPolicy::Shift;
+    if (!seed_given) gen.sampling.seed = std::random_device()() & 0xffffffffu;  // the schema's default: random
     if (ringlm::Status s = session.begin(prompt.data(), int(prompt.size()), gen); !s.ok()) return fail(s.message());
     for (;;) {
       ringlm::Step st;

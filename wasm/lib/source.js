@@ -1,0 +1,88 @@
+// source.js — where a model file's bytes come from (a path in Node, a URL, a Blob, bytes in memory), and
+// how they reach wasm memory: copied once, chunk by chunk as they arrive, with progress reports.
+
+import { isNode } from './runtime.js';
+
+/** The built-in model shipped in the package (see models/MODEL_CARD.md). */
+export const DEFAULT_MODEL_URL = new URL('../../models/ringlm-kjv-3.7m.gguf', import.meta.url);
+
+/** Read `size` bytes of the file at `path` straight into wasm memory at `ptr`, reporting progress. */
+async function fillFromNodeFile(Module, path, ptr, size, onProgress) {
+  const fs = await import('node:fs');
+  const fd = fs.openSync(path, 'r');
+  try {
+    const chunk = 16 << 20;
+    for (let done = 0; done < size;) {
+      // Re-read HEAPU8 each time: nothing grows memory here, but it costs nothing to be safe.
+      const n = fs.readSync(fd, Module.HEAPU8, ptr + done, Math.min(chunk, size - done), done);
+      if (n <= 0) throw new Error(`RingLM.load: ${path}: file ended after ${done} of ${size} bytes`);
+      done += n;
+      onProgress?.({ loaded: done, total: size });
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Stream a fetch() body or a Blob into wasm memory chunk by chunk. */
+async function fillFromStream(Module, stream, ptr, size, onProgress, what) {
+  const reader = stream.getReader();
+  let done = 0;
+  for (;;) {
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch (e) {  // a network error mid-body: say where it stopped
+      throw new Error(`RingLM.load: reading ${what} failed after ${done} of ${size} bytes: ${e.message}`, { cause: e });
+    }
+    const { value, done: end } = chunk;
+    if (end) break;
+    if (done + value.length > size) throw new Error(`RingLM.load: ${what} is larger than its announced ${size} bytes`);
+    Module.HEAPU8.set(value, ptr + done);
+    done += value.length;
+    onProgress?.({ loaded: done, total: size });
+  }
+  if (done !== size) throw new Error(`RingLM.load: ${what} ended after ${done} of ${size} bytes`);
+}
+
+/**
+ * How many bytes `source` holds, and how to copy them into the heap:
+ * { size, fill(Module, ptr, onProgress) }.
+ */
+export async function describeSource(source) {
+  if (source instanceof ArrayBuffer) source = new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) {
+    const bytes = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+    return { size: bytes.length, fill: (M, ptr, onProgress) => {
+      M.HEAPU8.set(bytes, ptr);
+      onProgress?.({ loaded: bytes.length, total: bytes.length });
+    } };
+  }
+  if (typeof Blob !== 'undefined' && source instanceof Blob) {
+    return { size: source.size, fill: (M, ptr, onProgress) => fillFromStream(M, source.stream(), ptr, source.size, onProgress, 'the file') };
+  }
+  const text = source instanceof URL ? source.href : source;
+  if (typeof text !== 'string') {
+    throw new TypeError('RingLM.load: source must be an ArrayBuffer, a typed array, a Blob, a URL or (in Node) a file path');
+  }
+  if (isNode && !/^(https?|blob|data):/.test(text)) {
+    const fs = await import('node:fs');
+    const path = text.startsWith('file:') ? new URL(text) : text;
+    let stat;
+    try {
+      stat = fs.statSync(path);
+    } catch (e) {
+      throw new Error(`RingLM.load: cannot read '${text}': ${e.code ?? e.message}`);
+    }
+    return { size: stat.size, fill: (M, ptr, onProgress) => fillFromNodeFile(M, path, ptr, stat.size, onProgress) };
+  }
+  const response = await fetch(text);
+  if (!response.ok) throw new Error(`RingLM.load: fetching ${text} failed: HTTP ${response.status}`);
+  const length = Number(response.headers.get('content-length'));
+  if (!(length > 0) || response.headers.get('content-encoding')) {
+    // Unknown length: the bytes have to be gathered before they can be placed.
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    return describeSource(bytes);
+  }
+  return { size: length, fill: (M, ptr, onProgress) => fillFromStream(M, response.body, ptr, length, onProgress, text) };
+}
