@@ -327,10 +327,14 @@ export declare class RingLM {
    * state and penalty history) as bytes for restoreState() on the same model and contextSize.
    */
   saveState(): Uint8Array;
-  /** Return the session to a saveState() snapshot; a continuation (keepCache) then repeats exactly. */
+  /**
+   * Return the session to a saveState() snapshot; a continuation (keepCache) then repeats exactly. A snapshot of
+   * another model file (told apart by a fingerprint of its bytes), another contextSize or another snapshot format
+   * version is refused with an Error saying which, before anything changes.
+   */
   restoreState(state: Uint8Array): void;
 
-  /** Free the model's memory. Later calls throw; a second dispose() does nothing. */
+  /** Free the model's memory. Later calls throw; a second dispose() does nothing; a running generation ends with an AbortError. */
   dispose(): void;
 }
 
