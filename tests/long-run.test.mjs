@@ -12,7 +12,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -28,8 +28,9 @@ const PLAN = { cycles: 100, generations: 1000, longTokens: 100_000, contextSize:
 const KIB = 1024;
 
 mkdirSync(path.join(ROOT, 'build/models'), { recursive: true });
-writeFileSync(path.join(ROOT, MODEL),
+writeFileSync(path.join(ROOT, `${MODEL}.tmp`),
   makeRandomLlama({ seed: 21, dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, vocab: 300, ctx: 512, type: 'Q8_0' }).toBuffer());
+renameSync(path.join(ROOT, `${MODEL}.tmp`), path.join(ROOT, MODEL));
 
 const figures = {};
 after(() => {

@@ -8,27 +8,15 @@
 //     as if the call had not been made).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { RingLM } from '../wasm/ringlm.js';
-import { makeRandomLlama } from '../tools/gguf/random-llama.mjs';
 import { misuseCases } from './browser/misuse.mjs';
+import { writeMisuseModels } from './robustness/misuse-models.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DIR = path.join(ROOT, 'build/models');  // served to the browsers too (tools/serve.mjs)
-mkdirSync(DIR, { recursive: true });
-
-// Two files with the same shapes and metadata, different weights: only the fingerprint tells them apart.
-const SHAPE = { dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, vocab: 300, ctx: 512, type: 'Q8_0' };
-function writeModel(file, seed) {
-  const p = path.join(DIR, file);
-  writeFileSync(p, makeRandomLlama({ ...SHAPE, seed }).toBuffer());
-  return p;
-}
-const MODEL = writeModel('misuse-a.gguf', 9);
-const TWIN = writeModel('misuse-b.gguf', 12);
+const { model: MODEL, twin: TWIN } = writeMisuseModels(ROOT).files;
 
 // The cases shared with the browsers: each takes RingLM and two models' sources and throws on failure.
 for (const [name, run] of Object.entries(misuseCases)) {
