@@ -4,7 +4,9 @@
 //     a page reload, and then generates what Node generates;
 //   - an uncaught error in the worker: the same;
 //   - the worker dies while loading another model (as one running out of memory there would): the load's alert
-//     names the model and memory, and the model loaded before is back and usable.
+//     names the model and memory, and the model loaded before is back and usable;
+//   - a worker that dies each time the model loads: one restart to reload it, then the page stops and says so
+//     (no restart loop), and a model loaded afterwards works.
 // (A file that fails to load, and one too big for the memory budget, leave the model in use: tests/web.test.mjs.)
 //
 // Needs `npm run build` and `node tools/make-test-models.mjs` first (tools/test.sh does both).
@@ -148,6 +150,35 @@ test('the worker dies while loading another model: the load says so, the model b
     assert.match(error.hint, /too big for this browser's memory/);
     await checkRecovered(page, started);
     assert.equal((await alert(page, 'load-error')).hidden, false, 'the load\'s alert stays while the model comes back');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('a worker that dies at every load: one restart to reload the model, then the page stops and says so; a later load works', { timeout: 120_000 }, async () => {
+  const { page, problems } = await openPage();
+  try {
+    const started = await workersStarted(page);
+    await page.evaluate(() => {
+      window.ringlmTest.everyWorkerDiesDuringLoad(true);
+      window.ringlmTest.killWorker();
+    });
+    await page.waitForFunction(() => document.querySelector('#engine-error .alert-title').textContent === 'The engine stopped',
+      null, { timeout: 30_000 });
+    assert.equal((await alert(page, 'engine-error')).hint, 'Load a model to go on.');
+    assert.equal((await alert(page, 'load-error')).title, `The engine stopped while loading ${path.basename(MODEL)}`);
+    await page.waitForFunction(() => document.body.dataset.state === 'no-model', null, { timeout: 30_000 });
+    assert.equal(await workersStarted(page), started + 1, 'one restart, for the reload; none after it failed');
+    assert.equal(await page.textContent('#model-name'), 'No model loaded');
+
+    await page.evaluate(() => window.ringlmTest.everyWorkerDiesDuringLoad(false));
+    await page.fill('#model-url', `${server.url}${MODEL}`);
+    await page.click('#url-form button[type=submit]');
+    await waitForReady(page);
+    assert.equal(await workersStarted(page), started + 2, 'the load started a worker');
+    assert.equal((await alert(page, 'engine-error')).hidden, true, 'a load the person asks for clears the old alert');
+    assert.equal(await generate(page), (await lm.complete(PROMPT, OPTIONS)).text);
     assert.deepEqual(problems, []);
   } finally {
     await page.close();

@@ -45,14 +45,11 @@ const TERMINAL = new Set(['loaded', 'load-error', 'done', 'generate-error']);
 let worker = null;         // the Worker the page talks to, or null (the next request starts one)
 let workerStarted = false; // it said it is alive: its script and module loaded
 let workersStarted = 0;    // for the test hook
-let restartsInARow = 0;    // restarts after the worker died, since a model last loaded
-
-/** Restarts in a row after which the page stops restarting (a model whose loading kills the worker each time). */
-const MAX_RESTARTS_IN_A_ROW = 2;
+let testWorkersDieDuringLoad = false;  // test hook: every new worker ends itself during its first load
 
 function startWorker() {
   const url = new URL('./worker.js', import.meta.url);
-  if (TEST_HOOKS) url.search = '?test-hooks';
+  if (TEST_HOOKS) url.search = `?test-hooks${testWorkersDieDuringLoad ? '&die-during-load' : ''}`;
   const current = new Worker(url, { type: 'module' });
   worker = current;
   workerStarted = false;
@@ -100,27 +97,27 @@ function stopWorker(reason) {
 
 /**
  * The worker died under the page: open requests fail with `reason` (their alerts say so), the page says what
- * happened, starts a new worker and loads the model it had again, without a page reload. A worker that never
- * started is not restarted (the next request tries again), nor one that keeps dying.
+ * happened, starts a new worker and loads the model it had again, without a page reload. When there is none to
+ * load (the worker died while reloading it, say, or before any loaded), the next request starts a worker: a model
+ * that kills the worker each time it loads cannot make the page restart it for ever. A worker that never started
+ * (its script did not load) is not restarted either.
  */
 function workerLost(reason) {
   const model = state.model;
   const started = workerStarted;
   stopWorker(reason);
   if (!started) return;
-  if (++restartsInARow > MAX_RESTARTS_IN_A_ROW) {
-    showAlert('engine-error', { title: 'The engine keeps stopping', detail: reason, hint: 'Reload the page, or load a smaller model.' });
-    setPhase('no-model');
-    return;
-  }
   showAlert('engine-error', {
-    title: 'The engine stopped, and was restarted',
+    title: model ? 'The engine stopped, and was restarted' : 'The engine stopped',
     detail: reason,
     hint: model ? `${model.name} is loaded again; the text generated so far stays on the page.` : 'Load a model to go on.',
   });
+  if (!model) {
+    setPhase('no-model');
+    return;
+  }
   startWorker();
-  if (model) queueLoad({ ...model, keepAlert: true });
-  else setPhase('no-model');
+  queueLoad({ ...model, keepAlert: true });
 }
 
 /** Sends a request; resolves with its last reply. `onMessage` sees every reply on the way. */
@@ -134,7 +131,6 @@ function request(type, payload, onMessage) {
 }
 
 function receive(message) {
-  if (message.type === 'loaded') restartsInARow = 0;
   if (message.type === 'count') {
     if (message.id === state.countId) showPromptTokens(message.tokens);
     return;
@@ -699,6 +695,8 @@ loadStartupModel();
 //   throwInWorker() makes the worker throw an uncaught error;
 //   dieDuringNextLoad() makes the worker end itself once the next load has begun (as one that runs out of
 //     memory there would);
+//   everyWorkerDiesDuringLoad(on) makes every worker started from then on do that (a model that kills the
+//     worker each time it loads);
 //   workersStarted() counts the workers the page has started.
 
 if (TEST_HOOKS) {
@@ -712,6 +710,7 @@ if (TEST_HOOKS) {
     killWorker: () => worker.terminate(),
     throwInWorker: () => worker.postMessage({ type: 'test-throw' }),
     dieDuringNextLoad: () => worker.postMessage({ type: 'test-die-during-next-load' }),
+    everyWorkerDiesDuringLoad: (on) => { testWorkersDieDuringLoad = on; },
     workersStarted: () => workersStarted,
   };
 }

@@ -30,14 +30,16 @@
 // With ?test-hooks in this script's URL (the page's ?test-hooks), two more requests simulate failures:
 //   { type: 'test-throw' }                 an uncaught error
 //   { type: 'test-die-during-next-load' }  the worker ends itself once the next load has begun
+// and &die-during-load in the URL does the latter from the start.
 
 import { RingLM } from '../wasm/ringlm.js';
 
-const TEST_HOOKS = new URLSearchParams(self.location.search).has('test-hooks');
+const TEST_PARAMETERS = new URLSearchParams(self.location.search);
+const TEST_HOOKS = TEST_PARAMETERS.has('test-hooks');
 
 let lm = null;          // the loaded model
 let generation = null;  // { controller } while a generation runs
-let dieDuringNextLoad = false;  // test hook
+let dieDuringNextLoad = TEST_HOOKS && TEST_PARAMETERS.has('die-during-load');  // test hook
 
 const post = (message) => self.postMessage(message);
 
