@@ -324,7 +324,8 @@ export declare class RingLM {
   readonly cacheState: CacheState;
   /**
    * Snapshot the session (KV ring contents and positions, the last logits, the sampler's random
-   * state and penalty history) as bytes for restoreState() on the same model and contextSize.
+   * state and penalty history) as bytes for restoreState() on the same model and contextSize. The bytes carry a
+   * fingerprint of the model file, worked out by reading the file once, at the first saveState() or restoreState().
    */
   saveState(): Uint8Array;
   /**
