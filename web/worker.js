@@ -40,8 +40,11 @@ const TEST_HOOKS = TEST_PARAMETERS.has('test-hooks');
 let lm = null;          // the loaded model
 let generation = null;  // { controller } while a generation runs
 let dieDuringNextLoad = TEST_HOOKS && TEST_PARAMETERS.has('die-during-load');  // test hook
+let closed = false;  // test hook: this worker ended itself and says nothing more (see load)
 
-const post = (message) => self.postMessage(message);
+const post = (message) => {
+  if (!closed) self.postMessage(message);
+};
 
 // Alive: hold a Web Lock until this worker ends; the browser then releases it, which is how the page learns
 // that the worker died, whatever the cause (see watchForDeath in app.js).
@@ -76,7 +79,12 @@ const isOutOfMemory = (error) =>
 async function load({ id, source, contextSize, memoryLimit }) {
   let lastProgress = 0;
   const onProgress = ({ loaded, total }) => {
-    if (dieDuringNextLoad) self.close();  // test hook: as if the browser ended this worker mid-load
+    if (dieDuringNextLoad) {
+      // Test hook: as if the browser ended this worker mid-load. close() ends it after the current task, in
+      // which the rest of a small load may still run: nothing it would post gets out.
+      closed = true;
+      self.close();
+    }
     const now = performance.now();
     if (loaded < total && now - lastProgress < 50) return;  // at most 20 messages a second, and always the last
     lastProgress = now;
