@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startServer } from '../tools/serve.mjs';
+import { startServer, PAGE_MOUNTS } from '../tools/serve.mjs';
 import { MODEL_PATH, prefillSummary } from './browser/worker.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,7 +35,7 @@ before(async () => {
       `${file} is missing: run \`npm run build && node tools/make-test-models.mjs\` first`);
   }
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run \`npm run setup\` (or set CHROMIUM_PATH)`);
-  server = await startServer({ port: 0, root: ROOT });
+  server = await startServer({ port: 0, root: ROOT, mounts: [...PAGE_MOUNTS, { url: '/tests/browser/', dir: 'tests/browser' }] });
   userDataDir = mkdtempSync(path.join(tmpdir(), 'ringlm-chromium-'));
   context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,

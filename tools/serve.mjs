@@ -1,13 +1,21 @@
 #!/usr/bin/env node
-// A tiny static file server for the demo page and the browser tests.
+// The dev server for the demo page and the browser tests (`npm start`, `npm run serve`).
 //
-//   node tools/serve.mjs [--port N] [--root DIR] [--no-isolation]
+//   node tools/serve.mjs [--port N] [--no-isolation]
 //
-// Serves the repository root on 127.0.0.1 (so /web/, /wasm/, /dist/ and /build/models/ are all
-// reachable) with the MIME types browsers insist on (`application/wasm` for instantiateStreaming,
-// `text/javascript` for module scripts and workers). By default every response carries
-// Cross-Origin-Opener-Policy / Cross-Origin-Embedder-Policy, which make the page
-// `crossOriginIsolated` (SharedArrayBuffer, hence a threaded build); --no-isolation drops them.
+// It serves what the page needs and nothing else of the checkout: a short list of mounts (web/, the
+// package's JS and its built wasm, models/, the test models), each a URL prefix over one folder, some
+// limited to a few file types. `.git`, `node_modules`, the C++ sources and dotfiles are never reachable.
+// It listens on 127.0.0.1 only, and answers only requests whose Host header names that loopback address
+// and port: a page on another site that points its own name at 127.0.0.1 (DNS rebinding) sends its own
+// name as Host and gets 421. Paths are refused before any file is touched when they try to leave a
+// folder: `..` or `.` segments, encoded slashes or backslashes (%2f, %5c), NUL bytes, backslashes (400);
+// a symlink that resolves outside its mount is refused once resolved (403).
+//
+// Responses carry the MIME types browsers insist on (`application/wasm` for instantiateStreaming,
+// `text/javascript` for module scripts and workers) and, by default, Cross-Origin-Opener-Policy /
+// Cross-Origin-Embedder-Policy, which make the page `crossOriginIsolated` (SharedArrayBuffer, hence the
+// threaded build); --no-isolation drops them, as a plain static host would.
 
 import { createServer } from 'node:http';
 import { createReadStream } from 'node:fs';
@@ -17,56 +25,85 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * What the demo page loads: URL prefix -> folder of the repository, and (when given) the only file
+ * extensions served from it.
+ */
+export const PAGE_MOUNTS = Object.freeze([
+  { url: '/web/', dir: 'web' },
+  { url: '/wasm/', dir: 'wasm', extensions: ['.js', '.mjs'] },  // the package's JS, not the bindings' C++
+  { url: '/dist/', dir: 'dist' },                                // the built wasm modules and jinja.mjs
+  { url: '/models/', dir: 'models', extensions: ['.gguf'] },     // the built-in model
+  { url: '/build/models/', dir: 'build/models', extensions: ['.gguf'] },  // test models (the page's fallback)
+]);
+
 const MIME_TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
   '.wasm': 'application/wasm',
   '.gguf': 'application/octet-stream',
-  '.bin': 'application/octet-stream',
   '.txt': 'text/plain; charset=utf-8',
-  '.md': 'text/plain; charset=utf-8',
-  '.ts': 'text/plain; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
   '.ico': 'image/x-icon',
 };
 
-/** The file a URL path names inside `root`, or null when it would leave `root`. */
-async function resolveInside(root, urlPath) {
-  let decoded;
-  try {
-    decoded = decodeURIComponent(urlPath);
-  } catch {
-    return null;
+class Refusal extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
   }
-  if (decoded.includes('\0')) return null;
-  const candidate = path.resolve(root, '.' + path.posix.normalize('/' + decoded));
-  if (candidate !== root && !candidate.startsWith(root + path.sep)) return null;
-  // Follow symlinks, then check again: a link must not lead out of the root either.
-  let real;
-  try {
-    real = await realpath(candidate);
-  } catch {
-    return candidate; // does not exist: the caller answers 404
-  }
-  if (real !== root && !real.startsWith(root + path.sep)) return null;
-  return real;
-}
-
-function send(res, status, text, headers) {
-  res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
-  res.end(text + '\n');
 }
 
 /**
- * Starts the server. Resolves to { server, port, url, close() } once it listens.
- * @param {{port?: number, root?: string, isolation?: boolean, host?: string}} [options]
+ * The URL path as checked segments, or a Refusal. Checked on the raw text first, so that an encoded
+ * character cannot slip past a check made after decoding.
  */
-export async function startServer({ port = 8080, root = REPO_ROOT, isolation = true, host = '127.0.0.1' } = {}) {
+function pathSegments(rawPath) {
+  if (!rawPath.startsWith('/')) throw new Refusal(400, 'bad request: the path must start with /');
+  if (/%(2f|5c|00)/i.test(rawPath) || rawPath.includes('\\')) {
+    throw new Refusal(400, 'bad request: encoded slashes, backslashes and NUL are not allowed in paths');
+  }
+  let decoded;
+  try {
+    decoded = decodeURIComponent(rawPath);
+  } catch {
+    throw new Refusal(400, 'bad request: the path is not valid percent-encoded UTF-8');
+  }
+  if (decoded.includes('\0')) throw new Refusal(400, 'bad request: NUL in the path');
+  const segments = decoded.split('/').slice(1);
+  if (segments.some((s) => s === '..' || s === '.')) throw new Refusal(400, 'bad request: . and .. are not allowed in paths');
+  return { decoded, segments };
+}
+
+/** The mount serving `decoded` and the path below it, or null. */
+function findMount(mounts, decoded) {
+  for (const mount of mounts) {
+    if (decoded.startsWith(mount.url)) return { mount, rest: decoded.slice(mount.url.length) };
+    if (decoded === mount.url.slice(0, -1)) return { mount, rest: null };  // '/web': redirect to '/web/'
+  }
+  return null;
+}
+
+/** True when `inner` is `outer` or inside it. */
+const isInside = (outer, inner) => inner === outer || inner.startsWith(outer + path.sep);
+
+/**
+ * Starts the server. Resolves to { server, port, url, close() } once it listens.
+ * @param {{port?: number, root?: string, mounts?: typeof PAGE_MOUNTS, isolation?: boolean, host?: string}} [options]
+ *   root: the folder the mounts' `dir`s are relative to (the repository); mounts: what is served (PAGE_MOUNTS,
+ *   plus whatever a test page needs)
+ */
+export async function startServer({ port = 8080, root = REPO_ROOT, mounts = PAGE_MOUNTS, isolation = true, host = '127.0.0.1' } = {}) {
+  if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
+    throw new Error(`serve: host must be a loopback address (127.0.0.1, ::1 or localhost), not ${host}`);
+  }
+  for (const m of mounts) {
+    if (!/^\/([\w-][\w.-]*\/)+$/.test(m.url)) throw new Error(`serve: a mount's url must look like /dir/ (got ${m.url})`);
+  }
   const rootDir = await realpath(path.resolve(root));
   const commonHeaders = {
     'Cache-Control': 'no-store',
@@ -77,43 +114,64 @@ export async function startServer({ port = 8080, root = REPO_ROOT, isolation = t
       'Cross-Origin-Resource-Policy': 'same-origin',
     }),
   };
+  let allowedHosts = new Set();  // filled in once the port is known
+
+  const send = (res, status, text, headers = {}) => {
+    res.writeHead(status, { ...commonHeaders, ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end(text + '\n');
+  };
+
+  /** The file a request names, after every check; throws a Refusal. */
+  async function resolveFile(rawPath) {
+    const { decoded, segments } = pathSegments(rawPath);
+    if (decoded === '/') return { redirect: '/web/', status: 302 };  // the front door is the demo page
+    const found = findMount(mounts, decoded);
+    if (!found) throw new Refusal(404, `not found: ${decoded}`);
+    if (found.rest === null) return { redirect: found.mount.url, status: 301 };
+    const { mount, rest } = found;
+    if (segments.some((s) => s.startsWith('.'))) throw new Refusal(404, `not found: ${decoded}`);  // dotfiles
+    const mountDir = await realpath(path.join(rootDir, mount.dir)).catch(() => null);
+    if (mountDir === null) throw new Refusal(404, `not found: ${decoded} (${mount.dir}/ does not exist yet)`);
+    let file = path.join(mountDir, rest === '' || rest.endsWith('/') ? rest + 'index.html' : rest);
+    const real = await realpath(file).catch(() => null);
+    if (real === null) throw new Refusal(404, `not found: ${decoded}`);
+    if (!isInside(mountDir, real)) throw new Refusal(403, `forbidden: ${decoded} leads outside ${mount.url}`);
+    file = real;
+    const info = await stat(file);
+    if (info.isDirectory()) return { redirect: rawPath + '/', status: 301 };
+    if (!info.isFile()) throw new Refusal(404, `not found: ${decoded}`);
+    const extension = path.extname(file).toLowerCase();
+    if (mount.extensions && !mount.extensions.includes(extension)) throw new Refusal(404, `not found: ${decoded}`);
+    return { file, info, extension };
+  }
 
   const server = createServer(async (req, res) => {
     try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        return send(res, 405, 'method not allowed', { ...commonHeaders, Allow: 'GET, HEAD' });
+      if (!allowedHosts.has(String(req.headers.host ?? '').toLowerCase())) {
+        return send(res, 421, `misdirected request: this server answers only to ${[...allowedHosts].join(' or ')}`);
       }
-      const urlPath = new URL(req.url, 'http://localhost').pathname;
-      if (urlPath === '/' && root === REPO_ROOT) {  // the repository's front door is the demo page
-        res.writeHead(302, { ...commonHeaders, Location: '/web/' });
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        return send(res, 405, 'method not allowed', { Allow: 'GET, HEAD' });
+      }
+      const rawPath = req.url.split('?')[0].split('#')[0];
+      const target = await resolveFile(rawPath);
+      if (target.redirect) {
+        res.writeHead(target.status, { ...commonHeaders, Location: target.redirect });
         return res.end();
       }
-      let file = await resolveInside(rootDir, urlPath);
-      if (file === null) return send(res, 403, 'forbidden', commonHeaders);
-
-      let info = await stat(file).catch(() => null);
-      if (info?.isDirectory()) {
-        if (!urlPath.endsWith('/')) {
-          res.writeHead(301, { ...commonHeaders, Location: urlPath + '/' });
-          return res.end();
-        }
-        file = path.join(file, 'index.html');
-        info = await stat(file).catch(() => null);
-      }
-      if (!info?.isFile()) return send(res, 404, 'not found: ' + urlPath, commonHeaders);
-
       res.writeHead(200, {
         ...commonHeaders,
-        'Content-Type': MIME_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
-        'Content-Length': info.size,
+        'Content-Type': MIME_TYPES[target.extension] ?? 'application/octet-stream',
+        'Content-Length': target.info.size,
       });
       if (req.method === 'HEAD') return res.end();
-      createReadStream(file)
+      createReadStream(target.file)
         .on('error', () => res.destroy())
         .pipe(res);
     } catch (error) {
-      if (!res.headersSent) send(res, 500, 'internal error', commonHeaders);
-      else res.destroy();
+      if (res.headersSent) return res.destroy();
+      if (error instanceof Refusal) return send(res, error.status, error.message);
+      send(res, 500, 'internal error');
     }
   });
 
@@ -125,10 +183,14 @@ export async function startServer({ port = 8080, root = REPO_ROOT, isolation = t
     });
   });
   const actualPort = server.address().port;
+  // The names a browser on this machine sends for this server; any other Host is someone else's name.
+  const names = host === 'localhost' ? ['localhost', '127.0.0.1', '[::1]'] : [host === '::1' ? '[::1]' : host, 'localhost'];
+  allowedHosts = new Set(names.map((name) => `${name}:${actualPort}`));
+  const urlHost = host === '::1' ? '[::1]' : host;
   return {
     server,
     port: actualPort,
-    url: `http://${host}:${actualPort}/`,
+    url: `http://${urlHost}:${actualPort}/`,
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());
@@ -138,7 +200,7 @@ export async function startServer({ port = 8080, root = REPO_ROOT, isolation = t
 }
 
 function parseArgs(argv) {
-  const options = { port: Number(process.env.PORT ?? 8080), root: REPO_ROOT, isolation: true };
+  const options = { port: Number(process.env.PORT ?? 8080), isolation: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -147,10 +209,9 @@ function parseArgs(argv) {
       return v;
     };
     if (arg === '--port' || arg.startsWith('--port=')) options.port = Number(value());
-    else if (arg === '--root' || arg.startsWith('--root=')) options.root = value();
     else if (arg === '--no-isolation') options.isolation = false;
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: node tools/serve.mjs [--port N] [--root DIR] [--no-isolation]');
+      console.log('usage: node tools/serve.mjs [--port N] [--no-isolation]');
       process.exit(0);
     } else throw new Error(`unknown argument: ${arg}`);
   }
@@ -163,7 +224,7 @@ function parseArgs(argv) {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   try {
     const { url } = await startServer(parseArgs(process.argv.slice(2)));
-    console.log(`serving ${url}  (demo: ${url}web/)`);
+    console.log(`serving the demo page: ${url}web/`);
   } catch (error) {
     console.error(`serve: ${error.message}`);
     process.exit(1);

@@ -32,6 +32,7 @@ REQUIRED=(
   "emscripten:em++"
   "libxsimd-dev:/usr/include/xsimd/xsimd.hpp"
   "chromium:chromium"
+  "firefox-esr:firefox-esr"            # the second browser engine of the tests (driven over WebDriver BiDi)
   "ninja-build:ninja"
   "cmake:cmake"
   "g++:g++"
@@ -60,7 +61,7 @@ else
   if ! command -v apt-get >/dev/null 2>&1; then
     die "missing system packages: ${missing[*]}
   This is not a Debian/Ubuntu system: install the equivalents of these packages
-  (Emscripten 3.1.x, xsimd 8 headers, Chromium, Ninja, CMake >= 3.20, a C++17 g++, GoogleTest sources)."
+  (Emscripten 3.1.x, xsimd 8 headers, Chromium, Firefox ESR, Ninja, CMake >= 3.20, a C++17 g++, GoogleTest sources)."
   fi
   SUDO=()
   if ((EUID != 0)); then

@@ -369,13 +369,18 @@ export declare class RingLM {
   readonly cacheState: CacheState;
   /**
    * Snapshot the session (KV ring contents and positions, the last logits, the sampler's random
-   * state and penalty history) as bytes for restoreState() on the same model and contextSize.
+   * state and penalty history) as bytes for restoreState() on the same model and contextSize. The bytes carry a
+   * fingerprint of the model file, worked out by reading the file once, at the first saveState() or restoreState().
    */
   saveState(): Uint8Array;
-  /** Return the session to a saveState() snapshot; a continuation (keepCache) then repeats exactly. */
+  /**
+   * Return the session to a saveState() snapshot; a continuation (keepCache) then repeats exactly. A snapshot of
+   * another model file (told apart by a fingerprint of its bytes), another contextSize or another snapshot format
+   * version is refused with an Error saying which, before anything changes.
+   */
   restoreState(state: Uint8Array): void;
 
-  /** Free the model's memory. Later calls throw; a second dispose() does nothing. */
+  /** Free the model's memory. Later calls throw; a second dispose() does nothing; a running generation ends with an AbortError. */
   dispose(): void;
 }
 

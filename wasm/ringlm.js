@@ -184,7 +184,9 @@ export class RingLM {
           this.#engine?.generateStep();
           throw o.signal.reason;
         }
-        const step = this.#live().generateStep();
+        // dispose() between two steps freed the engine (and the generation with it): the stream was cut short.
+        if (!this.#engine) throw new DOMException('RingLM.generate: the model was disposed during the generation', 'AbortError');
+        const step = this.#engine.generateStep();
         if (step.error) throw new Error(`RingLM.generate: ${step.error}`);
         if (step.kind === 'prefill') o.onPrefillProgress?.({ done: step.promptDone, total: ids.length });
         if (step.kind === 'token') yield { id: step.token, text: step.text };
@@ -395,7 +397,10 @@ export class RingLM {
     return this.#live().cacheState();
   }
 
-  /** Free the model's memory. Further calls throw; a second dispose() does nothing. */
+  /**
+   * Free the model's memory. Further calls throw; a second dispose() does nothing. A running generation's
+   * iterator ends with an AbortError at its next step.
+   */
   dispose() {
     if (!this.#engine) return;
     this.#engine.delete();

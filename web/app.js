@@ -42,28 +42,82 @@ const state = {
 // ---- the worker ---------------------------------------------------------------------------------------
 
 const TERMINAL = new Set(['loaded', 'load-error', 'done', 'generate-error']);
-let worker = null;
+let worker = null;         // the Worker the page talks to, or null (the next request starts one)
+let workerStarted = false; // it said it is alive: its script and module loaded
+let workersStarted = 0;    // for the test hook
+let testWorkersDieDuringLoad = false;  // test hook: every new worker ends itself during its first load
 
 function startWorker() {
-  worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-  worker.onmessage = ({ data }) => receive(data);
-  // Fires when the worker's script cannot load (e.g. dist/ is not built) or throws outside a request. The
-  // next request starts a new worker.
-  worker.onerror = (event) => {
-    event.preventDefault();
-    stopWorker(event.message || 'the Web Worker could not start (is dist/ built? `npm start` builds it)');
+  const url = new URL('./worker.js', import.meta.url);
+  if (TEST_HOOKS) url.search = `?test-hooks${testWorkersDieDuringLoad ? '&die-during-load' : ''}`;
+  const current = new Worker(url, { type: 'module' });
+  worker = current;
+  workerStarted = false;
+  workersStarted++;
+  // Each handler acts only while this is still the page's worker: one the page ended itself is not "lost".
+  const lost = (reason) => {
+    if (worker === current) workerLost(reason);
   };
+  current.onmessage = ({ data }) => {
+    if (data.type !== 'alive') return receive(data);
+    if (worker === current) workerStarted = true;
+    if (data.lock) watchForDeath(data.lock, lost);
+  };
+  // An uncaught error in the worker, or its script failing to load (e.g. dist/ not built).
+  current.onerror = (event) => {
+    event.preventDefault();
+    lost(event.message || 'the Web Worker could not start (is dist/ built? `npm start` builds it)');
+  };
+  current.onmessageerror = () => lost('a message from the engine\'s Web Worker could not be read');
+}
+
+/**
+ * Tells the page when the worker dies, whatever killed it: a crash, the browser ending it for lack of memory, a
+ * terminate(). A dead worker fires no event at the page, and a heartbeat cannot tell a dead worker from one busy
+ * in a long wasm call; but the worker holds a Web Lock for as long as it lives, and the browser releases it the
+ * moment the worker ends, so a request for the same lock is granted exactly then. (Web Locks exist in secure
+ * contexts, such as http://127.0.0.1; elsewhere only the error events above are seen.)
+ */
+function watchForDeath(lock, lost) {
+  navigator.locks?.request(lock, () => lost('the engine\'s Web Worker stopped: it crashed, or the browser ended it (for example for lack of memory)'));
 }
 
 /** Ends the worker and answers every open request with an error. */
 function stopWorker(reason) {
+  const started = workerStarted;
   worker?.terminate();
   worker = null;
+  workerStarted = false;
   state.model = null;
-  const error = { name: 'Error', message: reason, httpStatus: 0, fatal: false, workerFailed: true };
+  const error = { name: 'Error', message: reason, httpStatus: 0, fatal: false, workerFailed: true, workerDied: started };
   for (const id of [...state.pending.keys()]) {
     receive({ type: state.generation?.id === id ? 'generate-error' : 'load-error', id, error });
   }
+}
+
+/**
+ * The worker died under the page: open requests fail with `reason` (their alerts say so), the page says what
+ * happened, starts a new worker and loads the model it had again, without a page reload. When there is none to
+ * load (the worker died while reloading it, say, or before any loaded), the next request starts a worker: a model
+ * that kills the worker each time it loads cannot make the page restart it for ever. A worker that never started
+ * (its script did not load) is not restarted either.
+ */
+function workerLost(reason) {
+  const model = state.model;
+  const started = workerStarted;
+  stopWorker(reason);
+  if (!started) return;
+  showAlert('engine-error', {
+    title: model ? 'The engine stopped, and was restarted' : 'The engine stopped',
+    detail: reason,
+    hint: model ? `${model.name} is loaded again; the text generated so far stays on the page.` : 'Load a model to go on.',
+  });
+  if (!model) {
+    setPhase('no-model');
+    return;
+  }
+  startWorker();
+  queueLoad({ ...model, keepAlert: true });
 }
 
 /** Sends a request; resolves with its last reply. `onMessage` sees every reply on the way. */
@@ -118,7 +172,10 @@ async function loadModel({ source, name, kind, quiet404 = false, keepAlert = fal
     stop();
     await state.generation?.finished;
   }
-  if (!keepAlert) hideAlert('load-error');
+  if (!keepAlert) {
+    hideAlert('load-error');
+    hideAlert('engine-error');
+  }
   const previousPhase = state.phase;
   setPhase('loading');
   showProgress(0, source instanceof Blob ? source.size : 0, name);
@@ -539,6 +596,14 @@ const withoutPrefix = (message) => message.replace(/^RingLM\.\w+: /, '');
 function explainLoadError(error, name) {
   const message = error.message;
   const detail = withoutPrefix(message);
+  if (error.workerDied) {
+    return {
+      title: `The engine stopped while loading ${name}`,
+      detail,
+      hint: 'A model too big for this browser\'s memory can do this. Try a smaller model, a smaller quantization such as '
+        + 'Q4_0, or a smaller context size.',
+    };
+  }
   if (error.workerFailed) return { title: 'The engine could not start', detail, hint: '' };
   if (/cannot allocate|out of memory|memory limit|address space|Array buffer allocation failed|Aborted\(/i.test(message)) {
     return {
@@ -689,10 +754,17 @@ wire();
 $('prompt').value = DEFAULT_PROMPT;
 loadStartupModel();
 
-// ---- test hook ----------------------------------------------------------------------------------------
-// Only with ?test-hooks in the URL: ringlmTest.fakeGeneration(['<b>', 'text']) plays worker replies for a
-// generation that emits those texts, through the same code as real replies (tests/web.test.mjs uses it to
-// check that model output is never parsed as HTML).
+// ---- test hooks ---------------------------------------------------------------------------------------
+// Only with ?test-hooks in the URL (tests/web.test.mjs uses them):
+//   fakeGeneration(['<b>', 'text']) plays worker replies for a generation that emits those texts, through the
+//     same code as real replies (model output is never parsed as HTML);
+//   killWorker() ends the worker behind the page's back, as a crash or the browser would;
+//   throwInWorker() makes the worker throw an uncaught error;
+//   dieDuringNextLoad() makes the worker end itself once the next load has begun (as one that runs out of
+//     memory there would);
+//   everyWorkerDiesDuringLoad(on) makes every worker started from then on do that (a model that kills the
+//     worker each time it loads);
+//   workersStarted() counts the workers the page has started.
 
 if (TEST_HOOKS) {
   window.ringlmTest = {
@@ -702,5 +774,10 @@ if (TEST_HOOKS) {
       const timings = { promptTokens: 1, generatedTokens: texts.length, prefillMs: 1, prefillTokensPerSecond: 1000, decodeMs: texts.length, decodeTokensPerSecond: 1000 };
       receive({ type: 'done', id, finishReason: 'stop', seed: 0, timings, cache });
     }),
+    killWorker: () => worker.terminate(),
+    throwInWorker: () => worker.postMessage({ type: 'test-throw' }),
+    dieDuringNextLoad: () => worker.postMessage({ type: 'test-die-during-next-load' }),
+    everyWorkerDiesDuringLoad: (on) => { testWorkersDieDuringLoad = on; },
+    workersStarted: () => workersStarted,
   };
 }

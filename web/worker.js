@@ -21,16 +21,43 @@
 //     { type: 'generate-error', id, error }
 //     { type: 'count', id, tokens }
 //
+//     { type: 'alive', lock }                                          once, at start: the Web Lock this worker holds
+//                                                                      until it ends (null without Web Locks)
+//
 // `error` is { name, message, httpStatus, fatal }: fatal means the wasm module aborted and this worker is no
 // longer usable (the page then starts a new one). `cache` is lm.cacheState; `stats` are live estimates
 // measured here, replaced by the engine's own `timings` when the generation ends.
+//
+// With ?test-hooks in this script's URL (the page's ?test-hooks), two more requests simulate failures:
+//   { type: 'test-throw' }                 an uncaught error
+//   { type: 'test-die-during-next-load' }  the worker ends itself once the next load has begun
+// and &die-during-load in the URL does the latter from the start.
 
 import { RingLM } from '../wasm/ringlm.js';
 
+const TEST_PARAMETERS = new URLSearchParams(self.location.search);
+const TEST_HOOKS = TEST_PARAMETERS.has('test-hooks');
+
 let lm = null;          // the loaded model
 let generation = null;  // { controller } while a generation runs
+let dieDuringNextLoad = TEST_HOOKS && TEST_PARAMETERS.has('die-during-load');  // test hook
+let closed = false;  // test hook: this worker ended itself and says nothing more (see load)
 
-const post = (message) => self.postMessage(message);
+const post = (message) => {
+  if (!closed) self.postMessage(message);
+};
+
+// Alive: hold a Web Lock until this worker ends; the browser then releases it, which is how the page learns
+// that the worker died, whatever the cause (see watchForDeath in app.js).
+if (self.navigator.locks) {
+  const lock = `ringlm-worker-${crypto.randomUUID()}`;
+  navigator.locks.request(lock, () => {
+    post({ type: 'alive', lock });
+    return new Promise(() => {});  // never settles: held for the worker's life
+  });
+} else {
+  post({ type: 'alive', lock: null });
+}
 
 /** An Error as plain data for postMessage. */
 function describeError(error) {
@@ -53,6 +80,12 @@ const isOutOfMemory = (error) =>
 async function load({ id, source, contextSize, memoryLimit }) {
   let lastProgress = 0;
   const onProgress = ({ loaded, total }) => {
+    if (dieDuringNextLoad) {
+      // Test hook: as if the browser ended this worker mid-load. close() ends it after the current task, in
+      // which the rest of a small load may still run: nothing it would post gets out.
+      closed = true;
+      self.close();
+    }
     const now = performance.now();
     if (loaded < total && now - lastProgress < 50) return;  // at most 20 messages a second, and always the last
     lastProgress = now;
@@ -178,6 +211,12 @@ self.onmessage = ({ data }) => {
           // A model without a tokenizer: the page simply shows no count.
         }
       }
+      break;
+    case 'test-throw':
+      if (TEST_HOOKS) setTimeout(() => { throw new Error('ringlm test hook: an uncaught error in the worker'); });
+      break;
+    case 'test-die-during-next-load':
+      if (TEST_HOOKS) dieDuringNextLoad = true;
       break;
     default:
       console.warn(`ringlm worker: unknown message type '${data.type}'`);

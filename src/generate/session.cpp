@@ -212,7 +212,8 @@ void Session::reset() {
 
 namespace {
 constexpr uint32_t kSnapshotMagic = 0x534d4c52;  // "RLMS"
-constexpr uint32_t kSnapshotVersion = 2;  // 2: token ids per slot (re-runs for learned positions)
+// 2: token ids per slot (re-runs for learned positions); 3: the model file's fingerprint.
+constexpr uint32_t kSnapshotVersion = 3;
 
 struct Writer {
   std::vector<uint8_t>* out;
@@ -262,6 +263,7 @@ Status Session::save(std::vector<uint8_t>* out) const {
   const Config& c = engine_.model().config;
   w.put(kSnapshotMagic);
   w.put(kSnapshotVersion);
+  w.put<uint64_t>(engine_.fingerprint());
   w.put<int32_t>(c.n_layers);
   w.put<int32_t>(c.kv_dim());
   w.put<int32_t>(c.vocab_size);
@@ -289,12 +291,24 @@ Status Session::restore(const uint8_t* data, size_t size) {
   if (running_) return Status::error("cannot restore a state while a generation is running");
   Reader r{data, size};
   const Config& c = engine_.model().config;
-  if (r.get<uint32_t>() != kSnapshotMagic || r.get<uint32_t>() != kSnapshotVersion) {
-    return Status::error("not a ringlm state (or one from another version)");
+  // The header first: whose state this is. Nothing is changed until every check below has passed.
+  if (r.get<uint32_t>() != kSnapshotMagic) return Status::error("not a ringlm state");
+  const uint32_t version = r.get<uint32_t>();
+  if (!r.ok) return Status::error("the state is truncated or corrupt");
+  if (version != kSnapshotVersion) {
+    return Status::error("the state has format version " + std::to_string(version) + "; this ringlm reads version " +
+                         std::to_string(kSnapshotVersion) + " only (save it again with this version)");
   }
+  const uint64_t fingerprint = r.get<uint64_t>();
   const int32_t layers = r.get<int32_t>(), kv_dim = r.get<int32_t>(), vocab = r.get<int32_t>(), slots = r.get<int32_t>();
-  if (!r.ok || layers != c.n_layers || kv_dim != c.kv_dim() || vocab != c.vocab_size || slots != engine_.cache().slots()) {
-    return Status::error("the state belongs to another model or context size");
+  if (!r.ok) return Status::error("the state is truncated or corrupt");
+  if (fingerprint != engine_.fingerprint() || layers != c.n_layers || kv_dim != c.kv_dim() || vocab != c.vocab_size) {
+    return Status::error("the state belongs to another model (its file's fingerprint differs from this one's)");
+  }
+  if (slots != engine_.cache().slots()) {
+    const int batch = engine_.cache().slots() - engine_.context_size();  // slots beyond the capacity
+    return Status::error("the state was saved with contextSize " + std::to_string(int64_t(slots) - batch) +
+                         "; this model was loaded with contextSize " + std::to_string(engine_.context_size()));
   }
   KvCache::State cache;
   cache.policy = r.get<int32_t>();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 
 namespace ringlm {
@@ -83,6 +84,24 @@ Status Engine::over_budget(const Config& c, const MemoryBudget& b, int ctx, int 
 Engine::~Engine() { std::free(data_); }
 
 void Engine::reset() { transformer_.cache().clear(); }
+
+uint64_t Engine::fingerprint() const {
+  if (fingerprint_ != 0) return fingerprint_;
+  // Eight bytes at a time: multiply, xor-shift. Not cryptographic (a snapshot is no secret), but any
+  // changed byte changes the result with overwhelming odds, at memory speed.
+  constexpr uint64_t kMultiplier = 0x9e3779b97f4a7c15ull;
+  uint64_t h = uint64_t(size_) * kMultiplier;
+  size_t i = 0;
+  for (; i + 8 <= size_; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, data_ + i, 8);
+    h = (h ^ word) * kMultiplier;
+    h ^= h >> 29;
+  }
+  for (; i < size_; i++) h = ((h ^ data_[i]) * kMultiplier) ^ (h >> 31);
+  fingerprint_ = h != 0 ? h : 1;  // 0 means "not yet"
+  return fingerprint_;
+}
 
 Status Engine::restore(const KvCache::State& cache, const float* logits) {
   RINGLM_TRY(transformer_.cache().restore(cache, model_.config.vocab_size));

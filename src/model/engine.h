@@ -57,6 +57,9 @@ public:
   uint64_t file_bytes() const { return size_; }
   uint64_t logits_bytes() const { return uint64_t(logits_.size()) * sizeof(float); }
   const MemoryBudget& budget() const { return budget_; }  // as planned before allocating
+  // A 64-bit hash of the whole file, so a snapshot can name the model it was taken from (two files with
+  // the same shapes but other weights differ here). Worked out on first use: one pass over the bytes.
+  uint64_t fingerprint() const;
 
   // Empty the cache: the next token is at position 0.
   void reset();
@@ -97,6 +100,7 @@ private:
 
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  mutable uint64_t fingerprint_ = 0;  // 0 until fingerprint() first runs
   MemoryBudget budget_;
   GgufFile file_;
   Model model_;
