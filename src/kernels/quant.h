@@ -8,10 +8,12 @@
 // 256-value blocks with a float scale; each sub-block's integer dot is scaled by its integer
 // scale, and the block's integer total by d_w * d_x (the mins of Q4_K / Q5_K by dmin * d_x).
 //
-// The kernels are chosen at compile time: wasm SIMD128 intrinsics in the wasm build, AVX2 natively,
-// plain C++ elsewhere; xsimd 8.1 has no widening integer operations, hence the per-ISA code. Each
-// has the scalar references below (namespace ref) to be tested against. The Q5 and K-quant kernels
-// are SSE4.1 in every SIMD build, AVX2 included (src/kernels/quant_k.cpp for the K-quants).
+// The kernels are chosen at compile time: SSE4.1 intrinsics in the wasm build (Emscripten maps
+// them onto SIMD128) and in the default native build (the same 128-bit instructions, so the same
+// bits), AVX2 in the -DRINGLM_NATIVE_ARCH=ON build, plain C++ without SIMD; xsimd 8.1 has no
+// widening integer operations, hence the per-ISA code. Each has the scalar references below
+// (namespace ref) to be tested against. The Q5 and K-quant kernels are SSE4.1 in every SIMD build,
+// AVX2 included (src/kernels/quant_k.cpp for the K-quants).
 #pragma once
 
 #include <cstdint>
