@@ -2,14 +2,17 @@
 //
 //   node --test tests/tokenizer.test.mjs
 //
-// tools/gguf/vocab-models.mjs writes four tiny models carrying real vocabularies (Llama-2's SentencePiece one;
-// GPT-2's byte-level BPE one under the gpt-2, llama-bpe and qwen2 pre-tokenizers). For every string of
-// tests/reference/tokenizer-strings.mjs, with special tokens as text and parsed:
+// tools/gguf/vocab-models.mjs writes tiny models carrying real vocabularies (Llama-2's SentencePiece one;
+// GPT-2's byte-level BPE one under the gpt-2, llama-bpe, qwen2, qwen35, smollm, falcon, deepseek-llm,
+// deepseek-coder and default pre-tokenizers). For every string of tests/reference/tokenizer-strings.mjs, with
+// special tokens as text and parsed:
 //   - ringlm's ids (wasm, and the native CLI) equal llama.cpp's (node-llama-cpp `model.tokenize(text, special)`);
 //   - they equal the JS reference packages' (llama-tokenizer-js, gpt-tokenizer's r50k) where those apply;
-//   - detokenize gives the text back (llama: modulo the space llama.cpp puts after a parsed special token) and
-//     equals llama.cpp's detokenize (after llama.cpp's clean_up_tokenization_spaces, which ringlm leaves out);
-//   - streaming (one id at a time) gives the one-shot text, and never a U+FFFD the text does not have.
+//   - detokenize gives the text back (llama: modulo the space llama.cpp puts after a parsed special token; where
+//     llama.cpp cleans up spaces before punctuation, the text so cleaned) and equals llama.cpp's detokenize, on
+//     those ids and on random id sequences rich in " ?", " '", " 's" and the like;
+//   - streaming (one id at a time) gives the raw pieces: the one-shot text before clean-up, and never a U+FFFD
+//     the text does not have.
 // Invalid UTF-8 cannot travel in a JS string; those cases go in as bytes and are checked against ids that
 // llama.cpp's libllama produced from the same bytes (GOLDEN_BYTE_IDS). Throughput is measured and asserted.
 // A missing ringlm build fails its tests; nothing is skipped.
@@ -71,6 +74,11 @@ const GOLDEN_BYTE_IDS = {
   ],
 };
 
+// The same program gave, for the GPT-2 vocabulary under pre "qwen35", "falcon", "deepseek-llm" and "deepseek-coder",
+// the ids it gave under "gpt-2" (on these bytes the words differ at most where BPE then gives the same tokens).
+for (const file of ['vocab-qwen35.gguf', 'vocab-falcon.gguf', 'vocab-deepseek-llm.gguf', 'vocab-deepseek-coder.gguf']) {
+  GOLDEN_BYTE_IDS[file] = GOLDEN_BYTE_IDS['vocab-gpt2.gguf'];
+}
 // The byte cases hold no digits, where StarCoder's split (digits first) equals GPT-2's: llama.cpp's ids for
 // the GPT-2 vocabulary are its ids for the same vocabulary under pre "smollm".
 GOLDEN_BYTE_IDS['vocab-smollm.gguf'] = GOLDEN_BYTE_IDS['vocab-gpt2.gguf'];
@@ -78,7 +86,8 @@ GOLDEN_BYTE_IDS['vocab-smollm.gguf'] = GOLDEN_BYTE_IDS['vocab-gpt2.gguf'];
 // these cases hold neither, apart from U+FFFD, which is a symbol (So), not punctuation.
 GOLDEN_BYTE_IDS['vocab-gpt2-nopre.gguf'] = GOLDEN_BYTE_IDS['vocab-gpt2.gguf'];
 
-// ---- llama.cpp's clean_up_tokenization_spaces (llama_detokenize, gpt2 and llama-bpe vocabularies) -------
+// ---- llama.cpp's clean_up_tokenization_spaces (llama_detokenize, most gpt2 vocabularies) ------------------
+// A second, independent reading of llama.cpp's three passes, for the round-trip checks below.
 
 function cleanUpSpaces(text) {
   const pass = (a, step) => {
@@ -223,6 +232,10 @@ const MODELS = [
   { file: 'vocab-qwen2.gguf', cleanSpaces: false },
   { file: 'vocab-gpt2-nopre.gguf', cleanSpaces: true },
   { file: 'vocab-smollm.gguf', cleanSpaces: false },
+  { file: 'vocab-qwen35.gguf', cleanSpaces: false },
+  { file: 'vocab-falcon.gguf', cleanSpaces: true },
+  { file: 'vocab-deepseek-llm.gguf', cleanSpaces: false },
+  { file: 'vocab-deepseek-coder.gguf', cleanSpaces: false },
 ];
 
 let llama;
@@ -302,7 +315,9 @@ for (const { file, cleanSpaces } of MODELS) {
 
     test('detokenize gives the text back', () => {
       // llama vocabularies spell ' ' as '▁', so a '▁' in the text comes back as ' ' (as in llama.cpp).
-      const normalised = (text) => (file === 'vocab-llama-spm.gguf' ? wellFormed(text).replaceAll('\u2581', ' ') : wellFormed(text));
+      // Where llama.cpp cleans up spaces (" ," -> ","), the text comes back so cleaned.
+      const cleaned = (text) => (cleanSpaces ? cleanUpSpaces(text) : text);
+      const normalised = (text) => cleaned(file === 'vocab-llama-spm.gguf' ? wellFormed(text).replaceAll('\u2581', ' ') : wellFormed(text));
       for (const { category, text } of TEXT_CASES) {
         const tokens = lm.tokenize(text, { addBos: false });
         assert.equal(lm.detokenize(tokens), normalised(text), `${category} ${show(text)}`);
@@ -310,7 +325,7 @@ for (const { file, cleanSpaces } of MODELS) {
         // after each special token, so there the check is against llama.cpp (next test).
         if (file !== 'vocab-llama-spm.gguf') {
           const parsed = lm.tokenize(text, { addBos: false, special: true });
-          assert.equal(lm.detokenize(parsed, { special: true }), wellFormed(text), `${category} ${show(text)} (special)`);
+          assert.equal(lm.detokenize(parsed, { special: true }), cleaned(wellFormed(text)), `${category} ${show(text)} (special)`);
         }
       }
       // BOS first (rendered as nothing): the space still goes from the start of the text. (llama.cpp's
@@ -319,23 +334,58 @@ for (const { file, cleanSpaces } of MODELS) {
       assert.equal(lm.detokenize(lm.tokenize(' Hello', { addBos: true })), ' Hello');
     });
 
-    test(`detokenize equals llama.cpp's${cleanSpaces ? ' (after its clean_up_tokenization_spaces)' : ''}`, () => {
+    test(`detokenize equals llama.cpp's${cleanSpaces ? ' (spaces before punctuation cleaned up)' : ''}`, () => {
       const mismatches = [];
       for (const special of [false, true]) {
         for (const { category, text } of TEXT_CASES) {
           const tokens = lm.tokenize(text, { addBos: false, special });
           const want = reference.detokenize(Array.from(tokens), special);
-          const ours = lm.detokenize(tokens, { special });
-          const got = cleanSpaces ? cleanUpSpaces(ours) : ours;
+          const got = lm.detokenize(tokens, { special });
           if (got !== want) mismatches.push(`${category} ${show(text)} (special ${special})\n  llama.cpp ${show(want)}\n  ringlm    ${show(got)}`);
         }
       }
       assert.deepEqual(mismatches, [], mismatches.slice(0, 5).join('\n'));
-      if (js?.decode) {
+      if (js?.decode) {  // the package does not clean up spaces
         for (const { text } of TEXT_CASES) {
           const tokens = lm.tokenize(text, { addBos: false });
-          assert.equal(lm.detokenize(tokens), js.decode(Array.from(tokens)), show(text));
+          assert.equal(lm.detokenize(tokens), cleanUpSpaces(js.decode(Array.from(tokens))), show(text));
         }
+      }
+    });
+
+    test('detokenize equals llama.cpp\'s on random id sequences rich in spaces, punctuation and apostrophes', () => {
+      // Tokens whose joins the clean-up looks at (" ?", " '", "'s", "'re", ...), any token, and special ones.
+      const pool = [' ', ' ?', ' !', ' .', ' ,', ' \'', '\'', '\'s', '\'m', '\'t', '\'d', '\'ll', '\'re', '\'ve', 's', 're',
+        've', 'll', '?', '.', ' a', 'x', '\n', ' \' ']
+        .flatMap((text) => Array.from(lm.tokenize(text, { addBos: false })).slice(0, 1));
+      let seed = 12345;
+      const random = (n) => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return (seed >>> 8) % n;
+      };
+      const t = lm.tokenizer;
+      const specials = [t.bos, t.eos].filter((id) => id !== null);
+      const mismatches = [];
+      for (let k = 0; k < 2000; k++) {
+        const ids = Array.from({ length: 1 + random(12) }, () => {
+          const r = random(10);
+          if (r < 7) return pool[random(pool.length)];
+          if (r < 9) return random(t.tokenCount);
+          return specials[random(specials.length)];
+        });
+        // llama vocabularies: llama.cpp drops the prefix space from the very first token only, even one that
+        // renders as nothing (a documented difference, see src/text/tokenizer.h): start with a plain token.
+        if (file === 'vocab-llama-spm.gguf') ids[0] = pool[random(pool.length)];
+        for (const special of [false, true]) {
+          const want = reference.detokenize(ids, special);
+          const got = lm.detokenize(ids, { special });
+          if (got !== want) mismatches.push(`[${ids}] (special ${special})\n  llama.cpp ${show(want)}\n  ringlm    ${show(got)}`);
+        }
+      }
+      assert.deepEqual(mismatches, [], mismatches.slice(0, 5).join('\n'));
+      if (file === 'vocab-gpt2.gguf') {  // the example of issue #15
+        assert.equal(lm.detokenize([15496, 5633]), 'Hello?');
+        assert.equal(reference.detokenize([15496, 5633]), 'Hello?');
       }
     });
 
@@ -355,7 +405,7 @@ for (const { file, cleanSpaces } of MODELS) {
       }
     });
 
-    test('streaming one id at a time gives the one-shot text, with no U+FFFD mid-stream', () => {
+    test('streaming one id at a time gives the raw one-shot text, with no U+FFFD mid-stream', () => {
       for (const options of [{}, { special: true }, { stripLeadingSpace: false }]) {
         const cases = [...TEXT_CASES.map((c) => c.text), ...BYTE_CASES.map((c) => c.bytes)];
         for (const input of cases) {
@@ -370,7 +420,13 @@ for (const { file, cleanSpaces } of MODELS) {
             streamed += piece;
           }
           streamed += decoder.flush();
-          assert.equal(streamed, lm.detokenize(tokens, options), `${typeof input === 'string' ? show(input) : hex(input)} ${JSON.stringify(options)}`);
+          // The stream gives each piece as it is; detokenize() then cleans up spaces where llama.cpp does.
+          const oneShot = lm.detokenize(tokens, options);
+          const where = `${typeof input === 'string' ? show(input) : hex(input)} ${JSON.stringify(options)}`;
+          assert.equal(cleanSpaces ? cleanUpSpaces(streamed) : streamed, oneShot, where);
+          if (typeof input === 'string' && !options.special && options.stripLeadingSpace !== false && file !== 'vocab-llama-spm.gguf') {
+            assert.equal(streamed, wellFormed(input), where);  // raw: the text itself, spaces and all
+          }
         }
       }
       // A stream cut inside a character: nothing until the flush, which gives U+FFFD.
@@ -389,7 +445,7 @@ for (const { file, cleanSpaces } of MODELS) {
       assert.ok(t);
       const text = 'Hello world';
       const plain = Array.from(lm.tokenize(text, { addBos: false }));
-      const expectBos = { 'vocab-llama-spm.gguf': 1, 'vocab-gpt2.gguf': null, 'vocab-llama-bpe.gguf': 50257, 'vocab-qwen2.gguf': null, 'vocab-smollm.gguf': null, 'vocab-gpt2-nopre.gguf': null }[file];
+      const expectBos = file === 'vocab-llama-spm.gguf' ? 1 : file === 'vocab-llama-bpe.gguf' ? 50257 : null;
       assert.deepEqual(Array.from(lm.tokenize(text)), expectBos === null ? plain : [expectBos, ...plain]);
       assert.equal(t.addBos, expectBos !== null);
       assert.deepEqual(Array.from(lm.tokenize(text, { addBos: true, addEos: true })), [t.bos, ...plain, t.eos]);
@@ -411,7 +467,13 @@ for (const { file, cleanSpaces } of MODELS) {
           const texts = cli(['detokenize', '-m', PATHS[file], ...(special ? ['--special'] : []), ...(stream ? ['--stream'] : [])],
             wasm.map(ids), workDir);
           wasm.forEach((tokens, i) => {
-            assert.equal(Buffer.from(texts[i], 'hex').toString('utf8'), lm.detokenize(tokens, { special }), `native detokenize (stream ${stream})`);
+            // --stream decodes token by token: the raw pieces, as the wasm streaming decoder gives them.
+            let want = lm.detokenize(tokens, { special });
+            if (stream) {
+              const decoder = lm.createTextDecoder({ special });
+              want = Array.from(tokens, (id) => decoder.push(id)).join('') + decoder.flush();
+            }
+            assert.equal(Buffer.from(texts[i], 'hex').toString('utf8'), want, `native detokenize (stream ${stream})`);
           });
         }
       }

@@ -125,7 +125,8 @@ const scripts = [
   'Привет, мир!', 'Съешь же ещё этих мягких французских булок', 'Γειά σου Κόσμε', 'Ελληνικά κείμενα',
   'გამარჯობა', 'Բարեւ աշխարհ', 'ሰላም ለዓለም', 'Ꭳ Ꮟ Ꮣ Cherokee', 'ᚠᛇᚻ᛫ᛒᛦᚦ runes', 'ㄅㄆㄇㄈ bopomofo',
   '𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𝓜𝓪𝓽𝓱', '∀x∈ℝ: x²≥0 ⇒ √(x²)=|x|', '♠♥♦♣ ♩♪♫♬', '→ ← ↑ ↓ ⇄ ⇐', '© ® ™ § ¶ † ‡ • °',
-  'ⓐⓑⓒ ⒜⒝⒞', '\u0000null\u0001ctl\u007fdel', '\u0378\u0379 unassigned', '\ue000\uf8ff private use', 'lone \ud800 surrogate',
+  'ⓐⓑⓒ ⒜⒝⒞', 'µ ʔ ƻ ǅ ꙮ ℌ Ωmega ꭰ 𐐷', 'ࠀࠁ Samaritan ᄀᄁ jamo ㄱ', '‘quote’ “双” 。、 ｢halfwidth｣', '文字\u3000\u3000',
+  ' x\u2003\u2003', '\u0000null\u0001ctl\u007fdel', '\u0378\u0379 unassigned', '\ue000\uf8ff private use', 'lone \ud800 surrogate',
 ];
 
 const special = [

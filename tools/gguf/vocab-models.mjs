@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Writes the tokenizer test models: tiny random-weight llama models (only the tokenizer is under test) carrying
-// the real Llama-2 and GPT-2 vocabularies, the latter under three pre-tokenizers.
+// the real Llama-2 and GPT-2 vocabularies, the latter under several pre-tokenizers.
 //
 //   node tools/gguf/vocab-models.mjs [outdir]      (default build/models)
 //
@@ -14,6 +14,11 @@
 //                          (llama.cpp's 'default' split)
 //   vocab-smollm.gguf      the same under StarCoder's split (pre "smollm": digits one by one, as SmolLM files
 //                          have it)
+//   vocab-qwen35.gguf      the same under Qwen 3.5's split (pre "qwen35": combining marks join letter runs), with
+//                          the Qwen tokens of vocab-qwen2.gguf
+//   vocab-falcon.gguf      the same under Falcon's split (pre "falcon")
+//   vocab-deepseek-llm.gguf, vocab-deepseek-coder.gguf
+//                          the same under DeepSeek's splits (pre "deepseek-llm", "deepseek-coder")
 // Output is deterministic; a file whose bytes would not change is left alone.
 
 import { createHash } from 'node:crypto';
@@ -54,6 +59,19 @@ export const VOCAB_MODELS = [
   },
   { file: 'vocab-gpt2-nopre.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: null }) },
   { file: 'vocab-smollm.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'smollm' }) },
+  {
+    file: 'vocab-qwen35.gguf', vocab: 50260,
+    add: (w) => addGpt2Tokenizer(w, {
+      pre: 'qwen35', bos: END_OF_TEXT, eos: '<|im_end|>',
+      extra: [
+        { text: '<|im_start|>', type: CONTROL }, { text: '<|im_end|>', type: CONTROL },
+        { text: '<tool_call>', type: USER_DEFINED },
+      ],
+    }),
+  },
+  { file: 'vocab-falcon.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'falcon' }) },
+  { file: 'vocab-deepseek-llm.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'deepseek-llm' }) },
+  { file: 'vocab-deepseek-coder.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'deepseek-coder' }) },
 ];
 
 /** A tiny llama whose token_embd has `vocab` rows, with the tokenizer keys replaced by `add`'s. */
