@@ -134,7 +134,7 @@ const special = [
   '<|endoftext|>', 'end<|endoftext|>start', '<|endoftext|><|endoftext|>', '<|endoftext', 'endoftext|>',
   '<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n', '<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>',
   '<tool_call>{"name": "f"}</tool_call>', 'x<tool_call>y', '[INST] question [/INST]', '<0x41>', '<0xFF>', '▁', '▁▁hello',
-  'Ġhello', '<|eot_id|>', '<|im_end|>',
+  'Ġhello', '<|eot_id|>', '<|im_end|>', '<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n',
 ];
 
 const edge = [

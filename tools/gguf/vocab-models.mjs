@@ -5,6 +5,8 @@
 //   node tools/gguf/vocab-models.mjs [outdir]      (default build/models)
 //
 //   vocab-llama-spm.gguf   Llama-2 SentencePiece vocabulary (llama-tokenizer-js)
+//   vocab-gemma-spm.gguf   the same with Gemma's settings: add_space_prefix false, and <start_of_turn>,
+//                          <end_of_turn> control tokens
 //   vocab-gpt2.gguf        GPT-2 byte-level BPE (gpt-tokenizer's r50k ranks), pre "gpt-2"
 //   vocab-llama-bpe.gguf   the same vocabulary under Llama 3's split (pre "llama-bpe"), plus a few Llama-3-style
 //                          control tokens; add_bos_token true, as Llama 3 files have it
@@ -36,6 +38,7 @@ const USER_DEFINED = TOKEN_TYPE.USER_DEFINED;
 /** The models: file name, token count, and how to add the tokenizer. */
 export const VOCAB_MODELS = [
   { file: 'vocab-llama-spm.gguf', vocab: 32000, add: (w) => addLlamaTokenizer(w) },
+  { file: 'vocab-gemma-spm.gguf', vocab: 32002, add: (w) => addLlamaTokenizer(w, { gemma: true }) },
   { file: 'vocab-gpt2.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'gpt-2' }) },
   {
     file: 'vocab-llama-bpe.gguf', vocab: 50261,
