@@ -35,6 +35,15 @@ import { addGpt2Tokenizer, END_OF_TEXT, TOKEN_TYPE } from './vocab-gpt2.mjs';
 const CONTROL = TOKEN_TYPE.CONTROL;
 const USER_DEFINED = TOKEN_TYPE.USER_DEFINED;
 
+/** The GPT-2 vocabulary with Qwen's chat tokens and a user-defined <tool_call>, under pre-tokenizer `pre`. */
+const addQwenTokenizer = (w, pre) => addGpt2Tokenizer(w, {
+  pre, bos: END_OF_TEXT, eos: '<|im_end|>',
+  extra: [
+    { text: '<|im_start|>', type: CONTROL }, { text: '<|im_end|>', type: CONTROL },
+    { text: '<tool_call>', type: USER_DEFINED },
+  ],
+});
+
 /** The models: file name, token count, and how to add the tokenizer. */
 export const VOCAB_MODELS = [
   { file: 'vocab-llama-spm.gguf', vocab: 32000, add: (w) => addLlamaTokenizer(w) },
@@ -50,28 +59,10 @@ export const VOCAB_MODELS = [
       ],
     }),
   },
-  {
-    file: 'vocab-qwen2.gguf', vocab: 50260,
-    add: (w) => addGpt2Tokenizer(w, {
-      pre: 'qwen2', bos: END_OF_TEXT, eos: '<|im_end|>',
-      extra: [
-        { text: '<|im_start|>', type: CONTROL }, { text: '<|im_end|>', type: CONTROL },
-        { text: '<tool_call>', type: USER_DEFINED },
-      ],
-    }),
-  },
+  { file: 'vocab-qwen2.gguf', vocab: 50260, add: (w) => addQwenTokenizer(w, 'qwen2') },
   { file: 'vocab-gpt2-nopre.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: null }) },
   { file: 'vocab-smollm.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'smollm' }) },
-  {
-    file: 'vocab-qwen35.gguf', vocab: 50260,
-    add: (w) => addGpt2Tokenizer(w, {
-      pre: 'qwen35', bos: END_OF_TEXT, eos: '<|im_end|>',
-      extra: [
-        { text: '<|im_start|>', type: CONTROL }, { text: '<|im_end|>', type: CONTROL },
-        { text: '<tool_call>', type: USER_DEFINED },
-      ],
-    }),
-  },
+  { file: 'vocab-qwen35.gguf', vocab: 50260, add: (w) => addQwenTokenizer(w, 'qwen35') },
   { file: 'vocab-falcon.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'falcon' }) },
   { file: 'vocab-deepseek-llm.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'deepseek-llm' }) },
   { file: 'vocab-deepseek-coder.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'deepseek-coder' }) },
