@@ -5,7 +5,7 @@
 // tools/gguf/vocab-models.mjs writes tiny models carrying real vocabularies (Llama-2's SentencePiece one, also
 // with Gemma's settings (add_space_prefix false);
 // GPT-2's byte-level BPE one under the gpt-2, llama-bpe, qwen2, qwen35, smollm, falcon, deepseek-llm,
-// deepseek-coder and default pre-tokenizers). For every string of tests/reference/tokenizer-strings.mjs, with
+// deepseek-coder, gpt-4o and default pre-tokenizers). For every string of tests/reference/tokenizer-strings.mjs, with
 // special tokens as text and parsed:
 //   - ringlm's ids (wasm, and the native CLI) equal llama.cpp's (node-llama-cpp `model.tokenize(text, special)`);
 //   - they equal the JS reference packages' (llama-tokenizer-js, gpt-tokenizer's r50k) where those apply;
@@ -94,9 +94,10 @@ const GOLDEN_BYTE_IDS = {
   ],
 };
 
-// The same program gave, for the GPT-2 vocabulary under pre "qwen35", "falcon", "deepseek-llm" and "deepseek-coder",
-// the ids it gave under "gpt-2" (on these bytes the words differ at most where BPE then gives the same tokens).
-for (const file of ['vocab-qwen35.gguf', 'vocab-falcon.gguf', 'vocab-deepseek-llm.gguf', 'vocab-deepseek-coder.gguf']) {
+// The same program gave, for the GPT-2 vocabulary under pre "qwen35", "falcon", "deepseek-llm", "deepseek-coder" and
+// "gpt-4o", the ids it gave under "gpt-2" (on these bytes the words differ at most where BPE then gives the same
+// tokens).
+for (const file of ['vocab-qwen35.gguf', 'vocab-falcon.gguf', 'vocab-deepseek-llm.gguf', 'vocab-deepseek-coder.gguf', 'vocab-gpt4o.gguf']) {
   GOLDEN_BYTE_IDS[file] = GOLDEN_BYTE_IDS['vocab-gpt2.gguf'];
 }
 // The byte cases hold no digits, where StarCoder's split (digits first) equals GPT-2's: llama.cpp's ids for
@@ -264,6 +265,7 @@ const MODELS = [
   { file: 'vocab-falcon.gguf', cleanSpaces: true },
   { file: 'vocab-deepseek-llm.gguf', cleanSpaces: false },
   { file: 'vocab-deepseek-coder.gguf', cleanSpaces: false },
+  { file: 'vocab-gpt4o.gguf', cleanSpaces: false },
 ];
 
 let llama;

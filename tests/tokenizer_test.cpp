@@ -348,6 +348,15 @@ TEST(PreTokenizer, DeepseekLlmUsesItsListedClasses) {
   EXPECT_EQ(split(PreTokenizer::kDeepseekLlm, "x \xE0\xB8\x81"), (Words{"x", " ", "\xE0\xB8\x81"}));
 }
 
+TEST(PreTokenizer, Gpt4oSplitsByCaseAndKeepsContractions) {
+  EXPECT_EQ(split(PreTokenizer::kGpt4o, "HTTPServer iPhone don't DON'T CAPS."),
+            (Words{"HTTPServer", " i", "Phone", " don't", " DON'T", " CAPS", "."}));
+  // Non-ASCII letters have no case here (both upper and lower): U* gives "\xC3\x80" back to W+, and the
+  // capital after it starts a word of its own.
+  EXPECT_EQ(split(PreTokenizer::kGpt4o, "\xC3\x80" "B \xC3\x80" "Bcd 1234 !!\n/ a"),
+            (Words{"\xC3\x80", "B", " \xC3\x80" "Bcd", " ", "123", "4", " !!\n/", " a"}));
+}
+
 TEST(PreTokenizer, DeepseekCoderUsesCategories) {
   EXPECT_EQ(split(PreTokenizer::kDeepseekCoder, "int x = 42;"), (Words{"int", " x", " = ", "4", "2", ";"}));
   EXPECT_EQ(split(PreTokenizer::kDeepseekCoder, "f(a)\n"), (Words{"f", "(", "a", ")", "\n"}));
@@ -613,7 +622,7 @@ TEST(TokenizerMetadata, UnsupportedOrAbsentTokenizersLeaveNone) {
   EXPECT_NE(l->why_none.find("tokenizer.ggml.pre 'tekken' is not supported"), std::string::npos);
 
   for (const char* pre : {"", "default", "gpt-2", "llama-bpe", "llama3", "qwen2", "stablelm2", "smollm", "qwen35",
-                          "falcon", "deepseek-llm", "deepseek-coder"}) {
+                          "falcon", "deepseek-llm", "deepseek-coder", "gpt-4o", "llama4"}) {
     b.pre = pre;
     l = load(b);
     EXPECT_TRUE(l->tokenizer) << pre << ": " << l->why_none;

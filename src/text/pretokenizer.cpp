@@ -249,6 +249,66 @@ void split_llama3(const Span& s, Words& w, size_t digits_per_word, uint8_t word)
   }
 }
 
+// ---- GPT-4o (o200k: Phi-4-mini, Llama 4) ----------------------------------------------------------------
+//
+// llama.cpp runs this split with std::regex over text where every non-ASCII letter reads as one stand-in
+// letter, which is both upper and lower case; only ASCII letters have a case. Its expression, alternative by
+// alternative (the first that matches at a position wins; * + ? are greedy but give back to let the rest match):
+//   A1 [^\r\n\p{L}\p{N}]? U* W+ C?   U: a letter but not a-z; W: a letter but not A-Z; C: 's 't 're 've 'm 'll 'd
+//   A2 [^\r\n\p{L}\p{N}]? U+ W* C?   (any case)
+//   A3 \p{N}{1,3}
+//   A4  ?[^\s\p{L}\p{N}]+[\r\n/]*
+//   A5 \s*[\r\n]+    A6 \s+(?!\S)    A7 \s+
+
+bool upper_like(const Span& s, size_t i) { return s.letter(i) && !(s.cp(i) >= 'a' && s.cp(i) <= 'z'); }
+bool lower_like(const Span& s, size_t i) { return s.letter(i) && !(s.cp(i) >= 'A' && s.cp(i) <= 'Z'); }
+
+// The end of the word that starts at pos (every character is in some word).
+size_t gpt4o_word_end(const Span& s, size_t pos) {
+  const uint32_t cp = s.cp(pos);
+  // A1, A2: letters start right after the optional non-letter, non-number first character.
+  const size_t first = (s.letter(pos) || s.number(pos) || cp == '\r' || cp == '\n') ? pos : pos + 1;
+  if (s.letter(first)) {
+    size_t upper = 0;  // U* takes the whole run of U, then gives back until W+ can start
+    while (upper_like(s, first + upper)) upper++;
+    for (size_t j = upper + 1; j-- > 0;) {
+      if (!lower_like(s, first + j)) continue;
+      size_t end = first + j;
+      while (lower_like(s, end)) end++;
+      return end + contraction(s, end, /*fold=*/true);
+    }
+    // No W reachable: the run is ASCII capitals, followed by no letter (A2).
+    return first + upper + contraction(s, first + upper, /*fold=*/true);
+  }
+  if (s.number(pos)) {  // A3
+    size_t end = pos;
+    while (end < pos + 3 && s.number(end)) end++;
+    return end;
+  }
+  const size_t other = cp == ' ' ? pos + 1 : pos;  // A4
+  if (s.other(other)) {
+    size_t end = other;
+    while (s.other(end)) end++;
+    while (s.cp(end) == '\r' || s.cp(end) == '\n' || s.cp(end) == '/') end++;
+    return end;
+  }
+  size_t spaces = 0, after_line_break = 0;  // A5, A6, A7
+  while (s.space(pos + spaces)) {
+    const uint32_t c = s.cp(pos + spaces);
+    spaces++;
+    if (c == '\r' || c == '\n') after_line_break = pos + spaces;
+  }
+  if (after_line_break > 0) return after_line_break;
+  if (spaces > 1 && pos + spaces < s.size()) return pos + spaces - 1;
+  return pos + std::max<size_t>(spaces, 1);
+}
+
+bool find_gpt4o_word(const Span& piece, size_t from, size_t* begin, size_t* end) {
+  *begin = from;
+  *end = gpt4o_word_end(piece, from);
+  return from < piece.size();
+}
+
 // ---- DeepSeek ----------------------------------------------------------------------------------------
 //
 // DeepSeek's expressions spell some classes out as codepoint ranges. llama.cpp matches those on the raw
@@ -338,6 +398,7 @@ constexpr Finder kStarcoderSteps[] = {
     find_gpt2_word,       // GPT-2's expression
 };
 constexpr Finder kGpt2Steps[] = {find_gpt2_word};
+constexpr Finder kGpt4oSteps[] = {find_gpt4o_word};
 
 template <size_t N>
 void run(const Span& s, const Finder (&steps)[N], Words& w) {
@@ -359,6 +420,7 @@ void split_words(PreTokenizer rule, const uint32_t* cps, size_t n, std::vector<u
     case PreTokenizer::kFalcon: run(span, kFalconSteps, words); break;
     case PreTokenizer::kDeepseekLlm: run(span, kDeepseekLlmSteps, words); break;
     case PreTokenizer::kDeepseekCoder: run(span, kDeepseekCoderSteps, words); break;
+    case PreTokenizer::kGpt4o: run(span, kGpt4oSteps, words); break;
     case PreTokenizer::kDefault: run(span, kDefaultSteps, words); break;
   }
 }

@@ -8,6 +8,9 @@
 //   kQwen2   as kLlama3, with \p{N} (single digits) for \p{N}{1,3}
 //   kQwen35  as kQwen2, with combining marks joining letter runs: [\p{L}\p{M}]+ for \p{L}+, and
 //            [^\s\p{L}\p{M}\p{N}] for [^\s\p{L}\p{N}] (Qwen 3.5)
+//   kGpt4o   [^\r\n\p{L}\p{N}]?U*W+C?|[^\r\n\p{L}\p{N}]?U+W*C?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|
+//            \s+(?!\S)|\s+  with U, W upper- and lower-case letters (only ASCII ones have a case, as llama.cpp
+//            runs it) and C a contraction ('s 't 're 've 'm 'll 'd, any case) (GPT-4o, Phi-4-mini, Llama 4)
 //
 // The others are lists of expressions, each run over the pieces the one before left (its matches and the
 // text between them alike), as llama.cpp runs them:
@@ -28,7 +31,8 @@
 
 namespace ringlm {
 
-enum class PreTokenizer { kGpt2, kLlama3, kQwen2, kQwen35, kStarcoder, kFalcon, kDeepseekLlm, kDeepseekCoder, kDefault };
+enum class PreTokenizer { kGpt2, kLlama3, kQwen2, kQwen35, kStarcoder, kFalcon, kDeepseekLlm, kDeepseekCoder, kGpt4o,
+                                kDefault };
 
 // Cut the codepoints cps[0, n) into words; append each word's length (in codepoints) to *lengths.
 // `scratch` is working memory (n bytes), kept by the caller so that repeated calls do not allocate.

@@ -96,6 +96,7 @@ constexpr PreSettings kQwen2Raw{PreTokenizer::kQwen2, false, false, false};
 constexpr PreSettings kQwen2Clean{PreTokenizer::kQwen2, false, false, true};
 constexpr PreSettings kStarcoderClean{PreTokenizer::kStarcoder, false, false, true};
 constexpr PreSettings kStarcoderRaw{PreTokenizer::kStarcoder, false, false, false};
+constexpr PreSettings kGpt4oRaw{PreTokenizer::kGpt4o, false, false, false};
 constexpr PreInfo kPreTokenizers[] = {
     {"gpt-2", kGpt2Clean},          {"phi-2", kGpt2Clean},         {"jina-es", kGpt2Clean},
     {"jina-de", kGpt2Clean},        {"gigachat", kGpt2Clean},      {"jina-v2-es", kGpt2Clean},
@@ -117,6 +118,8 @@ constexpr PreInfo kPreTokenizers[] = {
     {"falcon", {PreTokenizer::kFalcon, false, false, true}},
     {"deepseek-llm", {PreTokenizer::kDeepseekLlm, false, false, false}},
     {"deepseek-coder", {PreTokenizer::kDeepseekCoder, false, false, false}},
+    {"gpt-4o", kGpt4oRaw},          {"llama4", kGpt4oRaw},         {"kanana2", kGpt4oRaw},
+    {"talkie", kGpt4oRaw},          {"minimax-m2", kGpt4oRaw},
 };
 
 // A piece of text being merged: bytes [start, start + n) of the working text, in a doubly linked list.
@@ -295,8 +298,9 @@ Status Tokenizer::from_gguf(const GgufFile& file, std::unique_ptr<Tokenizer>* ou
     }
     if (!info) {
       *why_none = "tokenizer.ggml.pre " + quoted(t->pre_) + " is not supported (ringlm implements the GPT-2, Llama 3, "
-            "Qwen 2, Qwen 3.5, StarCoder, Falcon, DeepSeek LLM and Coder, and default splits: 'gpt-2', 'llama-bpe', "
-            "'qwen2', 'qwen35', 'smollm', 'falcon', 'deepseek-llm', 'deepseek-coder', 'default' and the names "
+            "Qwen 2, Qwen 3.5, StarCoder, Falcon, DeepSeek LLM and Coder, GPT-4o and default splits: 'gpt-2', "
+            "'llama-bpe', 'qwen2', 'qwen35', 'smollm', 'falcon', 'deepseek-llm', 'deepseek-coder', 'gpt-4o', 'default' "
+            "and the names "
             "llama.cpp gives the same rules)";
       return Status();
     }

@@ -8,7 +8,7 @@
 //            token has the highest score first (leftmost on ties). A piece that is no token falls back to
 //            its bytes' tokens <0xXX>. No pre-splitting into words.
 //   "gpt2"   byte-level BPE. A pre-tokenizer cuts the text into words (tokenizer.ggml.pre picks GPT-2's,
-//            Llama 3's, Qwen's, StarCoder's, Falcon's or DeepSeek's rules, see pretokenizer.h); each byte of a word becomes one of 256 printable
+//            Llama 3's, Qwen's, StarCoder's, Falcon's, DeepSeek's or GPT-4o's rules, see pretokenizer.h); each byte of a word becomes one of 256 printable
 //            characters (GPT-2's bytes_to_unicode), and adjacent pieces merge by tokenizer.ggml.merges, the
 //            pair listed earliest first (leftmost on ties). Invalid UTF-8 reads as U+FFFD, byte by byte.
 // First of all, the text is cut around special tokens: user-defined tokens always, and control/unknown
@@ -20,7 +20,7 @@
 // gives back the text (except that a llama vocabulary cannot tell a '▁' in the text from a space: it comes back
 // as ' ', in llama.cpp too). For the gpt2 vocabularies where llama.cpp does (its clean_spaces setting: on for
 // gpt-2, llama-bpe, falcon, the default split and most others, off for qwen2, qwen35, smollm, deepseek-llm,
-// deepseek-coder, command-r... as llama.cpp's table says; no GGUF key changes it), detokenize() then runs
+// deepseek-coder, gpt-4o, command-r... as llama.cpp's table says; no GGUF key changes it), detokenize() then runs
 // llama.cpp's clean_up_tokenization_spaces: " ?" " !" " ." " ," lose the space, " ' " becomes "'", and " 's" " 'm"
 // " 're" " 've" lose it (so [Hello, Ġ?] gives "Hello?", and "Hello ?" does not round-trip there either). The
 // streaming TextDecoder gives the raw pieces, without that clean-up. One difference from llama_detokenize:

@@ -47,6 +47,7 @@ const prose = [
   'lowercase sentence without punctuation at all',
   'Mixed123Alpha456Numeric789',
   'snake_case_identifier and camelCaseIdentifier and PascalCase and kebab-case',
+  "HTTPServer iPhone McDonald's XMLHttpRequest ÀBcd ÉTÉ été xÀy ÀÉ WE'RE they'VE",
 ];
 
 const code = [

@@ -21,6 +21,7 @@
 //   vocab-falcon.gguf      the same under Falcon's split (pre "falcon")
 //   vocab-deepseek-llm.gguf, vocab-deepseek-coder.gguf
 //                          the same under DeepSeek's splits (pre "deepseek-llm", "deepseek-coder")
+//   vocab-gpt4o.gguf       the same under GPT-4o's split (pre "gpt-4o", as Phi-4-mini files have it)
 // Output is deterministic; a file whose bytes would not change is left alone.
 
 import { createHash } from 'node:crypto';
@@ -66,6 +67,7 @@ export const VOCAB_MODELS = [
   { file: 'vocab-falcon.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'falcon' }) },
   { file: 'vocab-deepseek-llm.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'deepseek-llm' }) },
   { file: 'vocab-deepseek-coder.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'deepseek-coder' }) },
+  { file: 'vocab-gpt4o.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'gpt-4o' }) },
 ];
 
 /** A tiny llama whose token_embd has `vocab` rows, with the tokenizer keys replaced by `add`'s. */
