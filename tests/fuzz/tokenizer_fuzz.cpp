@@ -1,13 +1,13 @@
 // tokenizer_fuzz — arbitrary bytes through the real vocabularies (Llama-2 SentencePiece, also with Gemma's
-// settings; GPT-2 under the gpt-2, llama-bpe, qwen2, qwen35, deepseek-llm and deepseek-coder
-// pre-tokenizers): tokenize, detokenize, stream-detokenize, and
+// settings; GPT-2 under the gpt-2, llama-bpe, qwen2, qwen35, deepseek-llm, deepseek-coder, falcon and
+// gpt-4o pre-tokenizers): tokenize, detokenize, stream-detokenize, and
 // detokenize arbitrary ids. Checked: every id is inside the vocabulary, detokenized text is valid
 // UTF-8, streaming gives what detokenize gives (before its clean-up of spaces, for vocabularies that
 // have one: detokenize may only drop spaces), and plain text survives a round trip.
 //
 // The vocabularies are the files tools/gguf/vocab-models.mjs writes, read from $RINGLM_FUZZ_MODELS
-// (default build/models). The first input byte picks the options and, with the last byte's low bit, the
-// vocabulary.
+// (default build/models). The first input byte picks the options; its low two bits and the last byte's
+// pick the vocabulary.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -33,7 +33,8 @@ struct Vocabulary {
 
 constexpr const char* kFiles[] = {"vocab-llama-spm.gguf",   "vocab-gpt2.gguf",         "vocab-llama-bpe.gguf",
                                   "vocab-qwen2.gguf",       "vocab-gemma-spm.gguf",    "vocab-qwen35.gguf",
-                                  "vocab-deepseek-llm.gguf", "vocab-deepseek-coder.gguf"};
+                                  "vocab-deepseek-llm.gguf", "vocab-deepseek-coder.gguf", "vocab-falcon.gguf",
+                                  "vocab-gpt4o.gguf"};
 constexpr size_t kVocabularies = std::size(kFiles);
 Vocabulary g_vocab[kVocabularies];
 
@@ -118,7 +119,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const uint8_t flags = data[0];
-  const Tokenizer& tok = *g_vocab[(flags & 3) | ((data[size - 1] & 1) << 2)].tokenizer;
+  const Tokenizer& tok = *g_vocab[((flags & 3) | ((data[size - 1] & 3) << 2)) % kVocabularies].tokenizer;
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   const int32_t n_tokens = tok.n_tokens();
 
