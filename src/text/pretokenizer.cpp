@@ -160,6 +160,21 @@ bool is_default_punctuation(const Span& s, size_t i) {
 }
 bool is_falcon_punctuation(const Span& s, size_t i) { return is_default_punctuation(s, i) || s.cp(i) == '`'; }
 
+// The end of the whitespace word at pos: \s+(?!\S)|\s+ (a run followed by more text leaves its last space to the
+// word after it), with `line_breaks` \s*[\r\n]+ first (a run holding a line break ends after its last \r or \n).
+// A position that starts no whitespace is a word of one character.
+size_t space_word_end(const Span& s, size_t pos, bool line_breaks) {
+  size_t spaces = 0, after_line_break = 0;
+  while (s.space(pos + spaces)) {
+    const uint32_t c = s.cp(pos + spaces);
+    spaces++;
+    if (line_breaks && (c == '\r' || c == '\n')) after_line_break = pos + spaces;
+  }
+  if (after_line_break > 0) return after_line_break;
+  if (spaces > 1 && pos + spaces < s.size()) return pos + spaces - 1;
+  return pos + std::max<size_t>(spaces, 1);
+}
+
 // ---- GPT-2 -------------------------------------------------------------------------------------------
 
 // The end of the word that starts at pos (llama.cpp's hand-written split: every character is in a word).
@@ -179,10 +194,7 @@ size_t gpt2_word_end(const Span& s, size_t pos) {
     for (pos = first; s.other(pos);) pos++;
     return pos;
   }
-  size_t spaces = 0;
-  while (s.space(pos + spaces)) spaces++;
-  if (spaces > 1 && pos + spaces < s.size()) return pos + spaces - 1;  // \s+(?!\S): leave the last space
-  return pos + std::max<size_t>(spaces, 1);
+  return space_word_end(s, pos, /*line_breaks=*/false);
 }
 
 bool find_gpt2_word(const Span& piece, size_t from, size_t* begin, size_t* end) {
@@ -230,22 +242,7 @@ void split_llama3(const Span& s, Words& w, size_t digits_per_word, uint8_t word)
       w.until(pos);
       continue;
     }
-    // \s*[\r\n]+ : a whitespace run reaching a line break ends after its last \r or \n
-    size_t spaces = 0, after_line_break = 0;
-    while (s.space(pos + spaces)) {
-      const uint32_t c = s.cp(pos + spaces);
-      spaces++;
-      if (c == '\r' || c == '\n') after_line_break = pos + spaces;
-    }
-    if (after_line_break > 0) {
-      w.until(pos = after_line_break);
-    } else if (spaces > 1 && pos + spaces < s.size()) {
-      w.until(pos += spaces - 1);  // \s+(?!\S)
-    } else if (spaces > 0) {
-      w.until(pos += spaces);
-    } else {
-      w.until(++pos);
-    }
+    w.until(pos = space_word_end(s, pos, /*line_breaks=*/true));  // \s*[\r\n]+|\s+(?!\S)|\s+
   }
 }
 
@@ -292,15 +289,7 @@ size_t gpt4o_word_end(const Span& s, size_t pos) {
     while (s.cp(end) == '\r' || s.cp(end) == '\n' || s.cp(end) == '/') end++;
     return end;
   }
-  size_t spaces = 0, after_line_break = 0;  // A5, A6, A7
-  while (s.space(pos + spaces)) {
-    const uint32_t c = s.cp(pos + spaces);
-    spaces++;
-    if (c == '\r' || c == '\n') after_line_break = pos + spaces;
-  }
-  if (after_line_break > 0) return after_line_break;
-  if (spaces > 1 && pos + spaces < s.size()) return pos + spaces - 1;
-  return pos + std::max<size_t>(spaces, 1);
+  return space_word_end(s, pos, /*line_breaks=*/true);  // A5, A6, A7
 }
 
 bool find_gpt4o_word(const Span& piece, size_t from, size_t* begin, size_t* end) {

@@ -300,8 +300,7 @@ Status Tokenizer::from_gguf(const GgufFile& file, std::unique_ptr<Tokenizer>* ou
       *why_none = "tokenizer.ggml.pre " + quoted(t->pre_) + " is not supported (ringlm implements the GPT-2, Llama 3, "
             "Qwen 2, Qwen 3.5, StarCoder, Falcon, DeepSeek LLM and Coder, GPT-4o and default splits: 'gpt-2', "
             "'llama-bpe', 'qwen2', 'qwen35', 'smollm', 'falcon', 'deepseek-llm', 'deepseek-coder', 'gpt-4o', 'default' "
-            "and the names "
-            "llama.cpp gives the same rules)";
+            "and the names llama.cpp gives the same rules)";
       return Status();
     }
     t->pre_tokenizer_ = info->settings.rule;
