@@ -321,6 +321,47 @@ TEST(PreTokenizer, DefaultSplitsPunctuationThenGpt2ThenNumbers) {
   EXPECT_EQ(split(PreTokenizer::kDefault, ""), (Words{}));
 }
 
+TEST(PreTokenizer, Qwen35JoinsMarksToLetterRuns) {
+  const std::string e_acute = "e\xCC\x81";  // e + U+0301 COMBINING ACUTE ACCENT
+  EXPECT_EQ(split(PreTokenizer::kQwen35, "caf" + e_acute + " x"), (Words{"caf" + e_acute, " x"}));
+  EXPECT_EQ(split(PreTokenizer::kQwen2, "caf" + e_acute + " x"), (Words{"cafe", "\xCC\x81", " x"}));
+  // A lone mark after a space starts a run of its own; digits stay one by one.
+  EXPECT_EQ(split(PreTokenizer::kQwen35, "a \xCC\x81" "b 12"), (Words{"a", " \xCC\x81" "b", " ", "1", "2"}));
+}
+
+TEST(PreTokenizer, FalconCutsPunctuationWithBacktickThenGpt2ThenThreeDigits) {
+  EXPECT_EQ(split(PreTokenizer::kFalcon, "a `b` 12 12345"), (Words{"a", " ", "`", "b", "`", " 12", " ", "123", "45"}));
+  EXPECT_EQ(split(PreTokenizer::kFalcon, "x+=1;"), (Words{"x", "+=", "1", ";"}));
+}
+
+TEST(PreTokenizer, DeepseekLlmUsesItsListedClasses) {
+  // Letters from its list (Latin, Greek, Cyrillic...) with one optional whitespace before; ASCII symbols and
+  // punctuation the same way; CJK runs; numbers runs; whatever is left stays between them.
+  EXPECT_EQ(split(PreTokenizer::kDeepseekLlm, "Hello, world! 123"), (Words{"Hello", ",", " world", "!", " ", "123"}));
+  EXPECT_EQ(split(PreTokenizer::kDeepseekLlm, "a\r\nb"), (Words{"a", "\r", "\n", "b"}));
+  EXPECT_EQ(split(PreTokenizer::kDeepseekLlm, "\xE4\xBD\xA0\xE5\xA5\xBD\xEF\xBC\x81 ok  "),  // 你好！ ok
+            (Words{"\xE4\xBD\xA0\xE5\xA5\xBD", "\xEF\xBC\x81", " ok", "  "}));
+  // U+3000 is whitespace, not a member of its punctuation class: it joins the word after it.
+  EXPECT_EQ(split(PreTokenizer::kDeepseekLlm, "a\xE3\x80\x80" "b"), (Words{"a", "\xE3\x80\x80" "b"}));
+  // U+00A9 is in no class: it stays with the space before it. Thai is in the "CJK" class (U+0800..U+9FA5).
+  EXPECT_EQ(split(PreTokenizer::kDeepseekLlm, "x \xC2\xA9"), (Words{"x", " \xC2\xA9"}));
+  EXPECT_EQ(split(PreTokenizer::kDeepseekLlm, "x \xE0\xB8\x81"), (Words{"x", " ", "\xE0\xB8\x81"}));
+}
+
+TEST(PreTokenizer, Gpt4oSplitsByCaseAndKeepsContractions) {
+  EXPECT_EQ(split(PreTokenizer::kGpt4o, "HTTPServer iPhone don't DON'T CAPS."),
+            (Words{"HTTPServer", " i", "Phone", " don't", " DON'T", " CAPS", "."}));
+  // Non-ASCII letters have no case here (both upper and lower): U* gives "\xC3\x80" back to W+, and the
+  // capital after it starts a word of its own.
+  EXPECT_EQ(split(PreTokenizer::kGpt4o, "\xC3\x80" "B \xC3\x80" "Bcd 1234 !!\n/ a"),
+            (Words{"\xC3\x80", "B", " \xC3\x80" "Bcd", " ", "123", "4", " !!\n/", " a"}));
+}
+
+TEST(PreTokenizer, DeepseekCoderUsesCategories) {
+  EXPECT_EQ(split(PreTokenizer::kDeepseekCoder, "int x = 42;"), (Words{"int", " x", " = ", "4", "2", ";"}));
+  EXPECT_EQ(split(PreTokenizer::kDeepseekCoder, "f(a)\n"), (Words{"f", "(", "a", ")", "\n"}));
+}
+
 // ---- SentencePiece-style (llama) --------------------------------------------------------------------
 
 TEST(SpmTokenizer, MergesByScoreWithSpacePrefixAndByteFallback) {
@@ -486,6 +527,35 @@ TEST(BpeTokenizer, Llama3IgnoresMergesForWholeTokens) {
   EXPECT_EQ(texts(*g->tokenizer, tokenize(*g->tokenizer, "abc")), (Words{"ab", "c"}));
 }
 
+TEST(BpeTokenizer, DetokenizeCleansUpSpacesWhereLlamaCppDoes) {
+  // gpt-2 (and most byte-level vocabularies) run llama.cpp's clean_up_tokenization_spaces; qwen2 does not.
+  const std::string G = "\xC4\xA0";  // 'Ġ'
+  const Vocab v = bpe_vocab("gpt-2", {"H i"});
+  auto l = load(v);
+  ASSERT_TRUE(l->tokenizer) << l->why_none;
+  const Tokenizer& t = *l->tokenizer;
+  EXPECT_TRUE(t.clean_spaces());
+  const auto ids = [&](std::string_view text) { return tokenize(t, text); };
+  const DetokenizeOptions o = t.default_detokenize_options();
+  EXPECT_EQ(detokenize(t, ids("Hi ? a ! b . c , d"), o), "Hi? a! b. c, d");
+  EXPECT_EQ(detokenize(t, ids("a ' b"), o), "a'b");                  // " ' " joins
+  EXPECT_EQ(detokenize(t, ids("a ' ' b"), o), "a'' b");              // the blanked space stops the second
+  EXPECT_EQ(detokenize(t, ids("x 's x 'm x 're x 've"), o), "x's x'm x're x've");
+  EXPECT_EQ(detokenize(t, ids("x 't x 'd x 'll x 'q"), o), "x 't x 'd x 'll x 'q");
+  EXPECT_EQ(detokenize(t, ids(" ?  ?"), o), "? ?");
+  // The streaming decoder gives the pieces as they are.
+  TextDecoder d(t, o);
+  std::string streamed;
+  for (int32_t id : ids("Hi ?")) ASSERT_TRUE(d.push(id, &streamed).ok());
+  d.flush(&streamed);
+  EXPECT_EQ(streamed, "Hi ?");
+
+  auto q = load(bpe_vocab("qwen2", {"H i"}));
+  ASSERT_TRUE(q->tokenizer) << q->why_none;
+  EXPECT_FALSE(q->tokenizer->clean_spaces());
+  EXPECT_EQ(detokenize(*q->tokenizer, tokenize(*q->tokenizer, "Hi ? 's"), o), "Hi ? 's");
+}
+
 // ---- metadata ---------------------------------------------------------------------------------------
 
 std::string load_error(const Vocab& v) {
@@ -545,13 +615,14 @@ TEST(TokenizerMetadata, UnsupportedOrAbsentTokenizersLeaveNone) {
   EXPECT_FALSE(l->tokenizer);
   EXPECT_NE(l->why_none.find("'bert' is not supported"), std::string::npos);
 
-  Vocab b = bpe_vocab("deepseek-llm", {"a b"});
+  Vocab b = bpe_vocab("tekken", {"a b"});
   l = load(b);
   EXPECT_TRUE(l->status.ok());
   EXPECT_FALSE(l->tokenizer);
-  EXPECT_NE(l->why_none.find("tokenizer.ggml.pre 'deepseek-llm' is not supported"), std::string::npos);
+  EXPECT_NE(l->why_none.find("tokenizer.ggml.pre 'tekken' is not supported"), std::string::npos);
 
-  for (const char* pre : {"", "default", "gpt-2", "llama-bpe", "llama3", "qwen2", "stablelm2", "smollm"}) {
+  for (const char* pre : {"", "default", "gpt-2", "llama-bpe", "llama3", "qwen2", "stablelm2", "smollm", "qwen35",
+                          "falcon", "deepseek-llm", "deepseek-coder", "gpt-4o", "llama4"}) {
     b.pre = pre;
     l = load(b);
     EXPECT_TRUE(l->tokenizer) << pre << ": " << l->why_none;

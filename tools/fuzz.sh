@@ -39,7 +39,7 @@ cmake --build "$build" -j 2
 ((build_only)) && exit 0
 
 # The tokenizer target reads the real vocabularies.
-if [[ ! -f build/models/vocab-qwen2.gguf ]]; then
+if [[ ! -f build/models/vocab-gpt4o.gguf || ! -f build/models/vocab-gemma-spm.gguf ]]; then
   node tools/gguf/vocab-models.mjs build/models >/dev/null
 fi
 export RINGLM_FUZZ_MODELS="$PWD/build/models"

@@ -333,7 +333,7 @@ export declare class RingLM {
   tokenize(text: string | Uint8Array | ArrayBuffer, options?: TokenizeOptions): Int32Array;
   /** Token ids to text; bytes that are not valid UTF-8 become U+FFFD. */
   detokenize(ids: ArrayLike<number>, options?: DetokenizeOptions): string;
-  /** A streaming detokenizer: pushing ids one by one and flushing gives detokenize(ids, options). */
+  /** A streaming detokenizer: pushing ids one by one and flushing gives detokenize(ids, options), without its clean-up of spaces before punctuation. */
   createTextDecoder(options?: DetokenizeOptions): StreamingTextDecoder;
   /**
    * Generate after a prompt (a string, or token ids), streaming tokens as they are sampled.

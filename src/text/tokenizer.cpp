@@ -75,37 +75,51 @@ bool one_of(std::string_view text, const char* const (&list)[N]) {
   return false;
 }
 
-// tokenizer.ggml.pre values ringlm implements, with llama.cpp's settings for each.
-struct PreInfo {
-  const char* name;
+// tokenizer.ggml.pre values ringlm implements, with llama.cpp's settings for each (src/llama-vocab.cpp,
+// llama_vocab::impl::load). One row per name, as llama.cpp lists them, so that each row can be checked against
+// that list; the settings a row shares with its neighbours are named once below.
+struct PreSettings {
   PreTokenizer rule;
   bool ignore_merges;  // a word that is a whole token is taken as it is
   bool add_bos;        // default of add_bos_token
+  bool clean_spaces;   // detokenize runs clean_up_tokenization_spaces (" ," -> ","); no key overrides it
 };
+struct PreInfo {
+  const char* name;
+  PreSettings settings;
+};
+constexpr PreSettings kGpt2Clean{PreTokenizer::kGpt2, false, false, true};
+constexpr PreSettings kGpt2Raw{PreTokenizer::kGpt2, false, false, false};
+constexpr PreSettings kLlama3Bos{PreTokenizer::kLlama3, true, true, true};  // llama3, llama-bpe and kin
+constexpr PreSettings kLlama3Clean{PreTokenizer::kLlama3, false, false, true};  // same split, llama.cpp's defaults
+constexpr PreSettings kQwen2Raw{PreTokenizer::kQwen2, false, false, false};
+constexpr PreSettings kQwen2Clean{PreTokenizer::kQwen2, false, false, true};
+constexpr PreSettings kStarcoderClean{PreTokenizer::kStarcoder, false, false, true};
+constexpr PreSettings kStarcoderRaw{PreTokenizer::kStarcoder, false, false, false};
+constexpr PreSettings kGpt4oRaw{PreTokenizer::kGpt4o, false, false, false};
 constexpr PreInfo kPreTokenizers[] = {
-    {"gpt-2", PreTokenizer::kGpt2, false, false},     {"phi-2", PreTokenizer::kGpt2, false, false},
-    {"jina-es", PreTokenizer::kGpt2, false, false},   {"jina-de", PreTokenizer::kGpt2, false, false},
-    {"gigachat", PreTokenizer::kGpt2, false, false},  {"jina-v2-es", PreTokenizer::kGpt2, false, false},
-    {"jina-v2-de", PreTokenizer::kGpt2, false, false}, {"a.x-4.0", PreTokenizer::kGpt2, false, false},
-    {"mellum", PreTokenizer::kGpt2, false, false},    {"modern-bert", PreTokenizer::kGpt2, false, false},
-    {"exaone4", PreTokenizer::kGpt2, false, false},   {"mpt", PreTokenizer::kGpt2, false, false},
-    {"olmo", PreTokenizer::kGpt2, false, false},      {"jais", PreTokenizer::kGpt2, false, false},
-    {"trillion", PreTokenizer::kGpt2, false, false},  {"granite-docling", PreTokenizer::kGpt2, false, false},
-    {"llama3", PreTokenizer::kLlama3, true, true},    {"llama-v3", PreTokenizer::kLlama3, true, true},
-    {"llama-bpe", PreTokenizer::kLlama3, true, true}, {"falcon3", PreTokenizer::kLlama3, true, true},
-    {"falcon-h1", PreTokenizer::kLlama3, true, true}, {"pixtral", PreTokenizer::kLlama3, true, true},
-    {"midm-2.0", PreTokenizer::kLlama3, true, true},  {"lfm2", PreTokenizer::kLlama3, true, true},
-    {"jina-v5-nano", PreTokenizer::kLlama3, true, true},
-    {"dbrx", PreTokenizer::kLlama3, false, false},    {"smaug-bpe", PreTokenizer::kLlama3, false, false},
-    {"qwen2", PreTokenizer::kQwen2, false, false},    {"deepseek-r1-qwen", PreTokenizer::kQwen2, false, false},
-    {"kormo", PreTokenizer::kQwen2, false, false},    {"f2llmv2", PreTokenizer::kQwen2, false, false},
-    {"megrez", PreTokenizer::kQwen2, false, false},   {"stablelm2", PreTokenizer::kQwen2, false, false},
-    {"hunyuan", PreTokenizer::kQwen2, false, false},  {"solar-open", PreTokenizer::kQwen2, false, false},
-    {"grok-2", PreTokenizer::kQwen2, false, false},
-    {"starcoder", PreTokenizer::kStarcoder, false, false}, {"smollm", PreTokenizer::kStarcoder, false, false},
-    {"refact", PreTokenizer::kStarcoder, false, false},    {"command-r", PreTokenizer::kStarcoder, false, false},
-    {"codeshell", PreTokenizer::kStarcoder, false, false}, {"exaone", PreTokenizer::kStarcoder, false, false},
-    {"minerva-7b", PreTokenizer::kStarcoder, false, false},
+    {"gpt-2", kGpt2Clean},          {"phi-2", kGpt2Clean},         {"jina-es", kGpt2Clean},
+    {"jina-de", kGpt2Clean},        {"gigachat", kGpt2Clean},      {"jina-v2-es", kGpt2Clean},
+    {"jina-v2-de", kGpt2Clean},     {"a.x-4.0", kGpt2Clean},       {"mellum", kGpt2Clean},
+    {"modern-bert", kGpt2Clean},    {"exaone4", kGpt2Clean},       {"mpt", kGpt2Clean},
+    {"olmo", kGpt2Clean},           {"jais", kGpt2Clean},          {"trillion", kGpt2Raw},
+    {"granite-docling", kGpt2Raw},
+    {"llama3", kLlama3Bos},         {"llama-v3", kLlama3Bos},      {"llama-bpe", kLlama3Bos},
+    {"falcon3", kLlama3Bos},        {"falcon-h1", kLlama3Bos},     {"pixtral", kLlama3Bos},
+    {"midm-2.0", kLlama3Bos},       {"lfm2", kLlama3Bos},          {"jina-v5-nano", kLlama3Bos},
+    {"dbrx", kLlama3Clean},         {"smaug-bpe", kLlama3Clean},
+    {"qwen2", kQwen2Raw},           {"deepseek-r1-qwen", kQwen2Raw}, {"kormo", kQwen2Raw},
+    {"f2llmv2", kQwen2Raw},         {"hunyuan", kQwen2Raw},        {"solar-open", kQwen2Raw},
+    {"grok-2", kQwen2Raw},          {"megrez", kQwen2Clean},       {"stablelm2", kQwen2Clean},
+    {"qwen35", {PreTokenizer::kQwen35, false, false, false}},
+    {"starcoder", kStarcoderClean}, {"refact", kStarcoderClean},   {"codeshell", kStarcoderClean},
+    {"exaone", kStarcoderClean},    {"minerva-7b", kStarcoderClean}, {"smollm", kStarcoderRaw},
+    {"command-r", kStarcoderRaw},   {"mellum2", kStarcoderClean},
+    {"falcon", {PreTokenizer::kFalcon, false, false, true}},
+    {"deepseek-llm", {PreTokenizer::kDeepseekLlm, false, false, false}},
+    {"deepseek-coder", {PreTokenizer::kDeepseekCoder, false, false, false}},
+    {"gpt-4o", kGpt4oRaw},          {"llama4", kGpt4oRaw},         {"kanana2", kGpt4oRaw},
+    {"talkie", kGpt4oRaw},          {"minimax-m2", kGpt4oRaw},
 };
 
 // A piece of text being merged: bytes [start, start + n) of the working text, in a doubly linked list.
@@ -277,20 +291,22 @@ Status Tokenizer::from_gguf(const GgufFile& file, std::unique_ptr<Tokenizer>* ou
     t->kind_ = Kind::kBpe;
     const PreInfo* info = nullptr;
     // Files converted before the key existed have none; llama.cpp then splits with its 'default' rule.
-    static constexpr PreInfo kFallback = {"default", PreTokenizer::kDefault, false, false};
+    static constexpr PreInfo kFallback = {"default", {PreTokenizer::kDefault, false, false, true}};
     if (t->pre_.empty() || t->pre_ == kFallback.name) info = &kFallback;
     for (const PreInfo& p : kPreTokenizers) {
       if (t->pre_ == p.name) info = &p;
     }
     if (!info) {
       *why_none = "tokenizer.ggml.pre " + quoted(t->pre_) + " is not supported (ringlm implements the GPT-2, Llama 3, "
-            "Qwen 2, StarCoder and default splits: 'gpt-2', 'llama-bpe', 'qwen2', 'smollm', 'default' and the names "
-            "llama.cpp gives the same rules)";
+            "Qwen 2, Qwen 3.5, StarCoder, Falcon, DeepSeek LLM and Coder, GPT-4o and default splits: 'gpt-2', "
+            "'llama-bpe', 'qwen2', 'qwen35', 'smollm', 'falcon', 'deepseek-llm', 'deepseek-coder', 'gpt-4o', 'default' "
+            "and the names llama.cpp gives the same rules)";
       return Status();
     }
-    t->pre_tokenizer_ = info->rule;
-    t->ignore_merges_ = info->ignore_merges;
-    t->add_bos_ = info->add_bos;
+    t->pre_tokenizer_ = info->settings.rule;
+    t->ignore_merges_ = info->settings.ignore_merges;
+    t->add_bos_ = info->settings.add_bos;
+    t->clean_spaces_ = info->settings.clean_spaces;
   } else if (t->model_ == "none" || t->model_ == "no_vocab") {
     *why_none = "the model file declares no vocabulary (tokenizer.ggml.model = " + quoted(t->model_) + ")";
     return Status();
@@ -801,6 +817,43 @@ std::string_view strip_at_start(std::string_view p, bool strip, bool* started) {
   if (strip && p[0] == ' ') p.remove_prefix(1);
   return p;
 }
+
+// llama.cpp's clean_up_tokenization_spaces, on bytes, in its three passes: " ?", " !", " .", " ," lose the
+// space; " ' " becomes "'"; " 's", " 'm", " 're", " 've" lose the space (" 't", " 'd", " 'll" keep it). Each
+// pass reads the text the previous one left. Rewriting in place is safe: a pass writes only where it has
+// already read, and reads t[i - 1] before anything is written there.
+void clean_up_spaces(std::string* text) {
+  std::string& t = *text;
+  const auto pass = [&](auto keep_space_before) {
+    size_t out = t.empty() ? 0 : 1;
+    for (size_t i = 1; i < t.size(); i++) {
+      if (t[i - 1] == ' ' && !keep_space_before(i)) out--;
+      t[out++] = t[i];
+    }
+    t.resize(out);
+  };
+  pass([&](size_t i) { return t[i] != '?' && t[i] != '!' && t[i] != '.' && t[i] != ','; });
+  // " ' ": the space before goes, and the space after is blanked (so that the character after it sees no
+  // space before it) and skipped.
+  size_t out = t.empty() ? 0 : 1;
+  for (size_t i = 1; i < t.size(); i++) {
+    const char c = t[i];
+    if (c == '\'' && i + 1 < t.size() && t[i - 1] == ' ' && t[i + 1] == ' ') {
+      out--;
+      t[++i] = '\0';
+    }
+    t[out++] = c;
+  }
+  t.resize(out);
+  pass([&](size_t i) {
+    if (t[i] != '\'' || i + 1 >= t.size()) return true;
+    const char a = t[i + 1];
+    if (a == 's' || a == 'm') return false;
+    if (a == 't' || a == 'd' || i + 2 >= t.size()) return true;
+    const char b = t[i + 2];
+    return !((a == 'r' && b == 'e') || (a == 'v' && b == 'e'));
+  });
+}
 }  // namespace
 
 Status Tokenizer::detokenize(const int32_t* ids, size_t n, const DetokenizeOptions& options, std::string* text) const {
@@ -811,6 +864,7 @@ Status Tokenizer::detokenize(const int32_t* ids, size_t n, const DetokenizeOptio
     RINGLM_TRY(piece(ids[i], options.special, &p));
     bytes.append(strip_at_start(p, options.strip_leading_space, &started));
   }
+  if (clean_spaces_) clean_up_spaces(&bytes);
   *text = unicode::sanitize_utf8(bytes);
   return Status();
 }

@@ -8,7 +8,7 @@
 //            token has the highest score first (leftmost on ties). A piece that is no token falls back to
 //            its bytes' tokens <0xXX>. No pre-splitting into words.
 //   "gpt2"   byte-level BPE. A pre-tokenizer cuts the text into words (tokenizer.ggml.pre picks GPT-2's,
-//            Llama 3's or Qwen 2's rules, see pretokenizer.h); each byte of a word becomes one of 256 printable
+//            Llama 3's, Qwen's, StarCoder's, Falcon's, DeepSeek's or GPT-4o's rules, see pretokenizer.h); each byte of a word becomes one of 256 printable
 //            characters (GPT-2's bytes_to_unicode), and adjacent pieces merge by tokenizer.ggml.merges, the
 //            pair listed earliest first (leftmost on ties). Invalid UTF-8 reads as U+FFFD, byte by byte.
 // First of all, the text is cut around special tokens: user-defined tokens always, and control/unknown
@@ -18,10 +18,14 @@
 // gpt2 token's characters mapped back to bytes; control and unknown tokens give nothing unless `special`)
 // and, when add_space_prefix is on, drops one space from the start of the text, so text -> tokens -> text
 // gives back the text (except that a llama vocabulary cannot tell a '▁' in the text from a space: it comes back
-// as ' ', in llama.cpp too). Two differences from llama_detokenize: llama.cpp drops that space from the very first
-// token only, even when it is a BOS that renders as nothing ([<s>, ▁Hello] gives " Hello" there, "Hello"
-// here, as Hugging Face's decoders give it); and ringlm does not apply llama.cpp's clean_up_tokenization_spaces
-// pass (run for most gpt2 vocabularies: " ," -> ","), which would lose spaces.
+// as ' ', in llama.cpp too). For the gpt2 vocabularies where llama.cpp does (its clean_spaces setting: on for
+// gpt-2, llama-bpe, falcon, the default split and most others, off for qwen2, qwen35, smollm, deepseek-llm,
+// deepseek-coder, gpt-4o, command-r... as llama.cpp's table says; no GGUF key changes it), detokenize() then runs
+// llama.cpp's clean_up_tokenization_spaces: " ?" " !" " ." " ," lose the space, " ' " becomes "'", and " 's" " 'm"
+// " 're" " 've" lose it (so [Hello, Ġ?] gives "Hello?", and "Hello ?" does not round-trip there either). The
+// streaming TextDecoder gives the raw pieces, without that clean-up. One difference from llama_detokenize:
+// llama.cpp drops the prefix space from the very first token only, even when it is a BOS that renders as
+// nothing ([<s>, ▁Hello] gives " Hello" there, "Hello" here, as Hugging Face's decoders give it).
 //
 // Metadata read: tokenizer.ggml.{model, pre, tokens, scores, token_type, merges, bos_token_id, eos_token_id,
 // eot_token_id, eom_token_id, unknown_token_id, padding_token_id, add_bos_token, add_eos_token, add_space_prefix}.
@@ -111,7 +115,8 @@ public:
   // tokens unless `special`. May be invalid UTF-8 on its own.
   Status piece(int32_t id, bool special, std::string_view* out) const;
 
-  // Token ids to text: the pieces' bytes, as valid UTF-8 (invalid bytes become U+FFFD, WHATWG-style).
+  // Token ids to text: the pieces' bytes, spaces cleaned up where llama.cpp does (clean_spaces()), as valid
+  // UTF-8 (invalid bytes become U+FFFD, WHATWG-style).
   Status detokenize(const int32_t* ids, size_t n, const DetokenizeOptions& options, std::string* text) const;
 
   // Detokenize options that invert tokenize(): strip_leading_space on when the model adds a space prefix.
@@ -140,6 +145,7 @@ public:
   bool add_bos() const { return add_bos_; }  // tokenizer.ggml.add_bos_token, or the kind's default
   bool add_eos() const { return add_eos_; }
   bool add_space_prefix() const { return add_space_prefix_; }
+  bool clean_spaces() const { return clean_spaces_; }  // detokenize() cleans up spaces (see the top of this file)
 
 private:
   Tokenizer() = default;
@@ -188,13 +194,14 @@ private:
 
   int32_t bos_ = -1, eos_ = -1, eot_ = -1, eom_ = -1, unknown_ = -1, padding_ = -1;
   std::vector<int32_t> end_of_generation_;
-  bool add_bos_ = false, add_eos_ = false, add_space_prefix_ = false;
+  bool add_bos_ = false, add_eos_ = false, add_space_prefix_ = false, clean_spaces_ = false;
 };
 
 // Streaming detokenization, one token at a time, for generation: push() returns only whole characters,
 // holding back bytes that end inside a UTF-8 sequence until a later token completes it; flush() ends the
 // stream (anything still held becomes U+FFFD) and starts a new one. Pushing ids one by one then flushing
-// gives exactly detokenize() of all of them.
+// gives detokenize() of all of them before its clean-up of spaces (Tokenizer::clean_spaces()): the stream
+// cannot take back a space it has sent when the next token turns out to be "?".
 class TextDecoder {
 public:
   TextDecoder(const Tokenizer& tokenizer, const DetokenizeOptions& options)

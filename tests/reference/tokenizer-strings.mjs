@@ -47,6 +47,7 @@ const prose = [
   'lowercase sentence without punctuation at all',
   'Mixed123Alpha456Numeric789',
   'snake_case_identifier and camelCaseIdentifier and PascalCase and kebab-case',
+  "HTTPServer iPhone McDonald's XMLHttpRequest ÀBcd ÉTÉ été xÀy ÀÉ WE'RE they'VE",
 ];
 
 const code = [
@@ -125,7 +126,8 @@ const scripts = [
   'Привет, мир!', 'Съешь же ещё этих мягких французских булок', 'Γειά σου Κόσμε', 'Ελληνικά κείμενα',
   'გამარჯობა', 'Բարեւ աշխարհ', 'ሰላም ለዓለም', 'Ꭳ Ꮟ Ꮣ Cherokee', 'ᚠᛇᚻ᛫ᛒᛦᚦ runes', 'ㄅㄆㄇㄈ bopomofo',
   '𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𝓜𝓪𝓽𝓱', '∀x∈ℝ: x²≥0 ⇒ √(x²)=|x|', '♠♥♦♣ ♩♪♫♬', '→ ← ↑ ↓ ⇄ ⇐', '© ® ™ § ¶ † ‡ • °',
-  'ⓐⓑⓒ ⒜⒝⒞', '\u0000null\u0001ctl\u007fdel', '\u0378\u0379 unassigned', '\ue000\uf8ff private use', 'lone \ud800 surrogate',
+  'ⓐⓑⓒ ⒜⒝⒞', 'µ ʔ ƻ ǅ ꙮ ℌ Ωmega ꭰ 𐐷', 'ࠀࠁ Samaritan ᄀᄁ jamo ㄱ', '‘quote’ “双” 。、 ｢halfwidth｣', '文字\u3000\u3000',
+  ' x\u2003\u2003', '\u0000null\u0001ctl\u007fdel', '\u0378\u0379 unassigned', '\ue000\uf8ff private use', 'lone \ud800 surrogate',
 ];
 
 const special = [
@@ -133,7 +135,7 @@ const special = [
   '<|endoftext|>', 'end<|endoftext|>start', '<|endoftext|><|endoftext|>', '<|endoftext', 'endoftext|>',
   '<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n', '<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>',
   '<tool_call>{"name": "f"}</tool_call>', 'x<tool_call>y', '[INST] question [/INST]', '<0x41>', '<0xFF>', '▁', '▁▁hello',
-  'Ġhello', '<|eot_id|>', '<|im_end|>',
+  'Ġhello', '<|eot_id|>', '<|im_end|>', '<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n',
 ];
 
 const edge = [

@@ -84,7 +84,7 @@ function buildGpt2Vocabulary() {
 
 /**
  * Adds a gpt2 tokenizer with GPT-2's vocabulary to a GgufWriter, under the pre-tokenizer `pre` ("gpt-2",
- * "llama-bpe", "qwen2"). `extra` appends special tokens: [{ text, type }]; `ids` sets bos/eos by text and `addBos`
+ * "llama-bpe", "qwen2", "deepseek-llm"...). `extra` appends special tokens: [{ text, type }]; `ids` sets bos/eos by text and `addBos`
  * the add_bos_token flag. Returns the token count.
  */
 export function addGpt2Tokenizer(writer, { pre = 'gpt-2', extra = [], bos = END_OF_TEXT, eos = END_OF_TEXT, addBos = false } = {}) {

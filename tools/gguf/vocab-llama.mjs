@@ -37,9 +37,20 @@ export function llamaVocabulary() {
   return { tokens, scores, types };
 }
 
-/** Adds the Llama-2 tokenizer keys to a GgufWriter. */
-export function addLlamaTokenizer(writer) {
+/**
+ * Adds the Llama-2 tokenizer keys to a GgufWriter. Gemma-style (`gemma: true`): add_space_prefix false, as Gemma's
+ * files have it (no space is put before the text), and Gemma's turn tokens appended as control tokens.
+ */
+export function addLlamaTokenizer(writer, { gemma = false } = {}) {
   const { tokens, scores, types } = llamaVocabulary();
+  if (gemma) {
+    for (const text of ['<start_of_turn>', '<end_of_turn>']) {
+      tokens.push(text);
+      scores.push(0);
+      types.push(TOKEN_TYPE.CONTROL);
+    }
+    writer.addBool('tokenizer.ggml.add_space_prefix', false);
+  }
   writer.addString('tokenizer.ggml.model', 'llama');
   writer.addString('tokenizer.ggml.pre', 'default');
   writer.addArray('tokenizer.ggml.tokens', GgufType.STRING, tokens);

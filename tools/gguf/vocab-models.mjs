@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Writes the tokenizer test models: tiny random-weight llama models (only the tokenizer is under test) carrying
-// the real Llama-2 and GPT-2 vocabularies, the latter under three pre-tokenizers.
+// the real Llama-2 and GPT-2 vocabularies, the latter under several pre-tokenizers.
 //
 //   node tools/gguf/vocab-models.mjs [outdir]      (default build/models)
 //
 //   vocab-llama-spm.gguf   Llama-2 SentencePiece vocabulary (llama-tokenizer-js)
+//   vocab-gemma-spm.gguf   the same with Gemma's settings: add_space_prefix false, and <start_of_turn>,
+//                          <end_of_turn> control tokens
 //   vocab-gpt2.gguf        GPT-2 byte-level BPE (gpt-tokenizer's r50k ranks), pre "gpt-2"
 //   vocab-llama-bpe.gguf   the same vocabulary under Llama 3's split (pre "llama-bpe"), plus a few Llama-3-style
 //                          control tokens; add_bos_token true, as Llama 3 files have it
@@ -14,6 +16,12 @@
 //                          (llama.cpp's 'default' split)
 //   vocab-smollm.gguf      the same under StarCoder's split (pre "smollm": digits one by one, as SmolLM files
 //                          have it)
+//   vocab-qwen35.gguf      the same under Qwen 3.5's split (pre "qwen35": combining marks join letter runs), with
+//                          the Qwen tokens of vocab-qwen2.gguf
+//   vocab-falcon.gguf      the same under Falcon's split (pre "falcon")
+//   vocab-deepseek-llm.gguf, vocab-deepseek-coder.gguf
+//                          the same under DeepSeek's splits (pre "deepseek-llm", "deepseek-coder")
+//   vocab-gpt4o.gguf       the same under GPT-4o's split (pre "gpt-4o", as Phi-4-mini files have it)
 // Output is deterministic; a file whose bytes would not change is left alone.
 
 import { createHash } from 'node:crypto';
@@ -28,9 +36,19 @@ import { addGpt2Tokenizer, END_OF_TEXT, TOKEN_TYPE } from './vocab-gpt2.mjs';
 const CONTROL = TOKEN_TYPE.CONTROL;
 const USER_DEFINED = TOKEN_TYPE.USER_DEFINED;
 
+/** The GPT-2 vocabulary with Qwen's chat tokens and a user-defined <tool_call>, under pre-tokenizer `pre`. */
+const addQwenTokenizer = (w, pre) => addGpt2Tokenizer(w, {
+  pre, bos: END_OF_TEXT, eos: '<|im_end|>',
+  extra: [
+    { text: '<|im_start|>', type: CONTROL }, { text: '<|im_end|>', type: CONTROL },
+    { text: '<tool_call>', type: USER_DEFINED },
+  ],
+});
+
 /** The models: file name, token count, and how to add the tokenizer. */
 export const VOCAB_MODELS = [
   { file: 'vocab-llama-spm.gguf', vocab: 32000, add: (w) => addLlamaTokenizer(w) },
+  { file: 'vocab-gemma-spm.gguf', vocab: 32002, add: (w) => addLlamaTokenizer(w, { gemma: true }) },
   { file: 'vocab-gpt2.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'gpt-2' }) },
   {
     file: 'vocab-llama-bpe.gguf', vocab: 50261,
@@ -42,18 +60,14 @@ export const VOCAB_MODELS = [
       ],
     }),
   },
-  {
-    file: 'vocab-qwen2.gguf', vocab: 50260,
-    add: (w) => addGpt2Tokenizer(w, {
-      pre: 'qwen2', bos: END_OF_TEXT, eos: '<|im_end|>',
-      extra: [
-        { text: '<|im_start|>', type: CONTROL }, { text: '<|im_end|>', type: CONTROL },
-        { text: '<tool_call>', type: USER_DEFINED },
-      ],
-    }),
-  },
+  { file: 'vocab-qwen2.gguf', vocab: 50260, add: (w) => addQwenTokenizer(w, 'qwen2') },
   { file: 'vocab-gpt2-nopre.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: null }) },
   { file: 'vocab-smollm.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'smollm' }) },
+  { file: 'vocab-qwen35.gguf', vocab: 50260, add: (w) => addQwenTokenizer(w, 'qwen35') },
+  { file: 'vocab-falcon.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'falcon' }) },
+  { file: 'vocab-deepseek-llm.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'deepseek-llm' }) },
+  { file: 'vocab-deepseek-coder.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'deepseek-coder' }) },
+  { file: 'vocab-gpt4o.gguf', vocab: 50257, add: (w) => addGpt2Tokenizer(w, { pre: 'gpt-4o' }) },
 ];
 
 /** A tiny llama whose token_embd has `vocab` rows, with the tokenizer keys replaced by `add`'s. */
