@@ -347,7 +347,9 @@ export class RingLM {
   /**
    * A streaming detokenizer: push(id) returns the text that token completes (bytes ending inside a UTF-8
    * character wait for the next tokens); flush() returns what is left (an unfinished character as U+FFFD) and
-   * starts over. Pushing ids one by one, then flushing, gives exactly detokenize(ids, options).
+   * starts over. Pushing ids one by one, then flushing, gives detokenize(ids, options) without its clean-up of
+   * spaces before punctuation (on for some byte-level BPE vocabularies, as in llama.cpp): a stream cannot take
+   * back a space it has already sent.
    * For tokens that continue earlier text (generation after a prompt) pass stripLeadingSpace: false.
    */
   createTextDecoder({ special = false, stripLeadingSpace } = {}) {
