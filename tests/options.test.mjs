@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { RingLM } from '../wasm/ringlm.js';
+import { CALL_OPTIONS } from '../wasm/lib/options.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const model = (name) => {
@@ -102,6 +103,32 @@ test('an unknown option is an error that suggests the name meant', async () => {
   // The error comes before anything runs: the cache is untouched and the model still generates.
   assert.equal(lm.position, 0);
   assert.equal((await lm.complete('hi', { maxTokens: 3, temperature: 0 })).tokens.length, 3);
+  lm.dispose();
+});
+
+test('the other calls\' options: ringlm.d.ts lists exactly the names each takes, and any other name is an error', async () => {
+  const dts = readFileSync(path.join(ROOT, 'wasm/ringlm.d.ts'), 'utf8');
+  for (const [kind, names] of Object.entries(CALL_OPTIONS)) {
+    assert.deepEqual(Object.keys(interfaceMembers(dts, kind)).sort(), [...names].sort(), kind);
+  }
+  await assert.rejects(RingLM.load(model('gqa-q8_0.gguf'), { contextsize: 64 }),
+    { name: 'TypeError', message: "RingLM.load: unknown option 'contextsize' (did you mean 'contextSize'?)" });
+  const lm = await RingLM.load(model('gqa-q8_0.gguf'));
+  const cases = [
+    [() => lm.tokenize('hi', { addBOS: true }), "RingLM.tokenize: unknown option 'addBOS' (did you mean 'addBos'?)"],
+    [() => lm.detokenize([1, 2], { specal: true }), "RingLM.detokenize: unknown option 'specal' (did you mean 'special'?)"],
+    [() => lm.createTextDecoder({ stripLeadingSpaces: false }),
+      "RingLM.createTextDecoder: unknown option 'stripLeadingSpaces' (did you mean 'stripLeadingSpace'?)"],
+    [() => lm.prefill([1, 2], { allLogit: true }), "RingLM.prefill: unknown option 'allLogit' (did you mean 'allLogits'?)"],
+    [() => lm.applyChatTemplate([{ role: 'user', content: 'hi' }], { templat: '{{ 1 }}' }),
+      "RingLM.applyChatTemplate: unknown option 'templat' (did you mean 'template'?)"],
+    [() => lm.tokenize('hi', null), 'RingLM.tokenize: options must be an object'],
+  ];
+  for (const [call, message] of cases) assert.throws(call, { name: 'TypeError', message });
+  // Nothing ran: the cache is empty, and the known names still work.
+  assert.equal(lm.position, 0);
+  assert.equal(lm.tokenize('hi', { addBos: false, addEos: false, special: false }).length > 0, true);
+  assert.equal(lm.prefill(lm.tokenize('hi'), { allLogits: false }).length, lm.info.vocabSize);
   lm.dispose();
 });
 

@@ -292,6 +292,10 @@ export interface CacheState {
   dropped: number;
 }
 
+/**
+ * Every method that takes an options object refuses a name it does not know with a TypeError that suggests the
+ * name meant (`RingLM.tokenize: unknown option 'addBOS' (did you mean 'addBos'?)`): a typo never passes silently.
+ */
 export declare class RingLM {
   /** Where the built-in model is (a file: URL in Node, an http(s) URL in a page). */
   static readonly defaultModelUrl: string;

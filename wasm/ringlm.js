@@ -18,7 +18,7 @@
 import { withHeapCopy } from './lib/heap.js';
 import { getModule, threadCount, anyModule, memoryUsage, nextTurn } from './lib/runtime.js';
 import { DEFAULT_MODEL_URL, describeSource } from './lib/source.js';
-import { checkGenerateOptions, generateOptionSchema } from './lib/options.js';
+import { checkGenerateOptions, checkOptionNames, generateOptionSchema } from './lib/options.js';
 import { tokenId, tokenIds } from './lib/checks.js';
 import { ChatTemplates, chatPromptIds } from './lib/chat.js';
 
@@ -94,6 +94,7 @@ export class RingLM {
     }
     const threads = await threadCount(options.threads);
     const { Module, pool } = await getModule(threads);
+    checkOptionNames(Module, options, 'LoadOptions', 'RingLM.load');
     const { size, fill } = await describeSource(source);
     if (size === 0) throw new Error('RingLM.load: the model file is empty');
     // The file is the bulk of the budget: refuse it before allocating (the engine checks the rest).
@@ -140,8 +141,10 @@ export class RingLM {
    * Run prompt tokens after what is already cached.
    * @returns Float32Array of the last token's logits, or ids.length × vocabSize with allLogits.
    */
-  prefill(ids, { allLogits = false } = {}) {
+  prefill(ids, options = {}) {
     const engine = this.#idle('prefill');
+    checkOptionNames(this.#module, options, 'PrefillOptions', 'RingLM.prefill');
+    const { allLogits = false } = options;
     const tokens = tokenIds(ids, 'RingLM.prefill');
     if (tokens.length === 0) throw new Error('RingLM.prefill: no tokens given');
     withHeapCopy(this.#module, tokens, 'RingLM.prefill',
@@ -286,6 +289,7 @@ export class RingLM {
    */
   applyChatTemplate(messages, options) {
     this.#live();
+    checkOptionNames(this.#module, options, 'ChatTemplateOptions', 'RingLM.applyChatTemplate');
     return this.#chatTemplates.render(this, messages, options);
   }
 
@@ -317,8 +321,10 @@ export class RingLM {
    *   of control tokens such as <s> or <|endoftext|> as those tokens (default false: plain text) }
    * @returns Int32Array of token ids
    */
-  tokenize(text, { addBos, addEos, special = false } = {}) {
+  tokenize(text, options = {}) {
     const engine = this.#live();
+    checkOptionNames(this.#module, options, 'TokenizeOptions', 'RingLM.tokenize');
+    const { addBos, addEos, special = false } = options;
     let bytes;
     if (typeof text === 'string') bytes = textEncoder.encode(text);
     else if (text instanceof ArrayBuffer) bytes = new Uint8Array(text);
@@ -336,8 +342,10 @@ export class RingLM {
    *   stripLeadingSpace: drop one space from the start of the text, the one a llama (SentencePiece) tokenizer
    *   puts before it, so that detokenize(tokenize(text)) is text (default: the model's addSpacePrefix) }
    */
-  detokenize(ids, { special = false, stripLeadingSpace } = {}) {
+  detokenize(ids, options = {}) {
     const engine = this.#live();
+    checkOptionNames(this.#module, options, 'DetokenizeOptions', 'RingLM.detokenize');
+    const { special = false, stripLeadingSpace } = options;
     const tokens = tokenIds(ids, 'RingLM.detokenize');
     withHeapCopy(this.#module, tokens, 'RingLM.detokenize', (ptr, n) => this.#check(engine.detokenize(ptr, n,
       Boolean(special), Boolean(stripLeadingSpace ?? this.tokenizer?.addSpacePrefix)), 'detokenize'));
@@ -352,8 +360,10 @@ export class RingLM {
    * back a space it has already sent.
    * For tokens that continue earlier text (generation after a prompt) pass stripLeadingSpace: false.
    */
-  createTextDecoder({ special = false, stripLeadingSpace } = {}) {
+  createTextDecoder(options = {}) {
     this.#live();
+    checkOptionNames(this.#module, options, 'DetokenizeOptions', 'RingLM.createTextDecoder');
+    const { special = false, stripLeadingSpace } = options;
     const strip = Boolean(stripLeadingSpace ?? this.tokenizer?.addSpacePrefix);
     const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
     let started = false;  // as in detokenize(): the first token that renders anything loses one leading space

@@ -42,6 +42,31 @@ function unknownOption(Module, name, known, what) {
   return new TypeError(`${what}: unknown option '${name}'${near ? ` (did you mean '${near}'?)` : ''}`);
 }
 
+/**
+ * The options of the calls other than generate(), which JS checks itself (their values are checked where they
+ * are used). tests/options.test.mjs holds each list to its interface in ringlm.d.ts.
+ */
+export const CALL_OPTIONS = deepFreeze({
+  LoadOptions: ['contextSize', 'memoryLimit', 'threads', 'onProgress'],
+  PrefillOptions: ['allLogits'],
+  TokenizeOptions: ['addBos', 'addEos', 'special'],
+  DetokenizeOptions: ['special', 'stripLeadingSpace'],
+  ChatTemplateOptions: ['addGenerationPrompt', 'template', 'variables'],
+});
+
+/**
+ * A name in `options` that the call does not take is an error suggesting the name meant, as for generate():
+ * `tokenize(text, {addBOS: true})` must not quietly tokenize without a BOS.
+ */
+export function checkOptionNames(Module, options, kind, what) {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object') throw new TypeError(`${what}: options must be an object`);
+  const known = CALL_OPTIONS[kind];
+  for (const name of Object.keys(options)) {
+    if (!known.includes(name)) throw unknownOption(Module, name, known, what);
+  }
+}
+
 /** One option's value checked against its entry in the schema; returns it in the form C++ reads. */
 function checkValue(spec, v, what) {
   const shown = typeof v === 'string' ? `'${v}'` : String(v);
