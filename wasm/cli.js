@@ -81,7 +81,8 @@ function parseArgs(argv, Module, schema) {
       throw new UsageError(`unknown option '${argv[i]}' (${near ? `did you mean '${near}'?` : 'see --help'})`);
     }
     const [name, kind] = own ?? [spec.name, spec.type];
-    if (kind === 'yes' || kind === 'boolean') { o[name] = true; continue; }
+    if (kind === 'yes') { o[name] = true; continue; }
+    if (kind === 'boolean') { o[name] = !spec.default; continue; }  // the flag turns the default around (--no-kv-cache)
     if (kind === 'no') { o[name] = false; continue; }
     const value = argv[++i];
     if (value === undefined) throw new UsageError(`${argv[i - 1]} needs a value`);
