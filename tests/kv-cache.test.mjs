@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -110,8 +111,16 @@ test('the native CLI: generate --no-kv-cache gives the ids the cached run and wa
 });
 
 test('ringlm experiment: a table of both runs, equal texts, a sparkline of n points each', () => {
-  const out = execFileSync(process.execPath, [CLI, 'experiment', '-m', model('gqa-f32.gguf'), '-p', 'ab cd', '-n', '20'],
+  const svg = path.join(mkdtempSync(path.join(tmpdir(), 'ringlm-experiment-')), 'chart.svg');
+  const out = execFileSync(process.execPath, [CLI, 'experiment', '-m', model('gqa-f32.gguf'), '-p', 'ab cd', '-n', '20', '--svg', svg],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  // --svg: the chart, two series of 20 points each, a legend and two axes.
+  const chart = readFileSync(svg, 'utf8');
+  assert.match(chart, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  const series = [...chart.matchAll(/<polyline class="series (\w+)"[^>]* data-series="([^"]+)" data-points="(\d+)" points="([^"]+)"/g)];
+  assert.deepEqual(series.map((m) => [m[1], m[2], Number(m[3]), m[4].trim().split(' ').length]),
+    [['cached', 'KV cache', 20, 20], ['uncached', 'no cache', 20, 20]]);
+  assert.equal([...chart.matchAll(/class="axis"/g)].length, 2);
   const lines = out.split('\n');
   const header = lines.findIndex((l) => /^run\s+tokens\s+total ms\s+ms\/token\s+speed-up$/.test(l.trim()));
   assert.ok(header >= 0, out);

@@ -6,12 +6,14 @@
 //
 // Text streams to stdout; loading progress and timings go to stderr. Bad input ends the process
 // with a one-line message and exit code 1 (2 for bad flags: an unknown one says which it resembles).
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RingLM } from './ringlm.js';
 import { anyModule } from './lib/runtime.js';
 import { closestName, generateOptionSchema } from './lib/options.js';
-import { experimentReport, runExperiment } from './lib/experiment.js';
+import { experimentChart, experimentReport, runExperiment } from './lib/experiment.js';
+import { STANDALONE_STYLE, toSvgText } from './lib/chart.js';
 
 const DEFAULT_MODEL = fileURLToPath(RingLM.defaultModelUrl);
 
@@ -97,7 +99,7 @@ function parseArgs(argv, Module, schema) {
 
 const EXPERIMENT_FLAGS = {
   '-m': 'model', '--model': 'model', '-p': 'prompt', '--prompt': 'prompt', '-n': 'maxTokens', '--max-tokens': 'maxTokens',
-  '--prompt-tokens': 'promptTokens', '--ctx': 'contextSize', '-h': 'help', '--help': 'help',
+  '--prompt-tokens': 'promptTokens', '--ctx': 'contextSize', '--svg': 'svg', '-h': 'help', '--help': 'help',
 };
 
 const EXPERIMENT_HELP = `usage: ringlm experiment [options]
@@ -110,6 +112,7 @@ both runs, the speed-up, a sparkline of ms per token against position for each, 
       --prompt-tokens N    length of the default prompt (default 29)
   -n, --max-tokens N       new tokens (default 100)
       --ctx N              KV cache capacity (default: min(model, 2048)); must hold prompt + new tokens
+      --svg FILE           also write the chart of ms per token against position to FILE
 `;
 
 function parseExperimentArgs(argv, Module) {
@@ -123,7 +126,7 @@ function parseExperimentArgs(argv, Module) {
     if (name === 'help') { o.help = true; continue; }
     const value = argv[++i];
     if (value === undefined) throw new UsageError(`${argv[i - 1]} needs a value`);
-    if (name === 'model' || name === 'prompt') { o[name] = value; continue; }
+    if (name === 'model' || name === 'prompt' || name === 'svg') { o[name] = value; continue; }
     const n = Number(value);
     if (value.trim() === '' || !Number.isInteger(n) || n < (name === 'contextSize' ? 0 : 1) || n > 2 ** 31 - 1) {
       throw new UsageError(`${argv[i - 1]} needs a ${name === 'contextSize' ? 'non-negative' : 'positive'} integer, got '${value}'`);
@@ -134,7 +137,7 @@ function parseExperimentArgs(argv, Module) {
 }
 
 async function experiment(argv, Module) {
-  const { help, model = DEFAULT_MODEL, contextSize = 0, ...options } = parseExperimentArgs(argv, Module);
+  const { help, model = DEFAULT_MODEL, contextSize = 0, svg, ...options } = parseExperimentArgs(argv, Module);
   if (help) {
     process.stdout.write(EXPERIMENT_HELP);
     return 0;
@@ -145,6 +148,10 @@ async function experiment(argv, Module) {
     const result = await runExperiment(lm, options);
     process.stdout.write(`${model}: ${result.promptTokens} prompt tokens, greedy, ${options.maxTokens ?? 100} new tokens\n\n`);
     process.stdout.write(experimentReport(result));
+    if (svg) {
+      const title = `${path.basename(model)}: ${result.promptTokens} prompt tokens, greedy; the KV cache ${result.speedup.toFixed(1)}x faster`;
+      writeFileSync(svg, toSvgText(experimentChart(result, title), STANDALONE_STYLE));
+    }
     return result.textsEqual ? 0 : 1;
   } finally {
     lm.dispose();

@@ -6,7 +6,8 @@
 // Sections: configuration, the worker, loading models, the sampling form, generating, the experiment, showing
 // things, wiring, test hook.
 
-import { lineChart } from './chart.js';
+import { toElement } from '../wasm/lib/chart.js';
+import { experimentChart } from '../wasm/lib/experiment.js';
 
 // ---- configuration ------------------------------------------------------------------------------------
 
@@ -447,9 +448,7 @@ async function runExperimentPanel() {
 function showExperiment(result) {
   const [cached, uncached] = result.runs;
   $('experiment-status').textContent = '';
-  $('experiment-chart').replaceChildren(lineChart(
-    result.runs.map((r) => ({ name: r.name, values: r.perTokenMs, className: r.kvCache ? 'cached' : 'uncached' })),
-    { title: 'Time per generated token against its position, with and without the KV cache', xLabel: 'new token (position after the prompt)', yLabel: 'ms per token' }));
+  $('experiment-chart').replaceChildren(toElement(experimentChart(result)));
   const rows = [
     ['Prompt', `${integer.format(result.promptTokens)} tokens, greedy`],
     ['With the KV cache', `${integer.format(cached.tokens)} tokens in ${oneDecimal.format(cached.totalMs)} ms (${cached.msPerToken.toFixed(2)} ms/token)`],

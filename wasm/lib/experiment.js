@@ -2,6 +2,8 @@
 // (kvCache: false re-runs the whole sequence for every token), timed per token. `ringlm experiment` prints
 // it and the demo page's worker runs it; both show the same numbers.
 
+import { lineChart } from './chart.js';
+
 /** A passage to cut the classic experiment's prompt from (29 tokens by default: the NumPy GPT's setting). */
 export const EXPERIMENT_TEXT =
   'In the beginning God created the heaven and the earth. And the earth was without form, and void; and darkness ' +
@@ -69,4 +71,11 @@ export function experimentReport(result) {
     ...lines, '',
     `texts: ${result.textsEqual ? 'equal' : 'DIFFERENT'}`,
   ].join('\n') + '\n';
+}
+
+/** The per-token times of both runs as a chart (a tree for chart.js's toElement / toSvgText). */
+export function experimentChart(result, title = 'Time per generated token against its position, with and without the KV cache') {
+  return lineChart(
+    result.runs.map((r) => ({ name: r.name, values: r.perTokenMs, className: r.kvCache ? 'cached' : 'uncached' })),
+    { title, xLabel: 'new token (position after the prompt)', yLabel: 'ms per token' });
 }
