@@ -352,3 +352,83 @@ TEST(Engine, FingerprintNamesTheFileBytes) {
   ASSERT_TRUE(test::load_engine(bytes, &c, 32).ok());
   EXPECT_NE(a->fingerprint(), c->fingerprint());
 }
+
+// kvCache off re-runs the whole sequence for every token; the same seed must give exactly the cached
+// loop's tokens on every architecture (rotary and learned positions, biases, q/k norms, NoPE layers),
+// greedy and sampled, and one time per generated token.
+TEST(Session, NoCacheGivesTheCachedTokensOnEveryArchitecture) {
+  for (const char* arch : {"llama", "qwen2", "gpt2", "qwen3", "smollm3"}) {
+    for (float temperature : {0.0f, 0.9f}) {
+      SCOPED_TRACE(std::string(arch) + " temperature " + std::to_string(temperature));
+      test::LlamaShape shape;
+      shape.arch = arch;
+      shape.layers = 4;  // smollm3: the fourth layer has no RoPE
+      shape.pieces = test::test_pieces();
+      std::unique_ptr<Engine> engine;
+      ASSERT_TRUE(test::load_engine(test::make_llama(shape, 3), &engine, 64).ok());
+      Session session(*engine);
+      std::vector<int32_t> runs[2];
+      for (bool kv_cache : {true, false}) {
+        GenerateOptions o;
+        o.sampling.temperature = temperature;
+        o.sampling.seed = 11;
+        o.max_tokens = 30;
+        o.prefill_chunk = 4;  // the prompt and every re-run in several chunks
+        o.kv_cache = kv_cache;
+        const std::vector<int32_t> prompt = {1, 270, 280, 290, 300, 271};  // seed 3 and this prompt: no model ends at once
+        ASSERT_TRUE(session.begin(prompt.data(), int(prompt.size()), o).ok());
+        Step st;
+        do {
+          ASSERT_TRUE(session.step(&st).ok());
+          if (st.kind == Step::Kind::Token) runs[kv_cache].push_back(st.token);
+        } while (st.finish == FinishReason::None);
+        EXPECT_EQ(session.timings().token_ms.size(), runs[kv_cache].size() + (st.kind == Step::Kind::Done ? 1u : 0u))
+            << "one time per sampled token (an end-of-generation token too)";
+      }
+      EXPECT_GE(runs[1].size(), 5u);
+      EXPECT_EQ(runs[0], runs[1]);
+    }
+  }
+}
+
+TEST(Session, NoCacheAtTheContextEndsLikeTheCacheOrRefuses) {
+  // `stop`: the re-run ends where the cached ring is full, with the same tokens.
+  std::vector<int32_t> runs[2];
+  Fixture f(20);
+  for (bool kv_cache : {true, false}) {
+    GenerateOptions o = greedy(1000);
+    o.policy = ContextPolicy::Stop;
+    o.sampling.repeat_penalty = 1.5f;
+    o.kv_cache = kv_cache;
+    std::string text;
+    const FinishReason r = f.run({1, 270, 280, 290}, o, &runs[kv_cache], &text);
+    EXPECT_EQ(r, FinishReason::Length);
+    EXPECT_EQ(f.engine->position(), 20) << "the sequence fills the context exactly, as the cached ring does";
+  }
+  EXPECT_EQ(runs[0].size(), 17u);
+  EXPECT_EQ(runs[0], runs[1]);
+
+  // `sinks` / `shift` would drop tokens past the context, which a re-run cannot: refused, saying why.
+  for (ContextPolicy policy : {ContextPolicy::Sinks, ContextPolicy::Shift}) {
+    GenerateOptions o = greedy(17);
+    o.policy = policy;
+    o.kv_cache = false;
+    const std::vector<int32_t> prompt = {1, 270, 280, 290};
+    const Status s = f.session->begin(prompt.data(), 4, o);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("prompt 4 + maxTokens 17 tokens > contextSize 20"), std::string::npos) << s.message();
+    o.max_tokens = 16;  // fits exactly
+    EXPECT_TRUE(f.session->begin(prompt.data(), 4, o).ok());
+    Step st;
+    do ASSERT_TRUE(f.session->step(&st).ok());
+    while (st.finish == FinishReason::None);
+  }
+  // Nothing to continue from without a cache.
+  GenerateOptions o = greedy(4);
+  o.kv_cache = false;
+  o.keep_cache = true;
+  const int32_t t = 270;
+  const Status s = f.session->begin(&t, 1, o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("keepCache needs the KV cache"), std::string::npos) << s.message();
+}

@@ -98,6 +98,9 @@ public:
     o.set("prefillTokensPerSecond", t.prefill_tokens_per_s());
     o.set("decodeMs", t.decode_ms);
     o.set("decodeTokensPerSecond", t.decode_tokens_per_s());
+    val per_token = val::array();
+    for (size_t i = 0; i < t.token_ms.size(); i++) per_token.set(i, t.token_ms[i]);
+    o.set("perTokenMs", per_token);
     return o;
   }
 

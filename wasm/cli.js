@@ -2,14 +2,18 @@
 // ringlm — generate text from a GGUF model on the command line (`npx ringlm`).
 //
 //   ringlm -m model.gguf -p "Once upon a time" -n 128 --temp 0.8 --seed 1
+//   ringlm experiment [-m model.gguf] [-p prompt] [-n 100]   the KV cache on and off, timed per token
 //
 // Text streams to stdout; loading progress and timings go to stderr. Bad input ends the process
 // with a one-line message and exit code 1 (2 for bad flags: an unknown one says which it resembles).
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RingLM } from './ringlm.js';
 import { anyModule } from './lib/runtime.js';
 import { closestName, generateOptionSchema } from './lib/options.js';
+import { experimentChart, experimentReport, runExperiment } from './lib/experiment.js';
+import { STANDALONE_STYLE, toSvgText } from './lib/chart.js';
 
 const DEFAULT_MODEL = fileURLToPath(RingLM.defaultModelUrl);
 
@@ -25,6 +29,7 @@ const OWN_FLAGS = {
 const SHORT_FLAGS = { '-n': '--max-tokens' };
 
 const OWN_HELP = `usage: ringlm [options]
+       ringlm experiment [options]   the KV cache on and off, timed (ringlm experiment --help)
 
   -m, --model FILE         GGUF model (default: the built-in model, if installed)
   -p, --prompt TEXT        prompt (default: "")
@@ -81,7 +86,8 @@ function parseArgs(argv, Module, schema) {
       throw new UsageError(`unknown option '${argv[i]}' (${near ? `did you mean '${near}'?` : 'see --help'})`);
     }
     const [name, kind] = own ?? [spec.name, spec.type];
-    if (kind === 'yes' || kind === 'boolean') { o[name] = true; continue; }
+    if (kind === 'yes') { o[name] = true; continue; }
+    if (kind === 'boolean') { o[name] = !spec.default; continue; }  // the flag turns the default around (--no-kv-cache)
     if (kind === 'no') { o[name] = false; continue; }
     const value = argv[++i];
     if (value === undefined) throw new UsageError(`${argv[i - 1]} needs a value`);
@@ -91,8 +97,78 @@ function parseArgs(argv, Module, schema) {
   return o;
 }
 
+const EXPERIMENT_FLAGS = {
+  '-m': 'model', '--model': 'model', '-p': 'prompt', '--prompt': 'prompt', '-n': 'maxTokens', '--max-tokens': 'maxTokens',
+  '--prompt-tokens': 'promptTokens', '--ctx': 'contextSize', '--svg': 'svg', '-h': 'help', '--help': 'help',
+};
+
+const EXPERIMENT_HELP = `usage: ringlm experiment [options]
+
+Greedy generation with the KV cache and without it (every token re-runs the whole sequence): a table of
+both runs, the speed-up, a sparkline of ms per token against position for each, and whether the texts agree.
+
+  -m, --model FILE         GGUF model (default: the built-in model)
+  -p, --prompt TEXT        prompt (default: the first --prompt-tokens tokens of a fixed passage)
+      --prompt-tokens N    length of the default prompt (default 29)
+  -n, --max-tokens N       new tokens (default 100)
+      --ctx N              KV cache capacity (default: min(model, 2048)); must hold prompt + new tokens
+      --svg FILE           also write the chart of ms per token against position to FILE
+`;
+
+function parseExperimentArgs(argv, Module) {
+  const o = {};
+  for (let i = 0; i < argv.length; i++) {
+    const name = EXPERIMENT_FLAGS[argv[i]];
+    if (!name) {
+      const near = closestName(Module, argv[i], Object.keys(EXPERIMENT_FLAGS));
+      throw new UsageError(`experiment: unknown option '${argv[i]}' (${near ? `did you mean '${near}'?` : 'see --help'})`);
+    }
+    if (name === 'help') { o.help = true; continue; }
+    const value = argv[++i];
+    if (value === undefined) throw new UsageError(`${argv[i - 1]} needs a value`);
+    if (name === 'model' || name === 'prompt' || name === 'svg') { o[name] = value; continue; }
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < (name === 'contextSize' ? 0 : 1) || n > 2 ** 31 - 1) {
+      throw new UsageError(`${argv[i - 1]} needs a ${name === 'contextSize' ? 'non-negative' : 'positive'} integer, got '${value}'`);
+    }
+    o[name] = n;
+  }
+  return o;
+}
+
+async function experiment(argv, Module) {
+  const { help, model = DEFAULT_MODEL, contextSize = 0, svg, ...options } = parseExperimentArgs(argv, Module);
+  if (help) {
+    process.stdout.write(EXPERIMENT_HELP);
+    return 0;
+  }
+  if (!existsSync(model)) throw new Error(model === DEFAULT_MODEL ? 'no -m MODEL given and the built-in model is not installed' : `model file not found: ${model}`);
+  const lm = await RingLM.load(model, { contextSize });
+  try {
+    const result = await runExperiment(lm, options);
+    process.stdout.write(`${model}: ${result.promptTokens} prompt tokens, greedy, ${options.maxTokens ?? 100} new tokens\n\n`);
+    process.stdout.write(experimentReport(result));
+    if (svg) {
+      const title = `${path.basename(model)}: ${result.promptTokens} prompt tokens, greedy; the KV cache ${result.speedup.toFixed(1)}x faster`;
+      writeFileSync(svg, toSvgText(experimentChart(result, title), STANDALONE_STYLE));
+    }
+    return result.textsEqual ? 0 : 1;
+  } finally {
+    lm.dispose();
+  }
+}
+
 async function main() {
   const Module = await anyModule();
+  if (process.argv[2] === 'experiment') {
+    try {
+      return await experiment(process.argv.slice(3), Module);
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      process.stderr.write(`ringlm: ${e.message}\n`);
+      return 2;
+    }
+  }
   const schema = generateOptionSchema(Module);
   let args;
   try {

@@ -190,6 +190,14 @@ export interface GenerateOptions {
   /** Render control tokens' text in the output. Default false. */
   special?: boolean;
   /**
+   * Keep keys and values in the KV ring. Default true. false is the no-cache baseline: every new token re-runs
+   * the whole sequence (prompt and tokens so far) and keeps the last row of logits, so the same seed gives the
+   * same tokens, ever slower (see `timings.perTokenMs`). The sequence must fit the context: under 'stop' it ends
+   * where the cached run ends; under 'sinks' / 'shift' a prompt + maxTokens beyond contextSize is an error.
+   * Not with keepCache (chat() then runs the conversation from its start each turn).
+   */
+  kvCache?: boolean;
+  /**
    * Prompt tokens per prefill step (between steps the iterator yields and checks `signal`). Default 64; an
    * integer in [1, 65536].
    */
@@ -235,6 +243,8 @@ export interface Timings {
   prefillTokensPerSecond: number;
   decodeMs: number;
   decodeTokensPerSecond: number;
+  /** Each generated token's time in ms (sampling, and decoding the token before it or, with kvCache false, re-running the sequence). */
+  perTokenMs: number[];
 }
 
 /** 'stop': an end-of-generation token or a stop string; 'length': maxTokens, or a full ring under 'stop'. */

@@ -250,7 +250,8 @@ export class RingLM {
     const ids = chatPromptIds(this, text);
     const stopTokens = [...(generateOptions.stopTokens ?? []), ...this.#chatTemplates.turnEndTokens(this, template ?? this.chatTemplate)];
     const cached = this.#chatCache;
-    const reuse = cached !== null && this.position === cached.position && ids.length > cached.ids.length &&
+    // Without the cache nothing is continued: each turn runs the conversation from its start.
+    const reuse = cached !== null && generateOptions.kvCache !== false && this.position === cached.position && ids.length > cached.ids.length &&
       cached.ids.every((id, i) => ids[i] === id);
     const iterator = this.#generate(reuse ? ids.subarray(cached.ids.length) : ids,
       { ...generateOptions, stopTokens, keepCache: reuse }, 'RingLM.chat', ['template', 'variables']);

@@ -3,7 +3,11 @@
 // Everything the model or a file supplies (generated text, file names, metadata) reaches the page through
 // textContent or Text nodes, never as HTML.
 //
-// Sections: configuration, the worker, loading models, the sampling form, generating, showing things, wiring, test hook.
+// Sections: configuration, the worker, loading models, the sampling form, generating, the experiment, showing
+// things, wiring, test hook.
+
+import { toElement } from '../wasm/lib/chart.js';
+import { experimentChart } from '../wasm/lib/experiment.js';
 
 // ---- configuration ------------------------------------------------------------------------------------
 
@@ -41,7 +45,7 @@ const state = {
 
 // ---- the worker ---------------------------------------------------------------------------------------
 
-const TERMINAL = new Set(['loaded', 'load-error', 'done', 'generate-error']);
+const TERMINAL = new Set(['loaded', 'load-error', 'done', 'generate-error', 'experiment-done', 'experiment-error']);
 let worker = null;         // the Worker the page talks to, or null (the next request starts one)
 let workerStarted = false; // it said it is alive: its script and module loaded
 let workersStarted = 0;    // for the test hook
@@ -245,6 +249,7 @@ const SAMPLING_CONTROLS = [
   { name: 'seed', label: 'Seed' },
   { name: 'contextPolicy', label: 'When the context is full',
     choices: { sinks: 'Keep going (sinks)', shift: 'Keep going (shift)', stop: 'Stop' } },
+  { name: 'kvCache', label: 'KV cache' },
 ];
 
 const sentence = (text) => text.charAt(0).toUpperCase() + text.slice(1) + '.';
@@ -263,6 +268,10 @@ function buildSamplingForm(schema) {
       // The page's order first, then any value it has no words for.
       const values = [...Object.keys(choices).filter((v) => spec.values.includes(v)), ...spec.values.filter((v) => !(v in choices))];
       control.append(...values.map((value) => new Option(choices[value] ?? value, value)));
+    } else if (spec.type === 'boolean') {
+      control = document.createElement('input');
+      control.type = 'checkbox';
+      control.defaultChecked = spec.default;
     } else {
       control = document.createElement('input');
       control.type = 'number';
@@ -310,6 +319,8 @@ function readOptions() {
     if (!input.name) continue;
     if (input.type === 'number') {
       if (input.value !== '') options[input.name] = input.valueAsNumber;
+    } else if (input.type === 'checkbox') {
+      options[input.name] = input.checked;
     } else {
       options[input.name] = input.value;
     }
@@ -410,6 +421,53 @@ function onGenerationMessage(message) {
   }
 }
 
+// ---- the experiment -----------------------------------------------------------------------------------
+
+/** Runs the KV cache experiment in the worker and draws its per-token times. */
+async function runExperimentPanel() {
+  const form = $('experiment-form');
+  if (state.phase !== 'ready' || !form.reportValidity()) return;
+  const promptTokens = $('experiment-prompt-tokens').valueAsNumber, maxTokens = $('experiment-max-tokens').valueAsNumber;
+  setPhase('experimenting');
+  $('experiment-chart').replaceChildren();
+  $('experiment-summary').replaceChildren();
+  $('experiment-status').textContent = 'Running…';
+  const reply = await request('experiment', { promptTokens, maxTokens }, (message) => {
+    if (message.type === 'experiment-run') {
+      $('experiment-status').textContent = message.kvCache ? 'Running with the KV cache…' : 'Running without the cache (re-running the sequence for every token)…';
+    }
+  });
+  setPhase(state.model ? 'ready' : 'no-model');
+  if (reply.type === 'experiment-error') {
+    $('experiment-status').textContent = `Failed: ${withoutPrefix(reply.error.message)}`;
+    return;
+  }
+  showExperiment(reply.result);
+}
+
+function showExperiment(result) {
+  const [cached, uncached] = result.runs;
+  $('experiment-status').textContent = '';
+  $('experiment-chart').replaceChildren(toElement(experimentChart(result)));
+  const rows = [
+    ['Prompt', `${integer.format(result.promptTokens)} tokens, greedy`],
+    ['With the KV cache', `${integer.format(cached.tokens)} tokens in ${oneDecimal.format(cached.totalMs)} ms (${cached.msPerToken.toFixed(2)} ms/token)`],
+    ['Without', `${integer.format(uncached.tokens)} tokens in ${oneDecimal.format(uncached.totalMs)} ms (${uncached.msPerToken.toFixed(2)} ms/token)`],
+    ['Speed-up', `${result.speedup.toFixed(2)}×`],
+    ['Texts', result.textsEqual ? 'equal' : 'different'],
+  ];
+  for (const [term, value] of rows) {
+    const row = document.createElement('div');
+    const dt = document.createElement('dt'), dd = document.createElement('dd');
+    dt.textContent = term;
+    dd.textContent = value;
+    if (term === 'Speed-up') dd.id = 'experiment-speedup';
+    if (term === 'Texts') dd.id = 'experiment-texts';
+    row.append(dt, dd);
+    $('experiment-summary').append(row);
+  }
+}
+
 // ---- showing things -----------------------------------------------------------------------------------
 
 // The generated text is one Text node that grows with appendData(): never parsed as HTML.
@@ -502,6 +560,7 @@ const PHASE_STATUS = {
   loading: 'Loading the model…',
   ready: 'Ready',
   generating: 'Generating…',
+  experimenting: 'Running the experiment…',
   stopping: 'Stopping…',
   'no-model': 'No model loaded',
 };
@@ -512,6 +571,7 @@ function setPhase(phase) {
   setStatus(PHASE_STATUS[phase]);
   $('generate').disabled = phase !== 'ready';
   $('stop').disabled = phase !== 'generating';
+  $('experiment-run').disabled = phase !== 'ready';
 }
 
 function setStatus(text) {
@@ -680,6 +740,7 @@ function wire() {
   $('stop').addEventListener('click', stop);
   $('prompt').addEventListener('input', countPromptTokens);
   $('chat-mode').addEventListener('change', showChatMode);
+  $('experiment-run').addEventListener('click', runExperimentPanel);
   $('output').addEventListener('scroll', () => {
     const box = $('output');
     followOutput = box.scrollHeight - box.scrollTop - box.clientHeight < 40;

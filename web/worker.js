@@ -8,6 +8,7 @@
 //     { type: 'chat', id, messages, options }                          the same through the chat template
 //     { type: 'stop' }                                                 ends the running generation
 //     { type: 'count', id, text }                                      how many tokens a prompt is
+//     { type: 'experiment', id, promptTokens, maxTokens }              the KV cache experiment (wasm/lib/experiment.js)
 //
 //   worker -> page
 //     { type: 'progress', id, loaded, total }                          while the file's bytes arrive
@@ -20,6 +21,9 @@
 //     { type: 'done', id, finishReason, seed, timings, cache }         finishReason 'stop' | 'length' | 'aborted'
 //     { type: 'generate-error', id, error }
 //     { type: 'count', id, tokens }
+//     { type: 'experiment-run', id, kvCache }                          a run of the experiment begins
+//     { type: 'experiment-done', id, result }                          runExperiment()'s result
+//     { type: 'experiment-error', id, error }
 //
 //     { type: 'alive', lock }                                          once, at start: the Web Lock this worker holds
 //                                                                      until it ends (null without Web Locks)
@@ -34,6 +38,7 @@
 // and &die-during-load in the URL does the latter from the start.
 
 import { RingLM } from '../wasm/ringlm.js';
+import { runExperiment } from '../wasm/lib/experiment.js';
 
 const TEST_PARAMETERS = new URLSearchParams(self.location.search);
 const TEST_HOOKS = TEST_PARAMETERS.has('test-hooks');
@@ -181,6 +186,18 @@ async function generate({ id, prompt, messages, options }) {
   }
 }
 
+// ---- the KV cache experiment ---------------------------------------------------------------------------
+
+async function experiment({ id, promptTokens, maxTokens }) {
+  try {
+    if (!lm) throw new Error('no model is loaded');
+    const result = await runExperiment(lm, { promptTokens, maxTokens, onRun: ({ kvCache }) => post({ type: 'experiment-run', id, kvCache }) });
+    post({ type: 'experiment-done', id, result });
+  } catch (error) {
+    post({ type: 'experiment-error', id, error: describeError(error) });
+  }
+}
+
 // ---- messages -----------------------------------------------------------------------------------------
 
 // Loads and generations run one after another; 'stop' and 'count' are answered at once (a running
@@ -199,6 +216,9 @@ self.onmessage = ({ data }) => {
     case 'generate':
     case 'chat':
       enqueue(() => generate(data));
+      break;
+    case 'experiment':
+      enqueue(() => experiment(data));
       break;
     case 'stop':
       generation?.controller.abort();

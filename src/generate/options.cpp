@@ -73,6 +73,9 @@ std::vector<OptionSpec> make_specs() {
       {"special", "special", K::Boolean, 0, 1, false, nullptr,
        "render control tokens' text in the output",
        [](GenerateOptions& o) -> OptionField { return &o.special; }},
+      {"kvCache", "no-kv-cache", K::Boolean, 0, 1, false, nullptr,
+       "keep keys and values in the KV ring; false re-runs the whole sequence for every new token (same tokens, slower)",
+       [](GenerateOptions& o) -> OptionField { return &o.kv_cache; }},
   };
 }
 

@@ -33,6 +33,7 @@ struct GenerateOptions {
   int keep_tokens = 4;               // anchors kept for good under `shift`
   int prefill_chunk = 64;            // prompt tokens per step
   bool special = false;              // render control tokens' text in the output
+  bool kv_cache = true;              // false: re-run the whole sequence for every new token (the no-cache baseline)
 };
 
 enum class OptionKind {
@@ -51,7 +52,8 @@ using OptionField = std::variant<int*, float*, uint64_t*, bool*, std::optional<C
 
 struct OptionSpec {
   const char* name;  // as the JS API spells it (camelCase)
-  const char* flag;  // the command lines' long flag, without "--" ("temp" for temperature); "" for none
+  const char* flag;  // the command lines' long flag, without "--" ("temp" for temperature); "" for none.
+                     // A Boolean's flag takes no value and sets the opposite of its default ("no-kv-cache").
   OptionKind kind;
   double min, max;   // Integer and Number: the values allowed
   bool min_exclusive;

@@ -87,8 +87,18 @@ Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
       return Status::error("stop token id " + std::to_string(t) + " is out of range (vocabulary size " + std::to_string(vocab) + ")");
     }
   }
+  if (!o.kv_cache && o.keep_cache) {
+    return Status::error("keepCache needs the KV cache: with kvCache false nothing is kept to continue from");
+  }
   const bool continuing = o.keep_cache && engine_.position() > 0;
   const ContextPolicy policy = o.policy.value_or(engine_.default_context_policy());
+  // Without the cache the whole sequence is re-run for each token, so it must fit the ring: past the
+  // context the cached loop would drop tokens under `sinks` / `shift`, which a re-run cannot reproduce.
+  if (!o.kv_cache && policy != ContextPolicy::Stop && int64_t(n) + o.max_tokens > engine_.context_size()) {
+    return Status::error("kvCache false re-runs the whole sequence, which must fit the context: prompt " + std::to_string(n) +
+                         " + maxTokens " + std::to_string(o.max_tokens) + " tokens > contextSize " +
+                         std::to_string(engine_.context_size()) + " (lower maxTokens, load a larger contextSize, or use contextPolicy 'stop')");
+  }
   const int anchors = policy == ContextPolicy::Shift ? o.keep_tokens : policy == ContextPolicy::Sinks ? o.sink_tokens : 0;
   if (!continuing) {
     RINGLM_TRY(engine_.context_policy_allowed(policy));
@@ -122,8 +132,17 @@ Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
   pending_ = -1;
   aborted_ = false;
   running_ = true;
-  timings_ = Timings();
   timings_.prompt_tokens = int(prompt_.size());
+  timings_.generated_tokens = 0;
+  timings_.prefill_ms = timings_.decode_ms = 0;
+  timings_.token_ms.clear();
+  // Reserved here so the per-token path does not grow it (beyond this it grows geometrically, rarely).
+  timings_.token_ms.reserve(size_t(std::min(o.max_tokens, 1 << 16)));
+  sequence_.clear();
+  if (!o.kv_cache) {
+    sequence_.reserve(prompt_.size() + size_t(std::min(o.max_tokens, engine_.context_size())));
+    sequence_ = prompt_;
+  }
   return Status();
 }
 
@@ -166,16 +185,24 @@ Status Session::step(Step* out) {
   }
 
   const auto t0 = Clock::now();
-  if (pending_ >= 0) {  // put the previous token in the cache, if it still fits
+  if (pending_ >= 0 && options_.kv_cache) {  // put the previous token in the cache, if it still fits
     if (engine_.cache().full()) return finish(FinishReason::Length, false, out);
     RINGLM_TRY(engine_.decode(pending_));
     pending_ = -1;
+  } else if (pending_ >= 0) {  // no cache: run everything again, the previous token last
+    // Where the cached loop finds its ring full (the `stop` policy; others were refused by begin()).
+    if (int(sequence_.size()) >= engine_.context_size()) return finish(FinishReason::Length, false, out);
+    sequence_.push_back(pending_);
+    pending_ = -1;
+    RINGLM_TRY(rerun_sequence());
   }
   const int32_t token = sampler_.sample(engine_.logits());
   sampler_.accept(token);
   pending_ = token;
   generated_++;
-  timings_.decode_ms += ms_since(t0);
+  const double ms = ms_since(t0);
+  timings_.decode_ms += ms;
+  timings_.token_ms.push_back(ms);
   const auto& stop_tokens = options_.stop_tokens;
   if (tokenizer_->is_end_of_generation(token) ||
       std::find(stop_tokens.begin(), stop_tokens.end(), token) != stop_tokens.end()) {
@@ -196,6 +223,16 @@ Status Session::step(Step* out) {
     RINGLM_TRY(finish(stopped ? FinishReason::Stop : FinishReason::Length, stopped, &done));
     out->text += done.text;
     out->finish = done.finish;
+  }
+  return Status();
+}
+
+Status Session::rerun_sequence() {
+  engine_.reset();
+  for (size_t done = 0; done < sequence_.size();) {
+    const int n = int(std::min(sequence_.size() - done, size_t(options_.prefill_chunk)));
+    RINGLM_TRY(engine_.prefill(&sequence_[done], n, false));
+    done += size_t(n);
   }
   return Status();
 }

@@ -6,6 +6,12 @@
 //                  ("stop"), maxTokens or a full context under the `stop` policy ("length")
 //   abort()        the caller may stop between any two steps ("abort")
 //
+// With kvCache off (the no-cache baseline) every new token re-runs the whole sequence so far (prompt and
+// generated tokens) from an empty cache and keeps only the last row of logits, so it samples exactly what
+// the cached loop samples, at a cost that grows with the position. The sequence must fit the context: under
+// `stop` it ends where the cached loop ends ("length"); under `sinks` and `shift`, which the cached loop
+// would follow by dropping tokens, begin() refuses a prompt + maxTokens beyond the context size.
+//
 // Work is cut into steps so the caller (the JS async iterator) can stream tokens, keep a page
 // responsive and check an AbortSignal between them; every step leaves the engine consistent.
 // Text comes out UTF-8-safe (never half a character) and a stop string's text is never emitted,
@@ -34,6 +40,7 @@ struct Timings {
   int generated_tokens = 0;
   double prefill_ms = 0;
   double decode_ms = 0;  // sampling + decoding of the generated tokens
+  std::vector<double> token_ms;  // each generated token's share of decode_ms, in order
   double prefill_tokens_per_s() const { return prefill_ms > 0 ? prompt_tokens * 1000.0 / prefill_ms : 0; }
   double decode_tokens_per_s() const { return decode_ms > 0 ? generated_tokens * 1000.0 / decode_ms : 0; }
 };
@@ -89,6 +96,8 @@ public:
 
 private:
   Status finish(FinishReason reason, bool by_stop_string, Step* out);
+  // kvCache off: run sequence_ from an empty cache; logits() then holds its last row.
+  Status rerun_sequence();
 
   Engine& engine_;
   GenerateOptions options_;
@@ -97,6 +106,7 @@ private:
   std::unique_ptr<TextDecoder> decoder_;
   StopStrings stops_;
   std::vector<int32_t> prompt_;
+  std::vector<int32_t> sequence_;  // kvCache off: the prompt and the tokens generated so far
   size_t prompt_done_ = 0;
   int generated_ = 0;
   int32_t pending_ = -1;  // sampled, emitted, not yet decoded

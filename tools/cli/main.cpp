@@ -343,7 +343,8 @@ int main(int argc, char** argv) {
     else if (a == "-n" && (v = value("n"))) generate_flag(ringlm::find_option("maxTokens"), v);
     else if (const ringlm::OptionSpec* spec = a.rfind("--", 0) == 0 ? ringlm::find_option_flag(a.substr(2)) : nullptr) {
       // The generation options, flagged as the table in generate/options.h names them.
-      if (spec->kind == ringlm::OptionKind::Boolean) generate_flag(spec, "true");
+      // A Boolean's flag sets the opposite of its default (--special on, --no-kv-cache off).
+      if (spec->kind == ringlm::OptionKind::Boolean) generate_flag(spec, ringlm::option_number(*spec, {}) != 0 ? "false" : "true");
       else if ((v = value(spec->flag))) generate_flag(spec, v);
       else return fail(a + " needs a value");
     }

@@ -1,0 +1,146 @@
+// kvCache: false, the no-cache baseline (src/generate/session.h): the same seed gives exactly the cached
+// run's tokens on every architecture of the test models, with one time per token; past the context it ends
+// as the cached run does ('stop') or is refused; the CLI's --no-kv-cache and `ringlm experiment`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { RingLM } from '../wasm/ringlm.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const MODELS = path.join(ROOT, 'build/models');
+const CLI = path.join(ROOT, 'wasm/cli.js');
+const model = (name) => {
+  const p = path.join(MODELS, name);
+  assert.ok(existsSync(p), `${p} is missing: run node tools/make-test-models.mjs`);
+  return p;
+};
+
+const ARCHITECTURES = { 'gqa-f32.gguf': 'llama', 'qwen2-q8_0.gguf': 'qwen2', 'gpt2-f32.gguf': 'gpt2',
+  'qwen3-q4_k_m.gguf': 'qwen3', 'smollm3-f32.gguf': 'smollm3' };
+
+for (const [file, architecture] of Object.entries(ARCHITECTURES)) {
+  test(`${file}: kvCache false gives the cached tokens, greedy and sampled, with a time per token`, async () => {
+    const lm = await RingLM.load(model(file));
+    try {
+      assert.equal(lm.metadata['general.architecture'], architecture);
+      for (const sampling of [{ temperature: 0 }, { temperature: 0.9, topK: 0, topP: 1, minP: 0 }]) {
+        const o = { ...sampling, seed: 5, maxTokens: 24, prefillChunk: 3 };
+        const cached = await lm.complete([1, 20, 30, 40, 50], o);
+        const uncached = await lm.complete([1, 20, 30, 40, 50], { ...o, kvCache: false });
+        assert.ok(cached.tokens.length >= 4, `${file}: enough tokens to compare (${cached.tokens.length})`);
+        assert.deepEqual(uncached.tokens, cached.tokens, `${file} ${JSON.stringify(sampling)}`);
+        assert.equal(uncached.text, cached.text);
+        for (const r of [cached, uncached]) {
+          assert.equal(r.timings.perTokenMs.length, r.timings.generatedTokens);
+          assert.ok(r.timings.perTokenMs.every((ms) => Number.isFinite(ms) && ms >= 0));
+        }
+      }
+    } finally {
+      lm.dispose();
+    }
+  });
+}
+
+test('past the context: "stop" ends where the cached run ends; "sinks" / "shift" refuse, saying why', async () => {
+  const lm = await RingLM.load(model('gqa-f32.gguf'), { contextSize: 24 });
+  try {
+    const o = { temperature: 0, maxTokens: 100, contextPolicy: 'stop', repeatPenalty: 1.3 };
+    const cached = await lm.complete([1, 20, 30, 40], o);
+    const uncached = await lm.complete([1, 20, 30, 40], { ...o, kvCache: false });
+    assert.equal(cached.finishReason, 'length');
+    assert.equal(uncached.finishReason, 'length');
+    assert.equal(cached.tokens.length, 21, '4 prompt tokens + 20 decoded + the last sampled one');
+    assert.deepEqual(uncached.tokens, cached.tokens);
+    for (const contextPolicy of ['sinks', 'shift']) {
+      await assert.rejects(lm.complete([1, 20, 30, 40], { ...o, contextPolicy, kvCache: false }),
+        /kvCache false re-runs the whole sequence, which must fit the context: prompt 4 \+ maxTokens 100 tokens > contextSize 24/);
+    }
+    await assert.rejects(lm.complete([1, 20], { kvCache: false, keepCache: true }), /keepCache needs the KV cache/);
+    await assert.rejects(lm.complete([1, 20], { kvCache: 0 }), /kvCache must be true or false/);
+  } finally {
+    lm.dispose();
+  }
+});
+
+test('chat with kvCache false runs each turn from the start and answers as the cached chat does', async () => {
+  const lm = await RingLM.load(model('chat-chatml.gguf'));
+  try {
+    const replies = {};
+    for (const kvCache of [true, false]) {
+      const messages = [{ role: 'user', content: 'hello' }];
+      replies[kvCache] = [];
+      for (let turn = 0; turn < 2; turn++) {
+        let text = '';
+        for await (const chunk of lm.chat(messages, { temperature: 0, maxTokens: 8, kvCache })) text += chunk.text;
+        replies[kvCache].push(text);
+        messages.push({ role: 'assistant', content: text }, { role: 'user', content: 'and then?' });
+      }
+    }
+    assert.deepEqual(replies.false, replies.true);
+  } finally {
+    lm.dispose();
+  }
+});
+
+test('the CLI: --no-kv-cache prints the cached run\'s text', () => {
+  const run = (...flags) => execFileSync(process.execPath, [CLI, '-m', model('gqa-f32.gguf'), '-p', 'ab', '-n', '12', '--temp', '0', ...flags],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.equal(run('--no-kv-cache'), run());
+});
+
+test('the native CLI: generate --no-kv-cache gives the ids the cached run and wasm give', async () => {
+  const native = path.join(process.env.RINGLM_NATIVE_BUILD ?? path.join(ROOT, 'build/native'), 'ringlm-cli');
+  assert.ok(existsSync(native), `${native} is missing: build the native CLI`);
+  for (const file of Object.keys(ARCHITECTURES)) {
+    const run = (...flags) => execFileSync(native, ['generate', '-m', model(file), '--tokens', '1,40,41,42', '--seed', '9',
+      '--temp', '0.9', '--top-k', '0', '--top-p', '1', '--min-p', '0', '-n', '20', ...flags], { encoding: 'utf8' })
+      .trim().split(/\s+/).filter(Boolean).map(Number);
+    const uncached = run('--no-kv-cache');
+    assert.ok(uncached.length >= 4, `${file}: enough tokens (${uncached.length})`);
+    assert.deepEqual(uncached, run(), file);
+    const lm = await RingLM.load(model(file));
+    const wasm = await lm.complete([1, 40, 41, 42], { temperature: 0.9, topK: 0, topP: 1, minP: 0, seed: 9, maxTokens: 20, kvCache: false });
+    lm.dispose();
+    assert.deepEqual(uncached, wasm.tokens, `${file}: native and wasm without the cache`);
+  }
+});
+
+test('ringlm experiment: a table of both runs, equal texts, a sparkline of n points each', () => {
+  const svg = path.join(mkdtempSync(path.join(tmpdir(), 'ringlm-experiment-')), 'chart.svg');
+  const out = execFileSync(process.execPath, [CLI, 'experiment', '-m', model('gqa-f32.gguf'), '-p', 'ab cd', '-n', '20', '--svg', svg],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  // --svg: the chart, two series of 20 points each, a legend and two axes.
+  const chart = readFileSync(svg, 'utf8');
+  assert.match(chart, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  const series = [...chart.matchAll(/<polyline class="series (\w+)"[^>]* data-series="([^"]+)" data-points="(\d+)" points="([^"]+)"/g)];
+  assert.deepEqual(series.map((m) => [m[1], m[2], Number(m[3]), m[4].trim().split(' ').length]),
+    [['cached', 'KV cache', 20, 20], ['uncached', 'no cache', 20, 20]]);
+  assert.equal([...chart.matchAll(/class="axis"/g)].length, 2);
+  const lines = out.split('\n');
+  const header = lines.findIndex((l) => /^run\s+tokens\s+total ms\s+ms\/token\s+speed-up$/.test(l.trim()));
+  assert.ok(header >= 0, out);
+  const rows = lines.slice(header + 1, header + 3).map((l) => l.trim().split(/\s{2,}/));
+  assert.deepEqual(rows.map((r) => r[0]), ['KV cache', 'no cache']);
+  for (const r of rows) {
+    assert.equal(r.length, 5, `five columns: ${r}`);
+    assert.equal(Number(r[1]), 20);
+    assert.ok(Number(r[2]) > 0 && Number(r[3]) > 0);
+    assert.match(r[4], /^\d+(\.\d+)?x$/);
+  }
+  assert.equal(rows[1][4], '1.00x', 'the no-cache run is the baseline');
+  const sparks = lines.filter((l) => /^(KV cache|no cache)\s+\S+/.test(l) && /[▁▂▃▄▅▆▇█]/.test(l));
+  assert.equal(sparks.length, 2, out);
+  for (const s of sparks) assert.equal([...s.replace(/^(KV cache|no cache)\s+/, '').trim()].length, 20, s);
+  assert.match(out, /texts: equal/);
+});
+
+test('ringlm experiment without -m runs on the built-in model', () => {
+  const out = execFileSync(process.execPath, [CLI, 'experiment', '-n', '5'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.match(out, /ringlm-kjv-3\.7m\.gguf/);
+  assert.match(out, /texts: equal/);
+});
