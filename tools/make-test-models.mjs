@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes the suite of seeded random models (llama, qwen2, gpt2; Llama 3 RoPE, qwen3, smollm3) used by the golden tests, plus models.json
+// Writes the suite of seeded random models (llama, qwen2, gpt2; Llama 3 RoPE, qwen3, smollm3, phi3) used by the golden tests, plus models.json
 // describing them.
 //
 //   node tools/make-test-models.mjs [outdir]      (default build/models)
