@@ -219,7 +219,8 @@ inline std::vector<uint8_t> encode(const TensorSpec& t) {
 
 struct LlamaShape {
   // "llama", or "qwen2" (Q/K/V biases, NEOX RoPE), "qwen3" (q/k norms, NEOX RoPE), "smollm3" (llama
-  // with no RoPE in every fourth layer: nothing in the file), "gpt2" (see make_llama)
+  // with no RoPE in every fourth layer: nothing in the file), "phi3" (fused attn_qkv and gate+up
+  // ffn_up, no biases), "gpt2" (see make_llama)
   std::string arch = "llama";
   int dim = 64, layers = 2, heads = 4, kv_heads = 2, ffn = 96, vocab = 96, ctx = 128;
   int head_dim = 0;         // when not 0: attention.key_length/value_length (else dim / heads)
@@ -273,7 +274,7 @@ inline std::vector<uint8_t> make_llama(LlamaShape s, uint32_t seed = 1) {
   };
   const int hd = s.head_dim ? s.head_dim : s.dim / s.heads;
   const float w_in = 1.0f / std::sqrt(float(s.dim));
-  const bool gpt2 = s.arch == "gpt2";
+  const bool gpt2 = s.arch == "gpt2", phi3 = s.arch == "phi3";
   auto bias = [&](const std::string& name, int n) { return random({n}, 0.3f, TensorType::F32, name); };
   std::vector<TensorSpec> tensors;
   tensors.push_back(random({s.dim, s.vocab}, 1.0f, s.type, "token_embd.weight"));
@@ -286,6 +287,8 @@ inline std::vector<uint8_t> make_llama(LlamaShape s, uint32_t seed = 1) {
       TensorSpec qkv = random({s.dim, (s.heads + 2 * s.kv_heads) * hd}, 2.0f * w_in, s.type, p + "attn_qkv.weight");
       tensors.push_back(qkv);
       tensors.push_back(bias(p + "attn_qkv.bias", (s.heads + 2 * s.kv_heads) * hd));
+    } else if (phi3) {
+      tensors.push_back(random({s.dim, (s.heads + 2 * s.kv_heads) * hd}, 2.0f * w_in, s.type, p + "attn_qkv.weight"));
     } else {
       tensors.push_back(random({s.dim, s.heads * hd}, 2.0f * w_in, s.type, p + "attn_q.weight"));
       tensors.push_back(random({s.dim, s.kv_heads * hd}, 2.0f * w_in, s.type, p + "attn_k.weight"));
@@ -308,8 +311,8 @@ inline std::vector<uint8_t> make_llama(LlamaShape s, uint32_t seed = 1) {
     if (gpt2) tensors.push_back(bias(p + "attn_output.bias", s.dim));
     tensors.push_back(norm(p + "ffn_norm.weight"));
     if (gpt2) tensors.push_back(bias(p + "ffn_norm.bias", s.dim));
-    if (!gpt2) tensors.push_back(random({s.dim, s.ffn}, w_in, s.type, p + "ffn_gate.weight"));
-    tensors.push_back(random({s.dim, s.ffn}, w_in, s.type, p + "ffn_up.weight"));
+    if (!gpt2 && !phi3) tensors.push_back(random({s.dim, s.ffn}, w_in, s.type, p + "ffn_gate.weight"));
+    tensors.push_back(random({s.dim, phi3 ? 2 * s.ffn : s.ffn}, w_in, s.type, p + "ffn_up.weight"));  // phi3: gate rows, then up
     tensors.push_back(random({s.ffn, s.dim}, 1.0f / std::sqrt(float(s.ffn)), s.type, p + "ffn_down.weight"));
     if (gpt2) {
       tensors.push_back(bias(p + "ffn_up.bias", s.ffn));

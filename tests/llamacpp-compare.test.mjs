@@ -1,5 +1,5 @@
 // Golden test: ringlm's next-token distributions against llama.cpp's on the suite of random models (architectures
-// llama, with and without Llama 3 RoPE frequency factors, qwen2, qwen3, smollm3 and gpt2).
+// llama, with and without Llama 3 RoPE frequency factors, qwen2, qwen3, smollm3, phi3 and gpt2).
 //
 //   node --test tests/llamacpp-compare.test.mjs
 //

@@ -22,6 +22,11 @@ const withTensor = (name, ne) => (w) => w.addTensor(name, GgmlType.F32, ne, new 
 
 const CASES = [
   {
+    what: 'phi3 with LongRoPE factors (not implemented)',
+    bytes: () => file({ arch: 'phi3' }, withTensor('rope_factors_long.weight', [8])),
+    message: "tensor 'rope_factors_long.weight' (LongRoPE frequency factors for long contexts, as in Phi-3) is not supported for architecture 'phi3'",
+  },
+  {
     what: 'a llama file carrying q/k norm tensors',
     bytes: () => file({}, withTensor('blk.0.attn_q_norm.weight', [16])),
     message: "tensor 'blk.0.attn_q_norm.weight' (per-head RMSNorm of the queries, as in Qwen3) is not supported for architecture 'llama'",
@@ -98,7 +103,8 @@ for (const c of CASES) {
 }
 
 test('the architectures load with their own tensors, and say which they are', async () => {
-  for (const [arch, opts] of [['llama', { ropeFreqs: 'llama3' }], ['qwen3', { headDim: 32 }], ['smollm3', { layers: 4 }]]) {
+  for (const [arch, opts] of [['llama', { ropeFreqs: 'llama3' }], ['qwen3', { headDim: 32 }], ['smollm3', { layers: 4 }],
+    ['phi3', { ropeDims: 8 }]]) {
     const lm = await RingLM.load(file({ arch, ...opts }), { contextSize: 64 });
     try {
       assert.equal(lm.info.architecture, arch);

@@ -158,6 +158,16 @@ TEST(ModelAudit, EveryRefusedFeatureIsNamed) {
        "key 'llama.attention.layer_norm_epsilon' (the epsilon of a LayerNorm, which this architecture has none of) is not supported"},
       {"layers told which use RoPE", with_u32("attention.rope_pattern", 4, "smollm3"),
        "key 'smollm3.attention.rope_pattern' (which layers use RoPE) is not supported"},
+      {"LongRoPE factors on phi3", with_tensor("rope_factors_short.weight", {8}, "phi3"),
+       "tensor 'rope_factors_short.weight' (LongRoPE frequency factors for short contexts, as in Phi-3) is not supported for architecture 'phi3'"},
+      {"a sliding window on phi3", with_u32("attention.sliding_window", 2047, "phi3"),
+       "key 'phi3.attention.sliding_window' (sliding-window (local) attention) is not supported"},
+      {"an odd partial rotation on phi3", with_u32("rope.dimension_count", 7, "phi3"),
+       "key 'phi3.rope.dimension_count' is 7, which is odd: RoPE turns pairs"},
+      {"a rotation wider than the head on phi3", with_u32("rope.dimension_count", 20, "phi3"),
+       "key 'phi3.rope.dimension_count' is 20, but RoPE rotates whole heads of 16 in this architecture (a partial rotation is not supported)"},
+      {"phi3 with a separate gate", with_tensor("blk.0.ffn_gate.weight", {64, 96}, "phi3"),
+       "tensor 'blk.0.ffn_gate.weight' (a feed-forward gate (a gated FFN)) is not supported for architecture 'phi3'"},
       {"an unknown key", with_u32("mystery_length", 3),
        "key 'llama.mystery_length' is not one ringlm knows for architecture 'llama'; it may change the model's output, so the file is refused"},
   };
@@ -207,6 +217,18 @@ TEST(ModelAudit, RopeFreqsOfOneChangeNothingAndOthersDo) {
   const std::vector<float> plain = logits_of(LlamaShape{});
   EXPECT_EQ(max_abs_diff(plain, logits_of(ones)), 0.0f);
   EXPECT_GT(max_abs_diff(plain, logits_of(llama3)), 1e-3f);
+}
+
+// phi3 may rotate only the leading dims of each head (llama.cpp's phi3 graph allows it; the golden
+// test holds the values to llama.cpp): a narrower rotation loads and changes the logits.
+TEST(ModelAudit, Phi3RotatesPartOfEachHead) {
+  LlamaShape whole, partial;
+  whole.arch = partial.arch = "phi3";
+  partial.u32_keys = {{"rope.dimension_count", 8}};  // 8 of 16
+  const std::vector<float> a = logits_of(whole), b = logits_of(partial);
+  ASSERT_FALSE(a.empty());
+  ASSERT_FALSE(b.empty());
+  EXPECT_GT(max_abs_diff(a, b), 1e-3f);
 }
 
 // qwen3's head size comes from attention.key_length, which need not be dim / heads.

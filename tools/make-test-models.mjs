@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes the suite of seeded random models (llama, qwen2, gpt2; Llama 3 RoPE, qwen3, smollm3) used by the golden tests, plus models.json
+// Writes the suite of seeded random models (llama, qwen2, gpt2; Llama 3 RoPE, qwen3, smollm3, phi3) used by the golden tests, plus models.json
 // describing them.
 //
 //   node tools/make-test-models.mjs [outdir]      (default build/models)
@@ -44,7 +44,10 @@ export const SUITE = [
  *               (the golden test runs to past 2,048, where the slowed frequencies matter), GQA 4:1;
  *   qwen3       per-head q/k RMSNorm, NEOX RoPE, a head size (128) that is not dim / heads (64), GQA 2:1,
  *               untied and tied (smaller embeddings: see 'tied');
- *   smollm3     four layers, so that the fourth has no RoPE.
+ *   smollm3     four layers, so that the fourth has no RoPE;
+ *   phi-mini    (architecture phi3) fused attn_qkv and gate+up ffn_up, NEOX RoPE, GQA 4:1; phi-mini-partial
+ *               rotates 96 of each head's 128 dims, as Phi-4-mini does. Not named "phi3": llama.cpp gives a
+ *               model whose general.name contains "phi3" Phi-3's token attributes, which need <|endoftext|>.
  */
 const NEWER_FAMILIES_TYPES = ['F32', 'Q8_0', 'Q4_K_M'];
 export const NEWER_FAMILIES = [
@@ -56,6 +59,10 @@ export const NEWER_FAMILIES = [
     vocab: 1000, ctx: 256, ropeBase: 1000000, eps: 1e-6, tiedOutput: true, embedStd: 0.3, types: NEWER_FAMILIES_TYPES },
   { name: 'smollm3', arch: 'smollm3', seed: 24, dim: 256, layers: 4, heads: 8, kvHeads: 2, ffn: 512, vocab: 512,
     ctx: 256, ropeBase: 2000000, types: NEWER_FAMILIES_TYPES },
+  { name: 'phi-mini', arch: 'phi3', seed: 25, dim: 256, layers: 2, heads: 8, kvHeads: 2, ffn: 512, vocab: 512, ctx: 256,
+    types: NEWER_FAMILIES_TYPES },
+  { name: 'phi-mini-partial', arch: 'phi3', seed: 26, dim: 256, layers: 2, heads: 2, kvHeads: 1, ffn: 512, vocab: 512,
+    ctx: 256, ropeDims: 96, ropeBase: 250000, types: NEWER_FAMILIES_TYPES },
 ];
 
 /**
@@ -111,7 +118,7 @@ export function makeTestModels(outdir = 'build/models', { log = () => {} } = {})
       file, name, type: p.type, sha256: hash, bytes: bytes.length,
       params: {
         arch: p.arch ?? 'llama', seed: p.seed, dim: p.dim, layers: p.layers, heads: p.heads, kvHeads: p.kvHeads,
-        headDim: p.headDim ?? p.dim / p.heads, ffn: p.ffn, ropeFreqs: p.ropeFreqs, ropeScaling: p.ropeScaling,
+        headDim: p.headDim ?? p.dim / p.heads, ropeDims: p.ropeDims, ffn: p.ffn, ropeFreqs: p.ropeFreqs, ropeScaling: p.ropeScaling,
         vocab: p.vocab, ctx: p.ctx, tiedOutput: p.tiedOutput, ropeBase: p.ropeBase, eps: p.eps,
         logitStd: p.logitStd, embedStd: p.embedStd, ggufVersion: p.version, alignment: p.alignment ?? 32,
       },

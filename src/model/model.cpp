@@ -78,25 +78,31 @@ constexpr const char* kLayerEps = "attention.layer_norm_epsilon";
 // Which tensors each architecture has, as llama.cpp's loader (src/models/<arch>.cpp) creates them:
 // biases it reads when present are kMay; tensors it never creates are refused by the audit.
 // Columns: name, norm, eps key, RoPE, learned positions, fused QKV, biases (qkv, attn output, ffn,
-// output), FFN, q/k norm, rope_freqs, no RoPE every n layers.
+// output), FFN, q/k norm, rope_freqs, no RoPE every n layers, partial RoPE (default false).
 const ArchTraits kArchitectures[] = {
     {"llama",   NormKind::RMS,   kRmsEps, RopeStyle::Adjacent, false, false, kMay,  kMay,  kMay,  kNo,  FfnKind::SwiGLU, false, true,  0},
     {"qwen2",   NormKind::RMS,   kRmsEps, RopeStyle::Neox,     false, false, kMay,  kNo,   kNo,   kMay, FfnKind::SwiGLU, false, false, 0},
     {"qwen3",   NormKind::RMS,   kRmsEps, RopeStyle::Neox,     false, false, kMay,  kNo,   kNo,   kNo,  FfnKind::SwiGLU, true,  false, 0},
     {"smollm3", NormKind::RMS,   kRmsEps, RopeStyle::Adjacent, false, false, kMay,  kNo,   kNo,   kNo,  FfnKind::SwiGLU, false, false, 4},
     {"gpt2",    NormKind::Layer, kLayerEps, RopeStyle::None,   true,  true,  kMust, kMust, kMust, kNo,  FfnKind::GELU,   false, false, 0},
+    // phi3 (src/models/phi3.cpp): its LongRoPE factor tensors and sliding window are refused by the audit.
+    {"phi3",    NormKind::RMS,   kRmsEps, RopeStyle::Neox,     false, true,  kMay,  kNo,   kNo,   kNo,  FfnKind::SwiGLUFused, false, false, 0, true},
 };
 
 // RoPE hyperparameters, as llama.cpp reads them (llama_model_base::load_hparams, llama_context):
 // rope.scaling.type defaults to linear, and the factor (rope.scaling.factor, or the older
 // rope.scale_linear) then divides every angle; 'none' ignores the factor; YaRN and LongRoPE change
 // the angles per frequency and are refused; llama.cpp aborts on any other type, ringlm refuses it.
-Status read_rope(LoadLedger& f, const std::string& a, Config* c) {
+Status read_rope(LoadLedger& f, const std::string& a, bool partial_ok, Config* c) {
   c->rope_dims = c->head_dim;
   RINGLM_TRY(get_dim(f, a + "rope.dimension_count", &c->rope_dims, false, 1 << 16));
-  // llama.cpp's graphs for these architectures rotate whole heads (they assert it): a partial
-  // rotation would have no reference to be held to.
-  if (c->rope_dims != c->head_dim) {
+  // llama.cpp's graphs for most of these architectures rotate whole heads (they assert it): a partial
+  // rotation would have no reference to be held to. Where allowed, the rest of each head is left as is.
+  if (partial_ok && c->rope_dims < c->head_dim) {
+    if (c->rope_dims % 2 != 0) {
+      return Status::error("key '" + a + "rope.dimension_count' is " + std::to_string(c->rope_dims) + ", which is odd: RoPE turns pairs");
+    }
+  } else if (c->rope_dims != c->head_dim) {
     return Status::error("key '" + a + "rope.dimension_count' is " + std::to_string(c->rope_dims) + ", but RoPE rotates whole heads of " +
                          std::to_string(c->head_dim) + " in this architecture (a partial rotation is not supported)");
   }
@@ -179,7 +185,7 @@ Status Model::from_gguf(const GgufFile& file, Model* out) {
     return Status::error("head_count " + std::to_string(c.n_heads) + " is not a multiple of head_count_kv " + std::to_string(c.n_kv_heads));
   }
   if (arch.rope != RopeStyle::None) {
-    RINGLM_TRY(read_rope(f, a, &c));
+    RINGLM_TRY(read_rope(f, a, arch.partial_rope, &c));
     c.no_rope_every = arch.no_rope_every;
   }
   double eps = c.norm_eps;
@@ -212,6 +218,7 @@ Status Model::from_gguf(const GgufFile& file, Model* out) {
   }
 
   const bool layer_norm = arch.norm == NormKind::Layer, gelu = arch.ffn == FfnKind::GELU;
+  const bool fused_gate_up = arch.ffn == FfnKind::SwiGLUFused;
   const Bias norm_bias = layer_norm ? kMust : kNo;
   const int64_t q_dim = c.q_dim(), kv_dim = c.kv_dim();
   m.layers.resize(size_t(c.n_layers));
@@ -244,12 +251,20 @@ Status Model::from_gguf(const GgufFile& file, Model* out) {
     RINGLM_TRY(bind_vector(f, p + "attn_output.bias", c.dim, arch.out_bias, &L.bo));
     RINGLM_TRY(bind_vector(f, p + "ffn_norm.weight", c.dim, kMust, &L.ffn_norm));
     RINGLM_TRY(bind_vector(f, p + "ffn_norm.bias", c.dim, norm_bias, &L.ffn_norm_b));
-    if (!gelu) {
-      RINGLM_TRY(bind_weight(f, p + "ffn_gate.weight", c.dim, c.ffn_dim, &L.w_gate, false));
-      RINGLM_TRY(bind_vector(f, p + "ffn_gate.bias", c.ffn_dim, arch.ffn_bias, &L.b_gate));
+    if (fused_gate_up) {
+      // Gate rows then up rows in one tensor (no biases): two views, no copy.
+      Weight gate_up;
+      RINGLM_TRY(bind_weight(f, p + "ffn_up.weight", c.dim, 2 * int64_t(c.ffn_dim), &gate_up, false));
+      L.w_gate = slice(gate_up, 0, c.ffn_dim, false);
+      L.w_up = slice(gate_up, c.ffn_dim, c.ffn_dim, false);
+    } else {
+      if (!gelu) {
+        RINGLM_TRY(bind_weight(f, p + "ffn_gate.weight", c.dim, c.ffn_dim, &L.w_gate, false));
+        RINGLM_TRY(bind_vector(f, p + "ffn_gate.bias", c.ffn_dim, arch.ffn_bias, &L.b_gate));
+      }
+      RINGLM_TRY(bind_weight(f, p + "ffn_up.weight", c.dim, c.ffn_dim, &L.w_up, false));
+      RINGLM_TRY(bind_vector(f, p + "ffn_up.bias", c.ffn_dim, arch.ffn_bias, &L.b_up));
     }
-    RINGLM_TRY(bind_weight(f, p + "ffn_up.weight", c.dim, c.ffn_dim, &L.w_up, false));
-    RINGLM_TRY(bind_vector(f, p + "ffn_up.bias", c.ffn_dim, arch.ffn_bias, &L.b_up));
     RINGLM_TRY(bind_weight(f, p + "ffn_down.weight", c.ffn_dim, c.dim, &L.w_down, false));
     RINGLM_TRY(bind_vector(f, p + "ffn_down.bias", c.dim, arch.ffn_bias, &L.b_down));
   }

@@ -18,7 +18,9 @@ namespace ringlm {
 // shared and reads these flags; model.cpp holds the table (kArchitectures) and binds the tensors.
 enum class NormKind { RMS, Layer };             // x/rms(x)*w, or (x-mean)/std*w + b
 enum class RopeStyle { None, Adjacent, Neox };  // pairs (2i, 2i+1), or (i, i + rope_dims/2)
-enum class FfnKind { SwiGLU, GELU };            // down(silu(gate x) * up x), or down(gelu(up x)) (biases below)
+// down(silu(gate x) * up x), or down(gelu(up x)) (biases below); SwiGLUFused is SwiGLU with gate and
+// up in one ffn_up tensor of 2 * ffn_dim rows, the gate's first (ggml_swiglu's split, as in Phi-3).
+enum class FfnKind { SwiGLU, GELU, SwiGLUFused };
 enum class Bias { None, Optional, Required };   // a bias tensor the architecture never has, may have, must have
 
 struct ArchTraits {
@@ -36,6 +38,9 @@ struct ArchTraits {
   bool qk_norm;              // attn_q_norm/attn_k_norm: each head of q and k RMS-normed before RoPE (Qwen3)
   bool rope_freqs;           // may carry rope_freqs.weight, per-pair RoPE frequency factors (Llama 3.1/3.2)
   int no_rope_every;         // n > 0: layers l with (l+1) % n == 0 have no RoPE (SmolLM3's rule, not in the file)
+  // rope.dimension_count may be less than the head size: only the leading dims rotate (Phi-4-mini's
+  // 96 of 128); llama.cpp allows it where its graph does not assert n_rot == head size.
+  bool partial_rope = false;
 };
 
 // The architectures ringlm runs, or null with the list of supported names in *supported.

@@ -238,7 +238,7 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
     // Feed-forward: x += w_down · (silu(w_gate·norm(x) + b_gate) * (w_up·norm(x) + b_up)) + b_down
     //           or  x += w_down · gelu(w_up·norm(x) + b_up) + b_down      (each bias only if the file has it)
     norm(L.ffn_norm, L.ffn_norm_b, 0, n);
-    if (arch.ffn == FfnKind::SwiGLU) {
+    if (arch.ffn != FfnKind::GELU) {  // SwiGLU, its gate and up fused or not
       matmul(L.w_gate, xn_.data(), dim, n, gate_.data(), ffn, mm_);
       matmul(L.w_up, xn_.data(), dim, n, up_.data(), ffn, mm_);
       add_bias(L.b_gate, gate_.data(), ffn, n);

@@ -1,4 +1,4 @@
-// An independent float64 forward pass of GGUF `llama`, `qwen2`, `qwen3`, `smollm3` and `gpt2` models, written from
+// An independent float64 forward pass of GGUF `llama`, `qwen2`, `qwen3`, `smollm3`, `phi3` and `gpt2` models, written from
 // llama.cpp's GGUF conventions (README "Correctness") and its graphs for these architectures. It is slow and simple on
 // purpose: it checks the test models and the conventions (with llama.cpp as the arbiter) without depending on
 // ringlm's C++ code.
@@ -8,6 +8,8 @@
 // qwen2 = llama + biases on q, k, v, RoPE in the NEOX layout (pairs (i, i + n_rot/2));
 // qwen3 = llama with NEOX RoPE, each head of q and k RMS-normed (weights attn_q_norm / attn_k_norm, the model's
 // epsilon) before RoPE, head size attention.key_length; smollm3 = llama with no RoPE in layers l, (l+1) % 4 == 0;
+// phi3 = llama with NEOX RoPE on the leading rope.dimension_count dims of each head, Q/K/V in one attn_qkv (rows Q,
+// K, V) and gate and up in one ffn_up (gate rows first);
 // gpt2: x = token_embd[token] + position_embd[pos], layernorm(x) = (x - mean) / sqrt(var + eps) * w + b for
 // every norm, q|k|v = Wqkv h + bqkv (one matrix, rows Q then K then V), no RoPE, x += Wo att + bo,
 // x += Wdown gelu(Wup h + bup) + bdown, with llama.cpp's GELU: the tanh form evaluated on the f16 grid
@@ -46,7 +48,7 @@ export function loadLlamaRef(pathOrBytes) {
     return g.metadata.get(key);
   };
   const arch = md('general.architecture');
-  const ARCHES = ['llama', 'qwen2', 'qwen3', 'smollm3', 'gpt2'];
+  const ARCHES = ['llama', 'qwen2', 'qwen3', 'smollm3', 'phi3', 'gpt2'];
   if (!ARCHES.includes(arch)) throw new Error(`architecture ${arch} is not one of ${ARCHES.join(', ')}`);
   // RoPE scaling as llama.cpp reads it: linear unless rope.scaling.type says 'none' (others are not in this
   // reference); the factor divides every angle.
@@ -68,7 +70,7 @@ export function loadLlamaRef(pathOrBytes) {
     nRot: g.metadata.get(`${arch}.rope.dimension_count`) ?? headDim,
     ropeBase: g.metadata.get(`${arch}.rope.freq_base`) ?? 10000,
     ropeScale,
-    rope: { llama: 'adjacent', qwen2: 'neox', qwen3: 'neox', smollm3: 'adjacent', gpt2: 'none' }[arch],
+    rope: { llama: 'adjacent', qwen2: 'neox', qwen3: 'neox', smollm3: 'adjacent', phi3: 'neox', gpt2: 'none' }[arch],
     noRopeEvery: arch === 'smollm3' ? 4 : 0,
     eps: md(arch === 'gpt2' ? 'gpt2.attention.layer_norm_epsilon' : `${arch}.attention.layer_norm_rms_epsilon`),
     vocab: g.tensors.get('token_embd.weight').ne[1],
@@ -121,6 +123,11 @@ export function loadLlamaRef(pathOrBytes) {
         bq: opt(`${b}attn_q.bias`), bk: opt(`${b}attn_k.bias`), bv: opt(`${b}attn_v.bias`),
         qNorm: opt(`${b}attn_q_norm.weight`), kNorm: opt(`${b}attn_k_norm.weight`), // (headDim) qwen3
       });
+    }
+    if (arch === 'phi3') {
+      // ffn_up holds the gate rows, then the up rows (ggml_swiglu: silu of the first half times the second).
+      const gateUp = L.wUp;
+      Object.assign(L, { wGate: rows(gateUp, 0, config.ffn, dim), wUp: rows(gateUp, config.ffn, config.ffn, dim) });
     }
     weights.layers.push(L);
   }

@@ -1,4 +1,4 @@
-// Seeded random-weight models of GGUF architecture `llama` and the llama-shaped `qwen3` and `smollm3`, for
+// Seeded random-weight models of GGUF architecture `llama` and the llama-shaped `qwen3`, `smollm3` and `phi3`, for
 // golden tests against llama.cpp:
 //
 //   llama    optionally with rope_freqs.weight (Llama 3.1/3.2 RoPE frequency factors, ne=[head_dim/2]; llama.cpp
@@ -9,8 +9,11 @@
 //            attention.key_length, which need not be dim / heads.
 //   smollm3  llama's block with no RoPE in layers l where (l+1) % 4 == 0: llama.cpp's rule for this
 //            architecture (src/models/smollm3.cpp), not written in the file.
+//   phi3     llama's block with NEOX RoPE, Q/K/V in one attn_qkv (rows Q, then K, then V: [dim, qDim + 2 kvDim])
+//            and gate and up in one ffn_up ([dim, 2 ffn]: gate rows first, as ggml_swiglu splits it), no
+//            biases; rope.dimension_count may be less than the head size (ropeDims: only those dims rotate).
 //
-// All three take the SentencePiece-style test vocabulary below: llama.cpp does not tie a tokenizer to them.
+// All four take the SentencePiece-style test vocabulary below: llama.cpp does not tie a tokenizer to them.
 //
 // Every tensor draws its values from its own stream, seeded by (seed, tensor name): the same seed gives the same
 // logical weights whatever the storage type, so an F16 or Q8_0 file is a rounding of the F32 one.
@@ -109,14 +112,14 @@ function q4kmType(name, cols) {
  *   value_length), ropeFreqs (llama only: 'llama3' for llama3RopeFactors(headDim, ropeBase), or an array of
  *   headDim/2 factors), ropeScaling ({ type, factor }: rope.scaling.type when `type` is given, and
  *   rope.scaling.factor), biases (llama only: every bias llama.cpp reads when present, attn_q/k/v, attn_output
- *   and ffn_gate/up/down, F32 with std 0.2).
+ *   and ffn_gate/up/down, F32 with std 0.2), ropeDims (headDim: rope.dimension_count, phi3 only when less).
  */
 export function randomLlamaParams(opts = {}) {
   const p = {
     seed: 1, dim: 64, layers: 2, heads: 4, kvHeads: undefined, ffn: undefined, vocab: 512, ctx: 256,
     type: 'F32', tiedOutput: false, ropeBase: 10000, eps: 1e-5, logitStd: 3, embedStd: 1, name: 'ringlm-random-llama',
     version: 3, alignment: undefined, arch: 'llama', headDim: undefined, ropeFreqs: undefined, ropeScaling: undefined,
-    biases: false,
+    biases: false, ropeDims: undefined,
     ...opts,
   };
   p.kvHeads ??= p.heads;
@@ -125,6 +128,8 @@ export function randomLlamaParams(opts = {}) {
   if (!(p.type in FILE_TYPE)) throw new Error(`type must be one of ${Object.keys(FILE_TYPE).join(', ')}, not ${opts.type}`);
   if (p.headDim === undefined && p.dim % p.heads !== 0) throw new Error('dim must be a multiple of heads (or give headDim)');
   p.headDim ??= p.dim / p.heads;
+  p.ropeDims ??= p.headDim;
+  if (p.ropeDims % 2 !== 0 || p.ropeDims > p.headDim) throw new Error('ropeDims must be even and at most the head size');
   if (p.heads % p.kvHeads !== 0) throw new Error('heads must be a multiple of kvHeads');
   if (p.headDim % 2 !== 0) throw new Error('head dimension must be even (RoPE rotates pairs)');
   if (p.type.startsWith('Q') && (p.dim % 32 !== 0 || p.ffn % 32 !== 0)) {
@@ -139,7 +144,7 @@ export function randomLlamaParams(opts = {}) {
 }
 
 /** The architectures this file writes. */
-export const LLAMA_SHAPED = ['llama', 'qwen3', 'smollm3'];
+export const LLAMA_SHAPED = ['llama', 'qwen3', 'smollm3', 'phi3'];
 
 /**
  * Llama 3.1's RoPE frequency factors (its `rope_scaling` of type 'llama3', which converters turn into the
@@ -202,6 +207,7 @@ export function makeRandomLlama(opts = {}) {
   if (!LLAMA_SHAPED.includes(arch)) throw new Error(`arch must be one of ${LLAMA_SHAPED.join(', ')}, not ${arch}`);
   if (p.ropeFreqs !== undefined && arch !== 'llama') throw new Error('only llama files carry rope_freqs');
   if (p.biases && arch !== 'llama') throw new Error('only llama files carry the optional biases');
+  if (p.ropeDims !== headDim && arch !== 'phi3') throw new Error('only phi3 files rotate part of each head');
   const qDim = headDim * p.heads;
   const kvDim = headDim * p.kvHeads;
   const mixed = p.type === 'Q4_K_M';
@@ -226,7 +232,7 @@ export function makeRandomLlama(opts = {}) {
     w.addUint32(`${arch}.attention.key_length`, headDim);
     w.addUint32(`${arch}.attention.value_length`, headDim);
   }
-  w.addUint32(`${arch}.rope.dimension_count`, headDim);
+  w.addUint32(`${arch}.rope.dimension_count`, p.ropeDims);
   w.addFloat32(`${arch}.rope.freq_base`, p.ropeBase);
   if (p.ropeScaling?.type !== undefined) w.addString(`${arch}.rope.scaling.type`, p.ropeScaling.type);
   if (p.ropeScaling?.factor !== undefined) w.addFloat32(`${arch}.rope.scaling.factor`, p.ropeScaling.factor);
@@ -252,6 +258,13 @@ export function makeRandomLlama(opts = {}) {
     return out;
   };
   const matrix = (name, cols, rows, std) => w.addTensor(name, typeOf(name, cols), [cols, rows], normal(name, cols * rows, std));
+  // One tensor holding parts [stream name, rows, std] one after the other, rows of `cols` values.
+  const fused = (name, cols, parts) => {
+    const values = new Float32Array(cols * parts.reduce((n, [, rows]) => n + rows, 0));
+    let at = 0;
+    for (const [part, rows, std] of parts) values.set(normal(part, cols * rows, std), at), at += cols * rows;
+    w.addTensor(name, typeOf(name, cols), [cols, values.length / cols], values);
+  };
   const norm = (name, n, gain) => w.addTensor(name, GgmlType.F32, [n], normal(name, n, 0.1 * gain, gain));
   const bias = (name, n) => p.biases && w.addTensor(name, GgmlType.F32, [n], normal(name, n, 0.2));
 
@@ -273,9 +286,15 @@ export function makeRandomLlama(opts = {}) {
   for (let l = 0; l < p.layers; l++) {
     const b = `blk.${l}.`;
     norm(`${b}attn_norm.weight`, p.dim, 1);
-    matrix(`${b}attn_q.weight`, p.dim, qDim, qkStd);
-    matrix(`${b}attn_k.weight`, p.dim, kvDim, qkStd);
-    matrix(`${b}attn_v.weight`, p.dim, kvDim, inStd);
+    if (arch === 'phi3') {
+      // Fused as phi3 stores them, each part drawn from its own stream as if separate.
+      fused(`${b}attn_qkv.weight`, p.dim, [[`${b}attn_q.weight`, qDim, qkStd], [`${b}attn_k.weight`, kvDim, qkStd],
+        [`${b}attn_v.weight`, kvDim, inStd]]);
+    } else {
+      matrix(`${b}attn_q.weight`, p.dim, qDim, qkStd);
+      matrix(`${b}attn_k.weight`, p.dim, kvDim, qkStd);
+      matrix(`${b}attn_v.weight`, p.dim, kvDim, inStd);
+    }
     bias(`${b}attn_q.bias`, qDim);
     bias(`${b}attn_k.bias`, kvDim);
     bias(`${b}attn_v.bias`, kvDim);
@@ -287,8 +306,12 @@ export function makeRandomLlama(opts = {}) {
     matrix(`${b}attn_output.weight`, qDim, p.dim, 1 / Math.sqrt(qDim));
     bias(`${b}attn_output.bias`, p.dim);
     norm(`${b}ffn_norm.weight`, p.dim, 1);
-    matrix(`${b}ffn_gate.weight`, p.dim, p.ffn, inStd);
-    matrix(`${b}ffn_up.weight`, p.dim, p.ffn, inStd);
+    if (arch === 'phi3') {
+      fused(`${b}ffn_up.weight`, p.dim, [[`${b}ffn_gate.weight`, p.ffn, inStd], [`${b}ffn_up.weight`, p.ffn, inStd]]);
+    } else {
+      matrix(`${b}ffn_gate.weight`, p.dim, p.ffn, inStd);
+      matrix(`${b}ffn_up.weight`, p.dim, p.ffn, inStd);
+    }
     matrix(`${b}ffn_down.weight`, p.ffn, p.dim, 1 / Math.sqrt(p.ffn));
     bias(`${b}ffn_gate.bias`, p.ffn);
     bias(`${b}ffn_up.bias`, p.ffn);
