@@ -156,6 +156,9 @@ TEST(ModelAudit, EveryRefusedFeatureIsNamed) {
        "key 'llama.attention.causal' (non-causal (bidirectional) attention) is not supported"},
       {"a LayerNorm epsilon on an RMSNorm model", with_f32("attention.layer_norm_epsilon", 1e-5f),
        "key 'llama.attention.layer_norm_epsilon' (the epsilon of a LayerNorm, which this architecture has none of) is not supported"},
+      // gemma3 asks for a window: llama.cpp would run 0 (or none) as all-global layers, ringlm refuses it by name.
+      {"gemma3 with a window of 0", with_u32("attention.sliding_window", 0, "gemma3"),
+       "key 'gemma3.attention.sliding_window' is 0 (expected 1 to 1073741824)"},
       {"layers told which use RoPE", with_u32("attention.rope_pattern", 4, "smollm3"),
        "key 'smollm3.attention.rope_pattern' (which layers use RoPE) is not supported"},
       {"an unknown key", with_u32("mystery_length", 3),
