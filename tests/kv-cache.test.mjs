@@ -21,7 +21,7 @@ const model = (name) => {
 };
 
 const ARCHITECTURES = { 'gqa-f32.gguf': 'llama', 'qwen2-q8_0.gguf': 'qwen2', 'gpt2-f32.gguf': 'gpt2',
-  'qwen3-q4_k_m.gguf': 'qwen3', 'smollm3-f32.gguf': 'smollm3' };
+  'qwen3-q4_k_m.gguf': 'qwen3', 'smollm3-f32.gguf': 'smollm3', 'gemma3-q8_0.gguf': 'gemma3' };
 
 for (const [file, architecture] of Object.entries(ARCHITECTURES)) {
   test(`${file}: kvCache false gives the cached tokens, greedy and sampled, with a time per token`, async () => {

@@ -44,7 +44,11 @@ export const SUITE = [
  *               (the golden test runs to past 2,048, where the slowed frequencies matter), GQA 4:1;
  *   qwen3       per-head q/k RMSNorm, NEOX RoPE, a head size (128) that is not dim / heads (64), GQA 2:1,
  *               untied and tied (smaller embeddings: see 'tied');
- *   smollm3     four layers, so that the fourth has no RoPE.
+ *   smollm3     four layers, so that the fourth has no RoPE;
+ *   gemma3      a sliding window of 16 (the sequences are 64 long), layers local, local, global (pattern 3,
+ *               freq_base_swa written), a head size (128) that is not dim / heads, GQA 2:1, embeddings of rms ~1
+ *               after the sqrt(dim) scale; gemma3-tied: six layers with the defaults llama.cpp assumes when the
+ *               keys are absent (every 6th layer global, local base 10000), linear RoPE scaling (global only).
  */
 const NEWER_FAMILIES_TYPES = ['F32', 'Q8_0', 'Q4_K_M'];
 export const NEWER_FAMILIES = [
@@ -56,6 +60,12 @@ export const NEWER_FAMILIES = [
     vocab: 1000, ctx: 256, ropeBase: 1000000, eps: 1e-6, tiedOutput: true, embedStd: 0.3, types: NEWER_FAMILIES_TYPES },
   { name: 'smollm3', arch: 'smollm3', seed: 24, dim: 256, layers: 4, heads: 8, kvHeads: 2, ffn: 512, vocab: 512,
     ctx: 256, ropeBase: 2000000, types: NEWER_FAMILIES_TYPES },
+  { name: 'gemma3', arch: 'gemma3', seed: 25, dim: 256, layers: 3, heads: 4, kvHeads: 2, headDim: 128, ffn: 512,
+    vocab: 512, ctx: 256, ropeBase: 1000000, eps: 1e-6, embedStd: 1 / 16, slidingWindow: 16, swaPeriod: 3,
+    ropeBaseSwa: 20000, types: NEWER_FAMILIES_TYPES },
+  { name: 'gemma3-tied', arch: 'gemma3', seed: 26, dim: 256, layers: 6, heads: 8, kvHeads: 2, ffn: 512, vocab: 1000,
+    ctx: 256, ropeBase: 1000000, eps: 1e-6, embedStd: 1 / 16, tiedOutput: true, slidingWindow: 16,
+    ropeScaling: { factor: 4 }, types: ['F32'] },
 ];
 
 /**
@@ -112,6 +122,7 @@ export function makeTestModels(outdir = 'build/models', { log = () => {} } = {})
       params: {
         arch: p.arch ?? 'llama', seed: p.seed, dim: p.dim, layers: p.layers, heads: p.heads, kvHeads: p.kvHeads,
         headDim: p.headDim ?? p.dim / p.heads, ffn: p.ffn, ropeFreqs: p.ropeFreqs, ropeScaling: p.ropeScaling,
+        slidingWindow: p.slidingWindow,
         vocab: p.vocab, ctx: p.ctx, tiedOutput: p.tiedOutput, ropeBase: p.ropeBase, eps: p.eps,
         logitStd: p.logitStd, embedStd: p.embedStd, ggufVersion: p.version, alignment: p.alignment ?? 32,
       },
