@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { RingLM } from '../wasm/ringlm.js';
+import { makeRandomLlama } from '../tools/gguf/random-llama.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODELS = path.join(ROOT, 'build/models');
@@ -21,7 +22,7 @@ const model = (name) => {
 };
 
 const ARCHITECTURES = { 'gqa-f32.gguf': 'llama', 'qwen2-q8_0.gguf': 'qwen2', 'gpt2-f32.gguf': 'gpt2',
-  'qwen3-q4_k_m.gguf': 'qwen3', 'smollm3-f32.gguf': 'smollm3' };
+  'qwen3-q4_k_m.gguf': 'qwen3', 'smollm3-f32.gguf': 'smollm3', 'gemma3-q8_0.gguf': 'gemma3' };
 
 for (const [file, architecture] of Object.entries(ARCHITECTURES)) {
   test(`${file}: kvCache false gives the cached tokens, greedy and sampled, with a time per token`, async () => {
@@ -143,4 +144,27 @@ test('ringlm experiment without -m runs on the built-in model', () => {
   const out = execFileSync(process.execPath, [CLI, 'experiment', '-n', '5'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   assert.match(out, /ringlm-kjv-3\.7m\.gguf/);
   assert.match(out, /texts: equal/);
+});
+
+// A model whose every layer is local (gemma3, sliding_window_pattern 0) sees only its last 8 positions, so a
+// ring of 32 under 'sinks' or 'shift' must give exactly the run of a ring that never fills: a local layer never
+// attends to a sink or a kept token outside its window. (The unbounded run is held to llama.cpp by
+// llamacpp-compare.test.mjs, through generation far past the window.)
+test('sliding-window layers: "sinks" and "shift" past a small ring give the tokens of a ring that never fills', async () => {
+  const bytes = makeRandomLlama({ arch: 'gemma3', seed: 31, dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128,
+    vocab: 512, ctx: 256, embedStd: 1 / 8, slidingWindow: 8, swaPeriod: 0 }).toBuffer();
+  const wide = await RingLM.load(bytes, { contextSize: 256 });
+  const ring = await RingLM.load(bytes, { contextSize: 32 });
+  try {
+    const o = { temperature: 0, maxTokens: 120, stopTokens: [], repeatPenalty: 1.3 };
+    const want = await wide.complete([1, 20, 30, 40], { ...o, contextPolicy: 'stop' });
+    assert.ok(want.tokens.length > 64, `the run goes well past the ring of 32 (${want.tokens.length} tokens)`);
+    for (const contextPolicy of ['sinks', 'shift']) {
+      const got = await ring.complete([1, 20, 30, 40], { ...o, contextPolicy });
+      assert.deepEqual(got.tokens, want.tokens, contextPolicy);
+    }
+  } finally {
+    wide.dispose();
+    ring.dispose();
+  }
 });

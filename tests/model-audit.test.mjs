@@ -47,6 +47,16 @@ const CASES = [
     message: "tensor 'rope_freqs.weight' (Llama 3 RoPE frequency factors) is not supported for architecture 'smollm3'",
   },
   {
+    what: 'gemma3 with a sliding window of 0 (llama.cpp would run every layer global)',
+    bytes: () => file({ arch: 'gemma3', slidingWindow: 0 }),
+    message: "key 'gemma3.attention.sliding_window' is 0 (expected 1 to 1073741824)",
+  },
+  {
+    what: 'gemma3 without its post-FFN norm',
+    bytes: () => file({ arch: 'gemma3', slidingWindow: 4 }, withoutTensor('blk.1.post_ffw_norm.weight')),
+    message: "missing tensor 'blk.1.post_ffw_norm.weight'",
+  },
+  {
     what: "a RoPE scaling type llama.cpp does not know ('llama3')",
     bytes: () => file({ ropeScaling: { type: 'llama3', factor: 8 } }),
     message: "key 'llama.rope.scaling.type' is 'llama3', which is not a RoPE scaling type (llama.cpp knows none, linear, yarn and longrope)",
@@ -104,7 +114,7 @@ for (const c of CASES) {
 
 test('the architectures load with their own tensors, and say which they are', async () => {
   for (const [arch, opts] of [['llama', { ropeFreqs: 'llama3' }], ['qwen3', { headDim: 32 }], ['smollm3', { layers: 4 }],
-    ['phi3', { ropeDims: 8 }]]) {
+    ['phi3', { ropeDims: 8 }], ['gemma3', { slidingWindow: 4, swaPeriod: 2 }]]) {
     const lm = await RingLM.load(file({ arch, ...opts }), { contextSize: 64 });
     try {
       assert.equal(lm.info.architecture, arch);

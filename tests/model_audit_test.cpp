@@ -156,12 +156,13 @@ TEST(ModelAudit, EveryRefusedFeatureIsNamed) {
        "key 'llama.attention.causal' (non-causal (bidirectional) attention) is not supported"},
       {"a LayerNorm epsilon on an RMSNorm model", with_f32("attention.layer_norm_epsilon", 1e-5f),
        "key 'llama.attention.layer_norm_epsilon' (the epsilon of a LayerNorm, which this architecture has none of) is not supported"},
+      // gemma3 asks for a window: llama.cpp would run 0 (or none) as all-global layers, ringlm refuses it by name.
+      {"gemma3 with a window of 0", with_u32("attention.sliding_window", 0, "gemma3"),
+       "key 'gemma3.attention.sliding_window' is 0 (expected 1 to 1073741824)"},
       {"layers told which use RoPE", with_u32("attention.rope_pattern", 4, "smollm3"),
        "key 'smollm3.attention.rope_pattern' (which layers use RoPE) is not supported"},
       {"LongRoPE factors on phi3", with_tensor("rope_factors_short.weight", {8}, "phi3"),
        "tensor 'rope_factors_short.weight' (LongRoPE frequency factors for short contexts, as in Phi-3) is not supported for architecture 'phi3'"},
-      {"a sliding window on phi3", with_u32("attention.sliding_window", 2047, "phi3"),
-       "key 'phi3.attention.sliding_window' (sliding-window (local) attention) is not supported"},
       {"an odd partial rotation on phi3", with_u32("rope.dimension_count", 7, "phi3"),
        "key 'phi3.rope.dimension_count' is 7, which is odd: RoPE turns pairs"},
       {"a rotation wider than the head on phi3", with_u32("rope.dimension_count", 20, "phi3"),
@@ -221,6 +222,17 @@ TEST(ModelAudit, RopeFreqsOfOneChangeNothingAndOthersDo) {
 
 // phi3 may rotate only the leading dims of each head (llama.cpp's phi3 graph allows it; the golden
 // test holds the values to llama.cpp): a narrower rotation loads and changes the logits.
+// llama.cpp reads Phi-3's sliding window and runs full attention (src/models/phi3.cpp): so does ringlm.
+// A window of 2 over 12 positions would change every row after the second if it were applied.
+TEST(ModelAudit, Phi3SlidingWindowIsLlamaCppsFullAttention) {
+  LlamaShape plain;
+  plain.arch = "phi3";
+  const std::vector<float> full = logits_of(plain);
+  ASSERT_FALSE(full.empty());
+  const std::vector<float> windowed = logits_of(with_u32("attention.sliding_window", 2, "phi3"));
+  EXPECT_EQ(max_abs_diff(full, windowed), 0.0f);
+}
+
 TEST(ModelAudit, Phi3RotatesPartOfEachHead) {
   LlamaShape whole, partial;
   whole.arch = partial.arch = "phi3";

@@ -48,6 +48,10 @@ export const SUITE = [
  *   phi-mini    (architecture phi3) fused attn_qkv and gate+up ffn_up, NEOX RoPE, GQA 4:1; phi-mini-partial
  *               rotates 96 of each head's 128 dims, as Phi-4-mini does. Not named "phi3": llama.cpp gives a
  *               model whose general.name contains "phi3" Phi-3's token attributes, which need <|endoftext|>.
+ *   gemma3      a sliding window of 16 (the sequences are 64 long), layers local, local, global (pattern 3,
+ *               freq_base_swa written), a head size (128) that is not dim / heads, GQA 2:1, embeddings of rms ~1
+ *               after the sqrt(dim) scale; gemma3-tied: six layers with the defaults llama.cpp assumes when the
+ *               keys are absent (every 6th layer global, local base 10000), linear RoPE scaling (global only).
  */
 const NEWER_FAMILIES_TYPES = ['F32', 'Q8_0', 'Q4_K_M'];
 export const NEWER_FAMILIES = [
@@ -63,6 +67,12 @@ export const NEWER_FAMILIES = [
     types: NEWER_FAMILIES_TYPES },
   { name: 'phi-mini-partial', arch: 'phi3', seed: 26, dim: 256, layers: 2, heads: 2, kvHeads: 1, ffn: 512, vocab: 512,
     ctx: 256, ropeDims: 96, ropeBase: 250000, types: NEWER_FAMILIES_TYPES },
+  { name: 'gemma3', arch: 'gemma3', seed: 25, dim: 256, layers: 3, heads: 4, kvHeads: 2, headDim: 128, ffn: 512,
+    vocab: 512, ctx: 256, ropeBase: 1000000, eps: 1e-6, embedStd: 1 / 16, slidingWindow: 16, swaPeriod: 3,
+    ropeBaseSwa: 20000, types: NEWER_FAMILIES_TYPES },
+  { name: 'gemma3-tied', arch: 'gemma3', seed: 26, dim: 256, layers: 6, heads: 8, kvHeads: 2, ffn: 512, vocab: 1000,
+    ctx: 256, ropeBase: 1000000, eps: 1e-6, embedStd: 1 / 16, tiedOutput: true, slidingWindow: 16,
+    ropeScaling: { factor: 4 }, types: ['F32'] },
 ];
 
 /**
@@ -119,6 +129,7 @@ export function makeTestModels(outdir = 'build/models', { log = () => {} } = {})
       params: {
         arch: p.arch ?? 'llama', seed: p.seed, dim: p.dim, layers: p.layers, heads: p.heads, kvHeads: p.kvHeads,
         headDim: p.headDim ?? p.dim / p.heads, ropeDims: p.ropeDims, ffn: p.ffn, ropeFreqs: p.ropeFreqs, ropeScaling: p.ropeScaling,
+        slidingWindow: p.slidingWindow,
         vocab: p.vocab, ctx: p.ctx, tiedOutput: p.tiedOutput, ropeBase: p.ropeBase, eps: p.eps,
         logitStd: p.logitStd, embedStd: p.embedStd, ggufVersion: p.version, alignment: p.alignment ?? 32,
       },

@@ -78,14 +78,17 @@ constexpr const char* kLayerEps = "attention.layer_norm_epsilon";
 // Which tensors each architecture has, as llama.cpp's loader (src/models/<arch>.cpp) creates them:
 // biases it reads when present are kMay; tensors it never creates are refused by the audit.
 // Columns: name, norm, eps key, RoPE, learned positions, fused QKV, biases (qkv, attn output, ffn,
-// output), FFN, q/k norm, rope_freqs, no RoPE every n layers, partial RoPE (default false).
+// output), FFN, q/k norm, rope_freqs, no RoPE every n layers, partial RoPE, Gemma blocks (the last two
+// default to false).
 const ArchTraits kArchitectures[] = {
     {"llama",   NormKind::RMS,   kRmsEps, RopeStyle::Adjacent, false, false, kMay,  kMay,  kMay,  kNo,  FfnKind::SwiGLU, false, true,  0},
     {"qwen2",   NormKind::RMS,   kRmsEps, RopeStyle::Neox,     false, false, kMay,  kNo,   kNo,   kMay, FfnKind::SwiGLU, false, false, 0},
     {"qwen3",   NormKind::RMS,   kRmsEps, RopeStyle::Neox,     false, false, kMay,  kNo,   kNo,   kNo,  FfnKind::SwiGLU, true,  false, 0},
     {"smollm3", NormKind::RMS,   kRmsEps, RopeStyle::Adjacent, false, false, kMay,  kNo,   kNo,   kNo,  FfnKind::SwiGLU, false, false, 4},
+    {"gemma3",  NormKind::RMS,   kRmsEps, RopeStyle::Neox,     false, false, kNo,   kNo,   kNo,   kNo,  FfnKind::GeGLU,  true,  false, 0, false, true},
     {"gpt2",    NormKind::Layer, kLayerEps, RopeStyle::None,   true,  true,  kMust, kMust, kMust, kNo,  FfnKind::GELU,   false, false, 0},
-    // phi3 (src/models/phi3.cpp): its LongRoPE factor tensors and sliding window are refused by the audit.
+    // phi3 (src/models/phi3.cpp): its LongRoPE factor tensors are refused by the audit; its sliding
+    // window is read and not applied, as llama.cpp does (see Model::from_gguf).
     {"phi3",    NormKind::RMS,   kRmsEps, RopeStyle::Neox,     false, true,  kMay,  kNo,   kNo,   kNo,  FfnKind::SwiGLUFused, false, false, 0, true},
 };
 
@@ -132,6 +135,28 @@ Status read_rope(LoadLedger& f, const std::string& a, bool partial_ok, Config* c
     return Status::error("key '" + a + "rope.scaling.type' is '" + scaling +
                          "', which is not a RoPE scaling type (llama.cpp knows none, linear, yarn and longrope)");
   }
+  return Status();
+}
+
+// Gemma 3's hyperparameters beyond the shared ones, as llama.cpp reads them (src/models/gemma3.cpp).
+// llama.cpp runs a file without a sliding window (or with 0) as all-global; ringlm asks for a window.
+Status read_gemma(LoadLedger& f, const std::string& a, Config* c) {
+  c->embed_scale = std::sqrt(float(c->dim));
+  RINGLM_TRY(get_dim(f, a + "attention.sliding_window", &c->sliding_window, true, 1 << 30));
+  uint64_t period = 6;
+  RINGLM_TRY(f.get_uint(a + "attention.sliding_window_pattern", &period, false));
+  if (period > uint64_t(1 << 16)) return Status::error("key '" + a + "attention.sliding_window_pattern' is " + std::to_string(period));
+  c->swa_period = int(period);
+  double base_swa = c->rope_base_swa;
+  RINGLM_TRY(f.get_float(a + "rope.freq_base_swa", &base_swa, false));
+  c->rope_base_swa = float(base_swa);
+  if (!(c->rope_base_swa > 0)) return Status::error("key '" + a + "rope.freq_base_swa' must be positive");
+  double cap = 0.0;
+  RINGLM_TRY(f.get_float(a + "final_logit_softcapping", &cap, false));
+  if (!(cap >= 0) || std::isinf(cap)) return Status::error("key '" + a + "final_logit_softcapping' must be a non-negative number");
+  c->final_softcap = float(cap);
+  // Gemma 3 27B (62 layers) scales queries by 1/sqrt(dim / heads), not by the head size.
+  if (c->n_layers == 62) c->query_scale = 1.0f / std::sqrt(float(c->dim / c->n_heads));
   return Status();
 }
 
@@ -188,6 +213,12 @@ Status Model::from_gguf(const GgufFile& file, Model* out) {
     RINGLM_TRY(read_rope(f, a, arch.partial_rope, &c));
     c.no_rope_every = arch.no_rope_every;
   }
+  // Phi-3 files carry a sliding window (2047 in Phi-3-mini-4k) that llama.cpp reads and turns off, with
+  // a warning, attending to every position (src/models/phi3.cpp): the reference ringlm is held to, so the
+  // key is taken here and full attention is what runs.
+  if (std::string(arch.name) == "phi3") f.find(a + "attention.sliding_window");
+  c.query_scale = 1.0f / std::sqrt(float(c.head_dim));
+  if (arch.gemma_blocks) RINGLM_TRY(read_gemma(f, a, &c));
   double eps = c.norm_eps;
   RINGLM_TRY(f.get_float(a + arch.eps_key, &eps, false));
   c.norm_eps = float(eps);
@@ -249,6 +280,7 @@ Status Model::from_gguf(const GgufFile& file, Model* out) {
     }
     RINGLM_TRY(bind_weight(f, p + "attn_output.weight", q_dim, c.dim, &L.wo, false));
     RINGLM_TRY(bind_vector(f, p + "attn_output.bias", c.dim, arch.out_bias, &L.bo));
+    if (arch.gemma_blocks) RINGLM_TRY(bind_vector(f, p + "post_attention_norm.weight", c.dim, kMust, &L.attn_post_norm));
     RINGLM_TRY(bind_vector(f, p + "ffn_norm.weight", c.dim, kMust, &L.ffn_norm));
     RINGLM_TRY(bind_vector(f, p + "ffn_norm.bias", c.dim, norm_bias, &L.ffn_norm_b));
     if (fused_gate_up) {
@@ -267,6 +299,7 @@ Status Model::from_gguf(const GgufFile& file, Model* out) {
     }
     RINGLM_TRY(bind_weight(f, p + "ffn_down.weight", c.ffn_dim, c.dim, &L.w_down, false));
     RINGLM_TRY(bind_vector(f, p + "ffn_down.bias", c.dim, arch.ffn_bias, &L.b_down));
+    if (arch.gemma_blocks) RINGLM_TRY(bind_vector(f, p + "post_ffw_norm.weight", c.dim, kMust, &L.ffn_post_norm));
   }
   RINGLM_TRY(bind_vector(f, "output_norm.weight", c.dim, kMust, &m.output_norm));
   RINGLM_TRY(bind_vector(f, "output_norm.bias", c.dim, norm_bias, &m.output_norm_b));
@@ -288,7 +321,7 @@ uint64_t Model::weight_bytes() const {
                    (position_embd.data ? position_embd.row_bytes : 0);
   for (const LayerWeights& L : layers) {
     for (const Weight* w : {&L.attn_norm, &L.attn_norm_b, &L.wq, &L.bq, &L.wk, &L.bk, &L.wv, &L.bv, &L.q_norm, &L.k_norm,
-                            &L.wo, &L.bo, &L.ffn_norm, &L.ffn_norm_b, &L.w_gate, &L.b_gate, &L.w_up, &L.b_up, &L.w_down,
+                            &L.wo, &L.bo, &L.attn_post_norm, &L.ffn_post_norm, &L.ffn_norm, &L.ffn_norm_b, &L.w_gate, &L.b_gate, &L.w_up, &L.b_up, &L.w_down,
                             &L.b_down}) {
       total += bytes(*w);
     }

@@ -18,9 +18,10 @@ namespace ringlm {
 // shared and reads these flags; model.cpp holds the table (kArchitectures) and binds the tensors.
 enum class NormKind { RMS, Layer };             // x/rms(x)*w, or (x-mean)/std*w + b
 enum class RopeStyle { None, Adjacent, Neox };  // pairs (2i, 2i+1), or (i, i + rope_dims/2)
-// down(silu(gate x) * up x), or down(gelu(up x)) (biases below); SwiGLUFused is SwiGLU with gate and
-// up in one ffn_up tensor of 2 * ffn_dim rows, the gate's first (ggml_swiglu's split, as in Phi-3).
-enum class FfnKind { SwiGLU, GELU, SwiGLUFused };
+// down(silu(gate x) * up x), down(gelu(up x)) (biases below), or down(gelu(gate x) * up x) (GeGLU, Gemma);
+// SwiGLUFused is SwiGLU with gate and up in one ffn_up tensor of 2 * ffn_dim rows, the gate's first
+// (ggml_swiglu's split, as in Phi-3).
+enum class FfnKind { SwiGLU, GELU, SwiGLUFused, GeGLU };
 enum class Bias { None, Optional, Required };   // a bias tensor the architecture never has, may have, must have
 
 struct ArchTraits {
@@ -41,6 +42,9 @@ struct ArchTraits {
   // rope.dimension_count may be less than the head size: only the leading dims rotate (Phi-4-mini's
   // 96 of 128); llama.cpp allows it where its graph does not assert n_rot == head size.
   bool partial_rope = false;
+  // Gemma 3: embeddings times sqrt(dim), a norm after attention and after the FFN (post_attention_norm,
+  // post_ffw_norm), interleaved sliding-window layers, optional final logit soft-capping.
+  bool gemma_blocks = false;
 };
 
 // The architectures ringlm runs, or null with the list of supported names in *supported.
@@ -61,11 +65,22 @@ struct Config {
   float rope_scale = 1.0f;      // angle multiplier (1 / rope.scaling.factor for linear scaling)
   int no_rope_every = 0;        // ArchTraits::no_rope_every
   float norm_eps = 1e-5f;       // attention.layer_norm_rms_epsilon (or layer_norm_epsilon)
+  float query_scale = 0.0f;     // multiplies q·k: 1/sqrt(head_dim), except Gemma 3 27B's rule
+  float embed_scale = 1.0f;     // multiplies the embeddings (Gemma: sqrt(dim))
+  float final_softcap = 0.0f;   // > 0: logits = cap * tanh(logits / cap) (final_logit_softcapping)
+  // Sliding-window (local) attention, llama.cpp's standard kind: a query at position p of a local layer
+  // sees positions p - sliding_window + 1 .. p. Layer l is local unless l % swa_period == swa_period - 1
+  // (period 0: every layer local). Local layers turn RoPE by rope_base_swa, unscaled.
+  int sliding_window = 0;       // 0: no local layers
+  int swa_period = 0;
+  float rope_base_swa = 10000.0f;
 
   int q_dim() const { return n_heads * head_dim; }
   int kv_dim() const { return n_kv_heads * head_dim; }
   // Whether layer l rotates its queries and keys (RoPE architectures leave some layers out).
   bool rope_in_layer(int l) const { return rope_dims > 0 && (no_rope_every == 0 || (l + 1) % no_rope_every != 0); }
+  // Whether layer l attends only within the sliding window.
+  bool local_layer(int l) const { return sliding_window > 0 && (swa_period == 0 || l % swa_period < swa_period - 1); }
 };
 
 // A weight matrix or vector: a non-owning view of one tensor of the file.
@@ -89,10 +104,12 @@ struct LayerWeights {
   Weight wv, bv;                  // [dim, kv_dim]     [kv_dim]
   Weight q_norm, k_norm;          // [head_dim]        F32, qk_norm architectures only
   Weight wo, bo;                  // [q_dim, dim]      [dim]
+  Weight attn_post_norm;          // [dim]             F32, gemma_blocks only: RMS norm of the attention output
   Weight ffn_norm, ffn_norm_b;    // [dim]             F32
   Weight w_gate, b_gate;          // [dim, ffn_dim]    [ffn_dim]   SwiGLU only
   Weight w_up, b_up;              // [dim, ffn_dim]    [ffn_dim]
   Weight w_down, b_down;          // [ffn_dim, dim]    [dim]
+  Weight ffn_post_norm;           // [dim]             F32, gemma_blocks only: RMS norm of the FFN output
 };
 
 struct Model {

@@ -21,7 +21,8 @@ AllocationPlan AllocationPlan::make(const Config& c, int context_size, int max_b
   p.q = p.att_out = B * size_t(c.q_dim());
   p.k = p.v = B * size_t(c.kv_dim());
   p.gate = p.up = B * size_t(c.ffn_dim);
-  p.rope = p.anchor_rope = B * size_t(c.rope_dims);
+  // Sliding-window layers turn by their own base: a second set of angles after the first.
+  p.rope = p.anchor_rope = B * size_t(c.rope_dims) * (c.sliding_window > 0 ? 2 : 1);
   p.anchor_q = size_t(threads) * size_t(c.head_dim);
   p.scores = size_t(threads) * slots;
   p.slots = p.rerun_tokens = B;
@@ -158,6 +159,12 @@ void add_bias(const Weight& b, float* y, int64_t stride, int n) {
   for (int t = 0; t < n; t++) simd::add(reinterpret_cast<const float*>(b.data), y + t * stride, b.cols);
 }
 
+// Each of n rows of `dim` floats, RMS-normed in place with weight w (Gemma's norms after a branch).
+void rows_rmsnorm(const Weight& w, float* x, int n, int64_t dim, float eps) {
+  const float* wf = reinterpret_cast<const float*>(w.data);
+  for (int t = 0; t < n; t++) simd::rmsnorm(x + t * dim, x + t * dim, wf, dim, eps);
+}
+
 // Each of `heads` consecutive vectors of head_dim floats, RMS-normed in place with weight w.
 void head_rmsnorm(const Weight& w, float* x, int64_t heads, int head_dim, float eps) {
   const float* wf = reinterpret_cast<const float*>(w.data);
@@ -178,6 +185,9 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
   // and from there back to its kept position for the anchors (see kv_cache.h).
   for (int t = 0; t < n; t++) {
     dequantize_row(m.token_embd.type, m.token_embd.row(tokens[t]), &x_[size_t(t * dim)], dim);
+    if (c.embed_scale != 1.0f) {
+      for (int64_t i = 0; i < dim; i++) x_[size_t(t * dim + i)] *= c.embed_scale;
+    }
     const int32_t pos = pos0 + t;
     slots_[size_t(t)] = rerun ? cache_.slot_of(pos) : cache_.append(tokens[t]);
     if (arch.learned_positions) {
@@ -190,6 +200,11 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
       rope_angles(&rope_[size_t(t * c.rope_dims)], c.rope_dims, float(pos), c.rope_base, c.rope_scale, factors);
       rope_angles(&anchor_rope_[size_t(t * c.rope_dims)], c.rope_dims, float(cache_.anchor_shift(pos)), c.rope_base,
                   c.rope_scale, factors);
+      if (c.sliding_window > 0) {
+        const size_t local = local_rope_offset() + size_t(t * c.rope_dims);
+        rope_angles(&rope_[local], c.rope_dims, float(pos), c.rope_base_swa, 1.0f, factors);
+        rope_angles(&anchor_rope_[local], c.rope_dims, float(cache_.anchor_shift(pos)), c.rope_base_swa, 1.0f, factors);
+      }
     }
   }
 
@@ -211,9 +226,10 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
       head_rmsnorm(L.k_norm, k_.data(), int64_t(n) * c.n_kv_heads, c.head_dim, c.norm_eps);
     }
     const bool rope_here = c.rope_in_layer(l);
+    const size_t rope_offset = c.local_layer(l) ? local_rope_offset() : 0;
     for (int t = 0; t < n; t++) {
       if (rope_here) {
-        const float* angles = &rope_[size_t(t * c.rope_dims)];
+        const float* angles = &rope_[rope_offset + size_t(t * c.rope_dims)];
         rotate(&q_[size_t(t * q_dim)], c.n_heads, c.head_dim, c.rope_dims, angles);
         rotate(&k_[size_t(t * kv_dim)], c.n_kv_heads, c.head_dim, c.rope_dims, angles);
       }
@@ -233,6 +249,7 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
     else heads(0, pairs, 0);
     matmul(L.wo, att_out_.data(), q_dim, n, proj_.data(), dim, mm_);
     add_bias(L.bo, proj_.data(), dim, n);
+    if (L.attn_post_norm.data) rows_rmsnorm(L.attn_post_norm, proj_.data(), n, dim, c.norm_eps);
     for (int t = 0; t < n; t++) simd::add(&proj_[size_t(t * dim)], &x_[size_t(t * dim)], dim);
 
     // Feed-forward: x += w_down · (silu(w_gate·norm(x) + b_gate) * (w_up·norm(x) + b_up)) + b_down
@@ -244,6 +261,15 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
       add_bias(L.b_gate, gate_.data(), ffn, n);
       add_bias(L.b_up, up_.data(), ffn, n);
       for (int t = 0; t < n; t++) simd::swiglu(&gate_[size_t(t * ffn)], &up_[size_t(t * ffn)], ffn);
+    } else if (arch.ffn == FfnKind::GeGLU) {
+      matmul(L.w_gate, xn_.data(), dim, n, gate_.data(), ffn, mm_);
+      matmul(L.w_up, xn_.data(), dim, n, up_.data(), ffn, mm_);
+      for (int t = 0; t < n; t++) {
+        float* g = &gate_[size_t(t * ffn)];
+        const float* u = &up_[size_t(t * ffn)];
+        simd::gelu(g, ffn);
+        for (int64_t i = 0; i < ffn; i++) g[i] *= u[i];
+      }
     } else {
       matmul(L.w_up, xn_.data(), dim, n, gate_.data(), ffn, mm_);
       add_bias(L.b_up, gate_.data(), ffn, n);
@@ -251,6 +277,7 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
     }
     matmul(L.w_down, gate_.data(), ffn, n, proj_.data(), dim, mm_);
     add_bias(L.b_down, proj_.data(), dim, n);
+    if (L.ffn_post_norm.data) rows_rmsnorm(L.ffn_post_norm, proj_.data(), n, dim, c.norm_eps);
     for (int t = 0; t < n; t++) simd::add(&proj_[size_t(t * dim)], &x_[size_t(t * dim)], dim);
   }
 
@@ -259,19 +286,28 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
   norm(m.output_norm, m.output_norm_b, first_logit, n);
   matmul(m.output, &xn_[size_t(first_logit * dim)], dim, n - first_logit, logits, c.vocab_size, mm_);
   add_bias(m.output_b, logits, c.vocab_size, n - first_logit);
+  if (c.final_softcap > 0) {
+    const float inv = 1.0f / c.final_softcap;
+    for (int64_t i = 0; i < int64_t(n - first_logit) * c.vocab_size; i++) logits[i] = std::tanh(logits[i] * inv) * c.final_softcap;
+  }
 }
 
 void Transformer::attention(int layer, int t, int h, int32_t pos, int thread) {
   const Config& c = model_->config;
   const int hd = c.head_dim;
   const int group = c.n_heads / c.n_kv_heads;  // query heads sharing one KV head
-  const float scale = 1.0f / std::sqrt(float(hd));
+  const float scale = c.query_scale;
   const int64_t q_dim = c.q_dim();
   float* scores = &scores_[size_t(thread) * size_t(cache_.slots())];
-  // What this query sees: the anchors [0, n_anchors) and the window [window_start, pos].
+  // What this query sees: the anchors [0, n_anchors) and the window [window_start, pos]; in a
+  // sliding-window layer only those of them at logical positions pos - sliding_window + 1 and later,
+  // whatever the cache keeps.
+  const bool local = c.local_layer(layer);
+  const int32_t oldest = local ? std::max(0, pos - c.sliding_window + 1) : 0;
   const int32_t n_anchors = std::min(cache_.anchors(), pos + 1);
-  const int32_t first = std::max(cache_.window_start(pos), n_anchors);
-  const int n_seen = int(n_anchors + std::max(0, pos + 1 - first));
+  const int32_t first_anchor = std::min(oldest, n_anchors);
+  const int32_t first = std::max({cache_.window_start(pos), n_anchors, oldest});
+  const int n_seen = int(n_anchors - first_anchor + std::max(0, pos + 1 - first));
   const float* qh = &q_[size_t(t * q_dim + h * hd)];
   const float* aqh = qh;  // the query rotated for the anchors (see kv_cache.h), when that differs
   const RopeStyle rope = model_->arch->rope;
@@ -279,18 +315,18 @@ void Transformer::attention(int layer, int t, int h, int32_t pos, int thread) {
     float* rotated = &anchor_q_[size_t(thread) * size_t(hd)];
     std::copy_n(qh, hd, rotated);
     const auto rotate = rope == RopeStyle::Neox ? rope_rotate_neox : rope_rotate;
-    rotate(rotated, 1, hd, c.rope_dims, &anchor_rope_[size_t(t * c.rope_dims)]);
+    rotate(rotated, 1, hd, c.rope_dims, &anchor_rope_[(local ? local_rope_offset() : 0) + size_t(t * c.rope_dims)]);
     aqh = rotated;
   }
   const int kv_off = (h / group) * hd;
   int i = 0;
-  for (int32_t p = 0; p < n_anchors; p++) scores[i++] = simd::dot(aqh, cache_.key(layer, cache_.slot_of(p)) + kv_off, hd) * scale;
+  for (int32_t p = first_anchor; p < n_anchors; p++) scores[i++] = simd::dot(aqh, cache_.key(layer, cache_.slot_of(p)) + kv_off, hd) * scale;
   for (int32_t p = first; p <= pos; p++) scores[i++] = simd::dot(qh, cache_.key(layer, cache_.slot_of(p)) + kv_off, hd) * scale;
   simd::softmax(scores, n_seen);
   float* oh = &att_out_[size_t(t * q_dim + h * hd)];
   std::fill_n(oh, hd, 0.0f);
   i = 0;
-  for (int32_t p = 0; p < n_anchors; p++) simd::axpy(scores[i++], cache_.value(layer, cache_.slot_of(p)) + kv_off, oh, hd);
+  for (int32_t p = first_anchor; p < n_anchors; p++) simd::axpy(scores[i++], cache_.value(layer, cache_.slot_of(p)) + kv_off, oh, hd);
   for (int32_t p = first; p <= pos; p++) simd::axpy(scores[i++], cache_.value(layer, cache_.slot_of(p)) + kv_off, oh, hd);
 }
 }  // namespace ringlm

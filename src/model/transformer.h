@@ -89,6 +89,8 @@ private:
   std::vector<float> up_;       // [batch][ffn_dim]
   std::vector<float> rope_;     // [batch][rope_dims] (cos, sin) pairs per token
   std::vector<float> anchor_rope_;  // [batch][rope_dims] rotation from a token's position to its kept position
+  // Where the sliding-window layers' angles start in rope_ and anchor_rope_ (after the global ones).
+  size_t local_rope_offset() const { return size_t(max_batch_) * size_t(model_->config.rope_dims); }
   std::vector<float> anchor_q_;     // [threads][head_dim] one query head rotated for the anchors
   std::vector<float> scores_;   // [threads][slots] one head's attention weights
   std::vector<int> slots_;      // [batch]          cache slot of each token of the batch

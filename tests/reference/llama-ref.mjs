@@ -10,6 +10,11 @@
 // epsilon) before RoPE, head size attention.key_length; smollm3 = llama with no RoPE in layers l, (l+1) % 4 == 0;
 // phi3 = llama with NEOX RoPE on the leading rope.dimension_count dims of each head, Q/K/V in one attn_qkv (rows Q,
 // K, V) and gate and up in one ffn_up (gate rows first);
+// gemma3 = qwen3's q/k norms with embeddings times sqrt(dim) (in f32), an RMS norm of each branch's output before the residual add (post_attention_norm,
+// post_ffw_norm), x += Wdown (gelu(Wgate h) * Wup h), query scale 1/sqrt(head size) (1/sqrt(dim/heads) at 62
+// layers), sliding-window layers (l % period < period - 1; period attention.sliding_window_pattern, default 6)
+// whose query at p sees p - sliding_window + 1 .. p, turning RoPE by rope.freq_base_swa (default 10000) unscaled,
+// and optional final logit soft-capping;
 // gpt2: x = token_embd[token] + position_embd[pos], layernorm(x) = (x - mean) / sqrt(var + eps) * w + b for
 // every norm, q|k|v = Wqkv h + bqkv (one matrix, rows Q then K then V), no RoPE, x += Wo att + bo,
 // x += Wdown gelu(Wup h + bup) + bdown, with llama.cpp's GELU: the tanh form evaluated on the f16 grid
@@ -48,7 +53,7 @@ export function loadLlamaRef(pathOrBytes) {
     return g.metadata.get(key);
   };
   const arch = md('general.architecture');
-  const ARCHES = ['llama', 'qwen2', 'qwen3', 'smollm3', 'phi3', 'gpt2'];
+  const ARCHES = ['llama', 'qwen2', 'qwen3', 'smollm3', 'phi3', 'gemma3', 'gpt2'];
   if (!ARCHES.includes(arch)) throw new Error(`architecture ${arch} is not one of ${ARCHES.join(', ')}`);
   // RoPE scaling as llama.cpp reads it: linear unless rope.scaling.type says 'none' (others are not in this
   // reference); the factor divides every angle.
@@ -70,7 +75,12 @@ export function loadLlamaRef(pathOrBytes) {
     nRot: g.metadata.get(`${arch}.rope.dimension_count`) ?? headDim,
     ropeBase: g.metadata.get(`${arch}.rope.freq_base`) ?? 10000,
     ropeScale,
-    rope: { llama: 'adjacent', qwen2: 'neox', qwen3: 'neox', smollm3: 'adjacent', phi3: 'neox', gpt2: 'none' }[arch],
+    rope: { llama: 'adjacent', qwen2: 'neox', qwen3: 'neox', smollm3: 'adjacent', phi3: 'neox', gemma3: 'neox', gpt2: 'none' }[arch],
+    gemma: arch === 'gemma3',
+    slidingWindow: arch === 'gemma3' ? md('gemma3.attention.sliding_window') : 0,
+    swaPeriod: g.metadata.get(`${arch}.attention.sliding_window_pattern`) ?? 6,
+    ropeBaseSwa: g.metadata.get(`${arch}.rope.freq_base_swa`) ?? 10000,
+    softcap: g.metadata.get(`${arch}.final_logit_softcapping`) ?? 0,
     noRopeEvery: arch === 'smollm3' ? 4 : 0,
     eps: md(arch === 'gpt2' ? 'gpt2.attention.layer_norm_epsilon' : `${arch}.attention.layer_norm_rms_epsilon`),
     vocab: g.tensors.get('token_embd.weight').ne[1],
@@ -110,6 +120,7 @@ export function loadLlamaRef(pathOrBytes) {
       wGate: opt(`${b}ffn_gate.weight`), bGate: opt(`${b}ffn_gate.bias`), // (ffn, dim), (ffn) llama, qwen2
       wUp: t(`${b}ffn_up.weight`), bUp: opt(`${b}ffn_up.bias`), // (ffn, dim), (ffn)
       wDown: t(`${b}ffn_down.weight`), bDown: opt(`${b}ffn_down.bias`), // (dim, ffn), (dim)
+      attnPostNorm: opt(`${b}post_attention_norm.weight`), ffnPostNorm: opt(`${b}post_ffw_norm.weight`), // gemma3
     };
     if (g.tensors.has(`${b}attn_qkv.weight`)) {
       const qkv = t(`${b}attn_qkv.weight`), bqkv = opt(`${b}attn_qkv.bias`); // (dim + 2 kvDim, dim)
@@ -267,6 +278,7 @@ export function llamaRefLogits(model, tokenIds, options = {}) {
 
   tokenIds.forEach((token, pos) => {
     let x = w.tokenEmbd.slice(token * c.dim, (token + 1) * c.dim);
+    if (c.gemma) x = x.map((v) => v * Math.fround(Math.sqrt(c.dim)));
     if (w.positionEmbd) x = x.map((v, i) => v + w.positionEmbd[pos * c.dim + i]);
     w.layers.forEach((L, l) => {
       // attention
@@ -278,31 +290,36 @@ export function llamaRefLogits(model, tokenIds, options = {}) {
         q = headNorm(q, L.qNorm);
         k = headNorm(k, L.kNorm);
       }
+      const local = c.slidingWindow > 0 && (c.swaPeriod === 0 || l % c.swaPeriod < c.swaPeriod - 1);
+      const base = local ? c.ropeBaseSwa : c.ropeBase, ropeScale = local ? 1 : c.ropeScale;
       if (c.rope !== 'none' && !(c.noRopeEvery && (l + 1) % c.noRopeEvery === 0)) {
-        rope(q, c.heads, c.headDim, c.nRot, pos, c.ropeBase, c.rope, w.ropeFreqs, c.ropeScale);
-        rope(k, c.kvHeads, c.headDim, c.nRot, pos, c.ropeBase, c.rope, w.ropeFreqs, c.ropeScale);
+        rope(q, c.heads, c.headDim, c.nRot, pos, base, c.rope, w.ropeFreqs, ropeScale);
+        rope(k, c.kvHeads, c.headDim, c.nRot, pos, base, c.rope, w.ropeFreqs, ropeScale);
       }
+      const oldest = local ? Math.max(0, pos - c.slidingWindow + 1) : 0;
+      const queryScale = c.gemma && c.layers === 62 ? 1 / Math.sqrt(Math.floor(c.dim / c.heads)) : 1 / Math.sqrt(c.headDim);
       keys[l].push(k);
       values[l].push(v);
       const att = new Float64Array(qDim);
       for (let head = 0; head < c.heads; head++) {
         const qo = head * c.headDim;
         const ko = Math.floor(head / group) * c.headDim;
-        const scores = new Float64Array(pos + 1);
-        for (let p = 0; p <= pos; p++) {
+        const scores = new Float64Array(pos + 1).fill(-Infinity);
+        for (let p = oldest; p <= pos; p++) {
           let s = 0;
           for (let i = 0; i < c.headDim; i++) s += q[qo + i] * keys[l][p][ko + i];
-          scores[p] = s / Math.sqrt(c.headDim);
+          scores[p] = s * queryScale;
         }
         const max = Math.max(...scores);
         let sum = 0;
-        for (let p = 0; p <= pos; p++) sum += (scores[p] = Math.exp(scores[p] - max));
-        for (let p = 0; p <= pos; p++) {
+        for (let p = oldest; p <= pos; p++) sum += (scores[p] = Math.exp(scores[p] - max));
+        for (let p = oldest; p <= pos; p++) {
           const a = scores[p] / sum;
           for (let i = 0; i < c.headDim; i++) att[qo + i] += a * values[l][p][ko + i];
         }
       }
-      const o = addBias(mv(L.wo, att, c.dim), L.bo);
+      let o = addBias(mv(L.wo, att, c.dim), L.bo);
+      if (L.attnPostNorm) o = rmsnorm(o, L.attnPostNorm, c.eps);
       x = x.map((xi, i) => xi + o[i]);
 
       // feed-forward
@@ -311,15 +328,18 @@ export function llamaRefLogits(model, tokenIds, options = {}) {
       if (L.wGate) {
         const gate = addBias(mv(L.wGate, h2, c.ffn), L.bGate);
         const up = addBias(mv(L.wUp, h2, c.ffn), L.bUp);
-        act = gate.map((g, i) => silu(g) * up[i]);
+        act = gate.map((g, i) => (c.gemma ? gelu(g) : silu(g)) * up[i]);
       } else {
         act = addBias(mv(L.wUp, h2, c.ffn), L.bUp).map(gelu);
       }
-      const down = addBias(mv(L.wDown, act, c.dim), L.bDown);
+      let down = addBias(mv(L.wDown, act, c.dim), L.bDown);
+      if (L.ffnPostNorm) down = rmsnorm(down, L.ffnPostNorm, c.eps);
       x = x.map((xi, i) => xi + down[i]);
     });
     const xf = norm(x, w.outputNorm, w.outputNormB);
-    out.set(mv(w.output ?? w.tokenEmbd, xf, c.vocab), pos * c.vocab);
+    let logits = mv(w.output ?? w.tokenEmbd, xf, c.vocab);
+    if (c.softcap > 0) logits = logits.map((v) => Math.tanh(v / c.softcap) * c.softcap);
+    out.set(logits, pos * c.vocab);
   });
   return out;
 }

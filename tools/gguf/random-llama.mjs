@@ -7,6 +7,10 @@
 //   qwen3    llama's block with NEOX RoPE (llama.cpp picks it by architecture), per-head RMSNorm of q and k
 //            before RoPE (attn_q_norm / attn_k_norm, ne=[head_dim]), no biases; its head size is
 //            attention.key_length, which need not be dim / heads.
+//   gemma3   qwen3's q/k norms and NEOX RoPE, embeddings times sqrt(dim), an RMS norm after attention and after
+//            the FFN (post_attention_norm, post_ffw_norm), a GELU-gated FFN, and sliding-window layers: all but
+//            every swaPeriod-th (attention.sliding_window_pattern, llama.cpp's default 6 when absent) attend to
+//            the last slidingWindow positions and turn RoPE by rope.freq_base_swa (default 10000).
 //   smollm3  llama's block with no RoPE in layers l where (l+1) % 4 == 0: llama.cpp's rule for this
 //            architecture (src/models/smollm3.cpp), not written in the file.
 //   phi3     llama's block with NEOX RoPE, Q/K/V in one attn_qkv (rows Q, then K, then V: [dim, qDim + 2 kvDim])
@@ -112,14 +116,15 @@ function q4kmType(name, cols) {
  *   value_length), ropeFreqs (llama only: 'llama3' for llama3RopeFactors(headDim, ropeBase), or an array of
  *   headDim/2 factors), ropeScaling ({ type, factor }: rope.scaling.type when `type` is given, and
  *   rope.scaling.factor), biases (llama only: every bias llama.cpp reads when present, attn_q/k/v, attn_output
- *   and ffn_gate/up/down, F32 with std 0.2), ropeDims (headDim: rope.dimension_count, phi3 only when less).
+ *   and ffn_gate/up/down, F32 with std 0.2), ropeDims (headDim: rope.dimension_count, phi3 only when less); gemma3 only: slidingWindow (required), swaPeriod and ropeBaseSwa
+ *   (written when given).
  */
 export function randomLlamaParams(opts = {}) {
   const p = {
     seed: 1, dim: 64, layers: 2, heads: 4, kvHeads: undefined, ffn: undefined, vocab: 512, ctx: 256,
     type: 'F32', tiedOutput: false, ropeBase: 10000, eps: 1e-5, logitStd: 3, embedStd: 1, name: 'ringlm-random-llama',
     version: 3, alignment: undefined, arch: 'llama', headDim: undefined, ropeFreqs: undefined, ropeScaling: undefined,
-    biases: false, ropeDims: undefined,
+    biases: false, ropeDims: undefined, slidingWindow: undefined, swaPeriod: undefined, ropeBaseSwa: undefined,
     ...opts,
   };
   p.kvHeads ??= p.heads;
@@ -144,7 +149,7 @@ export function randomLlamaParams(opts = {}) {
 }
 
 /** The architectures this file writes. */
-export const LLAMA_SHAPED = ['llama', 'qwen3', 'smollm3', 'phi3'];
+export const LLAMA_SHAPED = ['llama', 'qwen3', 'smollm3', 'phi3', 'gemma3'];
 
 /**
  * Llama 3.1's RoPE frequency factors (its `rope_scaling` of type 'llama3', which converters turn into the
@@ -208,6 +213,7 @@ export function makeRandomLlama(opts = {}) {
   if (p.ropeFreqs !== undefined && arch !== 'llama') throw new Error('only llama files carry rope_freqs');
   if (p.biases && arch !== 'llama') throw new Error('only llama files carry the optional biases');
   if (p.ropeDims !== headDim && arch !== 'phi3') throw new Error('only phi3 files rotate part of each head');
+  if ((arch === 'gemma3') !== (p.slidingWindow !== undefined)) throw new Error('gemma3 files, and only they, take slidingWindow');
   const qDim = headDim * p.heads;
   const kvDim = headDim * p.kvHeads;
   const mixed = p.type === 'Q4_K_M';
@@ -237,6 +243,9 @@ export function makeRandomLlama(opts = {}) {
   if (p.ropeScaling?.type !== undefined) w.addString(`${arch}.rope.scaling.type`, p.ropeScaling.type);
   if (p.ropeScaling?.factor !== undefined) w.addFloat32(`${arch}.rope.scaling.factor`, p.ropeScaling.factor);
   w.addFloat32(`${arch}.attention.layer_norm_rms_epsilon`, p.eps);
+  if (p.slidingWindow !== undefined) w.addUint32(`${arch}.attention.sliding_window`, p.slidingWindow);
+  if (p.swaPeriod !== undefined) w.addUint32(`${arch}.attention.sliding_window_pattern`, p.swaPeriod);
+  if (p.ropeBaseSwa !== undefined) w.addFloat32(`${arch}.rope.freq_base_swa`, p.ropeBaseSwa);
   w.addUint32(`${arch}.vocab_size`, p.vocab);
 
   const vocab = makeLlamaVocab(p.vocab);
@@ -299,12 +308,13 @@ export function makeRandomLlama(opts = {}) {
     bias(`${b}attn_k.bias`, kvDim);
     bias(`${b}attn_v.bias`, kvDim);
     // qwen3 normalises each head of q and k to rms 1 (times these gains), so they set the scores' spread.
-    if (arch === 'qwen3') {
+    if (arch === 'qwen3' || arch === 'gemma3') {
       norm(`${b}attn_q_norm.weight`, headDim, 1.25);
       norm(`${b}attn_k_norm.weight`, headDim, 1.25);
     }
     matrix(`${b}attn_output.weight`, qDim, p.dim, 1 / Math.sqrt(qDim));
     bias(`${b}attn_output.bias`, p.dim);
+    if (arch === 'gemma3') norm(`${b}post_attention_norm.weight`, p.dim, 1);
     norm(`${b}ffn_norm.weight`, p.dim, 1);
     if (arch === 'phi3') {
       fused(`${b}ffn_up.weight`, p.dim, [[`${b}ffn_gate.weight`, p.ffn, inStd], [`${b}ffn_up.weight`, p.ffn, inStd]]);
@@ -316,6 +326,7 @@ export function makeRandomLlama(opts = {}) {
     bias(`${b}ffn_gate.bias`, p.ffn);
     bias(`${b}ffn_up.bias`, p.ffn);
     bias(`${b}ffn_down.bias`, p.dim);
+    if (arch === 'gemma3') norm(`${b}post_ffw_norm.weight`, p.dim, 1);
   }
   norm('output_norm.weight', p.dim, outGain);
   if (!p.tiedOutput) matrix('output.weight', p.dim, p.vocab, outStd);
