@@ -324,15 +324,25 @@ Status Tokenizer::from_gguf(const GgufFile& file, std::unique_ptr<Tokenizer>* ou
   return Status();
 }
 
-Status Tokenizer::load_vocabulary(const GgufFile& file) {
-  const GgufValue* tokens = file.find("tokenizer.ggml.tokens");
-  if (!tokens) return Status::error("missing metadata key 'tokenizer.ggml.tokens'");
-  if (tokens->type != GgufValueType::ARRAY || tokens->elem_type != GgufValueType::STRING) {
-    return Status::error("key 'tokenizer.ggml.tokens' must be an array of strings");
+// The array of strings at `key`, which the file must have (`why_needed` ends the message when it does
+// not), with at most INT32_MAX entries: token ids and merge ranks are int32.
+static Status find_string_array(const GgufFile& file, const char* key, const char* why_needed, const GgufValue** out) {
+  *out = file.find(key);
+  if (!*out) return Status::error(std::string("missing metadata key '") + key + "'" + why_needed);
+  if ((*out)->type != GgufValueType::ARRAY || (*out)->elem_type != GgufValueType::STRING) {
+    return Status::error(std::string("key '") + key + "' must be an array of strings");
   }
+  if ((*out)->count > uint64_t(std::numeric_limits<int32_t>::max())) {
+    return Status::error(std::string("key '") + key + "' has too many entries");
+  }
+  return Status();
+}
+
+Status Tokenizer::load_vocabulary(const GgufFile& file) {
+  const GgufValue* tokens = nullptr;
+  RINGLM_TRY(find_string_array(file, "tokenizer.ggml.tokens", "", &tokens));
   const uint64_t n = tokens->count;
   if (n == 0) return Status::error("key 'tokenizer.ggml.tokens' is empty");
-  if (n > uint64_t(std::numeric_limits<int32_t>::max())) return Status::error("key 'tokenizer.ggml.tokens' holds too many tokens");
 
   const auto check_numbers = [&](const char* key, const GgufValue** out, bool integers) -> Status {
     *out = file.find(key);
@@ -435,12 +445,8 @@ Status Tokenizer::load_vocabulary(const GgufFile& file) {
 }
 
 Status Tokenizer::load_merges(const GgufFile& file) {
-  const GgufValue* merges = file.find("tokenizer.ggml.merges");
-  if (!merges) return Status::error("missing metadata key 'tokenizer.ggml.merges' (a gpt2 tokenizer needs its merges)");
-  if (merges->type != GgufValueType::ARRAY || merges->elem_type != GgufValueType::STRING) {
-    return Status::error("key 'tokenizer.ggml.merges' must be an array of strings");
-  }
-  if (merges->count > uint64_t(std::numeric_limits<int32_t>::max())) return Status::error("key 'tokenizer.ggml.merges' is too large");
+  const GgufValue* merges = nullptr;
+  RINGLM_TRY(find_string_array(file, "tokenizer.ggml.merges", " (a gpt2 tokenizer needs its merges)", &merges));
   // Line r is "left right" (split at the first space after the first character) and has rank r.
   size_t total = 0;
   for (std::string_view line : merges->strings) total += line.size();
