@@ -253,9 +253,10 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
     for (int t = 0; t < n; t++) simd::add(&proj_[size_t(t * dim)], &x_[size_t(t * dim)], dim);
 
     // Feed-forward: x += w_down · (silu(w_gate·norm(x) + b_gate) * (w_up·norm(x) + b_up)) + b_down
+    //           or  x += w_down · (gelu(w_gate·norm(x)) * (w_up·norm(x)))  (GeGLU, Gemma)
     //           or  x += w_down · gelu(w_up·norm(x) + b_up) + b_down      (each bias only if the file has it)
     norm(L.ffn_norm, L.ffn_norm_b, 0, n);
-    if (arch.ffn != FfnKind::GELU) {  // SwiGLU, its gate and up fused or not
+    if (arch.ffn == FfnKind::SwiGLU || arch.ffn == FfnKind::SwiGLUFused) {  // gate and up fused or not
       matmul(L.w_gate, xn_.data(), dim, n, gate_.data(), ffn, mm_);
       matmul(L.w_up, xn_.data(), dim, n, up_.data(), ffn, mm_);
       add_bias(L.b_gate, gate_.data(), ffn, n);

@@ -1,4 +1,4 @@
-// An independent float64 forward pass of GGUF `llama`, `qwen2`, `qwen3`, `smollm3`, `phi3` and `gpt2` models, written from
+// An independent float64 forward pass of GGUF `llama`, `qwen2`, `qwen3`, `smollm3`, `phi3`, `gemma3` and `gpt2` models, written from
 // llama.cpp's GGUF conventions (README "Correctness") and its graphs for these architectures. It is slow and simple on
 // purpose: it checks the test models and the conventions (with llama.cpp as the arbiter) without depending on
 // ringlm's C++ code.
