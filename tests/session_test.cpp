@@ -215,6 +215,26 @@ TEST(Session, SinksGenerateFarPastTheCapacity) {
   }
 }
 
+TEST(Session, PerTokenTimesStopAtTheirCapacitySoALongRunStaysFlat) {
+  Fixture f(16);
+  GenerateOptions o;
+  o.sampling.temperature = 0;  // greedy: this model and prompt never pick the end-of-text token
+  o.max_tokens = int(Timings::kMaxTokenTimes) + 300;
+  const size_t capacity = f.session->timings().token_ms.capacity();
+  EXPECT_GE(capacity, Timings::kMaxTokenTimes);
+  // Greedy decoding on a random model soon falls into a loop; find a prompt whose loop has no end-of-text.
+  bool ran_to_length = false;
+  for (int32_t second = 259; second < 300 && !ran_to_length; second++) {
+    std::vector<int32_t> t;
+    std::string text;
+    ran_to_length = f.run({1, second}, o, &t, &text) == FinishReason::Length;
+  }
+  ASSERT_TRUE(ran_to_length) << "no prompt ran to maxTokens";
+  EXPECT_EQ(f.session->timings().generated_tokens, o.max_tokens);
+  EXPECT_EQ(f.session->timings().token_ms.size(), Timings::kMaxTokenTimes);
+  EXPECT_EQ(f.session->timings().token_ms.capacity(), capacity) << "the per-token path never grew it";
+}
+
 TEST(Session, AbortLeavesTheEngineUsableAndTheNextRunEqualsAFreshOne) {
   Fixture f;
   GenerateOptions o;

@@ -98,9 +98,8 @@ public:
     o.set("prefillTokensPerSecond", t.prefill_tokens_per_s());
     o.set("decodeMs", t.decode_ms);
     o.set("decodeTokensPerSecond", t.decode_tokens_per_s());
-    val per_token = val::array();
-    for (size_t i = 0; i < t.token_ms.size(); i++) per_token.set(i, t.token_ms[i]);
-    o.set("perTokenMs", per_token);
+    val times = val(emscripten::typed_memory_view(t.token_ms.size(), t.token_ms.data()));
+    o.set("perTokenMs", val::global("Array").call<val>("from", times));  // a copy: the view dies with the session
     return o;
   }
 

@@ -243,7 +243,11 @@ export interface Timings {
   prefillTokensPerSecond: number;
   decodeMs: number;
   decodeTokensPerSecond: number;
-  /** Each generated token's time in ms (sampling, and decoding the token before it or, with kvCache false, re-running the sequence). */
+  /**
+   * Each generated token's time in ms (sampling, and decoding the token before it or, with kvCache false,
+   * re-running the sequence), for the first 8,192 tokens of the generation: a longer one keeps its totals in
+   * decodeMs only, so that a generation that runs forever on the ring keeps its memory flat.
+   */
   perTokenMs: number[];
 }
 

@@ -135,9 +135,7 @@ Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
   timings_.prompt_tokens = int(prompt_.size());
   timings_.generated_tokens = 0;
   timings_.prefill_ms = timings_.decode_ms = 0;
-  timings_.token_ms.clear();
-  // Reserved here so the per-token path does not grow it (beyond this it grows geometrically, rarely).
-  timings_.token_ms.reserve(size_t(std::min(o.max_tokens, 1 << 16)));
+  timings_.token_ms.clear();  // its capacity, reserved by the constructor, stays
   sequence_.clear();
   if (!o.kv_cache) {
     sequence_.reserve(prompt_.size() + size_t(std::min(o.max_tokens, engine_.context_size())));
@@ -202,7 +200,7 @@ Status Session::step(Step* out) {
   generated_++;
   const double ms = ms_since(t0);
   timings_.decode_ms += ms;
-  timings_.token_ms.push_back(ms);
+  if (timings_.token_ms.size() < Timings::kMaxTokenTimes) timings_.token_ms.push_back(ms);
   const auto& stop_tokens = options_.stop_tokens;
   if (tokenizer_->is_end_of_generation(token) ||
       std::find(stop_tokens.begin(), stop_tokens.end(), token) != stop_tokens.end()) {

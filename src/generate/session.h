@@ -40,7 +40,10 @@ struct Timings {
   int generated_tokens = 0;
   double prefill_ms = 0;
   double decode_ms = 0;  // sampling + decoding of the generated tokens
-  std::vector<double> token_ms;  // each generated token's share of decode_ms, in order
+  // Each generated token's share of decode_ms, in order, for the first kMaxTokenTimes tokens only: a
+  // generation may run forever on the ring, and its bookkeeping must not grow with it.
+  static constexpr size_t kMaxTokenTimes = 8192;
+  std::vector<double> token_ms;
   double prefill_tokens_per_s() const { return prefill_ms > 0 ? prompt_tokens * 1000.0 / prefill_ms : 0; }
   double decode_tokens_per_s() const { return decode_ms > 0 ? generated_tokens * 1000.0 / decode_ms : 0; }
 };
@@ -70,7 +73,7 @@ struct Step {
 
 class Session {
 public:
-  explicit Session(Engine& engine) : engine_(engine) {}
+  explicit Session(Engine& engine) : engine_(engine) { timings_.token_ms.reserve(Timings::kMaxTokenTimes); }
 
   // Start generating after `prompt` (token ids; at least one unless continuing a session whose
   // last token is pending). Fails on bad options, with nothing changed.
