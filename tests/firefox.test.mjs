@@ -65,8 +65,17 @@ async function open(url) {
 }
 
 const state = (page) => page.evaluate(() => document.body.dataset.state);
-const waitForState = (page, wanted) =>
-  page.waitForFunction((wanted) => document.body.dataset.state === wanted, { timeout: 60_000 }, wanted);
+// Generous: the first load compiles the wasm and the model in a fresh Firefox, which on a loaded machine
+// took over a minute once. A timeout says where the page was.
+async function waitForState(page, wanted) {
+  try {
+    await page.waitForFunction((wanted) => document.body.dataset.state === wanted, { timeout: 150_000 }, wanted);
+  } catch (error) {
+    const where = await page.evaluate(() => `state '${document.body.dataset.state}', status '${document.getElementById('status')?.textContent}'`)
+      .catch(() => 'the page did not answer');
+    throw new Error(`waiting for state '${wanted}': ${error.message} (${where})`);
+  }
+}
 
 /** Sets the sampling form's fields (named as generate()'s options) and the prompt, as a person typing would. */
 async function fillForm(page, prompt, options) {
@@ -102,7 +111,7 @@ test('Firefox: the module gives the same logits in a page, a module Web Worker a
   }
 });
 
-test('Firefox: the demo page generates what Node generates, stops, and survives a bad URL', { timeout: 180_000 }, async () => {
+test('Firefox: the demo page generates what Node generates, stops, and survives a bad URL', { timeout: 300_000 }, async () => {
   const { page, problems } = await open(`${server.url}web/`);
   try {
     await waitForState(page, 'ready');
