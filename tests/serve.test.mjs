@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, PAGE_MOUNTS } from '../tools/serve.mjs';
+import { startServer, PAGE_MOUNTS, byteRange } from '../tools/serve.mjs';
 
 let outside;  // a folder holding the fake checkout (repo/) and a secret beside it
 let server;
@@ -50,9 +50,9 @@ after(async () => {
 });
 
 /** One raw request; resolves to { status, headers, body }. `host: null` sends no Host header. */
-function get(rawPath, { host = `127.0.0.1:${server.port}`, method = 'GET', port = server.port } = {}) {
+function get(rawPath, { host = `127.0.0.1:${server.port}`, method = 'GET', port = server.port, more = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const headers = host === null ? {} : { Host: host };
+    const headers = { ...(host === null ? {} : { Host: host }), ...more };
     const req = request({ host: '127.0.0.1', port, path: rawPath, method, headers, setHost: false }, (res) => {
       let body = '';
       res.setEncoding('latin1');
@@ -83,6 +83,26 @@ test('the mounts are served, with the MIME types and isolation headers browsers 
   const bare = await get('/web');
   assert.deepEqual([bare.status, bare.headers.location], [301, '/web/']);
   assert.equal((await get('/web/app.js?v=1')).status, 200, 'a query string is not part of the path');
+});
+
+test('byte ranges, for downloads that resume: 206 with Content-Range, If-Range, 416', async () => {
+  const whole = await get('/build/models/t.gguf');
+  assert.equal(whole.headers['accept-ranges'], 'bytes');
+  const etag = whole.headers.etag;
+  assert.match(etag, /^"[0-9a-f]+-[0-9a-f]+"$/);
+  const part = await get('/build/models/t.gguf', { more: { Range: 'bytes=5-' } });
+  assert.deepEqual([part.status, part.body, part.headers['content-range'], part.headers['content-length']],
+    [206, 'test', 'bytes 5-8/9', '4']);
+  assert.equal((await get('/build/models/t.gguf', { more: { Range: 'bytes=0-3', 'If-Range': etag } })).body, 'GGUF');
+  const stale = await get('/build/models/t.gguf', { more: { Range: 'bytes=5-', 'If-Range': '"other"' } });
+  assert.deepEqual([stale.status, stale.body], [200, 'GGUF test'], 'the file changed: all of it');
+  const beyond = await get('/build/models/t.gguf', { more: { Range: 'bytes=9-' } });
+  assert.deepEqual([beyond.status, beyond.headers['content-range']], [416, 'bytes */9']);
+  assert.deepEqual(byteRange('bytes=-3', undefined, 'e', 9), { start: 6, end: 8 }, 'the last n bytes');
+  assert.deepEqual(byteRange('bytes=2-100', undefined, 'e', 9), { start: 2, end: 8 });
+  assert.equal(byteRange('bytes=0-1,4-5', undefined, 'e', 9), null, 'several ranges: the whole file');
+  assert.equal(byteRange('items=0-1', undefined, 'e', 9), null);
+  assert.equal(byteRange('bytes=5-2', undefined, 'e', 9), 'unsatisfiable');
 });
 
 test('nothing outside the mounts: .git, node_modules, sources, build output, dotfiles, other file types', async () => {

@@ -97,6 +97,27 @@ const isInside = (outer, inner) => inner === outer || inner.startsWith(outer + p
  *   root: the folder the mounts' `dir`s are relative to (the repository); mounts: what is served (PAGE_MOUNTS,
  *   plus whatever a test page needs)
  */
+/**
+ * The one byte range a request asks for: null for the whole file (no Range header, an If-Range that no longer
+ * matches, or a form this server does not serve, such as several ranges), 'unsatisfiable', or {start, end}
+ * (inclusive, as HTTP counts).
+ */
+export function byteRange(header, ifRange, etag, size) {
+  if (!header || (ifRange !== undefined && ifRange !== etag)) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  let start, end;
+  if (m[1] === '') {  // the last n bytes
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) return 'unsatisfiable';
+  return { start, end };
+}
+
 export async function startServer({ port = 8080, root = REPO_ROOT, mounts = PAGE_MOUNTS, isolation = true, host = '127.0.0.1' } = {}) {
   if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
     throw new Error(`serve: host must be a loopback address (127.0.0.1, ::1 or localhost), not ${host}`);
@@ -159,13 +180,27 @@ export async function startServer({ port = 8080, root = REPO_ROOT, mounts = PAGE
         res.writeHead(target.status, { ...commonHeaders, Location: target.redirect });
         return res.end();
       }
-      res.writeHead(200, {
+      // Byte ranges, so that an interrupted model download resumes where it stopped (wasm/lib/cache.js).
+      const { size, mtimeMs } = target.info;
+      const etag = `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
+      const range = byteRange(req.headers.range, req.headers['if-range'], etag, size);
+      const fileHeaders = {
         ...commonHeaders,
         'Content-Type': MIME_TYPES[target.extension] ?? 'application/octet-stream',
-        'Content-Length': target.info.size,
-      });
+        'Accept-Ranges': 'bytes',
+        ETag: etag,
+      };
+      if (range === 'unsatisfiable') {
+        res.writeHead(416, { ...fileHeaders, 'Content-Range': `bytes */${size}` });
+        return res.end();
+      }
+      if (range) {
+        res.writeHead(206, { ...fileHeaders, 'Content-Range': `bytes ${range.start}-${range.end}/${size}`, 'Content-Length': range.end - range.start + 1 });
+      } else {
+        res.writeHead(200, { ...fileHeaders, 'Content-Length': size });
+      }
       if (req.method === 'HEAD') return res.end();
-      createReadStream(target.file)
+      createReadStream(target.file, range ? { start: range.start, end: range.end } : {})
         .on('error', () => res.destroy())
         .pipe(res);
     } catch (error) {

@@ -3,6 +3,7 @@
 //
 //   ringlm -m model.gguf -p "Once upon a time" -n 128 --temp 0.8 --seed 1
 //   ringlm experiment [-m model.gguf] [-p prompt] [-n 100]   the KV cache on and off, timed per token
+//   ringlm pull URL [--sha256 HEX] | ringlm ls | ringlm rm URL|--all   downloaded models (RingLM.cache)
 //
 // Text streams to stdout; loading progress and timings go to stderr. Bad input ends the process
 // with a one-line message and exit code 1 (2 for bad flags: an unknown one says which it resembles).
@@ -30,8 +31,12 @@ const SHORT_FLAGS = { '-n': '--max-tokens' };
 
 const OWN_HELP = `usage: ringlm [options]
        ringlm experiment [options]   the KV cache on and off, timed (ringlm experiment --help)
+       ringlm pull URL [--sha256 HEX]   download a model into the cache (resumes an interrupted one)
+       ringlm ls                     the cached models, with their sizes
+       ringlm rm URL | --all         remove a cached model, or all of them
 
-  -m, --model FILE         GGUF model (default: the built-in model, if installed)
+  -m, --model FILE|URL     GGUF model (default: the built-in model, if installed); a URL loads
+                           through the cache (downloaded once, then offline: see ringlm ls)
   -p, --prompt TEXT        prompt (default: "")
   -f, --file FILE          read the prompt from a file
       --ctx N              KV cache capacity in tokens (default: min(model, 2048))
@@ -158,7 +163,78 @@ async function experiment(argv, Module) {
   }
 }
 
+const CACHE_HELP = `usage: ringlm pull URL [--sha256 HEX] | ringlm ls | ringlm rm URL | ringlm rm --all
+The cache is ${'$'}RINGLM_CACHE_DIR, else ${'$'}XDG_CACHE_HOME/ringlm/models, else ~/.cache/ringlm/models.
+`;
+
+const megabytes = (n) => `${(n / 1e6).toFixed(1)} MB`;
+
+/** ringlm pull / ls / rm: the download cache (wasm/lib/cache.js), as RingLM.cache and load({cache}) use it. */
+async function cacheCommand([command, ...argv]) {
+  if (argv.includes('-h') || argv.includes('--help')) {
+    process.stdout.write(CACHE_HELP);
+    return 0;
+  }
+  if (command === 'ls') {
+    if (argv.length) throw new UsageError(`ls takes no arguments (got '${argv[0]}')`);
+    const entries = await RingLM.cache.list();
+    for (const e of entries) {
+      const state = e.complete ? '' : `  (partial: ${e.expectedSize ? `${Math.floor((100 * e.size) / e.expectedSize)}%` : 'size unknown'}; pull resumes it)`;
+      process.stdout.write(`${megabytes(e.size).padStart(10)}  ${e.url}${state}\n`);
+    }
+    const total = entries.reduce((sum, e) => sum + e.size, 0);
+    process.stdout.write(`${entries.length} model${entries.length === 1 ? '' : 's'}, ${megabytes(total)} in ${await RingLM.cache.location()}\n`);
+    return 0;
+  }
+  if (command === 'rm') {
+    if (argv.length !== 1) throw new UsageError('rm takes one URL, or --all');
+    if (argv[0] === '--all') {
+      const { entries, bytes } = await RingLM.cache.clear();
+      process.stdout.write(`removed ${entries} model${entries === 1 ? '' : 's'}, ${megabytes(bytes)}\n`);
+      return 0;
+    }
+    if (!(await RingLM.cache.delete(argv[0]))) throw new Error(`${argv[0]} is not in the cache (see ringlm ls)`);
+    process.stdout.write(`removed ${argv[0]}\n`);
+    return 0;
+  }
+  // pull: a load through the cache, which leaves the file stored; the model is checked by loading it.
+  let url, sha256;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--sha256') {
+      sha256 = argv[++i];
+      if (sha256 === undefined) throw new UsageError('--sha256 needs a value');
+    } else if (!argv[i].startsWith('-') && url === undefined) {
+      url = argv[i];
+    } else {
+      throw new UsageError(`pull: unexpected '${argv[i]}' (usage: ringlm pull URL [--sha256 HEX])`);
+    }
+  }
+  if (!url || !/^https?:/i.test(url)) throw new UsageError('pull needs an http(s) URL');
+  const tty = process.stderr.isTTY;
+  const lm = await RingLM.load(url, {
+    cache: true, sha256, contextSize: 16,
+    onProgress: ({ phase, loaded, total }) => {
+      if (tty) process.stderr.write(`\r${phase === 'download' ? 'downloading' : 'checking'}: ${total ? `${Math.round((100 * loaded) / total)}% of ` : ''}${megabytes(total || loaded)}   `);
+    },
+  });
+  if (tty) process.stderr.write('\n');
+  const { architecture, parameters } = lm.info;
+  lm.dispose();
+  const entry = (await RingLM.cache.list()).find((e) => e.url === new URL(url).href);
+  process.stdout.write(`${url}: ${megabytes(entry?.size ?? 0)}, ${architecture}${parameters ? `, ${(parameters / 1e6).toFixed(1)}M parameters` : ''}, cached\n`);
+  return 0;
+}
+
 async function main() {
+  if (['pull', 'ls', 'rm'].includes(process.argv[2])) {
+    try {
+      return await cacheCommand(process.argv.slice(2));
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      process.stderr.write(`ringlm: ${e.message}\n`);
+      return 2;
+    }
+  }
   const Module = await anyModule();
   if (process.argv[2] === 'experiment') {
     try {
@@ -187,7 +263,8 @@ async function main() {
     process.stderr.write('ringlm: --system needs --chat\n');
     return 2;
   }
-  if (!existsSync(model)) {
+  const remote = /^https?:/i.test(model);
+  if (!remote && !existsSync(model)) {
     throw new Error(args.model ? `model file not found: ${model}` : 'no -m MODEL given and the built-in model is not installed');
   }
   let prompt = gen.prompt ?? '';
@@ -196,9 +273,10 @@ async function main() {
 
   const tty = process.stderr.isTTY;
   const lm = await RingLM.load(model, {
-    contextSize,
-    onProgress: ({ loaded, total }) => {
-      if (tty) process.stderr.write(`\rloading ${model}: ${Math.round((100 * loaded) / total)}% of ${(total / 1e6).toFixed(1)} MB`);
+    contextSize, cache: remote,
+    onProgress: ({ phase, loaded, total }) => {
+      const verb = phase === 'download' ? 'downloading' : 'loading';
+      if (tty) process.stderr.write(`\r${verb} ${model}: ${total ? `${Math.round((100 * loaded) / total)}% of ` : ''}${megabytes(total || loaded)}   `);
     },
   });
   if (tty) process.stderr.write('\n');

@@ -2,7 +2,14 @@
 
 /** Progress of a model load: bytes placed in wasm memory so far, and the file size. */
 export interface LoadProgress {
+  /**
+   * 'download': bytes arriving from the network (into the cache, or straight into wasm memory without it);
+   * 'read': bytes copied into wasm memory from a file, a Blob, bytes or the cache. A cached URL reports both,
+   * one after the other, the first time; later loads only 'read'.
+   */
+  phase: 'download' | 'read';
   loaded: number;
+  /** Bytes expected, or 0 when the server does not say. */
   total: number;
 }
 
@@ -23,8 +30,46 @@ export interface LoadOptions {
    * later loads get at most that many. `info.threads` says what a model uses.
    */
   threads?: number;
-  /** Called as the file's bytes arrive in wasm memory. */
+  /** Called as the file's bytes arrive, from the network and then in wasm memory. */
   onProgress?: (progress: LoadProgress) => void;
+  /**
+   * Keep a downloaded (http/https) model on this machine and load it from there next time, also offline.
+   * Default: true in browsers (the origin private file system), false in Node (where it uses $RINGLM_CACHE_DIR,
+   * else $XDG_CACHE_HOME/ringlm/models, else ~/.cache/ringlm/models). An interrupted download resumes with
+   * HTTP Range requests (automatically, up to 3 times; or at the next load). When the network is there a stored
+   * file is checked with one HEAD request, and downloaded again if the server's ETag or size changed; a file
+   * larger than memoryLimit is refused before it is downloaded. Where no store exists (an opaque origin, some
+   * private windows) the model loads without one. See `RingLM.cache`.
+   */
+  cache?: boolean;
+  /** The file's SHA-256 (64 hex digits): a file that hashes otherwise is refused (and not kept in the cache). */
+  sha256?: string;
+}
+
+/** A stored download (see LoadOptions.cache). */
+export interface CachedModel {
+  url: string;
+  /** Bytes stored; less than expectedSize while a download is unfinished. */
+  size: number;
+  /** The size the server announced, or null when it did not say. */
+  expectedSize: number | null;
+  /** False for a download that stopped before the end: the next load of the URL resumes it. */
+  complete: boolean;
+  /** The SHA-256 it was checked against, or null when none was asked for. */
+  sha256: string | null;
+  /** ISO 8601 time of storing. */
+  storedAt: string;
+}
+
+/** RingLM.cache. */
+export interface ModelCache {
+  /** Where files are kept: a folder in Node, OPFS in a browser; null where nothing can be kept. */
+  location(): Promise<string | null>;
+  list(): Promise<CachedModel[]>;
+  /** Removes the stored copy of `url`, finished or not; resolves to whether there was one. */
+  delete(url: string | URL): Promise<boolean>;
+  /** Removes every stored model. */
+  clear(): Promise<{ entries: number; bytes: number }>;
 }
 
 /** What a model is, read from its GGUF metadata, and what it occupies. */
@@ -313,6 +358,8 @@ export interface CacheState {
 export declare class RingLM {
   /** Where the built-in model is (a file: URL in Node, an http(s) URL in a page). */
   static readonly defaultModelUrl: string;
+  /** Downloaded models kept on this machine (LoadOptions.cache). */
+  static readonly cache: ModelCache;
   /** Load the built-in model, trained here on the King James Bible (see models/MODEL_CARD.md). */
   static loadDefault(options?: LoadOptions): Promise<RingLM>;
   /** Memory of the shared wasm instance: malloc'ed bytes in use, and the wasm memory's size. */

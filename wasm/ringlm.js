@@ -10,14 +10,18 @@
 // strings into Errors; the rest of the JS side is in lib/, one concern a file:
 //   runtime.js  which wasm build a model runs in (threads or not), one instance of each per realm
 //   source.js   a model file's bytes (path, URL, Blob, bytes) into wasm memory, copied once
+//   cache.js    downloaded models kept on this machine (OPFS in browsers, a folder in Node), resumable
+//   sha256.js   SHA-256 over chunks, for checking downloads
 //   heap.js     lending bytes to C++ for one call
 //   options.js  generate()'s options, checked against the core's schema (src/generate/options.h)
 //   checks.js   token ids and chat messages
 //   chat.js     chat templates
 
 import { withHeapCopy } from './lib/heap.js';
-import { getModule, threadCount, anyModule, memoryUsage, nextTurn } from './lib/runtime.js';
+import { getModule, threadCount, anyModule, memoryUsage, nextTurn, isNode } from './lib/runtime.js';
 import { DEFAULT_MODEL_URL, describeSource } from './lib/source.js';
+import { cachedSource, modelCache } from './lib/cache.js';
+import { Sha256 } from './lib/sha256.js';
 import { checkGenerateOptions, checkOptionNames, generateOptionSchema } from './lib/options.js';
 import { tokenId, tokenIds } from './lib/checks.js';
 import { ChatTemplates, chatPromptIds } from './lib/chat.js';
@@ -25,6 +29,20 @@ import { ChatTemplates, chatPromptIds } from './lib/chat.js';
 const textEncoder = new TextEncoder();
 // ignoreBOM keeps a leading U+FEFF in the text (by default TextDecoder drops it).
 const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** The http(s) URL a load source names, or null (a path, bytes, a Blob, a data: or blob: URL). */
+function httpUrl(source) {
+  const text = source instanceof URL ? source.href : typeof source === 'string' ? source : null;
+  return text !== null && /^https?:/i.test(text) ? new URL(text).href : null;
+}
+
+/** Throws unless `bytes` hash to `sha256`. */
+function checkSha256(bytes, sha256) {
+  const hash = new Sha256();
+  for (let i = 0; i < bytes.length; i += 1 << 24) hash.update(bytes.subarray(i, i + (1 << 24)));
+  const got = hash.hex();
+  if (got !== sha256.toLowerCase()) throw new Error(`RingLM.load: the file has SHA-256 ${got}, not the ${sha256.toLowerCase()} asked for`);
+}
 
 export class RingLM {
   #module;
@@ -62,6 +80,14 @@ export class RingLM {
     return DEFAULT_MODEL_URL.href;
   }
 
+  /**
+   * Downloaded models kept on this machine (see LoadOptions.cache): list() / delete(url) / clear() /
+   * location().
+   */
+  static get cache() {
+    return modelCache;
+  }
+
   /** Load the built-in model (the same as RingLM.load() with no source). */
   static loadDefault(options = {}) {
     return RingLM.load(DEFAULT_MODEL_URL, options);
@@ -82,7 +108,7 @@ export class RingLM {
    *   available, at most 8, where SharedArrayBuffer exists, else 1), onProgress?: ({loaded, total}) => void }
    */
   static async load(source = DEFAULT_MODEL_URL, options = {}) {
-    const { contextSize = 0, memoryLimit = 0, onProgress } = options;
+    const { contextSize = 0, memoryLimit = 0, onProgress, cache = !isNode, sha256 } = options;
     if (!Number.isInteger(contextSize) || contextSize < 0) {
       throw new RangeError(`RingLM.load: contextSize must be a positive integer (got ${contextSize})`);
     }
@@ -92,13 +118,20 @@ export class RingLM {
     if (onProgress !== undefined && typeof onProgress !== 'function') {
       throw new TypeError('RingLM.load: onProgress must be a function');
     }
+    if (typeof cache !== 'boolean') throw new TypeError(`RingLM.load: cache must be true or false (got ${cache})`);
+    if (sha256 !== undefined && !(typeof sha256 === 'string' && /^[0-9a-f]{64}$/i.test(sha256))) {
+      throw new TypeError(`RingLM.load: sha256 must be 64 hexadecimal digits (got ${JSON.stringify(sha256)})`);
+    }
     const threads = await threadCount(options.threads);
     const { Module, pool } = await getModule(threads);
     checkOptionNames(Module, options, 'LoadOptions', 'RingLM.load');
-    const { size, fill } = await describeSource(source);
-    if (size === 0) throw new Error('RingLM.load: the model file is empty');
-    // The file is the bulk of the budget: refuse it before allocating (the engine checks the rest).
+    // The file is the bulk of the budget: refuse it before allocating (the engine checks the rest), and a URL's
+    // before downloading it when the cache asks the server for its size first.
     const limit = Math.min(memoryLimit || 2 ** 32, 2 ** 32);
+    const url = httpUrl(source);
+    const stored = url && cache ? await cachedSource(url, { sha256, limit, onProgress }) : null;
+    const { size, fill } = await describeSource(stored ?? source);
+    if (size === 0) throw new Error('RingLM.load: the model file is empty');
     if (size > limit) {
       throw new Error(`RingLM.load: the file is ${(size / 2 ** 20).toFixed(1)} MiB, more than the memory limit of ` +
         `${(limit / 2 ** 20).toFixed(1)} MiB${limit === 2 ** 32 ? ' (the 4 GiB wasm address space)' : ''}`);
@@ -107,7 +140,10 @@ export class RingLM {
     if (ptr === 0) throw new Error(`RingLM.load: cannot allocate ${size} bytes in wasm memory (the limit is 4 GiB)`);
     const engine = new Module.Engine();
     try {
-      await fill(Module, ptr, onProgress);
+      const phase = url && !stored ? 'download' : 'read';
+      await fill(Module, ptr, onProgress && ((p) => onProgress({ phase, ...p })));
+      // A download through the cache was checked as it arrived; anything else is checked in place.
+      if (sha256 && !stored) checkSha256(Module.HEAPU8.subarray(ptr, ptr + size), sha256);
     } catch (e) {
       Module._free(ptr);
       engine.delete();

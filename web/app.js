@@ -185,7 +185,7 @@ async function loadModel({ source, name, kind, quiet404 = false, keepAlert = fal
   showProgress(0, source instanceof Blob ? source.size : 0, name);
   const contextSize = $('context-size').validity.valid ? Number($('context-size').value || 0) : 0;
   const reply = await request('load', { source, contextSize, memoryLimit: MEMORY_LIMIT }, (message) => {
-    if (message.type === 'progress') showProgress(message.loaded, message.total, name);
+    if (message.type === 'progress') showProgress(message.loaded, message.total, name, message.phase);
     if (message.type === 'unloaded') {
       state.model = null;
       showModel();
@@ -578,15 +578,17 @@ function setStatus(text) {
   if ($('status-text').textContent !== text) $('status-text').textContent = text;
 }
 
-function showProgress(loaded, total, name) {
+/** `phase`: 'download' (from the network) or 'read' (into memory: from a file, or the download cache). */
+function showProgress(loaded, total, name, phase = 'read') {
   $('progress').hidden = false;
   const percent = total > 0 ? Math.min(100, (100 * loaded) / total) : 0;
   $('progress-bar').style.width = `${percent}%`;
   $('progress-bar').parentElement.setAttribute('aria-valuenow', String(Math.round(percent)));
   $('progress-text').textContent = total > 0
-    ? `${name}: ${formatBytes(loaded)} of ${formatBytes(total)} · ${Math.floor(percent)}%`
+    ? `${name}: ${phase === 'download' ? 'downloading' : 'reading'} ${formatBytes(loaded)} of ${formatBytes(total)} · ${Math.floor(percent)}%`
     : `${name}: connecting…`;
-  if (state.phase === 'loading') setStatus(total > 0 ? `Loading the model… ${Math.floor(percent)}%` : PHASE_STATUS.loading);
+  const doing = phase === 'download' ? 'Downloading the model' : 'Loading the model';
+  if (state.phase === 'loading') setStatus(total > 0 ? `${doing}… ${Math.floor(percent)}%` : PHASE_STATUS.loading);
 }
 
 function hideProgress() {

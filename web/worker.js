@@ -84,7 +84,7 @@ const isOutOfMemory = (error) =>
 
 async function load({ id, source, contextSize, memoryLimit }) {
   let lastProgress = 0;
-  const onProgress = ({ loaded, total }) => {
+  const onProgress = ({ phase, loaded, total }) => {
     if (dieDuringNextLoad) {
       // Test hook: as if the browser ended this worker mid-load. close() ends it after the current task, in
       // which the rest of a small load may still run: nothing it would post gets out.
@@ -94,7 +94,7 @@ async function load({ id, source, contextSize, memoryLimit }) {
     const now = performance.now();
     if (loaded < total && now - lastProgress < 50) return;  // at most 20 messages a second, and always the last
     lastProgress = now;
-    post({ type: 'progress', id, loaded, total });
+    post({ type: 'progress', id, phase, loaded, total });
   };
   const options = { contextSize, memoryLimit, onProgress };
   try {

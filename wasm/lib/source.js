@@ -76,7 +76,12 @@ export async function describeSource(source) {
     }
     return { size: stat.size, fill: (M, ptr, onProgress) => fillFromNodeFile(M, path, ptr, stat.size, onProgress) };
   }
-  const response = await fetch(text);
+  let response;
+  try {
+    response = await fetch(text);
+  } catch (e) {
+    throw new Error(`RingLM.load: fetching ${text} failed (${e.message})`, { cause: e });
+  }
   if (!response.ok) throw new Error(`RingLM.load: fetching ${text} failed: HTTP ${response.status}`);
   const length = Number(response.headers.get('content-length'));
   if (!(length > 0) || response.headers.get('content-encoding')) {

@@ -1,0 +1,124 @@
+// The download cache in a page (Chromium): on by default there, kept in the origin private file system, read
+// back with the network off, listed and deleted through RingLM.cache; a download cut off by going offline
+// resumes where it stopped. (Node and the CLI: tests/cache.test.mjs.)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+import { startServer, PAGE_MOUNTS } from '../tools/serve.mjs';
+import { makeRandomLlama } from '../tools/gguf/random-llama.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const MODEL = 'build/models/cache-test.gguf';
+
+let server, browser, context, page;
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run \`npm run setup\` (or set CHROMIUM_PATH)`);
+  mkdirSync(path.join(ROOT, 'build/models'), { recursive: true });
+  // Large enough (about 2 MB) that a download can be caught half-way.
+  const bytes = makeRandomLlama({ seed: 5, dim: 128, layers: 2, heads: 4, kvHeads: 2, ffn: 256, vocab: 4000, ctx: 128, type: 'F32' }).toBuffer();
+  writeFileSync(path.join(ROOT, `${MODEL}.tmp`), bytes);
+  renameSync(path.join(ROOT, `${MODEL}.tmp`), path.join(ROOT, MODEL));
+  server = await startServer({ port: 0, root: ROOT, mounts: [...PAGE_MOUNTS, { url: '/tests/browser/', dir: 'tests/browser' }] });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  context = await browser.newContext();
+  page = await context.newPage();
+  await page.goto(`${server.url}tests/browser/harness.html`);
+  await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 30_000 });
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Load `url` in the page (default options but a small context); its first logits and the progress phases. */
+const loadInPage = (url, options = {}) => page.evaluate(async ({ url, options }) => {
+  const phases = [];
+  try {
+    const lm = await window.RingLM.load(url, { contextSize: 32, ...options, onProgress: (p) => phases.push(p.phase) });
+    const logits = Array.from(lm.prefill([1, 5, 7]).slice(0, 64));
+    lm.dispose();
+    return { logits, phases: [...new Set(phases)] };
+  } catch (e) {
+    return { error: e.message };
+  }
+}, { url, options });
+
+test('a URL is kept in OPFS by default and loads again offline; list and delete', { timeout: 120_000 }, async () => {
+  const url = `${server.url}${MODEL}`;
+  await page.evaluate(() => window.RingLM.cache.clear());
+  const fresh = await loadInPage(url, { cache: false });
+  assert.equal(fresh.error, undefined, fresh.error);
+  assert.deepEqual(fresh.phases, ['download'], 'without the cache the bytes stream straight into memory');
+  assert.deepEqual(await page.evaluate(() => window.RingLM.cache.list()), [], 'cache: false keeps nothing');
+
+  const first = await loadInPage(url);
+  assert.equal(first.error, undefined, first.error);
+  assert.deepEqual(first.logits, fresh.logits);
+  assert.deepEqual(first.phases, ['download', 'read']);
+  const listed = await page.evaluate(() => window.RingLM.cache.list());
+  assert.equal(listed.length, 1);
+  assert.equal(listed[0].url, url);
+  assert.equal(listed[0].complete, true);
+  assert.ok(listed[0].size > 1e6, JSON.stringify(listed[0]));
+  assert.match(await page.evaluate(() => window.RingLM.cache.location()), /origin private file system/);
+
+  await context.setOffline(true);
+  try {
+    const offline = await loadInPage(url);
+    assert.equal(offline.error, undefined, offline.error);
+    assert.deepEqual(offline.logits, fresh.logits, 'the stored copy, with the network off');
+    assert.deepEqual(offline.phases, ['read']);
+    assert.equal(await page.evaluate((url) => window.RingLM.cache.delete(url), url), true);
+    const gone = await loadInPage(url);
+    assert.match(gone.error ?? '', /RingLM\.load: .*fail/i, 'deleted, and offline: a clear error');
+  } finally {
+    await context.setOffline(false);
+  }
+  assert.deepEqual(await page.evaluate(() => window.RingLM.cache.list()), []);
+});
+
+test('a download cut off by going offline is kept in part and resumed from there', { timeout: 120_000 }, async () => {
+  const url = `${server.url}${MODEL}`;
+  await page.evaluate(() => window.RingLM.cache.clear());
+  // Throttle the body so that the cut lands mid-way: answer the GET slowly, in pieces.
+  const ranges = [];
+  await page.route('**/cache-test.gguf', async (route) => {
+    const request = route.request();
+    if (request.method() !== 'GET') return route.continue();
+    ranges.push(request.headers().range ?? null);
+    if (ranges.length > 1) return route.continue();
+    // The first GET: the server's answer cut after 40 % of the body (as a dropped connection would leave it).
+    const response = await route.fetch();
+    const body = await response.body();
+    await route.fulfill({ response, body: body.subarray(0, Math.floor(body.length * 0.4)),
+      headers: { ...response.headers(), 'content-length': String(body.length) } });
+  });
+  try {
+    const result = await loadInPage(url);
+    // Either the short body was noticed and resumed at once, or the next load resumes it.
+    if (result.error) {
+      assert.match(result.error, /stopped after \d+ of \d+ bytes/);
+      const [partial] = await page.evaluate(() => window.RingLM.cache.list());
+      assert.equal(partial.complete, false);
+      const again = await loadInPage(url);
+      assert.equal(again.error, undefined, again.error);
+    }
+    const gets = ranges;
+    assert.ok(gets.some((r) => r && /^bytes=\d+-$/.test(r) && Number(/\d+/.exec(r)[0]) > 0),
+      `a Range request for the rest was made (${JSON.stringify(gets)})`);
+    const [entry] = await page.evaluate(() => window.RingLM.cache.list());
+    assert.equal(entry.complete, true);
+    const cached = await loadInPage(url, { cache: true });
+    const direct = await loadInPage(url, { cache: false });
+    assert.deepEqual(cached.logits, direct.logits, 'the resumed file is the file');
+  } finally {
+    await page.unroute('**/cache-test.gguf');
+    await page.evaluate(() => window.RingLM.cache.clear());
+  }
+});
