@@ -4,7 +4,8 @@
 //     page and in a module Web Worker;
 //   - the demo page: it loads its model, a seeded generation shows the text Node generates, Stop ends a
 //     generation, a missing URL shows its error and the model in use stays usable;
-//   - the misuse cases of tests/browser/misuse.mjs.
+//   - the misuse cases of tests/browser/misuse.mjs;
+//   - the download cache in the origin private file system (tests/cache-browser.test.mjs has more in Chromium).
 //
 // Needs `npm run build` and `node tools/make-test-models.mjs` first (tools/test.sh does both), and firefox-esr
 // (`npm run setup` installs it). Leaves a screenshot in build/artifacts/firefox-demo.png.
@@ -172,6 +173,44 @@ test('Firefox: misuse of the API (tests/browser/misuse.mjs)', { timeout: 180_000
       await t.test(name, () => page.evaluate((name, model, twin) => window.misuseCases[name](window.RingLM, model, twin),
         name, misuseModels.model, misuseModels.twin));
     }
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('Firefox: a URL is kept in the origin private file system, loads from it, and is listed and deleted', { timeout: 120_000 }, async () => {
+  const { page, problems } = await open(`${server.url}tests/browser/harness.html`);
+  try {
+    await page.waitForFunction(() => window.harnessReady === true, { timeout: 60_000 });
+    const r = await page.evaluate(async (url) => {
+      const { RingLM } = window;
+      await RingLM.cache.clear();
+      const run = async () => {
+        const phases = new Set();
+        const lm = await RingLM.load(url, { contextSize: 32, onProgress: (p) => phases.add(p.phase) });
+        const logits = Array.from(lm.prefill([1, 5, 7]).slice(0, 32));
+        lm.dispose();
+        return { logits, phases: [...phases] };
+      };
+      const first = await run();
+      const second = await run();
+      const listed = await RingLM.cache.list();
+      const deleted = await RingLM.cache.delete(url);
+      return { first, second, listed, deleted, after: await RingLM.cache.list(), where: await RingLM.cache.location() };
+    }, `${server.url}${MODEL_PATH}`);
+    assert.deepEqual(r.first.phases, ['download', 'read'], 'downloaded into the store, then read from it');
+    assert.deepEqual(r.second.phases, ['read'], 'the second load reads the stored copy');
+    assert.deepEqual(r.second.logits, r.first.logits);
+    const node = await nodeModel(MODEL_PATH);
+    node.reset();
+    assert.deepEqual(r.first.logits, Array.from(node.prefill([1, 5, 7]).slice(0, 32)), 'the stored bytes are the file');
+    node.reset();
+    assert.deepEqual(r.listed.map((e) => [e.url, e.complete, e.size]),
+      [[`${server.url}${MODEL_PATH}`, true, readFileSync(path.join(ROOT, MODEL_PATH)).length]]);
+    assert.equal(r.deleted, true);
+    assert.deepEqual(r.after, []);
+    assert.match(r.where, /origin private file system/);
     assert.deepEqual(problems, []);
   } finally {
     await page.close();
