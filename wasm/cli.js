@@ -4,6 +4,8 @@
 //   ringlm -m model.gguf -p "Once upon a time" -n 128 --temp 0.8 --seed 1
 //   ringlm experiment [-m model.gguf] [-p prompt] [-n 100]   the KV cache on and off, timed per token
 //   ringlm pull URL [--sha256 HEX] | ringlm ls | ringlm rm URL|--all   downloaded models (RingLM.cache)
+//   ringlm prefill -m model.gguf -f system.txt -o state.bin      a prompt run once, saved; then
+//   ringlm -m model.gguf --state state.bin -p "more text"         generation continues after it
 //
 // Text streams to stdout; loading progress and timings go to stderr. Bad input ends the process
 // with a one-line message and exit code 1 (2 for bad flags: an unknown one says which it resembles).
@@ -25,6 +27,7 @@ const OWN_FLAGS = {
   '-p': ['prompt', 'string'], '--prompt': ['prompt', 'string'],
   '-f': ['file', 'string'], '--file': ['file', 'string'],
   '--ctx': ['contextSize', 'integer'], '--system': ['system', 'string'],
+  '--state': ['state', 'string'],
   '--no-bos': ['addBos', 'no'], '--chat': ['chat', 'yes'], '-h': ['help', 'yes'], '--help': ['help', 'yes'],
 };
 const SHORT_FLAGS = { '-n': '--max-tokens' };
@@ -34,6 +37,8 @@ const OWN_HELP = `usage: ringlm [options]
        ringlm pull URL [--sha256 HEX]   download a model into the cache (resumes an interrupted one)
        ringlm ls                     the cached models, with their sizes
        ringlm rm URL | --all         remove a cached model, or all of them
+       ringlm prefill -m MODEL (-p TEXT | -f FILE) -o STATE [--ctx N] [--no-bos]
+                                     run a prompt and save the session (restores in any build)
 
   -m, --model FILE|URL     GGUF model (default: the built-in model, if installed); a URL loads
                            through the cache (downloaded once, then offline: see ringlm ls)
@@ -43,6 +48,8 @@ const OWN_HELP = `usage: ringlm [options]
       --no-bos             do not add the BOS token
       --chat               the prompt is a user's message: the model answers it through its chat template
       --system TEXT        with --chat: a system message first
+      --state FILE         start from a saved session (ringlm prefill, saveState()): the prompt
+                           continues it, as keepCache does
   -h, --help               this text
 
 generation (-n is --max-tokens; --stop may be repeated):
@@ -225,7 +232,44 @@ async function cacheCommand([command, ...argv]) {
   return 0;
 }
 
+/** ringlm prefill: run a prompt into the cache and save the session (RingLM.saveState) to a file. */
+async function prefillCommand(argv, Module, schema) {
+  const args = parseArgs(argv.filter((a, i) => !(a === '-o' || argv[i - 1] === '-o')), Module, schema);
+  const out = argv[argv.indexOf('-o') + 1];
+  if (!argv.includes('-o') || !out) throw new UsageError('prefill needs -o STATE (the file to write)');
+  const { model = DEFAULT_MODEL, file, contextSize = 0, addBos, help, ...rest } = args;
+  if (help) {
+    process.stdout.write('usage: ringlm prefill -m MODEL (-p TEXT | -f FILE) -o STATE [--ctx N] [--no-bos]\n');
+    return 0;
+  }
+  const extra = Object.keys(rest).filter((k) => k !== 'prompt' && !(k === 'stop' && rest.stop.length === 0));
+  if (extra.length) throw new UsageError(`prefill takes -m, -p/-f, -o, --ctx and --no-bos (not ${extra.join(', ')})`);
+  const prompt = file ? (await import('node:fs')).readFileSync(file, 'utf8') : rest.prompt;
+  if (!prompt) throw new UsageError('prefill needs a prompt: -p TEXT or -f FILE');
+  const lm = await RingLM.load(model, { contextSize, cache: /^https?:/i.test(model) });
+  try {
+    const ids = lm.tokenize(prompt, addBos === undefined ? {} : { addBos });
+    lm.prefill(ids);
+    const state = lm.saveState();
+    writeFileSync(out, state);
+    process.stderr.write(`ringlm: ${ids.length} tokens run; state (${(state.length / 1e6).toFixed(1)} MB, context ${lm.info.contextSize}) written to ${out}\n`);
+  } finally {
+    lm.dispose();
+  }
+  return 0;
+}
+
 async function main() {
+  if (process.argv[2] === 'prefill') {
+    const Module = await anyModule();
+    try {
+      return await prefillCommand(process.argv.slice(3), Module, generateOptionSchema(Module));
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      process.stderr.write(`ringlm: ${e.message}\n`);
+      return 2;
+    }
+  }
   if (['pull', 'ls', 'rm'].includes(process.argv[2])) {
     try {
       return await cacheCommand(process.argv.slice(2));
@@ -258,7 +302,11 @@ async function main() {
     process.stdout.write(OWN_HELP + generationHelp(schema));
     return 0;
   }
-  const { model = DEFAULT_MODEL, file, contextSize = 0, chat = false, system, ...gen } = args;
+  const { model = DEFAULT_MODEL, file, contextSize = 0, chat = false, system, state, ...gen } = args;
+  if (state !== undefined && chat) {
+    process.stderr.write('ringlm: --state continues a saved session as plain text; it does not combine with --chat\n');
+    return 2;
+  }
   if (system !== undefined && !chat) {
     process.stderr.write('ringlm: --system needs --chat\n');
     return 2;
@@ -286,6 +334,10 @@ async function main() {
       const messages = [...(system === undefined ? [] : [{ role: 'system', content: system }]), { role: 'user', content: prompt }];
       iterator = lm.chat(messages, gen);
     } else {
+      if (state !== undefined) {
+        await lm.restoreState(state);
+        gen.keepCache = true;
+      }
       process.stdout.write(prompt);
       iterator = lm.generate(prompt, gen);
     }

@@ -441,9 +441,13 @@ export declare class RingLM {
   /**
    * Return the session to a saveState() snapshot; a continuation (keepCache) then repeats exactly. A snapshot of
    * another model file (told apart by a fingerprint of its bytes), another contextSize or another snapshot format
-   * version is refused with an Error saying which, before anything changes.
+   * version is refused with an Error saying which, before anything changes. Snapshots are portable: one saved
+   * by the native CLI (`ringlm-cli prefill`), the `ringlm prefill` command, Node or a browser restores in any of
+   * the others (they compute the same bits).
    */
   restoreState(state: Uint8Array): void;
+  /** The same, from a file: a URL, a path (Node), a Blob or an ArrayBuffer, read first. */
+  restoreState(state: string | URL | Blob | ArrayBuffer): Promise<void>;
 
   /** Free the model's memory. Later calls throw; a second dispose() does nothing; a running generation ends with an AbortError. */
   dispose(): void;

@@ -433,12 +433,49 @@ export class RingLM {
     return state;
   }
 
-  /** Return the session to a saveState() snapshot. */
+  /**
+   * Return the session to a saveState() snapshot, taken in any build (native, Node, browser: they compute
+   * the same bits) of the same model file and context size. Bytes restore at once; a URL, a path (Node), a
+   * Blob or an ArrayBuffer is read first and the call returns a Promise.
+   */
   restoreState(state) {
+    if (!(state instanceof Uint8Array)) {
+      const readable = typeof state === 'string' || state instanceof URL || state instanceof ArrayBuffer ||
+        (typeof Blob !== 'undefined' && state instanceof Blob);
+      if (!readable) {
+        throw new TypeError('RingLM.restoreState: state must be the Uint8Array saveState() returned, or a URL, path, Blob or ArrayBuffer holding one');
+      }
+      this.#live();
+      return this.#restoreStateFrom(state);
+    }
     const engine = this.#idle('restoreState');
-    if (!(state instanceof Uint8Array)) throw new TypeError('RingLM.restoreState: state must be the Uint8Array saveState() returned');
     withHeapCopy(this.#module, state, 'RingLM.restoreState',
       (ptr, n) => this.#check(engine.restoreState(ptr, n), 'restoreState'));
+  }
+
+  async #restoreStateFrom(source) {
+    let bytes;
+    if (source instanceof ArrayBuffer) {
+      bytes = new Uint8Array(source);
+    } else if (typeof Blob !== 'undefined' && source instanceof Blob) {
+      bytes = new Uint8Array(await source.arrayBuffer());
+    } else if (typeof source === 'string' || source instanceof URL) {
+      const text = source instanceof URL ? source.href : source;
+      if (isNode && !/^(https?|blob|data):/i.test(text)) {
+        const fs = await import('node:fs/promises');
+        bytes = await fs.readFile(text.startsWith('file:') ? new URL(text) : text).catch((e) => {
+          throw new Error(`RingLM.restoreState: cannot read '${text}': ${e.code ?? e.message}`);
+        });
+        bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      } else {
+        const response = await fetch(text).catch((e) => {
+          throw new Error(`RingLM.restoreState: fetching ${text} failed (${e.message})`);
+        });
+        if (!response.ok) throw new Error(`RingLM.restoreState: fetching ${text} failed: HTTP ${response.status}`);
+        bytes = new Uint8Array(await response.arrayBuffer());
+      }
+    }
+    this.restoreState(bytes);
   }
 
   /** How full the KV ring is: { position, kept, capacity, dropped }. */

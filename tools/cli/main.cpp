@@ -11,6 +11,11 @@
 //                                                       token ids, comma-separated (BOS/EOS: the model's default)
 //   ringlm-cli detokenize -m MODEL (--tokens 1,2,3 | --batch FILE) [--special] [--keep-space] [--stream]
 //                                                       the text (--stream: through the streaming TextDecoder)
+//   ringlm-cli prefill -m MODEL --tokens 1,2,3 -o STATE [--ctx N]
+//                                                       run the tokens into the cache and write the session's
+//                                                       state (what RingLM.restoreState reads, in any build)
+//   ringlm-cli generate -m MODEL --tokens 1,2,3 [--state STATE] [generation options]
+//                                                       sampled ids; --state restores a saved state first
 //   --batch FILE: one input per line (tokenize: the text's bytes in hex; detokenize: comma-separated ids),
 //   one output line each (tokenize: ids; detokenize: the text's bytes in hex), or "error: MESSAGE".
 #include <algorithm>
@@ -301,12 +306,13 @@ int main(int argc, char** argv) {
                 "       ringlm-cli bench -m MODEL [--ctx N] [--reps N] [--only decode,prefill,cache,stream] [--threads N]\n"
                 "       ringlm-cli tokenize -m MODEL (--text TEXT | --batch FILE) [--special] [--bos|--no-bos] [--eos|--no-eos]\n"
                 "       ringlm-cli detokenize -m MODEL (--tokens 1,2,3 | --batch FILE) [--special] [--keep-space] [--stream]\n"
-                "       ringlm-cli generate -m MODEL --tokens 1,2,3 [generation options]\n\n"
+                "       ringlm-cli prefill -m MODEL --tokens 1,2,3 -o STATE [--ctx N]\n"
+                "       ringlm-cli generate -m MODEL --tokens 1,2,3 [--state STATE] [generation options]\n\n"
                 "generation options (src/generate/options.h):\n%s", generate_help().c_str());
     return argc < 2 ? 1 : 0;
   }
   const std::string command = argv[1];
-  std::string model_path, out_path, tokens_arg;
+  std::string model_path, out_path, tokens_arg, state_path;
   std::string only;
   int ctx = 0, decode_count = 0, reps = 3, threads = 1;
   TokenizerArgs tok;
@@ -328,6 +334,7 @@ int main(int argc, char** argv) {
     if ((a == "-m" || a == "--model") && (v = value("model"))) model_path = v;
     else if ((a == "-o" || a == "--out") && (v = value("out"))) out_path = v;
     else if (a == "--tokens" && (v = value("tokens"))) tokens_arg = v;
+    else if (a == "--state" && (v = value("state"))) state_path = v;
     else if (a == "--ctx" && (v = value("ctx"))) ctx = std::atoi(v);
     else if (a == "--decode" && (v = value("decode"))) decode_count = std::atoi(v);
     else if (a == "--reps" && (v = value("reps"))) reps = std::atoi(v);
@@ -409,10 +416,32 @@ int main(int argc, char** argv) {
     if (tokens_arg.empty() == tok.batch.empty()) return fail("detokenize needs one of --tokens and --batch");
     return detokenize_command(*t, tokens_arg, tok);
   }
+  if (command == "prefill") {
+    std::vector<int32_t> tokens;
+    if (!parse_tokens(tokens_arg, &tokens)) return fail("--tokens needs a comma-separated list of token ids");
+    if (out_path.empty()) return fail("missing -o STATE");
+    if (ringlm::Status s = engine->prefill(tokens.data(), int(tokens.size()), false); !s.ok()) return fail(s.message());
+    std::vector<uint8_t> state;
+    if (ringlm::Status s = ringlm::Session(*engine).save(&state); !s.ok()) return fail(s.message());
+    FILE* f = std::fopen(out_path.c_str(), "wb");
+    const bool written = f && std::fwrite(state.data(), 1, state.size(), f) == state.size();
+    if (f) std::fclose(f);
+    if (!written) return fail("cannot write '" + out_path + "'");
+    return 0;
+  }
   if (command == "generate") {
     std::vector<int32_t> prompt;
     if (!parse_tokens(tokens_arg, &prompt)) return fail("--tokens needs a comma-separated list of token ids");
     ringlm::Session session(*engine);
+    if (!state_path.empty()) {
+      uint8_t* state = nullptr;
+      size_t state_size = 0;
+      const bool read = read_file(state_path, &state, &state_size, &error);
+      const ringlm::Status s = read ? session.restore(state, state_size) : ringlm::Status::error(error);
+      std::free(state);
+      if (!s.ok()) return fail(state_path + ": " + s.message());
+      gen.keep_cache = true;  // the tokens continue the restored session
+    }
     if (!seed_given) gen.sampling.seed = std::random_device()() & 0xffffffffu;  // the schema's default: random
     if (ringlm::Status s = session.begin(prompt.data(), int(prompt.size()), gen); !s.ok()) return fail(s.message());
     for (;;) {
