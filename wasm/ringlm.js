@@ -405,7 +405,7 @@ export class RingLM {
       (ptr, n) => this.#check(engine.restoreState(ptr, n), 'restoreState'));
   }
 
-  /** How full the KV ring is: { position, kept, capacity, dropped }. */
+  /** How full the KV ring is: { position, kept, capacity, dropped, policy, anchors, windowStart }. */
   get cacheState() {
     return this.#live().cacheState();
   }
