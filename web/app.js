@@ -455,6 +455,7 @@ function showExperiment(result) {
     ['Without', `${integer.format(uncached.tokens)} tokens in ${oneDecimal.format(uncached.totalMs)} ms (${uncached.msPerToken.toFixed(2)} ms/token)`],
     ['Speed-up', `${result.speedup.toFixed(2)}×`],
     ['Texts', result.textsEqual ? 'equal' : 'different'],
+    ['Text', cached.text],
   ];
   for (const [term, value] of rows) {
     const row = document.createElement('div');
@@ -463,6 +464,10 @@ function showExperiment(result) {
     dd.textContent = value;
     if (term === 'Speed-up') dd.id = 'experiment-speedup';
     if (term === 'Texts') dd.id = 'experiment-texts';
+    if (term === 'Text') {
+      dd.id = 'experiment-text';
+      row.className = 'wide';
+    }
     row.append(dt, dd);
     $('experiment-summary').append(row);
   }
