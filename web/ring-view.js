@@ -17,7 +17,7 @@ const BAR_LEFT = 78, BAR_RIGHT = WIDTH - 10, BAR_WIDTH = BAR_RIGHT - BAR_LEFT;
 const LEGEND_Y = 12;
 const STREAM = { top: 42, height: 14, labelY: 36 };
 const RING = { top: 96, height: 24, labelY: 136 };
-const CELL_LINES_UP_TO = 256;  // slots drawn one by one up to this capacity (beyond, they would be a grey blur)
+const CELL_LINES_UP_TO = 128;  // slots drawn one by one up to this capacity (beyond, the lines would stripe the bar)
 const LABEL_MIN_WIDTH = 44;    // a segment narrower than this (px) gets no label under it
 
 const POLICY_WORDS = {
