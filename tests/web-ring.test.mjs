@@ -1,7 +1,8 @@
 // The demo page's live KV ring picture (web/ring-view.js) in headless Chromium: the built-in model loaded with a
 // ring of 32 slots generates well past it under 'sinks', 'shift' and 'stop'. The picture's figures must be those
 // of lm.cacheState after the same generation in Node (capacity, the anchors kept, dropped tokens, the position),
-// they must change while tokens stream (not only at the end), and each policy must show itself: tokens dropped
+// they must change while tokens stream (not only at the end; checked on the long 'sinks' and 'shift' runs: the
+// 28 tokens 'stop' allows may take fewer frames than that), and each policy must show itself: tokens dropped
 // under 'sinks' and 'shift' with the anchors kept, a full ring and a stop at the capacity under 'stop'.
 // Leaves a screenshot per policy in build/artifacts/web-ring-<policy>.png.
 
@@ -67,7 +68,8 @@ test('the KV ring picture follows a generation past the context under sinks, shi
   const lm = await RingLM.load(path.join(ROOT, decodeURIComponent(new URL(url).pathname).slice(1)), { contextSize: CAPACITY });
   try {
     for (const contextPolicy of ['sinks', 'shift', 'stop']) {
-      const options = { temperature: 0.8, seed: 7, maxTokens: 4 * CAPACITY };
+      // 'sinks' and 'shift' run long enough (about a second here) for many animation frames; 'stop' ends at 32.
+      const options = { temperature: 0.8, seed: 7, maxTokens: 12 * CAPACITY };
       for (const [name, value] of Object.entries(options)) await page.fill(`#sampling [name="${name}"]`, String(value));
       await page.selectOption('#sampling [name="contextPolicy"]', contextPolicy);
       // Every position the picture shows while the tokens stream.
@@ -98,7 +100,6 @@ test('the KV ring picture follows a generation past the context under sinks, shi
       assert.equal(f.dropped, String(want.dropped), what);
       assert.equal(f.anchors, String(Math.min(want.anchors, want.position)), what);
       assert.equal(f.window, `${want.position - want.windowStart} (${want.windowStart}–${want.position - 1})`, what);
-      assert.ok(live >= 3, `${contextPolicy}: the picture moved while the tokens streamed (${live} positions shown)`);
       assert.ok(shown.drawn.window > 0, what);
       assert.match(shown.title, new RegExp(`KV ring of ${CAPACITY} slots under '${contextPolicy}'`));
       if (contextPolicy === 'stop') {
@@ -110,6 +111,7 @@ test('the KV ring picture follows a generation past the context under sinks, shi
         assert.match(shown.caption, /the generation stopped/);
       } else {
         assert.ok(Number(f.position) > 2 * CAPACITY, `${contextPolicy}: the generation ran well past the ring: ${what}`);
+        assert.ok(live >= 3, `${contextPolicy}: the picture moved while the tokens streamed (${live} positions shown)`);
         assert.ok(Number(f.dropped) > 0, `${contextPolicy}: tokens were dropped: ${what}`);
         assert.equal(f.anchors, '4', `${contextPolicy}: the first 4 tokens are kept (sinkTokens / keepTokens default)`);
         assert.ok(shown.drawn.anchors > 0 && shown.drawn.dropped > 0, what);
