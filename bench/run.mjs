@@ -2,6 +2,7 @@
 // ringlm against llama.cpp, side by side on this machine (`npm run bench`, or `node bench/run.mjs`).
 //
 //   node --no-experimental-fetch bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,...] [--no-readme]
+//                                              [--only kv-experiment]
 //
 // In one run, on every bench model (bench/models.mjs, written to build/bench-models/ on first use):
 //   decode   tok/s of 64 tokens after a 16-token prompt      } ringlm-wasm in this Node process (1 thread),
@@ -11,7 +12,10 @@
 //   the same wasm runtime (and natively); and, on the 125M Q8_0 model, 100 tokens after a 29-token
 //   prompt with the KV cache against re-running the whole sequence at every step without it.
 // On the 125M Q8_0 model, ringlm-wasm and ringlm native also run on 2 threads (the threaded build),
-// and the table gives their speed-up over 1 thread.
+// and the table gives their speed-up over 1 thread. Last, the classic KV cache experiment (bench/kv-experiment.mjs:
+// 29 + 100 tokens, greedy, through the public API, on the built-in model and the 125M Q8_0 model), which writes
+// docs/kv-experiment.svg, docs/kv-experiment.json and the README's <!-- kv-experiment:start --> block;
+// --only kv-experiment runs only that.
 // Repetitions interleave the implementations (one repetition of each in turn, rotating who goes
 // first), so a slow spell of a shared machine hits all of them; the figures are medians.
 //
@@ -30,6 +34,7 @@ import { openWasm, wasmStreamReadGBps } from './wasm.mjs';
 import { runNative } from './native.mjs';
 import { disposeLlamaCpp, llamaCppInfo, openLlamaCpp } from './llamacpp.mjs';
 import { writeChart } from './chart.mjs';
+import { benchKvExperiment, kvExperimentMarkdown, kvExperimentSvg, publishBlock } from './kv-experiment.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NATIVE_CLI = join(resolve(ROOT, process.env.RINGLM_NATIVE_BUILD ?? 'build/native'), 'ringlm-cli');
@@ -39,6 +44,9 @@ const README = join(ROOT, 'README.md');
 const BENCHMARKS = join(ROOT, 'docs', 'BENCHMARKS.md');
 const MARK_START = '<!-- bench:start -->';
 const MARK_END = '<!-- bench:end -->';
+const KV_CHART = join(ROOT, 'docs', 'kv-experiment.svg');
+const KV_JSON = join(ROOT, 'docs', 'kv-experiment.json');
+const PARTS = ['kv-experiment'];  // what --only can name
 const CACHE_MODEL = '125m-q8_0';
 const THREADS_MODEL = '125m-q8_0';  // also measured on THREADS threads
 const THREADS = 2;
@@ -57,7 +65,7 @@ const TARGETS = {
 };
 
 function parseArgs(argv) {
-  const o = { quick: false, reps: null, models: null, readme: true, llamacpp: true };
+  const o = { quick: false, reps: null, models: null, readme: true, llamacpp: true, only: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -65,8 +73,13 @@ function parseArgs(argv) {
     else if (a === '--models') o.models = argv[++i].split(',');
     else if (a === '--no-readme') o.readme = false;
     else if (a === '--no-llamacpp') o.llamacpp = false;
+    else if (a === '--only') {
+      o.only = argv[++i];
+      if (!PARTS.includes(o.only)) throw new Error(`--only takes one of: ${PARTS.join(', ')} (got ${o.only})`);
+    }
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,15m-f32,...] [--no-readme] [--no-llamacpp]');
+      console.log('usage: node bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,15m-f32,...] [--no-readme] [--no-llamacpp] ' +
+        '[--only kv-experiment]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
@@ -322,9 +335,31 @@ function publish(md) {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/** The KV cache experiment: its figures, its chart and the README's block (beside results.json with --no-readme). */
+async function kvExperiment(opts) {
+  log('the KV cache experiment (29 + 100 tokens, greedy, with and without the cache)');
+  const report = await benchKvExperiment({ reps: opts.cacheReps, log, machine: machine(), loadavg: () => loadavg()[0] });
+  const [chart, json] = opts.readme ? [KV_CHART, KV_JSON] : [join(dirname(OUT_JSON), 'kv-experiment.svg'), join(dirname(OUT_JSON), 'kv-experiment.json')];
+  mkdirSync(dirname(chart), { recursive: true });
+  writeFileSync(json, JSON.stringify(report, null, 1) + '\n');
+  writeFileSync(chart, kvExperimentSvg(report));
+  const md = kvExperimentMarkdown(report, relative(ROOT, KV_CHART));
+  console.log(md);
+  console.log(`\nkv-experiment: ${relative(ROOT, json)}, chart: ${relative(ROOT, chart)}`);
+  if (opts.readme) {
+    publishBlock(README, md);
+    console.log('README.md: the KV cache experiment\'s block updated');
+  }
+  return report;
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (!existsSync(join(ROOT, 'dist', 'ringlm.wasm'))) throw new Error('dist/ringlm.wasm is missing: run `npm run build` first');
+  if (opts.only === 'kv-experiment') {
+    await kvExperiment(opts);
+    return;
+  }
   if (!existsSync(NATIVE_CLI)) throw new Error(`${relative(ROOT, NATIVE_CLI)} is missing: run \`npm run build\` first`);
   const started = Date.now();
   const report = {
@@ -360,6 +395,7 @@ async function main() {
   console.log(`\nresults: ${relative(ROOT, OUT_JSON)}, chart: ${relative(ROOT, chart)} (${report.seconds.toFixed(0)} s)`);
   const md = markdown(report);
   if (opts.readme) console.log(`${relative(ROOT, publish(md))}: table updated between ${MARK_START} and ${MARK_END}`);
+  await kvExperiment(opts);
 }
 
 function nativeFlavor() {

@@ -134,15 +134,34 @@ test('ringlm experiment: a table of both runs, equal texts, a sparkline of n poi
     assert.match(r[4], /^\d+(\.\d+)?x$/);
   }
   assert.equal(rows[1][4], '1.00x', 'the no-cache run is the baseline');
+  checkTableArithmetic(rows);
   const sparks = lines.filter((l) => /^(KV cache|no cache)\s+\S+/.test(l) && /[▁▂▃▄▅▆▇█]/.test(l));
   assert.equal(sparks.length, 2, out);
   for (const s of sparks) assert.equal([...s.replace(/^(KV cache|no cache)\s+/, '').trim()].length, 20, s);
   assert.match(out, /texts: equal/);
 });
 
-test('ringlm experiment without -m runs on the built-in model', () => {
-  const out = execFileSync(process.execPath, [CLI, 'experiment', '-n', '5'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  assert.match(out, /ringlm-kjv-3\.7m\.gguf/);
+/** The table's figures agree: ms/token is total / tokens, and the speed-up is the no-cache total over the cached one. */
+function checkTableArithmetic(rows) {
+  const [cached, uncached] = rows.map((r) => ({ tokens: Number(r[1]), total: Number(r[2]), perToken: Number(r[3]), factor: Number(r[4].slice(0, -1)) }));
+  for (const r of [cached, uncached]) assert.ok(Math.abs(r.perToken - r.total / r.tokens) <= 0.0005 + 0.05 / r.tokens + 1e-9, JSON.stringify(r));
+  // Totals are printed to 0.1 ms and the factor to 0.01: allow for both roundings.
+  const slack = 0.005 + cached.factor * (0.05 / cached.total + 0.05 / uncached.total) + 1e-9;
+  assert.ok(Math.abs(cached.factor - uncached.total / cached.total) <= slack, JSON.stringify(rows));
+  return cached.factor;
+}
+
+test('ringlm experiment without -m: the classic setting on the built-in model, the cache faster, equal texts', () => {
+  const out = execFileSync(process.execPath, [CLI, 'experiment'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.match(out, /ringlm-kjv-3\.7m\.gguf: 29 prompt tokens, greedy, 100 new tokens/);
+  const lines = out.split('\n');
+  const header = lines.findIndex((l) => /^run\s+tokens\s+total ms\s+ms\/token\s+speed-up$/.test(l.trim()));
+  assert.ok(header >= 0, out);
+  const rows = lines.slice(header + 1, header + 3).map((l) => l.trim().split(/\s{2,}/));
+  assert.deepEqual(rows.map((r) => [r[0], r[1]]), [['KV cache', '100'], ['no cache', '100']], out);
+  // Without the cache the 100 tokens re-run 29 to 128 tokens each: about 60 times the work, which no load on the
+  // machine hides (a finer bound could be).
+  assert.ok(checkTableArithmetic(rows) > 1, `the KV cache is faster:\n${out}`);
   assert.match(out, /texts: equal/);
 });
 

@@ -44,6 +44,46 @@ test('memory stays constant while generating 10x the capacity', async () => {
   lm.dispose();
 });
 
+// cacheState says which positions the ring keeps (the page's ring picture draws it): the anchors, then the window
+// [windowStart, position), as kv_cache.h defines each policy: 'sinks' slides the window one token at a time,
+// 'shift' drops half of it at once, 'stop' never drops and ends full.
+test('cacheState: anchors, window and dropped tokens under each policy, token by token', async () => {
+  const capacity = 24, anchors = 3;
+  const lm = await RingLM.load(model('gqa-q8_0.gguf'), { contextSize: capacity });
+  try {
+    for (const contextPolicy of ['sinks', 'shift', 'stop']) {
+      const o = { ...SAMPLED, seed: 2, maxTokens: 3 * capacity, stopTokens: [], contextPolicy, sinkTokens: anchors, keepTokens: anchors };
+      const seen = [];
+      for await (const _ of lm.generate([1, 5, 6, 7], o)) seen.push(lm.cacheState);
+      seen.push(lm.cacheState);
+      for (const s of seen) {
+        const what = `${contextPolicy} at position ${s.position}: ${JSON.stringify(s)}`;
+        assert.equal(s.policy, contextPolicy);
+        assert.equal(s.capacity, capacity);
+        assert.equal(s.anchors, contextPolicy === 'stop' ? 0 : anchors, what);
+        const window = Math.max(0, s.position - s.windowStart);
+        assert.ok(Math.min(s.anchors, s.position) + window <= capacity, what);
+        assert.equal(s.dropped, Math.max(0, s.windowStart - s.anchors), what);
+        if (contextPolicy === 'sinks') assert.equal(s.windowStart, Math.max(anchors, s.position - capacity + anchors), what);
+        if (contextPolicy === 'stop') assert.equal(s.windowStart, 0, what);
+      }
+      const drops = seen.map((s) => s.dropped).filter((d, i, all) => i === 0 || d !== all[i - 1]).slice(1);
+      const last = seen[seen.length - 1];
+      if (contextPolicy === 'stop') {
+        assert.equal(last.position, capacity, 'stop ends with the ring full');
+        assert.deepEqual(drops, []);
+      } else {
+        assert.ok(last.position > 2 * capacity && last.dropped > capacity, `${contextPolicy}: ${JSON.stringify(last)}`);
+        // 'sinks' drops one token per new token; 'shift' the older half of the window at once.
+        const step = contextPolicy === 'sinks' ? 1 : Math.floor((capacity - anchors) / 2);
+        drops.forEach((d, i) => assert.equal(d, (i + 1) * step, `${contextPolicy}: drops ${drops}`));
+      }
+    }
+  } finally {
+    lm.dispose();
+  }
+});
+
 test('the stop policy ends with "length" exactly when the ring is full', async () => {
   const capacity = 29;
   const lm = await RingLM.load(model('mha-f32.gguf'), { contextSize: capacity });

@@ -103,14 +103,19 @@ public:
     return o;
   }
 
-  // How full the KV ring is, for display.
+  // How full the KV ring is and which positions it keeps, for display. The window is the one the newest token
+  // attended to (the next token's starts one later under 'sinks'), so that dropped = windowStart - anchors.
   val cache_state() const {
     const ringlm::KvCache& c = engine_->cache();
+    const int32_t newest = c.next_position() > 0 ? c.next_position() - 1 : 0;
     val o = val::object();
     o.set("position", engine_->position());
     o.set("kept", c.kept());
     o.set("capacity", c.capacity());
     o.set("dropped", double(c.dropped()));
+    o.set("policy", std::string(ringlm::context_policy_name(c.policy())));
+    o.set("anchors", c.anchors());
+    o.set("windowStart", c.window_start(newest));
     return o;
   }
   int position() const { return engine_->position(); }

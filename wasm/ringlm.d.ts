@@ -349,6 +349,16 @@ export interface CacheState {
   capacity: number;
   /** Tokens dropped by the policy so far. */
   dropped: number;
+  /** The wrap-around policy of the last generation (contextPolicy). */
+  policy: 'stop' | 'shift' | 'sinks';
+  /** The first tokens kept for good (sinkTokens under 'sinks', keepTokens under 'shift'; 0 under 'stop'). */
+  anchors: number;
+  /**
+   * The oldest position after the anchors that the newest token attended to: the ring keeps positions
+   * [0, min(anchors, position)) and [windowStart, position), and dropped = windowStart - anchors once the window has
+   * moved (under 'sinks' the next token's window starts one later: it drops one more as it comes).
+   */
+  windowStart: number;
 }
 
 /**

@@ -478,7 +478,7 @@ export class RingLM {
     this.restoreState(bytes);
   }
 
-  /** How full the KV ring is: { position, kept, capacity, dropped }. */
+  /** How full the KV ring is: { position, kept, capacity, dropped, policy, anchors, windowStart }. */
   get cacheState() {
     return this.#live().cacheState();
   }

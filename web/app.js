@@ -8,6 +8,7 @@
 
 import { toElement } from '../wasm/lib/chart.js';
 import { experimentChart } from '../wasm/lib/experiment.js';
+import { RingView } from './ring-view.js';
 
 // ---- configuration ------------------------------------------------------------------------------------
 
@@ -455,6 +456,7 @@ function showExperiment(result) {
     ['Without', `${integer.format(uncached.tokens)} tokens in ${oneDecimal.format(uncached.totalMs)} ms (${uncached.msPerToken.toFixed(2)} ms/token)`],
     ['Speed-up', `${result.speedup.toFixed(2)}×`],
     ['Texts', result.textsEqual ? 'equal' : 'different'],
+    ['Text', cached.text],
   ];
   for (const [term, value] of rows) {
     const row = document.createElement('div');
@@ -463,6 +465,10 @@ function showExperiment(result) {
     dd.textContent = value;
     if (term === 'Speed-up') dd.id = 'experiment-speedup';
     if (term === 'Texts') dd.id = 'experiment-texts';
+    if (term === 'Text') {
+      dd.id = 'experiment-text';
+      row.className = 'wide';
+    }
     row.append(dt, dd);
     $('experiment-summary').append(row);
   }
@@ -518,6 +524,9 @@ function scheduleStats(stats, cache) {
   });
 }
 
+// The KV ring's picture; drawn by showCache, so at most once per animation frame while tokens stream.
+const ringView = new RingView($('ring-view'));
+
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const oneDecimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1, minimumFractionDigits: 1 });
 const rate = (perSecond) => (!Number.isFinite(perSecond) || perSecond <= 0 ? '–'
@@ -532,10 +541,12 @@ function showStats({ promptTokens = 0, prefillMs = 0, tokens = 0, decodeMs = 0 }
 
 const maxTokensLabel = (n, max) => (max ? `${integer.format(n)} / ${integer.format(max)}` : integer.format(n));
 
-function showCache({ kept, capacity, dropped }) {
+function showCache(cache) {
+  const { kept, capacity, dropped } = cache;
   $('stat-kv').textContent = `${integer.format(kept)} / ${integer.format(capacity)}`;
   $('kv-bar').style.width = `${capacity ? (100 * kept) / capacity : 0}%`;
   $('stat-kv').title = `${integer.format(dropped)} tokens dropped by the context policy so far`;
+  ringView.show(cache);
 }
 
 const FINISH_REASONS = {
