@@ -220,13 +220,16 @@ inline std::vector<uint8_t> encode(const TensorSpec& t) {
 struct LlamaShape {
   // "llama", or "qwen2" (Q/K/V biases, NEOX RoPE), "qwen3" (q/k norms, NEOX RoPE), "smollm3" (llama
   // with no RoPE in every fourth layer: nothing in the file), "phi3" (fused attn_qkv and gate+up
-  // ffn_up, no biases), "gpt2" (see make_llama)
+  // ffn_up, no biases), "gemma3" (qwen3's q/k norms plus the norms after attention and after the FFN;
+  // no sliding-window key unless u32_keys has one), "gemma2" (gemma3 without the q/k norms; set `tied`,
+  // as every Gemma 2 is), "gpt2" (see make_llama)
   std::string arch = "llama";
   int dim = 64, layers = 2, heads = 4, kv_heads = 2, ffn = 96, vocab = 96, ctx = 128;
   int head_dim = 0;         // when not 0: attention.key_length/value_length (else dim / heads)
   TensorType type = TensorType::F32;
   bool tied = false;
   std::vector<float> rope_freqs;  // when not empty: rope_freqs.weight with these values
+  std::vector<float> rope_factors_short, rope_factors_long;  // likewise, LongRoPE's (phi3)
   // More metadata ("<arch>." is prepended to each key) and more tensors (random F32 of shape ne),
   // and tensor names left out: for files that ask for features the loader must refuse.
   std::vector<std::pair<std::string, uint32_t>> u32_keys;
@@ -298,7 +301,7 @@ inline std::vector<uint8_t> make_llama(LlamaShape s, uint32_t seed = 1) {
         tensors.push_back(bias(p + "attn_k.bias", s.kv_heads * hd));
         tensors.push_back(bias(p + "attn_v.bias", s.kv_heads * hd));
       }
-      if (s.arch == "qwen3") {
+      if (s.arch == "qwen3" || s.arch == "gemma3") {
         TensorSpec qn = norm(p + "attn_q_norm.weight"), kn = norm(p + "attn_k_norm.weight");
         qn.ne = kn.ne = {hd};
         qn.values.resize(size_t(hd), 1.1f);
@@ -309,6 +312,7 @@ inline std::vector<uint8_t> make_llama(LlamaShape s, uint32_t seed = 1) {
     }
     tensors.push_back(random({s.heads * hd, s.dim}, w_in, s.type, p + "attn_output.weight"));
     if (gpt2) tensors.push_back(bias(p + "attn_output.bias", s.dim));
+    if (s.arch == "gemma3" || s.arch == "gemma2") tensors.push_back(norm(p + "post_attention_norm.weight"));
     tensors.push_back(norm(p + "ffn_norm.weight"));
     if (gpt2) tensors.push_back(bias(p + "ffn_norm.bias", s.dim));
     if (!gpt2 && !phi3) tensors.push_back(random({s.dim, s.ffn}, w_in, s.type, p + "ffn_gate.weight"));
@@ -318,12 +322,17 @@ inline std::vector<uint8_t> make_llama(LlamaShape s, uint32_t seed = 1) {
       tensors.push_back(bias(p + "ffn_up.bias", s.ffn));
       tensors.push_back(bias(p + "ffn_down.bias", s.dim));
     }
+    if (s.arch == "gemma3" || s.arch == "gemma2") tensors.push_back(norm(p + "post_ffw_norm.weight"));
   }
   tensors.push_back(norm("output_norm.weight"));
   if (gpt2) tensors.push_back(bias("output_norm.bias", s.dim));
   if (!s.tied) tensors.push_back(random({s.dim, s.vocab}, 3.0f * w_in, s.type, "output.weight"));
   if (!s.rope_freqs.empty()) {
     tensors.push_back({"rope_freqs.weight", {int64_t(s.rope_freqs.size())}, TensorType::F32, s.rope_freqs});
+  }
+  for (const auto& [name, values] : {std::pair{"rope_factors_short.weight", &s.rope_factors_short},
+                                     std::pair{"rope_factors_long.weight", &s.rope_factors_long}}) {
+    if (!values->empty()) tensors.push_back({name, {int64_t(values->size())}, TensorType::F32, *values});
   }
   for (const auto& [name, ne] : s.extra_tensors) tensors.push_back(random(ne, 0.3f, TensorType::F32, name));
   for (const std::string& name : s.left_out) {

@@ -1,5 +1,6 @@
 // Golden test: ringlm's next-token distributions against llama.cpp's on the suite of random models (architectures
-// llama, with and without Llama 3 RoPE frequency factors, qwen2, qwen3, smollm3, phi3, gemma3 and gpt2).
+// llama, with and without Llama 3 RoPE frequency factors, qwen2, qwen3, smollm3, phi3 (with and without LongRoPE),
+// gemma3 (with and without sliding windows) and gpt2).
 //
 //   node --test tests/llamacpp-compare.test.mjs
 //
@@ -18,7 +19,16 @@
 // llama.cpp on the same weights without the factors must differ there by far more than the tolerance (so the
 // check would see ringlm ignoring them).
 //
-// Models with a sliding window (gemma3, window 16 < 64 positions) are also run natively through prefill and decode,
+// Models with LongRoPE (phi-longrope: original context 512, trained 2,048) run the 64 positions with the short factors
+// (context 256) above, and again with a context of 1,024, which picks the long ones in llama.cpp and in ringlm: the
+// JS reference, wasm and native (each through prefill and decode) are held to llama.cpp at that context too; and
+// llama.cpp must itself move by far more than the tolerance between the two contexts, and without the attention
+// factor (so the checks would see ringlm picking the wrong factors or ignoring the factor).
+//
+// Soft-capped models (gemma2's attention scores and final logits, gemma3-global's final logits) must move llama.cpp
+// without their caps (so a cap ringlm ignored would show).
+//
+// Models with a sliding window (gemma3 and gemma2, window 16 < 64 positions) are also run natively through prefill and decode,
 // and generate greedily to position 160 (ten windows) in wasm and natively, every decoded row held to llama.cpp.
 
 import { after, before, describe, test } from 'node:test';
@@ -55,7 +65,7 @@ const JS_REF_F32_TOLERANCE = 1e-4;
  */
 const GPT2_F32_TOLERANCE = 2e-3;
 /**
- * gemma3 F32: the same GELU table, in a gated FFN of every layer and followed by an RMS norm of the FFN's output:
+ * gemma3 and gemma2 F32: the same GELU table, in a gated FFN of every layer and followed by an RMS norm of the FFN's output:
  * the float64 JS reference measured up to 2.5e-3 from llama.cpp on the six-layer model (a window or RoPE base
  * wrong moves it by more than 1, see 'the window matters to llama.cpp').
  */
@@ -72,6 +82,10 @@ const MIN_LOGPROB_STD = 1.5;
 const LONG_FROM = 2048, LONG_LENGTH = 2048 + 64, LONG_DECODE_FROM = 2080;
 /** Without its frequency factors, llama.cpp's log-probabilities past 2,048 must move by at least this much. */
 const MIN_FACTOR_EFFECT = 1;
+/** Without a soft-cap key, llama.cpp's log-probabilities must move by at least this much. */
+const MIN_CAP_EFFECT = 0.5;
+/** LongRoPE models also run with a context of this many tokens, past their original context: the long factors. */
+const LONGROPE_CONTEXT = 1024;
 
 // Models are (re)written first: identical files are left untouched, so this is cheap.
 const manifest = makeTestModels(MODELS_DIR);
@@ -178,8 +192,8 @@ after(async () => {
 for (const model of manifest.models) {
   const path = join(MODELS_DIR, model.file);
   const gpt2F32 = model.params.arch === 'gpt2' && model.type === 'F32';
-  const gemma3F32 = model.params.arch === 'gemma3' && model.type === 'F32';
-  const geluF32 = gpt2F32 ? GPT2_F32_TOLERANCE : gemma3F32 ? GEMMA3_F32_TOLERANCE : 0;
+  const gemmaF32 = ['gemma3', 'gemma2'].includes(model.params.arch) && model.type === 'F32';
+  const geluF32 = gpt2F32 ? GPT2_F32_TOLERANCE : gemmaF32 ? GEMMA3_F32_TOLERANCE : 0;
   const tolerance = geluF32 || TOLERANCE[model.type];
   const jsRefTolerance = geluF32 || (model.type === 'F32' ? JS_REF_F32_TOLERANCE : tolerance);
   const ids = tokenSequence(model.name, model.params.vocab);
@@ -195,7 +209,7 @@ for (const model of manifest.models) {
     test('the float64 JS reference agrees with llama.cpp', async () => {
       // F32: exact arithmetic; other types: activations rounded as llama.cpp's CPU backend rounds them.
       const numerics = model.type === 'F32' ? 'exact' : 'llamacpp';
-      const logits = llamaRefLogits(loadLlamaRef(path), ids, { numerics });
+      const logits = llamaRefLogits(loadLlamaRef(path), ids, { numerics, contextSize: CONTEXT_SIZE });
       await checkAgainstLlamaCpp(model, 'js-ref', logits, jsRefTolerance);
     });
 
@@ -226,12 +240,99 @@ for (const model of manifest.models) {
     });
 
     test('ringlm native CLI agrees with llama.cpp', async () => {
-      const logits = nativeLogits(path, ids, model.params.vocab);
+      const logits = nativeLogits(path, ids, model.params.vocab, { ctx: CONTEXT_SIZE });
       await checkAgainstLlamaCpp(model, 'native', logits, tolerance);
     });
 
     if (model.params.ropeFreqs) describePastPosition2048(model, path, tolerance);
     if (model.params.slidingWindow) describeSlidingWindow(model, path, ids, tolerance);
+    if (model.params.longRope) describeLongRopeContext(model, path, ids, tolerance, jsRefTolerance);
+    if (model.type === 'F32') {
+      for (const [param, key] of [['attnSoftcap', 'attn_logit_softcapping'], ['finalSoftcap', 'final_logit_softcapping']]) {
+        if (model.params[param] !== undefined) testCapMatters(model, ids, `${model.params.arch}.${key}`, tolerance);
+      }
+    }
+  });
+}
+
+// A soft-cap (key `key`) must bend llama.cpp's output: without the key (Gemma 2's default caps are 50 and 30, far
+// above the test models' scores and logits; Gemma 3 has none) llama.cpp must move by far more than the tolerance.
+function testCapMatters(model, ids, key, tolerance) {
+  test(`the soft-cap ${key} matters to llama.cpp`, async () => {
+    const family = NEWER_FAMILIES.find((f) => f.name === model.name);
+    assert.ok(family, `${model.name} is not one of NEWER_FAMILIES`);
+    const { types, ...opts } = family;
+    const dir = mkdtempSync(join(tmpdir(), 'ringlm-softcap-'));
+    try {
+      const writer = makeRandomLlama({ ...opts, type: model.type, name: `ringlm-test-${model.name}` });
+      assert.ok(writer.metadata.delete(key), `the file must have ${key}`);
+      const uncapped = join(dir, 'uncapped.gguf');
+      writer.write(uncapped);
+      const effect = compareLogprobs(await reference(model), await llamaCppLogprobs(uncapped, ids), model.params.vocab, tolerance).maxAbs;
+      assert.ok(effect >= MIN_CAP_EFFECT, `without ${key} llama.cpp moves only ${effect}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+// A LongRoPE model with a context past its original one: the long factors, in llama.cpp and in ringlm.
+function describeLongRopeContext(model, path, ids, tolerance, jsRefTolerance) {
+  const vocab = model.params.vocab;
+  const { original } = model.params.longRope;
+  assert.ok(CONTEXT_SIZE <= original && LONGROPE_CONTEXT > original, 'the two contexts must fall either side of the original');
+  const key = `${model.file}#ctx${LONGROPE_CONTEXT}`;
+  const ref = () => {
+    if (!referenceCache.has(key)) referenceCache.set(key, llamaCppLogprobs(path, ids, { contextSize: LONGROPE_CONTEXT }));
+    return referenceCache.get(key);
+  };
+  const longModel = { ...model, name: `${model.name} ctx ${LONGROPE_CONTEXT}` };
+
+  if (model.type === 'F32') test(`the context picks the factors in llama.cpp: ${CONTEXT_SIZE} and ${LONGROPE_CONTEXT} differ`, async () => {
+    const effect = compareLogprobs(await reference(model), await ref(), vocab, tolerance).maxAbs;
+    assert.ok(effect >= MIN_FACTOR_EFFECT, `llama.cpp moves only ${effect} between the short and the long factors`);
+  });
+
+  if (model.type === 'F32') test('the attention factor matters to llama.cpp', async () => {
+    const family = NEWER_FAMILIES.find((f) => f.name === model.name);
+    assert.ok(family, `${model.name} is not one of NEWER_FAMILIES`);
+    const { types, ...opts } = family;
+    const dir = mkdtempSync(join(tmpdir(), 'ringlm-attnfactor-'));
+    try {
+      const writer = makeRandomLlama({ ...opts, type: model.type, name: `ringlm-test-${model.name}` });
+      assert.ok(writer.metadata.delete('phi3.rope.scaling.attn_factor'), 'the file must have an attention factor');
+      const plain = join(dir, 'no-attn-factor.gguf');
+      writer.write(plain);
+      const effect = compareLogprobs(await reference(model), await llamaCppLogprobs(plain, ids), vocab, tolerance).maxAbs;
+      assert.ok(effect >= MIN_FACTOR_EFFECT, `without its attention factor llama.cpp moves only ${effect}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test(`context ${LONGROPE_CONTEXT}: the float64 JS reference agrees with llama.cpp`, async () => {
+    const numerics = model.type === 'F32' ? 'exact' : 'llamacpp';
+    const logits = llamaRefLogits(loadLlamaRef(path), ids, { numerics, contextSize: LONGROPE_CONTEXT });
+    await checkAgainstLlamaCpp(longModel, 'js-ref', logits, jsRefTolerance, await ref());
+  });
+
+  test(`context ${LONGROPE_CONTEXT}: ringlm wasm agrees with llama.cpp, through prefill and decode`, async () => {
+    const RingLM = await loadRingLM();
+    const lm = await RingLM.load(new Uint8Array(readFileSync(path)), { contextSize: LONGROPE_CONTEXT });
+    try {
+      const half = SEQUENCE_LENGTH / 2;
+      const logits = new Float32Array(SEQUENCE_LENGTH * vocab);
+      logits.set(await lm.prefill(Int32Array.from(ids.slice(0, half)), { allLogits: true }), 0);
+      for (let i = half; i < SEQUENCE_LENGTH; i++) logits.set(await lm.decode(ids[i]), i * vocab);
+      await checkAgainstLlamaCpp(longModel, 'wasm', logits, tolerance, await ref());
+    } finally {
+      lm.dispose();
+    }
+  });
+
+  test(`context ${LONGROPE_CONTEXT}: ringlm native agrees with llama.cpp, through prefill and decode`, async () => {
+    const logits = nativeLogits(path, ids, vocab, { ctx: LONGROPE_CONTEXT, decode: SEQUENCE_LENGTH / 2 });
+    await checkAgainstLlamaCpp(longModel, 'native', logits, tolerance, await ref());
   });
 }
 

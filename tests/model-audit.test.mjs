@@ -22,9 +22,27 @@ const withTensor = (name, ne) => (w) => w.addTensor(name, GgmlType.F32, ne, new 
 
 const CASES = [
   {
-    what: 'phi3 with LongRoPE factors (not implemented)',
-    bytes: () => file({ arch: 'phi3' }, withTensor('rope_factors_long.weight', [8])),
-    message: "tensor 'rope_factors_long.weight' (LongRoPE frequency factors for long contexts, as in Phi-3) is not supported for architecture 'phi3'",
+    what: 'phi3 with LongRoPE factors of the wrong length (sized for the whole head, 4 of whose 8 pairs rotate)',
+    bytes: () => file({ arch: 'phi3', ropeDims: 8, ctx: 256, longRope: { original: 64 } }, (w) => {
+      withoutTensor('rope_factors_long.weight')(w);
+      withTensor('rope_factors_long.weight', [8])(w);
+    }),
+    message: "tensor 'rope_factors_long.weight' (LongRoPE frequency factors for long contexts) has shape [8], expected [4]: " +
+      'one factor per rotated pair of the 8 rotated dims (rope.dimension_count)',
+  },
+  {
+    what: 'phi3 with short LongRoPE factors of the wrong length',
+    bytes: () => file({ arch: 'phi3', ctx: 256, longRope: { original: 64 } }, (w) => {
+      withoutTensor('rope_factors_short.weight')(w);
+      withTensor('rope_factors_short.weight', [6])(w);
+    }),
+    message: "tensor 'rope_factors_short.weight' (LongRoPE frequency factors for short contexts) has shape [6], expected [8]: " +
+      'one factor per rotated pair of the 16 rotated dims (rope.dimension_count)',
+  },
+  {
+    what: 'LongRoPE factors on llama',
+    bytes: () => file({}, withTensor('rope_factors_long.weight', [8])),
+    message: "tensor 'rope_factors_long.weight' (LongRoPE frequency factors for long contexts, as in Phi-3) is not supported for architecture 'llama'",
   },
   {
     what: 'a llama file carrying q/k norm tensors',
@@ -39,7 +57,8 @@ const CASES = [
   {
     what: 'rope_freqs of the wrong size',
     bytes: () => file({}, withTensor('rope_freqs.weight', [16])),
-    message: "tensor 'rope_freqs.weight' has shape [16], expected [8]",
+    message: "tensor 'rope_freqs.weight' (Llama 3 RoPE frequency factors) has shape [16], expected [8]: one factor per " +
+      'rotated pair of the 16 rotated dims (rope.dimension_count)',
   },
   {
     what: 'Llama 3 RoPE factors on smollm3',
@@ -47,9 +66,10 @@ const CASES = [
     message: "tensor 'rope_freqs.weight' (Llama 3 RoPE frequency factors) is not supported for architecture 'smollm3'",
   },
   {
-    what: 'gemma3 with a sliding window of 0 (llama.cpp would run every layer global)',
+    what: 'gemma3 with a sliding window of 0 (llama.cpp would run every layer global; a file without the key does)',
     bytes: () => file({ arch: 'gemma3', slidingWindow: 0 }),
-    message: "key 'gemma3.attention.sliding_window' is 0 (expected 1 to 1073741824)",
+    message: "key 'gemma3.attention.sliding_window' is 0 (expected 1 to 1073741824 tokens; leave the key out for a model " +
+      'with no sliding-window layers)',
   },
   {
     what: 'gemma3 without its post-FFN norm',
@@ -114,7 +134,8 @@ for (const c of CASES) {
 
 test('the architectures load with their own tensors, and say which they are', async () => {
   for (const [arch, opts] of [['llama', { ropeFreqs: 'llama3' }], ['qwen3', { headDim: 32 }], ['smollm3', { layers: 4 }],
-    ['phi3', { ropeDims: 8 }], ['gemma3', { slidingWindow: 4, swaPeriod: 2 }]]) {
+    ['phi3', { ropeDims: 8 }], ['phi3', { ropeDims: 8, longRope: { original: 64 } }], ['gemma3', { slidingWindow: 4, swaPeriod: 2 }],
+    ['gemma3', {}]]) {
     const lm = await RingLM.load(file({ arch, ...opts }), { contextSize: 64 });
     try {
       assert.equal(lm.info.architecture, arch);

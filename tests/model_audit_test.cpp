@@ -21,10 +21,10 @@ std::string load_error(const LlamaShape& shape) {
   return test::load_engine(test::make_llama(shape), &e, 64).message();
 }
 
-// Logits of a few tokens through one prefill (all positions).
-std::vector<float> logits_of(const LlamaShape& shape) {
+// Logits of a few tokens, decoded one by one, with a KV ring of `context` tokens.
+std::vector<float> logits_of(const LlamaShape& shape, int context = 64) {
   std::unique_ptr<Engine> e;
-  Status s = test::load_engine(test::make_llama(shape), &e, 64);
+  Status s = test::load_engine(test::make_llama(shape), &e, context);
   EXPECT_TRUE(s.ok()) << s.message();
   if (!s.ok()) return {};
   const std::vector<int32_t> ids = {1, 17, 33, 5, 60, 41, 9, 77, 23, 50, 12, 88};
@@ -65,6 +65,13 @@ LlamaShape with_str(const char* key, const char* v, const char* arch = "llama") 
   LlamaShape s;
   s.arch = arch;
   s.str_keys = {{key, v}};
+  return s;
+}
+LlamaShape phi3_factors(std::vector<float> short_factors, std::vector<float> long_factors) {
+  LlamaShape s;
+  s.arch = "phi3";
+  s.rope_factors_short = std::move(short_factors);
+  s.rope_factors_long = std::move(long_factors);
   return s;
 }
 LlamaShape with_tensor(const char* name, std::vector<int64_t> ne, const char* arch = "llama") {
@@ -118,7 +125,26 @@ TEST(ModelAudit, EveryRefusedFeatureIsNamed) {
        "tensor 'blk.0.mystery.weight' is not one ringlm knows for architecture 'llama'; it may change the model's output, so the file is refused"},
       // Tensors an architecture requires, or has with the wrong size.
       {"qwen3 without its k norm", qwen3_without_norm, "missing tensor 'blk.1.attn_k_norm.weight'"},
-      {"rope_freqs of the wrong size", bad_factors, "tensor 'rope_freqs.weight' has shape [9], expected [8]"},
+      {"rope_freqs of the wrong size", bad_factors,
+       "tensor 'rope_freqs.weight' (Llama 3 RoPE frequency factors) has shape [9], expected [8]: one factor per rotated pair "
+       "of the 16 rotated dims (rope.dimension_count)"},
+      {"phi3 with short LongRoPE factors of the wrong length", phi3_factors(std::vector<float>(16, 1.0f), std::vector<float>(8, 2.0f)),
+       "tensor 'rope_factors_short.weight' (LongRoPE frequency factors for short contexts) has shape [16], expected [8]: one "
+       "factor per rotated pair of the 16 rotated dims (rope.dimension_count)"},
+      {"phi3 with long LongRoPE factors of the wrong length", phi3_factors(std::vector<float>(8, 1.0f), std::vector<float>(7, 2.0f)),
+       "tensor 'rope_factors_long.weight' (LongRoPE frequency factors for long contexts) has shape [7], expected [8]: one "
+       "factor per rotated pair of the 16 rotated dims (rope.dimension_count)"},
+      {"phi3 with long LongRoPE factors sized for the whole head, rotating half of it",
+       [] { LlamaShape s = phi3_factors(std::vector<float>(4, 1.0f), std::vector<float>(8, 2.0f)); s.u32_keys = {{"rope.dimension_count", 8}}; return s; }(),
+       "tensor 'rope_factors_long.weight' (LongRoPE frequency factors for long contexts) has shape [8], expected [4]: one "
+       "factor per rotated pair of the 8 rotated dims (rope.dimension_count)"},
+      {"phi3 with only the long LongRoPE factors", phi3_factors({}, std::vector<float>(8, 2.0f)),
+       "tensor 'rope_factors_long.weight' (LongRoPE frequency factors) comes without its pair 'rope_factors_short.weight': "
+       "LongRoPE needs both"},
+      {"phi3 with a zero LongRoPE factor", phi3_factors(std::vector<float>(8, 1.0f), {1, 2, 3, 0, 5, 6, 7, 8}),
+       "tensor 'rope_factors_long.weight' value 3 is 0.000000 (RoPE frequency factors must be positive)"},
+      {"a negative RoPE attention factor", with_f32("rope.scaling.attn_factor", -1.0f),
+       "key 'llama.rope.scaling.attn_factor' is -1.000000 (expected a positive number)"},
       {"a partial rotation", [] { LlamaShape s; s.u32_keys = {{"rope.dimension_count", 8}}; return s; }(),
        "key 'llama.rope.dimension_count' is 8, but RoPE rotates whole heads of 16 in this architecture (a partial rotation is not supported)"},
       {"a negative RoPE factor", negative_factor,
@@ -132,8 +158,6 @@ TEST(ModelAudit, EveryRefusedFeatureIsNamed) {
        "key 'llama.rope.scaling.type' is 'llama3', which is not a RoPE scaling type (llama.cpp knows none, linear, yarn and longrope)"},
       {"a YaRN parameter", with_f32("rope.scaling.yarn_log_multiplier", 0.1f),
        "key 'llama.rope.scaling.yarn_log_multiplier' (a YaRN RoPE scaling parameter) is not supported"},
-      {"a RoPE attention factor", with_f32("rope.scaling.attn_factor", 1.2f),
-       "key 'llama.rope.scaling.attn_factor' (a RoPE attention factor that scales the rotated queries and keys) is not supported"},
       {"a RoPE base for local layers", with_f32("rope.freq_base_swa", 10000.0f),
        "key 'llama.rope.freq_base_swa' (the RoPE base of sliding-window layers) is not supported"},
       {"sliding windows", with_u32("attention.sliding_window", 512),
@@ -156,13 +180,20 @@ TEST(ModelAudit, EveryRefusedFeatureIsNamed) {
        "key 'llama.attention.causal' (non-causal (bidirectional) attention) is not supported"},
       {"a LayerNorm epsilon on an RMSNorm model", with_f32("attention.layer_norm_epsilon", 1e-5f),
        "key 'llama.attention.layer_norm_epsilon' (the epsilon of a LayerNorm, which this architecture has none of) is not supported"},
-      // gemma3 asks for a window: llama.cpp would run 0 (or none) as all-global layers, ringlm refuses it by name.
+      // A window written as 0: llama.cpp would run it as all-global layers (as it runs a file without the
+      // key, and so does ringlm), but no Gemma 3 has one, so ringlm refuses it by name.
       {"gemma3 with a window of 0", with_u32("attention.sliding_window", 0, "gemma3"),
-       "key 'gemma3.attention.sliding_window' is 0 (expected 1 to 1073741824)"},
+       "key 'gemma3.attention.sliding_window' is 0 (expected 1 to 1073741824 tokens; leave the key out for a model with "
+       "no sliding-window layers)"},
+      {"gemma2 with an output projection of its own", with_u32("attention.sliding_window", 4, "gemma2"),
+       "tensor 'output.weight' (an output projection apart from the embeddings, which this architecture ties to them) is not "
+       "supported for architecture 'gemma2'"},
+      {"gemma2 with its attention soft-cap at 0", [] { LlamaShape s = with_f32("attn_logit_softcapping", 0.0f); s.arch = "gemma2"; s.tied = true; return s; }(),
+       "key 'gemma2.attn_logit_softcapping' is 0.000000 (expected a positive number)"},
+      {"gemma2 with a window of 0", [] { LlamaShape s = with_u32("attention.sliding_window", 0, "gemma2"); s.tied = true; return s; }(),
+       "key 'gemma2.attention.sliding_window' is 0 (expected 1 to 1073741824 tokens)"},
       {"layers told which use RoPE", with_u32("attention.rope_pattern", 4, "smollm3"),
        "key 'smollm3.attention.rope_pattern' (which layers use RoPE) is not supported"},
-      {"LongRoPE factors on phi3", with_tensor("rope_factors_short.weight", {8}, "phi3"),
-       "tensor 'rope_factors_short.weight' (LongRoPE frequency factors for short contexts, as in Phi-3) is not supported for architecture 'phi3'"},
       {"an odd partial rotation on phi3", with_u32("rope.dimension_count", 7, "phi3"),
        "key 'phi3.rope.dimension_count' is 7, which is odd: RoPE turns pairs"},
       {"a rotation wider than the head on phi3", with_u32("rope.dimension_count", 20, "phi3"),
@@ -254,4 +285,46 @@ TEST(ModelAudit, Qwen3HeadSizeFromKeyLength) {
   EXPECT_EQ(e->model().config.q_dim(), 128);
   const std::vector<int32_t> ids = {1, 5, 9};
   ASSERT_TRUE(e->prefill(ids.data(), 3, false).ok());
+}
+
+// LongRoPE (phi3): the short factors below the original context (rope.scaling.original_context_length,
+// or the training context when absent), the long ones past it, fixed by the context size as llama.cpp
+// fixes them by its n_ctx. The factors' values are held to llama.cpp by the golden test.
+TEST(ModelAudit, LongRopePicksItsFactorsByTheContextSize) {
+  const std::vector<float> short_f = {1, 1, 1.2f, 1.5f, 2, 2.5f, 3, 3}, long_f = {1, 2, 3, 5, 8, 13, 21, 34};
+  const LlamaShape both = phi3_factors(short_f, long_f);  // training context 128
+  const LlamaShape only_short = phi3_factors(short_f, short_f), only_long = phi3_factors(long_f, long_f);
+  const std::vector<float> at_64 = logits_of(both, 64), at_128 = logits_of(both, 128), at_129 = logits_of(both, 129);
+  ASSERT_FALSE(at_64.empty());
+  EXPECT_EQ(max_abs_diff(at_64, logits_of(only_short, 64)), 0.0f) << "64 <= 128: the short factors";
+  EXPECT_EQ(max_abs_diff(at_128, logits_of(only_short, 128)), 0.0f) << "128 is not past 128: still short";
+  EXPECT_EQ(max_abs_diff(at_129, logits_of(only_long, 129)), 0.0f) << "129 > 128: the long factors";
+  EXPECT_GT(max_abs_diff(at_64, at_129), 1e-3f) << "the two sets must differ in effect";
+  LlamaShape original_64 = both;
+  original_64.u32_keys = {{"rope.scaling.original_context_length", 64}};
+  EXPECT_EQ(max_abs_diff(logits_of(original_64, 65), logits_of(only_long, 65)), 0.0f) << "65 > the original 64: long";
+  EXPECT_EQ(max_abs_diff(logits_of(original_64, 64), logits_of(only_short, 64)), 0.0f) << "64 is not past 64: short";
+}
+
+// rope.scaling.attn_factor multiplies every rotated value (ggml's rope multiplies cos and sin by it):
+// 1 changes nothing, others change the scores; layers without RoPE are untouched by it.
+TEST(ModelAudit, RopeAttentionFactorScalesRotatedQueriesAndKeys) {
+  const std::vector<float> plain = logits_of(LlamaShape{});
+  EXPECT_EQ(max_abs_diff(plain, logits_of(with_f32("rope.scaling.attn_factor", 1.0f))), 0.0f);
+  EXPECT_GT(max_abs_diff(plain, logits_of(with_f32("rope.scaling.attn_factor", 1.2f))), 1e-3f);
+}
+
+// gemma3 without a sliding-window key: every layer global (llama.cpp's reading), turning RoPE by the
+// global base. With the local base equal to it, a window wider than the sequence is the same model.
+TEST(ModelAudit, Gemma3WithoutAWindowIsAllGlobal) {
+  LlamaShape none, wide;
+  none.arch = wide.arch = "gemma3";
+  wide.u32_keys = {{"attention.sliding_window", 1000}, {"attention.sliding_window_pattern", 2}};
+  wide.f32_keys = {{"rope.freq_base_swa", 10000.0f}};  // the file's global base (gguf_builder.h)
+  LlamaShape narrow = wide;
+  narrow.u32_keys[0].second = 2;
+  const std::vector<float> a = logits_of(none);
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(max_abs_diff(a, logits_of(wide)), 0.0f);
+  EXPECT_GT(max_abs_diff(a, logits_of(narrow)), 1e-3f) << "a window of 2 over 12 positions must matter";
 }

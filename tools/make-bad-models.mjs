@@ -189,7 +189,7 @@ export function badModels() {
   // --- the model: keys, tensors, shapes ---
   const without = (file, what, error, edit) => { const w = base(); edit(w); add(file, what, error, w.toBuffer()); };
   without('missing-architecture', 'no general.architecture', "missing metadata key 'general.architecture'", (w) => w.metadata.delete('general.architecture'));
-  without('architecture-bert', 'architecture bert', "architecture 'bert' is not supported (supported: llama, qwen2, qwen3, smollm3, gemma3, gpt2, phi3)",
+  without('architecture-bert', 'architecture bert', "architecture 'bert' is not supported (supported: llama, qwen2, qwen3, smollm3, gemma3, gemma2, gpt2, phi3)",
     (w) => w.metadata.set('general.architecture', { type: GgufType.STRING, value: 'bert' }));
   without('gpt2-without-its-keys', 'architecture gpt2 with llama keys', "missing metadata key 'gpt2.embedding_length'",
     (w) => w.metadata.set('general.architecture', { type: GgufType.STRING, value: 'gpt2' }));

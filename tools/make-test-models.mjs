@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes the suite of seeded random models (llama, qwen2, gpt2; Llama 3 RoPE, qwen3, smollm3, phi3) used by the golden tests, plus models.json
+// Writes the suite of seeded random models (llama, qwen2, gpt2; Llama 3 RoPE, qwen3, smollm3, phi3, gemma3, gemma2) used by the golden tests, plus models.json
 // describing them.
 //
 //   node tools/make-test-models.mjs [outdir]      (default build/models)
@@ -46,11 +46,17 @@ export const SUITE = [
  *               untied and tied (smaller embeddings: see 'tied');
  *   smollm3     four layers, so that the fourth has no RoPE;
  *   phi-mini    (architecture phi3) fused attn_qkv and gate+up ffn_up, NEOX RoPE, GQA 4:1; phi-mini-partial
- *               rotates 96 of each head's 128 dims, as Phi-4-mini does. Not named "phi3": llama.cpp gives a
+ *               rotates 96 of each head's 128 dims, as Phi-4-mini does; phi-longrope adds LongRoPE (Phi-3 128k's
+ *               factor tensors and attention factor) to that, trained context 2,048 from an original 512: the
+ *               suite's context (256) picks the short factors, the golden test also runs one of 1,024 (long). Not named "phi3": llama.cpp gives a
  *               model whose general.name contains "phi3" Phi-3's token attributes, which need <|endoftext|>.
  *   gemma3      a sliding window of 16 (the sequences are 64 long), layers local, local, global (pattern 3,
  *               freq_base_swa written), a head size (128) that is not dim / heads, GQA 2:1, embeddings of rms ~1
- *               after the sqrt(dim) scale; gemma3-tied: six layers with the defaults llama.cpp assumes when the
+ *               after the sqrt(dim) scale; gemma3-global: no sliding-window key, so every layer is global (as
+ *               llama.cpp reads such a file) and its final logits soft-capped at 5 (they spread ~3: the cap bends
+ *               them); gemma2: four layers with llama.cpp's defaults for the keys left out (every other layer local,
+ *               the local RoPE base the global one), tied (always), attention scores capped at 3 and logits at 5, so
+ *               that both caps bend what they cap; gemma3-tied: six layers with the defaults llama.cpp assumes when the
  *               keys are absent (every 6th layer global, local base 10000), linear RoPE scaling (global only).
  */
 const NEWER_FAMILIES_TYPES = ['F32', 'Q8_0', 'Q4_K_M'];
@@ -70,6 +76,13 @@ export const NEWER_FAMILIES = [
   { name: 'gemma3', arch: 'gemma3', seed: 25, dim: 256, layers: 3, heads: 4, kvHeads: 2, headDim: 128, ffn: 512,
     vocab: 512, ctx: 256, ropeBase: 1000000, eps: 1e-6, embedStd: 1 / 16, slidingWindow: 16, swaPeriod: 3,
     ropeBaseSwa: 20000, types: NEWER_FAMILIES_TYPES },
+  { name: 'phi-longrope', arch: 'phi3', seed: 27, dim: 256, layers: 2, heads: 2, kvHeads: 1, ffn: 512, vocab: 512,
+    ctx: 2048, ropeDims: 96, longRope: { original: 512 }, types: NEWER_FAMILIES_TYPES },
+  { name: 'gemma3-global', arch: 'gemma3', seed: 28, dim: 256, layers: 2, heads: 4, kvHeads: 2, headDim: 128, ffn: 512,
+    vocab: 512, ctx: 256, ropeBase: 1000000, eps: 1e-6, embedStd: 1 / 16, finalSoftcap: 5, types: ['F32', 'Q8_0'] },
+  { name: 'gemma2', arch: 'gemma2', seed: 29, dim: 256, layers: 4, heads: 4, kvHeads: 2, ffn: 512, vocab: 512, ctx: 256,
+    ropeBase: 50000, eps: 1e-6, embedStd: 1 / 16, tiedOutput: true, slidingWindow: 16, attnSoftcap: 3, finalSoftcap: 5,
+    types: NEWER_FAMILIES_TYPES },
   { name: 'gemma3-tied', arch: 'gemma3', seed: 26, dim: 256, layers: 6, heads: 8, kvHeads: 2, ffn: 512, vocab: 1000,
     ctx: 256, ropeBase: 1000000, eps: 1e-6, embedStd: 1 / 16, tiedOutput: true, slidingWindow: 16,
     ropeScaling: { factor: 4 }, types: ['F32'] },
@@ -129,7 +142,7 @@ export function makeTestModels(outdir = 'build/models', { log = () => {} } = {})
       params: {
         arch: p.arch ?? 'llama', seed: p.seed, dim: p.dim, layers: p.layers, heads: p.heads, kvHeads: p.kvHeads,
         headDim: p.headDim ?? p.dim / p.heads, ropeDims: p.ropeDims, ffn: p.ffn, ropeFreqs: p.ropeFreqs, ropeScaling: p.ropeScaling,
-        slidingWindow: p.slidingWindow,
+        slidingWindow: p.slidingWindow, longRope: p.longRope, attnSoftcap: p.attnSoftcap, finalSoftcap: p.finalSoftcap,
         vocab: p.vocab, ctx: p.ctx, tiedOutput: p.tiedOutput, ropeBase: p.ropeBase, eps: p.eps,
         logitStd: p.logitStd, embedStd: p.embedStd, ggufVersion: p.version, alignment: p.alignment ?? 32,
       },

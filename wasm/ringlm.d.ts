@@ -74,10 +74,10 @@ export interface ModelCache {
 
 /** What a model is, read from its GGUF metadata, and what it occupies. */
 export interface ModelInfo {
-  /** GGUF `general.architecture`: "llama", "qwen2", "qwen3", "smollm3", "phi3", "gemma3" or "gpt2". */
+  /** GGUF `general.architecture`: "llama", "qwen2", "qwen3", "smollm3", "phi3", "gemma3", "gemma2" or "gpt2". */
   architecture: string;
   /**
-   * How positions enter the model: RoPE on adjacent pairs (llama, smollm3), RoPE on half-split pairs (qwen2, qwen3, phi3, gemma3), or learned
+   * How positions enter the model: RoPE on adjacent pairs (llama, smollm3), RoPE on half-split pairs (qwen2, qwen3, phi3, gemma3, gemma2), or learned
    * position embeddings (gpt2; the 'sinks' context policy is not available, and contextSize is at most
    * trainedContextSize).
    */

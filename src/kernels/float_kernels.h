@@ -399,16 +399,17 @@ void dot_tile(const WeightT* const* rows, const float* const* xs, int64_t n, flo
 // libm functions differ between glibc and Emscripten's libc in the last bit now and then (which
 // broke native/wasm identity after ~100 positions); evaluated in double and rounded, they are the
 // correctly rounded float values in both, all but never differing. As in ggml, pair i's angle is
-// then divided by its frequency factor (Llama 3's rope_freqs, when given) and multiplied by
-// freq_scale (linear RoPE scaling).
+// then divided by its frequency factor (Llama 3's rope_freqs or LongRoPE's, when given) and multiplied
+// by freq_scale (linear RoPE scaling). Cosine and sine are multiplied by mscale (RoPE's attention factor),
+// which then scales every rotated value, as ggml's rope does.
 inline void rope_angles(float* cos_sin, int rope_dims, float pos, float base, float freq_scale = 1.0f,
-                        const float* freq_factors = nullptr) {
+                        const float* freq_factors = nullptr, float mscale = 1.0f) {
   const float step = float(std::pow(double(base), double(-2.0f / float(rope_dims))));
   float theta = pos;
   for (int i = 0; i < rope_dims / 2; i++) {
     const float angle = freq_scale * (freq_factors ? theta / freq_factors[i] : theta);
-    cos_sin[2 * i] = float(std::cos(double(angle)));
-    cos_sin[2 * i + 1] = float(std::sin(double(angle)));
+    cos_sin[2 * i] = float(std::cos(double(angle))) * mscale;
+    cos_sin[2 * i + 1] = float(std::sin(double(angle))) * mscale;
     theta *= step;
   }
 }

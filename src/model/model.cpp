@@ -78,18 +78,21 @@ constexpr const char* kLayerEps = "attention.layer_norm_epsilon";
 // Which tensors each architecture has, as llama.cpp's loader (src/models/<arch>.cpp) creates them:
 // biases it reads when present are kMay; tensors it never creates are refused by the audit.
 // Columns: name, norm, eps key, RoPE, learned positions, fused QKV, biases (qkv, attn output, ffn,
-// output), FFN, q/k norm, rope_freqs, no RoPE every n layers, partial RoPE, Gemma blocks (the last two
-// default to false).
+// output), FFN, q/k norm, rope_freqs, no RoPE every n layers, partial RoPE, Gemma blocks, LongRoPE (the
+// last three default to false).
 const ArchTraits kArchitectures[] = {
     {"llama",   NormKind::RMS,   kRmsEps, RopeStyle::Adjacent, false, false, kMay,  kMay,  kMay,  kNo,  FfnKind::SwiGLU, false, true,  0},
     {"qwen2",   NormKind::RMS,   kRmsEps, RopeStyle::Neox,     false, false, kMay,  kNo,   kNo,   kMay, FfnKind::SwiGLU, false, false, 0},
     {"qwen3",   NormKind::RMS,   kRmsEps, RopeStyle::Neox,     false, false, kMay,  kNo,   kNo,   kNo,  FfnKind::SwiGLU, true,  false, 0},
     {"smollm3", NormKind::RMS,   kRmsEps, RopeStyle::Adjacent, false, false, kMay,  kNo,   kNo,   kNo,  FfnKind::SwiGLU, false, false, 4},
     {"gemma3",  NormKind::RMS,   kRmsEps, RopeStyle::Neox,     false, false, kNo,   kNo,   kNo,   kNo,  FfnKind::GeGLU,  true,  false, 0, false, true},
+    // gemma2: gemma3's block without the q/k norms, soft-capped attention scores, its output always the
+    // embeddings (llama.cpp reads no output.weight for it: one in the file is refused by the audit).
+    {"gemma2",  NormKind::RMS,   kRmsEps, RopeStyle::Neox,     false, false, kNo,   kNo,   kNo,   kNo,  FfnKind::GeGLU,  false, false, 0, false, true},
     {"gpt2",    NormKind::Layer, kLayerEps, RopeStyle::None,   true,  true,  kMust, kMust, kMust, kNo,  FfnKind::GELU,   false, false, 0},
-    // phi3 (src/models/phi3.cpp): its LongRoPE factor tensors are refused by the audit; its sliding
-    // window is read and not applied, as llama.cpp does (see Model::from_gguf).
-    {"phi3",    NormKind::RMS,   kRmsEps, RopeStyle::Neox,     false, true,  kMay,  kNo,   kNo,   kNo,  FfnKind::SwiGLUFused, false, false, 0, true},
+    // phi3 (src/models/phi3.cpp): LongRoPE factor tensors where present; its sliding window is read and
+    // not applied, as llama.cpp does (see Model::from_gguf).
+    {"phi3",    NormKind::RMS,   kRmsEps, RopeStyle::Neox,     false, true,  kMay,  kNo,   kNo,   kNo,  FfnKind::SwiGLUFused, false, false, 0, true, false, true},
 };
 
 // RoPE hyperparameters, as llama.cpp reads them (llama_model_base::load_hparams, llama_context):
@@ -135,28 +138,94 @@ Status read_rope(LoadLedger& f, const std::string& a, bool partial_ok, Config* c
     return Status::error("key '" + a + "rope.scaling.type' is '" + scaling +
                          "', which is not a RoPE scaling type (llama.cpp knows none, linear, yarn and longrope)");
   }
+  // llama.cpp multiplies ggml's rope by this in every architecture ringlm runs (whatever the scaling type).
+  double attn_factor = c->rope_attn_factor;
+  RINGLM_TRY(f.get_float(a + "rope.scaling.attn_factor", &attn_factor, false));
+  if (!(attn_factor > 0) || std::isinf(attn_factor)) {
+    return Status::error("key '" + a + "rope.scaling.attn_factor' is " + std::to_string(attn_factor) + " (expected a positive number)");
+  }
+  c->rope_attn_factor = float(attn_factor);
+  // As in llama.cpp (llama_context: n_ctx_orig_yarn), absent or 0 means the training context.
+  uint64_t original = 0;
+  RINGLM_TRY(f.get_uint(a + "rope.scaling.original_context_length", &original, false));
+  if (original > uint64_t(1 << 30)) {
+    return Status::error("key '" + a + "rope.scaling.original_context_length' is " + std::to_string(original));
+  }
+  c->rope_original_context = original == 0 ? c->context_length : int(original);
   return Status();
 }
 
-// Gemma 3's hyperparameters beyond the shared ones, as llama.cpp reads them (src/models/gemma3.cpp).
-// llama.cpp runs a file without a sliding window (or with 0) as all-global; ringlm asks for a window.
+// RoPE frequency factors: rope_dims/2 positive F32 values (pair i turns by its angle / factor i).
+Status bind_rope_factors(LoadLedger& f, const std::string& name, const char* what, int rope_dims, Weight* w) {
+  if (!f.file().find_tensor(name)) return Status();
+  const GgufTensor* t = f.file().find_tensor(name);
+  if (t->n_dims != 1 || t->ne[0] != rope_dims / 2) {
+    return Status::error("tensor '" + name + "' (" + what + ") has shape " + t->shape_string() + ", expected [" +
+                         std::to_string(rope_dims / 2) + "]: one factor per rotated pair of the " +
+                         std::to_string(rope_dims) + " rotated dims (rope.dimension_count)");
+  }
+  RINGLM_TRY(bind_weight(f, name, rope_dims / 2, 0, w, true));
+  const float* factors = reinterpret_cast<const float*>(w->data);
+  for (int i = 0; i < rope_dims / 2; i++) {
+    if (!(factors[i] > 0) || std::isinf(factors[i])) {
+      return Status::error("tensor '" + name + "' value " + std::to_string(i) + " is " + std::to_string(factors[i]) +
+                           " (RoPE frequency factors must be positive)");
+    }
+  }
+  return Status();
+}
+
+// Gemma 2's and Gemma 3's hyperparameters beyond the shared ones, as llama.cpp reads them
+// (src/models/gemma2.cpp, gemma3.cpp). Both: embeddings times sqrt(dim), sliding-window layers with
+// their own RoPE base, a query scale of 1/sqrt(head size) except in the 27B models.
+//   Gemma 2: a window of 4096 and every other layer local unless the file says otherwise; local layers
+//   turn RoPE like the global ones (base and scaling) unless rope.freq_base_swa says otherwise; the
+//   attention scores and the final logits are always soft-capped (50 and 30 unless the file says).
+//   Gemma 3: a file without a sliding window runs every layer global (llama.cpp then reads neither the
+//   pattern nor the local RoPE base: they are taken here and change nothing); else every 6th layer is
+//   global unless the file says otherwise, local layers turn RoPE by base 10000 unless the file says,
+//   unscaled; the final logits are soft-capped only when the file says.
+// A window written as 0 is refused: llama.cpp would run it all-global (Gemma 3) or mask everything
+// (Gemma 2), but no Gemma has one, so the file is wrong.
 Status read_gemma(LoadLedger& f, const std::string& a, Config* c) {
+  const bool gemma2 = a == "gemma2.";
   c->embed_scale = std::sqrt(float(c->dim));
-  RINGLM_TRY(get_dim(f, a + "attention.sliding_window", &c->sliding_window, true, 1 << 30));
-  uint64_t period = 6;
+  if (!gemma2 && !f.find(a + "attention.sliding_window")) {
+    f.find(a + "attention.sliding_window_pattern");
+    f.find(a + "rope.freq_base_swa");
+    c->sliding_window = 0;
+  } else {
+    uint64_t window = gemma2 ? 4096 : 0;
+    RINGLM_TRY(f.get_uint(a + "attention.sliding_window", &window, false));
+    if (window == 0 || window > uint64_t(1 << 30)) {
+      return Status::error("key '" + a + "attention.sliding_window' is " + std::to_string(window) + " (expected 1 to 1073741824 tokens" +
+                           (gemma2 ? ")" : "; leave the key out for a model with no sliding-window layers)"));
+    }
+    c->sliding_window = int(window);
+  }
+  uint64_t period = gemma2 ? 2 : 6;
   RINGLM_TRY(f.get_uint(a + "attention.sliding_window_pattern", &period, false));
   if (period > uint64_t(1 << 16)) return Status::error("key '" + a + "attention.sliding_window_pattern' is " + std::to_string(period));
   c->swa_period = int(period);
-  double base_swa = c->rope_base_swa;
+  double base_swa = gemma2 ? c->rope_base : 10000.0;
   RINGLM_TRY(f.get_float(a + "rope.freq_base_swa", &base_swa, false));
   c->rope_base_swa = float(base_swa);
   if (!(c->rope_base_swa > 0)) return Status::error("key '" + a + "rope.freq_base_swa' must be positive");
-  double cap = 0.0;
-  RINGLM_TRY(f.get_float(a + "final_logit_softcapping", &cap, false));
-  if (!(cap >= 0) || std::isinf(cap)) return Status::error("key '" + a + "final_logit_softcapping' must be a non-negative number");
-  c->final_softcap = float(cap);
-  // Gemma 3 27B (62 layers) scales queries by 1/sqrt(dim / heads), not by the head size.
-  if (c->n_layers == 62) c->query_scale = 1.0f / std::sqrt(float(c->dim / c->n_heads));
+  c->rope_scale_swa = gemma2 ? c->rope_scale : 1.0f;
+  // A cap divides the scores or logits: Gemma 2's are always applied, so 0 there is refused.
+  const auto read_cap = [&](const char* key, double fallback, float* out) -> Status {
+    double cap = fallback;
+    RINGLM_TRY(f.get_float(a + key, &cap, false));
+    if (!(gemma2 ? cap > 0 : cap >= 0) || std::isinf(cap)) {
+      return Status::error("key '" + a + key + "' is " + std::to_string(cap) + " (expected a " + (gemma2 ? "positive" : "non-negative") + " number)");
+    }
+    *out = float(cap);
+    return Status();
+  };
+  RINGLM_TRY(read_cap("final_logit_softcapping", gemma2 ? 30.0 : 0.0, &c->final_softcap));
+  if (gemma2) RINGLM_TRY(read_cap("attn_logit_softcapping", 50.0, &c->attn_softcap));
+  // The 27B models (Gemma 2: 46 layers, Gemma 3: 62) scale queries by 1/sqrt(dim / heads), not by the head size.
+  if (c->n_layers == (gemma2 ? 46 : 62)) c->query_scale = 1.0f / std::sqrt(float(c->dim / c->n_heads));
   return Status();
 }
 
@@ -237,14 +306,21 @@ Status Model::from_gguf(const GgufFile& file, Model* out) {
     RINGLM_TRY(bind_weight(f, "position_embd.weight", c.dim, c.context_length, &m.position_embd, false));
   }
   // One set of frequency factors for every layer: pair i of each head turns by its angle / factor i.
-  if (arch.rope_freqs) RINGLM_TRY(bind_vector(f, "rope_freqs.weight", c.rope_dims / 2, kMay, &m.rope_freqs));
-  if (m.rope_freqs.data) {
-    const float* factors = reinterpret_cast<const float*>(m.rope_freqs.data);
-    for (int i = 0; i < c.rope_dims / 2; i++) {
-      if (!(factors[i] > 0) || std::isinf(factors[i])) {
-        return Status::error("tensor 'rope_freqs.weight' value " + std::to_string(i) + " is " + std::to_string(factors[i]) +
-                             " (RoPE frequency factors must be positive)");
-      }
+  if (arch.rope_freqs) {
+    RINGLM_TRY(bind_rope_factors(f, "rope_freqs.weight", "Llama 3 RoPE frequency factors", c.rope_dims, &m.rope_freqs));
+  }
+  // LongRoPE: two such sets, one picked by the context size (rope_factors()). llama.cpp's converter writes
+  // both; a file with one would run with none at some context sizes in llama.cpp, so it is refused.
+  if (arch.long_rope) {
+    RINGLM_TRY(bind_rope_factors(f, "rope_factors_short.weight", "LongRoPE frequency factors for short contexts",
+                                 c.rope_dims, &m.rope_factors_short));
+    RINGLM_TRY(bind_rope_factors(f, "rope_factors_long.weight", "LongRoPE frequency factors for long contexts",
+                                 c.rope_dims, &m.rope_factors_long));
+    if (!m.rope_factors_short.data != !m.rope_factors_long.data) {
+      return Status::error(std::string("tensor '") + (m.rope_factors_short.data ? "rope_factors_short.weight" : "rope_factors_long.weight") +
+                           "' (LongRoPE frequency factors) comes without its pair '" +
+                           (m.rope_factors_short.data ? "rope_factors_long.weight" : "rope_factors_short.weight") +
+                           "': LongRoPE needs both");
     }
   }
 
@@ -303,7 +379,7 @@ Status Model::from_gguf(const GgufFile& file, Model* out) {
   }
   RINGLM_TRY(bind_vector(f, "output_norm.weight", c.dim, kMust, &m.output_norm));
   RINGLM_TRY(bind_vector(f, "output_norm.bias", c.dim, norm_bias, &m.output_norm_b));
-  if (file.find_tensor("output.weight")) {
+  if (file.find_tensor("output.weight") && c.architecture != "gemma2") {
     RINGLM_TRY(bind_weight(f, "output.weight", c.dim, c.vocab_size, &m.output, false));
   } else {
     m.output = m.token_embd;  // tied embeddings
@@ -313,6 +389,13 @@ Status Model::from_gguf(const GgufFile& file, Model* out) {
   RINGLM_TRY(f.audit(c.architecture));
   *out = std::move(m);
   return Status();
+}
+
+const float* Model::rope_factors(int context_size) const {
+  const Weight& w = rope_freqs.data                                       ? rope_freqs
+                    : context_size > config.rope_original_context ? rope_factors_long
+                                                                          : rope_factors_short;
+  return reinterpret_cast<const float*>(w.data);
 }
 
 uint64_t Model::weight_bytes() const {

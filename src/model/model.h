@@ -42,9 +42,12 @@ struct ArchTraits {
   // rope.dimension_count may be less than the head size: only the leading dims rotate (Phi-4-mini's
   // 96 of 128); llama.cpp allows it where its graph does not assert n_rot == head size.
   bool partial_rope = false;
-  // Gemma 3: embeddings times sqrt(dim), a norm after attention and after the FFN (post_attention_norm,
-  // post_ffw_norm), interleaved sliding-window layers, optional final logit soft-capping.
+  // Gemma 2 and 3: embeddings times sqrt(dim), a norm after attention and after the FFN (post_attention_norm,
+  // post_ffw_norm), interleaved sliding-window layers, soft-capping (see read_gemma in model.cpp).
   bool gemma_blocks = false;
+  // Phi-3: may carry LongRoPE's two sets of per-pair RoPE frequency factors, rope_factors_short.weight and
+  // rope_factors_long.weight; which one turns the angles depends on the context size (Model::rope_factors).
+  bool long_rope = false;
 };
 
 // The architectures ringlm runs, or null with the list of supported names in *supported.
@@ -63,17 +66,26 @@ struct Config {
   int rope_dims = 0;         // rope.dimension_count: leading dims of each head that rotate (0: no RoPE)
   float rope_base = 10000.0f;   // rope.freq_base
   float rope_scale = 1.0f;      // angle multiplier (1 / rope.scaling.factor for linear scaling)
+  // rope.scaling.attn_factor: multiplies the cosines and sines of every rotation (so the rotated part of each
+  // query and key, and the scores by its square), as ggml's rope does with llama.cpp's attn_factor. Phi-3's
+  // converter writes LongRoPE's sqrt(1 + ln(context / original) / ln(original)) here.
+  float rope_attn_factor = 1.0f;
+  // rope.scaling.original_context_length (default context_length): the context the model was trained at
+  // before its RoPE was extended. LongRoPE's long factors are used when the context is larger.
+  int rope_original_context = 0;
   int no_rope_every = 0;        // ArchTraits::no_rope_every
   float norm_eps = 1e-5f;       // attention.layer_norm_rms_epsilon (or layer_norm_epsilon)
   float query_scale = 0.0f;     // multiplies q·k: 1/sqrt(head_dim), except Gemma 3 27B's rule
   float embed_scale = 1.0f;     // multiplies the embeddings (Gemma: sqrt(dim))
   float final_softcap = 0.0f;   // > 0: logits = cap * tanh(logits / cap) (final_logit_softcapping)
+  float attn_softcap = 0.0f;    // > 0: scores = cap * tanh(scores / cap), after the query scale (Gemma 2's attn_logit_softcapping)
   // Sliding-window (local) attention, llama.cpp's standard kind: a query at position p of a local layer
   // sees positions p - sliding_window + 1 .. p. Layer l is local unless l % swa_period == swa_period - 1
-  // (period 0: every layer local). Local layers turn RoPE by rope_base_swa, unscaled.
+  // (period 0: every layer local). Local layers turn RoPE by rope_base_swa, times rope_scale_swa.
   int sliding_window = 0;       // 0: no local layers
   int swa_period = 0;
   float rope_base_swa = 10000.0f;
+  float rope_scale_swa = 1.0f;
 
   int q_dim() const { return n_heads * head_dim; }
   int kv_dim() const { return n_kv_heads * head_dim; }
@@ -118,6 +130,7 @@ struct Model {
   Weight token_embd;     // [dim, vocab]     row t is token t's embedding
   Weight position_embd;  // [dim, context_length]  learned positions only: row p is added at position p
   Weight rope_freqs;     // [rope_dims/2]    F32, optional: RoPE pair i turns by its angle / rope_freqs[i]
+  Weight rope_factors_short, rope_factors_long;  // [rope_dims/2] F32, LongRoPE (both or neither), as rope_freqs
   std::vector<LayerWeights> layers;
   Weight output_norm, output_norm_b;  // [dim]  F32
   Weight output;       // [dim, vocab]     token_embd itself when the file ties them
@@ -128,6 +141,12 @@ struct Model {
   // and every "<arch>." key of the file is used or left alone by a named rule (model_audit.h);
   // anything else is an error that names it.
   static Status from_gguf(const GgufFile& file, Model* out);
+
+  // The RoPE frequency factors a context of `context_size` tokens runs with (null: none): rope_freqs, or
+  // LongRoPE's long factors when the context exceeds the original one, else its short factors. This is
+  // llama.cpp's rule (llama_model::get_rope_factors, with n_ctx_seq the context size), fixed for the
+  // context's life: the factors do not change as a conversation grows.
+  const float* rope_factors(int context_size) const;
 
   // Bytes of weight data the forward pass reads per token (every matrix once; one embedding row).
   uint64_t weight_bytes() const;

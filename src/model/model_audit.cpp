@@ -24,8 +24,9 @@ struct Rule {
 const Rule kKeyRules[] = {
     {"vocab_size", Verdict::Leave, "the vocabulary size: the embedding's row count is used"},
     {"rope.scaling.finetuned", Verdict::Leave, "whether the model was fine-tuned with its RoPE scaling: informational"},
-    {"rope.scaling.original_context_length", Verdict::Leave,
-     "the context length before RoPE scaling, which only YaRN and LongRoPE scaling (refused) use"},
+    // The RoPE architectures read these two (model.cpp: read_rope); the others have no RoPE to scale.
+    {"rope.scaling.original_context_length", Verdict::Leave, "the context length before RoPE scaling: this architecture has no RoPE"},
+    {"rope.scaling.attn_factor", Verdict::Leave, "a RoPE attention factor: this architecture has no RoPE"},
     {"pooling_type", Verdict::Leave, "how an embedding model pools its outputs: next-token logits do not use it"},
 
     {"expert_count", Verdict::RefuseUnless, "the experts of a mixture-of-experts model", 0},
@@ -58,7 +59,6 @@ const Rule kKeyRules[] = {
     {"rope.freq_base_swa", Verdict::Refuse, "the RoPE base of sliding-window layers"},
     {"rope.dimension_count_swa", Verdict::Refuse, "the rotated head size of sliding-window layers"},
     {"rope.dimension_sections", Verdict::Refuse, "multimodal RoPE sections (M-RoPE)"},
-    {"rope.scaling.attn_factor", Verdict::RefuseUnless, "a RoPE attention factor that scales the rotated queries and keys", 1},
     {"rope.scaling.alpha", Verdict::RefuseUnless, "NTK-aware RoPE alpha (XDRoPE)", 0},
     {"rope.scaling.yarn_*", Verdict::Refuse, "a YaRN RoPE scaling parameter"},
 };
@@ -77,6 +77,7 @@ const Rule kTensorRules[] = {
     {"token_types.weight", Verdict::Refuse, "token-type embeddings, as in BERT"},
     {"token_embd_norm.*", Verdict::Refuse, "a norm of the embeddings"},
     {"output.bias", Verdict::Refuse, "a bias of the output logits"},
+    {"output.weight", Verdict::Refuse, "an output projection apart from the embeddings, which this architecture ties to them"},
     {"cls*", Verdict::Refuse, "a classifier or reranker head"},
     {"blk.#.attn_q_norm.*", Verdict::Refuse, "per-head RMSNorm of the queries, as in Qwen3"},
     {"blk.#.attn_k_norm.*", Verdict::Refuse, "per-head RMSNorm of the keys, as in Qwen3"},

@@ -53,6 +53,7 @@ Status Transformer::init(const Model* model, const AllocationPlan& plan, ThreadP
                          std::to_string(pool ? pool->size() : 1) + " are available");
   }
   threads_ = plan.threads;
+  rope_factors_ = model->rope_factors(context_size);
   const Config& c = model->config;
   RINGLM_TRY(cache_.allocate(c.n_layers, context_size, c.kv_dim(), max_batch));
   const std::pair<std::vector<float>*, size_t> buffers[] = {
@@ -196,14 +197,17 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
       simd::add(row, &x_[size_t(t * dim)], dim);
     }
     if (rope) {
-      const float* factors = reinterpret_cast<const float*>(m.rope_freqs.data);  // null: all 1
-      rope_angles(&rope_[size_t(t * c.rope_dims)], c.rope_dims, float(pos), c.rope_base, c.rope_scale, factors);
+      // The attention factor scales a query or key once, where it is rotated at its position; the anchors'
+      // extra turn (from a position to its kept position) is a pure rotation.
+      const float* factors = rope_factors_;  // null: all 1
+      const float mscale = c.rope_attn_factor;
+      rope_angles(&rope_[size_t(t * c.rope_dims)], c.rope_dims, float(pos), c.rope_base, c.rope_scale, factors, mscale);
       rope_angles(&anchor_rope_[size_t(t * c.rope_dims)], c.rope_dims, float(cache_.anchor_shift(pos)), c.rope_base,
                   c.rope_scale, factors);
       if (c.sliding_window > 0) {
         const size_t local = local_rope_offset() + size_t(t * c.rope_dims);
-        rope_angles(&rope_[local], c.rope_dims, float(pos), c.rope_base_swa, 1.0f, factors);
-        rope_angles(&anchor_rope_[local], c.rope_dims, float(cache_.anchor_shift(pos)), c.rope_base_swa, 1.0f, factors);
+        rope_angles(&rope_[local], c.rope_dims, float(pos), c.rope_base_swa, c.rope_scale_swa, factors, mscale);
+        rope_angles(&anchor_rope_[local], c.rope_dims, float(cache_.anchor_shift(pos)), c.rope_base_swa, c.rope_scale_swa, factors);
       }
     }
   }
@@ -323,6 +327,10 @@ void Transformer::attention(int layer, int t, int h, int32_t pos, int thread) {
   int i = 0;
   for (int32_t p = first_anchor; p < n_anchors; p++) scores[i++] = simd::dot(aqh, cache_.key(layer, cache_.slot_of(p)) + kv_off, hd) * scale;
   for (int32_t p = first; p <= pos; p++) scores[i++] = simd::dot(qh, cache_.key(layer, cache_.slot_of(p)) + kv_off, hd) * scale;
+  if (c.attn_softcap > 0) {  // Gemma 2: the scaled scores squeezed into (-cap, cap) before the softmax
+    const float inv = 1.0f / c.attn_softcap;
+    for (int j = 0; j < n_seen; j++) scores[j] = std::tanh(scores[j] * inv) * c.attn_softcap;
+  }
   simd::softmax(scores, n_seen);
   float* oh = &att_out_[size_t(t * q_dim + h * hd)];
   std::fill_n(oh, hd, 0.0f);

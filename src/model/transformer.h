@@ -74,6 +74,7 @@ private:
   const Model* model_ = nullptr;
   int max_batch_ = 0;
   ThreadPool* pool_ = nullptr;  // not owned; null: everything on the calling thread
+  const float* rope_factors_ = nullptr;  // RoPE frequency factors for this context size (Model::rope_factors)
   int threads_ = 1;
   KvCache cache_;
   MatmulScratch mm_;

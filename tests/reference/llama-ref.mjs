@@ -9,7 +9,14 @@
 // qwen3 = llama with NEOX RoPE, each head of q and k RMS-normed (weights attn_q_norm / attn_k_norm, the model's
 // epsilon) before RoPE, head size attention.key_length; smollm3 = llama with no RoPE in layers l, (l+1) % 4 == 0;
 // phi3 = llama with NEOX RoPE on the leading rope.dimension_count dims of each head, Q/K/V in one attn_qkv (rows Q,
-// K, V) and gate and up in one ffn_up (gate rows first);
+// K, V) and gate and up in one ffn_up (gate rows first), and LongRoPE where the file has its factor tensors
+// (rope_factors_short / rope_factors_long, as rope_freqs: the long ones when the context size exceeds
+// rope.scaling.original_context_length, as llama.cpp picks them by its context); every RoPE architecture's rotation
+// is multiplied by rope.scaling.attn_factor (default 1), as ggml's rope multiplies cos and sin;
+// gemma2 = gemma3 without q/k norms, with attention scores soft-capped after the query scale (attn_logit_softcapping,
+// default 50), final soft-capping by default (30), a default window of 4096 over every other layer (pattern 2), the
+// local layers turning RoPE like the global ones (base rope.freq_base_swa, default the global base; scaled), the
+// output always token_embd, and 1/sqrt(dim/heads) as the query scale at 46 layers;
 // gemma3 = qwen3's q/k norms with embeddings times sqrt(dim) (in f32), an RMS norm of each branch's output before the residual add (post_attention_norm,
 // post_ffw_norm), x += Wdown (gelu(Wgate h) * Wup h), query scale 1/sqrt(head size) (1/sqrt(dim/heads) at 62
 // layers), sliding-window layers (l % period < period - 1; period attention.sliding_window_pattern, default 6)
@@ -53,7 +60,8 @@ export function loadLlamaRef(pathOrBytes) {
     return g.metadata.get(key);
   };
   const arch = md('general.architecture');
-  const ARCHES = ['llama', 'qwen2', 'qwen3', 'smollm3', 'phi3', 'gemma3', 'gpt2'];
+  const ARCHES = ['llama', 'qwen2', 'qwen3', 'smollm3', 'phi3', 'gemma3', 'gemma2', 'gpt2'];
+  const gemma2 = arch === 'gemma2';
   if (!ARCHES.includes(arch)) throw new Error(`architecture ${arch} is not one of ${ARCHES.join(', ')}`);
   // RoPE scaling as llama.cpp reads it: linear unless rope.scaling.type says 'none' (others are not in this
   // reference); the factor divides every angle.
@@ -75,12 +83,17 @@ export function loadLlamaRef(pathOrBytes) {
     nRot: g.metadata.get(`${arch}.rope.dimension_count`) ?? headDim,
     ropeBase: g.metadata.get(`${arch}.rope.freq_base`) ?? 10000,
     ropeScale,
-    rope: { llama: 'adjacent', qwen2: 'neox', qwen3: 'neox', smollm3: 'adjacent', phi3: 'neox', gemma3: 'neox', gpt2: 'none' }[arch],
-    gemma: arch === 'gemma3',
-    slidingWindow: arch === 'gemma3' ? md('gemma3.attention.sliding_window') : 0,
-    swaPeriod: g.metadata.get(`${arch}.attention.sliding_window_pattern`) ?? 6,
-    ropeBaseSwa: g.metadata.get(`${arch}.rope.freq_base_swa`) ?? 10000,
-    softcap: g.metadata.get(`${arch}.final_logit_softcapping`) ?? 0,
+    rope: { llama: 'adjacent', qwen2: 'neox', qwen3: 'neox', smollm3: 'adjacent', phi3: 'neox', gemma3: 'neox', gemma2: 'neox', gpt2: 'none' }[arch],
+    gemma: arch === 'gemma3' || gemma2,
+    // gemma3 without a window: all global; gemma2: 4096 when absent. phi3's window is not applied.
+    slidingWindow: arch === 'gemma3' || gemma2 ? g.metadata.get(`${arch}.attention.sliding_window`) ?? (gemma2 ? 4096 : 0) : 0,
+    attnSoftcap: gemma2 ? g.metadata.get('gemma2.attn_logit_softcapping') ?? 50 : 0,
+    ropeAttnFactor: g.metadata.get(`${arch}.rope.scaling.attn_factor`) ?? 1,
+    ropeOriginalContext: g.metadata.get(`${arch}.rope.scaling.original_context_length`) ||
+      (g.metadata.get(`${arch}.context_length`) ?? 2048),
+    swaPeriod: g.metadata.get(`${arch}.attention.sliding_window_pattern`) ?? (gemma2 ? 2 : 6),
+    ropeBaseSwa: g.metadata.get(`${arch}.rope.freq_base_swa`) ?? (gemma2 ? g.metadata.get('gemma2.rope.freq_base') ?? 10000 : 10000),
+    softcap: g.metadata.get(`${arch}.final_logit_softcapping`) ?? (gemma2 ? 30 : 0),
     noRopeEvery: arch === 'smollm3' ? 4 : 0,
     eps: md(arch === 'gpt2' ? 'gpt2.attention.layer_norm_epsilon' : `${arch}.attention.layer_norm_rms_epsilon`),
     vocab: g.tensors.get('token_embd.weight').ne[1],
@@ -104,8 +117,9 @@ export function loadLlamaRef(pathOrBytes) {
     layers: [],
     outputNorm: t('output_norm.weight'), // (dim)
     outputNormB: opt('output_norm.bias'), // (dim) gpt2
-    output: opt('output.weight'), // (vocab, dim) or tied
+    output: gemma2 ? null : opt('output.weight'), // (vocab, dim) or tied (gemma2 always)
     ropeFreqs: opt('rope_freqs.weight'), // (nRot/2) llama
+    ropeFactorsShort: opt('rope_factors_short.weight'), ropeFactorsLong: opt('rope_factors_long.weight'), // (nRot/2) phi3
   };
   // Rows [from, from + n) of a (rows, cols) matrix, keeping its type tag.
   const rows = (m, from, n, cols) => Object.assign(m.slice(from * cols, (from + n) * cols), {
@@ -231,11 +245,11 @@ function matvec(W, xIn, rows, input) {
   return y;
 }
 
-function rope(vec, nHeads, headDim, nRot, pos, base, style, factors, scale) {
+function rope(vec, nHeads, headDim, nRot, pos, base, style, factors, scale, mscale) {
   for (let h = 0; h < nHeads; h++) {
     for (let i = 0; i < nRot / 2; i++) {
       const theta = (scale * pos * Math.pow(base, (-2 * i) / nRot)) / (factors ? factors[i] : 1);
-      const c = Math.cos(theta), s = Math.sin(theta);
+      const c = Math.cos(theta) * mscale, s = Math.sin(theta) * mscale;
       // adjacent: pair (2i, 2i+1); neox: pair (i, i + nRot/2)
       const a = h * headDim + (style === 'neox' ? i : 2 * i);
       const b = style === 'neox' ? a + nRot / 2 : a + 1;
@@ -252,7 +266,8 @@ const silu = (v) => v / (1 + Math.exp(-v));
 
 /**
  * Raw logits for every position of `tokenIds` (teacher forcing).
- * @param {{numerics?: 'exact'|'llamacpp', gelu?: 'llamacpp'|'exact'}} [options] gelu: on llama.cpp's f16 grid (default)
+ * @param {{numerics?: 'exact'|'llamacpp', gelu?: 'llamacpp'|'exact', contextSize?: number}} [options] gelu: on
+ *   llama.cpp's f16 grid (default); contextSize: the context llama.cpp ran with (required for LongRoPE files)
  * @returns {Float64Array} tokenIds.length * vocab
  */
 export function llamaRefLogits(model, tokenIds, options = {}) {
@@ -262,6 +277,11 @@ export function llamaRefLogits(model, tokenIds, options = {}) {
   const mv = (W, x, rows) => matvec(W, x, rows, input);
   const gelu = (options.gelu ?? 'llamacpp') === 'llamacpp' ? geluLlamaCpp : geluExact;
   const { config: c, weights: w } = model;
+  let factors = w.ropeFreqs;
+  if (!factors && w.ropeFactorsShort) {
+    if (options.contextSize === undefined) throw new Error('a LongRoPE model needs options.contextSize');
+    factors = options.contextSize > c.ropeOriginalContext ? w.ropeFactorsLong : w.ropeFactorsShort;
+  }
   const norm = c.arch === 'gpt2' ? (x, g, b) => layernorm(x, g, b, c.eps) : (x, g) => rmsnorm(x, g, c.eps);
   const kvDim = c.kvHeads * c.headDim;
   const qDim = c.heads * c.headDim;
@@ -291,13 +311,15 @@ export function llamaRefLogits(model, tokenIds, options = {}) {
         k = headNorm(k, L.kNorm);
       }
       const local = c.slidingWindow > 0 && (c.swaPeriod === 0 || l % c.swaPeriod < c.swaPeriod - 1);
-      const base = local ? c.ropeBaseSwa : c.ropeBase, ropeScale = local ? 1 : c.ropeScale;
+      // gemma3's local layers turn unscaled; gemma2's as the global ones.
+      const base = local ? c.ropeBaseSwa : c.ropeBase, ropeScale = local && c.arch === 'gemma3' ? 1 : c.ropeScale;
       if (c.rope !== 'none' && !(c.noRopeEvery && (l + 1) % c.noRopeEvery === 0)) {
-        rope(q, c.heads, c.headDim, c.nRot, pos, base, c.rope, w.ropeFreqs, ropeScale);
-        rope(k, c.kvHeads, c.headDim, c.nRot, pos, base, c.rope, w.ropeFreqs, ropeScale);
+        rope(q, c.heads, c.headDim, c.nRot, pos, base, c.rope, factors, ropeScale, c.ropeAttnFactor);
+        rope(k, c.kvHeads, c.headDim, c.nRot, pos, base, c.rope, factors, ropeScale, c.ropeAttnFactor);
       }
       const oldest = local ? Math.max(0, pos - c.slidingWindow + 1) : 0;
-      const queryScale = c.gemma && c.layers === 62 ? 1 / Math.sqrt(Math.floor(c.dim / c.heads)) : 1 / Math.sqrt(c.headDim);
+      const queryScale = c.gemma && c.layers === (c.arch === 'gemma2' ? 46 : 62) ? 1 / Math.sqrt(Math.floor(c.dim / c.heads))
+        : 1 / Math.sqrt(c.headDim);
       keys[l].push(k);
       values[l].push(v);
       const att = new Float64Array(qDim);
@@ -308,7 +330,7 @@ export function llamaRefLogits(model, tokenIds, options = {}) {
         for (let p = oldest; p <= pos; p++) {
           let s = 0;
           for (let i = 0; i < c.headDim; i++) s += q[qo + i] * keys[l][p][ko + i];
-          scores[p] = s * queryScale;
+          scores[p] = c.attnSoftcap ? Math.tanh((s * queryScale) / c.attnSoftcap) * c.attnSoftcap : s * queryScale;
         }
         const max = Math.max(...scores);
         let sum = 0;

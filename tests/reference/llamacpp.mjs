@@ -31,10 +31,12 @@ export async function disposeReferenceLlama() {
  * Log-probabilities of every next token after each prefix tokenIds[0..i], i = from..n-1 (teacher forcing).
  * @param {string} modelPath GGUF file
  * @param {ArrayLike<number>} tokenIds
- * @param {{from?: number}} [options] the first position whose distribution is wanted (default 0)
+ * @param {{from?: number, contextSize?: number}} [options] from: the first position whose distribution is wanted
+ *   (default 0); contextSize: the context's size (default n + 32; llama.cpp rounds it up to a multiple of 256, and
+ *   LongRoPE models pick their factors by it)
  * @returns {Promise<Float32Array & {vocab:number}>} (n - from) * vocab values, row i for position from + i; `.vocab` set
  */
-export async function llamaCppLogprobs(modelPath, tokenIds, { from = 0 } = {}) {
+export async function llamaCppLogprobs(modelPath, tokenIds, { from = 0, contextSize } = {}) {
   const ids = Array.from(tokenIds);
   const llama = await getReferenceLlama();
   const model = await llama.loadModel({ modelPath, useMmap: false, gpuLayers: 0 });
@@ -43,7 +45,7 @@ export async function llamaCppLogprobs(modelPath, tokenIds, { from = 0 } = {}) {
     const context = await model.createContext({
       // Leave room past the last token: with a context exactly full, node-llama-cpp shifts the context
       // before the last evaluation and that position's output is garbage.
-      contextSize: ids.length + 32,
+      contextSize: contextSize ?? ids.length + 32,
       batchSize: ids.length,
       sequences: 1,
       threads: 1,

@@ -11,11 +11,19 @@
 //            the FFN (post_attention_norm, post_ffw_norm), a GELU-gated FFN, and sliding-window layers: all but
 //            every swaPeriod-th (attention.sliding_window_pattern, llama.cpp's default 6 when absent) attend to
 //            the last slidingWindow positions and turn RoPE by rope.freq_base_swa (default 10000).
+//   gemma2   gemma3's block without the q/k norms, its output always the embeddings (no output.weight), the
+//            attention scores soft-capped (attn_logit_softcapping, llama.cpp's default 50 when absent) and the
+//            final logits too (final_logit_softcapping, default 30); every other layer local by default (pattern
+//            2), the local RoPE base the global one unless rope.freq_base_swa says otherwise. gemma3 takes a
+//            final_logit_softcapping too (none when absent).
 //   smollm3  llama's block with no RoPE in layers l where (l+1) % 4 == 0: llama.cpp's rule for this
 //            architecture (src/models/smollm3.cpp), not written in the file.
 //   phi3     llama's block with NEOX RoPE, Q/K/V in one attn_qkv (rows Q, then K, then V: [dim, qDim + 2 kvDim])
 //            and gate and up in one ffn_up ([dim, 2 ffn]: gate rows first, as ggml_swiglu splits it), no
-//            biases; rope.dimension_count may be less than the head size (ropeDims: only those dims rotate).
+//            biases; rope.dimension_count may be less than the head size (ropeDims: only those dims rotate);
+//            with longRope, LongRoPE as llama.cpp's converter writes it for Phi-3 128k: rope_factors_short.weight
+//            and rope_factors_long.weight (ne=[ropeDims/2] each), rope.scaling.original_context_length, and
+//            rope.scaling.attn_factor = sqrt(1 + ln(ctx / original) / ln(original)); no rope.scaling.type.
 //
 // All four take the SentencePiece-style test vocabulary below: llama.cpp does not tie a tokenizer to them.
 //
@@ -116,8 +124,11 @@ function q4kmType(name, cols) {
  *   value_length), ropeFreqs (llama only: 'llama3' for llama3RopeFactors(headDim, ropeBase), or an array of
  *   headDim/2 factors), ropeScaling ({ type, factor }: rope.scaling.type when `type` is given, and
  *   rope.scaling.factor), biases (llama only: every bias llama.cpp reads when present, attn_q/k/v, attn_output
- *   and ffn_gate/up/down, F32 with std 0.2), ropeDims (headDim: rope.dimension_count, phi3 only when less); gemma3 only: slidingWindow (required), swaPeriod and ropeBaseSwa
- *   (written when given).
+ *   and ffn_gate/up/down, F32 with std 0.2), ropeDims (headDim: rope.dimension_count, phi3 only when less);
+ *   gemma3 and gemma2 only: slidingWindow, swaPeriod, ropeBaseSwa and finalSoftcap (written when given; a gemma3
+ *   file without slidingWindow has no window key at all: every layer global); gemma2 only: attnSoftcap (written when
+ *   given); phi3 only: longRope
+ *   ({ original }: LongRoPE, see phiLongRopeFactors, with original < ctx).
  */
 export function randomLlamaParams(opts = {}) {
   const p = {
@@ -125,6 +136,7 @@ export function randomLlamaParams(opts = {}) {
     type: 'F32', tiedOutput: false, ropeBase: 10000, eps: 1e-5, logitStd: 3, embedStd: 1, name: 'ringlm-random-llama',
     version: 3, alignment: undefined, arch: 'llama', headDim: undefined, ropeFreqs: undefined, ropeScaling: undefined,
     biases: false, ropeDims: undefined, slidingWindow: undefined, swaPeriod: undefined, ropeBaseSwa: undefined,
+    longRope: undefined, attnSoftcap: undefined, finalSoftcap: undefined,
     ...opts,
   };
   p.kvHeads ??= p.heads;
@@ -149,7 +161,7 @@ export function randomLlamaParams(opts = {}) {
 }
 
 /** The architectures this file writes. */
-export const LLAMA_SHAPED = ['llama', 'qwen3', 'smollm3', 'phi3', 'gemma3'];
+export const LLAMA_SHAPED = ['llama', 'qwen3', 'smollm3', 'phi3', 'gemma3', 'gemma2'];
 
 /**
  * Llama 3.1's RoPE frequency factors (its `rope_scaling` of type 'llama3', which converters turn into the
@@ -170,6 +182,28 @@ export function llama3RopeFactors(headDim, base, { factor = 8, lowFreqFactor = 1
     }
   }
   return out;
+}
+
+/**
+ * LongRoPE's two sets of ropeDims/2 frequency factors, seeded: short ones in [1, 1.5] (Phi-3's stay near 1),
+ * long ones growing from ~1 to ~16 with the pair index (Phi-3's slow the low frequencies most), each jittered so
+ * that no two pairs share a factor.
+ */
+export function phiLongRopeFactors(ropeDims, seed) {
+  const n = ropeDims / 2;
+  const rng = makeRng(streamSeed(seed, 'longrope'));
+  const short = new Float32Array(n), long = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    short[i] = 1 + 0.5 * rng.uniform();
+    long[i] = (1 + 15 * (i / Math.max(1, n - 1)) ** 1.5) * (0.8 + 0.4 * rng.uniform());
+  }
+  return { short, long };
+}
+
+/** The attention factor llama.cpp's Phi-3 converter writes for LongRoPE (1 when the context is not extended). */
+export function phiLongRopeAttnFactor(ctx, original) {
+  const scale = ctx / original;
+  return scale > 1 ? Math.sqrt(1 + Math.log(scale) / Math.log(original)) : 1;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -213,7 +247,13 @@ export function makeRandomLlama(opts = {}) {
   if (p.ropeFreqs !== undefined && arch !== 'llama') throw new Error('only llama files carry rope_freqs');
   if (p.biases && arch !== 'llama') throw new Error('only llama files carry the optional biases');
   if (p.ropeDims !== headDim && arch !== 'phi3') throw new Error('only phi3 files rotate part of each head');
-  if ((arch === 'gemma3') !== (p.slidingWindow !== undefined)) throw new Error('gemma3 files, and only they, take slidingWindow');
+  const gemma = arch === 'gemma3' || arch === 'gemma2';
+  if (!gemma && (p.slidingWindow ?? p.finalSoftcap) !== undefined) throw new Error('only gemma files take slidingWindow, finalSoftcap');
+  if (arch !== 'gemma2' && p.attnSoftcap !== undefined) throw new Error('only gemma2 files take attnSoftcap');
+  if (arch === 'gemma2' && !p.tiedOutput) throw new Error('gemma2 files tie their output to the embeddings (tiedOutput)');
+  if (p.longRope !== undefined && (arch !== 'phi3' || !(p.longRope.original < p.ctx))) {
+    throw new Error('only phi3 files take longRope, with longRope.original < ctx');
+  }
   const qDim = headDim * p.heads;
   const kvDim = headDim * p.kvHeads;
   const mixed = p.type === 'Q4_K_M';
@@ -246,6 +286,12 @@ export function makeRandomLlama(opts = {}) {
   if (p.slidingWindow !== undefined) w.addUint32(`${arch}.attention.sliding_window`, p.slidingWindow);
   if (p.swaPeriod !== undefined) w.addUint32(`${arch}.attention.sliding_window_pattern`, p.swaPeriod);
   if (p.ropeBaseSwa !== undefined) w.addFloat32(`${arch}.rope.freq_base_swa`, p.ropeBaseSwa);
+  if (p.attnSoftcap !== undefined) w.addFloat32(`${arch}.attn_logit_softcapping`, p.attnSoftcap);
+  if (p.finalSoftcap !== undefined) w.addFloat32(`${arch}.final_logit_softcapping`, p.finalSoftcap);
+  if (p.longRope !== undefined) {
+    w.addUint32(`${arch}.rope.scaling.original_context_length`, p.longRope.original);
+    w.addFloat32(`${arch}.rope.scaling.attn_factor`, phiLongRopeAttnFactor(p.ctx, p.longRope.original));
+  }
   w.addUint32(`${arch}.vocab_size`, p.vocab);
 
   const vocab = makeLlamaVocab(p.vocab);
@@ -292,6 +338,11 @@ export function makeRandomLlama(opts = {}) {
     if (factors.length !== headDim / 2) throw new Error(`ropeFreqs needs ${headDim / 2} factors, not ${factors.length}`);
     w.addTensor('rope_freqs.weight', GgmlType.F32, [headDim / 2], factors);
   }
+  if (p.longRope !== undefined) {
+    const { short, long } = phiLongRopeFactors(p.ropeDims, p.seed);
+    w.addTensor('rope_factors_long.weight', GgmlType.F32, [p.ropeDims / 2], long);
+    w.addTensor('rope_factors_short.weight', GgmlType.F32, [p.ropeDims / 2], short);
+  }
   for (let l = 0; l < p.layers; l++) {
     const b = `blk.${l}.`;
     norm(`${b}attn_norm.weight`, p.dim, 1);
@@ -314,7 +365,7 @@ export function makeRandomLlama(opts = {}) {
     }
     matrix(`${b}attn_output.weight`, qDim, p.dim, 1 / Math.sqrt(qDim));
     bias(`${b}attn_output.bias`, p.dim);
-    if (arch === 'gemma3') norm(`${b}post_attention_norm.weight`, p.dim, 1);
+    if (gemma) norm(`${b}post_attention_norm.weight`, p.dim, 1);
     norm(`${b}ffn_norm.weight`, p.dim, 1);
     if (arch === 'phi3') {
       fused(`${b}ffn_up.weight`, p.dim, [[`${b}ffn_gate.weight`, p.ffn, inStd], [`${b}ffn_up.weight`, p.ffn, inStd]]);
@@ -326,7 +377,7 @@ export function makeRandomLlama(opts = {}) {
     bias(`${b}ffn_gate.bias`, p.ffn);
     bias(`${b}ffn_up.bias`, p.ffn);
     bias(`${b}ffn_down.bias`, p.dim);
-    if (arch === 'gemma3') norm(`${b}post_ffw_norm.weight`, p.dim, 1);
+    if (gemma) norm(`${b}post_ffw_norm.weight`, p.dim, 1);
   }
   norm('output_norm.weight', p.dim, outGain);
   if (!p.tiedOutput) matrix('output.weight', p.dim, p.vocab, outStd);
