@@ -76,6 +76,25 @@ export const NEWER_FAMILIES = [
 ];
 
 /**
+ * Real shapes, where the size of a thing is the point (few layers and a small width keep them quick):
+ *   qwen3-vocab   Qwen 3's vocabulary of 151,936 rows (tied, as Qwen3-0.6B to 4B), head size 128, GQA 8:1,
+ *                 Qwen 3's trained context of 40,960;
+ *   gemma3-vocab  Gemma 3's vocabulary of 262,144 rows (tied), head size 256 with one KV head (GQA 4:1, as
+ *                 Gemma 3 1B), its window of 512 and trained context of 32,768;
+ *   llama3-h64    Llama 3.2's head size of 64 with GQA 8:1 and its RoPE frequency factors, trained context
+ *                 131,072.
+ */
+export const REAL_SHAPES = [
+  { name: 'qwen3-vocab', arch: 'qwen3', seed: 31, dim: 256, layers: 2, heads: 16, kvHeads: 2, headDim: 128, ffn: 512,
+    vocab: 151936, ctx: 40960, ropeBase: 1000000, eps: 1e-6, tiedOutput: true, embedStd: 0.3, types: NEWER_FAMILIES_TYPES },
+  { name: 'gemma3-vocab', arch: 'gemma3', seed: 32, dim: 256, layers: 2, heads: 4, kvHeads: 1, headDim: 256, ffn: 512,
+    vocab: 262144, ctx: 32768, ropeBase: 1000000, eps: 1e-6, embedStd: 1 / 16, tiedOutput: true, slidingWindow: 512,
+    swaPeriod: 2, ropeBaseSwa: 10000, types: NEWER_FAMILIES_TYPES },
+  { name: 'llama3-h64', seed: 33, dim: 512, layers: 2, heads: 8, kvHeads: 1, ffn: 768, vocab: 512, ctx: 131072,
+    ropeBase: 500000, ropeFreqs: 'llama3', types: NEWER_FAMILIES_TYPES },
+];
+
+/**
  * Extra files: a GGUF v2 file with a non-default alignment; the newer types on a model whose rows are 256
  * long (K-quants need it) and on the tied model; a Q4_K_M-like mix whose ffn_down rows (672) cannot be
  * K-quants and fall back to Q5_0 / Q8_0 as llama.cpp's quantizer does (see random-llama.mjs).
@@ -89,6 +108,7 @@ export const EXTRAS = [
   { name: 'mix', seed: 16, dim: 256, layers: 2, heads: 4, kvHeads: 2, ffn: 672, vocab: 1000, ctx: 256,
     types: ['Q4_K_M'] },
   ...NEWER_FAMILIES,
+  ...REAL_SHAPES,
   // llama with every bias llama.cpp reads when present (attention q/k/v and output, feed-forward gate/up/down).
   { ...SUITE[1], name: 'gqa-biases', types: ['F32', 'Q8_0'], biases: true },
   // RoPE scaling as llama.cpp reads it: a factor with no rope.scaling.type is linear scaling; 'none' ignores it.

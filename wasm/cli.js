@@ -34,7 +34,7 @@ const OWN_HELP = `usage: ringlm [options]
   -m, --model FILE         GGUF model (default: the built-in model, if installed)
   -p, --prompt TEXT        prompt (default: "")
   -f, --file FILE          read the prompt from a file
-      --ctx N              KV cache capacity in tokens (default: min(model, 2048))
+      --ctx N              KV cache capacity in tokens (default: the trained context, or the largest that fits memory)
       --no-bos             do not add the BOS token
       --chat               the prompt is a user's message: the model answers it through its chat template
       --system TEXT        with --chat: a system message first
@@ -111,7 +111,7 @@ both runs, the speed-up, a sparkline of ms per token against position for each, 
   -p, --prompt TEXT        prompt (default: the first --prompt-tokens tokens of a fixed passage)
       --prompt-tokens N    length of the default prompt (default 29)
   -n, --max-tokens N       new tokens (default 100)
-      --ctx N              KV cache capacity (default: min(model, 2048)); must hold prompt + new tokens
+      --ctx N              KV cache capacity (default: the trained context, or the largest that fits memory); must hold prompt + new tokens
       --svg FILE           also write the chart of ms per token against position to FILE
 `;
 
