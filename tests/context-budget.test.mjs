@@ -79,3 +79,13 @@ test('an explicit contextSize that cannot fit gets the budget error, and the mod
   assert.equal((await lm.complete([1, 2, 3], { maxTokens: 4, temperature: 0 })).tokens.length, 4);
   lm.dispose();
 });
+
+test('the command line names the family and says what set the context', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const cli = (...args) => spawnSync(process.execPath, [path.join(ROOT, 'wasm/cli.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  const trained = cli('-m', LONG, '-p', 'a', '-n', '1');
+  assert.equal(trained.status, 0, trained.stderr);
+  assert.match(trained.stderr, /^ringlm: Qwen 3 \(qwen3\), 2\.1M parameters, F32\/Q8_0, context 40960 tokens \(the trained context\)$/m);
+  const given = cli('-m', LONG, '-p', 'a', '-n', '1', '--ctx', '512');
+  assert.match(given.stderr, /^ringlm: Qwen 3 \(qwen3\), .*, context 512 tokens \(--ctx\)$/m);
+});

@@ -202,6 +202,7 @@ async function main() {
     },
   });
   if (tty) process.stderr.write('\n');
+  process.stderr.write(`ringlm: ${describeModel(lm.info)}\n`);
   try {
     let iterator;
     if (chat) {
@@ -229,6 +230,15 @@ async function main() {
     lm.dispose();
   }
   return 0;
+}
+
+/** One line on what was loaded: the family, the architecture, the size, the context and what limited it. */
+function describeModel(info) {
+  const family = info.family === info.architecture ? info.architecture : `${info.family} (${info.architecture})`;
+  const parameters = info.parameters >= 1e9 ? `${(info.parameters / 1e9).toFixed(1)}B` : `${(info.parameters / 1e6).toFixed(1)}M`;
+  const limited = { option: '--ctx', trained: 'the trained context', memory: `trained ${info.trainedContextSize}; the largest that fits memory` };
+  return `${family}, ${parameters} parameters, ${info.tensorTypes.join('/')}, context ${info.contextSize} tokens ` +
+    `(${limited[info.contextLimitedBy]})`;
 }
 
 main().then(
