@@ -24,7 +24,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,8 @@ import { compareLogprobs, logSoftmaxRows, spread } from './reference/compare.mjs
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MODELS_DIR = join(ROOT, 'build', 'models');
+/** Every comparison of the run, for the README's table (tools/readme-llamacpp-table.mjs). */
+const ARTIFACT = join(ROOT, 'build', 'artifacts', 'llamacpp-compare.json');
 const NATIVE_CLI = join(resolve(ROOT, process.env.RINGLM_NATIVE_BUILD ?? 'build/native'), 'ringlm-cli');
 
 const SEQUENCE_LENGTH = 64;
@@ -109,7 +111,8 @@ async function checkAgainstLlamaCpp(model, impl, rawLogits, tolerance, ref = nul
   const rows = ref.length / vocab;
   assert.equal(rawLogits.length, rows * vocab, `${impl}: expected ${rows}x${vocab} logits`);
   const result = compareLogprobs(ref, logSoftmaxRows(rawLogits, vocab), vocab, tolerance);
-  table.push({ model: model.name, type: model.type, impl, ...result, tolerance });
+  table.push({ model: model.name, file: model.file, arch: model.params.arch, type: model.type, impl, ...result, tolerance,
+    within: result.maxAbs <= tolerance && result.requiredMismatches.length === 0 });
   assert.ok(result.maxAbs <= tolerance,
     `${impl} on ${model.file}: max |Δ logprob| ${result.maxAbs.toExponential(3)} > ${tolerance} ` +
     `(worst at position ${result.worstPosition})`);
@@ -173,6 +176,12 @@ after(async () => {
   const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
   console.log(['', 'ringlm vs llama.cpp (log-probabilities, teacher forcing, 64 positions)', line(head),
     ...rows.map(line)].join('\n'));
+  mkdirSync(dirname(ARTIFACT), { recursive: true });
+  const llamaCppVersion = JSON.parse(readFileSync(join(ROOT, 'node_modules/node-llama-cpp/package.json'), 'utf8')).version;
+  writeFileSync(ARTIFACT, JSON.stringify({
+    date: new Date().toISOString(), node: process.version, llamaCpp: `node-llama-cpp ${llamaCppVersion}`,
+    models: manifest.models.map((m) => m.file), comparisons: table,
+  }, null, 1) + '\n');
 });
 
 for (const model of manifest.models) {
