@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // ringlm against llama.cpp, side by side on this machine (`npm run bench`, or `node bench/run.mjs`).
 //
-//   node --no-experimental-fetch bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,...] [--no-readme]
+//   node --no-experimental-fetch bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,...] [--no-readme] [--no-cache-experiment]
 //
 // In one run, on every bench model (bench/models.mjs, written to build/bench-models/ on first use):
 //   decode   tok/s of 64 tokens after a 16-token prompt      } ringlm-wasm in this Node process (1 thread),
@@ -57,7 +57,7 @@ const TARGETS = {
 };
 
 function parseArgs(argv) {
-  const o = { quick: false, reps: null, models: null, readme: true, llamacpp: true };
+  const o = { quick: false, reps: null, models: null, readme: true, llamacpp: true, cacheExperiment: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -65,8 +65,9 @@ function parseArgs(argv) {
     else if (a === '--models') o.models = argv[++i].split(',');
     else if (a === '--no-readme') o.readme = false;
     else if (a === '--no-llamacpp') o.llamacpp = false;
+    else if (a === '--no-cache-experiment') o.cacheExperiment = false;  // for a run of a few models only
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,15m-f32,...] [--no-readme] [--no-llamacpp]');
+      console.log('usage: node bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,15m-f32,...] [--no-readme] [--no-llamacpp] [--no-cache-experiment]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
@@ -275,7 +276,9 @@ function markdown(report) {
     `${report.builds.native}. Every implementation runs on **one thread** (threads: see below); the figures are medians of ${report.settings.reps} ` +
     `interleaved repetitions. llama.cpp is ${report.llamacpp ? `node-llama-cpp ${report.llamacpp.version}'s prebuilt CPU library ` +
     `(${report.llamacpp.release.repo} ${report.llamacpp.release.release}; ${report.llamacpp.features.join(', ')})` : 'not measured'}. ` +
-    'Models are random-weight llamas from our GGUF writer (bench/models.mjs): decoding does the same work whatever the weights.',
+    'Models are random-weight files from our GGUF writer (bench/models.mjs), llamas and two with the shapes of real files ' +
+    '(Qwen3-0.6B, a qwen3, and Llama-3.2-1B, whole vocabularies included, as Q4_K_M-like mixes): decoding does the same ' +
+    'work whatever the weights.',
     '',
     '| model | decode tok/s: ringlm-wasm | ringlm native | llama.cpp | wasm / llama.cpp | wasm GB/s | of ceiling | prefill tok/s: ringlm-wasm | ringlm native | llama.cpp | wasm / llama.cpp |',
     '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
@@ -338,7 +341,7 @@ async function main() {
 
   report.models = [];
   for (const name of opts.models) report.models.push(await benchModelFile(name, opts));
-  report.cache = await benchCache(opts);
+  report.cache = opts.cacheExperiment ? await benchCache(opts) : null;
   // The ceiling: the layout with the best median (a median, like the decode figures it is held against).
   const ceiling = (k) => Math.max(...STREAM_PARTS.map((p) => median(streams[k][p])));
   report.ceiling = { wasm: ceiling('wasm'), native: ceiling('native'), passes: streams };
