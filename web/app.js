@@ -841,5 +841,7 @@ if (TEST_HOOKS) {
     dieDuringNextLoad: () => worker.postMessage({ type: 'test-die-during-next-load' }),
     everyWorkerDiesDuringLoad: (on) => { testWorkersDieDuringLoad = on; },
     workersStarted: () => workersStarted,
+    modelInfo: () => state.model?.info ?? null,
+    memoryLimit: () => MEMORY_LIMIT,
   };
 }
