@@ -8,6 +8,11 @@
 //                             (124.7M parameters; 100M of them are read per decoded token)
 //   15m-f32                   shaped like llama2.c's stories15M: d288, 6 layers, 6 heads, FFN 768,
 //                             vocab 32000, output tied to the embeddings (15.2M parameters)
+//   qwen3-0.6b-q4_k_m         shaped like Qwen3-0.6B: qwen3, d1024, 28 layers, 16 heads / 8 KV heads of 128, FFN 3072,
+//                             its whole vocabulary of 151936, tied, trained context 40960; a Q4_K_M-like mix (0.6B)
+//   llama3.2-1b-q4_k_m        shaped like Llama-3.2-1B: llama with its RoPE frequency factors, d2048, 16 layers, 32 heads /
+//                             8 KV heads of 64, FFN 8192, its whole vocabulary of 128256, tied, trained context 131072;
+//                             a Q4_K_M-like mix (1.2B)
 //
 // Random weights decode as fast as trained ones: the forward pass does the same work whatever the values.
 
@@ -24,11 +29,20 @@ const SHAPE_125M = { seed: 125, dim: 768, layers: 12, heads: 12, kvHeads: 4, ffn
 const SHAPE_15M = { seed: 15, dim: 288, layers: 6, heads: 6, kvHeads: 6, ffn: 768, vocab: 32000, ctx: 256,
   tiedOutput: true, embedStd: 0.3 };
 
+// Real files' shapes, whole vocabularies included (the tied embeddings are most of the smaller model). Their
+// embeddings are smaller, as in 'tied' of the test models, so the input token does not dominate the tied output.
+export const SHAPE_QWEN3_0_6B = { arch: 'qwen3', seed: 6, dim: 1024, layers: 28, heads: 16, kvHeads: 8, headDim: 128,
+  ffn: 3072, vocab: 151936, ctx: 40960, ropeBase: 1000000, eps: 1e-6, tiedOutput: true, embedStd: 0.3 };
+export const SHAPE_LLAMA32_1B = { seed: 12, dim: 2048, layers: 16, heads: 32, kvHeads: 8, ffn: 8192, vocab: 128256,
+  ctx: 131072, ropeBase: 500000, ropeFreqs: 'llama3', tiedOutput: true, embedStd: 0.3 };
+
 /** Every bench model: a file name and the makeRandomLlama options that make it. */
 export const BENCH_MODELS = [
   ...['F32', 'F16', 'Q8_0', 'Q4_0', 'Q4_K'].map((type) => ({
     name: `125m-${type.toLowerCase()}`, size: '125M', type, recipe: { ...SHAPE_125M, type } })),
   { name: '15m-f32', size: '15M', type: 'F32', recipe: { ...SHAPE_15M, type: 'F32' } },
+  { name: 'qwen3-0.6b-q4_k_m', size: 'Qwen3-0.6B-shaped', type: 'Q4_K_M-like', recipe: { ...SHAPE_QWEN3_0_6B, type: 'Q4_K_M' } },
+  { name: 'llama3.2-1b-q4_k_m', size: 'Llama-3.2-1B-shaped', type: 'Q4_K_M-like', recipe: { ...SHAPE_LLAMA32_1B, type: 'Q4_K_M' } },
 ];
 
 /** Path of a bench model, writing it first if it is missing or was made from another recipe. */

@@ -2,7 +2,7 @@
 // ringlm against llama.cpp, side by side on this machine (`npm run bench`, or `node bench/run.mjs`).
 //
 //   node --no-experimental-fetch bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,...] [--no-readme]
-//                                              [--only kv-experiment]
+//                                              [--no-cache-experiment] [--only kv-experiment]
 //
 // In one run, on every bench model (bench/models.mjs, written to build/bench-models/ on first use):
 //   decode   tok/s of 64 tokens after a 16-token prompt      } ringlm-wasm in this Node process (1 thread),
@@ -65,7 +65,7 @@ const TARGETS = {
 };
 
 function parseArgs(argv) {
-  const o = { quick: false, reps: null, models: null, readme: true, llamacpp: true, only: null };
+  const o = { quick: false, reps: null, models: null, readme: true, llamacpp: true, cacheExperiment: true, only: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -77,9 +77,10 @@ function parseArgs(argv) {
       o.only = argv[++i];
       if (!PARTS.includes(o.only)) throw new Error(`--only takes one of: ${PARTS.join(', ')} (got ${o.only})`);
     }
+    else if (a === '--no-cache-experiment') o.cacheExperiment = false;  // for a run of a few models only
     else if (a === '--help' || a === '-h') {
       console.log('usage: node bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,15m-f32,...] [--no-readme] [--no-llamacpp] ' +
-        '[--only kv-experiment]');
+        '[--no-cache-experiment] [--only kv-experiment]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
@@ -288,7 +289,9 @@ function markdown(report) {
     `${report.builds.native}. Every implementation runs on **one thread** (threads: see below); the figures are medians of ${report.settings.reps} ` +
     `interleaved repetitions. llama.cpp is ${report.llamacpp ? `node-llama-cpp ${report.llamacpp.version}'s prebuilt CPU library ` +
     `(${report.llamacpp.release.repo} ${report.llamacpp.release.release}; ${report.llamacpp.features.join(', ')})` : 'not measured'}. ` +
-    'Models are random-weight llamas from our GGUF writer (bench/models.mjs): decoding does the same work whatever the weights.',
+    'Models are random-weight files from our GGUF writer (bench/models.mjs), llamas and two with the shapes of real files ' +
+    '(Qwen3-0.6B, a qwen3, and Llama-3.2-1B, whole vocabularies included, as Q4_K_M-like mixes): decoding does the same ' +
+    'work whatever the weights.',
     '',
     '| model | decode tok/s: ringlm-wasm | ringlm native | llama.cpp | wasm / llama.cpp | wasm GB/s | of ceiling | prefill tok/s: ringlm-wasm | ringlm native | llama.cpp | wasm / llama.cpp |',
     '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
@@ -373,7 +376,7 @@ async function main() {
 
   report.models = [];
   for (const name of opts.models) report.models.push(await benchModelFile(name, opts));
-  report.cache = await benchCache(opts);
+  report.cache = opts.cacheExperiment ? await benchCache(opts) : null;
   // The ceiling: the layout with the best median (a median, like the decode figures it is held against).
   const ceiling = (k) => Math.max(...STREAM_PARTS.map((p) => median(streams[k][p])));
   report.ceiling = { wasm: ceiling('wasm'), native: ceiling('native'), passes: streams };

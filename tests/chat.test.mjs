@@ -1,5 +1,5 @@
-// Chat templates: applyChatTemplate() renders the four families' templates (ChatML, Llama-2, Llama-3, Zephyr) as
-// their published formats, and as node-llama-cpp (llama.cpp) renders and tokenizes them; chat() streams a reply
+// Chat templates: applyChatTemplate() renders the families' templates (ChatML, Llama-2, Llama-3, Zephyr, Command-R, and
+// Qwen 3, Gemma 3, Llama 3.1/3.2, Phi-4-mini, SmolLM3) as their published formats, and as node-llama-cpp (llama.cpp) renders and tokenizes them; chat() streams a reply
 // that ends at the end-of-turn token, which never reaches the text, and reuses the KV cache across turns.
 // The models come from tools/gguf/chat-models.mjs: they answer every turn "Hello, world" (greedy).
 import { after, before, describe, test } from 'node:test';
@@ -40,6 +40,35 @@ const EXPECTED = {
     '<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>Hello, world<|END_OF_TURN_TOKEN|>' +
     '<|START_OF_TURN_TOKEN|><|USER_TOKEN|>How are you?<|END_OF_TURN_TOKEN|><|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>',
 };
+// Today's date as the templates of Llama 3.1 and SmolLM3 write it (strftime_now '%d %b %Y' and '%d %B %Y', English).
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November',
+  'December'];
+function today(longMonth) {
+  const d = new Date();
+  const month = MONTHS[d.getMonth()];
+  return `${String(d.getDate()).padStart(2, '0')} ${longMonth ? month : month.slice(0, 3)} ${d.getFullYear()}`;
+}
+Object.assign(EXPECTED, {
+  qwen3: '<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHi there<|im_end|>\n' +
+    '<|im_start|>assistant\nHello, world<|im_end|>\n<|im_start|>user\nHow are you?<|im_end|>\n<|im_start|>assistant\n',
+  // No system role: its text opens the first user turn.
+  gemma3: '<s><start_of_turn>user\nYou are terse.\n\nHi there<end_of_turn>\n<start_of_turn>model\nHello, world<end_of_turn>\n' +
+    '<start_of_turn>user\nHow are you?<end_of_turn>\n<start_of_turn>model\n',
+  llama31: '<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\n' +
+    `Today Date: ${today(false)}\n\nYou are terse.<|eot_id|>` +
+    '<|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|>' +
+    '<|start_header_id|>assistant<|end_header_id|>\n\nHello, world<|eot_id|>' +
+    '<|start_header_id|>user<|end_header_id|>\n\nHow are you?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n',
+  phi4mini: '<|system|>You are terse.<|end|><|user|>Hi there<|end|><|assistant|>Hello, world<|end|><|user|>How are you?<|end|>' +
+    '<|assistant|>',
+  // The system block is left open (no <|im_end|>) when no tools are given, as the published template does.
+  smollm3: '<|im_start|>system\n## Metadata\n\nKnowledge Cutoff Date: June 2025\n' +
+    `Today Date: ${today(true)}\nReasoning Mode: /think\n\n## Custom Instructions\n\nYou are terse.\n\n` +
+    '<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\nHello, world<|im_end|>\n' +
+    '<|im_start|>user\nHow are you?<|im_end|>\n<|im_start|>assistant\n',
+});
+// The families whose files add no BOS (and whose templates write none).
+const NO_BOS = ['chatml', 'qwen3', 'phi4mini', 'smollm3'];
 // The end-of-turn token's text in each family.
 const END = Object.fromEntries(CHAT_MODELS.map((m) => [m.family, m.end]));
 
@@ -118,6 +147,66 @@ describe('applyChatTemplate', () => {
       "{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}{% endfor %}";
     assert.equal(lm.applyChatTemplate([USER1, ASSISTANT1, USER2], { template: mistral }),
       '<s>[INST] Hi there [/INST]Hello, world</s> [INST] How are you? [/INST]');
+  });
+
+  test('qwen3: thinking kept only after the last user message, reasoning_content, enable_thinking false', () => {
+    const lm = models.qwen3;
+    const thought = { role: 'assistant', content: '<think>\nI should greet.\n</think>\n\nHello, world' };
+    // An earlier turn loses its thinking.
+    assert.equal(lm.applyChatTemplate([USER1, thought, USER2]),
+      '<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\nHello, world<|im_end|>\n' +
+      '<|im_start|>user\nHow are you?<|im_end|>\n<|im_start|>assistant\n');
+    // The turn after the last user message keeps it; with none, an empty think block is written.
+    assert.equal(lm.applyChatTemplate([USER1, thought], { addGenerationPrompt: false }),
+      '<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n<think>\nI should greet.\n</think>\n\nHello, world<|im_end|>\n');
+    assert.equal(lm.applyChatTemplate([USER1, ASSISTANT1], { addGenerationPrompt: false }),
+      '<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\nHello, world<|im_end|>\n');
+    assert.equal(lm.applyChatTemplate([USER1, { ...ASSISTANT1, reasoning_content: 'Be brief.' }], { addGenerationPrompt: false }),
+      '<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n<think>\nBe brief.\n</think>\n\nHello, world<|im_end|>\n');
+    assert.equal(lm.applyChatTemplate([USER1], { variables: { enable_thinking: false } }),
+      '<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n');
+    // <think> is one token, and shows in the text (a user-defined token, not a control one).
+    const ids = lm.tokenize('<think>', { special: true, addBos: false });
+    assert.equal(ids.length, 1);
+    assert.equal(lm.detokenize(ids), '<think>');
+  });
+
+  test('gemma3: the system text opens the first user turn; roles must alternate', () => {
+    const lm = models.gemma3;
+    assert.equal(lm.applyChatTemplate([USER1]), '<s><start_of_turn>user\nHi there<end_of_turn>\n<start_of_turn>model\n');
+    assert.equal(lm.applyChatTemplate([SYSTEM, { role: 'user', content: '  Hi there \n' }], { addGenerationPrompt: false }),
+      '<s><start_of_turn>user\nYou are terse.\n\nHi there<end_of_turn>\n');
+    assert.throws(() => lm.applyChatTemplate([USER1, USER2]), /the chat template failed: Conversation roles must alternate/);
+  });
+
+  test('llama31: the date line from strftime_now, or date_string', () => {
+    assert.equal(models.llama31.applyChatTemplate([USER1], { variables: { date_string: '26 Jul 2024' } }),
+      '<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\n' +
+      'Today Date: 26 Jul 2024\n\n<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|>' +
+      '<|start_header_id|>assistant<|end_header_id|>\n\n');
+  });
+
+  test('phi4mini: eos_token without a generation prompt; a system message\'s tools', () => {
+    const lm = models.phi4mini;
+    assert.equal(lm.applyChatTemplate([USER1, ASSISTANT1], { addGenerationPrompt: false }),
+      '<|user|>Hi there<|end|><|assistant|>Hello, world<|end|><|endoftext|>');
+    assert.equal(lm.applyChatTemplate([{ ...SYSTEM, tools: '[{"name":"f"}]' }, USER1]),
+      '<|system|>You are terse.<|tool|>[{"name":"f"}]<|/tool|><|end|><|user|>Hi there<|end|><|assistant|>');
+  });
+
+  test('smollm3: /no_think (in the system text or enable_thinking false) writes empty think blocks; /system_override', () => {
+    const lm = models.smollm3;
+    const header = (mode, instructions) => '<|im_start|>system\n## Metadata\n\nKnowledge Cutoff Date: June 2025\n' +
+      `Today Date: ${today(true)}\nReasoning Mode: ${mode}\n\n## Custom Instructions\n\n${instructions}\n\n`;
+    assert.equal(lm.applyChatTemplate([{ role: 'system', content: 'Be terse. /no_think' }, USER1, ASSISTANT1, USER2]),
+      header('/no_think', 'Be terse.') + '<|im_start|>user\nHi there<|im_end|>\n' +
+      '<|im_start|>assistant\n<think>\n\n</think>\nHello, world<|im_end|>\n<|im_start|>user\nHow are you?<|im_end|>\n' +
+      '<|im_start|>assistant\n<think>\n\n</think>\n');
+    assert.equal(lm.applyChatTemplate([USER1], { variables: { enable_thinking: false } }),
+      header('/no_think', 'You are a helpful AI assistant named SmolLM, trained by Hugging Face.') +
+      '<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n');
+    assert.equal(lm.applyChatTemplate([{ role: 'system', content: 'Only this. /system_override' }, USER1]),
+      '<|im_start|>system\nOnly this.<|im_end|>\n<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n');
   });
 
   test('raise_exception in a template becomes an Error with its message', () => {
@@ -222,13 +311,17 @@ describe('the same prompts as llama.cpp (node-llama-cpp 3.21.1)', () => {
         // Llama-2's template has no generation prompt: node-llama-cpp renders an assistant turn with empty content
         // and cuts there, after the space the template puts before the content; add_generation_prompt renders
         // nothing (as transformers and llama.cpp's server do).
-        assert.equal(family === 'llama2' ? `${ours} ` : ours, theirs);
+        // Qwen 3's template writes an (empty) think block into an assistant turn after the last user message: the empty
+        // assistant message node-llama-cpp renders gets one; add_generation_prompt writes none (as in transformers).
+        const continued = { llama2: ' ', qwen3: '<think>\n\n</think>\n\n' }[family] ?? '';
+        assert.equal(ours + continued, theirs);
         // llama.cpp tokenizes our rendered prompt (control tokens parsed) into the same ids.
         assert.deepEqual(Array.from(model.tokenize(ours, true)), ourIds);
         if (!['llama2', 'zephyr'].includes(family)) {
           // Byte-level BPE splits at the pieces' boundaries anyway, so node-llama-cpp's piecewise tokenization of its
           // context gives the same ids too (a SentencePiece vocabulary merges across them: not comparable).
-          assert.deepEqual(Array.from(contextText.tokenize(model.tokenizer)), ourIds);
+          const ourContinuedIds = Array.from(lm.tokenize(ours + continued, { special: true, addBos: false }));
+          assert.deepEqual(Array.from(contextText.tokenize(model.tokenizer)), ourContinuedIds);
         }
       });
     });
@@ -242,7 +335,7 @@ describe('chat()', () => {
       const prompt = lm.applyChatTemplate([SYSTEM, USER1]);
       const ids = promptIds(lm, prompt);
       const bosCount = ids.filter((id) => id === lm.tokenizer.bos).length;
-      assert.equal(bosCount, family === 'chatml' ? 0 : 1, 'BOS once (ChatML files add none)');
+      assert.equal(bosCount, NO_BOS.includes(family) ? 0 : 1, 'BOS once (ChatML, Qwen 3, Phi-4-mini and SmolLM3 files add none)');
       if (bosCount) assert.equal(ids[0], lm.tokenizer.bos);
       for (const special of [false, true]) {
         const { text, ids: reply1, result } = await drain(lm.chat([SYSTEM, USER1], { ...GREEDY, special }));

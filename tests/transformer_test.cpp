@@ -106,15 +106,32 @@ TEST(Transformer, BadCallsFailAndLeaveTheEngineUsable) {
   ASSERT_TRUE(e->prefill(more.data(), 6, false).ok()) << "exactly fills the cache";
 }
 
-TEST(Transformer, DefaultContextIsTheModelsUpTo2048) {
+TEST(Transformer, DefaultContextIsTheTrainedOneOrTheLargestThatFits) {
   LlamaShape shape;
   shape.ctx = 100;
   std::unique_ptr<Engine> e;
   ASSERT_TRUE(test::load_engine(test::make_llama(shape), &e).ok());
   EXPECT_EQ(e->context_size(), 100);
+  EXPECT_EQ(e->context_limited_by(), ContextLimit::Trained);
+  ASSERT_TRUE(test::load_engine(test::make_llama(shape), &e, 50).ok());
+  EXPECT_EQ(e->context_limited_by(), ContextLimit::Option);
+
+  // A trained context whose KV ring does not fit the limit: the largest that does, with the headroom left.
   shape.ctx = 1 << 20;
-  ASSERT_TRUE(test::load_engine(test::make_llama(shape), &e).ok());
-  EXPECT_EQ(e->context_size(), 2048);
+  const std::vector<uint8_t> bytes = test::make_llama(shape);
+  const uint64_t limit = 8ull << 20;
+  EngineOptions options;
+  options.memory_limit = limit;
+  uint8_t* copy = static_cast<uint8_t*>(std::malloc(bytes.size()));
+  std::memcpy(copy, bytes.data(), bytes.size());
+  ASSERT_TRUE(Engine::load(copy, bytes.size(), options, &e).ok());
+  EXPECT_EQ(e->context_limited_by(), ContextLimit::Memory);
+  const int ctx = e->context_size();
+  EXPECT_EQ(ctx % 256, 0);
+  const uint64_t room = limit - limit / Engine::kAutoContextHeadroomDivisor;
+  EXPECT_LE(e->budget().total(), room);
+  EXPECT_GT(Engine::plan(e->model().config, bytes.size(), ctx + 256).total(), room) << "the largest multiple of 256";
+  EXPECT_EQ(e->kv_bytes(), e->budget().kv_bytes) << "the plan is what was allocated";
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "model/engine.h"
+#include "model/family.h"
 #include "generate/options.h"
 #include "generate/session.h"
 #include "common/thread_pool.h"
@@ -129,9 +130,11 @@ public:
     for (const std::string& t : engine_->tensor_types()) types.call<void>("push", t);
     val o = val::object();
     o.set("architecture", c.architecture);
+    o.set("family", ringlm::architecture_family(c.architecture));
     o.set("vocabSize", c.vocab_size);
     o.set("contextSize", engine_->context_size());
     o.set("trainedContextSize", c.context_length);
+    o.set("contextLimitedBy", std::string(ringlm::context_limit_name(engine_->context_limited_by())));
     o.set("embeddingSize", c.dim);
     o.set("layers", c.n_layers);
     o.set("heads", c.n_heads);

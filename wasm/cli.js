@@ -44,7 +44,7 @@ const OWN_HELP = `usage: ringlm [options]
                            through the cache (downloaded once, then offline: see ringlm ls)
   -p, --prompt TEXT        prompt (default: "")
   -f, --file FILE          read the prompt from a file
-      --ctx N              KV cache capacity in tokens (default: min(model, 2048))
+      --ctx N              KV cache capacity in tokens (default: the trained context, or the largest that fits memory)
       --no-bos             do not add the BOS token
       --chat               the prompt is a user's message: the model answers it through its chat template
       --system TEXT        with --chat: a system message first
@@ -123,7 +123,7 @@ both runs, the speed-up, a sparkline of ms per token against position for each, 
   -p, --prompt TEXT        prompt (default: the first --prompt-tokens tokens of a fixed passage)
       --prompt-tokens N    length of the default prompt (default 29)
   -n, --max-tokens N       new tokens (default 100)
-      --ctx N              KV cache capacity (default: min(model, 2048)); must hold prompt + new tokens
+      --ctx N              KV cache capacity (default: the trained context, or the largest that fits memory); must hold prompt + new tokens
       --svg FILE           also write the chart of ms per token against position to FILE
 `;
 
@@ -328,6 +328,7 @@ async function main() {
     },
   });
   if (tty) process.stderr.write('\n');
+  process.stderr.write(`ringlm: ${describeModel(lm.info)}\n`);
   try {
     let iterator;
     if (chat) {
@@ -359,6 +360,15 @@ async function main() {
     lm.dispose();
   }
   return 0;
+}
+
+/** One line on what was loaded: the family, the architecture, the size, the context and what limited it. */
+function describeModel(info) {
+  const family = info.family === info.architecture ? info.architecture : `${info.family} (${info.architecture})`;
+  const parameters = info.parameters >= 1e9 ? `${(info.parameters / 1e9).toFixed(1)}B` : `${(info.parameters / 1e6).toFixed(1)}M`;
+  const limited = { option: '--ctx', trained: 'the trained context', memory: `trained ${info.trainedContextSize}; the largest that fits memory` };
+  return `${family}, ${parameters} parameters, ${info.tensorTypes.join('/')}, context ${info.contextSize} tokens ` +
+    `(${limited[info.contextLimitedBy]})`;
 }
 
 main().then(

@@ -14,7 +14,11 @@ export interface LoadProgress {
 }
 
 export interface LoadOptions {
-  /** KV cache capacity in tokens. Default: min(the model's trained context, 2048). */
+  /**
+   * KV cache capacity in tokens. Default: the model's trained context (`info.trainedContextSize`) if it fits
+   * memoryLimit, else the largest that does (a multiple of 256), leaving 1/16 of the limit for what the budget does
+   * not count; `info.contextLimitedBy` says which. A size that cannot fit is refused with the budget's Error.
+   */
   contextSize?: number;
   /**
    * Bytes the model may take in wasm memory: the file + the KV cache + scratch. Default (and at most) 4 GiB, the
@@ -76,6 +80,8 @@ export interface ModelCache {
 export interface ModelInfo {
   /** GGUF `general.architecture`: "llama", "qwen2", "qwen3", "smollm3", "phi3", "gemma3", "gemma2" or "gpt2". */
   architecture: string;
+  /** The model family the architecture stands for: "Qwen 3" for qwen3, "Gemma 3" for gemma3, ... */
+  family: string;
   /**
    * How positions enter the model: RoPE on adjacent pairs (llama, smollm3), RoPE on half-split pairs (qwen2, qwen3, phi3, gemma3, gemma2), or learned
    * position embeddings (gpt2; the 'sinks' context policy is not available, and contextSize is at most
@@ -87,6 +93,11 @@ export interface ModelInfo {
   contextSize: number;
   /** The context length the model was trained for (`<arch>.context_length`). */
   trainedContextSize: number;
+  /**
+   * What set contextSize: 'option' (the load option), 'trained' (none given: the trained context fits), or
+   * 'memory' (none given: the trained context does not fit memoryLimit, so the largest that does).
+   */
+  contextLimitedBy: 'option' | 'trained' | 'memory';
   embeddingSize: number;
   layers: number;
   heads: number;

@@ -103,7 +103,8 @@ export class RingLM {
   /**
    * Load a GGUF model.
    * @param source ArrayBuffer | ArrayBufferView | Blob | URL | string (a URL, or in Node a file path)
-   * @param options { contextSize?: number, memoryLimit?: bytes (file + KV cache + scratch; default and at most
+   * @param options { contextSize?: number (default: the trained context if it fits memoryLimit, else the largest
+   *   that does; info.contextLimitedBy says which), memoryLimit?: bytes (file + KV cache + scratch; default and at most
    *   4 GiB, the wasm address space), threads?: number (1: the single-threaded build; default: the cores
    *   available, at most 8, where SharedArrayBuffer exists, else 1), onProgress?: ({loaded, total}) => void }
    */

@@ -623,10 +623,11 @@ function showModel() {
   const info = model?.info;
   if (info) showContextPolicies(info);
   const rows = info ? [
-    ['Architecture', info.architecture],
+    ['Architecture', info.family === info.architecture ? info.architecture : `${info.family} (${info.architecture})`],
     ['Parameters', formatParameters(info)],
     ['Tensor types', info.tensorTypes.join(' · ')],
-    ['Context', `${integer.format(info.contextSize)} tokens` + (info.trainedContextSize !== info.contextSize ? ` (trained ${integer.format(info.trainedContextSize)})` : '')],
+    ['Context', `${integer.format(info.contextSize)} tokens` + (info.trainedContextSize !== info.contextSize
+      ? ` (trained ${integer.format(info.trainedContextSize)}${info.contextLimitedBy === 'memory' ? '; the largest that fits memory' : ''})` : '')],
     ['Layers', integer.format(info.layers)],
     ['Heads', info.kvHeads === info.heads ? integer.format(info.heads) : `${info.heads} · ${info.kvHeads} KV`],
     ['Embedding', integer.format(info.embeddingSize)],
@@ -853,5 +854,7 @@ if (TEST_HOOKS) {
     dieDuringNextLoad: () => worker.postMessage({ type: 'test-die-during-next-load' }),
     everyWorkerDiesDuringLoad: (on) => { testWorkersDieDuringLoad = on; },
     workersStarted: () => workersStarted,
+    modelInfo: () => state.model?.info ?? null,
+    memoryLimit: () => MEMORY_LIMIT,
   };
 }

@@ -19,7 +19,6 @@ Status Engine::load(uint8_t* data, size_t size, const EngineOptions& options, st
 
   int ctx = options.context_size;
   if (ctx < 0) return Status::error("contextSize must be positive (got " + std::to_string(ctx) + ")");
-  if (ctx == 0) ctx = std::min(c.context_length, 2048);
   if (ctx > (1 << 24)) return Status::error("contextSize " + std::to_string(ctx) + " is too large (at most 16777216)");
   // The tokenizer first: its errors are cheaper to find than the KV ring is to allocate.
   RINGLM_TRY(Tokenizer::from_gguf(e->file_, &e->tokenizer_, &e->no_tokenizer_));
@@ -29,13 +28,21 @@ Status Engine::load(uint8_t* data, size_t size, const EngineOptions& options, st
   }
   const int threads = !options.pool ? 1
                       : options.threads > 0 ? std::min(options.threads, options.pool->size()) : options.pool->size();
-  // State the budget before allocating it: the plan that sizes the allocations below.
-  const AllocationPlan allocations = AllocationPlan::make(c, ctx, Transformer::kDefaultBatch, threads);
-  e->budget_ = budget_of(allocations, c, size);
   // 4 GiB by default (the wasm address space); natively a caller may ask for more, wasm32 cannot.
   const uint64_t four_gib = 1ull << 32;
   uint64_t limit = options.memory_limit ? options.memory_limit : four_gib;
   if (sizeof(void*) == 4) limit = std::min(limit, four_gib);
+  if (ctx == 0) {
+    // No contextSize: the trained context if it fits, else the largest that does, with some headroom.
+    const int fits = largest_context(c, size, threads, limit - limit / kAutoContextHeadroomDivisor);
+    const int trained = std::min(c.context_length, 1 << 24);
+    e->context_limit_ = trained <= fits || fits < 16 ? ContextLimit::Trained : ContextLimit::Memory;
+    // When not even a small context fits, the trained one is tried: the check below names the sizes.
+    ctx = e->context_limit_ == ContextLimit::Trained ? trained : fits;
+  }
+  // State the budget before allocating it: the plan that sizes the allocations below.
+  const AllocationPlan allocations = AllocationPlan::make(c, ctx, Transformer::kDefaultBatch, threads);
+  e->budget_ = budget_of(allocations, c, size);
   if (e->budget_.total() > limit) return over_budget(c, e->budget_, ctx, threads, limit);
   RINGLM_TRY(e->transformer_.init(&e->model_, allocations, options.pool));
   e->logits_.assign(size_t(c.vocab_size), 0.0f);
@@ -64,17 +71,33 @@ std::string mib(uint64_t bytes) {
 }
 }  // namespace
 
+int Engine::largest_context(const Config& c, uint64_t file_bytes, int threads, uint64_t limit) {
+  // The budget grows by the same bytes for every token of context (a KV ring slot, a score per thread).
+  const uint64_t none = plan(c, file_bytes, 0, threads).total();
+  const uint64_t per_token = plan(c, file_bytes, 1, threads).total() - none;
+  if (none >= limit) return 0;
+  uint64_t fits = std::min<uint64_t>((limit - none) / per_token, 1 << 24);
+  if (fits >= 256) fits = fits / 256 * 256;
+  return int(fits);
+}
+
+const char* context_limit_name(ContextLimit limit) {
+  switch (limit) {
+    case ContextLimit::Option: return "option";
+    case ContextLimit::Trained: return "trained";
+    case ContextLimit::Memory: return "memory";
+  }
+  return "?";
+}
+
 // The refusal: every size, and the largest contextSize that would fit, if any.
 Status Engine::over_budget(const Config& c, const MemoryBudget& b, int ctx, int threads, uint64_t limit) {
   std::string m = "the model needs " + mib(b.total()) + " (file " + mib(b.file_bytes) + " + KV cache " + mib(b.kv_bytes) +
                   " for contextSize " + std::to_string(ctx) + " + scratch " + mib(b.scratch_bytes + b.logits_bytes) +
                   "), more than the memory limit of " + mib(limit);
-  const MemoryBudget none = plan(c, b.file_bytes, 0, threads);
-  const uint64_t per_token = plan(c, b.file_bytes, 1, threads).total() - none.total();
-  const uint64_t fits = none.total() < limit ? (limit - none.total()) / per_token : 0;
+  const int fits = largest_context(c, b.file_bytes, threads, limit);
   if (fits >= 16) {
-    const uint64_t suggest = fits >= 256 ? fits / 256 * 256 : fits;
-    m += "; choose a smaller contextSize (" + std::to_string(std::min<uint64_t>(suggest, uint64_t(ctx) - 1)) + " would fit)";
+    m += "; choose a smaller contextSize (" + std::to_string(std::min(fits, ctx - 1)) + " would fit)";
   } else {
     m += "; even a small contextSize does not fit: use a smaller or more quantized model";
   }

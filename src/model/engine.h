@@ -17,7 +17,7 @@
 namespace ringlm {
 
 struct EngineOptions {
-  int context_size = 0;       // KV cache capacity in tokens; 0 = min(model's context length, 2048)
+  int context_size = 0;       // KV cache capacity in tokens; 0 = the largest that fits (see ContextLimit)
   uint64_t memory_limit = 0;  // bytes the model may take (file + KV + scratch); 0 = 4 GiB (wasm: at most 4 GiB)
   ThreadPool* pool = nullptr; // threads to share the work (not owned; may serve several engines in turn)
   int threads = 0;            // how many of the pool's threads this model uses; 0 = all
@@ -34,14 +34,30 @@ struct MemoryBudget {
   uint64_t total() const { return file_bytes + kv_bytes + scratch_bytes + logits_bytes; }
 };
 
+// What decided the KV ring's capacity. Without a contextSize the engine takes the model's trained
+// context when it fits the memory limit, else the largest that does (a 1B model at its 32k or 128k
+// trained context does not fit the 4 GiB of wasm memory).
+enum class ContextLimit {
+  Option,   // the caller's contextSize
+  Trained,  // the model's trained context (context_length)
+  Memory,   // the memory limit: the largest context that fits, below the trained one
+};
+const char* context_limit_name(ContextLimit limit);  // "option", "trained", "memory"
+
 class Engine {
 public:
+  // A context picked to fit leaves this share of the memory limit (1/16: 256 MiB of 4 GiB) to what the
+  // plan does not count: the tokenizer's tables, all-logits rows of a prompt, the front end's copies.
+  static constexpr uint64_t kAutoContextHeadroomDivisor = 16;
   // Load a GGUF file held in `data` (allocated with malloc). The engine takes ownership of the
   // bytes whatever happens: on failure they are freed before returning.
   static Status load(uint8_t* data, size_t size, const EngineOptions& options, std::unique_ptr<Engine>* out);
   // The memory a model with config `c`, loaded from `file_bytes` bytes with `context_size`, will take
   // when `threads` threads share its work.
   static MemoryBudget plan(const Config& c, uint64_t file_bytes, int context_size, int threads = 1);
+  // The largest contextSize whose budget stays within `limit`, a multiple of 256 when it is 256 or more
+  // (as llama.cpp pads its contexts); 0 when not even one token fits.
+  static int largest_context(const Config& c, uint64_t file_bytes, int threads, uint64_t limit);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -49,6 +65,7 @@ public:
   const Model& model() const { return model_; }
   const GgufFile& file() const { return file_; }
   int context_size() const { return transformer_.cache().capacity(); }
+  ContextLimit context_limited_by() const { return context_limit_; }
   int position() const { return transformer_.cache().next_position(); }  // tokens processed since the last reset
   const KvCache& cache() const { return transformer_.cache(); }
   int threads() const { return transformer_.threads(); }
@@ -102,6 +119,7 @@ private:
   size_t size_ = 0;
   mutable uint64_t fingerprint_ = 0;  // 0 until fingerprint() first runs
   MemoryBudget budget_;
+  ContextLimit context_limit_ = ContextLimit::Option;
   GgufFile file_;
   Model model_;
   Transformer transformer_;

@@ -1,6 +1,7 @@
 #include "model/kv_cache.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 
 namespace ringlm {
@@ -31,13 +32,26 @@ Status KvCache::allocate(int n_layers, int capacity, int kv_dim, int batch) {
     return Status::error("KV cache: layers, capacity, kv_dim and batch must be positive (got " + std::to_string(n_layers) +
                          ", " + std::to_string(capacity) + ", " + std::to_string(kv_dim) + ", " + std::to_string(batch) + ")");
   }
+  const int slots = slots_for(capacity, batch);
+  const size_t n = size_t(n_layers) * size_t(slots) * size_t(kv_dim);
+  keys_.reset();  // the old ring goes first: both never need to fit at once
+  values_.reset();
+  values_per_buffer_ = 0;
+  keys_.reset(static_cast<float*>(std::calloc(n, sizeof(float))));
+  values_.reset(static_cast<float*>(std::calloc(n, sizeof(float))));
+  if (!keys_ || !values_) {
+    keys_.reset();
+    values_.reset();
+    char mib[32];
+    std::snprintf(mib, sizeof mib, "%.1f MiB", double(bytes_for(n_layers, capacity, kv_dim, batch)) / double(1 << 20));
+    return Status::error(std::string("cannot allocate the KV cache's ") + mib + " for contextSize " + std::to_string(capacity) +
+                         ": the memory is not available (choose a smaller contextSize)");
+  }
+  values_per_buffer_ = n;
   n_layers_ = n_layers;
   capacity_ = capacity;
   kv_dim_ = kv_dim;
-  slots_ = slots_for(capacity, batch);
-  const size_t n = size_t(n_layers) * size_t(slots_) * size_t(kv_dim);
-  keys_.assign(n, 0.0f);
-  values_.assign(n, 0.0f);
+  slots_ = slots;
   tokens_.assign(size_t(slots_), 0);
   return set_policy(ContextPolicy::Stop, 0);
 }
@@ -124,8 +138,8 @@ int KvCache::append(int32_t token) {
 }
 
 void KvCache::save(State* s) const {
-  s->keys = keys_;
-  s->values = values_;
+  s->keys.assign(keys_.get(), keys_.get() + values_per_buffer_);
+  s->values.assign(values_.get(), values_.get() + values_per_buffer_);
   s->tokens = tokens_;
   s->next_pos = next_pos_;
   s->shift_start = shift_start_;
@@ -135,7 +149,7 @@ void KvCache::save(State* s) const {
 }
 
 Status KvCache::check(const State& s, int vocab_size) const {
-  if (s.keys.size() != keys_.size() || s.values.size() != values_.size() || s.tokens.size() != tokens_.size()) {
+  if (s.keys.size() != values_per_buffer_ || s.values.size() != values_per_buffer_ || s.tokens.size() != tokens_.size()) {
     return Status::error("the saved state belongs to a cache of another size");
   }
   if (s.policy < 0 || s.policy > int32_t(ContextPolicy::Sinks)) {
@@ -161,8 +175,8 @@ Status KvCache::check(const State& s, int vocab_size) const {
 Status KvCache::restore(const State& s, int vocab_size) {
   RINGLM_TRY(check(s, vocab_size));
   RINGLM_TRY(set_policy(ContextPolicy(s.policy), s.anchors));
-  std::copy(s.keys.begin(), s.keys.end(), keys_.begin());
-  std::copy(s.values.begin(), s.values.end(), values_.begin());
+  std::copy(s.keys.begin(), s.keys.end(), keys_.get());
+  std::copy(s.values.begin(), s.values.end(), values_.get());
   std::copy(s.tokens.begin(), s.tokens.end(), tokens_.begin());
   next_pos_ = s.next_pos;
   shift_start_ = s.shift_start;

@@ -34,6 +34,8 @@
 
 #include <cstdint>
 #include <string_view>
+#include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include "common/status.h"
@@ -68,7 +70,7 @@ public:
   int kv_dim() const { return kv_dim_; }
   ContextPolicy policy() const { return policy_; }
   int anchors() const { return anchors_; }
-  uint64_t bytes() const { return uint64_t(keys_.size() + values_.size()) * sizeof(float); }
+  uint64_t bytes() const { return 2 * uint64_t(values_per_buffer_) * sizeof(float); }
 
   void clear();
   int32_t next_position() const { return next_pos_; }
@@ -99,10 +101,10 @@ public:
   // Where the model sees the token at `pos` among the kept tokens: pos + anchor_shift(pos).
   int32_t kept_position(int32_t pos) const { return pos + anchor_shift(pos); }
 
-  float* key(int layer, int slot) { return &keys_[index(layer, slot)]; }
-  float* value(int layer, int slot) { return &values_[index(layer, slot)]; }
-  const float* key(int layer, int slot) const { return &keys_[index(layer, slot)]; }
-  const float* value(int layer, int slot) const { return &values_[index(layer, slot)]; }
+  float* key(int layer, int slot) { return keys_.get() + index(layer, slot); }
+  float* value(int layer, int slot) { return values_.get() + index(layer, slot); }
+  const float* key(int layer, int slot) const { return keys_.get() + index(layer, slot); }
+  const float* value(int layer, int slot) const { return values_.get() + index(layer, slot); }
 
   // Snapshot support: the whole state as plain data. `policy` is the enum's number as stored in a
   // snapshot, so that restore() can refuse a value no policy has.
@@ -131,7 +133,13 @@ private:
   int32_t next_pos_ = 0;
   int32_t shift_start_ = 0;  // shift policy: the oldest kept non-anchor position
   int64_t dropped_ = 0;
-  std::vector<float> keys_, values_;  // [layer][slot][kv_dim]
+  // [layer][slot][kv_dim], from a checked calloc: memory the process cannot get (a wasm memory that will not grow
+  // further) is an error from allocate(), where a std::vector would abort the module in operator new.
+  struct FreeFloats {
+    void operator()(float* p) const { std::free(p); }
+  };
+  std::unique_ptr<float[], FreeFloats> keys_, values_;
+  size_t values_per_buffer_ = 0;
   std::vector<int32_t> tokens_;       // [slot] the token id each slot holds
 };
 

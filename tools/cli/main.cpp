@@ -380,9 +380,10 @@ int main(int argc, char** argv) {
   const ringlm::Config& c = engine->model().config;
 
   if (command == "info") {
-    std::printf("architecture %s\nvocab %d\ndim %d\nlayers %d\nheads %d\nkv_heads %d\nffn %d\ncontext %d\n",
+    std::printf("architecture %s\nvocab %d\ndim %d\nlayers %d\nheads %d\nkv_heads %d\nffn %d\ncontext %d\n"
+                "trained_context %d\ncontext_limited_by %s\n",
                 c.architecture.c_str(), c.vocab_size, c.dim, c.n_layers, c.n_heads, c.n_kv_heads, c.ffn_dim,
-                engine->context_size());
+                engine->context_size(), c.context_length, ringlm::context_limit_name(engine->context_limited_by()));
     return 0;
   }
   if (command == "logits") {

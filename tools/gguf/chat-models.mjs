@@ -78,7 +78,139 @@ export const TEMPLATES = Object.freeze({
     "{% elif message['role'] == 'assistant' %}" +
     "{{ '<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>'  + content.strip() + '<|END_OF_TURN_TOKEN|>' }}{% endif %}" +
     "{% endfor %}{% if add_generation_prompt %}{{ '<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>' }}{% endif %}",
+  ...NEWER_TEMPLATES(),
 });
+
+/**
+ * The families of issue 15, each written here to render its published format (facts from the model cards' and the
+ * files' tokenizer.chat_template), over several lines as those templates are, with whitespace control:
+ *   qwen3     ChatML; an assistant message's <think>...</think> (or its reasoning_content) is kept only after the last
+ *             user message, where even an empty one is written; enable_thinking false puts an empty think block
+ *             after the generation prompt.
+ *   gemma3    <start_of_turn>user / model ... <end_of_turn>; no system role: its text opens the first user turn,
+ *             followed by a blank line; roles must alternate; bos_token first.
+ *   llama31   Llama 3.1 / 3.2: a system header with the knowledge cutoff and today's date (strftime_now, or date_string),
+ *             then the system text; turns as Llama 3's.
+ *   phi4mini  Phi-4-mini: <|role|>content<|end|> with no newlines; a system message's tools inside <|tool|>...<|/tool|>;
+ *             <|assistant|> as the generation prompt, else eos_token.
+ *   smollm3   ChatML under a system block of metadata (knowledge cutoff, today's date, reasoning mode /think or /no_think,
+ *             which enable_thinking or a /think or /no_think in the system text picks) and custom instructions; the
+ *             block is not closed unless tools are given, as in the published template; in /no_think every assistant
+ *             turn and the generation prompt start with an empty think block; {% generation %} marks the assistant
+ *             turns. (The long default instructions of /think mode without a system message are not written here.)
+ */
+function NEWER_TEMPLATES() {
+  return {
+    qwen3: [
+      "{%- if messages[0].role == 'system' %}",
+      "{{- '<|im_start|>system\\n' + messages[0].content + '<|im_end|>\\n' }}",
+      '{%- endif %}',
+      '{%- set ns = namespace(last_user=-1) %}',
+      "{%- for m in messages %}{%- if m.role == 'user' %}{%- set ns.last_user = loop.index0 %}{%- endif %}{%- endfor %}",
+      '{%- for m in messages %}',
+      "  {%- if m.role == 'user' or (m.role == 'system' and not loop.first) %}",
+      "    {{- '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}",
+      "  {%- elif m.role == 'assistant' %}",
+      "    {%- set answer = m.content %}{%- set thought = '' %}",
+      '    {%- if m.reasoning_content is string %}{%- set thought = m.reasoning_content %}',
+      "    {%- elif '</think>' in answer %}",
+      "      {%- set thought = answer.split('</think>')[0].rstrip('\\n').split('<think>')[-1].lstrip('\\n') %}",
+      "      {%- set answer = answer.split('</think>')[-1].lstrip('\\n') %}",
+      '    {%- endif %}',
+      '    {%- if loop.index0 > ns.last_user and (loop.last or thought) %}',
+      "      {{- '<|im_start|>assistant\\n<think>\\n' + thought.strip('\\n') + '\\n</think>\\n\\n' + answer.lstrip('\\n') }}",
+      '    {%- else %}',
+      "      {{- '<|im_start|>assistant\\n' + answer }}",
+      '    {%- endif %}',
+      "    {{- '<|im_end|>\\n' }}",
+      '  {%- endif %}',
+      '{%- endfor %}',
+      '{%- if add_generation_prompt %}',
+      "  {{- '<|im_start|>assistant\\n' }}",
+      "  {%- if enable_thinking is defined and enable_thinking is false %}{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}",
+      '{%- endif %}',
+    ].join('\n'),
+    gemma3: [
+      '{{ bos_token }}',
+      "{%- set opening = '' %}{%- set turns = messages %}",
+      "{%- if messages[0]['role'] == 'system' %}",
+      "  {%- set opening = messages[0]['content'] + '\\n\\n' %}{%- set turns = messages[1:] %}",
+      '{%- endif %}',
+      '{%- for m in turns %}',
+      "  {%- if (m['role'] == 'user') != (loop.index0 % 2 == 0) %}",
+      "    {{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}",
+      '  {%- endif %}',
+      "  {{- '<start_of_turn>' + ('model' if m['role'] == 'assistant' else m['role']) + '\\n' + (opening if loop.first else '') }}",
+      "  {{- m['content'] | trim }}",
+      "  {{- '<end_of_turn>\\n' }}",
+      '{%- endfor %}',
+      "{%- if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{%- endif %}",
+    ].join('\n'),
+    llama31: [
+      '{{- bos_token }}',
+      '{%- if date_string is not defined %}',
+      "  {%- if strftime_now is defined %}{%- set date_string = strftime_now('%d %b %Y') %}",
+      "  {%- else %}{%- set date_string = '26 Jul 2024' %}{%- endif %}",
+      '{%- endif %}',
+      "{%- set system = '' %}{%- set turns = messages %}",
+      "{%- if messages[0]['role'] == 'system' %}",
+      "  {%- set system = messages[0]['content'] | trim %}{%- set turns = messages[1:] %}",
+      '{%- endif %}',
+      "{{- '<|start_header_id|>system<|end_header_id|>\\n\\n' }}",
+      "{{- 'Cutting Knowledge Date: December 2023\\n' }}",
+      "{{- 'Today Date: ' + date_string + '\\n\\n' }}",
+      "{{- system + '<|eot_id|>' }}",
+      '{%- for m in turns %}',
+      "  {{- '<|start_header_id|>' + m['role'] + '<|end_header_id|>\\n\\n' + m['content'] | trim + '<|eot_id|>' }}",
+      '{%- endfor %}',
+      "{%- if add_generation_prompt %}{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{%- endif %}",
+    ].join('\n'),
+    phi4mini: [
+      '{%- for m in messages %}',
+      "  {%- if m['role'] == 'system' and m['tools'] is defined and m['tools'] is not none %}",
+      "    {{- '<|system|>' + m['content'] + '<|tool|>' + m['tools'] + '<|/tool|>' + '<|end|>' }}",
+      '  {%- else %}',
+      "    {{- '<|' + m['role'] + '|>' + m['content'] + '<|end|>' }}",
+      '  {%- endif %}',
+      '{%- endfor %}',
+      "{%- if add_generation_prompt %}{{- '<|assistant|>' }}{%- else %}{{- eos_token }}{%- endif %}",
+    ].join('\n'),
+    smollm3: [
+      "{%- set mode = '/no_think' if (enable_thinking is defined and not enable_thinking) else '/think' %}",
+      "{%- set instructions = '' %}{%- set override = false %}",
+      "{%- if messages[0].role == 'system' %}",
+      '  {%- set text = messages[0].content %}',
+      "  {%- if '/no_think' in text %}{%- set mode = '/no_think' %}{%- elif '/think' in text %}{%- set mode = '/think' %}{%- endif %}",
+      "  {%- set override = '/system_override' in text %}",
+      "  {%- set instructions = text.replace('/no_think', '').replace('/think', '').rstrip() %}",
+      '{%- endif %}',
+      "{{- '<|im_start|>system\\n' }}",
+      '{%- if override %}',
+      "  {{- instructions.replace('/system_override', '').rstrip() + '<|im_end|>\\n' }}",
+      '{%- else %}',
+      "  {{- '## Metadata\\n\\nKnowledge Cutoff Date: June 2025\\n' }}",
+      "  {{- 'Today Date: ' + strftime_now('%d %B %Y') + '\\n' }}",
+      "  {{- 'Reasoning Mode: ' + mode + '\\n\\n## Custom Instructions\\n\\n' }}",
+      "  {%- if instructions %}{{- instructions + '\\n\\n' }}",
+      "  {%- else %}{{- 'You are a helpful AI assistant named SmolLM, trained by Hugging Face.\\n\\n' }}{%- endif %}",
+      '  {%- if tools %}',
+      "    {{- '### Tools\\n\\n' + (tools | tojson) + '\\n\\n<|im_end|>\\n' }}",
+      '  {%- endif %}',
+      '{%- endif %}',
+      "{%- set think = '' if mode == '/think' else '<think>\\n\\n</think>\\n' %}",
+      '{%- for m in messages %}',
+      "  {%- if m.role == 'user' %}",
+      "    {{- '<|im_start|>user\\n' + m.content + '<|im_end|>\\n' }}",
+      "  {%- elif m.role == 'assistant' %}",
+      '    {% generation %}',
+      "    {{- '<|im_start|>assistant\\n' + think + m.content.lstrip('\\n') + '<|im_end|>\\n' }}",
+      '    {% endgeneration %}',
+      '  {%- endif %}',
+      '{%- endfor %}',
+      "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' + think }}{%- endif %}",
+    ].join('\n'),
+  };
+}
 
 // Token texts as the vocabularies spell them ('Ġ' is a GPT-2 space, '▁' a SentencePiece one, 'Ċ' a GPT-2 '\n').
 const GPT2_REPLY = ['Hello', ',', 'Ġworld'];
@@ -116,6 +248,7 @@ export const CHAT_MODELS = [
     family: 'zephyr', file: 'chat-zephyr.gguf', vocab: 32000, start: '<0x0A>', reply: SPM_REPLY, end: '</s>',
     add: (w) => addLlamaTokenizer(w),
   },
+  ...NEWER_CHAT_MODELS(),
   {
     family: 'commandr', file: 'chat-commandr.gguf', vocab: 50263, start: '<|CHATBOT_TOKEN|>', reply: GPT2_REPLY,
     end: '<|END_OF_TURN_TOKEN|>',
@@ -126,6 +259,47 @@ export const CHAT_MODELS = [
     }),
   },
 ];
+
+/** The newer families' models (see NEWER_TEMPLATES): tokenizers with each family's turn tokens. */
+function NEWER_CHAT_MODELS() {
+  const control = (texts) => texts.map((text) => ({ text, type: CONTROL }));
+  // Qwen 3 and SmolLM3 files carry <think> and </think> as user-defined tokens: they are text, parsed as one token.
+  const think = ['<think>', '</think>'].map((text) => ({ text, type: TOKEN_TYPE.USER_DEFINED }));
+  const llama3Tokens = (w) => {
+    const n = addGpt2Tokenizer(w, {
+      pre: 'llama-bpe', addBos: true, bos: '<|begin_of_text|>', eos: '<|end_of_text|>',
+      extra: control(['<|begin_of_text|>', '<|end_of_text|>', '<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>']),
+    });
+    w.addUint32('tokenizer.ggml.eot_token_id', n - 1);
+    return n;
+  };
+  return [
+    {
+      // Qwen 3's instruct files name <|im_end|> as EOS.
+      family: 'qwen3', file: 'chat-qwen3.gguf', vocab: 50261, start: 'Ċ', reply: GPT2_REPLY, end: '<|im_end|>',
+      add: (w) => addGpt2Tokenizer(w, { pre: 'qwen2', bos: END_OF_TEXT, eos: '<|im_end|>',
+        extra: [...control(['<|im_start|>', '<|im_end|>']), ...think] }),
+    },
+    {
+      family: 'gemma3', file: 'chat-gemma3.gguf', vocab: 32002, start: '<0x0A>', reply: SPM_REPLY, end: '<end_of_turn>',
+      add: (w) => addLlamaTokenizer(w, { gemma: true }),
+    },
+    {
+      family: 'llama31', file: 'chat-llama31.gguf', vocab: 50262, start: 'ĊĊ', reply: GPT2_REPLY, end: '<|eot_id|>',
+      add: llama3Tokens,
+    },
+    {
+      family: 'phi4mini', file: 'chat-phi4mini.gguf', vocab: 50263, start: '<|assistant|>', reply: GPT2_REPLY, end: '<|end|>',
+      add: (w) => addGpt2Tokenizer(w, { pre: 'gpt-4o',
+        extra: control(['<|system|>', '<|user|>', '<|assistant|>', '<|end|>', '<|tool|>', '<|/tool|>']) }),
+    },
+    {
+      family: 'smollm3', file: 'chat-smollm3.gguf', vocab: 50261, start: 'Ċ', reply: GPT2_REPLY, end: '<|im_end|>',
+      add: (w) => addGpt2Tokenizer(w, { pre: 'llama-bpe', bos: END_OF_TEXT, eos: '<|im_end|>',
+        extra: [...control(['<|im_start|>', '<|im_end|>']), ...think] }),
+    },
+  ];
+}
 
 const DIM = 32;
 const LAYER_SCALE = 0.25;  // how much of each layer's output stays
