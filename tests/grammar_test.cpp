@@ -187,7 +187,11 @@ TEST(Grammar, ErrorsSayWhatAndWhere) {
   for (int i = 0; i < 300; i++) deep += "(";
   EXPECT_EQ(parse_error(deep + "\"a\"\n"), "grammar: line 1, column 210: groups nested more than 200 deep");
   // Huge expansions are refused, not built.
-  EXPECT_NE(parse_error("root ::= \"" + std::string(600, 'a') + "\"{2000}\n").find("too large"), std::string::npos);
+  EXPECT_NE(parse_error("root ::= \"" + std::string(600, 'a') + "\"{1999}\n").find("too large"), std::string::npos);
+  // Nested repetitions multiply (llama.cpp's rule): refused before anything is built.
+  EXPECT_EQ(parse_error("root ::= ((\"ab\"{0}){2000} \"c\"{0}){2000}\n"),
+            "grammar: line 1, column 20: this repetition makes 2000 copies of rules (nested repetitions multiply); at most 1999 are allowed");
+  EXPECT_NE(parse_error("root ::= ((\"ab\"{0,40}){50})\n").find("copies of rules"), std::string::npos);
   EXPECT_EQ(parse_error(std::string("root ::= \"a\0\"\n", 14)), "grammar: line 1, column 12: a NUL character is not allowed in a grammar");
 }
 

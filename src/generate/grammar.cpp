@@ -248,6 +248,10 @@ private:
   Status parse_sequence(uint32_t id, bool nested, int depth, Sequence* seq) {
     size_t last_symbol = seq->size();  // where the last symbol's elements begin (a literal is one symbol)
     bool have_symbol = false;
+    // The rules the last symbol stands for (a group: all it made), times the repetitions applied to it. As in
+    // llama.cpp, repeating it must not reach kMaxRepetition such rules: nested repetitions multiply, and a
+    // matcher would have to follow every one of them at once.
+    uint64_t weight = 1;
     while (!at_end()) {
       const char c = peek();
       const size_t here = pos_;
@@ -255,6 +259,7 @@ private:
         pos_++;
         last_symbol = seq->size();
         have_symbol = true;
+        weight = 1;
         while (peek() != '"') {
           if (at_end()) return error_at(here, "unterminated string: no closing '\"'");
           uint32_t cp;
@@ -283,23 +288,28 @@ private:
         pos_++;
         last_symbol = seq->size();
         have_symbol = true;
+        weight = 1;
         seq->push_back({GrammarElement::Chars, add_class(negated, false, ranges)});
       } else if (c == '.') {
         pos_++;
         last_symbol = seq->size();
         have_symbol = true;
+        weight = 1;
         seq->push_back({GrammarElement::Chars, add_class(false, true, {})});
       } else if (is_word_char(c)) {
         while (is_word_char(peek())) pos_++;
         last_symbol = seq->size();
         have_symbol = true;
+        weight = 1;
         seq->push_back({GrammarElement::RuleRef, rule_id(std::string(text_.substr(here, pos_ - here)), here)});
       } else if (c == '(') {
         if (depth >= kMaxNesting) return error("groups nested more than " + std::to_string(kMaxNesting) + " deep");
         pos_++;
         skip_space(true);
+        const size_t rules_before = rules_.size();
         const uint32_t sub = generated_rule(id);
         RINGLM_TRY(parse_alternates(sub, true, depth + 1));
+        weight = std::max<uint64_t>(1, rules_.size() - rules_before - 1);
         if (peek() != ')') return error("expected ')' to close the group opened at " + where(here) + ", found " + found());
         pos_++;
         last_symbol = seq->size();
@@ -333,7 +343,13 @@ private:
           }
           pos_++;
         }
+        const uint64_t times = max != kNoLimit && max > 0 ? max : std::max<uint32_t>(min, 1);
+        if (weight * times >= kMaxRepetition) {
+          return error_at(here, "this repetition makes " + std::to_string(weight * times) + " copies of rules (nested repetitions multiply); at most " +
+                                    std::to_string(kMaxRepetition - 1) + " are allowed");
+        }
         RINGLM_TRY(repeat(id, seq, last_symbol, min, max, here));
+        weight *= times;
         // As in llama.cpp, a further repetition applies to what this one made ("a"{2}? is ("aa")?).
         have_symbol = seq->size() > last_symbol;
       } else {
