@@ -245,3 +245,38 @@ describe('bad grammars', () => {
     assert.equal((await lm.complete('hi', { maxTokens: 3, temperature: 0 })).tokens.length, 3);
   });
 });
+
+describe('the command lines', () => {
+  test('--grammar and --grammar-file (ringlm and ringlm-cli); a bad grammar exits with its line and column', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const grammar = 'root ::= " unto " [a-z]+ ("," | ".")\n';
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'ringlm-grammar-')), 'g.gbnf');
+    writeFileSync(file, grammar);
+    const cli = (...args) => spawnSync(process.execPath, [path.join(ROOT, 'wasm/cli.js'), '-m', MODELS.builtin, '-p', 'And God said',
+      '-n', '30', '--temp', '0', ...args], { encoding: 'utf8', timeout: 60_000 });
+    const matcher = gbnfMatcher(grammar);
+    for (const args of [['--grammar', grammar], ['--grammar-file', file]]) {
+      const r = cli(...args);
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(r.stdout.startsWith('And God said'), r.stdout);
+      assert.ok(matcher.matches(r.stdout.slice('And God said'.length).replace(/\n$/, '')), r.stdout);
+      assert.match(r.stderr, /finish: stop/);
+    }
+    const bad = cli('--grammar', 'root ::= [a-z');
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /grammar: line 1, column 10: unterminated character class/);
+    // The native twin: the same greedy ids as the package.
+    const native = path.join(path.resolve(ROOT, process.env.RINGLM_NATIVE_BUILD ?? 'build/native'), 'ringlm-cli');
+    const lm = models.builtin;
+    const prompt = Array.from(lm.tokenize('And God said'));
+    const ours = await lm.complete(prompt, { grammar, temperature: 0, maxTokens: 30 });
+    const r = spawnSync(native, ['generate', '-m', MODELS.builtin, '--tokens', prompt.join(','), '--temp', '0', '-n', '30', '--grammar-file', file],
+      { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split(/\s+/).map(Number), ours.tokens);
+    const nativeBad = spawnSync(native, ['generate', '-m', MODELS.builtin, '--tokens', '1', '--grammar', 'root ::= x\n'], { encoding: 'utf8' });
+    assert.equal(nativeBad.stderr, "ringlm-cli: grammar: line 1, column 10: rule 'x' is used but never defined\n");
+  });
+});
