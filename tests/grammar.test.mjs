@@ -280,3 +280,22 @@ describe('the command lines', () => {
     assert.equal(nativeBad.stderr, "ringlm-cli: grammar: line 1, column 10: rule 'x' is used but never defined\n");
   });
 });
+
+describe('chat', () => {
+  test('a chat reply under a grammar ends at the end-of-turn token once the grammar can stop', async () => {
+    const { makeChatModels } = await import('../tools/gguf/chat-models.mjs');
+    const lm = await RingLM.load(makeChatModels(path.join(ROOT, 'build/models')).chatml);
+    try {
+      const messages = [{ role: 'user', content: 'Hi there' }];
+      let free = '';
+      for await (const t of lm.chat(messages, { maxTokens: 16, temperature: 0 })) free += t.text;
+      assert.ok(free.startsWith('Hello') && free.length > 'Hello'.length, free);  // the model's own answer runs past "Hello"
+      let reply = '';
+      for await (const t of lm.chat(messages, { maxTokens: 16, temperature: 0, grammar: 'root ::= "Hi" | "Hello"\n' })) reply += t.text;
+      assert.equal(reply, 'Hello');
+      assert.equal(lm.lastResult.finishReason, 'stop');
+    } finally {
+      lm.dispose();
+    }
+  });
+});
