@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "generate/grammar.h"
+#include "generate/grammar_matcher.h"
 #include "gguf_builder.h"
 #include "test_util.h"
 
@@ -69,4 +71,28 @@ TEST(NoAlloc, OtherArchitecturesThroughWrapsAllocateNothing) {
       EXPECT_EQ(g_allocations.load() - before, 0) << arch << " " << tensor_type_name(uint32_t(type));
     }
   }
+}
+
+// The grammar step: once its buffers have grown (a first stretch of text), checking candidate pieces and
+// accepting text allocate nothing, through the matcher's compactions too.
+TEST(NoAlloc, GrammarMatcherAllocatesNothing) {
+  Grammar g;
+  ASSERT_TRUE(Grammar::parse("root ::= \"[\" ws (num (\",\" ws num)*)? \"]\"\nnum ::= \"-\"? [0-9]+ (\".\" [0-9]+)?\n"
+                             "ws ::= [ \\t\\n]*\n", &g).ok());
+  GrammarMatcher m(g);
+  const char* pieces[] = {"1", "23", ", ", "-4", ".5", "]", "x", "\xC3", " ,", "[", ",\n", "007"};
+  ASSERT_TRUE(m.accept("["));
+  const auto run = [&](int items) {
+    for (int i = 0; i < items; i++) {
+      for (const char* p : pieces) (void)m.allows(p);
+      ASSERT_TRUE(m.accept(", "));
+      ASSERT_TRUE(m.accept("-12"));
+      ASSERT_TRUE(m.accept(".5"));
+    }
+  };
+  ASSERT_TRUE(m.accept("0"));
+  run(20000);  // warm-up: the buffers reach their working size
+  const long before = g_allocations.load();
+  run(20000);
+  EXPECT_EQ(g_allocations.load() - before, 0);
 }

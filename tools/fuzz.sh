@@ -5,7 +5,7 @@
 #
 #   --runs N        run each target for N inputs: CI's short regression check (seed corpus + N mutations)
 #   --time SECONDS  run each target for that long: the real campaign (default: 600 s each)
-#   TARGET          gguf_fuzz, tokenizer_fuzz, sampler_fuzz, state_fuzz (default: all four)
+#   TARGET          gguf_fuzz, tokenizer_fuzz, sampler_fuzz, state_fuzz, grammar_fuzz (default: all five)
 #
 # Inputs that find something are written to build/fuzz/crashes/TARGET/ and the script exits non-zero.
 # New interesting inputs go to build/fuzz/corpus/TARGET/ (not checked in; the seeds in
@@ -29,7 +29,7 @@ while (($#)); do
     *) targets+=("$1"); shift ;;
   esac
 done
-((${#targets[@]})) || targets=(gguf_fuzz tokenizer_fuzz sampler_fuzz state_fuzz)
+((${#targets[@]})) || targets=(gguf_fuzz tokenizer_fuzz sampler_fuzz state_fuzz grammar_fuzz)
 
 build=build/fuzz
 if [[ ! -f $build/build.ninja ]]; then

@@ -247,7 +247,8 @@ private:
       case ringlm::OptionKind::Integer:
       case ringlm::OptionKind::Number: return ringlm::set_option_number(spec, v.as<double>(), g);
       case ringlm::OptionKind::Boolean: return ringlm::set_option_number(spec, v.as<bool>() ? 1 : 0, g);
-      case ringlm::OptionKind::Choice: return ringlm::set_option_text(spec, v.as<std::string>(), g);
+      case ringlm::OptionKind::Choice:
+      case ringlm::OptionKind::Text: return ringlm::set_option_text(spec, v.as<std::string>(), g);
       case ringlm::OptionKind::Strings:
         for (const std::string& text : emscripten::vecFromJSArray<std::string>(v)) RINGLM_TRY(ringlm::set_option_text(spec, text, g));
         return ringlm::Status();

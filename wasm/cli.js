@@ -28,6 +28,7 @@ const OWN_FLAGS = {
   '-f': ['file', 'string'], '--file': ['file', 'string'],
   '--ctx': ['contextSize', 'integer'], '--system': ['system', 'string'],
   '--state': ['state', 'string'],
+  '--grammar-file': ['grammarFile', 'string'],
   '--no-bos': ['addBos', 'no'], '--chat': ['chat', 'yes'], '-h': ['help', 'yes'], '--help': ['help', 'yes'],
 };
 const SHORT_FLAGS = { '-n': '--max-tokens' };
@@ -50,6 +51,7 @@ const OWN_HELP = `usage: ringlm [options]
       --system TEXT        with --chat: a system message first
       --state FILE         start from a saved session (ringlm prefill, saveState()): the prompt
                            continues it, as keepCache does
+      --grammar-file FILE  read --grammar's GBNF text from a file
   -h, --help               this text
 
 generation (-n is --max-tokens; --stop may be repeated):
@@ -58,7 +60,7 @@ generation (-n is --max-tokens; --stop may be repeated):
 /** The generation flags' lines of --help, from the schema. */
 function generationHelp(schema) {
   return schema.filter((spec) => spec.flag).map((spec) => {
-    const value = { integer: ' N', number: ' X', choice: ' P', strings: ' TEXT', 'token-ids': ' ID,...' }[spec.type] ?? '';
+    const value = { integer: ' N', number: ' X', choice: ' P', strings: ' TEXT', 'token-ids': ' ID,...', text: ' TEXT' }[spec.type] ?? '';
     const values = spec.values ? ` (${spec.values.join(' | ')})` : '';
     const fallback = spec.defaultText ?? (Array.isArray(spec.default) ? 'none' : String(spec.default));
     return `      ${`--${spec.flag}${value}`.padEnd(20)} ${spec.doc}${values} (default ${fallback})\n`;
@@ -314,6 +316,14 @@ async function main() {
   const remote = /^https?:/i.test(model);
   if (!remote && !existsSync(model)) {
     throw new Error(args.model ? `model file not found: ${model}` : 'no -m MODEL given and the built-in model is not installed');
+  }
+  if (gen.grammarFile !== undefined) {  // --grammar-file: the grammar's text from a file
+    if (gen.grammar !== undefined) {
+      process.stderr.write('ringlm: give --grammar or --grammar-file, not both\n');
+      return 2;
+    }
+    gen.grammar = (await import('node:fs')).readFileSync(gen.grammarFile, 'utf8');
+    delete gen.grammarFile;
   }
   let prompt = gen.prompt ?? '';
   delete gen.prompt;

@@ -254,6 +254,13 @@ export interface GenerateOptions {
    */
   kvCache?: boolean;
   /**
+   * A GBNF grammar (llama.cpp's syntax: rules `name ::= ...`, start rule `root`, literals, classes `[a-z]` `[^\n]`,
+   * `.`, groups, `*` `+` `?` `{m,n}`, `#` comments) the output must match, as llama.cpp applies it: a token is
+   * sampled only if its text can continue a match, and generation ends (by end-of-generation or a stop token)
+   * only where the grammar can stop. A malformed grammar is an error with its line and column. Default: none.
+   */
+  grammar?: string;
+  /**
    * Prompt tokens per prefill step (between steps the iterator yields and checks `signal`). Default 64; an
    * integer in [1, 65536].
    */
@@ -267,7 +274,7 @@ export interface GenerateOptionSpec {
   /** As generate() takes it. */
   name: keyof GenerateOptions;
   /** Options the core reads; the JS-only ones are 'AbortSignal', 'function' and 'boolean'. */
-  type: 'integer' | 'number' | 'boolean' | 'choice' | 'strings' | 'token-ids' | 'AbortSignal' | 'function';
+  type: 'integer' | 'number' | 'boolean' | 'choice' | 'strings' | 'token-ids' | 'text' | 'AbortSignal' | 'function';
   /** The default; null when there is no fixed one (defaultText then says what is used). */
   default: number | boolean | string | [] | null;
   defaultText?: string;

@@ -76,6 +76,10 @@ std::vector<OptionSpec> make_specs() {
       {"kvCache", "no-kv-cache", K::Boolean, 0, 1, false, nullptr,
        "keep keys and values in the KV ring; false re-runs the whole sequence for every new token (same tokens, slower)",
        [](GenerateOptions& o) -> OptionField { return &o.kv_cache; }},
+      // Grammars (generate/grammar.h).
+      {"grammar", "grammar", K::Text, 0, 0, false, "none",
+       "GBNF grammar (llama.cpp's syntax, start rule 'root') the output must match; end of generation only where it can stop",
+       [](GenerateOptions& o) -> OptionField { return &o.grammar; }},
   };
 }
 
@@ -148,6 +152,7 @@ const char* option_kind_name(OptionKind kind) {
     case OptionKind::Choice: return "choice";
     case OptionKind::Strings: return "strings";
     case OptionKind::TokenIds: return "token-ids";
+    case OptionKind::Text: return "text";
   }
   return "";
 }
@@ -193,6 +198,7 @@ std::string option_rule(const OptionSpec& spec) {
     }
     case OptionKind::Strings: return "a string or a list of strings";
     case OptionKind::TokenIds: return "a list of token ids";
+    case OptionKind::Text: return "a string";
   }
   return "";
 }
@@ -248,6 +254,9 @@ Status set_option_text(const OptionSpec& spec, std::string_view text, GenerateOp
     }
     case OptionKind::Strings:
       (*std::get_if<std::vector<std::string>*>(&f))->emplace_back(text);
+      return Status();
+    case OptionKind::Text:
+      (*std::get_if<std::string*>(&f))->assign(text);
       return Status();
     case OptionKind::TokenIds: {
       std::vector<int32_t>& ids = **std::get_if<std::vector<int32_t>*>(&f);

@@ -34,6 +34,8 @@ struct GenerateOptions {
   int prefill_chunk = 64;            // prompt tokens per step
   bool special = false;              // render control tokens' text in the output
   bool kv_cache = true;              // false: re-run the whole sequence for every new token (the no-cache baseline)
+  // Grammars (generate/grammar.h): GBNF text the output must match; empty: none.
+  std::string grammar;
 };
 
 enum class OptionKind {
@@ -43,12 +45,13 @@ enum class OptionKind {
   Choice,    // one of a few names (contextPolicy: the KV ring's policies)
   Strings,   // a list of strings
   TokenIds,  // a list of token ids
+  Text,      // one string (a grammar)
 };
-const char* option_kind_name(OptionKind kind);  // "integer", "number", "boolean", "choice", "strings", "token-ids"
+const char* option_kind_name(OptionKind kind);  // "integer", "number", "boolean", "choice", "strings", "token-ids", "text"
 
 // Where an option's value lives in a GenerateOptions.
 using OptionField = std::variant<int*, float*, uint64_t*, bool*, std::optional<ContextPolicy>*, std::vector<std::string>*,
-                                 std::vector<int32_t>*>;
+                                 std::vector<int32_t>*, std::string*>;
 
 struct OptionSpec {
   const char* name;  // as the JS API spells it (camelCase)
@@ -78,7 +81,7 @@ std::string option_rule(const OptionSpec& spec);
 double option_number(const OptionSpec& spec, const GenerateOptions& o);
 // Check `value` against the spec ("topP must be a number in [0, 1] (got 1.5)"), then store it.
 Status set_option_number(const OptionSpec& spec, double value, GenerateOptions* o);
-// Choice: the name; Strings: one more string; Integer / Number: the number written out (a command line).
+// Choice: the name; Strings: one more string; Text: the string; Integer / Number: the number written out (a command line).
 Status set_option_text(const OptionSpec& spec, std::string_view text, GenerateOptions* o);
 
 // Every numeric option within its range: what begin() checks first.

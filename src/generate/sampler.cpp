@@ -103,6 +103,36 @@ void sample_penalties(Candidates& c, const int32_t* recent, size_t n, float repe
   c.sorted = false;
 }
 
+// Best first: sort a window of the candidates at a time (each window holds the best of what is left), ask the
+// constraint about each in order, and move the allowed ones to the front. Past a few windows the rest is
+// filtered in one pass and only what it allows is sorted: a narrow grammar allows few tokens.
+void sample_constrained(Candidates& c, TokenConstraint& constraint, size_t want) {
+  const auto better = [](const Candidate& a, const Candidate& b) { return a.logit > b.logit || (a.logit == b.logit && a.id < b.id); };
+  constexpr size_t kLastWindow = 512;
+  size_t kept = 0, sorted = 0, window = 32, i = 0;
+  for (; i < c.size && kept < want; i++) {
+    if (i == sorted) {
+      if (window > kLastWindow) break;
+      const size_t end = std::min(c.size, sorted + window);
+      std::partial_sort(c.data + sorted, c.data + end, c.data + c.size, better);
+      sorted = end;
+      window *= 2;
+    }
+    if (constraint.allows(c.data[i].id)) std::swap(c.data[kept++], c.data[i]);
+  }
+  if (kept < want && i < c.size) {
+    const size_t first = kept;
+    for (; i < c.size; i++) {
+      if (constraint.allows(c.data[i].id)) std::swap(c.data[kept++], c.data[i]);
+    }
+    const size_t keep = std::min(kept, want);
+    std::partial_sort(c.data + first, c.data + keep, c.data + kept, better);
+    kept = keep;
+  }
+  c.size = kept;
+  c.sorted = true;
+}
+
 uint64_t Rng::next_u64() {
   uint64_t z = (state += 0x9E3779B97F4A7C15ull);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -170,6 +200,11 @@ int32_t Sampler::sample(const float* logits) {
   }
   const SamplingParams& p = params_;
   sample_penalties(c, recent_.data(), n_recent, p.repeat_penalty, p.frequency_penalty, p.presence_penalty, counts_.data());
+  if (constraint_) {  // greedy needs the best allowed token, top-k the k best; else every allowed one
+    const size_t want = p.temperature <= 0.0f ? 1 : p.top_k > 0 ? size_t(p.top_k) : c.size;
+    sample_constrained(c, *constraint_, want);
+    if (c.size == 0) return -1;
+  }
   if (p.temperature <= 0.0f) {  // greedy: the other steps cannot change the argmax
     sample_temperature(c, 0.0f);
     return c.data[0].id;

@@ -43,6 +43,17 @@ void sample_temperature(Candidates& c, float t);
 void sample_penalties(Candidates& c, const int32_t* recent, size_t n, float repeat, float frequency, float presence,
                       int32_t* counts);
 
+// --- constraints (a grammar: generate/grammar_matcher.h) ------------------------------------------
+// Which tokens may come next. The sampler asks about candidates best first and stops once it has enough.
+class TokenConstraint {
+public:
+  virtual ~TokenConstraint() = default;
+  virtual bool allows(int32_t token) = 0;
+};
+// Keep the `want` best candidates the constraint allows (all of them if fewer), best first (ties: lower id).
+// Only as many candidates are sorted and asked about as it takes; allocation-free.
+void sample_constrained(Candidates& c, TokenConstraint& constraint, size_t want);
+
 // A small, fast, portable generator (splitmix64): identical sequences on every platform.
 struct Rng {
   uint64_t state = 0;
@@ -72,7 +83,10 @@ public:
   const SamplingParams& params() const { return params_; }
 
   // Run the chain on `logits` (vocab floats) and pick a token. Allocation-free.
+  // -1 when a constraint allows no token at all.
   int32_t sample(const float* logits);
+  // Tokens must satisfy `constraint` (null: none), applied after the penalties, before top-k. Not owned.
+  void set_constraint(TokenConstraint* constraint) { constraint_ = constraint; }
   // Record a token (prompt or generated) in the penalty history.
   void accept(int32_t token);
   // Forget the history and restart the generator from the seed.
@@ -92,6 +106,7 @@ private:
   std::vector<int32_t> recent_;   // scratch: the history in order
   size_t history_count_ = 0;      // tokens accepted so far (the ring holds the last N)
   Rng rng_;
+  TokenConstraint* constraint_ = nullptr;
 };
 
 }  // namespace ringlm

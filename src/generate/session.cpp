@@ -108,6 +108,13 @@ Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
   if (continuing && pending_ >= 0) prompt_.push_back(pending_);  // the last token of the previous turn
   prompt_.insert(prompt_.end(), prompt, prompt + n);
   if (prompt_.empty()) return Status::error("the prompt is empty: give at least one token");
+  // A grammar is checked before anything changes: a bad one leaves the session as it was.
+  std::unique_ptr<GrammarConstraint> grammar;
+  if (!o.grammar.empty()) {
+    Grammar g;
+    RINGLM_TRY(Grammar::parse(o.grammar, &g));
+    grammar = std::make_unique<GrammarConstraint>(std::move(g), *tokenizer_, o.stop_tokens);
+  }
   // Validates the sampling options. A continuation keeps the penalty history and, unless asked to
   // reseed, the generator's state, so a chat's turns sample as one stream.
   if (continuing && sampler_ready_) {
@@ -116,6 +123,9 @@ Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
     RINGLM_TRY(sampler_.init(vocab, o.sampling));
     sampler_ready_ = true;
   }
+
+  grammar_ = std::move(grammar);
+  sampler_.set_constraint(grammar_.get());
 
   if (!continuing) RINGLM_TRY(engine_.set_context_policy(policy, anchors));
   options_ = o;
@@ -195,6 +205,11 @@ Status Session::step(Step* out) {
     RINGLM_TRY(rerun_sequence());
   }
   const int32_t token = sampler_.sample(engine_.logits());
+  if (token < 0) {  // the grammar allows no token: it is complete, or the vocabulary cannot write what it needs
+    if (grammar_ && grammar_->can_end()) return finish(FinishReason::Stop, false, out);
+    return Status::error("grammar: no token of the vocabulary can continue the text here");
+  }
+  if (grammar_) grammar_->accept(token);
   sampler_.accept(token);
   pending_ = token;
   generated_++;

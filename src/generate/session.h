@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "model/engine.h"
+#include "generate/grammar_matcher.h"
 #include "generate/options.h"
 #include "generate/sampler.h"
 #include "common/status.h"
@@ -116,6 +117,7 @@ private:
   bool sampler_ready_ = false;
   bool running_ = false, aborted_ = false;
   Timings timings_;
+  std::unique_ptr<GrammarConstraint> grammar_;  // options' grammar, for this generation; null without one
 };
 
 }  // namespace ringlm

@@ -8,6 +8,7 @@
 //   tokenizer/  a flags byte (vocabulary + options, see tokenizer_fuzz.cpp) and text: ASCII, accents, CJK,
 //               emoji, spaces and newlines, control-token texts, invalid UTF-8
 //   sampler/    vocabulary size, options and logits as little-endian bytes (see sampler_fuzz.cpp)
+//   grammar/    GBNF grammars (good ones with a text to match after a 0x01 byte, and broken ones)
 
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -83,7 +84,36 @@ const sampler = {
   'tiny-temp': samplerSeed({ vocab: 64, temperature: 1e-30, topK: 1, topP: 0, minP: 1, logits: ramp(64) }),
 };
 
-const counts = { gguf: writeCorpus('gguf', gguf), tokenizer: writeCorpus('tokenizer', tokenizer), sampler: writeCorpus('sampler', sampler) };
+// --- grammar: GBNF text, 0x01, then a text for the matcher (see grammar_fuzz.cpp) ---
+const grammarSeed = (grammar, text = '') => Buffer.concat([Buffer.from(grammar), Buffer.from([1]), Buffer.from(text)]);
+const grammar = {
+  'json': grammarSeed(`root ::= value
+value ::= object | array | string | number | ("true" | "false" | "null") ws
+object ::= "{" ws (string ":" ws value ("," ws string ":" ws value)*)? "}" ws
+array ::= "[" ws (value ("," ws value)*)? "]" ws
+string ::= "\"" ([^"\\\x7F\x00-\x1F] | "\\" (["\\bfnrt] | "u" [0-9a-fA-F]{4}))* "\"" ws
+number ::= "-"? ([0-9] | [1-9] [0-9]{0,15}) ("." [0-9]+)? ([eE] [-+]? [0-9]+)? ws
+ws ::= | " " | "\n" [ \t]{0,20}
+`, '{"a": [1, -2.5e3, "x\\n\\u00e9", true, null], "b": {}}'),
+  'arithmetic': grammarSeed('root ::= (expr "=" ws term "\n")+\nexpr ::= term ([-+*/] term)*\nterm ::= [a-z]+ ws | [0-9]+ ws | "(" ws expr ")" ws\nws ::= [ \t]*\n', '(a+1)*2 = x\n'),
+  'utf8': grammarSeed('root ::= [α-ω]{2,6} " " [ぁ-ゟ]+ [\\U0001F600-\\U0001F64F]? .\n', 'αβγ ぁあ😀\xff'),
+  'repetition': grammarSeed('root ::= ("ab"{2} [0-9]{1,3} [^\\n]?)* "!"{0,2}\n# comment\n', 'abab12xabab!'),
+  'nested': grammarSeed('root ::= group+\ngroup ::= "(" (group | [a-c])* ")"\n', '((a)(b(c)))'),
+  'ambiguous': grammarSeed('root ::= (a | a a | a a a)*\na ::= "x" | "x" | [x-y]\n', 'xxxxxxxxxxxxxxxxyx'),
+  'crlf': grammarSeed('root ::= (\r\n "a" |\r\n "b"\r\n)\r\n', 'b'),
+  'escapes': grammarSeed('root ::= "\\x41\\u00e9\\U0001F600\\t\\r\\n\\\\\\"" [\\[\\]\\-a-]\n', 'Aé😀\t\r\n\\"-'),
+  'left-recursion': grammarSeed('root ::= expr\nexpr ::= opt expr "+" | "1"\nopt ::= "x"?\n'),
+  'undefined': grammarSeed('root ::= item\nitem ::= "a" | tiem\n'),
+  'no-string': grammarSeed('root ::= "a" root\n'),
+  'deep': grammarSeed(`root ::= ${'('.repeat(300)}"a"${')'.repeat(300)}\n`),
+  'unterminated': grammarSeed('root ::= "abc\n'),
+  'bad-escape': grammarSeed('root ::= "\\q" [\\x4]\n'),
+  'tokens': grammarSeed('root ::= <[12]> !<think>\n'),
+  'big-repeat': grammarSeed('root ::= ("abcdefgh"{2000}){2000}\n'),
+};
+
+const counts = { gguf: writeCorpus('gguf', gguf), tokenizer: writeCorpus('tokenizer', tokenizer), sampler: writeCorpus('sampler', sampler),
+  grammar: writeCorpus('grammar', grammar) };
 console.log(`seed corpora in ${path.join(HERE, 'corpus')}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 
 // --- state: saveState() snapshots of tiny-q4_0.gguf at contextSize 16 (the model state_fuzz loads), taken

@@ -273,7 +273,7 @@ int detokenize_command(const ringlm::Tokenizer& t, const std::string& tokens_arg
 std::vector<std::string> known_flags() {
   std::vector<std::string> flags = {"-m", "--model", "-o", "--out", "--tokens", "--ctx", "--decode", "--reps", "--threads",
                                     "--only", "--text", "--batch", "--special", "--keep-space", "--stream", "--bos",
-                                    "--no-bos", "--eos", "--no-eos", "-n"};
+                                    "--no-bos", "--eos", "--no-eos", "-n", "--grammar-file"};
   for (const ringlm::OptionSpec& spec : ringlm::generate_options()) {
     if (*spec.flag) flags.push_back("--" + std::string(spec.flag));
   }
@@ -307,7 +307,7 @@ int main(int argc, char** argv) {
                 "       ringlm-cli tokenize -m MODEL (--text TEXT | --batch FILE) [--special] [--bos|--no-bos] [--eos|--no-eos]\n"
                 "       ringlm-cli detokenize -m MODEL (--tokens 1,2,3 | --batch FILE) [--special] [--keep-space] [--stream]\n"
                 "       ringlm-cli prefill -m MODEL --tokens 1,2,3 -o STATE [--ctx N]\n"
-                "       ringlm-cli generate -m MODEL --tokens 1,2,3 [--state STATE] [generation options]\n\n"
+                "       ringlm-cli generate -m MODEL --tokens 1,2,3 [--state STATE] [--grammar-file FILE] [generation options]\n\n"
                 "generation options (src/generate/options.h):\n%s", generate_help().c_str());
     return argc < 2 ? 1 : 0;
   }
@@ -348,6 +348,17 @@ int main(int argc, char** argv) {
     else if (a == "--bos" || a == "--no-bos") tok.bos = a == "--bos";
     else if (a == "--eos" || a == "--no-eos") tok.eos = a == "--eos";
     else if (a == "-n" && (v = value("n"))) generate_flag(ringlm::find_option("maxTokens"), v);
+    else if (a == "--grammar-file" && (v = value("grammar-file"))) {  // --grammar's text, from a file
+      uint8_t* text = nullptr;
+      size_t n = 0;
+      std::string why;
+      if (!read_file(v, &text, &n, &why)) {
+        std::free(text);
+        return fail(why);
+      }
+      gen.grammar.assign(reinterpret_cast<const char*>(text), n);
+      std::free(text);
+    }
     else if (const ringlm::OptionSpec* spec = a.rfind("--", 0) == 0 ? ringlm::find_option_flag(a.substr(2)) : nullptr) {
       // The generation options, flagged as the table in generate/options.h names them.
       // A Boolean's flag sets the opposite of its default (--special on, --no-kv-cache off).

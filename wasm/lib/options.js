@@ -91,6 +91,9 @@ function checkValue(spec, v, what) {
       if (list === null || !list.every((s) => typeof s === 'string')) throw bad(TypeError, false);
       return list;
     }
+    case 'text':
+      if (typeof v !== 'string') throw bad(TypeError, false);
+      return v;
     case 'token-ids':
       if (v == null || typeof v === 'string' || typeof v[Symbol.iterator] !== 'function') throw bad(TypeError, false);
       return Array.from(v, (id) => tokenId(id, `${what}: ${spec.name}`));

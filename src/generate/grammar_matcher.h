@@ -1,0 +1,112 @@
+// grammar_matcher.h — where a text stands in a grammar, and which tokens may come next.
+//
+// GrammarMatcher is a pushdown matcher over UTF-8 bytes. Its state is a set of stacks, as in llama.cpp:
+// each stack's top is a character class due next and below it the places to return to when rules end; an
+// empty stack means the text so far is a complete match. A character moves every stack whose top matches it
+// on (and drops the rest); after each move the rules are expanded until every top is a character class again.
+// Stacks are linked nodes shared between stacks (a node is a position and the node below it), kept unique
+// in a hash table, so equal stacks are one and a set of stacks is a set of node ids. Checking a token
+// appends nodes and then takes them back, so checking allocates nothing once the buffers have grown.
+//
+// Bytes must form valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF; llama.cpp accepts
+// some of those). A text may end inside a character: the bytes so far must be able to start a character the
+// grammar allows next (judged as llama.cpp judges it: see Grammar::class_may_match), and the next bytes
+// must finish it.
+//
+// GrammarConstraint applies a grammar to a vocabulary, as the sampler's TokenConstraint: a token is allowed
+// when its text (control tokens' text included, as llama.cpp renders it for grammars) can continue the
+// text so far; end-of-generation tokens (and stop tokens) when the text is a complete match. A token with
+// no text or a NUL byte is never allowed.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "generate/grammar.h"
+#include "generate/sampler.h"
+#include "text/tokenizer.h"
+
+namespace ringlm {
+
+class GrammarMatcher {
+public:
+  explicit GrammarMatcher(const Grammar& grammar);
+  GrammarMatcher(const GrammarMatcher&) = delete;
+  GrammarMatcher& operator=(const GrammarMatcher&) = delete;
+
+  void reset();                           // back to the empty text
+  bool allows(std::string_view bytes);    // can the text go on with these bytes? (changes nothing)
+  bool accept(std::string_view bytes);    // go on with them; false (and nothing changed) if they cannot
+  bool can_end() const;                   // is the text so far a complete match?
+  bool dead() const { return tops_.empty(); }
+  // A byte that may begin what comes next: true for every first byte allows() could accept (a quick filter).
+  bool may_start_with(uint8_t byte);
+
+private:
+  static constexpr uint32_t kNone = UINT32_MAX;        // below the bottom of a stack
+  static constexpr uint32_t kComplete = UINT32_MAX - 1;  // the empty stack: a complete match
+
+  struct Node {
+    uint32_t pos;     // an element of the grammar
+    uint32_t parent;  // the node below, or kNone
+  };
+  // A character being read: `remain` more bytes, the next in [next_lo, next_hi].
+  struct Utf8 {
+    uint32_t value = 0;
+    int remain = 0;
+    uint8_t next_lo = 0x80, next_hi = 0xBF;
+  };
+  enum class ByteResult { Invalid, Partial, Complete };
+  static ByteResult push_byte(Utf8& u, uint8_t b, uint32_t* cp);
+  // The characters a partial sequence can still become.
+  static void partial_range(const Utf8& u, uint32_t* lo, uint32_t* hi);
+
+  uint32_t intern(uint32_t pos, uint32_t parent);
+  void rollback(size_t mark);
+  void rehash(size_t buckets);
+  void compact();
+  // Expand (pos, parent) — and what is queued in work_ — until every stack's top is a class; add them to *out.
+  void close(std::vector<uint32_t>* out);
+  // Read one character: the stacks of `in` that take it, moved on, into *out.
+  void advance(const std::vector<uint32_t>& in, uint32_t cp, std::vector<uint32_t>* out);
+  // Run `bytes` from the current state; the resulting stacks in scratch_a_, the character state in *u.
+  bool run(std::string_view bytes, Utf8* u);
+
+  const Grammar& grammar_;
+  std::vector<Node> nodes_;
+  std::vector<uint32_t> chain_;   // per node: the next node in its hash bucket
+  std::vector<uint32_t> stamp_;   // per node: the step that last visited it
+  std::vector<uint32_t> buckets_;
+  uint32_t step_ = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> work_;
+  std::vector<uint32_t> tops_, scratch_a_, scratch_b_;
+  Utf8 partial_;
+  bool complete_seen_ = false;
+  // Compaction: nodes of past states are garbage; copy the live ones out now and then.
+  size_t compact_at_ = 4096;
+  std::vector<Node> spare_nodes_;
+  std::vector<uint32_t> remap_, chain_ids_;
+  // may_start_with(), worked out once per state.
+  std::array<uint8_t, 256> first_bytes_{};
+  bool first_bytes_ready_ = false;
+};
+
+class GrammarConstraint : public TokenConstraint {
+public:
+  // `end_tokens`: tokens besides the vocabulary's end-of-generation ones that end a generation (stop tokens).
+  GrammarConstraint(Grammar grammar, const Tokenizer& tokenizer, const std::vector<int32_t>& end_tokens);
+  bool allows(int32_t token) override;
+  void accept(int32_t token);
+  bool can_end() const { return matcher_.can_end(); }
+
+private:
+  std::string_view piece(int32_t token) const;
+  Grammar grammar_;
+  const Tokenizer& tokenizer_;
+  std::vector<uint8_t> is_end_;
+  GrammarMatcher matcher_;
+};
+
+}  // namespace ringlm
