@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "generate/logit_bias.h"
 #include "generate/options.h"
 
 namespace ringlm {
@@ -169,6 +170,7 @@ int32_t Sampler::sample(const float* logits) {
     recent_[i] = history_[(history_count_ - n_recent + i) % history_.size()];
   }
   const SamplingParams& p = params_;
+  sample_logit_bias(c, logit_bias_.data(), logit_bias_.size());  // first, as in llama.cpp's chain
   sample_penalties(c, recent_.data(), n_recent, p.repeat_penalty, p.frequency_penalty, p.presence_penalty, counts_.data());
   if (p.temperature <= 0.0f) {  // greedy: the other steps cannot change the argmax
     sample_temperature(c, 0.0f);

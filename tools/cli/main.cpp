@@ -418,7 +418,11 @@ int main(int argc, char** argv) {
     for (;;) {
       ringlm::Step st;
       if (ringlm::Status s = session.step(&st); !s.ok()) return fail(s.message());
-      if (st.kind == ringlm::Step::Kind::Token) std::printf("%d ", st.token);
+      if (st.kind == ringlm::Step::Kind::Token && session.logprobs()) {  // --logprobs: id:logprob (raw logits)
+        std::printf("%d:%.6f ", st.token, double(session.logprobs()->chosen().logprob));
+      } else if (st.kind == ringlm::Step::Kind::Token) {
+        std::printf("%d ", st.token);
+      }
       if (st.finish != ringlm::FinishReason::None) break;
     }
     std::printf("\n");
