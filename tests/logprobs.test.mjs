@@ -5,7 +5,8 @@
 //   - logprobs: each greedily generated token's log-probability and its top-n alternatives are llama.cpp's for the
 //     same sequence, and the top-n are sorted and really the n most likely;
 //   - logitBias: greedy generation under a bias (bans and boosts) equals llama.cpp's greedy generation with the same
-//     bias (node-llama-cpp's TokenBias, which is llama.cpp's logit-bias sampler, first in its chain);
+//     bias (node-llama-cpp's TokenBias, which is llama.cpp's logit-bias sampler, first in its chain), also with
+//     penalties, on a case where applying the bias after them would give other tokens;
 //   - misuse: errors that say what is wrong, and the model stays usable.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -193,8 +194,11 @@ test('logprobs: the shape, 0 alternatives, streaming, and the token texts', asyn
 // ---------------------------------------------------------------------------------------------------------------
 // logitBias
 
-/** llama.cpp's greedy tokens after `prompt` with `bias` ({id: logit bias, -Infinity to ban}). */
-async function llamaCppGreedy(file, prompt, bias, count) {
+/**
+ * llama.cpp's greedy tokens after `prompt` with `bias` ({id: logit bias, -Infinity to ban}) and, if given, a repeat
+ * and a presence penalty over the last 64 tokens, prompt included (as ringlm's penaltyLastN 64).
+ */
+async function llamaCppGreedy(file, prompt, bias, count, penalties = null) {
   const llama = await getReferenceLlama();
   const model = await llama.loadModel({ modelPath: modelPath(file), useMmap: false, gpuLayers: 0 });
   try {
@@ -204,7 +208,10 @@ async function llamaCppGreedy(file, prompt, bias, count) {
       const tokenBias = new TokenBias(model.tokenizer);
       for (const [id, b] of Object.entries(bias)) tokenBias.set(Number(id), b === -Infinity ? 'never' : { logit: b });
       const out = [];
-      for await (const t of context.getSequence().evaluate(prompt, { temperature: 0, tokenBias, yieldEogToken: true })) {
+      const repeatPenalty = penalties && { punishTokens: () => [...prompt, ...out].slice(-64), penalty: penalties.repeatPenalty,
+        presencePenalty: penalties.presencePenalty };
+      for await (const t of context.getSequence().evaluate(prompt, { temperature: 0, tokenBias, yieldEogToken: true,
+        ...(repeatPenalty ? { repeatPenalty } : {}) })) {
         out.push(t);
         if (out.length === count) break;
       }
@@ -234,6 +241,43 @@ test('logitBias: greedy generation under bans and boosts equals llama.cpp\'s', a
       logitBias: new Map(Object.entries(bias).map(([k, v]) => [Number(k), v])) });
     assert.deepEqual(viaMap.tokens, biased.tokens);
     assert.equal(viaMap.logprobs[0].topLogprobs[0].id, free.tokens[0], 'the banned token is the raw distribution\'s top');
+  } finally {
+    lm.dispose();
+  }
+});
+
+/** Greedy tokens from ringlm's raw logits with the bias applied before the penalties, or after them. */
+function greedyByHand(lm, prompt, bias, count, { repeatPenalty, presencePenalty }, biasFirst) {
+  lm.reset();
+  let logits = lm.prefill(prompt);
+  const out = [];
+  while (out.length < count) {
+    const l = Float64Array.from(logits);
+    const addBias = () => { for (const [t, b] of Object.entries(bias)) l[Number(t)] += b; };
+    if (biasFirst) addBias();
+    for (const t of new Set([...prompt, ...out].slice(-64))) l[t] = (l[t] > 0 ? l[t] / repeatPenalty : l[t] * repeatPenalty) - presencePenalty;
+    if (!biasFirst) addBias();
+    const best = l.reduce((b, v, i) => (v > l[b] ? i : b), 0);
+    out.push(best);
+    logits = lm.decode(best);
+  }
+  return out;
+}
+
+test('logitBias comes before the penalties, as in llama.cpp (where the order changes the output)', async () => {
+  const file = 'gqa-f32.gguf';
+  const prompt = [1, 40, 77, 123, 200, 311, 40, 77];
+  // Boost the prompt's tokens, which the repeat penalty then divides: first, the boost is divided too.
+  const bias = Object.fromEntries([40, 77, 123, 200, 311].map((t) => [t, 10]));
+  const penalties = { repeatPenalty: 3, presencePenalty: 0.5 };
+  const lm = await RingLM.load(modelPath(file), { contextSize: 128 });
+  try {
+    const r = await lm.complete(prompt, { maxTokens: 16, temperature: 0, stopTokens: [], logitBias: bias, ...penalties });
+    const biasFirst = greedyByHand(lm, prompt, bias, 16, penalties, true);
+    const biasLast = greedyByHand(lm, prompt, bias, 16, penalties, false);
+    assert.notDeepEqual(biasFirst, biasLast, 'the order matters for this bias');
+    assert.deepEqual(r.tokens, biasFirst);
+    assert.deepEqual(r.tokens, await llamaCppGreedy(file, prompt, bias, 16, penalties));
   } finally {
     lm.dispose();
   }
