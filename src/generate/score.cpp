@@ -9,7 +9,11 @@
 namespace ringlm {
 
 namespace {
-constexpr int kScoreChunk = 32;  // tokens per prefill while scoring: a chunk's logits are read, then overwritten
+// Tokens per prefill while scoring: each chunk's rows of logits are read, then overwritten. The engine's logits
+// buffer grows to hold them (as prefill with all_logits does), so a chunk is kept to about 4 MiB of logits: 32
+// rows of a 32k vocabulary, 6 of a 150k one.
+constexpr int kScoreChunkMax = 32;
+constexpr size_t kScoreLogitsFloats = size_t(1) << 20;
 }  // namespace
 
 std::vector<int> score_window_starts(int n, int window, int stride) {
@@ -38,13 +42,14 @@ Status score_tokens(Engine& engine, const int32_t* ids, int n, int stride, Score
   }
   out->logprobs.assign(size_t(n - 1), 0.0f);
   out->windows = 0;
+  const int chunk = int(std::clamp<size_t>(kScoreLogitsFloats / size_t(vocab), 1, kScoreChunkMax));
   int scored_to = 1;  // the next token to score
   for (int start : score_window_starts(n, window, stride)) {
     const int end = std::min(start + window, n);
     engine.reset();
     // Rows needed: the logits after token j - 1 for j in [scored_to, end).
     for (int at = start; at < end;) {
-      const int count = std::min(kScoreChunk, end - at);
+      const int count = std::min(chunk, end - at);
       const bool rows = at + count > scored_to - 1;  // this chunk holds a needed row
       Status s = engine.prefill(ids + at, count, rows);
       if (!s.ok()) {
