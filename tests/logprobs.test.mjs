@@ -20,6 +20,7 @@ import { TokenBias } from 'node-llama-cpp';
 import { RingLM } from '../wasm/ringlm.js';
 import { makeTestModels } from '../tools/make-test-models.mjs';
 import { makeVocabModels } from '../tools/gguf/vocab-models.mjs';
+import { makeChatModels } from '../tools/gguf/chat-models.mjs';
 import { makeRng } from '../tools/gguf/random-llama.mjs';
 import { getReferenceLlama, llamaCppLogprobs, disposeReferenceLlama } from './reference/llamacpp.mjs';
 
@@ -51,6 +52,18 @@ async function llamaCppTokenLogprobs(file, ids) {
   return Float64Array.from(ids.slice(1), (t, i) => rows[i * vocab + t]);
 }
 
+const NATIVE_CLI = path.join(path.resolve(ROOT, process.env.RINGLM_NATIVE_BUILD ?? 'build/native'), 'ringlm-cli');
+
+/** ringlm-cli score: { logprobs, sum, perplexity, windows }. */
+function nativeScore(file, ids, ctx, stride = 0) {
+  const run = spawnSync(NATIVE_CLI, ['score', '-m', modelPath(file), '--tokens', ids.join(','), '--ctx', String(ctx),
+    '--stride', String(stride)], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(run.status, 0, `ringlm-cli score (${NATIVE_CLI}): ${run.error ?? run.stderr}`);
+  const lines = run.stdout.trim().split('\n');
+  const [, sum, , perplexity, , windows] = lines.pop().split(' ');
+  return { logprobs: lines.map(Number), sum: Number(sum), perplexity: Number(perplexity), windows: Number(windows) };
+}
+
 const maxAbsDiff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -77,6 +90,11 @@ for (const file of SCORE_MODELS) {
       assert.ok(Math.abs(r.logprobSum - refSum) <= tolerance(m) * ids.length, `sum ${r.logprobSum} vs ${refSum}`);
       assert.ok(Math.abs(r.perplexity / Math.exp(-refSum / ref.length) - 1) <= tolerance(m), `perplexity ${r.perplexity}`);
       assert.equal(lm.position, 0, 'score() leaves the cache empty');
+      // The native build's score, held to llama.cpp the same way.
+      const native = nativeScore(file, ids, 64);
+      assert.equal(native.logprobs.length, ids.length - 1);
+      const nativeDiff = maxAbsDiff(native.logprobs, ref);
+      assert.ok(nativeDiff <= tolerance(m), `native: max |Δ logprob| ${nativeDiff} > ${tolerance(m)}`);
     } finally {
       lm.dispose();
     }
@@ -105,6 +123,9 @@ test('score() of a sequence longer than the context: windows, each held to llama
     assert.ok(expected.every((v) => Number.isFinite(v)), 'every token is scored once');
     const diff = maxAbsDiff(r.tokens.map((t) => t.logprob), expected);
     assert.ok(diff <= TOLERANCE.F32, `max |Δ logprob| ${diff}`);
+    const native = nativeScore(file, ids, contextSize, stride);
+    assert.equal(native.windows, windows);
+    assert.ok(maxAbsDiff(native.logprobs, expected) <= TOLERANCE.F32, 'native');
     // The default stride is half the context; a token late in a window differs from one scored with no context.
     const byDefault = lm.score(ids);
     assert.equal(byDefault.windows, Math.ceil((n - contextSize) / (contextSize / 2)) + 1);
@@ -292,6 +313,25 @@ test('logitBias: sampling never picks a banned token', async () => {
       const r = await lm.complete([1, 60, 70], { maxTokens: 30, temperature: 2, topK: 0, topP: 1, minP: 0, seed, logitBias, stopTokens: [] });
       assert.ok(r.tokens.every((t) => t < 50 || t >= 450), `seed ${seed}: ${r.tokens}`);
     }
+  } finally {
+    lm.dispose();
+  }
+});
+
+test('chat() takes logitBias and logprobs as generate() does', async () => {
+  const lm = await RingLM.load(makeChatModels(MODELS_DIR).chatml);
+  try {
+    const messages = [{ role: 'user', content: 'Hi there' }];
+    const free = [];
+    for await (const t of lm.chat(messages, { maxTokens: 6, temperature: 0 })) if (t.id >= 0) free.push(t.id);
+    assert.ok(free.length > 0);
+    const chunks = [];
+    for await (const t of lm.chat(messages, { maxTokens: 6, temperature: 0, logprobs: 2, logitBias: { [free[0]]: -Infinity } })) {
+      if (t.id >= 0) chunks.push(t);
+    }
+    assert.notEqual(chunks[0].id, free[0]);
+    assert.equal(chunks[0].logprobs.topLogprobs[0].id, free[0]);
+    assert.ok(chunks.every((c) => c.logprobs.id === c.id && c.logprobs.topLogprobs.length === 2));
   } finally {
     lm.dispose();
   }
