@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <new>
 
@@ -10,6 +11,8 @@
 #include "generate/grammar_matcher.h"
 #include "gguf_builder.h"
 #include "test_util.h"
+#include "generate/logprobs.h"
+#include "generate/sampler.h"
 
 namespace {
 std::atomic<long> g_allocations{0};
@@ -94,5 +97,25 @@ TEST(NoAlloc, GrammarMatcherAllocatesNothing) {
   run(20000);  // warm-up: the buffers reach their working size
   const long before = g_allocations.load();
   run(20000);
+  EXPECT_EQ(g_allocations.load() - before, 0);
+}
+
+TEST(NoAlloc, LogitBiasAndLogprobsAllocateNothing) {
+  const int vocab = 1000;
+  Sampler sampler;
+  SamplingParams params;
+  params.repeat_penalty = 1.1f;
+  ASSERT_TRUE(sampler.init(vocab, params).ok());
+  sampler.set_logit_bias({{5, -INFINITY}, {7, 2.5f}, {999, -1.0f}});
+  TokenLogprobs logprobs;
+  logprobs.reserve(TokenLogprobs::kMaxTop);
+  std::vector<float> logits(vocab);
+  for (int i = 0; i < vocab; i++) logits[size_t(i)] = float((i * 37) % 101) / 10.0f;
+  const long before = g_allocations.load();
+  for (int step = 0; step < 50; step++) {
+    const int32_t token = sampler.sample(logits.data());
+    logprobs.compute(logits.data(), vocab, token);
+    sampler.accept(token);
+  }
   EXPECT_EQ(g_allocations.load() - before, 0);
 }

@@ -14,6 +14,7 @@
 #include "model/engine.h"
 #include "model/family.h"
 #include "generate/options.h"
+#include "generate/score.h"
 #include "generate/session.h"
 #include "common/thread_pool.h"
 
@@ -78,6 +79,44 @@ public:
     return r;
   }
   void generate_abort() { session_->abort(); }
+
+  // With the logprobs option, after a 'token' step: {id, logprob, top: [{id, logprob}]} (JS adds the texts).
+  val token_logprobs() const {
+    const ringlm::TokenLogprobs* lp = session_->logprobs();
+    if (!lp) return val::null();
+    const auto entry = [](ringlm::TokenLogprob t) {
+      val e = val::object();
+      e.set("id", t.id);
+      e.set("logprob", t.logprob);
+      return e;
+    };
+    val top = val::array();
+    for (int i = 0; i < lp->top_count(); i++) top.call<void>("push", entry(lp->top()[i]));
+    val o = entry(lp->chosen());
+    o.set("top", top);
+    return o;
+  }
+
+  // Teacher-forced log-probabilities of `n` ids JS placed in the heap (generate/score.h):
+  // {logprobs: Float32Array(n - 1), sum, perplexity, windows} or {error}.
+  val score(uintptr_t ids, int n, int stride) {
+    val r = val::object();
+    if (session_->running()) {
+      r.set("error", std::string("a generation is running on this model"));
+      return r;
+    }
+    session_->set_pending_token(-1);  // the cache is emptied: nothing is left to continue
+    ringlm::ScoreResult result;
+    if (ringlm::Status s = ringlm::score_tokens(*engine_, reinterpret_cast<const int32_t*>(ids), n, stride, &result); !s.ok()) {
+      r.set("error", s.message());
+      return r;
+    }
+    r.set("logprobs", val(emscripten::typed_memory_view(result.logprobs.size(), result.logprobs.data())).call<val>("slice"));
+    r.set("sum", result.sum);
+    r.set("perplexity", result.perplexity);
+    r.set("windows", result.windows);
+    return r;
+  }
 
   // Snapshots: bytes out (copied into a JS Uint8Array), bytes in (_malloc'ed by JS, freed there).
   val save_state() {
@@ -255,6 +294,11 @@ private:
       case ringlm::OptionKind::TokenIds:
         *std::get<std::vector<int32_t>*>(spec.field(*g)) = emscripten::vecFromJSArray<int32_t>(v);
         return ringlm::Status();
+      case ringlm::OptionKind::TokenBias:  // [[id, bias], ...], as lib/options.js shapes the map
+        for (const val& pair : emscripten::vecFromJSArray<val>(v)) {
+          RINGLM_TRY(ringlm::add_option_token_bias(spec, pair[0].as<double>(), pair[1].as<double>(), g));
+        }
+        return ringlm::Status();
     }
     return ringlm::Status();
   }
@@ -342,6 +386,8 @@ EMSCRIPTEN_BINDINGS(ringlm) {
       .function("generateBegin", &WasmEngine::generate_begin)
       .function("generateStep", &WasmEngine::generate_step)
       .function("generateAbort", &WasmEngine::generate_abort)
+      .function("tokenLogprobs", &WasmEngine::token_logprobs)
+      .function("score", &WasmEngine::score)
       .function("saveState", &WasmEngine::save_state)
       .function("restoreState", &WasmEngine::restore_state)
       .function("generating", &WasmEngine::generating)

@@ -6,6 +6,7 @@
 //   ringlm pull URL [--sha256 HEX] | ringlm ls | ringlm rm URL|--all   downloaded models (RingLM.cache)
 //   ringlm prefill -m model.gguf -f system.txt -o state.bin      a prompt run once, saved; then
 //   ringlm -m model.gguf --state state.bin -p "more text"         generation continues after it
+//   ringlm score -m model.gguf -f text.txt [--json]          each token's log-probability, the perplexity
 //
 // Text streams to stdout; loading progress and timings go to stderr. Bad input ends the process
 // with a one-line message and exit code 1 (2 for bad flags: an unknown one says which it resembles).
@@ -17,6 +18,7 @@ import { anyModule } from './lib/runtime.js';
 import { closestName, generateOptionSchema } from './lib/options.js';
 import { experimentChart, experimentReport, runExperiment } from './lib/experiment.js';
 import { STANDALONE_STYLE, toSvgText } from './lib/chart.js';
+import { parseLogitBias, logprobsReport, score } from './lib/cli-logprobs.js';
 
 const DEFAULT_MODEL = fileURLToPath(RingLM.defaultModelUrl);
 
@@ -40,6 +42,7 @@ const OWN_HELP = `usage: ringlm [options]
        ringlm rm URL | --all         remove a cached model, or all of them
        ringlm prefill -m MODEL (-p TEXT | -f FILE) -o STATE [--ctx N] [--no-bos]
                                      run a prompt and save the session (restores in any build)
+       ringlm score [options]        how likely a text is: per-token log-probabilities (ringlm score --help)
 
   -m, --model FILE|URL     GGUF model (default: the built-in model, if installed); a URL loads
                            through the cache (downloaded once, then offline: see ringlm ls)
@@ -54,13 +57,13 @@ const OWN_HELP = `usage: ringlm [options]
       --grammar-file FILE  read --grammar's GBNF text from a file
   -h, --help               this text
 
-generation (-n is --max-tokens; --stop may be repeated):
+generation (-n is --max-tokens; --stop and --logit-bias may be repeated; --logprobs writes a table to stderr):
 `;
 
 /** The generation flags' lines of --help, from the schema. */
 function generationHelp(schema) {
   return schema.filter((spec) => spec.flag).map((spec) => {
-    const value = { integer: ' N', number: ' X', choice: ' P', strings: ' TEXT', 'token-ids': ' ID,...', text: ' TEXT' }[spec.type] ?? '';
+    const value = { integer: ' N', number: ' X', choice: ' P', strings: ' TEXT', 'token-ids': ' ID,...', text: ' TEXT', 'token-bias': ' ID=BIAS' }[spec.type] ?? '';
     const values = spec.values ? ` (${spec.values.join(' | ')})` : '';
     const fallback = spec.defaultText ?? (Array.isArray(spec.default) ? 'none' : String(spec.default));
     return `      ${`--${spec.flag}${value}`.padEnd(20)} ${spec.doc}${values} (default ${fallback})\n`;
@@ -106,6 +109,7 @@ function parseArgs(argv, Module, schema) {
     const value = argv[++i];
     if (value === undefined) throw new UsageError(`${argv[i - 1]} needs a value`);
     if (kind === 'strings') o[name].push(value);
+    else if (kind === 'token-bias') o[name] = parseLogitBias(argv[i - 1], value, o[name], UsageError);
     else o[name] = flagValue(argv[i - 1], spec ?? { type: kind, min: 0, max: 2 ** 31 - 1, rule: 'an integer in [0, 2147483647]' }, value);
   }
   return o;
@@ -282,8 +286,9 @@ async function main() {
     }
   }
   const Module = await anyModule();
-  if (process.argv[2] === 'experiment') {
+  if (process.argv[2] === 'experiment' || process.argv[2] === 'score') {
     try {
+      if (process.argv[2] === 'score') return await score(process.argv.slice(3), Module, { DEFAULT_MODEL, UsageError });
       return await experiment(process.argv.slice(3), Module);
     } catch (e) {
       if (!(e instanceof UsageError)) throw e;
@@ -353,6 +358,7 @@ async function main() {
       iterator = lm.generate(prompt, gen);
     }
     let result;
+    const logprobs = [];
     for (;;) {
       const { value, done } = await iterator.next();
       if (done) {
@@ -360,8 +366,10 @@ async function main() {
         break;
       }
       process.stdout.write(value.text);
+      if (value.logprobs) logprobs.push(value.logprobs);
     }
     process.stdout.write('\n');
+    if (gen.logprobs !== undefined) process.stderr.write(logprobsReport(logprobs));
     const t = result.timings;
     process.stderr.write(
       `ringlm: ${t.promptTokens} prompt tokens in ${t.prefillMs.toFixed(1)} ms (${t.prefillTokensPerSecond.toFixed(1)} tok/s), ` +

@@ -267,6 +267,63 @@ export interface GenerateOptions {
   prefillChunk?: number;
   /** Called after each prefill step. Default: none. */
   onPrefillProgress?: (progress: { done: number; total: number }) => void;
+  /**
+   * Token id -> bias added to its logit before the other steps; -Infinity bans the token (it is never sampled).
+   * Applied first in the chain, where llama.cpp's logit-bias sampler sits (before the penalties, top-k, ...). An
+   * object's keys are the ids as text ({ 15043: -Infinity }); a Map takes numbers. An id outside the vocabulary, a
+   * NaN or +Infinity bias, or banning every token is an error. Default: none.
+   */
+  logitBias?: Record<number, number> | Map<number, number>;
+  /**
+   * Give each emitted token's log-probability and the n most likely alternatives (`logprobs` of each streamed
+   * token and of complete()). They are of the raw logits: the model's full softmax before logit bias, penalties,
+   * temperature and top-k / top-p / min-p, as OpenAI's logprobs and llama.cpp's server n_probs report them.
+   * Default: off; an integer in [0, 20] (0: the token's own log-probability only).
+   */
+  logprobs?: number;
+}
+
+/** A token and its log-probability, as in OpenAI's logprobs. */
+export interface TokenLogprob {
+  /** The token's text (control tokens as their text, e.g. "</s>"; part of a UTF-8 character as U+FFFD). */
+  token: string;
+  id: number;
+  /** Natural log of its probability under the raw logits' softmax. */
+  logprob: number;
+  /** The token's bytes (UTF-8; may be part of a character). */
+  bytes: number[];
+}
+
+/** With the logprobs option: the sampled token and the most likely tokens at its position (highest first). */
+export interface TokenLogprobs extends TokenLogprob {
+  topLogprobs: TokenLogprob[];
+}
+
+export interface ScoreOptions {
+  /** Put the BOS token first (a string input). Default: the model's add_bos_token. */
+  addBos?: boolean;
+  /** Parse special-token text in a string input as those tokens. Default false. */
+  parseSpecial?: boolean;
+  /**
+   * A text longer than contextSize is scored in windows of contextSize tokens, each from an empty cache; the next
+   * window starts `stride` tokens after the last, and scores only the tokens no window before it reached. Default:
+   * half the contextSize; an integer in [1, contextSize - 1].
+   */
+  stride?: number;
+}
+
+/** score()'s result: the log-probability of every token from the second on, given the tokens before it. */
+export interface ScoreResult {
+  /** One per input token after the first (which is only context). */
+  tokens: TokenLogprob[];
+  /** Every input token id (a string input: as tokenized, BOS included). */
+  ids: number[];
+  /** The sum of the tokens' log-probabilities (in float64). */
+  logprobSum: number;
+  /** exp(-logprobSum / tokens.length). */
+  perplexity: number;
+  /** How many windows the text took (1 when it fits the context). */
+  windows: number;
 }
 
 /** One option in RingLM.generateOptionSchema(): the core's schema (src/generate/options.h), then JS's own. */
@@ -297,6 +354,8 @@ export interface GeneratedToken {
   /** The token id, or -1 for text released at the very end that belongs to no new token. */
   id: number;
   text: string;
+  /** With the logprobs option, on every token (id >= 0). */
+  logprobs?: TokenLogprobs;
 }
 
 export interface Timings {
@@ -326,6 +385,8 @@ export interface GenerationResult {
 export interface Completion extends GenerationResult {
   text: string;
   tokens: number[];
+  /** With the logprobs option: one entry per token of `tokens`. */
+  logprobs?: TokenLogprobs[];
 }
 
 /** One turn of a conversation. Other fields (e.g. name, tool_calls) are passed to the template as they are. */
@@ -435,6 +496,13 @@ export declare class RingLM {
   generate(prompt: string | ArrayLike<number>, options?: GenerateOptions): AsyncGenerator<GeneratedToken, GenerationResult, void>;
   /** generate() to the end: the whole text, the token ids, why it ended, and timings. */
   complete(prompt: string | ArrayLike<number>, options?: GenerateOptions): Promise<Completion>;
+  /**
+   * How likely a text is: each token's log-probability given the tokens before it (teacher forcing; the model's
+   * softmax over its raw logits, as llama.cpp computes it), their sum and the perplexity. A text longer than
+   * contextSize is scored in windows (see ScoreOptions.stride). Empties the KV cache. Errors: fewer than two tokens
+   * (nothing to score), an id outside the vocabulary, while a generation runs, after dispose().
+   */
+  score(input: string | ArrayLike<number>, options?: ScoreOptions): ScoreResult;
   /**
    * Chat: render `messages` with the chat template (see applyChatTemplate) and stream the assistant's reply as
    * generate() does. The reply ends at any end-of-generation token (EOS, EOT, EOM, and end-of-turn tokens known

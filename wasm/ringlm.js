@@ -16,6 +16,7 @@
 //   options.js  generate()'s options, checked against the core's schema (src/generate/options.h)
 //   checks.js   token ids and chat messages
 //   chat.js     chat templates
+//   logprobs.js log-probabilities (generate's logprobs option, score()) with each token's text
 
 import { withHeapCopy } from './lib/heap.js';
 import { getModule, threadCount, anyModule, memoryUsage, nextTurn, isNode } from './lib/runtime.js';
@@ -25,6 +26,7 @@ import { Sha256 } from './lib/sha256.js';
 import { checkGenerateOptions, checkOptionNames, generateOptionSchema } from './lib/options.js';
 import { tokenId, tokenIds } from './lib/checks.js';
 import { ChatTemplates, chatPromptIds } from './lib/chat.js';
+import { scoreIds, scoreResult, tokenLogprobs } from './lib/logprobs.js';
 
 const textEncoder = new TextEncoder();
 // ignoreBOM keeps a leading U+FEFF in the text (by default TextDecoder drops it).
@@ -229,7 +231,10 @@ export class RingLM {
         const step = this.#engine.generateStep();
         if (step.error) throw new Error(`RingLM.generate: ${step.error}`);
         if (step.kind === 'prefill') o.onPrefillProgress?.({ done: step.promptDone, total: ids.length });
-        if (step.kind === 'token') yield { id: step.token, text: step.text };
+        if (step.kind === 'token') {
+          if (o.logprobs === undefined) yield { id: step.token, text: step.text };
+          else yield { id: step.token, text: step.text, logprobs: tokenLogprobs(this.#engine, this.#engine.tokenLogprobs()) };
+        }
         if (step.finishReason) {
           if (step.kind === 'done') this.#endToken = step.token;
           if (step.kind === 'done' && step.text) yield { id: -1, text: step.text };
@@ -250,18 +255,41 @@ export class RingLM {
 
   /**
    * Generate to the end and return everything at once.
-   * @returns { text, tokens, finishReason, timings, seed }
+   * @returns { text, tokens, finishReason, timings, seed }, and with the logprobs option logprobs: one entry per token
    */
   async complete(prompt, options = {}) {
     let text = '';
     const tokens = [];
+    const logprobs = [];
     const iterator = this.generate(prompt, options);
     for (;;) {
       const { value, done } = await iterator.next();
-      if (done) return { text, tokens, ...value };
+      if (done) return { text, tokens, ...(options?.logprobs === undefined ? {} : { logprobs }), ...value };
       text += value.text;
       if (value.id >= 0) tokens.push(value.id);
+      if (value.logprobs) logprobs.push(value.logprobs);
     }
+  }
+
+  /**
+   * How likely a text is: each token's log-probability given the tokens before it (teacher forcing, the raw
+   * logits' softmax), their sum and the perplexity. A text longer than contextSize is scored in windows (see
+   * ringlm.d.ts). Empties the KV cache.
+   * @param input a string (tokenized with the model's BOS rule) or token ids
+   * @param options { addBos, parseSpecial (a string), stride (windows) }
+   * @returns { tokens: [{ token, id, logprob, bytes }] from the second token on, ids, logprobSum, perplexity, windows }
+   */
+  score(input, options = {}) {
+    const engine = this.#idle('score');
+    checkOptionNames(this.#module, options, 'ScoreOptions', 'RingLM.score');
+    const { stride } = options;
+    if (stride !== undefined && !(Number.isInteger(stride) && stride >= 1 && stride < this.#info.contextSize)) {
+      throw new RangeError(`RingLM.score: stride must be an integer in [1, ${this.#info.contextSize - 1}] (contextSize - 1; got ${stride})`);
+    }
+    const ids = scoreIds(this, input, options);
+    const raw = withHeapCopy(this.#module, ids, 'RingLM.score', (ptr, n) => engine.score(ptr, n, stride ?? 0));
+    if (raw.error) throw new Error(`RingLM.score: ${raw.error}`);
+    return scoreResult(engine, ids, raw);
   }
 
   /**

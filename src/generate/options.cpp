@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "generate/logit_bias.h"
+
 namespace ringlm {
 
 namespace {
@@ -80,6 +82,13 @@ std::vector<OptionSpec> make_specs() {
       {"grammar", "grammar", K::Text, 0, 0, false, "none",
        "GBNF grammar (llama.cpp's syntax, start rule 'root') the output must match; end of generation only where it can stop",
        [](GenerateOptions& o) -> OptionField { return &o.grammar; }},
+      // Output apps read (issue 17).
+      {"logitBias", "logit-bias", K::TokenBias, 0, 0, false, "none",
+       "token id -> bias added to its logit before the other steps; -Infinity bans the token",
+       [](GenerateOptions& o) -> OptionField { return &o.logit_bias; }},
+      {"logprobs", "logprobs", K::Integer, 0, 20, false, "off",
+       "give each emitted token's log-probability and the n most likely alternatives (of the raw logits)",
+       [](GenerateOptions& o) -> OptionField { return &o.logprobs; }},
   };
 }
 
@@ -153,6 +162,7 @@ const char* option_kind_name(OptionKind kind) {
     case OptionKind::Strings: return "strings";
     case OptionKind::TokenIds: return "token-ids";
     case OptionKind::Text: return "text";
+    case OptionKind::TokenBias: return "token-bias";
   }
   return "";
 }
@@ -199,6 +209,7 @@ std::string option_rule(const OptionSpec& spec) {
     case OptionKind::Strings: return "a string or a list of strings";
     case OptionKind::TokenIds: return "a list of token ids";
     case OptionKind::Text: return "a string";
+    case OptionKind::TokenBias: return "a map of token ids to biases (numbers, or -Infinity to ban)";
   }
   return "";
 }
@@ -272,14 +283,25 @@ Status set_option_text(const OptionSpec& spec, std::string_view text, GenerateOp
         start = comma + 1;
       }
     }
+    case OptionKind::TokenBias: return parse_logit_bias(text, *std::get_if<std::vector<LogitBias>*>(&f));
   }
+  return Status();
+}
+
+Status add_option_token_bias(const OptionSpec& spec, double token, double bias, GenerateOptions* o) {
+  if (spec.kind != OptionKind::TokenBias) return Status::error(std::string(spec.name) + " must be " + option_rule(spec));
+  RINGLM_TRY(check_logit_bias_entry(token, bias));
+  std::get<std::vector<LogitBias>*>(spec.field(*o))->push_back({int32_t(token), float(bias)});
   return Status();
 }
 
 Status check_generate_options(const GenerateOptions& o) {
   GenerateOptions scratch;
+  const GenerateOptions defaults;
   for (const OptionSpec& spec : generate_options()) {
     if (spec.kind == OptionKind::Integer || spec.kind == OptionKind::Number) {
+      // An option with no fixed default may stand at a value outside its range that means "not given" (logprobs' -1).
+      if (spec.default_text && option_number(spec, o) == option_number(spec, defaults)) continue;
       RINGLM_TRY(set_option_number(spec, option_number(spec, o), &scratch));
     }
   }

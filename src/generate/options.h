@@ -36,6 +36,9 @@ struct GenerateOptions {
   bool kv_cache = true;              // false: re-run the whole sequence for every new token (the no-cache baseline)
   // Grammars (generate/grammar.h): GBNF text the output must match; empty: none.
   std::string grammar;
+  // Output apps read (issue 17): biases on chosen tokens, and each emitted token's log-probability.
+  std::vector<LogitBias> logit_bias;  // added to the raw logits first (generate/logit_bias.h)
+  int logprobs = -1;                  // -1: off; n: each token's log-prob and the n most likely (generate/logprobs.h)
 };
 
 enum class OptionKind {
@@ -46,12 +49,13 @@ enum class OptionKind {
   Strings,   // a list of strings
   TokenIds,  // a list of token ids
   Text,      // one string (a grammar)
+  TokenBias, // token id -> additive bias: a map in JS, ID=BIAS (repeatable) on a command line
 };
-const char* option_kind_name(OptionKind kind);  // "integer", "number", "boolean", "choice", "strings", "token-ids", "text"
+const char* option_kind_name(OptionKind kind);  // "integer", "number", "boolean", "choice", "strings", "token-ids", "text", "token-bias"
 
 // Where an option's value lives in a GenerateOptions.
 using OptionField = std::variant<int*, float*, uint64_t*, bool*, std::optional<ContextPolicy>*, std::vector<std::string>*,
-                                 std::vector<int32_t>*, std::string*>;
+                                 std::vector<int32_t>*, std::string*, std::vector<LogitBias>*>;
 
 struct OptionSpec {
   const char* name;  // as the JS API spells it (camelCase)
@@ -81,8 +85,11 @@ std::string option_rule(const OptionSpec& spec);
 double option_number(const OptionSpec& spec, const GenerateOptions& o);
 // Check `value` against the spec ("topP must be a number in [0, 1] (got 1.5)"), then store it.
 Status set_option_number(const OptionSpec& spec, double value, GenerateOptions* o);
-// Choice: the name; Strings: one more string; Text: the string; Integer / Number: the number written out (a command line).
+// Choice: the name; Strings: one more string; Text: the string; TokenBias: one more "ID=BIAS"; Integer / Number:
+// the number written out (a command line).
 Status set_option_text(const OptionSpec& spec, std::string_view text, GenerateOptions* o);
+// TokenBias: one more entry (a JS map's), checked (generate/logit_bias.h: check_logit_bias_entry).
+Status add_option_token_bias(const OptionSpec& spec, double token, double bias, GenerateOptions* o);
 
 // Every numeric option within its range: what begin() checks first.
 Status check_generate_options(const GenerateOptions& o);

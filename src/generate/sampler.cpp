@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "generate/logit_bias.h"
 #include "generate/options.h"
 
 namespace ringlm {
@@ -199,6 +200,7 @@ int32_t Sampler::sample(const float* logits) {
     recent_[i] = history_[(history_count_ - n_recent + i) % history_.size()];
   }
   const SamplingParams& p = params_;
+  sample_logit_bias(c, logit_bias_.data(), logit_bias_.size());  // first, as in llama.cpp's chain
   sample_penalties(c, recent_.data(), n_recent, p.repeat_penalty, p.frequency_penalty, p.presence_penalty, counts_.data());
   if (constraint_) {  // greedy needs the best allowed token, top-k the k best; else every allowed one
     const size_t want = p.temperature <= 0.0f ? 1 : p.top_k > 0 ? size_t(p.top_k) : c.size;

@@ -2,7 +2,7 @@
 //
 // The order and meaning of the steps follow llama.cpp's default chain:
 //
-//   penalties (repeat / presence / frequency over the last N tokens)
+//   logit bias (generate/logit_bias.h) -> penalties (repeat / presence / frequency over the last N tokens)
 //     -> top-k -> top-p -> min-p -> temperature -> draw (seeded) or greedy (temperature <= 0)
 //
 // Each step is a free function over Candidates, so a test can feed probabilities in and check the
@@ -43,6 +43,12 @@ void sample_temperature(Candidates& c, float t);
 void sample_penalties(Candidates& c, const int32_t* recent, size_t n, float repeat, float frequency, float presence,
                       int32_t* counts);
 
+// An additive bias on one token's logit (-infinity bans it): see generate/logit_bias.h.
+struct LogitBias {
+  int32_t token;
+  float bias;
+};
+
 // --- constraints (a grammar: generate/grammar_matcher.h) ------------------------------------------
 // Which tokens may come next. The sampler asks about candidates best first and stops once it has enough.
 class TokenConstraint {
@@ -81,6 +87,9 @@ public:
   // with `reseed` the generator restarts from params.seed.
   Status reconfigure(const SamplingParams& params, bool reseed);
   const SamplingParams& params() const { return params_; }
+  // The biases the chain starts with (checked by the caller: generate/logit_bias.h). Copied here, once per
+  // generation; none until set.
+  void set_logit_bias(const std::vector<LogitBias>& biases) { logit_bias_ = biases; }
 
   // Run the chain on `logits` (vocab floats) and pick a token. Allocation-free.
   // -1 when a constraint allows no token at all.
@@ -101,6 +110,7 @@ private:
   SamplingParams params_;
   int vocab_size_ = 0;
   std::vector<Candidate> candidates_;
+  std::vector<LogitBias> logit_bias_;
   std::vector<int32_t> counts_;
   std::vector<int32_t> history_;  // ring of the last penalty_last_n accepted tokens
   std::vector<int32_t> recent_;   // scratch: the history in order

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "generate/logit_bias.h"
+
 namespace ringlm {
 
 namespace {
@@ -87,6 +89,7 @@ Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
       return Status::error("stop token id " + std::to_string(t) + " is out of range (vocabulary size " + std::to_string(vocab) + ")");
     }
   }
+  RINGLM_TRY(check_logit_bias(o.logit_bias, vocab));
   if (!o.kv_cache && o.keep_cache) {
     return Status::error("keepCache needs the KV cache: with kvCache false nothing is kept to continue from");
   }
@@ -126,6 +129,8 @@ Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
 
   grammar_ = std::move(grammar);
   sampler_.set_constraint(grammar_.get());
+  sampler_.set_logit_bias(o.logit_bias);
+  logprobs_.reserve(o.logprobs);  // the per-token path then allocates nothing
 
   if (!continuing) RINGLM_TRY(engine_.set_context_policy(policy, anchors));
   options_ = o;
@@ -210,6 +215,7 @@ Status Session::step(Step* out) {
     return Status::error("grammar: no token of the vocabulary can continue the text here");
   }
   if (grammar_) grammar_->accept(token);
+  if (options_.logprobs >= 0) logprobs_.compute(engine_.logits(), engine_.model().config.vocab_size, token);
   sampler_.accept(token);
   pending_ = token;
   generated_++;

@@ -25,6 +25,7 @@
 
 #include "model/engine.h"
 #include "generate/grammar_matcher.h"
+#include "generate/logprobs.h"
 #include "generate/options.h"
 #include "generate/sampler.h"
 #include "common/status.h"
@@ -85,6 +86,9 @@ public:
   bool running() const { return running_; }
 
   const Timings& timings() const { return timings_; }
+  // With the logprobs option: the last sampled token's log-probability and the most likely tokens (valid
+  // until the next step); null without it.
+  const TokenLogprobs* logprobs() const { return options_.logprobs >= 0 ? &logprobs_ : nullptr; }
   const Sampler& sampler() const { return sampler_; }
   Sampler& sampler() { return sampler_; }
   // The last sampled token when it is not yet in the cache (it goes first in a continuation).
@@ -109,6 +113,7 @@ private:
   const Tokenizer* tokenizer_ = nullptr;
   std::unique_ptr<TextDecoder> decoder_;
   StopStrings stops_;
+  TokenLogprobs logprobs_;
   std::vector<int32_t> prompt_;
   std::vector<int32_t> sequence_;  // kvCache off: the prompt and the tokens generated so far
   size_t prompt_done_ = 0;

@@ -5,6 +5,9 @@
 //                                                       n * vocab little-endian float32 to OUT
 //   options: --ctx N (KV cache capacity), --decode K (run the last K tokens through decode()),
 //            --threads N (threads sharing the work; default 1)
+//   ringlm-cli score  -m MODEL --tokens 1,2,3 [--ctx N] [--stride N]
+//                                                       each token's log-probability given those before it, one
+//                                                       per line (%.9g), then "sum S perplexity P windows W"
 //   ringlm-cli bench  -m MODEL [--reps N] [--only decode,prefill,cache,stream]
 //                                                       timings for bench/run.mjs, as one JSON object
 //   ringlm-cli tokenize   -m MODEL (--text TEXT | --batch FILE) [--special] [--bos|--no-bos] [--eos|--no-eos]
@@ -30,6 +33,7 @@
 
 #include "model/engine.h"
 #include "generate/options.h"
+#include "generate/score.h"
 #include "generate/session.h"
 #include "kernels/stream_read.h"
 
@@ -272,7 +276,7 @@ int detokenize_command(const ringlm::Tokenizer& t, const std::string& tokens_arg
 // The flags of every command, for suggestions; the generation options' come from their table.
 std::vector<std::string> known_flags() {
   std::vector<std::string> flags = {"-m", "--model", "-o", "--out", "--tokens", "--ctx", "--decode", "--reps", "--threads",
-                                    "--only", "--text", "--batch", "--special", "--keep-space", "--stream", "--bos",
+                                    "--only", "--stride", "--text", "--batch", "--special", "--keep-space", "--stream", "--bos",
                                     "--no-bos", "--eos", "--no-eos", "-n", "--grammar-file"};
   for (const ringlm::OptionSpec& spec : ringlm::generate_options()) {
     if (*spec.flag) flags.push_back("--" + std::string(spec.flag));
@@ -303,6 +307,7 @@ int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::printf("usage: ringlm-cli info -m MODEL\n"
                 "       ringlm-cli logits -m MODEL --tokens 1,2,3 -o OUT.f32 [--ctx N] [--decode K]\n"
+                "       ringlm-cli score -m MODEL --tokens 1,2,3 [--ctx N] [--stride N]\n"
                 "       ringlm-cli bench -m MODEL [--ctx N] [--reps N] [--only decode,prefill,cache,stream] [--threads N]\n"
                 "       ringlm-cli tokenize -m MODEL (--text TEXT | --batch FILE) [--special] [--bos|--no-bos] [--eos|--no-eos]\n"
                 "       ringlm-cli detokenize -m MODEL (--tokens 1,2,3 | --batch FILE) [--special] [--keep-space] [--stream]\n"
@@ -314,7 +319,7 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   std::string model_path, out_path, tokens_arg, state_path;
   std::string only;
-  int ctx = 0, decode_count = 0, reps = 3, threads = 1;
+  int ctx = 0, decode_count = 0, reps = 3, threads = 1, stride = 0;
   TokenizerArgs tok;
   ringlm::GenerateOptions gen;  // generate: sampled ids to stdout (tests compare them with wasm's)
   bool seed_given = false;
@@ -338,6 +343,7 @@ int main(int argc, char** argv) {
     else if (a == "--ctx" && (v = value("ctx"))) ctx = std::atoi(v);
     else if (a == "--decode" && (v = value("decode"))) decode_count = std::atoi(v);
     else if (a == "--reps" && (v = value("reps"))) reps = std::atoi(v);
+    else if (a == "--stride" && (v = value("stride"))) stride = std::atoi(v);
     else if (a == "--threads" && (v = value("threads"))) threads = std::atoi(v);
     else if (a == "--only" && (v = value("only"))) only = v;
     else if (a == "--text" && (v = value("text"))) tok.text = v, tok.has_text = true;
@@ -417,6 +423,15 @@ int main(int argc, char** argv) {
     std::fclose(f);
     return 0;
   }
+  if (command == "score") {
+    std::vector<int32_t> tokens;
+    if (!parse_tokens(tokens_arg, &tokens)) return fail("--tokens needs a comma-separated list of token ids");
+    ringlm::ScoreResult r;
+    if (ringlm::Status s = ringlm::score_tokens(*engine, tokens.data(), int(tokens.size()), stride, &r); !s.ok()) return fail(s.message());
+    for (float lp : r.logprobs) std::printf("%.9g\n", double(lp));
+    std::printf("sum %.17g perplexity %.17g windows %d\n", r.sum, r.perplexity, r.windows);
+    return 0;
+  }
   if (command == "bench") return bench(*engine, reps, only);
   if (command == "tokenize" || command == "detokenize") {
     const ringlm::Tokenizer* t = nullptr;
@@ -459,7 +474,11 @@ int main(int argc, char** argv) {
     for (;;) {
       ringlm::Step st;
       if (ringlm::Status s = session.step(&st); !s.ok()) return fail(s.message());
-      if (st.kind == ringlm::Step::Kind::Token) std::printf("%d ", st.token);
+      if (st.kind == ringlm::Step::Kind::Token && session.logprobs()) {  // --logprobs: id:logprob (raw logits)
+        std::printf("%d:%.6f ", st.token, double(session.logprobs()->chosen().logprob));
+      } else if (st.kind == ringlm::Step::Kind::Token) {
+        std::printf("%d ", st.token);
+      }
       if (st.finish != ringlm::FinishReason::None) break;
     }
     std::printf("\n");

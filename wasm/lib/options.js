@@ -52,6 +52,7 @@ export const CALL_OPTIONS = deepFreeze({
   TokenizeOptions: ['addBos', 'addEos', 'special'],
   DetokenizeOptions: ['special', 'stripLeadingSpace'],
   ChatTemplateOptions: ['addGenerationPrompt', 'template', 'variables'],
+  ScoreOptions: ['addBos', 'parseSpecial', 'stride'],
 });
 
 /**
@@ -97,6 +98,8 @@ function checkValue(spec, v, what) {
     case 'token-ids':
       if (v == null || typeof v === 'string' || typeof v[Symbol.iterator] !== 'function') throw bad(TypeError, false);
       return Array.from(v, (id) => tokenId(id, `${what}: ${spec.name}`));
+    case 'token-bias':
+      return tokenBiasPairs(v, spec, what);
     case 'AbortSignal':
       if (typeof v?.aborted !== 'boolean') throw bad(TypeError, false);
       return v;
@@ -106,6 +109,28 @@ function checkValue(spec, v, what) {
     default:
       throw new Error(`${what}: option ${spec.name} has a type this version does not know (${spec.type})`);
   }
+}
+
+/**
+ * A logitBias map ({ 15043: -Infinity } or a Map of id -> bias) as [[id, bias], ...] for C++, which checks the ids
+ * against the vocabulary. Ids are whole numbers >= 0 (an object's keys are strings: '15043' is read as 15043); a
+ * bias is a number that is not NaN or +Infinity.
+ */
+function tokenBiasPairs(v, spec, what) {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || ArrayBuffer.isView(v)) {
+    throw new TypeError(`${what}: ${spec.name} must be ${spec.rule}`);
+  }
+  const entries = v instanceof Map ? [...v.entries()] : Object.entries(v);
+  return entries.map(([key, bias]) => {
+    const id = typeof key === 'string' && /^(0|[1-9]\d*)$/.test(key) ? Number(key) : key;
+    if (!Number.isInteger(id) || id < 0 || id > 2 ** 31 - 1) {
+      throw new TypeError(`${what}: ${spec.name}: token ids must be whole numbers >= 0 (got ${typeof key === 'string' ? `'${key}'` : String(key)})`);
+    }
+    if (typeof bias !== 'number' || Number.isNaN(bias) || bias === Infinity) {
+      throw new RangeError(`${what}: ${spec.name}: the bias of token ${id} must be a finite number or -Infinity (to ban it) (got ${typeof bias === 'string' ? `'${bias}'` : String(bias)})`);
+    }
+    return [id, bias];
+  });
 }
 
 /**
