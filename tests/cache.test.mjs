@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,12 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_DIR = mkdtempSync(path.join(os.tmpdir(), 'ringlm-cache-test-'));
 process.env.RINGLM_CACHE_DIR = CACHE_DIR;  // before the first use: the store is chosen once
 const { RingLM } = await import('../wasm/ringlm.js');
+
+/** The bytes of model files in the cache folder so far (a download in progress included). */
+function storedBytes() {
+  return readdirSync(CACHE_DIR, { recursive: true }).filter((f) => String(f).endsWith('.gguf'))
+    .reduce((sum, f) => sum + statSync(path.join(CACHE_DIR, String(f))).size, 0);
+}
 
 const modelBytes = (seed) => makeRandomLlama({ seed, dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, vocab: 300, ctx: 128, type: 'Q8_0' }).toBuffer();
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
@@ -44,7 +50,18 @@ function fileServer(port = 0) {
     if (req.method === 'HEAD') return res.end();
     if (state.cuts > 0) {
       state.cuts--;
-      res.write(body.subarray(0, state.cutAfter), () => setTimeout(() => res.destroy(), 20));
+      // Drop the connection once the client has stored some of what was sent (on a loaded machine it may not
+      // have read a byte 20 ms later, and a resumption needs something to resume from); give up waiting after 10 s.
+      const before = storedBytes();
+      const started = Date.now();
+      res.write(body.subarray(0, state.cutAfter), () => {
+        const poll = setInterval(() => {
+          if (storedBytes() > before || Date.now() - started > 10_000) {
+            clearInterval(poll);
+            res.destroy();
+          }
+        }, 5);
+      });
       return;
     }
     res.end(body);
