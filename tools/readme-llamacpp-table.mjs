@@ -67,8 +67,11 @@ function exceptions(rows, types) {
   for (const type of types) {
     const byArch = new Map(rows.filter((c) => c.type === type).map((c) => [c.arch, c.tolerance]));
     const common = Math.min(...byArch.values());
-    const own = [...byArch].filter(([, t]) => t !== common).map(([arch, t]) => `${t} for ${arch}`);
-    if (own.length) notes.push(` The ${type} tolerance is ${common}, ${own.join(' and ')} (llama.cpp's GELU table).`);
+    // Architectures sharing a tolerance are named together: "0.005 for gemma3 and gemma2".
+    const byTolerance = new Map();
+    for (const [arch, t] of byArch) if (t !== common) byTolerance.set(t, [...(byTolerance.get(t) ?? []), arch]);
+    const own = [...byTolerance].map(([t, archs]) => `${t} for ${archs.join(' and ')}`);
+    if (own.length) notes.push(` The ${type} tolerance is ${common}, ${own.join('; ')} (llama.cpp's GELU table).`);
   }
   return notes.join('');
 }
