@@ -207,7 +207,7 @@ test('SIGINT stops a reply, keeps what was said, and the chat goes on; at the pr
   at = await c.waitFor('stderr', 'finish: stopped (Ctrl+C)', at);
   const before = c.out.stdout.length;
   c.send('How are you?');
-  while (!c.out.stdout.slice(before).includes('Hello')) await c.waitFor('stdout', 'Hello', before);
+  await c.waitFor('stdout', 'Hello', before);
   c.interrupt();
   at = await c.waitFor('stderr', 'stopped (the reply so far is kept)', at);
   c.send(`/save ${file}`);
