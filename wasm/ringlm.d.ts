@@ -380,6 +380,12 @@ export interface GenerationResult {
   finishReason: FinishReason;
   timings: Timings;
   seed: number;
+  /**
+   * The end-of-generation or stop token that ended the generation, or -1 when none did (a stop string, maxTokens,
+   * a full ring). It is not in the text and not yet in the KV cache: a keepCache continuation runs it first, so a
+   * caller that tracks what the cache holds (a chat's turns) counts it there.
+   */
+  endToken: number;
 }
 
 export interface Completion extends GenerationResult {

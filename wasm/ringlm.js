@@ -238,7 +238,7 @@ export class RingLM {
         if (step.finishReason) {
           if (step.kind === 'done') this.#endToken = step.token;
           if (step.kind === 'done' && step.text) yield { id: -1, text: step.text };
-          const result = { finishReason: step.finishReason, timings: this.#engine.timings(), seed: o.seed };
+          const result = { finishReason: step.finishReason, timings: this.#engine.timings(), seed: o.seed, endToken: this.#endToken };
           this.lastResult = result;
           return result;
         }
