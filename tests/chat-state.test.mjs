@@ -56,6 +56,7 @@ test('a chat restored with its chatCache continues as the uninterrupted one, run
   b.restoreState(state, { chat: { ids: Array.from(chat.ids), position: chat.position } });  // as stored: plain data
   assert.deepEqual(b.chatCache, chat);
   const restored = await turn(b, second);
+  assert.ok(uninterrupted.logprobs.length > 0);
   assert.deepEqual(restored, uninterrupted, 'the same tokens, log-probabilities and prompt tokens');
 
   const c = await load();
