@@ -4,9 +4,9 @@
 // visit is enough to come back offline.
 
 /**
- * Registers sw.js (scope '/' where the server allows it, else the page's folder) and, once it controls the
- * page, has it keep `moreUrls()` (a Promise of URLs) with what the page fetched. Resolves to the scope in use,
- * or null where there are no service workers (an insecure origin, some private windows).
+ * Registers sw.js (scope '/' where the server allows it, else the page's folder) and, once it is active, has
+ * it keep `moreUrls()` (a Promise of URLs) with what the page fetched. Resolves to the scope in use, or null
+ * where there are no service workers (an insecure origin, some private windows).
  */
 export async function keepPageOffline(moreUrls) {
   if (!('serviceWorker' in navigator)) return null;
@@ -21,10 +21,7 @@ export async function keepPageOffline(moreUrls) {
       return null;
     }
   }
-  await navigator.serviceWorker.ready;
-  if (!navigator.serviceWorker.controller) {
-    await new Promise((resolve) => navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }));
-  }
+  const worker = (await navigator.serviceWorker.ready).active;
   const urls = new Set(performance.getEntriesByType('resource').map((entry) => entry.name));
   urls.add(location.href);
   for (const url of await moreUrls().catch(() => [])) urls.add(url);
@@ -36,7 +33,7 @@ export async function keepPageOffline(moreUrls) {
     };
     navigator.serviceWorker.addEventListener('message', onMessage);
   });
-  navigator.serviceWorker.controller.postMessage({ type: 'keep', urls: [...urls] });
+  worker.postMessage({ type: 'keep', urls: [...urls] });
   await kept;
   return registration.scope;
 }

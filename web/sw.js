@@ -9,12 +9,14 @@
 //
 // Scope: '/' where the server allows it (tools/serve.mjs sends Service-Worker-Allowed: /), so that the
 // threaded build's own workers (/dist/ringlm-mt.worker.js) are covered too; else '/web/' (offline.js).
-// The files the page fetched before this worker took control are handed to it once ('keep', offline.js).
+// The files the page fetched before this worker was there are handed to it once ('keep', offline.js).
 
 const CACHE = 'ringlm-page-v1';
 
+// No clients.claim(): the visit that installs this worker runs without it (the files it fetched are handed over
+// with 'keep'); pages opened from then on are its clients from their start. (Claiming a running page's Web
+// Workers, the threaded build's among them, made Firefox hang the page's next navigation.)
 self.addEventListener('install', () => self.skipWaiting());
-self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
 
 /** The cache key: the URL without its query (?test-hooks and the like name the same file). */
 const keyOf = (url) => {
@@ -37,22 +39,23 @@ async function keepCopy(key, response) {
   await cache.put(key, response);
 }
 
-async function networkFirst(request) {
-  const key = keyOf(request.url);
+/** The server's answer, or when there is none the copy. The copy is refreshed after the answer is on its way. */
+async function networkFirst(event) {
+  const key = keyOf(event.request.url);
   let response;
   try {
-    response = await fetch(request);
+    response = await fetch(event.request);
   } catch (error) {
     const copy = await caches.match(key, { cacheName: CACHE });
     if (copy) return copy;
     throw error;
   }
-  await keepCopy(key, response.clone()).catch(() => {});  // a full quota costs the copy, not the page
+  event.waitUntil(keepCopy(key, response.clone()).catch(() => {}));  // a full quota costs the copy, not the page
   return response;
 }
 
 self.addEventListener('fetch', (event) => {
-  if (handles(event.request)) event.respondWith(networkFirst(event.request));
+  if (handles(event.request)) event.respondWith(networkFirst(event));
 });
 
 // { type: 'keep', urls }: copies of files fetched before this worker controlled the page.
