@@ -76,6 +76,8 @@ test('restoreState refuses a chat that does not fit, and any later call forgets 
   assert.throws(() => lm.restoreState(state, { chat: { ids: [1.5], position } }), /chat\.ids\[0\] is 1\.5/);
   assert.throws(() => lm.restoreState(state, { chat: { ids, position: -1 } }), /^TypeError: RingLM\.restoreState: chat must be/);
   assert.throws(() => lm.restoreState(state, { chat: 'yes' }), /^TypeError: RingLM\.restoreState: chat must be/);
+  assert.throws(() => lm.restoreState(state, { chats: { ids, position } }),
+    { name: 'TypeError', message: "RingLM.restoreState: unknown option 'chats' (did you mean 'chat'?)" });
   assert.throws(() => lm.restoreState(state, { chat: { ids, position: position + 1 } }),
     new RegExp(`^Error: RingLM\\.restoreState: chat\\.position is ${position + 1}, but the restored state is at position ${position}`));
   assert.equal(lm.chatCache, null, 'a refused chat is not kept');

@@ -491,7 +491,9 @@ export class RingLM {
    * the same bits) of the same model file and context size. Bytes restore at once; a URL, a path (Node), a
    * Blob or an ArrayBuffer is read first and the call returns a Promise.
    */
-  restoreState(state, { chat = null } = {}) {
+  restoreState(state, options = {}) {
+    checkOptionNames(this.#module, options, 'RestoreStateOptions', 'RingLM.restoreState');
+    const { chat = null } = options;
     if (!(state instanceof Uint8Array)) {
       const readable = typeof state === 'string' || state instanceof URL || state instanceof ArrayBuffer ||
         (typeof Blob !== 'undefined' && state instanceof Blob);
