@@ -12,7 +12,8 @@
 //     turn's tokens (the KV state came back); "New chat" forgets it; a state saved with another file at the
 //     same URL is refused and the page says so.
 //
-// Screenshots: build/artifacts/web-models.png, web-models-phone.png (390 px wide), web-models-chat.png.
+// Screenshots: build/artifacts/web-models.png, web-models-phone.png (390 px wide), web-models-chat.png,
+// web-models-chat-phone.png.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -373,6 +374,10 @@ test('a chat reloaded goes on with the same tokens as without the reload; New ch
     assert.equal(await page.textContent('#stat-kv'), `${lm.cacheState.kept} / ${lm.cacheState.capacity}`);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-models-chat.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 390, 'no sideways scrolling on a phone');
+    await page.locator('.compose').screenshot({ path: path.join(ARTIFACTS, 'web-models-chat-phone.png') });
+    await page.setViewportSize({ width: 1280, height: 900 });
 
     // New chat: forgotten here and in the store; the next visit starts empty.
     await page.click('#new-chat');

@@ -43,7 +43,8 @@ const TEST_HOOKS = new URLSearchParams(location.search).has('test-hooks');
  * replaces them: tests offer small local files instead of real downloads.
  */
 const SUGGESTIONS = [
-  { family: 'ringlm', name: 'Built-in: KJV 3.7M', quant: 'Q8_0', size: 4.0e6, url: DEFAULT_MODEL_URL },  // models/MODEL_CARD.md
+  // The built-in model first, so that it can be chosen again (models/MODEL_CARD.md).
+  { family: 'ringlm', name: 'Built-in: KJV 3.7M', quant: 'Q8_0', size: 4.0e6, url: DEFAULT_MODEL_URL },
   ...(TEST_HOOKS && new URLSearchParams(location.search).has('suggestions')
     ? JSON.parse(new URLSearchParams(location.search).get('suggestions'))
     : SUGGESTED_MODELS),
@@ -296,7 +297,9 @@ function loadFiles(fileList) {
 }
 
 /** Loads a model from the picker, a typed URL or the last-model offer. */
-const loadUrl = ({ url, name }) => queueLoad({ source: url, name: name ?? fileName(url), kind: url === DEFAULT_MODEL_URL ? 'default' : 'url', remember: true });
+const loadUrl = ({ url, name }) => queueLoad({
+  source: url, name: name ?? fileName(url), kind: url === DEFAULT_MODEL_URL ? 'default' : 'url', remember: true,
+});
 
 // ---- the sampling form --------------------------------------------------------------------------------
 
