@@ -173,7 +173,7 @@ async function generate(page, options) {
   }));
 }
 
-/** The conversations the page keeps in IndexedDB, by key: the number of messages in each. */
+/** The conversations the page keeps in IndexedDB, by key: their messages' texts. */
 const savedChats = (page) => page.evaluate(() => new Promise((resolve, reject) => {
   const open = indexedDB.open('ringlm-page', 1);
   open.onupgradeneeded = () => open.result.createObjectStore('chats');
@@ -189,7 +189,7 @@ const savedChats = (page) => page.evaluate(() => new Promise((resolve, reject) =
         resolve(out);
         return;
       }
-      out[c.key] = c.value.messages.length;
+      out[c.key] = c.value.messages.map((m) => m.content);
       c.continue();
     };
   };
@@ -358,7 +358,7 @@ test('a chat reloaded goes on with the same tokens as without the reload; New ch
     assert.equal(await page.isVisible('#new-chat'), true);
     await page.fill('#prompt', 'Hi there');
     assert.equal((await generate(page, GREEDY)).text, reply1);
-    await waitForSavedChats(page, { [key]: 2 });
+    await waitForSavedChats(page, { [key]: ['Hi there', reply1] });
 
     // Reload: the conversation and the KV state come back; the next turn runs only its own tokens.
     await page.reload();
@@ -392,12 +392,13 @@ test('a chat reloaded goes on with the same tokens as without the reload; New ch
     await page.check('#chat-mode');
     await page.fill('#prompt', 'Hi there');
     await generate(page, GREEDY);
-    await waitForSavedChats(page, { [key]: 2 });
+    await waitForSavedChats(page, { [key]: ['Hi there', reply1] });
     writeModel('chat.gguf', noisyChatModel(105));
     await page.reload();
     await loaded(page, 'chat.gguf');
     await page.waitForSelector('#chat-note[data-kind=refused]');
-    assert.match(await page.textContent('#chat-note'), /^A conversation saved with chat\.gguf was not restored: its saved state belongs to another model file or context size \(.*model/);
+    assert.equal(await page.textContent('#chat-note'), 'A conversation saved with chat.gguf was not restored: the state belongs to ' +
+      'another model (its file\'s fingerprint differs from this one\'s). This is a new chat; the next reply replaces the saved one.');
     assert.equal(await page.textContent('#completion'), '', 'nothing of the old conversation is shown');
     await page.check('#chat-mode');
     await page.fill('#prompt', 'Hi there');
@@ -405,6 +406,15 @@ test('a chat reloaded goes on with the same tokens as without the reload; New ch
     let fresh = '';
     for await (const t of other.chat(first, GREEDY)) fresh += t.text;
     assert.equal((await generate(page, GREEDY)).text, fresh, 'the new file answers from an empty cache');
+
+    // The same file loaded with another context size: its saved state is refused too.
+    await waitForSavedChats(page, { [key]: ['Hi there', fresh] });
+    await page.fill('#context-size', '64');
+    await page.fill('#model-url', chatUrl);
+    await page.click('#url-form button[type=submit]');
+    await page.waitForFunction(() => document.body.dataset.state === 'ready' && document.getElementById('stat-kv').textContent === '0 / 64');
+    assert.match(await page.textContent('#chat-note'), /^A conversation saved with chat\.gguf was not restored: the state was saved with contextSize 256/);
+    assert.equal(await page.textContent('#stat-kv'), '0 / 64', 'nothing of it reached the KV ring');
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

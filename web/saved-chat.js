@@ -40,8 +40,8 @@ export class SavedChat {
     if (!result.messages) return null;
     if (result.refused) {
       const why = result.refused.message.replace(/^RingLM\.\w+: /, '');
-      this.#say(`A conversation saved with ${model.name} was not restored: its saved state belongs to another model file or ` +
-        `context size (${why}). This is a new chat; the next reply replaces the saved one.`, 'refused');
+      this.#say(`A conversation saved with ${model.name} was not restored: ${why}. This is a new chat; the next reply ` +
+        'replaces the saved one.', 'refused');
       return null;
     }
     const turns = result.messages.filter((m) => m.role === 'user').length;
