@@ -547,12 +547,29 @@ export declare class RingLM {
    * by the native CLI (`ringlm-cli prefill`), the `ringlm prefill` command, Node or a browser restores in any of
    * the others (they compute the same bits).
    */
-  restoreState(state: Uint8Array): void;
+  restoreState(state: Uint8Array, options?: RestoreStateOptions): void;
   /** The same, from a file: a URL, a path (Node), a Blob or an ArrayBuffer, read first. */
-  restoreState(state: string | URL | Blob | ArrayBuffer): Promise<void>;
+  restoreState(state: string | URL | Blob | ArrayBuffer, options?: RestoreStateOptions): Promise<void>;
+  /**
+   * What the KV cache holds after the last chat() turn (its prompt, reply and end token), or null when it holds
+   * no finished turn. Keep it beside saveState()'s bytes and give both to restoreState(state, { chat }): the next
+   * chat() turn then runs only its new tokens, as without the save.
+   */
+  readonly chatCache: ChatCache | null;
 
   /** Free the model's memory. Later calls throw; a second dispose() does nothing; a running generation ends with an AbortError. */
   dispose(): void;
+}
+
+/** lm.chatCache: the token ids a finished chat() turn left in the KV cache, and the position after them. */
+export interface ChatCache {
+  ids: Int32Array;
+  position: number;
+}
+
+export interface RestoreStateOptions {
+  /** lm.chatCache as it was when the state was saved: chat() continues from it. Its position must be the state's. */
+  chat?: ChatCache | { ids: ArrayLike<number>; position: number } | null;
 }
 
 export default RingLM;

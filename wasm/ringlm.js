@@ -46,6 +46,19 @@ function checkSha256(bytes, sha256) {
   if (got !== sha256.toLowerCase()) throw new Error(`RingLM.load: the file has SHA-256 ${got}, not the ${sha256.toLowerCase()} asked for`);
 }
 
+/** restoreState()'s `chat` option ({ ids, position }, as lm.chatCache gave it) checked; its ids as an Int32Array. */
+function chatCacheIds(chat, vocabSize) {
+  const what = 'RingLM.restoreState: chat must be the { ids, position } lm.chatCache gave';
+  if (typeof chat !== 'object' || !Number.isSafeInteger(chat.position) || chat.position < 0 || chat.ids == null ||
+      typeof chat.ids.length !== 'number') {
+    throw new TypeError(what);
+  }
+  const ids = Int32Array.from(chat.ids);
+  const bad = ids.findIndex((id, i) => id < 0 || id >= vocabSize || id !== Number(chat.ids[i]));
+  if (bad >= 0) throw new RangeError(`${what}: chat.ids[${bad}] is ${chat.ids[bad]}, not a token id below ${vocabSize}`);
+  return ids;
+}
+
 export class RingLM {
   #module;
   #engine;
@@ -463,11 +476,24 @@ export class RingLM {
   }
 
   /**
+   * What the KV cache holds after the last chat() turn ({ ids, position }: the turn's prompt, reply and end
+   * token), or null when it holds no finished turn. Kept beside saveState()'s bytes and given back to
+   * restoreState(state, { chat }), it lets the next chat() turn run only its new tokens, as it would have
+   * without the save (a page that restores a conversation after a reload, say).
+   */
+  get chatCache() {
+    this.#live();
+    return this.#chatCache && { ids: Int32Array.from(this.#chatCache.ids), position: this.#chatCache.position };
+  }
+
+  /**
    * Return the session to a saveState() snapshot, taken in any build (native, Node, browser: they compute
    * the same bits) of the same model file and context size. Bytes restore at once; a URL, a path (Node), a
    * Blob or an ArrayBuffer is read first and the call returns a Promise.
    */
-  restoreState(state) {
+  restoreState(state, options = {}) {
+    checkOptionNames(this.#module, options, 'RestoreStateOptions', 'RingLM.restoreState');
+    const { chat = null } = options;
     if (!(state instanceof Uint8Array)) {
       const readable = typeof state === 'string' || state instanceof URL || state instanceof ArrayBuffer ||
         (typeof Blob !== 'undefined' && state instanceof Blob);
@@ -475,14 +501,21 @@ export class RingLM {
         throw new TypeError('RingLM.restoreState: state must be the Uint8Array saveState() returned, or a URL, path, Blob or ArrayBuffer holding one');
       }
       this.#live();
-      return this.#restoreStateFrom(state);
+      return this.#restoreStateFrom(state, chat);
     }
+    const chatIds = chat === null ? null : chatCacheIds(chat, this.#info.vocabSize);  // checked before the ring is touched
     const engine = this.#idle('restoreState');
     withHeapCopy(this.#module, state, 'RingLM.restoreState',
       (ptr, n) => this.#check(engine.restoreState(ptr, n), 'restoreState'));
+    if (chatIds === null) return;
+    if (chat.position !== this.position) {
+      throw new Error(`RingLM.restoreState: chat.position is ${chat.position}, but the restored state is at position ${this.position}: ` +
+        'the chat was not saved with this state (the state is restored; the next chat() turn runs from the start)');
+    }
+    this.#chatCache = { ids: chatIds, position: chat.position };
   }
 
-  async #restoreStateFrom(source) {
+  async #restoreStateFrom(source, chat) {
     let bytes;
     if (source instanceof ArrayBuffer) {
       bytes = new Uint8Array(source);
@@ -504,7 +537,7 @@ export class RingLM {
         bytes = new Uint8Array(await response.arrayBuffer());
       }
     }
-    this.restoreState(bytes);
+    this.restoreState(bytes, { chat });
   }
 
   /** How full the KV ring is: { position, kept, capacity, dropped, policy, anchors, windowStart }. */

@@ -53,6 +53,7 @@ export const CALL_OPTIONS = deepFreeze({
   DetokenizeOptions: ['special', 'stripLeadingSpace'],
   ChatTemplateOptions: ['addGenerationPrompt', 'template', 'variables'],
   ScoreOptions: ['addBos', 'parseSpecial', 'stride'],
+  RestoreStateOptions: ['chat'],
 });
 
 /**
