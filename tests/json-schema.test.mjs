@@ -104,6 +104,14 @@ const CASES = {
     valid: ['{"kind":"circle","radius":1.5e3}', '{"kind":"square","side":4}', '"none"'],
     invalid: ['{"kind":"circle","side":4}', '{"kind":"square","side":0}', '{"kind":"triangle"}', '"some"'],
   },
+  'oneOf: tagged branches without a type': {
+    schema: { oneOf: [
+      { properties: { op: { const: 'add' }, n: { type: 'integer', maximum: 9 } }, required: ['op', 'n'] },
+      { properties: { op: { enum: ['clear', 'reset'] } }, required: ['op'] },
+    ] },
+    valid: ['{"op":"add","n":3}', '{"op":"reset"}'],
+    invalid: ['{"op":"add"}', '{"op":"mul","n":1}', '{"op":"add","n":10}'],
+  },
   'array bounds': {
     schema: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 4 },
     valid: ['[1,2]', '[ -0.5 , 3e2, 4, 5 ]'],

@@ -617,18 +617,21 @@ class Converter {
   // --- oneOf: exclusivity ------------------------------------------------------------------------------------
 
   /**
-   * oneOf is written as anyOf, which is exact only when no document can match two branches. That is checked
-   * here, and a oneOf that cannot be shown exclusive is refused: two branches must allow no type in common, or
-   * (for objects) both require a property whose allowed values (const / enum) share none.
+   * oneOf is written as anyOf, which is exact only when no document the grammar writes for one branch is valid for
+   * another. That is checked here, and a oneOf that cannot be shown exclusive is refused: what one branch writes
+   * and what another accepts have no type in common, or (for objects) both require a property whose allowed
+   * values (const / enum) share none.
    */
   checkExclusive(branches, ptr) {
-    const kinds = branches.map((b) => this.kindsOf(b, 0));
+    const written = branches.map((b) => this.kindsOf(b, 0, true));
+    const accepted = branches.map((b) => this.kindsOf(b, 0, false));
     for (let i = 0; i < branches.length; i++) {
-      for (let j = i + 1; j < branches.length; j++) {
-        const common = [...kinds[i]].filter((k) => kinds[j].has(k));
+      for (let j = 0; j < branches.length; j++) {
+        if (i === j) continue;
+        const common = [...written[i]].filter((k) => accepted[j].has(k));
         if (common.length === 0) continue;
         if (common.every((k) => k === 'object') && this.discriminated(branches[i], branches[j])) continue;
-        this.unsupported('oneOf', ptr, `branches ${i} and ${j} may both match a document, and the grammar cannot exclude ` +
+        this.unsupported('oneOf', ptr, `branches ${Math.min(i, j)} and ${Math.max(i, j)} may both match a document, and the grammar cannot exclude ` +
           "that; use anyOf, or branches of different types or with a required property of different const values");
       }
     }
@@ -645,26 +648,37 @@ class Converter {
     return schema;
   }
 
-  /** The JSON types (integers as 'number') some document of the schema may have, as JSON Schema reads it. */
-  kindsOf(schema, depth) {
+  /**
+   * The JSON types (integers as 'number') of the documents a schema accepts, as JSON Schema reads it, or with
+   * `written` of those the grammar writes for it (a schema without a type: the types its keywords are about).
+   */
+  kindsOf(schema, depth, written) {
     const all = new Set(['null', 'boolean', 'object', 'array', 'string', 'number']);
     schema = this.deref(schema);
     if (schema === false) return new Set();
     if (!isObject(schema) || depth > MAX_DEPTH) return all;
     const kind = (t) => (t === 'integer' ? 'number' : t);
     let kinds = all;
-    if ('type' in schema) kinds = new Set((Array.isArray(schema.type) ? schema.type : [schema.type]).map(kind));
+    if ('type' in schema) {
+      kinds = new Set((Array.isArray(schema.type) ? schema.type : [schema.type]).map(kind));
+    } else if (written) {
+      const keys = Object.keys(schema);
+      const implied = [[OBJECT_KEYWORDS, 'object'], [ARRAY_KEYWORDS, 'array'], [STRING_KEYWORDS, 'string'], [NUMBER_KEYWORDS, 'number']]
+        .filter(([keywords]) => keys.some((k) => keywords.has(k))).map(([, t]) => t);
+      if ('allOf' in schema) implied.push('object');
+      if (implied.length > 0) kinds = new Set(implied);
+    }
     const restrict = (set) => { kinds = new Set([...kinds].filter((k) => set.has(k))); };
     if ('const' in schema) restrict(new Set([kind(jsonType(schema.const))]));
     if (Array.isArray(schema.enum)) restrict(new Set(schema.enum.map((v) => kind(jsonType(v)))));
     for (const keyword of ['anyOf', 'oneOf']) {
       if (Array.isArray(schema[keyword])) {
         const union = new Set();
-        for (const b of schema[keyword]) for (const k of this.kindsOf(b, depth + 1)) union.add(k);
+        for (const b of schema[keyword]) for (const k of this.kindsOf(b, depth + 1, written)) union.add(k);
         restrict(union);
       }
     }
-    if (Array.isArray(schema.allOf)) for (const b of schema.allOf) restrict(this.kindsOf(b, depth + 1));
+    if (Array.isArray(schema.allOf)) for (const b of schema.allOf) restrict(this.kindsOf(b, depth + 1, false));
     return kinds;
   }
 
