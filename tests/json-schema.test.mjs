@@ -467,6 +467,22 @@ describe('the option', () => {
     assert.equal((await lm.complete(PROMPT, { maxTokens: 3, temperature: 0 })).tokens.length, 3);
   });
 
+  test('big schemas: long property names, deep nesting, long strings reach the core intact', async () => {
+    const lm = models.builtin;
+    const name = 'k'.repeat(5000);
+    let deep = { type: 'null' };
+    for (let i = 0; i < 190; i++) deep = { type: 'array', prefixItems: [deep] };
+    const schemas = [
+      { type: 'object', properties: { [name]: { type: 'null' }, [`${name}x`]: { type: 'null' } }, additionalProperties: { type: 'integer' } },
+      deep,
+      { type: 'array', items: { type: 'string', minLength: 2500, maxLength: 4200 }, minItems: 2100, maxItems: 2101 },
+    ];
+    for (const schema of schemas) {
+      const r = await lm.complete(PROMPT, { jsonSchema: schema, maxTokens: 4, seed: 1 });
+      assert.ok(r.finishReason === 'length' || ajvValid(schema, r.json) === null, r.text);
+    }
+  });
+
   test('chat() returns the reply parsed', async () => {
     const { makeChatModels } = await import('../tools/gguf/chat-models.mjs');
     const lm = await RingLM.load(makeChatModels(path.join(ROOT, 'build/models')).chatml);
