@@ -165,6 +165,12 @@ const CASES = {
     valid: ['{"a":1,"b":"x"}'],
     invalid: ['{"a":1}', '{"b":"x"}', '{"a":1,"b":"long"}'],
   },
+  'allOf of one reference (as pydantic writes a described enum)': {
+    schema: { type: 'object', properties: { color: { allOf: [{ $ref: '#/$defs/Color' }], description: 'a color' } }, required: ['color'],
+      $defs: { Color: { title: 'Color', type: 'string', enum: ['red', 'blue'] } } },
+    valid: ['{"color":"red"}', '{"color":"blue"}'],
+    invalid: ['{"color":"green"}', '{}'],
+  },
   'const and nested objects': {
     schema: { type: 'object', properties: { version: { const: 2 }, meta: { type: 'object', properties: { owner: { type: 'string', maxLength: 5 }, flags: { type: 'array', items: { type: 'boolean' }, minItems: 1, maxItems: 2 } }, required: ['flags'] } }, required: ['version', 'meta'] },
     valid: ['{"version":2,"meta":{"flags":[true]}}', '{"version":2,"meta":{"owner":"me","flags":[false,true]}}'],

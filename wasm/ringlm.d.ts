@@ -265,7 +265,7 @@ export interface GenerateOptions {
    * `grammar` is. Supported: type (and type arrays), properties (written in the order listed; optional ones may be
    * left out), required, additionalProperties (when left out, no other property is written if properties are
    * listed, as in llama.cpp), enum, const, items, prefixItems, minItems, maxItems, $ref to '#/...' (recursive too),
-   * anyOf, oneOf (only when no document can match two branches), allOf of objects, minLength, maxLength, format
+   * anyOf, oneOf (only when no document can match two branches), allOf of objects (or of one schema), minLength, maxLength, format
    * date / time / date-time / uuid, integer minimum / maximum / exclusiveMinimum / exclusiveMaximum. Any other
    * keyword is an Error naming it and its JSON pointer (`jsonSchema: 'multipleOf' at #/properties/n is not
    * supported`), as is a schema that accepts nothing. Whitespace is bounded as llama.cpp bounds it. The result

@@ -353,7 +353,13 @@ class Converter {
       if (keyword === 'oneOf') this.checkExclusive(branches, ptr);
       return alt(...branches.map((b, i) => this.visit(b, at(ptr, keyword, i), depth + 1)));
     }
-    if ('allOf' in schema) return this.visitObject(this.mergeAllOf(schema, ptr), ptr, depth);
+    if ('allOf' in schema) {
+      // One branch and nothing else (as schema generators wrap a $ref to add a description): that branch.
+      if (Array.isArray(schema.allOf) && schema.allOf.length === 1 && constraining.length === 1) {
+        return this.visit(schema.allOf[0], at(ptr, 'allOf', 0), depth + 1);
+      }
+      return this.visitObject(this.mergeAllOf(schema, ptr), ptr, depth);
+    }
     if ('enum' in schema || 'const' in schema) return this.visitValues(schema, ptr, besides);
 
     const types = this.typesOf(schema, ptr);
