@@ -68,7 +68,13 @@ const CASES = {
   },
   'linked list ($defs, recursive)': {
     schema: {
-      $defs: { node: { type: 'object', properties: { value: { type: 'integer' }, next: { anyOf: [{ $ref: '#/$defs/node' }, { type: 'null' }] } }, required: ['value', 'next'] } },
+      $defs: {
+        node: {
+          type: 'object',
+          properties: { value: { type: 'integer' }, next: { anyOf: [{ $ref: '#/$defs/node' }, { type: 'null' }] } },
+          required: ['value', 'next'],
+        },
+      },
       $ref: '#/$defs/node',
     },
     valid: ['{"value":1,"next":{"value":-2,"next":null}}', '{"value":0,"next":null}'],
@@ -77,7 +83,13 @@ const CASES = {
   'tree (definitions, draft 7)': {
     draft: 7,
     schema: {
-      definitions: { tree: { type: 'object', properties: { name: { type: 'string', maxLength: 8 }, children: { type: 'array', items: { $ref: '#/definitions/tree' }, maxItems: 3 } }, required: ['name'] } },
+      definitions: {
+        tree: {
+          type: 'object',
+          properties: { name: { type: 'string', maxLength: 8 }, children: { type: 'array', items: { $ref: '#/definitions/tree' }, maxItems: 3 } },
+          required: ['name'],
+        },
+      },
       $ref: '#/definitions/tree',
     },
     valid: ['{"name":"a","children":[{"name":"b"},{"name":"c","children":[]}]}', '{"name":""}'],
@@ -142,7 +154,10 @@ const CASES = {
       '{"day":"2024-01-01","at":"12:00:00Z","when":"2000-12-01T00:00:00Z","id":"123e4567-e89b-12d3-a456-42661417400"}'],
   },
   'optional properties only': {
-    schema: { type: 'object', properties: { a: { type: 'boolean' }, b: { type: 'null' }, c: { type: 'integer', exclusiveMinimum: 0, exclusiveMaximum: 10 }, d: { const: 'd' } } },
+    schema: {
+      type: 'object',
+      properties: { a: { type: 'boolean' }, b: { type: 'null' }, c: { type: 'integer', exclusiveMinimum: 0, exclusiveMaximum: 10 }, d: { const: 'd' } },
+    },
     valid: ['{}', '{"c":9}', '{"a":true,"d":"d"}', '{"a":false,"b":null,"c":1,"d":"d"}', '{ }'],
     invalid: ['{"c":10}', '{"c":0}', '{"a":true,}', '{,"a":true}', '{"d":"e"}'],
     narrower: ['{"e":1}', '{"d":"d","a":true}', '{"a":true,"a":true}'],
@@ -172,7 +187,18 @@ const CASES = {
     invalid: ['{"color":"green"}', '{}'],
   },
   'const and nested objects': {
-    schema: { type: 'object', properties: { version: { const: 2 }, meta: { type: 'object', properties: { owner: { type: 'string', maxLength: 5 }, flags: { type: 'array', items: { type: 'boolean' }, minItems: 1, maxItems: 2 } }, required: ['flags'] } }, required: ['version', 'meta'] },
+    schema: {
+      type: 'object',
+      properties: {
+        version: { const: 2 },
+        meta: {
+          type: 'object',
+          properties: { owner: { type: 'string', maxLength: 5 }, flags: { type: 'array', items: { type: 'boolean' }, minItems: 1, maxItems: 2 } },
+          required: ['flags'],
+        },
+      },
+      required: ['version', 'meta'],
+    },
     valid: ['{"version":2,"meta":{"flags":[true]}}', '{"version":2,"meta":{"owner":"me","flags":[false,true]}}'],
     invalid: ['{"version":3,"meta":{"flags":[true]}}', '{"version":2,"meta":{"flags":[]}}', '{"version":2,"meta":{}}'],
   },
@@ -231,7 +257,8 @@ function randomSchema(random) {
   const defs = {};
   const node = (depth) => {
     const kinds = depth > 3 ? ['string', 'integer', 'number', 'boolean', 'null', 'enum', 'const']
-      : ['string', 'integer', 'number', 'boolean', 'null', 'enum', 'const', 'object', 'object', 'array', 'array', 'tuple', 'anyOf', 'oneOf', 'types', 'ref', 'format', 'allOf', 'any'];
+      : ['string', 'integer', 'number', 'boolean', 'null', 'enum', 'const', 'object', 'object', 'array', 'array', 'tuple', 'anyOf', 'oneOf',
+        'types', 'ref', 'format', 'allOf', 'any'];
     switch (pick(kinds)) {
       case 'string': {
         const s = { type: 'string' };
@@ -275,8 +302,14 @@ function randomSchema(random) {
         return s;
       }
       case 'anyOf': return { anyOf: [node(depth + 1), node(depth + 1)] };
-      case 'oneOf': return { oneOf: [{ type: 'string', maxLength: 3 }, { type: 'array', items: node(depth + 1) }, { type: 'object', properties: { t: { const: 1 } }, required: ['t'] }, { type: 'object', properties: { t: { enum: [2, 3] }, v: node(depth + 1) }, required: ['t'] }] };
-      case 'types': return { type: [pick(['string', 'integer']), pick(['null', 'boolean', 'array'])], maxLength: 2, minimum: -5, items: { type: 'integer' }, maxItems: 2 };
+      case 'oneOf': return { oneOf: [
+        { type: 'string', maxLength: 3 },
+        { type: 'array', items: node(depth + 1) },
+        { type: 'object', properties: { t: { const: 1 } }, required: ['t'] },
+        { type: 'object', properties: { t: { enum: [2, 3] }, v: node(depth + 1) }, required: ['t'] },
+      ] };
+      case 'types': return { type: [pick(['string', 'integer']), pick(['null', 'boolean', 'array'])], maxLength: 2, minimum: -5,
+        items: { type: 'integer' }, maxItems: 2 };
       case 'ref': {
         const name = pick(['p', 'q']);
         if (!(name in defs)) {
@@ -306,7 +339,9 @@ test('random schemas: random texts of their grammars are valid', () => {
   for (let i = 0; i < 300; i++) {
     let schema = randomSchema(random);
     // allOf only takes objects: a reference or a non-object at the root goes in a property instead.
-    if (typeof schema === 'object' && 'allOf' in schema && schema.allOf.length === 1) schema = { type: 'object', properties: { r: schema.allOf[0] }, required: ['r'], $defs: schema.$defs };
+    if (typeof schema === 'object' && 'allOf' in schema && schema.allOf.length === 1) {
+      schema = { type: 'object', properties: { r: schema.allOf[0] }, required: ['r'], $defs: schema.$defs };
+    }
     let grammar;
     try {
       grammar = jsonSchemaToGbnf(schema);
@@ -346,7 +381,8 @@ describe('refused, by name and JSON pointer', () => {
     [{ $ref: '#/$defs/missing' }, "jsonSchema: '$ref' at #/$ref: '#/$defs/missing' does not exist in the schema"],
     [{ $ref: '#/$defs/a', type: 'object', $defs: { a: {} } }, "jsonSchema: '$ref' at # is not supported (together with 'type')"],
     [{ oneOf: [{ type: 'integer' }, { type: 'number' }] }, /'oneOf' at # is not supported \(branches 0 and 1 may both match/],
-    [{ oneOf: [{ type: 'object', properties: { a: { type: 'string' } } }, { type: 'object', properties: { b: { type: 'string' } } }] }, /'oneOf' at # is not supported \(branches 0 and 1/],
+    [{ oneOf: [{ type: 'object', properties: { a: { type: 'string' } } }, { type: 'object', properties: { b: { type: 'string' } } }] },
+      /'oneOf' at # is not supported \(branches 0 and 1/],
     [{ allOf: [{ type: 'string' }, { maxLength: 3 }] }, /'allOf' at # is not supported \(only of object schemas/],
     [{ type: 'integer', minimum: 2 ** 60 }, /'minimum' at # is not supported \(beyond ±9007199254740991\)/],
     [{ type: 'strin' }, /'type' at #: "strin" is not a JSON Schema type/],
@@ -367,11 +403,13 @@ describe('refused, by name and JSON pointer', () => {
       [false, /the schema at # is false/],
       [{ type: 'array', minItems: 3, maxItems: 2 }, /accepts no value: the array at # cannot have between 3 and 2 items/],
       [{ type: 'object', properties: { a: false }, required: ['a'] }, /accepts no value: the schema at #\/properties\/a is false/],
-      [{ type: 'object', properties: { a: { type: 'string', minLength: 3, maxLength: 2 } }, required: ['a'] }, /accepts no value: minLength 3 is above maxLength 2 at #\/properties\/a/],
+      [{ type: 'object', properties: { a: { type: 'string', minLength: 3, maxLength: 2 } }, required: ['a'] },
+        /accepts no value: minLength 3 is above maxLength 2 at #\/properties\/a/],
       [{ type: 'integer', minimum: 5, exclusiveMaximum: 5 }, /accepts no value: no integer lies between the bounds at #/],
       [{ type: 'string', enum: [1, 2] }, /accepts no value: no value listed at # fits/],
       [{ type: 'object', required: ['a'], additionalProperties: false }, /accepts no value: 'a' at # is required but additionalProperties is false/],
-      [{ $defs: { a: { type: 'object', properties: { x: { $ref: '#/$defs/a' } }, required: ['x'] } }, $ref: '#/$defs/a' }, /accepts no value \(a required part refers back to itself/],
+      [{ $defs: { a: { type: 'object', properties: { x: { $ref: '#/$defs/a' } }, required: ['x'] } }, $ref: '#/$defs/a' },
+        /accepts no value \(a required part refers back to itself/],
     ];
     for (const [schema, message] of nothing) assert.throws(() => jsonSchemaToGbnf(schema), message, JSON.stringify(schema));
     // A part that accepts nothing is simply left out where the schema allows that.

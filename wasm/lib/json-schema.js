@@ -151,7 +151,8 @@ const BUILTIN = {
   value: () => alt(ref('object'), ref('array'), ref('string'), ref('number'), ref('boolean'), ref('null')),
   member: () => seq(ref('string'), ref('space'), lit(':'), ref('space'), ref('value'), ref('space')),
   object: () => seq(lit('{'), ref('space'), opt(seq(ref('member'), rep(seq(lit(','), ref('space'), ref('member')), 0, Infinity))), lit('}')),
-  array: () => seq(lit('['), ref('space'), opt(seq(ref('value'), ref('space'), rep(seq(lit(','), ref('space'), ref('value'), ref('space')), 0, Infinity))), lit(']')),
+  array: () => seq(lit('['), ref('space'),
+    opt(seq(ref('value'), ref('space'), rep(seq(lit(','), ref('space'), ref('value'), ref('space')), 0, Infinity))), lit(']')),
   // Formats, as ajv-formats checks them: real calendar days (29 February only in leap years), times with seconds
   // and a time zone, RFC 4122's hex layout for UUIDs.
   'day-28': () => alt(seq(lit('0'), cls('[1-9]')), seq(lit('1'), cls('[0-9]')), seq(lit('2'), cls('[0-8]'))),
