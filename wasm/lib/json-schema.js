@@ -83,11 +83,13 @@ function printExpr(e, context = 'top') {
     }
     case 'rep': {
       const inner = printExpr(e.e, 'rep');
-      if (e.min === 0 && e.max === 1) return `${inner}?`;
-      if (e.min === 0 && e.max === Infinity) return `${inner}*`;
-      if (e.min === 1 && e.max === Infinity) return `${inner}+`;
-      if (e.max === Infinity) return `${inner}{${e.min},}`;
-      return e.min === e.max ? `${inner}{${e.min}}` : `${inner}{${e.min},${e.max}}`;
+      let text;
+      if (e.min === 0 && e.max === 1) text = `${inner}?`;
+      else if (e.min === 0 && e.max === Infinity) text = `${inner}*`;
+      else if (e.min === 1 && e.max === Infinity) text = `${inner}+`;
+      else if (e.max === Infinity) text = `${inner}{${e.min},}`;
+      else text = e.min === e.max ? `${inner}{${e.min}}` : `${inner}{${e.min},${e.max}}`;
+      return context === 'rep' ? `(${text})` : text;  // a repetition of a repetition: grouped
     }
     default:
       throw new Error(`json-schema: cannot print a '${e.t}'`);
