@@ -66,7 +66,7 @@ generation (-n is --max-tokens; --stop and --logit-bias may be repeated; --logpr
 /** The generation flags' lines of --help, from the schema. */
 function generationHelp(schema) {
   return schema.filter((spec) => spec.flag).map((spec) => {
-    const value = { integer: ' N', number: ' X', choice: ' P', strings: ' TEXT', 'token-ids': ' ID,...', text: ' TEXT', 'token-bias': ' ID=BIAS' }[spec.type] ?? '';
+    const value = { integer: ' N', number: ' X', choice: ' P', strings: ' TEXT', 'token-ids': ' ID,...', text: ' TEXT', 'token-bias': ' ID=BIAS', 'json-schema': ' FILE' }[spec.type] ?? '';
     const values = spec.values ? ` (${spec.values.join(' | ')})` : '';
     const fallback = spec.defaultText ?? (Array.isArray(spec.default) ? 'none' : String(spec.default));
     return `      ${`--${spec.flag}${value}`.padEnd(20)} ${spec.doc}${values} (default ${fallback})\n`;
@@ -345,6 +345,16 @@ async function main() {
     }
     gen.grammar = (await import('node:fs')).readFileSync(gen.grammarFile, 'utf8');
     delete gen.grammarFile;
+  }
+  if (gen.jsonSchema !== undefined) {  // --json-schema FILE: the schema, as JSON (the jsonSchema option)
+    const file = gen.jsonSchema;
+    const text = (await import('node:fs')).readFileSync(file, 'utf8');
+    try {
+      gen.jsonSchema = JSON.parse(text);
+    } catch (e) {
+      process.stderr.write(`ringlm: --json-schema ${file}: not JSON (${e.message})\n`);
+      return 2;
+    }
   }
   let prompt = gen.prompt ?? '';
   delete gen.prompt;

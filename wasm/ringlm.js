@@ -17,6 +17,7 @@
 //   checks.js   token ids and chat messages
 //   chat.js     chat templates
 //   logprobs.js log-probabilities (generate's logprobs option, score()) with each token's text
+//   json-schema.js, json-output.js  the jsonSchema option: a JSON Schema as a grammar, the output parsed
 
 import { withHeapCopy } from './lib/heap.js';
 import { getModule, threadCount, anyModule, memoryUsage, nextTurn, isNode } from './lib/runtime.js';
@@ -27,6 +28,7 @@ import { checkGenerateOptions, checkOptionNames, generateOptionSchema } from './
 import { tokenId, tokenIds } from './lib/checks.js';
 import { ChatTemplates, chatPromptIds } from './lib/chat.js';
 import { scoreIds, scoreResult, tokenLogprobs } from './lib/logprobs.js';
+import { jsonSchemaOptions, jsonValue } from './lib/json-output.js';
 
 const textEncoder = new TextEncoder();
 // ignoreBOM keeps a leading U+FEFF in the text (by default TextDecoder drops it).
@@ -224,7 +226,8 @@ export class RingLM {
   async *#generate(prompt, options, what, also = []) {
     this.#live();
     if (this.#generating) throw new Error('RingLM.generate: a generation is already running on this model');
-    const o = checkGenerateOptions(this.#module, options, what, also);
+    const o = jsonSchemaOptions(checkGenerateOptions(this.#module, options, what, also), what);
+    let jsonText = '';  // with jsonSchema: the text, to parse at the end
     o.signal?.throwIfAborted();
     this.#generating = true;
     this.#chatCache = null;
@@ -244,6 +247,7 @@ export class RingLM {
         const step = this.#engine.generateStep();
         if (step.error) throw new Error(`RingLM.generate: ${step.error}`);
         if (step.kind === 'prefill') o.onPrefillProgress?.({ done: step.promptDone, total: ids.length });
+        if (o.json && step.text) jsonText += step.text;
         if (step.kind === 'token') {
           if (o.logprobs === undefined) yield { id: step.token, text: step.text };
           else yield { id: step.token, text: step.text, logprobs: tokenLogprobs(this.#engine, this.#engine.tokenLogprobs()) };
@@ -252,6 +256,7 @@ export class RingLM {
           if (step.kind === 'done') this.#endToken = step.token;
           if (step.kind === 'done' && step.text) yield { id: -1, text: step.text };
           const result = { finishReason: step.finishReason, timings: this.#engine.timings(), seed: o.seed, endToken: this.#endToken };
+          if (o.json) result.json = jsonValue(jsonText, step.finishReason);
           this.lastResult = result;
           return result;
         }
@@ -580,4 +585,5 @@ export class RingLM {
   }
 }
 
+export { jsonSchemaToGbnf } from './lib/json-schema.js';
 export default RingLM;
