@@ -130,6 +130,29 @@ function readCall(json, argsKey, names) {
 }
 
 /**
+ * Where the JSON object starting at text[from] (after whitespace) ends: the index after its closing brace, or -1
+ * when there is no object there or it never closes. Strings are skipped whole, so braces in them do not count;
+ * whether the object is valid JSON is left to JSON.parse.
+ */
+function jsonObjectEnd(text, from) {
+  let i = from;
+  while (/\s/.test(text[i] ?? '')) i++;
+  if (text[i] !== '{') return -1;
+  let depth = 0;
+  for (; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (c === '{' || c === '[') {
+      depth++;
+    } else if (c === '}' || c === ']') {
+      if (--depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}
+
+/**
  * The call formats. parse(text, names) reads a reply (detokenized with its special tokens): { content, toolCalls }
  * when it holds calls, all well formed and to tools in `names`; null when it holds none or any is malformed (the
  * reply is then text). envelope(name) is how the template writes a call before and after its arguments' JSON, which
@@ -145,15 +168,22 @@ export const TOOL_CALL_FORMATS = Object.freeze({
       const toolCalls = [];
       let content = '';
       let at = 0;
-      for (const m of text.matchAll(/<tool_call>([\s\S]*?)<\/tool_call>/g)) {
-        const call = readCall(m[1], 'arguments', names);
+      for (;;) {
+        const open = text.indexOf('<tool_call>', at);
+        if (open < 0) break;
+        // The call's JSON ends where its braces close (its strings may hold '</tool_call>'), then the block does.
+        const start = open + '<tool_call>'.length;
+        const end = jsonObjectEnd(text, start);
+        const close = end < 0 ? null : /^\s*<\/tool_call>/.exec(text.slice(end));
+        if (close === null) return null;
+        const call = readCall(text.slice(start, end), 'arguments', names);
         if (call === null) return null;
         toolCalls.push(call);
-        content += text.slice(at, m.index);
-        at = m.index + m[0].length;
+        content += text.slice(at, open);
+        at = end + close[0].length;
       }
       content += text.slice(at);
-      if (content.includes('<tool_call>') || content.includes('</tool_call>')) return null;  // a call left open
+      if (content.includes('</tool_call>')) return null;  // a block with no call in it
       return { content: content.trim(), toolCalls };
     },
   }),
