@@ -310,8 +310,13 @@ export class RingLM {
    * any in the messages, as in llama.cpp and transformers) is read as those tokens.
    * When the new prompt's tokens begin with everything the cache holds from the previous chat() turn (its
    * prompt, reply and end token), only the rest is run; otherwise the conversation is run from the start.
+   * With tools ([{ name, description, parameters }]) the template shows them to the model (unless toolChoice is
+   * 'none') and a reply holding well-formed calls in the template's format returns { finishReason: 'tool_calls',
+   * toolCalls: [{ name, arguments }], content }; toolChoice 'required' or { name } forces one valid call through a
+   * grammar (lib/tools.js, lib/tool-grammar.js). Messages may carry toolCalls (assistant) and toolCallId (tool).
    * @param messages [{ role, content }, ...]
-   * @param options generate()'s options (except keepCache), and template, variables as for applyChatTemplate
+   * @param options generate()'s options (except keepCache), template, variables as for applyChatTemplate, tools,
+   *   toolChoice ('auto' | 'none' | 'required' | { name })
    */
   async *chat(messages, options = {}) {
     const what = 'RingLM.chat';
@@ -374,8 +379,8 @@ export class RingLM {
    * apply_chat_template renders it: trim_blocks and lstrip_blocks on, raise_exception available).
    * @param messages [{ role: 'system' | 'user' | 'assistant' | ..., content: string, ...more for the template }]
    * @param options { addGenerationPrompt: end with the header of an assistant turn (default true); template: Jinja
-   *   text to use instead of the file's; variables: more template variables (e.g. tools; bos_token and eos_token,
-   *   the texts of the model's BOS and EOS tokens, are given unless overridden here) }
+   *   text to use instead of the file's; variables: more template variables (bos_token and eos_token, the texts of
+   *   the model's BOS and EOS tokens, are given unless overridden here); tools: as chat()'s, shown to the template }
    * @returns the prompt text (tokenize it with { special: true })
    */
   applyChatTemplate(messages, options = {}) {
