@@ -420,6 +420,7 @@ describe('bad input', () => {
       [{ role: 'tool', content: 'x', toolCallId: 7 }, /messages\[1\]\.toolCallId must be a string/],
       [{ role: 'tool', content: { temperature: 21 } }, /messages\[1\]\.content must be a string/],
     ];
+    assert.throws(() => lm.applyChatTemplate([USER], { tools: TOOLS, variables: 'x' }), /variables must be an object/);
     for (const [message, error] of bad) {
       assert.throws(() => lm.applyChatTemplate([USER, message], { tools: TOOLS }), error);
       await assert.rejects(drain(lm.chat([USER, message], { tools: TOOLS })), error);

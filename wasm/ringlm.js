@@ -396,7 +396,9 @@ export class RingLM {
 
   /** Render with the chat template; messages' toolCalls and tools ([{ name, ... }]) in the fields templates read. */
   #renderChat(messages, { template, variables, addGenerationPrompt }, tools, what) {
-    const vars = tools === undefined ? variables : { ...variables, tools: templateTools(tools) };
+    // Variables that are no object are passed as they are, for the renderer to refuse.
+    const merge = tools !== undefined && (variables === undefined || (variables !== null && typeof variables === 'object'));
+    const vars = merge ? { ...variables, tools: templateTools(tools) } : variables;
     return this.#chatTemplates.render(this, templateMessages(messages, what), { template, variables: vars, addGenerationPrompt });
   }
 
