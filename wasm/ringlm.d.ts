@@ -261,6 +261,19 @@ export interface GenerateOptions {
    */
   grammar?: string;
   /**
+   * A JSON Schema the output must be valid JSON for: converted to a grammar (`jsonSchemaToGbnf`) and applied as
+   * `grammar` is. Supported: type (and type arrays), properties (written in the order listed; optional ones may be
+   * left out), required, additionalProperties (when left out, no other property is written if properties are
+   * listed, as in llama.cpp), enum, const, items, prefixItems, minItems, maxItems, $ref to '#/...' (recursive too),
+   * anyOf, oneOf (only when no document can match two branches), allOf of objects, minLength, maxLength, format
+   * date / time / date-time / uuid, integer minimum / maximum / exclusiveMinimum / exclusiveMaximum. Any other
+   * keyword is an Error naming it and its JSON pointer (`jsonSchema: 'multipleOf' at #/properties/n is not
+   * supported`), as is a schema that accepts nothing. Whitespace is bounded as llama.cpp bounds it. The result
+   * then has `json`, the text parsed (undefined if the output was cut short: finishReason 'length'). Control
+   * tokens' text is rendered (special); not with grammar, stop or special: false. Default: none.
+   */
+  jsonSchema?: JsonSchema;
+  /**
    * Prompt tokens per prefill step (between steps the iterator yields and checks `signal`). Default 64; an
    * integer in [1, 65536].
    */
@@ -380,7 +393,21 @@ export interface GenerationResult {
   finishReason: FinishReason;
   timings: Timings;
   seed: number;
+  /**
+   * With the jsonSchema option: the output parsed, a value valid for the schema; undefined when the output was
+   * cut short (finishReason 'length').
+   */
+  json?: unknown;
 }
+
+/** A JSON Schema (draft 2020-12 or 7 keywords), as JSON.parse gives it. See GenerateOptions.jsonSchema. */
+export type JsonSchema = boolean | { [keyword: string]: unknown };
+
+/**
+ * The GBNF grammar (llama.cpp's syntax, start rule `root`) the jsonSchema option applies: every text it matches
+ * is JSON valid for the schema. Throws an Error naming an unsupported keyword and its JSON pointer.
+ */
+export function jsonSchemaToGbnf(schema: JsonSchema): string;
 
 export interface Completion extends GenerationResult {
   text: string;

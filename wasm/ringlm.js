@@ -598,4 +598,5 @@ export class RingLM {
   }
 }
 
+export { jsonSchemaToGbnf } from './lib/json-schema.js';
 export default RingLM;

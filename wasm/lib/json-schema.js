@@ -214,6 +214,7 @@ class Converter {
     this.root = root;
     this.rules = new Map();       // name -> expression
     this.refRules = new Map();    // JSON pointer -> rule name
+    this.nextSuffix = new Map();  // rule name base -> the next number to try after it
     this.emptyReasons = [];       // why parts accept nothing, for the error when the whole schema does
   }
 
@@ -234,7 +235,9 @@ class Converter {
   ruleName(hint) {
     const base = hint.replace(/[^a-zA-Z0-9-]+/g, '-').replace(/^-+|-+$/g, '').toLowerCase() || 'rule';
     let name = base;
-    for (let i = 2; this.rules.has(name) || Object.hasOwn(BUILTIN, name); i++) name = `${base}-${i}`;
+    let i = this.nextSuffix.get(base) ?? 2;
+    while (this.rules.has(name) || Object.hasOwn(BUILTIN, name)) name = `${base}-${i++}`;
+    this.nextSuffix.set(base, i);
     this.rules.set(name, null);  // reserved
     return name;
   }
@@ -479,7 +482,7 @@ class Converter {
     if (min > max) return this.nothing(`the array at ${ptr} cannot have between ${min} and ${max} items`);
 
     const hint = ptr === '#' ? 'root' : ptr;
-    const items = prefix.map((s, i) => this.visit(s, at(ptr, prefixKey, i), depth + 1));
+    const items = prefix.map((s, i) => this.define(`${hint}-${i}`, this.visit(s, at(ptr, prefixKey, i), depth + 1)));
     const restItem = max > prefix.length ? this.visit(rest, restPtr, depth + 1) : NONE;
     // tail(j): the items from position j on, each after a comma but the first; it may end at position >= min.
     const tail = (j) => {
@@ -550,29 +553,38 @@ class Converter {
     return seq(lit('{'), space, first, lit('}'));
   }
 
-  /** Object keys other than `names`: characters that need no escape, any string not in the list. */
+  /**
+   * Object keys other than `names`: characters that need no escape, any string not in the list. A trie of the
+   * names, one rule per node: at a node, stop (unless a name ends there), take a character no name continues with
+   * and then anything, or follow a name's next character. Built without recursion: names may be long.
+   */
   keyNotIn(names, hint) {
     const keyChar = '[^"\\\\\\x7F\\x00-\\x1F]';
     const anyRest = rep(cls(keyChar), 0, Infinity);
-    const build = (strings) => {
-      // strings: the names' remainders after the characters matched so far.
-      const ends = strings.includes('');
-      const byFirst = new Map();
-      for (const s of strings) {
-        if (s === '') continue;
-        const c = String.fromCodePoint(s.codePointAt(0));
-        if (!byFirst.has(c)) byFirst.set(c, []);
-        byFirst.get(c).push(s.slice(c.length));
+    const root = { ends: false, next: new Map() };
+    for (const name of names) {
+      if (/["\\\x00-\x1F\x7F]/.test(name)) continue;  // never written unescaped: nothing to exclude
+      let node = root;
+      for (const c of name) {
+        if (!node.next.has(c)) node.next.set(c, { ends: false, next: new Map() });
+        node = node.next.get(c);
       }
-      const escapeClassChar = (c) => {
-        const cp = c.codePointAt(0);
-        return cp < 0x20 || cp === 0x7f || '\\]^-['.includes(c) ? `\\x${cp.toString(16).padStart(2, '0')}` : c;
-      };
-      const others = cls(`[^"\\\\\\x7F\\x00-\\x1F${[...byFirst.keys()].map(escapeClassChar).join('')}]`);
-      return alt(ends ? NONE : EMPTY, seq(others, anyRest),
-        ...[...byFirst].map(([c, tails]) => seq(lit(c), this.define(hint, build(tails)))));
+      node.ends = true;
+    }
+    const escapeClassChar = (c) => {
+      const cp = c.codePointAt(0);
+      return '\\]^-['.includes(c) ? `\\x${cp.toString(16).padStart(2, '0')}` : c;
     };
-    return this.define(hint, build(names.filter((n) => !/["\\\x00-\x1F\x7F]/.test(n))));
+    // Children before parents: a node's rule refers to its children's.
+    const order = [root];
+    for (let i = 0; i < order.length; i++) order.push(...order[i].next.values());
+    for (let i = order.length - 1; i >= 0; i--) {
+      const node = order[i];
+      const others = cls(`${keyChar.slice(0, -1)}${[...node.next.keys()].map(escapeClassChar).join('')}]`);
+      node.rule = this.define(hint, alt(node.ends ? NONE : EMPTY, seq(others, anyRest),
+        ...[...node.next].map(([c, child]) => seq(lit(c), child.rule))));
+    }
+    return root.rule;
   }
 
   /** allOf of object schemas (and references to them): one object with every branch's properties and requirements. */
@@ -617,18 +629,21 @@ class Converter {
   // --- oneOf: exclusivity ------------------------------------------------------------------------------------
 
   /**
-   * oneOf is written as anyOf, which is exact only when no document can match two branches. That is checked
-   * here, and a oneOf that cannot be shown exclusive is refused: two branches must allow no type in common, or
-   * (for objects) both require a property whose allowed values (const / enum) share none.
+   * oneOf is written as anyOf, which is exact only when no document the grammar writes for one branch is valid for
+   * another. That is checked here, and a oneOf that cannot be shown exclusive is refused: what one branch writes
+   * and what another accepts have no type in common, or (for objects) both require a property whose allowed
+   * values (const / enum) share none.
    */
   checkExclusive(branches, ptr) {
-    const kinds = branches.map((b) => this.kindsOf(b, 0));
+    const written = branches.map((b) => this.kindsOf(b, 0, true));
+    const accepted = branches.map((b) => this.kindsOf(b, 0, false));
     for (let i = 0; i < branches.length; i++) {
-      for (let j = i + 1; j < branches.length; j++) {
-        const common = [...kinds[i]].filter((k) => kinds[j].has(k));
+      for (let j = 0; j < branches.length; j++) {
+        if (i === j) continue;
+        const common = [...written[i]].filter((k) => accepted[j].has(k));
         if (common.length === 0) continue;
         if (common.every((k) => k === 'object') && this.discriminated(branches[i], branches[j])) continue;
-        this.unsupported('oneOf', ptr, `branches ${i} and ${j} may both match a document, and the grammar cannot exclude ` +
+        this.unsupported('oneOf', ptr, `branches ${Math.min(i, j)} and ${Math.max(i, j)} may both match a document, and the grammar cannot exclude ` +
           "that; use anyOf, or branches of different types or with a required property of different const values");
       }
     }
@@ -645,26 +660,37 @@ class Converter {
     return schema;
   }
 
-  /** The JSON types (integers as 'number') some document of the schema may have, as JSON Schema reads it. */
-  kindsOf(schema, depth) {
+  /**
+   * The JSON types (integers as 'number') of the documents a schema accepts, as JSON Schema reads it, or with
+   * `written` of those the grammar writes for it (a schema without a type: the types its keywords are about).
+   */
+  kindsOf(schema, depth, written) {
     const all = new Set(['null', 'boolean', 'object', 'array', 'string', 'number']);
     schema = this.deref(schema);
     if (schema === false) return new Set();
     if (!isObject(schema) || depth > MAX_DEPTH) return all;
     const kind = (t) => (t === 'integer' ? 'number' : t);
     let kinds = all;
-    if ('type' in schema) kinds = new Set((Array.isArray(schema.type) ? schema.type : [schema.type]).map(kind));
+    if ('type' in schema) {
+      kinds = new Set((Array.isArray(schema.type) ? schema.type : [schema.type]).map(kind));
+    } else if (written) {
+      const keys = Object.keys(schema);
+      const implied = [[OBJECT_KEYWORDS, 'object'], [ARRAY_KEYWORDS, 'array'], [STRING_KEYWORDS, 'string'], [NUMBER_KEYWORDS, 'number']]
+        .filter(([keywords]) => keys.some((k) => keywords.has(k))).map(([, t]) => t);
+      if ('allOf' in schema) implied.push('object');
+      if (implied.length > 0) kinds = new Set(implied);
+    }
     const restrict = (set) => { kinds = new Set([...kinds].filter((k) => set.has(k))); };
     if ('const' in schema) restrict(new Set([kind(jsonType(schema.const))]));
     if (Array.isArray(schema.enum)) restrict(new Set(schema.enum.map((v) => kind(jsonType(v)))));
     for (const keyword of ['anyOf', 'oneOf']) {
       if (Array.isArray(schema[keyword])) {
         const union = new Set();
-        for (const b of schema[keyword]) for (const k of this.kindsOf(b, depth + 1)) union.add(k);
+        for (const b of schema[keyword]) for (const k of this.kindsOf(b, depth + 1, written)) union.add(k);
         restrict(union);
       }
     }
-    if (Array.isArray(schema.allOf)) for (const b of schema.allOf) restrict(this.kindsOf(b, depth + 1));
+    if (Array.isArray(schema.allOf)) for (const b of schema.allOf) restrict(this.kindsOf(b, depth + 1, false));
     return kinds;
   }
 
@@ -723,19 +749,21 @@ class Converter {
     return productive;
   }
 
+  /** The rules the root reaches once pruned (a worklist: chains of rules may be long). */
   reachableRules(productive) {
-    const seen = new Set();
-    const walk = (e) => {
+    const seen = new Set(['root']);
+    const work = [prune(this.rules.get('root'), productive)];
+    while (work.length > 0) {
+      const e = work.pop();
       if (e.t === 'ref' && !seen.has(e.name)) {
         seen.add(e.name);
-        walk(prune(this.rules.get(e.name), productive));
+        work.push(prune(this.rules.get(e.name), productive));
       } else if (e.t === 'seq' || e.t === 'alt') {
-        e.items.forEach(walk);
+        work.push(...e.items);
       } else if (e.t === 'rep') {
-        walk(e.e);
+        work.push(e.e);
       }
-    };
-    walk(ref('root'));
+    }
     return seen;
   }
 }
