@@ -311,6 +311,20 @@ describe('calls parsed from the reply', () => {
     }
   }
 
+  test('qwen3: a think block before the call is the content, and goes back into the next prompt as thinking', async () => {
+    const lm = models.qwen3;
+    const reply = '<think>\nThe user wants the weather.\n</think>\n\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>';
+    const r = await drain(lm.chat([USER], { ...GREEDY, tools: TOOLS, grammar: exactly(reply), maxTokens: 200 }));
+    assert.equal(r.result.finishReason, 'tool_calls');
+    assert.equal(r.result.content, '<think>\nThe user wants the weather.\n</think>');
+    assert.deepEqual(r.result.toolCalls, [PARIS]);
+    const next = lm.applyChatTemplate([USER, { role: 'assistant', content: r.result.content, toolCalls: r.result.toolCalls },
+      { role: 'tool', content: RESULT }]);
+    assert.ok(next.endsWith('<|im_start|>assistant\n<think>\nThe user wants the weather.\n</think>\n\n' +
+      `<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\n${RESULT}\n` +
+      '</tool_response><|im_end|>\n<|im_start|>assistant\n'), next);
+  });
+
   test('a call cut short by maxTokens is text, with finishReason length', async () => {
     const r = await drain(models.qwen25.chat([SYSTEM, USER], { ...GREEDY, tools: TOOLS, maxTokens: 5 }));
     assert.equal(r.result.finishReason, 'length');

@@ -201,7 +201,7 @@ export const TOOL_CALL_FORMATS = Object.freeze({
   }),
 });
 
-export const KNOWN_FORMATS = Object.values(TOOL_CALL_FORMATS).map((f) => f.describe).join(', or ');
+const KNOWN_FORMATS = Object.values(TOOL_CALL_FORMATS).map((f) => f.describe).join(', or ');
 
 // The probe: a call to a tool no template knows, with an argument that survives any JSON writer unchanged.
 const PROBE_TOOL = { name: 'ringlm_probe_tool', description: 'ringlm-probe-description',
@@ -214,7 +214,8 @@ const PROBE_ANSWER = 'ringlm-probe-answer';
  * The call format a chat template defines, found the way node-llama-cpp finds it: render a conversation ending with
  * an assistant's plain answer and the same one ending with an assistant's call instead, and read the text where the
  * two differ with each known format. `render(messages, tools)` renders with the template (no generation prompt;
- * messages with toolCalls, tools as checkTools returns them); `template` names it in errors. Throws when the template shows no tools or writes no call in a known format.
+ * messages with toolCalls, tools as checkTools returns them); `template` names it in errors. Throws when the
+ * template shows no tools or writes no call in a known format.
  */
 export function findToolCallFormat(render, what, template) {
   const tools = [PROBE_TOOL];
