@@ -347,6 +347,31 @@ describe('calls parsed from the reply', () => {
       '</tool_response><|im_end|>\n<|im_start|>assistant\n'), next);
   });
 
+  test('the parsers on random replies: never a throw, only calls to the tools given with object arguments', () => {
+    const pieces = ['<tool_call>', '</tool_call>', '{', '}', '[', ']', '"', '\\', ':', ',', ' ', '\n', 'x', '<|python_tag|>',
+      '"name"', '"get_time"', '"get_stock"', '"arguments"', '"parameters"', '{}', '"a</tool_call>"', '1',
+      '{"name": "get_time", "arguments": {}}', '{"name": "get_time", "parameters": {"a": "}"}}', '<tool_call>{"name": "get_time"}</tool_call>'];
+    let state = 7;
+    const random = (n) => { state = (state * 1103515245 + 12345) % 2 ** 31; return state % n; };
+    let calls = 0;
+    for (let i = 0; i < 20000; i++) {
+      let text = '';
+      for (let k = random(8); k > 0; k--) text += pieces[random(pieces.length)];
+      for (const format of Object.values(TOOL_CALL_FORMATS)) {
+        const r = format.parse(text, ['get_time']);
+        if (r === null) continue;
+        calls += r.toolCalls.length;
+        assert.ok(r.toolCalls.length > 0, text);
+        for (const call of r.toolCalls) {
+          assert.equal(call.name, 'get_time', text);
+          assert.ok(call.arguments !== null && typeof call.arguments === 'object' && !Array.isArray(call.arguments), text);
+        }
+        assert.equal(typeof r.content, 'string');
+      }
+    }
+    assert.ok(calls > 0, 'some random replies hold calls');
+  });
+
   test('a call cut short by maxTokens is text, with finishReason length', async () => {
     const r = await drain(models.qwen25.chat([SYSTEM, USER], { ...GREEDY, tools: TOOLS, maxTokens: 5 }));
     assert.equal(r.result.finishReason, 'length');
