@@ -18,6 +18,7 @@
 //   chat.js     chat templates
 //   logprobs.js log-probabilities (generate's logprobs option, score()) with each token's text
 //   json-schema.js, json-output.js  the jsonSchema option: a JSON Schema as a grammar, the output parsed
+//   tools.js, tool-grammar.js  chat()'s tools: shown to the template, calls parsed from the reply or forced
 
 import { withHeapCopy } from './lib/heap.js';
 import { getModule, threadCount, anyModule, memoryUsage, nextTurn, isNode } from './lib/runtime.js';
@@ -29,6 +30,8 @@ import { tokenId, tokenIds } from './lib/checks.js';
 import { ChatTemplates, chatPromptIds } from './lib/chat.js';
 import { scoreIds, scoreResult, tokenLogprobs } from './lib/logprobs.js';
 import { jsonSchemaOptions, jsonValue } from './lib/json-output.js';
+import { checkToolChoice, checkTools, findToolCallFormat, templateMessages, templateTools, withToolCalls } from './lib/tools.js';
+import { toolCallGrammar } from './lib/tool-grammar.js';
 
 const textEncoder = new TextEncoder();
 // ignoreBOM keeps a leading U+FEFF in the text (by default TextDecoder drops it).
@@ -320,16 +323,34 @@ export class RingLM {
    * any in the messages, as in llama.cpp and transformers) is read as those tokens.
    * When the new prompt's tokens begin with everything the cache holds from the previous chat() turn (its
    * prompt, reply and end token), only the rest is run; otherwise the conversation is run from the start.
+   * With tools ([{ name, description, parameters }]) the template shows them to the model (unless toolChoice is
+   * 'none') and a reply holding well-formed calls in the template's format returns { finishReason: 'tool_calls',
+   * toolCalls: [{ name, arguments }], content }; toolChoice 'required' or { name } forces one valid call through a
+   * grammar (lib/tools.js, lib/tool-grammar.js). Messages may carry toolCalls (assistant) and toolCallId (tool).
    * @param messages [{ role, content }, ...]
-   * @param options generate()'s options (except keepCache), and template, variables as for applyChatTemplate
+   * @param options generate()'s options (except keepCache), template, variables as for applyChatTemplate, tools,
+   *   toolChoice ('auto' | 'none' | 'required' | { name })
    */
   async *chat(messages, options = {}) {
-    if (options === null || typeof options !== 'object') throw new TypeError('RingLM.chat: options must be an object');
-    const { template, variables, ...generateOptions } = options;
-    if ('keepCache' in generateOptions) throw new TypeError('RingLM.chat: keepCache is not an option of chat(), which reuses the cache by itself');
-    checkGenerateOptions(this.#module, generateOptions, 'RingLM.chat', ['template', 'variables']);  // before any work
-    const text = this.applyChatTemplate(messages, { template, variables, addGenerationPrompt: true });
-    if (this.#generating) throw new Error('RingLM.chat: a generation is already running on this model');
+    const what = 'RingLM.chat';
+    if (options === null || typeof options !== 'object') throw new TypeError(`${what}: options must be an object`);
+    const { template, variables, tools, toolChoice, ...generateOptions } = options;
+    const chatOnly = ['template', 'variables', 'tools', 'toolChoice'];
+    if ('keepCache' in generateOptions) throw new TypeError(`${what}: keepCache is not an option of chat(), which reuses the cache by itself`);
+    checkGenerateOptions(this.#module, generateOptions, what, chatOnly);  // before any work
+    this.#live();
+    // Tools: shown to the template unless toolChoice is 'none'; a forced call is a grammar of its own.
+    const toolList = tools === undefined ? undefined : checkTools(tools, what);
+    const choice = checkToolChoice(toolChoice, toolList, what);
+    const text = this.#renderChat(messages, { template, variables, addGenerationPrompt: true },
+      toolList !== undefined && choice !== 'none' ? toolList : undefined, what);
+    const format = toolList === undefined ? null : this.#toolCallFormat({ template, variables }, what);
+    const forced = choice === 'required' || typeof choice === 'object';
+    if (forced && (generateOptions.grammar !== undefined || generateOptions.jsonSchema !== undefined)) {
+      throw new TypeError(`${what}: toolChoice ${JSON.stringify(choice)} forces a call through a grammar of its own; it does not combine with grammar or jsonSchema`);
+    }
+    const grammar = forced ? toolCallGrammar(format, toolList, what, choice.name) : generateOptions.grammar;
+    if (this.#generating) throw new Error(`${what}: a generation is already running on this model`);
     const ids = chatPromptIds(this, text);
     const stopTokens = [...(generateOptions.stopTokens ?? []), ...this.#chatTemplates.turnEndTokens(this, template ?? this.chatTemplate)];
     const cached = this.#chatCache;
@@ -337,7 +358,7 @@ export class RingLM {
     const reuse = cached !== null && generateOptions.kvCache !== false && this.position === cached.position && ids.length > cached.ids.length &&
       cached.ids.every((id, i) => ids[i] === id);
     const iterator = this.#generate(reuse ? ids.subarray(cached.ids.length) : ids,
-      { ...generateOptions, stopTokens, keepCache: reuse }, 'RingLM.chat', ['template', 'variables']);
+      { ...generateOptions, stopTokens, keepCache: reuse, ...(grammar === undefined ? {} : { grammar }) }, what, chatOnly);
     const reply = [];
     try {
       for (;;) {
@@ -346,7 +367,11 @@ export class RingLM {
           // The end token is sampled but not yet in the cache: the next turn's continuation runs it first.
           const end = this.#endToken >= 0 ? [this.#endToken] : [];
           this.#chatCache = { ids: Int32Array.from([...ids, ...reply, ...end]), position: this.position };
-          return value;
+          if (format === null || choice === 'none') return value;
+          // The calls are read from the reply's text with its special tokens (Llama 3.1's <|python_tag|>).
+          const replyText = this.detokenize(reply, { special: true, stripLeadingSpace: false });
+          this.lastResult = withToolCalls(value, format, replyText, toolList);
+          return this.lastResult;
         }
         if (value.id >= 0) reply.push(value.id);
         yield value;
@@ -367,14 +392,35 @@ export class RingLM {
    * apply_chat_template renders it: trim_blocks and lstrip_blocks on, raise_exception available).
    * @param messages [{ role: 'system' | 'user' | 'assistant' | ..., content: string, ...more for the template }]
    * @param options { addGenerationPrompt: end with the header of an assistant turn (default true); template: Jinja
-   *   text to use instead of the file's; variables: more template variables (e.g. tools; bos_token and eos_token,
-   *   the texts of the model's BOS and EOS tokens, are given unless overridden here) }
+   *   text to use instead of the file's; variables: more template variables (bos_token and eos_token, the texts of
+   *   the model's BOS and EOS tokens, are given unless overridden here); tools: as chat()'s, shown to the template }
    * @returns the prompt text (tokenize it with { special: true })
    */
-  applyChatTemplate(messages, options) {
+  applyChatTemplate(messages, options = {}) {
+    const what = 'RingLM.applyChatTemplate';
     this.#live();
-    checkOptionNames(this.#module, options, 'ChatTemplateOptions', 'RingLM.applyChatTemplate');
-    return this.#chatTemplates.render(this, messages, options);
+    checkOptionNames(this.#module, options, 'ChatTemplateOptions', what);
+    const { tools, ...rest } = options;
+    const toolList = tools === undefined ? undefined : checkTools(tools, what);
+    const text = this.#renderChat(messages, rest, toolList, what);
+    if (toolList !== undefined) this.#toolCallFormat(rest, what);  // tools the template cannot show are an error
+    return text;
+  }
+
+  /** Render with the chat template; messages' toolCalls and tools ([{ name, ... }]) in the fields templates read. */
+  #renderChat(messages, { template, variables, addGenerationPrompt }, tools, what) {
+    // Variables that are no object are passed as they are, for the renderer to refuse.
+    const merge = tools !== undefined && (variables === undefined || (variables !== null && typeof variables === 'object'));
+    const vars = merge ? { ...variables, tools: templateTools(tools) } : variables;
+    return this.#chatTemplates.render(this, templateMessages(messages, what), { template, variables: vars, addGenerationPrompt });
+  }
+
+  /** The tool-call format of the template chat() renders with; an error naming the template when it has none. */
+  #toolCallFormat({ template, variables }, what) {
+    const name = template !== undefined ? 'the template given' :
+      `the chat template of '${this.metadata['general.name'] ?? 'this model'}' (${this.#info.family})`;
+    const render = (messages, tools) => this.#renderChat(messages, { template, variables, addGenerationPrompt: false }, tools, what);
+    return findToolCallFormat(render, what, name);
   }
 
   /**

@@ -54,7 +54,7 @@ export const CALL_OPTIONS = deepFreeze({
   PrefillOptions: ['allLogits'],
   TokenizeOptions: ['addBos', 'addEos', 'special'],
   DetokenizeOptions: ['special', 'stripLeadingSpace'],
-  ChatTemplateOptions: ['addGenerationPrompt', 'template', 'variables'],
+  ChatTemplateOptions: ['addGenerationPrompt', 'template', 'variables', 'tools'],
   ScoreOptions: ['addBos', 'parseSpecial', 'stride'],
   RestoreStateOptions: ['chat'],
 });
