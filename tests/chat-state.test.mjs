@@ -27,7 +27,10 @@ async function load() {
   return lm;
 }
 
-/** One chat turn: its text, the log-probabilities of its tokens (they depend on every cached token) and how many prompt tokens ran. */
+/**
+ * One chat turn: its text, the log-probabilities of its tokens (they depend on every cached token), how many prompt
+ * tokens ran and how many the cache already held (the result's cachedTokens).
+ */
 async function turn(lm, messages) {
   let text = '';
   const logprobs = [];
@@ -35,7 +38,7 @@ async function turn(lm, messages) {
     text += t.text;
     if (t.id >= 0) logprobs.push(t.logprobs.logprob);
   }
-  return { text, logprobs, promptTokens: lm.lastResult.timings.promptTokens };
+  return { text, logprobs, promptTokens: lm.lastResult.timings.promptTokens, cachedTokens: lm.lastResult.cachedTokens };
 }
 
 test('a chat restored with its chatCache continues as the uninterrupted one, running only the new tokens', async () => {
@@ -51,6 +54,10 @@ test('a chat restored with its chatCache continues as the uninterrupted one, run
   const uninterrupted = await turn(a, second);
   const full = a.tokenize(a.applyChatTemplate(second), { special: true }).length;
   assert.ok(uninterrupted.promptTokens < full, `the uninterrupted chat reused its cache (${uninterrupted.promptTokens} of ${full})`);
+  assert.equal(one.cachedTokens, 0, 'the first turn ran from the start');
+  // The cache held all of the first turn but its end token, which runs first: every prompt token is counted once.
+  assert.equal(uninterrupted.cachedTokens, chat.position);
+  assert.equal(uninterrupted.cachedTokens + uninterrupted.promptTokens, full);
 
   const b = await load();
   b.restoreState(state, { chat: { ids: Array.from(chat.ids), position: chat.position } });  // as stored: plain data
@@ -64,6 +71,7 @@ test('a chat restored with its chatCache continues as the uninterrupted one, run
   assert.equal(c.chatCache, null, 'without chat, restoreState leaves chat() nothing to continue');
   const rerun = await turn(c, second);
   assert.equal(rerun.promptTokens, full, 'so the next turn runs the whole conversation');
+  assert.equal(rerun.cachedTokens, 0);
 });
 
 test('restoreState refuses a chat that does not fit, and any later call forgets the chat', async () => {

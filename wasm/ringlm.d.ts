@@ -503,6 +503,11 @@ export interface ToolResultMessage {
 /** A chat() turn's result: with tools, a reply holding calls ends with finishReason 'tool_calls'. */
 export interface ChatResult extends Omit<GenerationResult, 'finishReason'> {
   finishReason: FinishReason | 'tool_calls';
+  /**
+   * The prompt tokens the previous chat() turn left in the KV cache, which this turn did not run again (its
+   * timings.promptTokens are the rest); 0 when the turn ran the conversation from the start.
+   */
+  cachedTokens: number;
   /** With finishReason 'tool_calls': the calls, in the order written. */
   toolCalls?: ToolCall[];
   /** With finishReason 'tool_calls': the reply's text outside the calls, trimmed ('' when none). */

@@ -322,7 +322,8 @@ export class RingLM {
    * template writes first is not doubled), and control-token text in it (the template's <|im_start|>, but also
    * any in the messages, as in llama.cpp and transformers) is read as those tokens.
    * When the new prompt's tokens begin with everything the cache holds from the previous chat() turn (its
-   * prompt, reply and end token), only the rest is run; otherwise the conversation is run from the start.
+   * prompt, reply and end token), only the rest is run; otherwise the conversation is run from the start. The
+   * result's cachedTokens says which: the prompt tokens already in the cache and not run again (0: from the start).
    * With tools ([{ name, description, parameters }]) the template shows them to the model (unless toolChoice is
    * 'none') and a reply holding well-formed calls in the template's format returns { finishReason: 'tool_calls',
    * toolCalls: [{ name, arguments }], content }; toolChoice 'required' or { name } forces one valid call through a
@@ -367,6 +368,7 @@ export class RingLM {
           // The end token is sampled but not yet in the cache: the next turn's continuation runs it first.
           const end = this.#endToken >= 0 ? [this.#endToken] : [];
           this.#chatCache = { ids: Int32Array.from([...ids, ...reply, ...end]), position: this.position };
+          value.cachedTokens = reuse ? cached.position : 0;
           if (format === null || choice === 'none') return value;
           // The calls are read from the reply's text with its special tokens (Llama 3.1's <|python_tag|>).
           const replyText = this.detokenize(reply, { special: true, stripLeadingSpace: false });
