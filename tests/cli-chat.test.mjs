@@ -90,7 +90,10 @@ after(() => {
   rmSync(TMP, { recursive: true, force: true });
 });
 
-/** A fresh lm.chat() over `messages`: the tokens it ends with in the cache (prompt, reply, end token) and its text. */
+/**
+ * A fresh lm.chat() over `messages`: its text, the prompt's length and the tokens lm.chatCache says it left in the
+ * cache, checked here to be the prompt (rendered and tokenized apart), the reply and the token that ended it.
+ */
 async function freshChat(messages, options = {}) {
   lm.reset();
   const prompt = chatPromptIds(lm, lm.applyChatTemplate(messages));
@@ -100,8 +103,13 @@ async function freshChat(messages, options = {}) {
     if (t.id >= 0) reply.push(t.id);
     text += t.text;
   }
-  const end = lm.lastResult.endToken;
-  return { text, ids: [...prompt, ...reply, ...(end >= 0 ? [end] : [])], promptLength: prompt.length };
+  const ids = Array.from(lm.chatCache.ids);
+  assert.deepEqual(ids.slice(0, -1), [...prompt, ...reply], 'the cache holds the prompt and the reply');
+  const ends = [...lm.tokenizer.endOfGeneration, ...lm.tokenize('<|im_end|>', { special: true, addBos: false })];
+  assert.ok(ends.includes(ids.at(-1)), `then the token that ended the reply (${ids.at(-1)})`);
+  assert.equal(lm.lastResult.cachedTokens, 0);
+  assert.equal(lm.lastResult.timings.promptTokens, prompt.length);
+  return { text, ids, promptLength: prompt.length };
 }
 
 test('ringlm --help lists the chat, and ringlm chat --help its commands and the generation flags', async () => {
@@ -137,8 +145,8 @@ test('the second turn continues the cache, which then holds exactly what a fresh
   assert.equal(second, fresh.text);
   const saved = readConversation(file);
   assert.deepEqual(saved.messages, [...messages, { role: 'assistant', content: second }]);
-  assert.deepEqual(saved.ids, fresh.ids, 'the same tokens as a fresh chat over the whole conversation');
-  assert.equal(saved.position, fresh.ids.length - 1, 'all but the pending end token are in the cache');
+  assert.deepEqual(saved.chat.ids, fresh.ids, 'the same tokens as a fresh chat over the whole conversation');
+  assert.equal(saved.chat.position, fresh.ids.length - 1, 'all but the pending end token are in the cache');
 
   // The second turn ran only what the first left out of the cache: its end token and the new turn's tokens.
   const stats = [...run.stderr.matchAll(/last turn: (\d+) prompt tokens \((.*?)\)/g)];
@@ -148,9 +156,9 @@ test('the second turn continues the cache, which then holds exactly what a fresh
 
   // The saved cache is the conversation's: after its pending end token, the logits of a fresh run over all of it.
   lm.restoreState(new Uint8Array(readFileSync(file)));
-  const continued = lm.decode(saved.ids.at(-1));
+  const continued = lm.decode(saved.chat.ids.at(-1));
   lm.reset();
-  const scratch = lm.prefill(saved.ids);
+  const scratch = lm.prefill(saved.chat.ids);
   let worst = 0;
   for (let i = 0; i < scratch.length; i++) worst = Math.max(worst, Math.abs(scratch[i] - continued[i]));
   assert.ok(worst < 1e-4, `logits differ by ${worst}`);
@@ -170,7 +178,7 @@ test('/save, then /load in a new process, continues as one process does, bit for
 
   assert.deepEqual(replies(resumed.stdout), [replies(whole.stdout)[1]]);
   assert.deepEqual(readConversation(b).messages, readConversation(c).messages);
-  assert.deepEqual(readConversation(b).ids, readConversation(c).ids);
+  assert.deepEqual(readConversation(b).chat, readConversation(c).chat);
   // The whole session (KV ring, logits, the sampler's random stream and penalty history) is the same bytes.
   assert.ok(readFileSync(b).equals(readFileSync(c)), 'the state after /load and a turn equals the state of one process');
 });
@@ -186,7 +194,7 @@ test('/reset forgets the conversation (the system message stays) and the next tu
   assert.deepEqual(replies(run.stdout), [REPLY, fresh.text]);
   const saved = readConversation(file);
   assert.deepEqual(saved.messages, [...messages, { role: 'assistant', content: fresh.text }]);
-  assert.deepEqual(saved.ids, fresh.ids);
+  assert.deepEqual(saved.chat.ids, fresh.ids);
   assert.match(run.stderr, new RegExp(`last turn: ${fresh.promptLength} prompt tokens \\(from the start\\)`));
 });
 
@@ -264,10 +272,15 @@ test('bad commands and bad files are told, and the chat goes on', async () => {
   writeFileSync(`${garbled}.json`, '{"format": "ringlm-chat", ');
   const alone = path.join(TMP, 'alone');
   copyFileSync(good, alone);
+  // The llama3 chat as saved, and its state alone (a chat whose cache held no finished turn): restoreState()
+  // refuses the first for its chat's token ids, the second for its model, before anything changes.
+  const llama3Alone = path.join(TMP, 'llama3-no-chat');
+  copyFileSync(llama3, llama3Alone);
+  writeFileSync(`${llama3Alone}.json`, JSON.stringify({ ...readConversation(llama3), chat: null }));
 
   const run = await chat(['-m', CHATML, '--ctx', String(CTX), '--temp', '0'], [
     '/nope', '/sav x', '/save', '/reset now', `/load ${path.join(TMP, 'missing')}`, `/load ${alone}`, `/load ${garbled}`,
-    `/load ${mixed}`, `/load ${llama3}`, `/save ${path.join(TMP, 'no-such-dir', 'x')}`, 'Hi there', '//help me',
+    `/load ${mixed}`, `/load ${llama3}`, `/load ${llama3Alone}`, `/save ${path.join(TMP, 'no-such-dir', 'x')}`, 'Hi there', '//help me',
   ]);
   assert.equal(run.code, 0, run.stderr);
   const expected = [
@@ -277,8 +290,9 @@ test('bad commands and bad files are told, and the chat goes on', async () => {
     `${mixed} is not the state saved with ${mixed}.json`, `cannot write ${path.join(TMP, 'no-such-dir', 'x')}: ENOENT`,
   ];
   for (const text of expected) assert.ok(run.stderr.includes(text), `stderr says: ${text}\n${run.stderr}`);
-  // The llama3 chat's state is refused by restoreState before anything changes.
-  assert.match(run.stderr, new RegExp(`ringlm: ${llama3.replace(/[.]/g, '\\.')}: RingLM\\.restoreState: .*model`));
+  const escaped = (file) => file.replace(/[.]/g, '\\.');
+  assert.match(run.stderr, new RegExp(`ringlm: ${escaped(llama3)}: RingLM\\.restoreState: chat must be .*not a token id below ${lm.info.vocabSize}`));
+  assert.match(run.stderr, new RegExp(`ringlm: ${escaped(llama3Alone)}: RingLM\\.restoreState: .*model`));
   assert.deepEqual(replies(run.stdout), [REPLY, REPLY], 'the chat answered after all of them, from the start');
 });
 

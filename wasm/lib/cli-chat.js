@@ -8,37 +8,31 @@
 // Ctrl+C at the prompt twice in a row, or Ctrl+D (the end of stdin), leaves. stdout carries the replies only,
 // one per turn followed by a newline; notices, command output and errors go to stderr.
 //
+// Turns go through lm.chat(), which keeps the KV cache across them: a turn runs only the tokens it adds to the
+// conversation when the cache holds the rest (the library's rule; the result's cachedTokens says whether it did).
+//
 // A saved chat is two files:
 //   FILE        the session as RingLM.saveState() writes it (KV ring, positions, sampler): the portable state
 //               file, which `ringlm --state`, lm.restoreState() and the other builds read as well
 //   FILE.json   the conversation, which the template needs to render the next turn:
 //               { format: 'ringlm-chat', version: 1,
 //                 messages: [{ role, content }, ...],   the conversation so far, the system message included
-//                 ids: [...] | null,   the token ids the cache holds, then the one still pending (the last
-//                                      reply's end-of-turn token), or null when a turn starts from scratch
-//                 position,            tokens in the cache (lm.position), so ids.length is position + 1
-//                 state: { bytes, sha256 } }   of FILE: a FILE.json loads only with the FILE saved with it
-// /load checks FILE.json, then FILE's size and hash, before restoreState() touches anything; restoreState()
-// itself refuses a state from another model or context size.
-//
-// How turns continue: a turn renders the whole conversation with the template and tokenizes it; when those
-// tokens begin with everything the cache holds (the previous prompt, reply and end token), only the rest runs,
-// as a keepCache continuation (which runs the pending end token first); otherwise the conversation runs from
-// the start. This is lm.chat()'s rule, kept here rather than in lm.chat() because a chat restored by /load must
-// continue from the restored cache, which lm.chat() only does after a turn of its own.
+//                 chat: { ids, position } | null,       lm.chatCache: what the cache holds of it, for the next turn
+//                 state: { bytes, sha256 } }             of FILE: a FILE.json loads only with the FILE saved with it
+// /load checks FILE.json, then FILE's size and hash, then gives both to lm.restoreState(state, { chat }), which
+// refuses a state from another model or context size before anything changes.
 
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import readline from 'node:readline';
 import { RingLM } from '../ringlm.js';
-import { ChatTemplates, chatPromptIds } from './chat.js';
 import { closestName } from './options.js';
 import { logprobsReport } from './cli-logprobs.js';
 
 export const CHAT_HELP = `usage: ringlm chat [options]
 
-An interactive chat through the model's chat template. Type a message and Enter; the reply streams as it is
-generated, and the KV cache is kept across turns (a turn runs only the tokens it adds). With stdin not a
+An interactive chat through lm.chat() and the model's chat template. Type a message and Enter; the reply streams
+as it is generated, and the KV cache is kept across turns (a turn runs only the tokens it adds). With stdin not a
 terminal, each line is a message and each reply is one line of stdout.
 
   -m, --model FILE|URL     GGUF model with a chat template (default: the built-in model, which has none: give
@@ -54,7 +48,8 @@ In the chat:
   /help                    the commands
   /stats                   tokens in the cache, the last turn's speed, how full the ring is
   /reset                   forget the conversation (the --system message stays)
-  /save FILE               save the chat: FILE (the session, as saveState() writes it) and FILE.json (the messages)
+  /save FILE               save the chat: FILE (the session, as saveState() writes it) and FILE.json (the messages
+                           and lm.chatCache)
   /load FILE               continue a chat saved by /save, with this model and --ctx
   /exit                    leave (as Ctrl+D does)
   //text                   send a message that begins with '/text'
@@ -80,64 +75,43 @@ class ChatError extends Error {}
 // The conversation and its KV cache
 // ---------------------------------------------------------------------------------------------
 
-/** One model's conversation: its messages, what the KV cache holds of them, and the last turn's figures. */
+/** One model's conversation: its messages, turned by lm.chat(), and the last turn's figures. */
 class Conversation {
   lm;
   messages;
   #first;          // the messages a reset returns to (the --system message)
-  #template;       // Jinja text, or undefined for the file's
-  #options;        // generate() options for every turn
-  #turnEnds;       // the control token(s) the template writes after an assistant message
-  // What the cache holds ({ ids, position }: ids are the cached tokens then the pending one), or null.
-  #cached = null;
+  #options;        // lm.chat() options for every turn (the template among them)
   turns = 0;
   last = null;     // the last turn: { promptTokens, continued, prefillTokensPerSecond, generated, tokensPerSecond, finish }
 
-  constructor(lm, { system, template, options }) {
+  constructor(lm, { system, options }) {
     this.lm = lm;
     this.#first = system === undefined ? [] : [{ role: 'system', content: system }];
     this.messages = [...this.#first];
-    this.#template = template;
     this.#options = options;
-    this.#turnEnds = new ChatTemplates().turnEndTokens(lm, template ?? lm.chatTemplate);
-  }
-
-  /** Whether the cache holds the start of `ids`, so a turn can run only the rest. */
-  #continues(ids) {
-    const c = this.#cached;
-    return c !== null && this.#options.kvCache !== false && this.lm.position === c.position && ids.length > c.ids.length &&
-      c.ids.every((id, i) => ids[i] === id);
   }
 
   /**
    * Answer a user's message, streaming the reply's text to `onText`. The reply stays in the conversation even
-   * when `signal` stops it. Returns { stopped, finishReason, droppedTokens, unanswered }.
+   * when `signal` stops it. Returns { stopped, finishReason, droppedTokens (null when stopped), unanswered }.
    */
   async turn(content, { signal, onText, onLogprobs }) {
     const messages = [...this.messages, { role: 'user', content }];
-    const ids = chatPromptIds(this.lm, this.lm.applyChatTemplate(messages, { template: this.#template }));
-    const continued = this.#continues(ids);
-    const prompt = continued ? ids.subarray(this.#cached.ids.length) : ids;
-    const droppedBefore = continued ? this.lm.cacheState.dropped : 0;
-    const options = {
-      ...this.#options, signal, keepCache: continued,
-      stopTokens: [...(this.#options.stopTokens ?? []), ...this.#turnEnds],
-    };
-    this.#cached = null;                  // until the turn is over the cache holds something else
-    const reply = [];
+    const droppedBefore = this.lm.cacheState.dropped;
     let text = '';
+    let generated = 0;
     let result = null;
     const started = performance.now();
     let firstToken = 0;
     try {
-      const iterator = this.lm.generate(prompt, options);
+      const iterator = this.lm.chat(messages, { ...this.#options, signal });
       for (;;) {
         const { value, done } = await iterator.next();
         if (done) {
           result = value;
           break;
         }
-        if (value.id >= 0 && reply.push(value.id) === 1) firstToken = performance.now();
+        if (value.id >= 0 && ++generated === 1) firstToken = performance.now();
         if (value.logprobs) onLogprobs?.(value.logprobs);
         text += value.text;
         onText(value.text);
@@ -145,27 +119,25 @@ class Conversation {
     } catch (e) {
       if (e?.name !== 'AbortError') throw e;
     }
-    const end = result?.endToken ?? -1;
-    const answered = reply.length > 0 || end >= 0;
-    if (answered) {
-      this.messages = [...messages, { role: 'assistant', content: text }];
-      const held = Int32Array.from([...ids, ...reply, ...(end >= 0 ? [end] : [])]);
-      // The last token sampled is pending: run by the next continuation, not yet in the cache.
-      if (held.length === this.lm.position + 1) this.#cached = { ids: held, position: this.lm.position };
-    }
+    // Not answered: stopped before a token, or a full ring under 'stop' left no room for one.
+    const answered = generated > 0 || result?.finishReason === 'stop';
+    if (answered) this.messages = [...messages, { role: 'assistant', content: text }];
     this.turns += 1;
+    const continued = result !== null && result.cachedTokens > 0;
     const elapsed = (performance.now() - (firstToken || started)) / 1000;
     const t = result?.timings;
     this.last = {
-      promptTokens: prompt.length + (continued ? 1 : 0), continued,
+      promptTokens: t ? t.promptTokens : null, continued,
       prefillTokensPerSecond: t ? t.prefillTokensPerSecond : null,
-      generated: reply.length,
-      tokensPerSecond: t ? t.decodeTokensPerSecond : reply.length > 1 && elapsed > 0 ? (reply.length - 1) / elapsed : null,
+      generated,
+      tokensPerSecond: t ? t.decodeTokensPerSecond : generated > 1 && elapsed > 0 ? (generated - 1) / elapsed : null,
       finish: result ? result.finishReason : 'stopped (Ctrl+C)',
     };
+    // A turn from the start emptied the ring, and its count of dropped tokens with it.
+    const dropped = this.lm.cacheState.dropped;
     return {
       stopped: result === null, finishReason: result?.finishReason, unanswered: !answered,
-      droppedTokens: this.lm.cacheState.dropped - droppedBefore,
+      droppedTokens: result === null ? null : continued ? dropped - droppedBefore : dropped,
     };
   }
 
@@ -173,18 +145,17 @@ class Conversation {
   reset() {
     this.lm.reset();
     this.messages = [...this.#first];
-    this.#cached = null;
     this.last = null;
   }
 
-  /** /save FILE: the session to FILE and the conversation to FILE.json. */
+  /** /save FILE: the session to FILE, the conversation and lm.chatCache to FILE.json. */
   save(file) {
     const state = this.lm.saveState();
+    const chat = this.lm.chatCache;
     const conversation = {
       format: 'ringlm-chat', version: 1,
       messages: this.messages,
-      ids: this.#cached ? Array.from(this.#cached.ids) : null,
-      position: this.lm.position,
+      chat: chat && { ids: Array.from(chat.ids), position: chat.position },
       state: { bytes: state.length, sha256: sha256(state) },
     };
     try {
@@ -196,7 +167,11 @@ class Conversation {
     return state.length;
   }
 
-  /** /load FILE: a chat saved by /save. Everything is checked before the session changes. */
+  /**
+   * /load FILE: a chat saved by /save. The files are checked before the session changes; restoreState() checks
+   * the state and the chat. If it refuses them the messages stay this conversation's, and since a refused
+   * restore forgets lm.chatCache, the next turn runs them from the start whatever the ring then holds.
+   */
   load(file) {
     const conversation = readConversation(`${file}.json`);
     let state;
@@ -209,16 +184,11 @@ class Conversation {
       throw new ChatError(`${file} is not the state saved with ${file}.json (its size or SHA-256 differs): they were not saved together`);
     }
     try {
-      this.lm.restoreState(new Uint8Array(state.buffer, state.byteOffset, state.length));
+      this.lm.restoreState(new Uint8Array(state.buffer, state.byteOffset, state.length), { chat: conversation.chat });
     } catch (e) {
       throw new ChatError(`${file}: ${e.message}`);
     }
-    if (this.lm.position !== conversation.position) {  // a state that hashes right cannot get here; say so if it does
-      this.reset();
-      throw new ChatError(`${file} holds ${this.lm.position} tokens, not the ${conversation.position} of ${file}.json; the chat was reset`);
-    }
     this.messages = conversation.messages;
-    this.#cached = conversation.ids && { ids: Int32Array.from(conversation.ids), position: conversation.position };
     this.last = null;
     return conversation;
   }
@@ -234,8 +204,9 @@ class Conversation {
     const l = this.last;
     if (l) {
       const rate = (r) => (r > 0 ? ` at ${r.toFixed(1)} tok/s` : '');
-      lines.push(`last turn: ${l.promptTokens} prompt tokens (${l.continued ? 'continuing the cache' : 'from the start'})` +
-        `${rate(l.prefillTokensPerSecond)}; ${l.generated} tokens generated${rate(l.tokensPerSecond)}; finish: ${l.finish}`);
+      const prompt = l.promptTokens === null ? 'stopped before its end' :
+        `${l.promptTokens} prompt tokens (${l.continued ? 'continuing the cache' : 'from the start'})${rate(l.prefillTokensPerSecond)}`;
+      lines.push(`last turn: ${prompt}; ${l.generated} tokens generated${rate(l.tokensPerSecond)}; finish: ${l.finish}`);
     }
     return lines.map((line) => `${line}\n`).join('');
   }
@@ -243,7 +214,7 @@ class Conversation {
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
-/** A FILE.json written by /save, checked field by field. */
+/** A FILE.json written by /save, checked field by field (restoreState() checks the chat's ids). */
 function readConversation(path) {
   let text;
   try {
@@ -263,9 +234,8 @@ function readConversation(path) {
   if (!Array.isArray(c.messages) || !c.messages.every((m) => m && typeof m.role === 'string' && typeof m.content === 'string')) {
     throw bad('"messages" must be a list of { role, content } with string values');
   }
-  if (!Number.isSafeInteger(c.position) || c.position < 0) throw bad('"position" must be a whole number');
-  if (c.ids !== null && !(Array.isArray(c.ids) && c.ids.length === c.position + 1 && c.ids.every((id) => Number.isInteger(id) && id >= 0))) {
-    throw bad('"ids" must be null or position + 1 token ids');
+  if (c.chat !== null && !(typeof c.chat === 'object' && Array.isArray(c.chat.ids))) {
+    throw bad('"chat" must be null or the { ids, position } of lm.chatCache');
   }
   if (!c.state || !Number.isSafeInteger(c.state.bytes) || !/^[0-9a-f]{64}$/.test(c.state.sha256 ?? '')) {
     throw bad('"state" must be { bytes, sha256 } of the state file');
@@ -356,7 +326,8 @@ export async function chatCommand(argv, cli) {
       throw new Error(`${model === DEFAULT_MODEL ? 'the built-in model' : model} has no chat template (tokenizer.chat_template): ` +
         'use a chat model, or give a template with --template-file FILE (Jinja, as transformers writes them)');
     }
-    const conversation = new Conversation(lm, { system, template, options });
+    const chatOptions = template === undefined ? options : { ...options, template };
+    const conversation = new Conversation(lm, { system, options: chatOptions });
     process.stderr.write(`ringlm: ${describeModel(lm.info)}\n`);
     if (tty) process.stderr.write('ringlm: chat; /help for the commands, Ctrl+C stops a reply, Ctrl+D leaves\n');
     return await repl(conversation, { tty, Module, logprobs: options.logprobs !== undefined, maxTokens: options.maxTokens });
@@ -486,7 +457,7 @@ function runCommand(line, conversation, { note, Module }) {
       case '/load': {
         needs('FILE');
         const c = conversation.load(argument);
-        note(`loaded ${c.messages.length} messages and ${c.position} tokens from ${argument}`);
+        note(`loaded ${c.messages.length} messages and ${conversation.lm.position} tokens from ${argument}`);
         return null;
       }
       case '/exit':
