@@ -394,12 +394,6 @@ export interface GenerationResult {
   timings: Timings;
   seed: number;
   /**
-   * The end-of-generation or stop token that ended the generation, or -1 when none did (a stop string, maxTokens,
-   * a full ring). It is not in the text and not yet in the KV cache: a keepCache continuation runs it first, so a
-   * caller that tracks what the cache holds (a chat's turns) counts it there.
-   */
-  endToken: number;
-  /**
    * With the jsonSchema option: the output parsed, a value valid for the schema; undefined when the output was
    * cut short (finishReason 'length').
    */

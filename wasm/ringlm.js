@@ -74,7 +74,9 @@ export class RingLM {
   // What the cache holds after the last chat() turn ({ ids, position }), so the next turn can run only the new
   // tokens when its prompt extends them; null once anything else touches the cache.
   #chatCache = null;
-  #endToken = -1;  // the end-of-generation token that ended the last generation, -1 if none did
+  // The end-of-generation token that ended the last generation (-1 if none did): sampled but not yet run, so the
+  // next chat() turn's continuation runs it first, and #chatCache counts it.
+  #endToken = -1;
   #generating = false;
 
   /**
@@ -258,7 +260,7 @@ export class RingLM {
         if (step.finishReason) {
           if (step.kind === 'done') this.#endToken = step.token;
           if (step.kind === 'done' && step.text) yield { id: -1, text: step.text };
-          const result = { finishReason: step.finishReason, timings: this.#engine.timings(), seed: o.seed, endToken: this.#endToken };
+          const result = { finishReason: step.finishReason, timings: this.#engine.timings(), seed: o.seed };
           if (o.json) result.json = jsonValue(jsonText, step.finishReason);
           this.lastResult = result;
           return result;
