@@ -4,7 +4,8 @@
 // a fresh lm.chat() over the whole conversation (same ids; the restored cache gives a fresh prefill's logits);
 // /save then /load in a new process continues bit for bit as one process does; /reset forgets; SIGINT stops a reply
 // and the chat goes on; a full context is reported under each policy; bad commands, files and flags are told
-// without leaving; a model without a template is refused; a URL loads through the download cache.
+// without leaving; a model without a template (the built-in one) chats through the plain template, and a template
+// file overrides it; a URL loads through the download cache.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -17,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { RingLM } from '../wasm/ringlm.js';
 import { chatPromptIds } from '../wasm/lib/chat.js';
 import { makeChatModels } from '../tools/gguf/chat-models.mjs';
+import { PLAIN_TEMPLATE } from '../wasm/lib/cli-chat.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODELS = makeChatModels(path.join(ROOT, 'build/models'));
@@ -296,29 +298,66 @@ test('bad commands and bad files are told, and the chat goes on', async () => {
   assert.deepEqual(replies(run.stdout), [REPLY, REPLY], 'the chat answered after all of them, from the start');
 });
 
-test('flags: what the chat does not take, typos, a model without a chat template, a template file', async () => {
+test('flags: what the chat does not take, typos, a template file instead of the plain one', async () => {
   const p = await chat(['-m', CHATML, '-p', 'hi'], []);
   assert.equal(p.code, 2);
   assert.match(p.stderr, /chat does not take -p/);
   const typo = await chat(['-m', CHATML, '--tmp', '0'], []);
   assert.equal(typo.code, 2);
   assert.match(typo.stderr, /unknown option '--tmp' \(did you mean '--temp'\?\)/);
-  // Without -m: the built-in model, which has no chat template.
-  const builtIn = await chat([], ['hi']);
-  assert.equal(builtIn.code, 1);
-  assert.match(builtIn.stderr, /the built-in model has no chat template \(tokenizer\.chat_template\): .*--template-file/);
-  // With one given, the built-in model chats, as lm.chat() with that template does.
+  // A template file overrides the plain one on the built-in model: it chats as lm.chat() with that template does.
   const template = "{% for m in messages %}{{ m['content'] }}\n{% endfor %}";
   const file = path.join(TMP, 'plain.jinja');
   writeFileSync(file, template);
   const run = await chat(['--template-file', file, '--temp', '0', '-n', '12', '--ctx', '128'], ['And God said']);
   assert.equal(run.code, 0, run.stderr);
+  assert.doesNotMatch(run.stderr, /no chat template/);
   const builtin = await RingLM.loadDefault({ contextSize: 128 });
   let text = '';
   for await (const t of builtin.chat([{ role: 'user', content: 'And God said' }], { template, temperature: 0, maxTokens: 12 })) text += t.text;
   builtin.dispose();
   assert.ok(text.length > 0);
   assert.deepEqual(replies(run.stdout), [text]);
+});
+
+test('without -m: the built-in model, which has no chat template, chats through the plain one', async () => {
+  // The plain template: one text, each message but a reply starting a line, the last one left for the model to go on.
+  const conversation = [{ role: 'system', content: 'In the beginning.' }, { role: 'user', content: 'And God said' },
+    { role: 'assistant', content: ' unto Moses' }, { role: 'user', content: 'And the LORD' }];
+  const builtin = await RingLM.loadDefault({ contextSize: 256 });
+  try {
+    assert.equal(builtin.chatTemplate, null);
+    assert.equal(builtin.applyChatTemplate(conversation, { template: PLAIN_TEMPLATE }),
+      'In the beginning.\nAnd God said unto Moses\nAnd the LORD');
+    // The model never saw a newline (each chapter is one paragraph): a bias on it makes a reply end at one.
+    const newline = 13;
+    assert.equal(builtin.detokenize([newline], { stripLeadingSpace: false }), '\n');
+    const flags = ['--temp', '0', '-n', '40', '--ctx', '256', '--logit-bias', `${newline}=10`];
+    const run = await chat(flags, ['And God said', '/stats', 'unto Moses', '/stats']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /the built-in model has no chat template \(tokenizer\.chat_template\): the plain one is used: each message starts a line, the model continues it, and its reply ends at a newline \(--template-file FILE/);
+    const shown = replies(run.stdout);
+    assert.equal(shown.length, 2, 'one line per reply: a reply ends before its newline');
+
+    // Each reply is a fresh lm.chat() over the conversation with that template, ending at the newline.
+    const options = { template: PLAIN_TEMPLATE, stop: '\n', temperature: 0, maxTokens: 40, logitBias: { [newline]: 10 } };
+    const messages = [];
+    const finishes = [];
+    for (const [i, content] of ['And God said', 'unto Moses'].entries()) {
+      messages.push({ role: 'user', content });
+      builtin.reset();
+      let text = '';
+      for await (const t of builtin.chat(messages, options)) text += t.text;
+      finishes.push(builtin.lastResult.finishReason);
+      assert.equal(shown[i], text, `reply ${i + 1}`);
+      messages.push({ role: 'assistant', content: text });
+    }
+    assert.equal(finishes[0], 'stop', 'the first reply ended at its newline');
+    const stats = [...run.stderr.matchAll(/last turn: \d+ prompt tokens \((.*?)\)/g)].map((m) => m[1]);
+    assert.deepEqual(stats, ['from the start', 'continuing the cache']);
+  } finally {
+    builtin.dispose();
+  }
 });
 
 test('-m URL loads through the download cache', async () => {

@@ -21,6 +21,9 @@
 //                 state: { bytes, sha256 } }             of FILE: a FILE.json loads only with the FILE saved with it
 // /load checks FILE.json, then FILE's size and hash, then gives both to lm.restoreState(state, { chat }), which
 // refuses a state from another model or context size before anything changes.
+//
+// A model without a chat template (the built-in one) chats through PLAIN_TEMPLATE: the conversation as one text,
+// each message starting a new line, the model continuing the last one; its reply ends at a newline.
 
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,8 +38,9 @@ An interactive chat through lm.chat() and the model's chat template. Type a mess
 as it is generated, and the KV cache is kept across turns (a turn runs only the tokens it adds). With stdin not a
 terminal, each line is a message and each reply is one line of stdout.
 
-  -m, --model FILE|URL     GGUF model with a chat template (default: the built-in model, which has none: give
-                           --template-file); a URL loads through the download cache (see ringlm ls)
+  -m, --model FILE|URL     GGUF model (default: the built-in model); a URL loads through the download cache (see
+                           ringlm ls). A model without a chat template gets the plain one: each message starts a
+                           line, the model continues it, and its reply ends at a newline
       --system TEXT        a system message first
       --ctx N              KV cache capacity in tokens (default: the trained context, or the largest that fits
                            memory); when the conversation fills it, --context-policy decides (see README)
@@ -74,6 +78,15 @@ class ChatError extends Error {}
 // ---------------------------------------------------------------------------------------------
 // The conversation and its KV cache
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * The template for a model that has none: the conversation as one plain text, each message on a line of its own.
+ * The last message, the user's, is left open for the model to continue (a text model's natural way to answer),
+ * and its reply ends at the newline (the stop string chatCommand adds). No roles are written, since a model
+ * trained on plain text knows none; the reply joins the user's line, so the next turn renders what the cache holds.
+ */
+export const PLAIN_TEMPLATE =
+  "{%- for m in messages -%}{%- if m['role'] != 'assistant' and not loop.first %}{{ '\\n' }}{% endif -%}{{ m['content'] }}{%- endfor -%}";
 
 /** One model's conversation: its messages, turned by lm.chat(), and the last turn's figures. */
 class Conversation {
@@ -322,13 +335,16 @@ export async function chatCommand(argv, cli) {
   });
   if (process.stderr.isTTY) process.stderr.write('\n');
   try {
-    if (template === undefined && lm.chatTemplate === null) {
-      throw new Error(`${model === DEFAULT_MODEL ? 'the built-in model' : model} has no chat template (tokenizer.chat_template): ` +
-        'use a chat model, or give a template with --template-file FILE (Jinja, as transformers writes them)');
-    }
-    const chatOptions = template === undefined ? options : { ...options, template };
-    const conversation = new Conversation(lm, { system, options: chatOptions });
     process.stderr.write(`ringlm: ${describeModel(lm.info)}\n`);
+    const plain = template === undefined && lm.chatTemplate === null;
+    if (plain) {
+      process.stderr.write(`ringlm: ${model === DEFAULT_MODEL ? 'the built-in model' : model} has no chat template (tokenizer.chat_template): ` +
+        'the plain one is used: each message starts a line, the model continues it, and its reply ends at a newline ' +
+        '(--template-file FILE gives a Jinja template)\n');
+    }
+    const chatOptions = plain ? { ...options, template: PLAIN_TEMPLATE, stop: [...[options.stop ?? []].flat(), '\n'] }
+      : template === undefined ? options : { ...options, template };
+    const conversation = new Conversation(lm, { system, options: chatOptions });
     if (tty) process.stderr.write('ringlm: chat; /help for the commands, Ctrl+C stops a reply, Ctrl+D leaves\n');
     return await repl(conversation, { tty, Module, logprobs: options.logprobs !== undefined, maxTokens: options.maxTokens });
   } finally {
