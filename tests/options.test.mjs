@@ -38,7 +38,7 @@ function interfaceMembers(source, name) {
 const TS_TYPES = {
   integer: 'number', number: 'number', boolean: 'boolean', choice: 'ContextPolicy', strings: 'string | string[]',
   'token-ids': 'ArrayLike<number>', AbortSignal: 'AbortSignal', text: 'string',
-  'token-bias': 'Record<number, number> | Map<number, number>',
+  'token-bias': 'Record<number, number> | Map<number, number>', 'json-schema': 'JsonSchema',
 };
 
 test('ringlm.d.ts documents exactly the schema\'s options, with its defaults, types and ranges', async () => {

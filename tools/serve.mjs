@@ -189,6 +189,8 @@ export async function startServer({ port = 8080, root = REPO_ROOT, mounts = PAGE
         'Content-Type': MIME_TYPES[target.extension] ?? 'application/octet-stream',
         'Accept-Ranges': 'bytes',
         ETag: etag,
+        // The page's service worker may control the whole origin: the threaded build's workers live in /dist/.
+        ...(rawPath === '/web/sw.js' && { 'Service-Worker-Allowed': '/' }),
       };
       if (range === 'unsatisfiable') {
         res.writeHead(416, { ...fileHeaders, 'Content-Range': `bytes */${size}` });

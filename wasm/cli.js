@@ -7,6 +7,7 @@
 //   ringlm prefill -m model.gguf -f system.txt -o state.bin      a prompt run once, saved; then
 //   ringlm -m model.gguf --state state.bin -p "more text"         generation continues after it
 //   ringlm score -m model.gguf -f text.txt [--json]          each token's log-probability, the perplexity
+//   ringlm chat [-m model.gguf] [--system TEXT]              an interactive chat (wasm/lib/cli-chat.js)
 //
 // Text streams to stdout; loading progress and timings go to stderr. Bad input ends the process
 // with a one-line message and exit code 1 (2 for bad flags: an unknown one says which it resembles).
@@ -19,6 +20,7 @@ import { closestName, generateOptionSchema } from './lib/options.js';
 import { experimentChart, experimentReport, runExperiment } from './lib/experiment.js';
 import { STANDALONE_STYLE, toSvgText } from './lib/chart.js';
 import { parseLogitBias, logprobsReport, score } from './lib/cli-logprobs.js';
+import { chatCommand } from './lib/cli-chat.js';
 
 const DEFAULT_MODEL = fileURLToPath(RingLM.defaultModelUrl);
 
@@ -43,6 +45,7 @@ const OWN_HELP = `usage: ringlm [options]
        ringlm prefill -m MODEL (-p TEXT | -f FILE) -o STATE [--ctx N] [--no-bos]
                                      run a prompt and save the session (restores in any build)
        ringlm score [options]        how likely a text is: per-token log-probabilities (ringlm score --help)
+       ringlm chat [options]         an interactive chat through the model's template (ringlm chat --help)
 
   -m, --model FILE|URL     GGUF model (default: the built-in model, if installed); a URL loads
                            through the cache (downloaded once, then offline: see ringlm ls)
@@ -63,7 +66,7 @@ generation (-n is --max-tokens; --stop and --logit-bias may be repeated; --logpr
 /** The generation flags' lines of --help, from the schema. */
 function generationHelp(schema) {
   return schema.filter((spec) => spec.flag).map((spec) => {
-    const value = { integer: ' N', number: ' X', choice: ' P', strings: ' TEXT', 'token-ids': ' ID,...', text: ' TEXT', 'token-bias': ' ID=BIAS' }[spec.type] ?? '';
+    const value = { integer: ' N', number: ' X', choice: ' P', strings: ' TEXT', 'token-ids': ' ID,...', text: ' TEXT', 'token-bias': ' ID=BIAS', 'json-schema': ' FILE' }[spec.type] ?? '';
     const values = spec.values ? ` (${spec.values.join(' | ')})` : '';
     const fallback = spec.defaultText ?? (Array.isArray(spec.default) ? 'none' : String(spec.default));
     return `      ${`--${spec.flag}${value}`.padEnd(20)} ${spec.doc}${values} (default ${fallback})\n`;
@@ -296,6 +299,19 @@ async function main() {
       return 2;
     }
   }
+  if (process.argv[2] === 'chat') {  // the interactive chat: wasm/lib/cli-chat.js
+    const chatSchema = generateOptionSchema(Module);
+    try {
+      return await chatCommand(process.argv.slice(3), {
+        parseArgs: (argv) => parseArgs(argv, Module, chatSchema), generationHelp: () => generationHelp(chatSchema),
+        describeModel, DEFAULT_MODEL, UsageError, Module,
+      });
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      process.stderr.write(`ringlm: ${e.message}\n`);
+      return 2;
+    }
+  }
   const schema = generateOptionSchema(Module);
   let args;
   try {
@@ -329,6 +345,16 @@ async function main() {
     }
     gen.grammar = (await import('node:fs')).readFileSync(gen.grammarFile, 'utf8');
     delete gen.grammarFile;
+  }
+  if (gen.jsonSchema !== undefined) {  // --json-schema FILE: the schema, as JSON (the jsonSchema option)
+    const file = gen.jsonSchema;
+    const text = (await import('node:fs')).readFileSync(file, 'utf8');
+    try {
+      gen.jsonSchema = JSON.parse(text);
+    } catch (e) {
+      process.stderr.write(`ringlm: --json-schema ${file}: not JSON (${e.message})\n`);
+      return 2;
+    }
   }
   let prompt = gen.prompt ?? '';
   delete gen.prompt;

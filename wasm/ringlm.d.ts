@@ -261,6 +261,19 @@ export interface GenerateOptions {
    */
   grammar?: string;
   /**
+   * A JSON Schema the output must be valid JSON for: converted to a grammar (`jsonSchemaToGbnf`) and applied as
+   * `grammar` is. Supported: type (and type arrays), properties (written in the order listed; optional ones may be
+   * left out), required, additionalProperties (when left out, no other property is written if properties are
+   * listed, as in llama.cpp), enum, const, items, prefixItems, minItems, maxItems, $ref to '#/...' (recursive too),
+   * anyOf, oneOf (only when no document can match two branches), allOf of objects (or of one schema), minLength, maxLength, format
+   * date / time / date-time / uuid, integer minimum / maximum / exclusiveMinimum / exclusiveMaximum. Any other
+   * keyword is an Error naming it and its JSON pointer (`jsonSchema: 'multipleOf' at #/properties/n is not
+   * supported`), as is a schema that accepts nothing. Whitespace is bounded as llama.cpp bounds it. The result
+   * then has `json`, the text parsed (undefined if the output was cut short: finishReason 'length'). Control
+   * tokens' text is rendered (special); not with grammar, stop or special: false. Default: none.
+   */
+  jsonSchema?: JsonSchema;
+  /**
    * Prompt tokens per prefill step (between steps the iterator yields and checks `signal`). Default 64; an
    * integer in [1, 65536].
    */
@@ -380,7 +393,21 @@ export interface GenerationResult {
   finishReason: FinishReason;
   timings: Timings;
   seed: number;
+  /**
+   * With the jsonSchema option: the output parsed, a value valid for the schema; undefined when the output was
+   * cut short (finishReason 'length').
+   */
+  json?: unknown;
 }
+
+/** A JSON Schema (draft 2020-12 or 7 keywords), as JSON.parse gives it. See GenerateOptions.jsonSchema. */
+export type JsonSchema = boolean | { [keyword: string]: unknown };
+
+/**
+ * The GBNF grammar (llama.cpp's syntax, start rule `root`) the jsonSchema option applies: every text it matches
+ * is JSON valid for the schema. Throws an Error naming an unsupported keyword and its JSON pointer.
+ */
+export function jsonSchemaToGbnf(schema: JsonSchema): string;
 
 export interface Completion extends GenerationResult {
   text: string;
@@ -400,6 +427,8 @@ export interface ChatMessage {
 export interface ChatTemplateOptions {
   /** End with the header of an assistant turn, for the model to write it. Default true. */
   addGenerationPrompt?: boolean;
+  /** Tools to show the model (see ChatOptions.tools); an error when the template defines no tool calls. */
+  tools?: ToolDefinition[];
   /** Jinja text to use instead of the file's tokenizer.chat_template (required when the file has none). */
   template?: string;
   /**
@@ -413,6 +442,70 @@ export interface ChatTemplateOptions {
 export interface ChatOptions extends Omit<GenerateOptions, 'keepCache' | 'addBos' | 'parseSpecial'> {
   template?: string;
   variables?: Record<string, unknown>;
+  /**
+   * Tools the model may call, shown to it by the chat template (as the `tools` variable, in OpenAI's shape). The
+   * template must define a call format ringlm reads: Hermes-style <tool_call> JSON (Qwen 2.5, Qwen 3) or Llama
+   * 3.1 / 3.2 JSON; any other template is an error naming it. A reply holding well-formed calls to these tools
+   * ends with finishReason 'tool_calls' and the calls in the result (ChatResult).
+   */
+  tools?: ToolDefinition[];
+  /**
+   * 'auto' (default): the model may call a tool; 'none': the tools are not shown and the reply is text;
+   * 'required': one call to one of the tools, forced by a grammar (the envelope as the template writes it, and
+   * arguments valid for the tool's parameters); { name }: one call to that tool. Forcing does not combine with
+   * grammar or jsonSchema.
+   */
+  toolChoice?: ToolChoice;
+}
+
+/**
+ * A tool: a name (1-64 letters, digits, '_' or '-'), what it does, and its arguments as a JSON Schema of an object
+ * (none: it takes {}). OpenAI's shape, { type: 'function', function: { name, description, parameters } }, is taken too.
+ */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
+}
+
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
+
+/** A call the model made: a tool's name and its arguments, parsed. */
+export interface ToolCall {
+  name: string;
+  arguments: Record<string, unknown>;
+  /** Passed to the template as tool_calls[i].id when given (the families here do not use it). */
+  id?: string;
+}
+
+/** An assistant's turn that called tools, to put back into the conversation (content: the text beside the calls). */
+export interface ToolCallMessage {
+  role: 'assistant';
+  content?: string;
+  toolCalls: ToolCall[];
+}
+
+/** A tool's result, for the next turn: the template renders it (as tool_call_id, name) as the family expects. */
+export interface ToolResultMessage {
+  role: 'tool';
+  /** The result as text (JSON.stringify an object). Llama 3.x's template writes it as a JSON string. */
+  content: string;
+  toolCallId?: string;
+  name?: string;
+}
+
+/** A chat() turn's result: with tools, a reply holding calls ends with finishReason 'tool_calls'. */
+export interface ChatResult extends Omit<GenerationResult, 'finishReason'> {
+  finishReason: FinishReason | 'tool_calls';
+  /**
+   * The prompt tokens the previous chat() turn left in the KV cache, which this turn did not run again (its
+   * timings.promptTokens are the rest); 0 when the turn ran the conversation from the start.
+   */
+  cachedTokens: number;
+  /** With finishReason 'tool_calls': the calls, in the order written. */
+  toolCalls?: ToolCall[];
+  /** With finishReason 'tool_calls': the reply's text outside the calls, trimmed ('' when none). */
+  content?: string;
 }
 
 /** A GGUF metadata value: arrays are not included. */
@@ -513,19 +606,19 @@ export declare class RingLM {
    * the previous chat() turn (its prompt, reply and end token), only the new tokens are run; after anything else
    * that changes the cache (reset, prefill, decode, generate, restoreState), the conversation runs from the start.
    */
-  chat(messages: ChatMessage[], options?: ChatOptions): AsyncGenerator<GeneratedToken, GenerationResult, void>;
+  chat(messages: (ChatMessage | ToolCallMessage | ToolResultMessage)[], options?: ChatOptions): AsyncGenerator<GeneratedToken, ChatResult, void>;
   /**
    * Render a conversation into prompt text with a Jinja chat template (@huggingface/jinja, as transformers'
    * apply_chat_template renders: trim_blocks and lstrip_blocks, raise_exception() throws). Errors say what is
    * wrong: no template, bad messages, a template that does not parse, or the render's own error message.
    */
-  applyChatTemplate(messages: ChatMessage[], options?: ChatTemplateOptions): string;
+  applyChatTemplate(messages: (ChatMessage | ToolCallMessage | ToolResultMessage)[], options?: ChatTemplateOptions): string;
   /** The file's tokenizer.chat_template, or null. */
   readonly chatTemplate: string | null;
   /** The file's metadata: scalars and strings by key (e.g. 'general.name'); arrays (the vocabulary...) left out. */
   readonly metadata: Readonly<Record<string, MetadataValue>>;
   /** The last generation's result. */
-  readonly lastResult?: GenerationResult;
+  readonly lastResult?: GenerationResult | ChatResult;
   /** How full the KV ring is. */
   readonly cacheState: CacheState;
   /**
@@ -541,12 +634,29 @@ export declare class RingLM {
    * by the native CLI (`ringlm-cli prefill`), the `ringlm prefill` command, Node or a browser restores in any of
    * the others (they compute the same bits).
    */
-  restoreState(state: Uint8Array): void;
+  restoreState(state: Uint8Array, options?: RestoreStateOptions): void;
   /** The same, from a file: a URL, a path (Node), a Blob or an ArrayBuffer, read first. */
-  restoreState(state: string | URL | Blob | ArrayBuffer): Promise<void>;
+  restoreState(state: string | URL | Blob | ArrayBuffer, options?: RestoreStateOptions): Promise<void>;
+  /**
+   * What the KV cache holds after the last chat() turn (its prompt, reply and end token), or null when it holds
+   * no finished turn. Keep it beside saveState()'s bytes and give both to restoreState(state, { chat }): the next
+   * chat() turn then runs only its new tokens, as without the save.
+   */
+  readonly chatCache: ChatCache | null;
 
   /** Free the model's memory. Later calls throw; a second dispose() does nothing; a running generation ends with an AbortError. */
   dispose(): void;
+}
+
+/** lm.chatCache: the token ids a finished chat() turn left in the KV cache, and the position after them. */
+export interface ChatCache {
+  ids: Int32Array;
+  position: number;
+}
+
+export interface RestoreStateOptions {
+  /** lm.chatCache as it was when the state was saved: chat() continues from it. Its position must be the state's. */
+  chat?: ChatCache | { ids: ArrayLike<number>; position: number } | null;
 }
 
 export default RingLM;

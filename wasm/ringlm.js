@@ -17,6 +17,8 @@
 //   checks.js   token ids and chat messages
 //   chat.js     chat templates
 //   logprobs.js log-probabilities (generate's logprobs option, score()) with each token's text
+//   json-schema.js, json-output.js  the jsonSchema option: a JSON Schema as a grammar, the output parsed
+//   tools.js, tool-grammar.js  chat()'s tools: shown to the template, calls parsed from the reply or forced
 
 import { withHeapCopy } from './lib/heap.js';
 import { getModule, threadCount, anyModule, memoryUsage, nextTurn, isNode } from './lib/runtime.js';
@@ -27,6 +29,9 @@ import { checkGenerateOptions, checkOptionNames, generateOptionSchema } from './
 import { tokenId, tokenIds } from './lib/checks.js';
 import { ChatTemplates, chatPromptIds } from './lib/chat.js';
 import { scoreIds, scoreResult, tokenLogprobs } from './lib/logprobs.js';
+import { jsonSchemaOptions, jsonValue } from './lib/json-output.js';
+import { checkToolChoice, checkTools, findToolCallFormat, templateMessages, templateTools, withToolCalls } from './lib/tools.js';
+import { toolCallGrammar } from './lib/tool-grammar.js';
 
 const textEncoder = new TextEncoder();
 // ignoreBOM keeps a leading U+FEFF in the text (by default TextDecoder drops it).
@@ -46,6 +51,19 @@ function checkSha256(bytes, sha256) {
   if (got !== sha256.toLowerCase()) throw new Error(`RingLM.load: the file has SHA-256 ${got}, not the ${sha256.toLowerCase()} asked for`);
 }
 
+/** restoreState()'s `chat` option ({ ids, position }, as lm.chatCache gave it) checked; its ids as an Int32Array. */
+function chatCacheIds(chat, vocabSize) {
+  const what = 'RingLM.restoreState: chat must be the { ids, position } lm.chatCache gave';
+  if (typeof chat !== 'object' || !Number.isSafeInteger(chat.position) || chat.position < 0 || chat.ids == null ||
+      typeof chat.ids.length !== 'number') {
+    throw new TypeError(what);
+  }
+  const ids = Int32Array.from(chat.ids);
+  const bad = ids.findIndex((id, i) => id < 0 || id >= vocabSize || id !== Number(chat.ids[i]));
+  if (bad >= 0) throw new RangeError(`${what}: chat.ids[${bad}] is ${chat.ids[bad]}, not a token id below ${vocabSize}`);
+  return ids;
+}
+
 export class RingLM {
   #module;
   #engine;
@@ -56,7 +74,9 @@ export class RingLM {
   // What the cache holds after the last chat() turn ({ ids, position }), so the next turn can run only the new
   // tokens when its prompt extends them; null once anything else touches the cache.
   #chatCache = null;
-  #endToken = -1;  // the end-of-generation token that ended the last generation, -1 if none did
+  // The end-of-generation token that ended the last generation (-1 if none did): sampled but not yet run, so the
+  // next chat() turn's continuation runs it first, and #chatCache counts it.
+  #endToken = -1;
   #generating = false;
 
   /**
@@ -211,7 +231,8 @@ export class RingLM {
   async *#generate(prompt, options, what, also = []) {
     this.#live();
     if (this.#generating) throw new Error('RingLM.generate: a generation is already running on this model');
-    const o = checkGenerateOptions(this.#module, options, what, also);
+    const o = jsonSchemaOptions(checkGenerateOptions(this.#module, options, what, also), what);
+    let jsonText = '';  // with jsonSchema: the text, to parse at the end
     o.signal?.throwIfAborted();
     this.#generating = true;
     this.#chatCache = null;
@@ -231,6 +252,7 @@ export class RingLM {
         const step = this.#engine.generateStep();
         if (step.error) throw new Error(`RingLM.generate: ${step.error}`);
         if (step.kind === 'prefill') o.onPrefillProgress?.({ done: step.promptDone, total: ids.length });
+        if (o.json && step.text) jsonText += step.text;
         if (step.kind === 'token') {
           if (o.logprobs === undefined) yield { id: step.token, text: step.text };
           else yield { id: step.token, text: step.text, logprobs: tokenLogprobs(this.#engine, this.#engine.tokenLogprobs()) };
@@ -239,6 +261,7 @@ export class RingLM {
           if (step.kind === 'done') this.#endToken = step.token;
           if (step.kind === 'done' && step.text) yield { id: -1, text: step.text };
           const result = { finishReason: step.finishReason, timings: this.#engine.timings(), seed: o.seed };
+          if (o.json) result.json = jsonValue(jsonText, step.finishReason);
           this.lastResult = result;
           return result;
         }
@@ -301,17 +324,36 @@ export class RingLM {
    * template writes first is not doubled), and control-token text in it (the template's <|im_start|>, but also
    * any in the messages, as in llama.cpp and transformers) is read as those tokens.
    * When the new prompt's tokens begin with everything the cache holds from the previous chat() turn (its
-   * prompt, reply and end token), only the rest is run; otherwise the conversation is run from the start.
+   * prompt, reply and end token), only the rest is run; otherwise the conversation is run from the start. The
+   * result's cachedTokens says which: the prompt tokens already in the cache and not run again (0: from the start).
+   * With tools ([{ name, description, parameters }]) the template shows them to the model (unless toolChoice is
+   * 'none') and a reply holding well-formed calls in the template's format returns { finishReason: 'tool_calls',
+   * toolCalls: [{ name, arguments }], content }; toolChoice 'required' or { name } forces one valid call through a
+   * grammar (lib/tools.js, lib/tool-grammar.js). Messages may carry toolCalls (assistant) and toolCallId (tool).
    * @param messages [{ role, content }, ...]
-   * @param options generate()'s options (except keepCache), and template, variables as for applyChatTemplate
+   * @param options generate()'s options (except keepCache), template, variables as for applyChatTemplate, tools,
+   *   toolChoice ('auto' | 'none' | 'required' | { name })
    */
   async *chat(messages, options = {}) {
-    if (options === null || typeof options !== 'object') throw new TypeError('RingLM.chat: options must be an object');
-    const { template, variables, ...generateOptions } = options;
-    if ('keepCache' in generateOptions) throw new TypeError('RingLM.chat: keepCache is not an option of chat(), which reuses the cache by itself');
-    checkGenerateOptions(this.#module, generateOptions, 'RingLM.chat', ['template', 'variables']);  // before any work
-    const text = this.applyChatTemplate(messages, { template, variables, addGenerationPrompt: true });
-    if (this.#generating) throw new Error('RingLM.chat: a generation is already running on this model');
+    const what = 'RingLM.chat';
+    if (options === null || typeof options !== 'object') throw new TypeError(`${what}: options must be an object`);
+    const { template, variables, tools, toolChoice, ...generateOptions } = options;
+    const chatOnly = ['template', 'variables', 'tools', 'toolChoice'];
+    if ('keepCache' in generateOptions) throw new TypeError(`${what}: keepCache is not an option of chat(), which reuses the cache by itself`);
+    checkGenerateOptions(this.#module, generateOptions, what, chatOnly);  // before any work
+    this.#live();
+    // Tools: shown to the template unless toolChoice is 'none'; a forced call is a grammar of its own.
+    const toolList = tools === undefined ? undefined : checkTools(tools, what);
+    const choice = checkToolChoice(toolChoice, toolList, what);
+    const text = this.#renderChat(messages, { template, variables, addGenerationPrompt: true },
+      toolList !== undefined && choice !== 'none' ? toolList : undefined, what);
+    const format = toolList === undefined ? null : this.#toolCallFormat({ template, variables }, what);
+    const forced = choice === 'required' || typeof choice === 'object';
+    if (forced && (generateOptions.grammar !== undefined || generateOptions.jsonSchema !== undefined)) {
+      throw new TypeError(`${what}: toolChoice ${JSON.stringify(choice)} forces a call through a grammar of its own; it does not combine with grammar or jsonSchema`);
+    }
+    const grammar = forced ? toolCallGrammar(format, toolList, what, choice.name) : generateOptions.grammar;
+    if (this.#generating) throw new Error(`${what}: a generation is already running on this model`);
     const ids = chatPromptIds(this, text);
     const stopTokens = [...(generateOptions.stopTokens ?? []), ...this.#chatTemplates.turnEndTokens(this, template ?? this.chatTemplate)];
     const cached = this.#chatCache;
@@ -319,7 +361,7 @@ export class RingLM {
     const reuse = cached !== null && generateOptions.kvCache !== false && this.position === cached.position && ids.length > cached.ids.length &&
       cached.ids.every((id, i) => ids[i] === id);
     const iterator = this.#generate(reuse ? ids.subarray(cached.ids.length) : ids,
-      { ...generateOptions, stopTokens, keepCache: reuse }, 'RingLM.chat', ['template', 'variables']);
+      { ...generateOptions, stopTokens, keepCache: reuse, ...(grammar === undefined ? {} : { grammar }) }, what, chatOnly);
     const reply = [];
     try {
       for (;;) {
@@ -328,7 +370,12 @@ export class RingLM {
           // The end token is sampled but not yet in the cache: the next turn's continuation runs it first.
           const end = this.#endToken >= 0 ? [this.#endToken] : [];
           this.#chatCache = { ids: Int32Array.from([...ids, ...reply, ...end]), position: this.position };
-          return value;
+          value.cachedTokens = reuse ? cached.position : 0;
+          if (format === null || choice === 'none') return value;
+          // The calls are read from the reply's text with its special tokens (Llama 3.1's <|python_tag|>).
+          const replyText = this.detokenize(reply, { special: true, stripLeadingSpace: false });
+          this.lastResult = withToolCalls(value, format, replyText, toolList);
+          return this.lastResult;
         }
         if (value.id >= 0) reply.push(value.id);
         yield value;
@@ -349,14 +396,35 @@ export class RingLM {
    * apply_chat_template renders it: trim_blocks and lstrip_blocks on, raise_exception available).
    * @param messages [{ role: 'system' | 'user' | 'assistant' | ..., content: string, ...more for the template }]
    * @param options { addGenerationPrompt: end with the header of an assistant turn (default true); template: Jinja
-   *   text to use instead of the file's; variables: more template variables (e.g. tools; bos_token and eos_token,
-   *   the texts of the model's BOS and EOS tokens, are given unless overridden here) }
+   *   text to use instead of the file's; variables: more template variables (bos_token and eos_token, the texts of
+   *   the model's BOS and EOS tokens, are given unless overridden here); tools: as chat()'s, shown to the template }
    * @returns the prompt text (tokenize it with { special: true })
    */
-  applyChatTemplate(messages, options) {
+  applyChatTemplate(messages, options = {}) {
+    const what = 'RingLM.applyChatTemplate';
     this.#live();
-    checkOptionNames(this.#module, options, 'ChatTemplateOptions', 'RingLM.applyChatTemplate');
-    return this.#chatTemplates.render(this, messages, options);
+    checkOptionNames(this.#module, options, 'ChatTemplateOptions', what);
+    const { tools, ...rest } = options;
+    const toolList = tools === undefined ? undefined : checkTools(tools, what);
+    const text = this.#renderChat(messages, rest, toolList, what);
+    if (toolList !== undefined) this.#toolCallFormat(rest, what);  // tools the template cannot show are an error
+    return text;
+  }
+
+  /** Render with the chat template; messages' toolCalls and tools ([{ name, ... }]) in the fields templates read. */
+  #renderChat(messages, { template, variables, addGenerationPrompt }, tools, what) {
+    // Variables that are no object are passed as they are, for the renderer to refuse.
+    const merge = tools !== undefined && (variables === undefined || (variables !== null && typeof variables === 'object'));
+    const vars = merge ? { ...variables, tools: templateTools(tools) } : variables;
+    return this.#chatTemplates.render(this, templateMessages(messages, what), { template, variables: vars, addGenerationPrompt });
+  }
+
+  /** The tool-call format of the template chat() renders with; an error naming the template when it has none. */
+  #toolCallFormat({ template, variables }, what) {
+    const name = template !== undefined ? 'the template given' :
+      `the chat template of '${this.metadata['general.name'] ?? 'this model'}' (${this.#info.family})`;
+    const render = (messages, tools) => this.#renderChat(messages, { template, variables, addGenerationPrompt: false }, tools, what);
+    return findToolCallFormat(render, what, name);
   }
 
   /**
@@ -463,11 +531,24 @@ export class RingLM {
   }
 
   /**
+   * What the KV cache holds after the last chat() turn ({ ids, position }: the turn's prompt, reply and end
+   * token), or null when it holds no finished turn. Kept beside saveState()'s bytes and given back to
+   * restoreState(state, { chat }), it lets the next chat() turn run only its new tokens, as it would have
+   * without the save (a page that restores a conversation after a reload, say).
+   */
+  get chatCache() {
+    this.#live();
+    return this.#chatCache && { ids: Int32Array.from(this.#chatCache.ids), position: this.#chatCache.position };
+  }
+
+  /**
    * Return the session to a saveState() snapshot, taken in any build (native, Node, browser: they compute
    * the same bits) of the same model file and context size. Bytes restore at once; a URL, a path (Node), a
    * Blob or an ArrayBuffer is read first and the call returns a Promise.
    */
-  restoreState(state) {
+  restoreState(state, options = {}) {
+    checkOptionNames(this.#module, options, 'RestoreStateOptions', 'RingLM.restoreState');
+    const { chat = null } = options;
     if (!(state instanceof Uint8Array)) {
       const readable = typeof state === 'string' || state instanceof URL || state instanceof ArrayBuffer ||
         (typeof Blob !== 'undefined' && state instanceof Blob);
@@ -475,14 +556,21 @@ export class RingLM {
         throw new TypeError('RingLM.restoreState: state must be the Uint8Array saveState() returned, or a URL, path, Blob or ArrayBuffer holding one');
       }
       this.#live();
-      return this.#restoreStateFrom(state);
+      return this.#restoreStateFrom(state, chat);
     }
+    const chatIds = chat === null ? null : chatCacheIds(chat, this.#info.vocabSize);  // checked before the ring is touched
     const engine = this.#idle('restoreState');
     withHeapCopy(this.#module, state, 'RingLM.restoreState',
       (ptr, n) => this.#check(engine.restoreState(ptr, n), 'restoreState'));
+    if (chatIds === null) return;
+    if (chat.position !== this.position) {
+      throw new Error(`RingLM.restoreState: chat.position is ${chat.position}, but the restored state is at position ${this.position}: ` +
+        'the chat was not saved with this state (the state is restored; the next chat() turn runs from the start)');
+    }
+    this.#chatCache = { ids: chatIds, position: chat.position };
   }
 
-  async #restoreStateFrom(source) {
+  async #restoreStateFrom(source, chat) {
     let bytes;
     if (source instanceof ArrayBuffer) {
       bytes = new Uint8Array(source);
@@ -504,7 +592,7 @@ export class RingLM {
         bytes = new Uint8Array(await response.arrayBuffer());
       }
     }
-    this.restoreState(bytes);
+    this.restoreState(bytes, { chat });
   }
 
   /** How full the KV ring is: { position, kept, capacity, dropped, policy, anchors, windowStart }. */
@@ -547,4 +635,5 @@ export class RingLM {
   }
 }
 
+export { jsonSchemaToGbnf } from './lib/json-schema.js';
 export default RingLM;

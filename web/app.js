@@ -4,11 +4,17 @@
 // textContent or Text nodes, never as HTML.
 //
 // Sections: configuration, the worker, loading models, the sampling form, generating, the experiment, showing
-// things, wiring, test hook.
+// things, wiring, test hook. The model picker (model-picker.js, models.js, last-model.js), the chat kept across
+// reloads (saved-chat.js, chat-store.js) and the offline copy of the page (offline.js, sw.js) live in their files.
 
 import { toElement } from '../wasm/lib/chart.js';
 import { experimentChart } from '../wasm/lib/experiment.js';
 import { RingView } from './ring-view.js';
+import { SUGGESTED_MODELS } from './models.js';
+import { ModelPicker } from './model-picker.js';
+import { lastModel, rememberModel } from './last-model.js';
+import { SavedChat } from './saved-chat.js';
+import { keepPageOffline } from './offline.js';
 
 // ---- configuration ------------------------------------------------------------------------------------
 
@@ -32,6 +38,18 @@ const MEMORY_LIMIT = navigator.deviceMemory ? Math.min(2 ** 32, Math.floor((navi
 /** ?test-hooks in the URL exposes window.ringlmTest (see the end of this file); nothing else changes. */
 const TEST_HOOKS = new URLSearchParams(location.search).has('test-hooks');
 
+/**
+ * The picker's suggested models (models.js). With ?test-hooks, &suggestions=<JSON list in models.js's shape>
+ * replaces them: tests offer small local files instead of real downloads.
+ */
+const SUGGESTIONS = [
+  // The built-in model first, so that it can be chosen again (models/MODEL_CARD.md).
+  { family: 'ringlm', name: 'Built-in: KJV 3.7M', quant: 'Q8_0', size: 4.0e6, url: DEFAULT_MODEL_URL },
+  ...(TEST_HOOKS && new URLSearchParams(location.search).has('suggestions')
+    ? JSON.parse(new URLSearchParams(location.search).get('suggestions'))
+    : SUGGESTED_MODELS),
+];
+
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -46,7 +64,7 @@ const state = {
 
 // ---- the worker ---------------------------------------------------------------------------------------
 
-const TERMINAL = new Set(['loaded', 'load-error', 'done', 'generate-error', 'experiment-done', 'experiment-error']);
+const TERMINAL = new Set(['loaded', 'load-error', 'done', 'generate-error', 'experiment-done', 'experiment-error', 'answer']);
 let worker = null;         // the Worker the page talks to, or null (the next request starts one)
 let workerStarted = false; // it said it is alive: its script and module loaded
 let workersStarted = 0;    // for the test hook
@@ -135,6 +153,13 @@ function request(type, payload, onMessage) {
   });
 }
 
+/** A request answered with { type: 'answer', value | error } (worker.js): resolves to the value, or throws. */
+async function ask(type, payload = {}) {
+  const reply = await request(type, payload);
+  if (reply.type !== 'answer' || reply.error) throw new Error(reply.error?.message ?? `no answer to ${type}`);
+  return reply.value;
+}
+
 function receive(message) {
   if (message.type === 'count') {
     if (message.id === state.countId) showPromptTokens(message.tokens);
@@ -168,11 +193,13 @@ function queueLoad(options) {
 }
 
 /**
- * Loads a model in the worker. `source` is a URL or a File; `kind` says where it came from ('default',
- * 'fallback', 'file', 'url'). Resolves to { ok, error }. With quiet404 a missing file shows no error; with
- * keepAlert the error on show stays.
+ * Loads a model in the worker. `source` is a URL, a File, or several Files (the parts of a split GGUF file);
+ * `kind` says where it came from ('default', 'fallback', 'file', 'url'). Resolves to { ok, error }. With
+ * quiet404 a missing file shows no error; with keepAlert the error on show stays; with remember it is the model
+ * the next visit starts with (when it is a URL the download cache holds). The conversation saved with this model,
+ * if any, is put back.
  */
-async function loadModel({ source, name, kind, quiet404 = false, keepAlert = false }) {
+async function loadModel({ source, name, kind, quiet404 = false, keepAlert = false, remember = false }) {
   if (state.generation) {
     stop();
     await state.generation?.finished;
@@ -183,7 +210,8 @@ async function loadModel({ source, name, kind, quiet404 = false, keepAlert = fal
   }
   const previousPhase = state.phase;
   setPhase('loading');
-  showProgress(0, source instanceof Blob ? source.size : 0, name);
+  picker.setLoaded(loadedUrl(), true);
+  showProgress(0, [source].flat().reduce((sum, part) => sum + (part instanceof Blob ? part.size : 0), 0), name);
   const contextSize = $('context-size').validity.valid ? Number($('context-size').value || 0) : 0;
   const reply = await request('load', { source, contextSize, memoryLimit: MEMORY_LIMIT }, (message) => {
     if (message.type === 'progress') showProgress(message.loaded, message.total, name, message.phase);
@@ -200,10 +228,19 @@ async function loadModel({ source, name, kind, quiet404 = false, keepAlert = fal
     showModel();
     showChatMode();
     showCache(reply.cache);
+    if (remember) {  // chosen by the user (not ?model=, not the start-up default)
+      rememberModel(typeof source === 'string' ? { url: source, name } : { file: name });
+      picker.offer(null);
+    }
+    picker.setLoaded(loadedUrl());
+    picker.refresh();
+    if (state.model.chat) await restoreConversation(state.model);
     setPhase('ready');
     countPromptTokens();
     return { ok: true };
   }
+  picker.setLoaded(loadedUrl());
+  if (worker) picker.refresh();  // without one (it died), asking would start one: the next load does
   if (!(quiet404 && reply.error.httpStatus === 404)) showLoadError(reply.error, name);
   if (reply.error.fatal) {
     const previous = state.model;
@@ -215,9 +252,27 @@ async function loadModel({ source, name, kind, quiet404 = false, keepAlert = fal
   return { ok: false, error: reply.error };
 }
 
-/** At start: the model named by ?model=URL, else the default one, else (404) the test model. */
+/** The URL of the model the worker holds, or '' (none, or a file from the disk). */
+const loadedUrl = () => (typeof state.model?.source === 'string' ? state.model.source : '');
+
+/**
+ * At start: the model named by ?model=URL; else the model loaded last time, when the download cache holds it
+ * (so this works offline; otherwise the picker offers it); else the default one, else (404) the test model.
+ */
 async function loadStartupModel() {
   const requested = new URLSearchParams(location.search).get('model');
+  const last = lastModel();
+  if (!requested && last?.url && last.url !== DEFAULT_MODEL_URL) {
+    await picker.refresh();
+    if (picker.isCached(last.url)) {
+      const result = await queueLoad({ source: last.url, name: last.name, kind: 'url' });
+      if (result.ok) return;
+    } else {
+      picker.offer(last);
+    }
+  } else if (!requested && last?.file) {
+    picker.offer(last);
+  }
   if (requested) {
     const url = new URL(requested, location.href).href;
     await queueLoad({ source: url, name: fileName(url), kind: 'url' });
@@ -230,9 +285,21 @@ async function loadStartupModel() {
   if (!state.model) setPhase('no-model');
 }
 
-function loadFile(file) {
-  if (file) queueLoad({ source: file, name: file.name, kind: 'file' });
+/**
+ * Loads files from the disk: one GGUF file, or the parts of a split one (name-00001-of-0000N.gguf ...), given
+ * to RingLM.load as an array in their names' order.
+ */
+function loadFiles(fileList) {
+  const files = [...(fileList ?? [])].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  if (files.length === 0) return;
+  const name = files.length === 1 ? files[0].name : `${files[0].name} (+${files.length - 1} more parts)`;
+  queueLoad({ source: files.length === 1 ? files[0] : files, name, kind: 'file', remember: true });
 }
+
+/** Loads a model from the picker, a typed URL or the last-model offer. */
+const loadUrl = ({ url, name }) => queueLoad({
+  source: url, name: name ?? fileName(url), kind: url === DEFAULT_MODEL_URL ? 'default' : 'url', remember: true,
+});
 
 // ---- the sampling form --------------------------------------------------------------------------------
 
@@ -348,6 +415,7 @@ function generate() {
       state.conversation = [...messages, { role: 'assistant', content: completionText.data }];
       $('prompt').value = '';
       countPromptTokens();
+      if (state.model) savedChat.save(state.model, state.conversation);
     });
 }
 
@@ -364,8 +432,35 @@ function showChatMode() {
   if (!state.model?.chat) $('chat-mode').checked = false;
   state.conversation = [];
   const chat = chatMode();
+  $('new-chat').hidden = !chat;
   $('prompt-label').textContent = chat ? 'Message' : 'Prompt';
   $('prompt').placeholder = chat ? 'Write a message; the model answers it.' : 'Write the beginning of a text; the model continues it.';
+}
+
+/** After a load: the conversation saved with this model, put back with its KV state (saved-chat.js). */
+async function restoreConversation(model) {
+  const restored = await savedChat.restore(model);
+  if (!restored || state.model !== model) return;
+  $('chat-mode').checked = true;
+  showChatMode();
+  state.conversation = restored.messages;
+  const last = restored.messages.at(-1);
+  const replied = last?.role === 'assistant';
+  clearOutput(transcript(replied ? restored.messages.slice(0, -1) : restored.messages));
+  appendOutput(replied ? last.content : '');
+  $('output').classList.remove('streaming');
+  $('copy').disabled = false;
+  if (restored.cache) showCache(restored.cache);
+}
+
+/** "New chat": forget the conversation, here and in the browser's store. */
+function newChat() {
+  state.conversation = [];
+  clearOutput('');
+  $('output').classList.remove('streaming');
+  $('output-placeholder').hidden = false;
+  $('finish').textContent = '';
+  if (state.model) savedChat.forget(state.model);
 }
 
 function stop() {
@@ -754,6 +849,7 @@ function wire() {
   $('stop').addEventListener('click', stop);
   $('prompt').addEventListener('input', countPromptTokens);
   $('chat-mode').addEventListener('change', showChatMode);
+  $('new-chat').addEventListener('click', newChat);
   $('experiment-run').addEventListener('click', runExperimentPanel);
   $('output').addEventListener('scroll', () => {
     const box = $('output');
@@ -771,13 +867,12 @@ function wire() {
   });
 
   $('file-input').addEventListener('change', (event) => {
-    loadFile(event.target.files[0]);
+    loadFiles(event.target.files);
     event.target.value = '';  // choosing the same file again loads it again
   });
   $('url-form').addEventListener('submit', (event) => {
     event.preventDefault();
-    const url = new URL($('model-url').value, location.href).href;
-    queueLoad({ source: url, name: fileName(url), kind: 'url' });
+    loadUrl({ url: new URL($('model-url').value, location.href).href });
   });
 
   // Drag and drop anywhere on the page. dragenter/dragleave fire for every child: count them.
@@ -801,7 +896,7 @@ function wire() {
     event.preventDefault();
     dragDepth = 0;
     $('drop-overlay').hidden = true;
-    loadFile(event.dataTransfer.files[0]);
+    loadFiles(event.dataTransfer.files);
   });
 
   for (const button of document.querySelectorAll('.alert-close')) {
@@ -825,9 +920,16 @@ function wire() {
   $('isolation').textContent = self.crossOriginIsolated ? 'cross-origin isolated' : 'single-threaded (not cross-origin isolated)';
 }
 
+const picker = new ModelPicker(
+  { list: $('model-list'), others: $('model-others'), othersTitle: $('model-others-title'), offer: $('last-model') },
+  { suggestions: SUGGESTIONS, ask, load: loadUrl, formatBytes },
+);
+const savedChat = new SavedChat({ ask, note: $('chat-note') });
+
 wire();
 $('prompt').value = DEFAULT_PROMPT;
-loadStartupModel();
+// The service worker starts once a model is loaded, so that its copies of the page's files include the worker's.
+const offline = loadStartupModel().then(() => keepPageOffline(async () => (worker ? ask('resources') : [])));
 
 // ---- test hooks ---------------------------------------------------------------------------------------
 // Only with ?test-hooks in the URL (tests/web.test.mjs uses them):
@@ -839,7 +941,8 @@ loadStartupModel();
 //     memory there would);
 //   everyWorkerDiesDuringLoad(on) makes every worker started from then on do that (a model that kills the
 //     worker each time it loads);
-//   workersStarted() counts the workers the page has started.
+//   workersStarted() counts the workers the page has started;
+//   offlineReady() resolves once the service worker keeps copies of the page's files.
 
 if (TEST_HOOKS) {
   window.ringlmTest = {
@@ -856,5 +959,6 @@ if (TEST_HOOKS) {
     workersStarted: () => workersStarted,
     modelInfo: () => state.model?.info ?? null,
     memoryLimit: () => MEMORY_LIMIT,
+    offlineReady: () => offline,  // resolves to the service worker's scope once it keeps the page's files
   };
 }

@@ -3,12 +3,19 @@
 // carries the `id` of the request it answers, so the page can ignore replies to requests it gave up on.
 //
 //   page -> worker
-//     { type: 'load', id, source: URL string | Blob, contextSize, memoryLimit }   (RingLM.load options)
+//     { type: 'load', id, source: URL string | Blob | Blob[], contextSize, memoryLimit }   (RingLM.load options;
+//                                                                      an array: the parts of a split GGUF file)
 //     { type: 'generate', id, prompt, options }                        (RingLM generate() options, no signal)
 //     { type: 'chat', id, messages, options }                          the same through the chat template
 //     { type: 'stop' }                                                 ends the running generation
 //     { type: 'count', id, text }                                      how many tokens a prompt is
 //     { type: 'experiment', id, promptTokens, maxTokens }              the KV cache experiment (wasm/lib/experiment.js)
+//     { type: 'cache-list', id }                                       RingLM.cache.list(): the downloads kept here
+//     { type: 'cache-delete', id, url }                                RingLM.cache.delete(url)
+//     { type: 'chat-save', id, key, messages }                         keep the conversation and the KV state (chat-store.js)
+//     { type: 'chat-restore', id, key }                                put the saved ones back, if they fit this model
+//     { type: 'chat-forget', id, key }                                 delete the saved conversation
+//     { type: 'resources', id }                                        the files this worker fetched (for offline.js)
 //
 //   worker -> page
 //     { type: 'progress', id, loaded, total }                          while the file's bytes arrive
@@ -24,6 +31,9 @@
 //     { type: 'experiment-run', id, kvCache }                          a run of the experiment begins
 //     { type: 'experiment-done', id, result }                          runExperiment()'s result
 //     { type: 'experiment-error', id, error }
+//     { type: 'answer', id, value | error }                            to cache-* and chat-*: chat-restore's value is
+//                                                                      { messages } (null: none saved), or { messages,
+//                                                                      refused } when restoreState refused the state
 //
 //     { type: 'alive', lock }                                          once, at start: the Web Lock this worker holds
 //                                                                      until it ends (null without Web Locks)
@@ -39,6 +49,7 @@
 
 import { RingLM } from '../wasm/ringlm.js';
 import { runExperiment } from '../wasm/lib/experiment.js';
+import { loadChat, saveChat, forgetChat } from './chat-store.js';
 
 const TEST_PARAMETERS = new URLSearchParams(self.location.search);
 const TEST_HOOKS = TEST_PARAMETERS.has('test-hooks');
@@ -198,6 +209,41 @@ async function experiment({ id, promptTokens, maxTokens }) {
   }
 }
 
+// ---- the download cache and saved conversations --------------------------------------------------------
+
+/** Runs `task` and posts its value, or its error, as the answer to request `id`. */
+async function answer(id, task) {
+  try {
+    post({ type: 'answer', id, value: await task() });
+  } catch (error) {
+    post({ type: 'answer', id, error: describeError(error) });
+  }
+}
+
+/** Keeps the conversation the page shows with the KV state it left, so a reload continues it (chat-store.js). */
+async function saveConversation(key, messages) {
+  if (!lm) throw new Error('no model is loaded');
+  const chat = lm.chatCache;
+  await saveChat(key, { messages, state: lm.saveState(), chat, savedAt: Date.now() });
+  return { saved: true };
+}
+
+/**
+ * Puts a saved conversation's KV state back. restoreState() refuses a state of another model file or context
+ * size before touching the cache: then the messages come back with the refusal, for the page to say so.
+ */
+async function restoreConversation(key) {
+  if (!lm) throw new Error('no model is loaded');
+  const saved = await loadChat(key);
+  if (!saved) return { messages: null };
+  try {
+    lm.restoreState(saved.state, { chat: saved.chat });
+  } catch (error) {
+    return { messages: saved.messages, refused: describeError(error) };
+  }
+  return { messages: saved.messages, cache: lm.cacheState };
+}
+
 // ---- messages -----------------------------------------------------------------------------------------
 
 // Loads and generations run one after another; 'stop' and 'count' are answered at once (a running
@@ -222,6 +268,29 @@ self.onmessage = ({ data }) => {
       break;
     case 'stop':
       generation?.controller.abort();
+      break;
+    case 'cache-list':  // read only: answered at once, even while a model downloads
+      answer(data.id, () => RingLM.cache.list());
+      break;
+    case 'cache-delete':
+      enqueue(() => answer(data.id, () => RingLM.cache.delete(data.url)));
+      break;
+    case 'chat-save':
+      enqueue(() => answer(data.id, () => saveConversation(data.key, data.messages)));
+      break;
+    case 'chat-restore':
+      enqueue(() => answer(data.id, () => restoreConversation(data.key)));
+      break;
+    case 'chat-forget':
+      enqueue(() => answer(data.id, () => forgetChat(data.key)));
+      break;
+    case 'resources':
+      answer(data.id, () => [
+        self.location.href,
+        ...performance.getEntriesByType('resource').map((entry) => entry.name),
+        // The threaded build's own Web Workers start from this script (not always listed above).
+        ...(self.crossOriginIsolated ? [new URL('../dist/ringlm-mt.worker.js', import.meta.url).href] : []),
+      ]);
       break;
     case 'count':
       if (lm && !generation) {

@@ -8,7 +8,7 @@
 
 const PARTIAL = -1;  // an end position meaning "the text ran out inside this part"
 
-function parseGrammar(src) {
+export function parseGrammar(src) {
   let i = 0;
   const fail = (what) => { throw new Error(`gbnf reference: ${what} at offset ${i}: ${JSON.stringify(src.slice(i, i + 20))}`); };
   const space = (newlines) => {

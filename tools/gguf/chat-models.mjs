@@ -312,13 +312,14 @@ function tensorData(w, name) {
   return new Float32Array(t.bytes.buffer, t.bytes.byteOffset, t.bytes.length / 4);
 }
 
-export function makeChatModel({ family, vocab, add, start, reply, end }) {
+// `template`: the Jinja text to carry, by default the family's in TEMPLATES (tools/gguf/tool-models.mjs gives its own).
+export function makeChatModel({ family, vocab, add, start, reply, end, template = TEMPLATES[family] }) {
   const w = makeRandomLlama({ seed: 31, dim: DIM, layers: 1, heads: 2, kvHeads: 2, ffn: 64, vocab, ctx: 256,
     name: `ringlm-chat-${family}` });
   for (const key of [...w.metadata.keys()]) if (key.startsWith('tokenizer.')) w.metadata.delete(key);
   const n = add(w);
   if (n !== vocab) throw new Error(`${family}: the tokenizer has ${n} tokens, the model ${vocab} rows`);
-  w.addString('tokenizer.chat_template', TEMPLATES[family]);
+  w.addString('tokenizer.chat_template', template);
 
   for (const name of ['blk.0.attn_output.weight', 'blk.0.ffn_down.weight']) {
     const data = tensorData(w, name);

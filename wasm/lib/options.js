@@ -15,6 +15,9 @@ const JS_OPTIONS = [
     doc: 'add BOS to a string prompt' },
   { name: 'parseSpecial', type: 'boolean', rule: 'true or false', default: false,
     doc: "parse special-token text (e.g. '<s>') in a string prompt as those tokens" },
+  // JSON Schema (lib/json-output.js): translated to `grammar` before generation; the command line reads a file.
+  { name: 'jsonSchema', flag: 'json-schema', type: 'json-schema', rule: 'a JSON Schema (an object or a boolean)', default: null,
+    defaultText: 'none', doc: 'JSON Schema the output must be valid JSON for (a file on the command line); the result has the parsed value as json' },
 ];
 
 const deepFreeze = (o) => {
@@ -51,8 +54,9 @@ export const CALL_OPTIONS = deepFreeze({
   PrefillOptions: ['allLogits'],
   TokenizeOptions: ['addBos', 'addEos', 'special'],
   DetokenizeOptions: ['special', 'stripLeadingSpace'],
-  ChatTemplateOptions: ['addGenerationPrompt', 'template', 'variables'],
+  ChatTemplateOptions: ['addGenerationPrompt', 'template', 'variables', 'tools'],
   ScoreOptions: ['addBos', 'parseSpecial', 'stride'],
+  RestoreStateOptions: ['chat'],
 });
 
 /**
@@ -105,6 +109,9 @@ function checkValue(spec, v, what) {
       return v;
     case 'function':
       if (typeof v !== 'function') throw bad(TypeError, false);
+      return v;
+    case 'json-schema':
+      if (typeof v !== 'boolean' && (v === null || typeof v !== 'object' || Array.isArray(v))) throw bad(TypeError, false);
       return v;
     default:
       throw new Error(`${what}: option ${spec.name} has a type this version does not know (${spec.type})`);
