@@ -80,7 +80,7 @@ test('restoreState refuses a chat that does not fit, and any later call forgets 
   const state = lm.saveState();
   const { ids, position } = lm.chatCache;
   assert.throws(() => lm.restoreState(state, { chat: { ids: [lm.info.vocabSize], position } }),
-    /^RangeError: RingLM\.restoreState: chat must be the \{ ids, position \} lm\.chatCache gave: chat\.ids\[0\] is 50259, not a token id below 50259$/);
+    /^RangeError: RingLM\.restoreState: chat must be the \{ ids, position \} lm\.chatCache gave: chat\.ids\[0\] is 50259, not a token id below 50259 \(the state is restored; the next chat\(\) turn runs from the start\)$/);
   assert.throws(() => lm.restoreState(state, { chat: { ids: [1.5], position } }), /chat\.ids\[0\] is 1\.5/);
   assert.throws(() => lm.restoreState(state, { chat: { ids, position: -1 } }), /^TypeError: RingLM\.restoreState: chat must be/);
   assert.throws(() => lm.restoreState(state, { chat: 'yes' }), /^TypeError: RingLM\.restoreState: chat must be/);

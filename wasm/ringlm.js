@@ -52,15 +52,21 @@ function checkSha256(bytes, sha256) {
 }
 
 /** restoreState()'s `chat` option ({ ids, position }, as lm.chatCache gave it) checked; its ids as an Int32Array. */
-function chatCacheIds(chat, vocabSize) {
-  const what = 'RingLM.restoreState: chat must be the { ids, position } lm.chatCache gave';
+const CHAT_CACHE_SHAPE = 'RingLM.restoreState: chat must be the { ids, position } lm.chatCache gave';
+function chatCacheShape(chat) {
   if (typeof chat !== 'object' || !Number.isSafeInteger(chat.position) || chat.position < 0 || chat.ids == null ||
       typeof chat.ids.length !== 'number') {
-    throw new TypeError(what);
+    throw new TypeError(CHAT_CACHE_SHAPE);
   }
+}
+// After the state restored: ids outside this model's vocabulary mean a chat saved with something else.
+function chatCacheIds(chat, vocabSize) {
   const ids = Int32Array.from(chat.ids);
   const bad = ids.findIndex((id, i) => id < 0 || id >= vocabSize || id !== Number(chat.ids[i]));
-  if (bad >= 0) throw new RangeError(`${what}: chat.ids[${bad}] is ${chat.ids[bad]}, not a token id below ${vocabSize}`);
+  if (bad >= 0) {
+    throw new RangeError(`${CHAT_CACHE_SHAPE}: chat.ids[${bad}] is ${chat.ids[bad]}, not a token id below ${vocabSize} ` +
+      '(the state is restored; the next chat() turn runs from the start)');
+  }
   return ids;
 }
 
@@ -558,11 +564,13 @@ export class RingLM {
       this.#live();
       return this.#restoreStateFrom(state, chat);
     }
-    const chatIds = chat === null ? null : chatCacheIds(chat, this.#info.vocabSize);  // checked before the ring is touched
+    if (chat !== null) chatCacheShape(chat);  // its shape checked before the ring is touched
     const engine = this.#idle('restoreState');
+    // The state first: one of another model or context is refused by name, whatever the chat holds.
     withHeapCopy(this.#module, state, 'RingLM.restoreState',
       (ptr, n) => this.#check(engine.restoreState(ptr, n), 'restoreState'));
-    if (chatIds === null) return;
+    if (chat === null) return;
+    const chatIds = chatCacheIds(chat, this.#info.vocabSize);
     if (chat.position !== this.position) {
       throw new Error(`RingLM.restoreState: chat.position is ${chat.position}, but the restored state is at position ${this.position}: ` +
         'the chat was not saved with this state (the state is restored; the next chat() turn runs from the start)');
