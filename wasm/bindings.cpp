@@ -26,14 +26,20 @@ class WasmEngine {
 public:
   // `data` was _malloc'ed by JS and filled with the file; the engine owns it from here on. `pool`
   // (null in the single-threaded module) is the module's one ThreadPool, owned by JS.
-  std::string load(uintptr_t data, size_t size, int context_size, double memory_limit, ringlm::ThreadPool* pool,
-                   int threads) {
+  // `parts`: [[address, size], ...], one per file part (one for a whole file), each _malloc'ed and owned
+  // from here on.
+  std::string load(val parts, int context_size, double memory_limit, ringlm::ThreadPool* pool, int threads) {
+    std::vector<ringlm::Engine::FilePart> owned;
+    const int n = parts["length"].as<int>();
+    for (int i = 0; i < n; i++) {
+      owned.push_back({reinterpret_cast<uint8_t*>(parts[i][0].as<uintptr_t>()), parts[i][1].as<size_t>()});
+    }
     ringlm::EngineOptions options;
     options.context_size = context_size;
     options.memory_limit = uint64_t(memory_limit);
     options.pool = pool;
     options.threads = threads;
-    const ringlm::Status s = ringlm::Engine::load(reinterpret_cast<uint8_t*>(data), size, options, &engine_);
+    const ringlm::Status s = ringlm::Engine::load(std::move(owned), options, &engine_);
     if (s.ok()) session_ = std::make_unique<ringlm::Session>(*engine_);
     return s.message();
   }

@@ -332,7 +332,68 @@ Status GgufFile::parse(const uint8_t* data, size_t size) {
     }
   }
 
+  f.parts_ = 1;
   *this = std::move(f);
+  return Status();
+}
+
+namespace {
+bool is_split_key(std::string_view key) { return key.substr(0, 6) == "split."; }
+}  // namespace
+
+Status GgufFile::add_part(const uint8_t* data, size_t size) {
+  const std::string where = "part " + std::to_string(parts_ + 1) + " of the split file";
+  uint64_t count = 0;
+  if (!get_uint("split.count", &count, false).ok() || count <= uint64_t(parts_)) {
+    return Status::error(where + " was given, but the first part's split.count is " + std::to_string(count));
+  }
+  GgufFile part;
+  if (Status s = part.parse(data, size); !s.ok()) return Status::error(where + ": " + s.message());
+  uint64_t index = 0, part_count = 0;
+  if (Status s = part.get_uint("split.no", &index, true); !s.ok()) return Status::error(where + ": " + s.message());
+  if (Status s = part.get_uint("split.count", &part_count, true); !s.ok()) return Status::error(where + ": " + s.message());
+  if (index != uint64_t(parts_) || part_count != count) {
+    return Status::error(where + " says it is part " + std::to_string(index + 1) + " of " + std::to_string(part_count) +
+                         ": the parts are out of order or from different files");
+  }
+  for (const GgufKV& kv : part.kvs_) {
+    if (!is_split_key(kv.key) && kv.key != "general.alignment") {
+      return Status::error(where + " carries metadata key '" + std::string(kv.key) +
+                           "'; only the first part's metadata is read, so the file is refused");
+    }
+  }
+  for (const GgufTensor& t : part.tensors_) {
+    if (tensor_index_.count(t.name)) return Status::error(where + ": tensor '" + std::string(t.name) + "' is also in an earlier part");
+  }
+  for (const GgufTensor& t : part.tensors_) {
+    tensor_index_.emplace(t.name, tensors_.size());
+    tensors_.push_back(t);
+  }
+  parts_++;
+  return Status();
+}
+
+Status GgufFile::complete() const {
+  uint64_t count = 1, tensors = 0, first = 0;
+  RINGLM_TRY(get_uint("split.count", &count, false));
+  RINGLM_TRY(get_uint("split.no", &first, false));
+  if (first != 0) {
+    return Status::error("this is part " + std::to_string(first + 1) + " of " + std::to_string(count) +
+                         " of a split GGUF file: load the first part (the others are found beside it)");
+  }
+  if (count > uint64_t(parts_)) {
+    return Status::error("this is part 1 of " + std::to_string(count) + " of a split GGUF file, and " +
+                         (parts_ == 1 ? std::string("only it was given") : std::to_string(parts_) + " parts were given") +
+                         ": load the first part by its name (NAME-00001-of-" + (count < 100000 ? std::string(5 - std::to_string(count).size(), '0') : "") +
+                         std::to_string(count) + ".gguf) so that the others are found beside it, or give every part");
+  }
+  if (count > 1) {
+    RINGLM_TRY(get_uint("split.tensors.count", &tensors, true));
+    if (tensors != tensors_.size()) {
+      return Status::error("the split file's parts hold " + std::to_string(tensors_.size()) + " tensors, but split.tensors.count is " +
+                           std::to_string(tensors));
+    }
+  }
   return Status();
 }
 

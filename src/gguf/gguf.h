@@ -79,6 +79,14 @@ public:
   // Parse `size` bytes at `data`. On failure the GgufFile is left empty.
   Status parse(const uint8_t* data, size_t size);
 
+  // Split files, in llama.cpp's gguf-split layout (NAME-00001-of-0000N.gguf): the first part, given to
+  // parse(), holds all the metadata; every part holds split.no (its index from 0), split.count and
+  // split.tensors.count, and some of the tensors. add_part() parses the next part (index parts()) and adds
+  // its tensors, which stay views into its own buffer; complete() says whether every part is there.
+  Status add_part(const uint8_t* data, size_t size);
+  Status complete() const;
+  int parts() const { return parts_; }
+
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
   size_t data_offset() const { return data_offset_; }
@@ -96,6 +104,7 @@ public:
   Status get_bool(std::string_view key, bool* out, bool required) const;
 
 private:
+  int parts_ = 0;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
   size_t data_offset_ = 0;

@@ -9,11 +9,20 @@
 namespace ringlm {
 
 Status Engine::load(uint8_t* data, size_t size, const EngineOptions& options, std::unique_ptr<Engine>* out) {
+  return load(std::vector<FilePart>{{data, size}}, options, out);
+}
+
+Status Engine::load(std::vector<FilePart> parts, const EngineOptions& options, std::unique_ptr<Engine>* out) {
   std::unique_ptr<Engine> e(new Engine());
-  e->data_ = data;  // owned from here on: ~Engine frees it, on every path
-  e->size_ = size;
-  if (!data) return Status::error("no model data");
-  RINGLM_TRY(e->file_.parse(data, size));
+  e->parts_ = std::move(parts);  // owned from here on: ~Engine frees them, on every path
+  for (const FilePart& p : e->parts_) {
+    if (!p.data) return Status::error("no model data");
+    e->size_ += p.size;
+  }
+  if (e->parts_.empty()) return Status::error("no model data");
+  RINGLM_TRY(e->file_.parse(e->parts_[0].data, e->parts_[0].size));
+  for (size_t i = 1; i < e->parts_.size(); i++) RINGLM_TRY(e->file_.add_part(e->parts_[i].data, e->parts_[i].size));
+  RINGLM_TRY(e->file_.complete());
   RINGLM_TRY(Model::from_gguf(e->file_, &e->model_));
   const Config& c = e->model_.config;
 
@@ -34,7 +43,7 @@ Status Engine::load(uint8_t* data, size_t size, const EngineOptions& options, st
   if (sizeof(void*) == 4) limit = std::min(limit, four_gib);
   if (ctx == 0) {
     // No contextSize: the trained context if it fits, else the largest that does, with some headroom.
-    const int fits = largest_context(c, size, threads, limit - limit / kAutoContextHeadroomDivisor);
+    const int fits = largest_context(c, e->size_, threads, limit - limit / kAutoContextHeadroomDivisor);
     const int trained = std::min(c.context_length, 1 << 24);
     e->context_limit_ = trained <= fits || fits < 16 ? ContextLimit::Trained : ContextLimit::Memory;
     // When not even a small context fits, the trained one is tried: the check below names the sizes.
@@ -42,7 +51,7 @@ Status Engine::load(uint8_t* data, size_t size, const EngineOptions& options, st
   }
   // State the budget before allocating it: the plan that sizes the allocations below.
   const AllocationPlan allocations = AllocationPlan::make(c, ctx, Transformer::kDefaultBatch, threads);
-  e->budget_ = budget_of(allocations, c, size);
+  e->budget_ = budget_of(allocations, c, e->size_);
   if (e->budget_.total() > limit) return over_budget(c, e->budget_, ctx, threads, limit);
   RINGLM_TRY(e->transformer_.init(&e->model_, allocations, options.pool));
   e->logits_.assign(size_t(c.vocab_size), 0.0f);
@@ -104,7 +113,9 @@ Status Engine::over_budget(const Config& c, const MemoryBudget& b, int ctx, int 
   return Status::error(m);
 }
 
-Engine::~Engine() { std::free(data_); }
+Engine::~Engine() {
+  for (FilePart& p : parts_) std::free(p.data);
+}
 
 void Engine::reset() { transformer_.cache().clear(); }
 
@@ -114,14 +125,16 @@ uint64_t Engine::fingerprint() const {
   // changed byte changes the result with overwhelming odds, at memory speed.
   constexpr uint64_t kMultiplier = 0x9e3779b97f4a7c15ull;
   uint64_t h = uint64_t(size_) * kMultiplier;
-  size_t i = 0;
-  for (; i + 8 <= size_; i += 8) {
-    uint64_t word;
-    std::memcpy(&word, data_ + i, 8);
-    h = (h ^ word) * kMultiplier;
-    h ^= h >> 29;
+  for (const FilePart& p : parts_) {
+    size_t i = 0;
+    for (; i + 8 <= p.size; i += 8) {
+      uint64_t word;
+      std::memcpy(&word, p.data + i, 8);
+      h = (h ^ word) * kMultiplier;
+      h ^= h >> 29;
+    }
+    for (; i < p.size; i++) h = ((h ^ p.data[i]) * kMultiplier) ^ (h >> 31);
   }
-  for (; i < size_; i++) h = ((h ^ data_[i]) * kMultiplier) ^ (h >> 31);
   fingerprint_ = h != 0 ? h : 1;  // 0 means "not yet"
   return fingerprint_;
 }
