@@ -46,9 +46,15 @@ export interface LoadOptions {
    * private windows) the model loads without one. See `RingLM.cache`.
    */
   cache?: boolean;
-  /** The file's SHA-256 (64 hex digits): a file that hashes otherwise is refused (and not kept in the cache). */
-  sha256?: string;
+  /**
+   * The file's SHA-256 (64 hex digits): a file that hashes otherwise is refused (and not kept in the cache). A split
+   * file takes one per part, in order.
+   */
+  sha256?: string | string[];
 }
+
+/** Where a model file (or one part of a split file) comes from. */
+export type ModelSource = ArrayBuffer | ArrayBufferView | Blob | URL | string;
 
 /** A stored download (see LoadOptions.cache). */
 export interface CachedModel {
@@ -460,9 +466,12 @@ export declare class RingLM {
   static generateOptionSchema(): Promise<readonly Readonly<GenerateOptionSpec>[]>;
   /**
    * Load a GGUF model. The file is copied once into wasm memory; weights are used in place.
-   * @param source the file's bytes, a Blob/File, a URL, or (in Node) a file path.
+   * @param source the file's bytes, a Blob/File, a URL, or (in Node) a file path. A split file (llama.cpp's
+   *   gguf-split layout): the first part's path or URL (`NAME-00001-of-0000N.gguf`; the others are found beside it
+   *   by name), or an array of every part in order (each a path, URL, Blob or bytes). An http(s) URL's GGUF header is
+   *   read first (Range requests): a model that cannot fit memoryLimit is refused before it is downloaded.
    */
-  static load(source?: ArrayBuffer | ArrayBufferView | Blob | URL | string, options?: LoadOptions): Promise<RingLM>;
+  static load(source?: ModelSource | ModelSource[], options?: LoadOptions): Promise<RingLM>;
 
   /** Hyperparameters and sizes of the loaded model. */
   readonly info: Readonly<ModelInfo>;

@@ -56,11 +56,23 @@ public:
   struct FilePart {
     uint8_t* data;
     size_t size;
+    std::string name;  // a path or URL, for messages
   };
   static Status load(std::vector<FilePart> parts, const EngineOptions& options, std::unique_ptr<Engine>* out);
   // The memory a model with config `c`, loaded from `file_bytes` bytes with `context_size`, will take
   // when `threads` threads share its work.
   static MemoryBudget plan(const Config& c, uint64_t file_bytes, int context_size, int threads = 1);
+  // What a load with `options` of a model with config `c` and `file_bytes` bytes would get: its context size,
+  // what decided it, and its budget; or the refusal load() would give (over the memory limit, with what would
+  // fit). load() decides with this, and so can a front end from a file's header alone (preflight.h).
+  struct ContextFit {
+    int context_size = 0;
+    ContextLimit limited_by = ContextLimit::Option;
+    MemoryBudget budget;
+  };
+  static Status fit(const Config& c, uint64_t file_bytes, const EngineOptions& options, ContextFit* out);
+  // The threads a load with `options` uses: options.threads of the pool (all when 0), 1 without a pool.
+  static int threads_for(const EngineOptions& options);
   // The largest contextSize whose budget stays within `limit`, a multiple of 256 when it is 256 or more
   // (as llama.cpp pads its contexts); 0 when not even one token fits.
   static int largest_context(const Config& c, uint64_t file_bytes, int threads, uint64_t limit);

@@ -406,7 +406,7 @@ int main(int argc, char** argv) {
     uint8_t* data = nullptr;
     size_t size = 0;
     const bool read = read_file(path, &data, &size, &error);
-    parts.push_back({data, size});  // the engine frees them, or the loop below on failure
+    parts.push_back({data, size, path});  // the engine frees them, or the loop below on failure
     if (!read) {
       for (auto& p : parts) std::free(p.data);
       return fail(error);
