@@ -130,6 +130,7 @@ test('in wasm: the first part\'s path, an array of paths, of bytes, of Blobs: th
   const lm = await RingLM.load(PARTS[0], { contextSize: 64 });
   try {
     assert.equal(lm.info.fileBytes, PARTS.reduce((n, p) => n + statSync(p).size, 0), 'the parts together');
+    assert.equal(lm.info.fileParts, 3);
   } finally {
     lm.dispose();
   }

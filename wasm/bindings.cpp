@@ -195,6 +195,7 @@ public:
                                                                      : "rope");
     o.set("tensorTypes", types);
     o.set("fileBytes", double(engine_->file_bytes()));
+    o.set("fileParts", engine_->file_parts());
     o.set("weightBytesPerToken", double(engine_->model().weight_bytes()));
     o.set("kvBytes", double(engine_->kv_bytes()));
     o.set("scratchBytes", double(engine_->scratch_bytes()));

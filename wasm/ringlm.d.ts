@@ -123,8 +123,10 @@ export interface ModelInfo {
   defaultContextPolicy: ContextPolicy;
   /** Tensor types present in the file, e.g. ["F32", "Q8_0"]. */
   tensorTypes: string[];
-  /** Size of the GGUF file held in wasm memory. */
+  /** Size of the GGUF file held in wasm memory (all its parts, for a split file). */
   fileBytes: number;
+  /** How many files the model was loaded from: 1, or a split file's part count. */
+  fileParts: number;
   /** Weight bytes read to produce one token. */
   weightBytesPerToken: number;
   /** Bytes of the KV cache, allocated once at load. */
