@@ -145,7 +145,13 @@ test('URLs: the first part\'s URL finds the others, with and without the downloa
   assert.ok(progress.every((p) => p.total === total));
 
   await RingLM.cache.clear();
-  assert.deepEqual(await wasmLogits(url, { cache: true }), reference);
+  const cached = [];
+  assert.deepEqual(await wasmLogits(url, { cache: true, onProgress: (p) => cached.push(p) }), reference);
+  const downloads = cached.filter((p) => p.phase === 'download');
+  assert.deepEqual([...new Set(downloads.map((p) => `${p.part}/${p.parts}`))], ['0/3', '1/3', '2/3'], 'each part\'s download, in order');
+  assert.deepEqual(PARTS.map((file, i) => downloads.filter((p) => p.part === i).at(-1).loaded), PARTS.map((file) => statSync(file).size));
+  assert.equal(cached.at(-1).phase, 'read');
+  assert.equal(cached.at(-1).loaded, total, 'then the read of the whole set');
   const listed = await RingLM.cache.list();
   assert.deepEqual(listed.map((e) => path.basename(new URL(e.url).pathname)).sort(), [1, 2, 3].map((i) => partName('model', i, 3)));
   assert.ok(listed.every((e) => e.complete));

@@ -11,6 +11,12 @@ export interface LoadProgress {
   loaded: number;
   /** Bytes expected, or 0 when the server does not say. */
   total: number;
+  /**
+   * A split file's download into the cache: which part (from 0) of how many; loaded and total are then that part's.
+   * Reads count the whole set.
+   */
+  part?: number;
+  parts?: number;
 }
 
 export interface LoadOptions {
