@@ -30,15 +30,19 @@ function storedBytes() {
 const modelBytes = (seed) => makeRandomLlama({ seed, dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, vocab: 300, ctx: 128, type: 'Q8_0' }).toBuffer();
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
+/** A Range request for a file's first bytes: the header read before a download (wasm/lib/preflight.js). */
+const headerRead = (range) => /^bytes=0-\d+$/.test(range ?? '');
+
 /**
  * A file server whose file, and its misbehaviour, the test sets: `cutAfter` bytes into a body the connection
- * drops (for the next `cuts` responses); every request is logged with its method and Range header.
+ * drops (for the next `cuts` responses but header reads); `noRange` ignores Range headers (the whole file, 200); every request is
+ * logged with its method and Range header.
  */
 function fileServer(port = 0) {
-  const state = { file: Buffer.alloc(0), etag: '"0"', cuts: 0, cutAfter: 0, log: [] };
+  const state = { file: Buffer.alloc(0), etag: '"0"', cuts: 0, cutAfter: 0, noRange: false, log: [] };
   const server = createServer((req, res) => {
     state.log.push({ method: req.method, range: req.headers.range ?? null, ifRange: req.headers['if-range'] ?? null });
-    const range = byteRange(req.headers.range, req.headers['if-range'], state.etag, state.file.length);
+    const range = state.noRange ? null : byteRange(req.headers.range, req.headers['if-range'], state.etag, state.file.length);
     const headers = { ETag: state.etag, 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream' };
     if (range === 'unsatisfiable') {
       res.writeHead(416, { ...headers, 'Content-Range': `bytes */${state.file.length}` });
@@ -48,7 +52,7 @@ function fileServer(port = 0) {
     if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${state.file.length}`;
     res.writeHead(range ? 206 : 200, { ...headers, 'Content-Length': body.length });
     if (req.method === 'HEAD') return res.end();
-    if (state.cuts > 0) {
+    if (state.cuts > 0 && !headerRead(req.headers.range)) {
       state.cuts--;
       // Drop the connection once the client has stored some of what was sent (on a loaded machine it may not
       // have read a byte 20 ms later, and a resumption needs something to resume from); give up waiting after 10 s.
@@ -139,10 +143,10 @@ test('a connection dropped mid-download resumes with a Range request, and the re
   srv.state.cutAfter = Math.floor(A.length * 0.4);
   const r = await logitsOf(srv.url, { cache: true });
   assert.deepEqual(r.logits, reference);
-  const gets = srv.state.log.filter((q) => q.method === 'GET');
+  const gets = srv.state.log.filter((q) => q.method === 'GET' && !headerRead(q.range));
   assert.equal(gets.length, 2, JSON.stringify(srv.state.log));
   assert.equal(gets[0].range, null);
-  assert.match(gets[1].range, /^bytes=(\d+)-$/);
+  assert.match(gets[1].range, /^bytes=(\d+)-$/, JSON.stringify(srv.state.log));
   assert.ok(Number(/\d+/.exec(gets[1].range)[0]) > 0, 'the second request starts after what had arrived');
   assert.equal(gets[1].ifRange, '"a1"', 'guarded by the ETag');
 });
@@ -162,7 +166,7 @@ test('a download that keeps failing is left partial, listed, and the next load r
   srv.state.log.length = 0;
   const r = await logitsOf(srv.url, { cache: true, sha256: sha(A) });
   assert.deepEqual(r.logits, reference);
-  const get = srv.state.log.find((q) => q.method === 'GET');
+  const get = srv.state.log.find((q) => q.method === 'GET' && !headerRead(q.range));
   assert.equal(get.range, `bytes=${partial.size}-`, 'it asked only for the rest');
   assert.ok(r.progress.find((p) => p.phase === 'download').loaded >= partial.size, 'progress counts the stored part');
   assert.equal((await RingLM.cache.list())[0].complete, true);
@@ -204,11 +208,11 @@ test('SHA-256 and the memory limit are checked; a refused file is not kept; the 
     rmSync(file, { force: true });
   }
 
-  // Over the limit: refused from the HEAD request's size, before any GET.
+  // Over the limit: refused from the file's first bytes (a Range request), before its body is asked for.
   srv.state.log.length = 0;
   await assert.rejects(logitsOf(srv.url, { cache: true, memoryLimit: 4096 }),
-    /tiny\.gguf is [\d.]+ MiB, more than the memory limit of 0\.0 MiB: it was not downloaded/);
-  assert.deepEqual(srv.state.log.map((r) => r.method), ['HEAD']);
+    /tiny\.gguf: the model needs [\d.]+ MiB .*more than the memory limit of 0\.0 MiB.*nothing was downloaded/);
+  assert.deepEqual(srv.state.log.map((r) => `${r.method} ${r.range}`), ['GET bytes=0-1048575']);
 
   assert.deepEqual((await logitsOf(srv.url, { cache: true })).logits, reference, 'and the next load works');
   await assert.rejects(RingLM.load(srv.url, { cache: 'yes' }), /cache must be true or false/);
@@ -256,4 +260,90 @@ test('ringlm pull, ls, rm and -m URL', async () => {
   const rm = await cli('rm', srv.url);
   assert.equal(rm.code, 0, rm.stderr);
   assert.match((await cli('ls')).stdout, /^0 models, 0\.0 MB in /);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The memory check before a download (wasm/lib/preflight.js): the GGUF header, read with Range requests, sized by
+// the engine's own budget rule.
+
+// A model whose file is most of its budget (a large vocabulary), with a header that needs no second request.
+const LARGE = makeRandomLlama({ seed: 4, dim: 128, layers: 2, heads: 4, kvHeads: 2, ffn: 256, vocab: 4000, ctx: 128, type: 'F32' }).toBuffer();
+
+/** The error a load gives, as text (null if it loads). */
+const refusal = (source, options) => RingLM.load(source, options).then((lm) => { lm.dispose(); return null; }, (e) => e.message);
+
+test('a model that cannot fit is refused from its header before the download, with the load\'s own message', async () => {
+  srv.setFile(A, '"a1"');
+  for (const cache of [true, false]) {
+    await RingLM.cache.clear();
+    srv.state.log.length = 0;
+    // Too large a context for the limit: the same words a load of the bytes gives, with the context that fits.
+    const options = { contextSize: 200_000, memoryLimit: 8 << 20, cache };
+    const local = await refusal(A, options);
+    assert.match(local, /^RingLM\.load: the model needs .* for contextSize 200000 .*; choose a smaller contextSize \(\d+ would fit\)$/);
+    const remote = await refusal(srv.url, options);
+    assert.equal(remote, `RingLM.load: ${srv.url}: ${local.slice('RingLM.load: '.length)} (read from the file's first bytes: nothing was downloaded)`);
+    assert.deepEqual(srv.state.log.map((r) => `${r.method} ${r.range}`), ['GET bytes=0-1048575'], 'only the first bytes were asked for');
+    assert.deepEqual(await RingLM.cache.list(), []);
+
+    // A file too large for any context: the size of one that would fit (a model whose file is most of its budget).
+    srv.setFile(LARGE, '"large"');
+    const tight = await refusal(srv.url, { memoryLimit: LARGE.length + (64 << 10), cache });
+    srv.setFile(A, '"a1"');
+    const m = /even a small contextSize does not fit: use a smaller or more quantized model \(a file of at most ([\d.]+) MiB would fit with contextSize 128\).*nothing was downloaded/.exec(tight);
+    assert.ok(m, tight);
+    assert.ok(Number(m[1]) > 0 && Number(m[1]) < LARGE.length / 2 ** 20, 'smaller than this file: the KV ring and scratch need the rest');
+    assert.equal(tight.replace(/ \(read from.*$/, '').replace(`${srv.url}: `, ''), await refusal(LARGE, { memoryLimit: LARGE.length + (64 << 10) }));
+    assert.ok(srv.state.log.every((r) => r.range === 'bytes=0-1048575'), 'still nothing but first bytes');
+  }
+  // Within the limit, the context picked from the header is the one the load gets.
+  const memoryLimit = A.length + (1 << 20);
+  const local = await RingLM.load(A, { memoryLimit });
+  const remote = await RingLM.load(srv.url, { memoryLimit, cache: false });
+  assert.equal(remote.info.contextSize, local.info.contextSize);
+  assert.equal(remote.info.contextLimitedBy, local.info.contextLimitedBy);
+  local.dispose();
+  remote.dispose();
+});
+
+test('a header larger than the first request is read in growing Range requests', async () => {
+  const w = makeRandomLlama({ seed: 3, dim: 128, layers: 2, heads: 4, kvHeads: 2, ffn: 256, vocab: 4000, ctx: 128, type: 'F32' });
+  w.addString('general.description', 'a long description. '.repeat(150_000));  // 3 MB of metadata, 4 MB of weights
+  const big = w.toBuffer();
+  srv.setFile(big, '"big"');
+  try {
+    srv.state.log.length = 0;
+    const r = await refusal(srv.url, { contextSize: 1 << 20, memoryLimit: big.length + (1 << 20), cache: false });
+    assert.match(r, /choose a smaller contextSize \(\d+ would fit\).*nothing was downloaded/);
+    const ranges = srv.state.log.map((q) => q.range);
+    assert.ok(ranges.length >= 2 && ranges.every((q) => /^bytes=0-\d+$/.test(q)), JSON.stringify(ranges));
+    assert.ok(Number(/-(\d+)/.exec(ranges.at(-1))[1]) + 1 >= 3_000_000, 'the last request reaches past the metadata');
+    assert.ok(Number(/-(\d+)/.exec(ranges.at(-1))[1]) + 1 < big.length, 'and not the whole file');
+
+    srv.state.log.length = 0;
+    const lm = await RingLM.load(srv.url, { contextSize: 64, cache: false });
+    lm.dispose();
+    assert.equal(srv.state.log.at(-1).range, null, 'then the file is downloaded');
+  } finally {
+    srv.setFile(A, '"a1"');
+  }
+});
+
+test('a server without Range requests: the size alone is checked, before the download', async () => {
+  srv.setFile(A, '"a1"');
+  srv.state.noRange = true;
+  try {
+    for (const cache of [true, false]) {
+      await RingLM.cache.clear();
+      await assert.rejects(RingLM.load(srv.url, { memoryLimit: 4096, cache }),
+        /tiny\.gguf is [\d.]+ MiB, more than the memory limit of 0\.0 MiB: it was not downloaded/);
+      assert.deepEqual(await RingLM.cache.list(), []);
+      // The header could not be read first: a context too large is found by the load, after the download.
+      const late = await refusal(srv.url, { contextSize: 200_000, memoryLimit: 8 << 20, cache });
+      assert.match(late, /^RingLM\.load: the model needs .* for contextSize 200000 .*would fit\)$/);
+      assert.deepEqual((await logitsOf(srv.url, { cache })).logits, reference, 'and a model that fits loads');
+    }
+  } finally {
+    srv.state.noRange = false;
+  }
 });

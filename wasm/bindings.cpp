@@ -13,6 +13,7 @@
 
 #include "model/engine.h"
 #include "model/family.h"
+#include "model/preflight.h"
 #include "generate/options.h"
 #include "generate/score.h"
 #include "generate/session.h"
@@ -26,14 +27,21 @@ class WasmEngine {
 public:
   // `data` was _malloc'ed by JS and filled with the file; the engine owns it from here on. `pool`
   // (null in the single-threaded module) is the module's one ThreadPool, owned by JS.
-  std::string load(uintptr_t data, size_t size, int context_size, double memory_limit, ringlm::ThreadPool* pool,
-                   int threads) {
+  // `parts`: [[address, size, name], ...], one per file part (one for a whole file), each _malloc'ed and
+  // owned from here on; the name (a path or URL) is for messages.
+  std::string load(val parts, int context_size, double memory_limit, ringlm::ThreadPool* pool, int threads) {
+    std::vector<ringlm::Engine::FilePart> owned;
+    const int n = parts["length"].as<int>();
+    for (int i = 0; i < n; i++) {
+      owned.push_back({reinterpret_cast<uint8_t*>(parts[i][0].as<uintptr_t>()), parts[i][1].as<size_t>(),
+                       parts[i][2].as<std::string>()});
+    }
     ringlm::EngineOptions options;
     options.context_size = context_size;
     options.memory_limit = uint64_t(memory_limit);
     options.pool = pool;
     options.threads = threads;
-    const ringlm::Status s = ringlm::Engine::load(reinterpret_cast<uint8_t*>(data), size, options, &engine_);
+    const ringlm::Status s = ringlm::Engine::load(std::move(owned), options, &engine_);
     if (s.ok()) session_ = std::make_unique<ringlm::Session>(*engine_);
     return s.message();
   }
@@ -187,6 +195,7 @@ public:
                                                                      : "rope");
     o.set("tensorTypes", types);
     o.set("fileBytes", double(engine_->file_bytes()));
+    o.set("fileParts", engine_->file_parts());
     o.set("weightBytesPerToken", double(engine_->model().weight_bytes()));
     o.set("kvBytes", double(engine_->kv_bytes()));
     o.set("scratchBytes", double(engine_->scratch_bytes()));
@@ -362,6 +371,43 @@ std::string closest_name(const std::string& name, val known) {
   return ringlm::closest_name(name, emscripten::vecFromJSArray<std::string>(known));
 }
 
+// What loading a model would take, from its files' first bytes (src/model/preflight.h). `parts`:
+// [[address, bytes there, file size, name], ...], read during the call only. Returns { error } or
+// { needPart, needBytes } (more of that part's header first) or { contextSize, contextLimitedBy,
+// architecture, fileBytes, kvBytes, scratchBytes, totalBytes }.
+val preflight(val parts, int context_size, double memory_limit, ringlm::ThreadPool* pool, int threads) {
+  std::vector<ringlm::HeaderPart> headers;
+  const int n = parts["length"].as<int>();
+  for (int i = 0; i < n; i++) {
+    headers.push_back({reinterpret_cast<const uint8_t*>(parts[i][0].as<uintptr_t>()), parts[i][1].as<size_t>(),
+                       uint64_t(parts[i][2].as<double>()), parts[i][3].as<std::string>()});
+  }
+  ringlm::EngineOptions options;
+  options.context_size = context_size;
+  options.memory_limit = uint64_t(memory_limit);
+  options.pool = pool;
+  options.threads = threads;
+  ringlm::Preflight p;
+  const ringlm::Status s = ringlm::preflight(headers, options, &p);
+  val o = val::object();
+  if (!s.ok()) {
+    o.set("error", s.message());
+  } else if (p.need_part >= 0) {
+    o.set("needPart", p.need_part);
+    o.set("needBytes", double(p.need_bytes));
+  } else {
+    const ringlm::MemoryBudget& b = p.fit.budget;
+    o.set("contextSize", p.fit.context_size);
+    o.set("contextLimitedBy", std::string(ringlm::context_limit_name(p.fit.limited_by)));
+    o.set("architecture", p.architecture);
+    o.set("fileBytes", double(b.file_bytes));
+    o.set("kvBytes", double(b.kv_bytes));
+    o.set("scratchBytes", double(b.scratch_bytes + b.logits_bytes));
+    o.set("totalBytes", double(b.total()));
+  }
+  return o;
+}
+
 // Bytes of the wasm heap in use (malloc'ed and not freed): what leak tests watch.
 double heap_bytes_in_use() { return double(mallinfo().uordblks); }
 
@@ -369,6 +415,7 @@ EMSCRIPTEN_BINDINGS(ringlm) {
   emscripten::function("heapBytesInUse", &heap_bytes_in_use);
   emscripten::function("generateOptionSchema", &generate_option_schema);
   emscripten::function("closestName", &closest_name);
+  emscripten::function("preflight", &preflight, emscripten::allow_raw_pointers());
   // Threads that engines use in turn; JS makes one per module (the threaded one) and never frees it.
   emscripten::class_<ringlm::ThreadPool>("ThreadPool")
       .constructor<int>()

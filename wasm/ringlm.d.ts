@@ -11,6 +11,12 @@ export interface LoadProgress {
   loaded: number;
   /** Bytes expected, or 0 when the server does not say. */
   total: number;
+  /**
+   * A split file's download into the cache: which part (from 0) of how many; loaded and total are then that part's.
+   * Reads count the whole set.
+   */
+  part?: number;
+  parts?: number;
 }
 
 export interface LoadOptions {
@@ -46,9 +52,15 @@ export interface LoadOptions {
    * private windows) the model loads without one. See `RingLM.cache`.
    */
   cache?: boolean;
-  /** The file's SHA-256 (64 hex digits): a file that hashes otherwise is refused (and not kept in the cache). */
-  sha256?: string;
+  /**
+   * The file's SHA-256 (64 hex digits): a file that hashes otherwise is refused (and not kept in the cache). A split
+   * file takes one per part, in order.
+   */
+  sha256?: string | string[];
 }
+
+/** Where a model file (or one part of a split file) comes from. */
+export type ModelSource = ArrayBuffer | ArrayBufferView | Blob | URL | string;
 
 /** A stored download (see LoadOptions.cache). */
 export interface CachedModel {
@@ -117,8 +129,10 @@ export interface ModelInfo {
   defaultContextPolicy: ContextPolicy;
   /** Tensor types present in the file, e.g. ["F32", "Q8_0"]. */
   tensorTypes: string[];
-  /** Size of the GGUF file held in wasm memory. */
+  /** Size of the GGUF file held in wasm memory (all its parts, for a split file). */
   fileBytes: number;
+  /** How many files the model was loaded from: 1, or a split file's part count. */
+  fileParts: number;
   /** Weight bytes read to produce one token. */
   weightBytesPerToken: number;
   /** Bytes of the KV cache, allocated once at load. */
@@ -553,9 +567,12 @@ export declare class RingLM {
   static generateOptionSchema(): Promise<readonly Readonly<GenerateOptionSpec>[]>;
   /**
    * Load a GGUF model. The file is copied once into wasm memory; weights are used in place.
-   * @param source the file's bytes, a Blob/File, a URL, or (in Node) a file path.
+   * @param source the file's bytes, a Blob/File, a URL, or (in Node) a file path. A split file (llama.cpp's
+   *   gguf-split layout): the first part's path or URL (`NAME-00001-of-0000N.gguf`; the others are found beside it
+   *   by name), or an array of every part in order (each a path, URL, Blob or bytes). An http(s) URL's GGUF header is
+   *   read first (Range requests): a model that cannot fit memoryLimit is refused before it is downloaded.
    */
-  static load(source?: ArrayBuffer | ArrayBufferView | Blob | URL | string, options?: LoadOptions): Promise<RingLM>;
+  static load(source?: ModelSource | ModelSource[], options?: LoadOptions): Promise<RingLM>;
 
   /** Hyperparameters and sizes of the loaded model. */
   readonly info: Readonly<ModelInfo>;

@@ -11,6 +11,7 @@
 //   runtime.js  which wasm build a model runs in (threads or not), one instance of each per realm
 //   source.js   a model file's bytes (path, URL, Blob, bytes) into wasm memory, copied once
 //   cache.js    downloaded models kept on this machine (OPFS in browsers, a folder in Node), resumable
+//   preflight.js  a URL's GGUF header read first, so a model that cannot fit is refused before its download
 //   sha256.js   SHA-256 over chunks, for checking downloads
 //   heap.js     lending bytes to C++ for one call
 //   options.js  generate()'s options, checked against the core's schema (src/generate/options.h)
@@ -22,8 +23,9 @@
 
 import { withHeapCopy } from './lib/heap.js';
 import { getModule, threadCount, anyModule, memoryUsage, nextTurn, isNode } from './lib/runtime.js';
-import { DEFAULT_MODEL_URL, describeSource } from './lib/source.js';
-import { cachedSource, modelCache } from './lib/cache.js';
+import { DEFAULT_MODEL_URL, describeSource, splitParts } from './lib/source.js';
+import { cachedSource, isStored, modelCache } from './lib/cache.js';
+import { checkBeforeDownload } from './lib/preflight.js';
 import { Sha256 } from './lib/sha256.js';
 import { checkGenerateOptions, checkOptionNames, generateOptionSchema } from './lib/options.js';
 import { tokenId, tokenIds } from './lib/checks.js';
@@ -41,6 +43,14 @@ const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 function httpUrl(source) {
   const text = source instanceof URL ? source.href : typeof source === 'string' ? source : null;
   return text !== null && /^https?:/i.test(text) ? new URL(text).href : null;
+}
+
+/** What messages call a part of a model besides its number: its path or URL, or a File's name. */
+function partName(source) {
+  if (typeof source === 'string') return source;
+  if (source instanceof URL) return source.href;
+  if (typeof source?.name === 'string' && source.name) return source.name;
+  return '';  // bytes: the part's number says which
 }
 
 /** Throws unless `bytes` hash to `sha256`. */
@@ -148,8 +158,11 @@ export class RingLM {
       throw new TypeError('RingLM.load: onProgress must be a function');
     }
     if (typeof cache !== 'boolean') throw new TypeError(`RingLM.load: cache must be true or false (got ${cache})`);
-    if (sha256 !== undefined && !(typeof sha256 === 'string' && /^[0-9a-f]{64}$/i.test(sha256))) {
-      throw new TypeError(`RingLM.load: sha256 must be 64 hexadecimal digits (got ${JSON.stringify(sha256)})`);
+    const sources = splitParts(source);
+    const hashes = sha256 === undefined ? [] : Array.isArray(sha256) ? sha256 : [sha256];
+    if (sha256 !== undefined && (hashes.length !== sources.length || !hashes.every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/i.test(h)))) {
+      throw new TypeError(`RingLM.load: sha256 must be 64 hexadecimal digits${sources.length > 1 ? `, one per part (${sources.length})` : ''} ` +
+        `(got ${JSON.stringify(sha256)})`);
     }
     const threads = await threadCount(options.threads);
     const { Module, pool } = await getModule(threads);
@@ -157,28 +170,56 @@ export class RingLM {
     // The file is the bulk of the budget: refuse it before allocating (the engine checks the rest), and a URL's
     // before downloading it when the cache asks the server for its size first.
     const limit = Math.min(memoryLimit || 2 ** 32, 2 ** 32);
-    const url = httpUrl(source);
-    const stored = url && cache ? await cachedSource(url, { sha256, limit, onProgress }) : null;
-    const { size, fill } = await describeSource(stored ?? source);
-    if (size === 0) throw new Error('RingLM.load: the model file is empty');
+    // A model at URLs is sized from its files' first bytes before any is downloaded (lib/preflight.js).
+    const urls = sources.map(httpUrl);
+    if (urls.every((url) => url) && !(cache && (await Promise.all(urls.map(isStored))).every(Boolean))) {
+      await checkBeforeDownload(Module, urls, { contextSize, memoryLimit, limit, pool, threads });
+    }
+    const names = sources.map(partName);
+    const inPart = (i, e) => (sources.length > 1 ? Object.assign(new Error(
+      `RingLM.load: part ${i + 1} of ${sources.length}${names[i] ? ` (${names[i]})` : ''}: ${e.message.replace(/^RingLM\.load: /, '')}`, { cause: e })) : e);
+    const parts = [];
+    for (const [i, part] of sources.entries()) {
+      const url = urls[i];
+      const more = sources.length > 1 ? { part: i, parts: sources.length } : {};
+      try {
+        const stored = url && cache
+          ? await cachedSource(url, { sha256: hashes[i], limit, onProgress: onProgress && ((p) => onProgress({ ...p, ...more })) })
+          : null;
+        parts.push({ ...(await describeSource(stored ?? part)), phase: url && !stored ? 'download' : 'read', sha256: stored ? null : hashes[i] });
+      } catch (e) {
+        throw inPart(i, e);
+      }
+    }
+    const size = parts.reduce((sum, p) => sum + p.size, 0);
+    for (const [i, p] of parts.entries()) if (p.size === 0) throw inPart(i, new Error('RingLM.load: the model file is empty'));
     if (size > limit) {
       throw new Error(`RingLM.load: the file is ${(size / 2 ** 20).toFixed(1)} MiB, more than the memory limit of ` +
         `${(limit / 2 ** 20).toFixed(1)} MiB${limit === 2 ** 32 ? ' (the 4 GiB wasm address space)' : ''}`);
     }
-    const ptr = Module._malloc(size) >>> 0;  // above 2 GiB _malloc's result is negative in JS
-    if (ptr === 0) throw new Error(`RingLM.load: cannot allocate ${size} bytes in wasm memory (the limit is 4 GiB)`);
-    const engine = new Module.Engine();
+    const placed = [];  // [address, size, name] per part, as the engine takes them
     try {
-      const phase = url && !stored ? 'download' : 'read';
-      await fill(Module, ptr, onProgress && ((p) => onProgress({ phase, ...p })));
-      // A download through the cache was checked as it arrived; anything else is checked in place.
-      if (sha256 && !stored) checkSha256(Module.HEAPU8.subarray(ptr, ptr + size), sha256);
+      let before = 0;  // bytes of the parts already placed: progress counts the whole file
+      for (const [i, p] of parts.entries()) {
+        const ptr = Module._malloc(p.size) >>> 0;  // above 2 GiB _malloc's result is negative in JS
+        if (ptr === 0) throw new Error(`RingLM.load: cannot allocate ${p.size} bytes in wasm memory (the limit is 4 GiB)`);
+        placed.push([ptr, p.size, names[i]]);
+        const at = before;
+        try {
+          await p.fill(Module, ptr, onProgress && (({ loaded }) => onProgress({ phase: p.phase, loaded: at + loaded, total: size })));
+          // A download through the cache was checked as it arrived; anything else is checked in place.
+          if (p.sha256) checkSha256(Module.HEAPU8.subarray(ptr, ptr + p.size), p.sha256);
+        } catch (e) {
+          throw inPart(i, e);
+        }
+        before += p.size;
+      }
     } catch (e) {
-      Module._free(ptr);
-      engine.delete();
+      for (const [ptr] of placed) Module._free(ptr);
       throw e;
     }
-    const error = engine.load(ptr, size, contextSize, memoryLimit, pool, threads);  // owns ptr from here, even on failure
+    const engine = new Module.Engine();
+    const error = engine.load(placed, contextSize, memoryLimit, pool, threads);  // owns the parts from here, even on failure
     if (error) {
       engine.delete();
       throw new Error(`RingLM.load: ${error}`);

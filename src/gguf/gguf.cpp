@@ -5,19 +5,21 @@
 
 namespace ringlm {
 
-namespace {
-
 // A cursor over the file. Reads are checked; the first failure is remembered ("sticky"), later
 // reads return zeros, and the caller checks ok() at the end of each item. This keeps the
 // parsing code a straight list of reads, like the format itself.
-class Reader {
+class GgufReader {
 public:
-  Reader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  // `available` bytes at `data` are the first bytes of a file of `total` bytes (the same number, except when
+  // only a header was fetched): a read past `total` is a truncated file, a read past `available` only says
+  // that more bytes are needed (more_needed()).
+  GgufReader(const uint8_t* data, size_t available, uint64_t total) : data_(data), size_(available), total_(total) {}
 
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
   size_t pos() const { return pos_; }
-  size_t remaining() const { return size_ - pos_; }
+  uint64_t remaining() const { return total_ - pos_; }  // in the file (for plausibility checks of counts)
+  uint64_t more_needed() const { return more_needed_; }   // 0, or the bytes from the start a read needed
 
   void fail(const std::string& what) {
     if (ok()) error_ = what;
@@ -28,6 +30,11 @@ public:
     if (n > remaining()) {
       fail("file truncated at byte " + std::to_string(pos_) + ": " + what + " needs " + std::to_string(n) +
            " bytes, " + std::to_string(remaining()) + " left");
+      return false;
+    }
+    if (n > size_ - pos_) {
+      more_needed_ = pos_ + n;
+      fail("the header continues past the first " + std::to_string(size_) + " bytes");
       return false;
     }
     return true;
@@ -59,9 +66,13 @@ public:
 private:
   const uint8_t* data_;
   size_t size_;
+  uint64_t total_;
   size_t pos_ = 0;
+  uint64_t more_needed_ = 0;
   std::string error_;
 };
+
+namespace {
 
 size_t scalar_size(GgufValueType t) {
   switch (t) {
@@ -109,7 +120,7 @@ bool is_signed_type(GgufValueType t) {
 }
 
 // Read the value of key `key` (its type already read) into *v.
-void read_value(Reader& r, GgufValueType type, std::string_view key, GgufValue* v) {
+void read_value(GgufReader& r, GgufValueType type, std::string_view key, GgufValue* v) {
   v->type = type;
   const std::string where = "key '" + std::string(key) + "'";
   if (type == GgufValueType::STRING) {
@@ -201,9 +212,23 @@ std::string GgufTensor::shape_string() const {
 }
 
 Status GgufFile::parse(const uint8_t* data, size_t size) {
+  GgufReader r(data, size, size);
+  return parse(r, data, size, true);
+}
+
+Status GgufFile::parse_header(const uint8_t* data, size_t available, uint64_t file_size, uint64_t* more) {
+  *more = 0;
+  if (available > file_size) available = size_t(file_size);
+  GgufReader r(data, available, file_size);
+  const Status s = parse(r, data, file_size, false);
+  // Ask for what the failed read needed, and at least twice what was given: a few rounds reach any header.
+  if (r.more_needed() > 0) *more = std::min<uint64_t>(file_size, std::max<uint64_t>(r.more_needed(), 2 * uint64_t(available)));
+  return s;
+}
+
+Status GgufFile::parse(GgufReader& r, const uint8_t* data, uint64_t size, bool with_data) {
   *this = GgufFile();
   GgufFile f;
-  Reader r(data, size);
 
   // --- header ---
   const uint32_t magic = r.read<uint32_t>("the magic number");
@@ -311,6 +336,7 @@ Status GgufFile::parse(const uint8_t* data, size_t size) {
                          " but the file has " + std::to_string(size) + " bytes");
   }
   f.data_offset_ = size_t(std::min<uint64_t>(data_start, size));
+  f.has_data_ = with_data;
   const uint64_t data_size = size - f.data_offset_;
   for (GgufTensor& t : f.tensors_) {
     if (t.offset > data_size || t.nbytes > data_size - t.offset) {
@@ -318,7 +344,7 @@ Status GgufFile::parse(const uint8_t* data, size_t size) {
                            std::to_string(t.nbytes) + ") lies past the end of the file (data section holds " +
                            std::to_string(data_size) + " bytes)");
     }
-    t.data = data + f.data_offset_ + t.offset;
+    t.data = with_data ? data + f.data_offset_ + t.offset : nullptr;
   }
   // Tensors must not overlap: sort their extents and compare neighbours.
   std::vector<const GgufTensor*> by_offset;
@@ -332,7 +358,98 @@ Status GgufFile::parse(const uint8_t* data, size_t size) {
     }
   }
 
+  f.parts_ = 1;
   *this = std::move(f);
+  return Status();
+}
+
+namespace {
+bool is_split_key(std::string_view key) { return key.substr(0, 6) == "split."; }
+}  // namespace
+
+Status GgufFile::add_part(const uint8_t* data, size_t size, const std::string& name) {
+  const std::string where = "part " + std::to_string(parts_ + 1) + (name.empty() ? "" : " (" + name + ")");
+  GgufFile part;
+  if (Status s = part.parse(data, size); !s.ok()) return Status::error(where + ": " + s.message());
+  return add(std::move(part), where);
+}
+
+Status GgufFile::add_part_header(const uint8_t* data, size_t available, uint64_t file_size, const std::string& name, uint64_t* more) {
+  const std::string where = "part " + std::to_string(parts_ + 1) + (name.empty() ? "" : " (" + name + ")");
+  GgufFile part;
+  if (Status s = part.parse_header(data, available, file_size, more); !s.ok()) return Status::error(where + ": " + s.message());
+  return add(std::move(part), where);
+}
+
+// The next part joins the first: its place in the set, its set, and its tensors checked.
+Status GgufFile::add(GgufFile part, const std::string& where) {
+  uint64_t count = 0;
+  RINGLM_TRY(get_uint("split.count", &count, false));
+  if (count == 0) return Status::error(where + " was given, but the first part is not a split GGUF file (it has no split.count)");
+  if (count <= uint64_t(parts_)) {
+    return Status::error(where + " was given, but the first part's split.count says the file has " + std::to_string(count) +
+                         " part" + (count == 1 ? "" : "s"));
+  }
+  uint64_t first = 0;
+  RINGLM_TRY(get_uint("split.no", &first, false));
+  if (first != 0) {
+    return Status::error("the first part given says it is part " + std::to_string(first + 1) + " of " + std::to_string(count) +
+                         ": the parts are out of order");
+  }
+  uint64_t index = 0, part_count = 0, tensors = 0, part_tensors = 0;
+  if (Status s = part.get_uint("split.no", &index, true); !s.ok()) return Status::error(where + ": " + s.message() + ": not a part of a split GGUF file");
+  if (Status s = part.get_uint("split.count", &part_count, true); !s.ok()) return Status::error(where + ": " + s.message());
+  RINGLM_TRY(get_uint("split.tensors.count", &tensors, false));
+  RINGLM_TRY(part.get_uint("split.tensors.count", &part_tensors, false));
+  if (part_count != count || part_tensors != tensors) {
+    return Status::error(where + " belongs to another split file: it says it is part " + std::to_string(index + 1) + " of " +
+                         std::to_string(part_count) + " with " + std::to_string(part_tensors) + " tensors, the first part says " +
+                         std::to_string(count) + " parts with " + std::to_string(tensors) + " tensors");
+  }
+  if (index != uint64_t(parts_)) {
+    return Status::error(where + " says it is part " + std::to_string(index + 1) + " of " + std::to_string(part_count) +
+                         ": the parts are out of order");
+  }
+  for (const GgufKV& kv : part.kvs_) {
+    if (!is_split_key(kv.key) && kv.key != "general.alignment") {
+      return Status::error(where + " carries metadata key '" + std::string(kv.key) +
+                           "'; only the first part's metadata is read, so the file is refused");
+    }
+  }
+  for (const GgufTensor& t : part.tensors_) {
+    if (tensor_index_.count(t.name)) return Status::error(where + ": tensor '" + std::string(t.name) + "' is also in an earlier part");
+  }
+  // The part's buffer (or header) outlives this file, as the first part's does: names and data stay views.
+  for (const GgufTensor& t : part.tensors_) {
+    tensor_index_.emplace(t.name, tensors_.size());
+    tensors_.push_back(t);
+  }
+  has_data_ = has_data_ && part.has_data_;
+  parts_++;
+  return Status();
+}
+
+Status GgufFile::complete() const {
+  uint64_t count = 1, tensors = 0, first = 0;
+  RINGLM_TRY(get_uint("split.count", &count, false));
+  RINGLM_TRY(get_uint("split.no", &first, false));
+  if (first != 0) {
+    return Status::error("this is part " + std::to_string(first + 1) + " of " + std::to_string(count) +
+                         " of a split GGUF file: load the first part (the others are found beside it)");
+  }
+  if (count > uint64_t(parts_)) {
+    return Status::error("this is part 1 of " + std::to_string(count) + " of a split GGUF file, and " +
+                         (parts_ == 1 ? std::string("only it was given") : std::to_string(parts_) + " parts were given") +
+                         ": load the first part by its name (NAME-00001-of-" + (count < 100000 ? std::string(5 - std::to_string(count).size(), '0') : "") +
+                         std::to_string(count) + ".gguf) so that the others are found beside it, or give every part");
+  }
+  if (count > 1) {
+    RINGLM_TRY(get_uint("split.tensors.count", &tensors, true));
+    if (tensors != tensors_.size()) {
+      return Status::error("the split file's parts hold " + std::to_string(tensors_.size()) + " tensors, but split.tensors.count is " +
+                           std::to_string(tensors));
+    }
+  }
   return Status();
 }
 

@@ -74,10 +74,30 @@ struct GgufTensor {
   std::string shape_string() const;  // "[64, 128]"
 };
 
+class GgufReader;  // gguf.cpp: the checked cursor parse() reads with
+
 class GgufFile {
 public:
   // Parse `size` bytes at `data`. On failure the GgufFile is left empty.
   Status parse(const uint8_t* data, size_t size);
+  // Parse only the header (metadata and tensor infos), from the first `available` bytes of a file of
+  // `file_size` bytes, every offset checked against `file_size`: what a front end can read before
+  // downloading a file. The tensors get no data (nullptr; has_tensor_data() is false). When the header goes
+  // on past `available`, the status is an error and *more the byte count to fetch from the start and try
+  // again; otherwise *more is 0.
+  Status parse_header(const uint8_t* data, size_t available, uint64_t file_size, uint64_t* more);
+  bool has_tensor_data() const { return has_data_; }
+
+  // Split files, in llama.cpp's gguf-split layout (NAME-00001-of-0000N.gguf): the first part, given to
+  // parse(), holds all the metadata; every part holds split.no (its index from 0), split.count and
+  // split.tensors.count, and some of the tensors. add_part() parses the next part (index parts()) and adds
+  // its tensors, which stay views into its own buffer; complete() says whether every part is there.
+  // `name` (a path, a URL) is for messages. add_part_header() does the same with only the part's header
+  // (see parse_header).
+  Status add_part(const uint8_t* data, size_t size, const std::string& name);
+  Status add_part_header(const uint8_t* data, size_t available, uint64_t file_size, const std::string& name, uint64_t* more);
+  Status complete() const;
+  int parts() const { return parts_; }
 
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
@@ -96,6 +116,11 @@ public:
   Status get_bool(std::string_view key, bool* out, bool required) const;
 
 private:
+  Status parse(GgufReader& r, const uint8_t* data, uint64_t size, bool with_data);
+  Status add(GgufFile part, const std::string& where);
+
+  int parts_ = 0;
+  bool has_data_ = false;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
   size_t data_offset_ = 0;

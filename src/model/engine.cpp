@@ -9,44 +9,66 @@
 namespace ringlm {
 
 Status Engine::load(uint8_t* data, size_t size, const EngineOptions& options, std::unique_ptr<Engine>* out) {
+  return load(std::vector<FilePart>{{data, size, ""}}, options, out);
+}
+
+Status Engine::load(std::vector<FilePart> parts, const EngineOptions& options, std::unique_ptr<Engine>* out) {
   std::unique_ptr<Engine> e(new Engine());
-  e->data_ = data;  // owned from here on: ~Engine frees it, on every path
-  e->size_ = size;
-  if (!data) return Status::error("no model data");
-  RINGLM_TRY(e->file_.parse(data, size));
+  e->parts_ = std::move(parts);  // owned from here on: ~Engine frees them, on every path
+  for (const FilePart& p : e->parts_) {
+    if (!p.data) return Status::error("no model data");
+    e->size_ += p.size;
+  }
+  if (e->parts_.empty()) return Status::error("no model data");
+  RINGLM_TRY(e->file_.parse(e->parts_[0].data, e->parts_[0].size));
+  for (size_t i = 1; i < e->parts_.size(); i++) RINGLM_TRY(e->file_.add_part(e->parts_[i].data, e->parts_[i].size, e->parts_[i].name));
+  RINGLM_TRY(e->file_.complete());
   RINGLM_TRY(Model::from_gguf(e->file_, &e->model_));
   const Config& c = e->model_.config;
 
-  int ctx = options.context_size;
-  if (ctx < 0) return Status::error("contextSize must be positive (got " + std::to_string(ctx) + ")");
-  if (ctx > (1 << 24)) return Status::error("contextSize " + std::to_string(ctx) + " is too large (at most 16777216)");
   // The tokenizer first: its errors are cheaper to find than the KV ring is to allocate.
   RINGLM_TRY(Tokenizer::from_gguf(e->file_, &e->tokenizer_, &e->no_tokenizer_));
   if (e->tokenizer_ && e->tokenizer_->n_tokens() > c.vocab_size) {
     return Status::error("key 'tokenizer.ggml.tokens' has " + std::to_string(e->tokenizer_->n_tokens()) +
                          " tokens but token_embd.weight has rows for " + std::to_string(c.vocab_size));
   }
-  const int threads = !options.pool ? 1
-                      : options.threads > 0 ? std::min(options.threads, options.pool->size()) : options.pool->size();
+  // State the budget before allocating it: the plan that sizes the allocations below.
+  ContextFit fitted;
+  RINGLM_TRY(fit(c, e->size_, options, &fitted));
+  e->context_limit_ = fitted.limited_by;
+  e->budget_ = fitted.budget;
+  const AllocationPlan allocations = AllocationPlan::make(c, fitted.context_size, Transformer::kDefaultBatch, threads_for(options));
+  RINGLM_TRY(e->transformer_.init(&e->model_, allocations, options.pool));
+  e->logits_.assign(size_t(c.vocab_size), 0.0f);
+  *out = std::move(e);
+  return Status();
+}
+
+int Engine::threads_for(const EngineOptions& options) {
+  return !options.pool ? 1 : options.threads > 0 ? std::min(options.threads, options.pool->size()) : options.pool->size();
+}
+
+Status Engine::fit(const Config& c, uint64_t file_bytes, const EngineOptions& options, ContextFit* out) {
+  int ctx = options.context_size;
+  if (ctx < 0) return Status::error("contextSize must be positive (got " + std::to_string(ctx) + ")");
+  if (ctx > (1 << 24)) return Status::error("contextSize " + std::to_string(ctx) + " is too large (at most 16777216)");
+  const int threads = threads_for(options);
   // 4 GiB by default (the wasm address space); natively a caller may ask for more, wasm32 cannot.
   const uint64_t four_gib = 1ull << 32;
   uint64_t limit = options.memory_limit ? options.memory_limit : four_gib;
   if (sizeof(void*) == 4) limit = std::min(limit, four_gib);
+  out->limited_by = ContextLimit::Option;
   if (ctx == 0) {
     // No contextSize: the trained context if it fits, else the largest that does, with some headroom.
-    const int fits = largest_context(c, size, threads, limit - limit / kAutoContextHeadroomDivisor);
+    const int fits = largest_context(c, file_bytes, threads, limit - limit / kAutoContextHeadroomDivisor);
     const int trained = std::min(c.context_length, 1 << 24);
-    e->context_limit_ = trained <= fits || fits < 16 ? ContextLimit::Trained : ContextLimit::Memory;
+    out->limited_by = trained <= fits || fits < 16 ? ContextLimit::Trained : ContextLimit::Memory;
     // When not even a small context fits, the trained one is tried: the check below names the sizes.
-    ctx = e->context_limit_ == ContextLimit::Trained ? trained : fits;
+    ctx = out->limited_by == ContextLimit::Trained ? trained : fits;
   }
-  // State the budget before allocating it: the plan that sizes the allocations below.
-  const AllocationPlan allocations = AllocationPlan::make(c, ctx, Transformer::kDefaultBatch, threads);
-  e->budget_ = budget_of(allocations, c, size);
-  if (e->budget_.total() > limit) return over_budget(c, e->budget_, ctx, threads, limit);
-  RINGLM_TRY(e->transformer_.init(&e->model_, allocations, options.pool));
-  e->logits_.assign(size_t(c.vocab_size), 0.0f);
-  *out = std::move(e);
+  out->context_size = ctx;
+  out->budget = budget_of(AllocationPlan::make(c, ctx, Transformer::kDefaultBatch, threads), c, file_bytes);
+  if (out->budget.total() > limit) return over_budget(c, out->budget, ctx, threads, limit);
   return Status();
 }
 
@@ -99,12 +121,19 @@ Status Engine::over_budget(const Config& c, const MemoryBudget& b, int ctx, int 
   if (fits >= 16) {
     m += "; choose a smaller contextSize (" + std::to_string(std::min(fits, ctx - 1)) + " would fit)";
   } else {
+    // What would fit instead: a file small enough to leave room for a modest context (a smaller quantization
+    // of the same model is about this much smaller: the weights are nearly all of the file).
+    const int modest = std::min(ctx, 1024);
+    const uint64_t rest = plan(c, 0, modest, threads).total();
     m += "; even a small contextSize does not fit: use a smaller or more quantized model";
+    if (rest < limit) m += " (a file of at most " + mib(limit - rest) + " would fit with contextSize " + std::to_string(modest) + ")";
   }
   return Status::error(m);
 }
 
-Engine::~Engine() { std::free(data_); }
+Engine::~Engine() {
+  for (FilePart& p : parts_) std::free(p.data);
+}
 
 void Engine::reset() { transformer_.cache().clear(); }
 
@@ -114,14 +143,16 @@ uint64_t Engine::fingerprint() const {
   // changed byte changes the result with overwhelming odds, at memory speed.
   constexpr uint64_t kMultiplier = 0x9e3779b97f4a7c15ull;
   uint64_t h = uint64_t(size_) * kMultiplier;
-  size_t i = 0;
-  for (; i + 8 <= size_; i += 8) {
-    uint64_t word;
-    std::memcpy(&word, data_ + i, 8);
-    h = (h ^ word) * kMultiplier;
-    h ^= h >> 29;
+  for (const FilePart& p : parts_) {
+    size_t i = 0;
+    for (; i + 8 <= p.size; i += 8) {
+      uint64_t word;
+      std::memcpy(&word, p.data + i, 8);
+      h = (h ^ word) * kMultiplier;
+      h ^= h >> 29;
+    }
+    for (; i < p.size; i++) h = ((h ^ p.data[i]) * kMultiplier) ^ (h >> 31);
   }
-  for (; i < size_; i++) h = ((h ^ data_[i]) * kMultiplier) ^ (h >> 31);
   fingerprint_ = h != 0 ? h : 1;  // 0 means "not yet"
   return fingerprint_;
 }

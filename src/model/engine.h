@@ -52,9 +52,27 @@ public:
   // Load a GGUF file held in `data` (allocated with malloc). The engine takes ownership of the
   // bytes whatever happens: on failure they are freed before returning.
   static Status load(uint8_t* data, size_t size, const EngineOptions& options, std::unique_ptr<Engine>* out);
+  // A file in parts (gguf-split's layout, the first part first), each malloc'ed; owned as above.
+  struct FilePart {
+    uint8_t* data;
+    size_t size;
+    std::string name;  // a path or URL, for messages
+  };
+  static Status load(std::vector<FilePart> parts, const EngineOptions& options, std::unique_ptr<Engine>* out);
   // The memory a model with config `c`, loaded from `file_bytes` bytes with `context_size`, will take
   // when `threads` threads share its work.
   static MemoryBudget plan(const Config& c, uint64_t file_bytes, int context_size, int threads = 1);
+  // What a load with `options` of a model with config `c` and `file_bytes` bytes would get: its context size,
+  // what decided it, and its budget; or the refusal load() would give (over the memory limit, with what would
+  // fit). load() decides with this, and so can a front end from a file's header alone (preflight.h).
+  struct ContextFit {
+    int context_size = 0;
+    ContextLimit limited_by = ContextLimit::Option;
+    MemoryBudget budget;
+  };
+  static Status fit(const Config& c, uint64_t file_bytes, const EngineOptions& options, ContextFit* out);
+  // The threads a load with `options` uses: options.threads of the pool (all when 0), 1 without a pool.
+  static int threads_for(const EngineOptions& options);
   // The largest contextSize whose budget stays within `limit`, a multiple of 256 when it is 256 or more
   // (as llama.cpp pads its contexts); 0 when not even one token fits.
   static int largest_context(const Config& c, uint64_t file_bytes, int threads, uint64_t limit);
@@ -71,10 +89,11 @@ public:
   int threads() const { return transformer_.threads(); }
   uint64_t kv_bytes() const { return transformer_.cache().bytes(); }
   uint64_t scratch_bytes() const { return transformer_.scratch_bytes(); }
-  uint64_t file_bytes() const { return size_; }
+  uint64_t file_bytes() const { return size_; }  // all parts together
+  int file_parts() const { return int(parts_.size()); }
   uint64_t logits_bytes() const { return uint64_t(logits_.size()) * sizeof(float); }
   const MemoryBudget& budget() const { return budget_; }  // as planned before allocating
-  // A 64-bit hash of the whole file, so a snapshot can name the model it was taken from (two files with
+  // A 64-bit hash of the whole file (its parts in order), so a snapshot can name the model it was taken from (two files with
   // the same shapes but other weights differ here). Worked out on first use: one pass over the bytes.
   uint64_t fingerprint() const;
 
@@ -115,7 +134,7 @@ private:
   static Status over_budget(const Config& c, const MemoryBudget& b, int ctx, int threads, uint64_t limit);
   static MemoryBudget budget_of(const AllocationPlan& allocations, const Config& c, uint64_t file_bytes);
 
-  uint8_t* data_ = nullptr;
+  std::vector<FilePart> parts_;  // the file's bytes, one buffer per part; the weights are views into them
   size_t size_ = 0;
   mutable uint64_t fingerprint_ = 0;  // 0 until fingerprint() first runs
   MemoryBudget budget_;

@@ -165,6 +165,7 @@ Status bind_rope_factors(LoadLedger& f, const std::string& name, const char* wha
                          std::to_string(rope_dims) + " rotated dims (rope.dimension_count)");
   }
   RINGLM_TRY(bind_weight(f, name, rope_dims / 2, 0, w, true));
+  if (!f.file().has_tensor_data()) return Status();  // a header read before a download: values come with the file
   const float* factors = reinterpret_cast<const float*>(w->data);
   for (int i = 0; i < rope_dims / 2; i++) {
     if (!(factors[i] > 0) || std::isinf(factors[i])) {
@@ -316,10 +317,11 @@ Status Model::from_gguf(const GgufFile& file, Model* out) {
                                  c.rope_dims, &m.rope_factors_short));
     RINGLM_TRY(bind_rope_factors(f, "rope_factors_long.weight", "LongRoPE frequency factors for long contexts",
                                  c.rope_dims, &m.rope_factors_long));
-    if (!m.rope_factors_short.data != !m.rope_factors_long.data) {
-      return Status::error(std::string("tensor '") + (m.rope_factors_short.data ? "rope_factors_short.weight" : "rope_factors_long.weight") +
+    const bool has_short = file.find_tensor("rope_factors_short.weight"), has_long = file.find_tensor("rope_factors_long.weight");
+    if (has_short != has_long) {
+      return Status::error(std::string("tensor '") + (has_short ? "rope_factors_short.weight" : "rope_factors_long.weight") +
                            "' (LongRoPE frequency factors) comes without its pair '" +
-                           (m.rope_factors_short.data ? "rope_factors_long.weight" : "rope_factors_short.weight") +
+                           (has_short ? "rope_factors_long.weight" : "rope_factors_short.weight") +
                            "': LongRoPE needs both");
     }
   }

@@ -139,7 +139,8 @@ struct Model {
 
   // Read the hyperparameters and bind every weight, checking names, shapes and types. Every tensor
   // and every "<arch>." key of the file is used or left alone by a named rule (model_audit.h);
-  // anything else is an error that names it.
+  // anything else is an error that names it. A file parsed from its header alone (parse_header) gives
+  // the hyperparameters and a model whose weights have no data: for sizing a load, never for running.
   static Status from_gguf(const GgufFile& file, Model* out);
 
   // The RoPE frequency factors a context of `context_size` tokens runs with (null: none): rope_freqs, or

@@ -155,11 +155,8 @@ const GgufTensor* LoadLedger::use_tensor(const std::string& name) {
 }
 
 Status LoadLedger::audit(const std::string& arch) const {
-  // A split file's first part holds only some of the tensors (the rest are in the other parts).
-  if (const GgufValue* split = file_.find("split.count"); split && split->is_integer() && split->u64 > 1) {
-    return Status::error("this is part of a split GGUF file (split.count " + std::to_string(split->u64) +
-                         "), which ringlm does not load: merge it first (llama-gguf-split --merge)");
-  }
+  // A split file's parts were joined (and checked complete) by the GgufFile before the model was read.
+  RINGLM_TRY(file_.complete());
 
   const std::string prefix = arch + ".";
   for (const GgufKV& kv : file_.metadata()) {

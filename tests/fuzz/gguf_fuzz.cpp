@@ -1,6 +1,7 @@
-// gguf_fuzz — any bytes as a model file: parse, bind the model, read the tokenizer, load the engine
-// with a small context, and run a few tokens through it. Nothing may crash, read out of bounds or
-// hang; a bad file must come back as a Status with a message.
+// gguf_fuzz — any bytes as a model file: its header read from half the bytes (as before a download),
+// then parse, bind the model, read the tokenizer, load the engine with a small context, and run a few
+// tokens through it. Nothing may crash, read out of bounds or hang; a bad file must come back as a
+// Status with a message.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -24,6 +25,19 @@ void check(bool ok, const char* what) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // The header alone, from a prefix (as read before a download): parses, asks for more, or says why not.
+  {
+    GgufFile head;
+    uint64_t more = 0;
+    const size_t available = size / 2;
+    const Status s = head.parse_header(data, available, size, &more);
+    check(s.ok() || !s.message().empty(), "a failed header parse has a message");
+    check(more == 0 || (!s.ok() && more > available && more <= size), "more bytes asked for only when cut short, within the file");
+    if (s.ok()) {
+      Model header_model;
+      (void)Model::from_gguf(head, &header_model);  // never reads tensor data (there is none)
+    }
+  }
   GgufFile file;
   const Status parsed = file.parse(data, size);
   if (!parsed.ok()) {

@@ -61,6 +61,27 @@ bool read_file(const std::string& path, uint8_t** data, size_t* size, std::strin
   return ok;
 }
 
+// The files of a model: `path`, or, when it names the first part of a split file in gguf-split's
+// layout (NAME-00001-of-0000N.gguf), every part's path in order.
+std::vector<std::string> split_part_paths(const std::string& path) {
+  const std::string tail = "-00001-of-00000.gguf";
+  if (path.size() < tail.size()) return {path};
+  const std::string end = path.substr(path.size() - tail.size());
+  const auto digits = [&](size_t at) {
+    return std::all_of(end.begin() + long(at), end.begin() + long(at) + 5, [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (end.compare(0, 6, "-00001") != 0 || end.compare(6, 4, "-of-") != 0 || !digits(10) || end.compare(15, 5, ".gguf") != 0) return {path};
+  const int count = std::atoi(end.substr(10, 5).c_str());
+  const std::string stem = path.substr(0, path.size() - tail.size());
+  std::vector<std::string> paths;
+  for (int i = 1; i <= count; i++) {
+    char name[32];
+    std::snprintf(name, sizeof name, "-%05d-of-%05d.gguf", i, count);
+    paths.push_back(stem + name);
+  }
+  return paths.empty() ? std::vector<std::string>{path} : paths;
+}
+
 bool parse_tokens(const std::string& s, std::vector<int32_t>* out) {
   size_t i = 0;
   while (i < s.size()) {
@@ -379,19 +400,24 @@ int main(int argc, char** argv) {
   if (model_path.empty()) return fail("missing -m MODEL");
   if (threads < 1 || threads > 255) return fail("--threads must be between 1 and 255");
 
-  uint8_t* data = nullptr;
-  size_t size = 0;
   std::string error;
-  if (!read_file(model_path, &data, &size, &error)) {
-    std::free(data);
-    return fail(error);
+  std::vector<ringlm::Engine::FilePart> parts;
+  for (const std::string& path : split_part_paths(model_path)) {
+    uint8_t* data = nullptr;
+    size_t size = 0;
+    const bool read = read_file(path, &data, &size, &error);
+    parts.push_back({data, size, path});  // the engine frees them, or the loop below on failure
+    if (!read) {
+      for (auto& p : parts) std::free(p.data);
+      return fail(error);
+    }
   }
   ringlm::ThreadPool pool(threads);
   ringlm::EngineOptions options;
   options.context_size = ctx;
   options.pool = &pool;
   std::unique_ptr<ringlm::Engine> engine;
-  if (ringlm::Status s = ringlm::Engine::load(data, size, options, &engine); !s.ok()) {
+  if (ringlm::Status s = ringlm::Engine::load(std::move(parts), options, &engine); !s.ok()) {
     return fail(model_path + ": " + s.message());
   }
   const ringlm::Config& c = engine->model().config;

@@ -630,6 +630,26 @@ export class GgufWriter {
     return s.result();
   }
 
+  /**
+   * The file split into `count` parts in llama.cpp's gguf-split layout: every part carries split.no (0-based),
+   * split.count and split.tensors.count; the first also carries all the metadata; the tensors are dealt out in
+   * order, as evenly as they go (a part may hold none). Name them NAME-00001-of-0000N.gguf and so on.
+   * `tensorsCount` overrides the split.tensors.count written (a wrong one makes a bad set, for tests).
+   */
+  toSplitBuffers(count, { tensorsCount = this.tensors.length } = {}) {
+    if (!Number.isInteger(count) || count < 1 || count > 99999) throw new Error(`split count must be in [1, 99999] (got ${count})`);
+    const per = Math.ceil(this.tensors.length / count);
+    const parts = [];
+    for (let i = 0; i < count; i++) {
+      const part = new GgufWriter({ version: this.version });
+      if (i === 0) for (const [key, value] of this.metadata) part.metadata.set(key, value);
+      part.addUint16('split.no', i).addUint16('split.count', count).addInt32('split.tensors.count', tensorsCount);
+      part.tensors = this.tensors.slice(i * per, (i + 1) * per);
+      parts.push(part.toBuffer());
+    }
+    return parts;
+  }
+
   /** Writes the file to `path`; returns its size in bytes. */
   write(path) {
     const bytes = this.toBuffer();

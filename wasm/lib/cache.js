@@ -344,6 +344,15 @@ export async function cachedSource(url, { sha256, limit, onProgress, signal } = 
   }
 }
 
+/** Whether a whole, finished copy of `url` is stored (what cachedSource then reads, after a HEAD check). */
+export async function isStored(url) {
+  const store = await storeHere();
+  if (!store) return false;
+  const key = keyOf(url);
+  const meta = await readMeta(store, key);
+  return Boolean(meta?.complete && meta.url === url && (await store.size(`${key}.gguf`)) === meta.size);
+}
+
 /** RingLM.cache: what is stored, and removing it. */
 export const modelCache = Object.freeze({
   /** Where the files are kept (a folder in Node; OPFS in a browser), or null where nothing can be. */

@@ -6,6 +6,29 @@ import { isNode } from './runtime.js';
 /** The built-in model shipped in the package (see models/MODEL_CARD.md). */
 export const DEFAULT_MODEL_URL = new URL('../../models/ringlm-kjv-3.7m.gguf', import.meta.url);
 
+// The first part of a split file in llama.cpp's gguf-split naming: NAME-00001-of-0000N.gguf.
+const FIRST_PART = /-00001-of-(\d{5})\.gguf$/;
+
+/**
+ * The files a load source stands for: the parts of an array as given; every part of a split file when a path or
+ * URL names its first part (the others are expected beside it, by name); else the source alone.
+ */
+export function splitParts(source) {
+  if (Array.isArray(source)) {
+    if (source.length === 0) throw new TypeError('RingLM.load: an array of parts must not be empty');
+    return source;
+  }
+  const text = source instanceof URL ? source.href : typeof source === 'string' ? source : null;
+  if (text === null) return [source];
+  const cut = text.search(/[?#]/);
+  const [path, rest] = cut < 0 ? [text, ''] : [text.slice(0, cut), text.slice(cut)];
+  const m = FIRST_PART.exec(path);
+  if (!m) return [source];
+  const count = Number(m[1]);
+  return Array.from({ length: Math.max(count, 1) }, (_, i) =>
+    path.replace(FIRST_PART, `-${String(i + 1).padStart(5, '0')}-of-${m[1]}.gguf`) + rest);
+}
+
 /** Read `size` bytes of the file at `path` straight into wasm memory at `ptr`, reporting progress. */
 async function fillFromNodeFile(Module, path, ptr, size, onProgress) {
   const fs = await import('node:fs');
