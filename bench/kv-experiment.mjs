@@ -122,10 +122,10 @@ export function kvExperimentMarkdown(report, chartPath) {
   ].join('\n');
 }
 
-/** Puts `md` between the markers of `file`; an error if they are not there. */
-export function publishBlock(file, md) {
+/** Puts `md` between the markers of `file` (this experiment's unless others are given); an error if they are not there. */
+export function publishBlock(file, md, start = MARK_START, end = MARK_END) {
   const text = readFileSync(file, 'utf8');
-  const a = text.indexOf(MARK_START), b = text.indexOf(MARK_END);
-  if (a < 0 || b < a) throw new Error(`${file} has no ${MARK_START} ... ${MARK_END} block`);
-  writeFileSync(file, `${text.slice(0, a + MARK_START.length)}\n${md}\n${text.slice(b)}`);
+  const a = text.indexOf(start), b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`${file} has no ${start} ... ${end} block`);
+  writeFileSync(file, `${text.slice(0, a + start.length)}\n${md}\n${text.slice(b)}`);
 }

@@ -2,7 +2,7 @@
 // ringlm against llama.cpp, side by side on this machine (`npm run bench`, or `node bench/run.mjs`).
 //
 //   node --no-experimental-fetch bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,...] [--no-readme]
-//                                              [--no-cache-experiment] [--only kv-experiment]
+//                                              [--no-cache-experiment] [--only kv-experiment|grammar]
 //
 // In one run, on every bench model (bench/models.mjs, written to build/bench-models/ on first use):
 //   decode   tok/s of 64 tokens after a 16-token prompt      } ringlm-wasm in this Node process (1 thread),
@@ -15,7 +15,9 @@
 // and the table gives their speed-up over 1 thread. Last, the classic KV cache experiment (bench/kv-experiment.mjs:
 // 29 + 100 tokens, greedy, through the public API, on the built-in model and the 125M Q8_0 model), which writes
 // docs/kv-experiment.svg, docs/kv-experiment.json and the README's <!-- kv-experiment:start --> block;
-// --only kv-experiment runs only that.
+// --only kv-experiment runs only that. Then constrained decoding (bench/grammar.mjs: decode tok/s under a JSON grammar
+// and a digits-only one against no grammar, greedy and sampled, on the built-in model and the 125M Q8_0 model), which
+// writes build/bench/grammar.json and the README's <!-- grammar-speed:start --> block; --only grammar runs only that.
 // Repetitions interleave the implementations (one repetition of each in turn, rotating who goes
 // first), so a slow spell of a shared machine hits all of them; the figures are medians.
 //
@@ -35,6 +37,7 @@ import { runNative } from './native.mjs';
 import { disposeLlamaCpp, llamaCppInfo, openLlamaCpp } from './llamacpp.mjs';
 import { writeChart } from './chart.mjs';
 import { benchKvExperiment, kvExperimentMarkdown, kvExperimentSvg, publishBlock } from './kv-experiment.mjs';
+import * as grammarSpeed from './grammar.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NATIVE_CLI = join(resolve(ROOT, process.env.RINGLM_NATIVE_BUILD ?? 'build/native'), 'ringlm-cli');
@@ -46,7 +49,7 @@ const MARK_START = '<!-- bench:start -->';
 const MARK_END = '<!-- bench:end -->';
 const KV_CHART = join(ROOT, 'docs', 'kv-experiment.svg');
 const KV_JSON = join(ROOT, 'docs', 'kv-experiment.json');
-const PARTS = ['kv-experiment'];  // what --only can name
+const PARTS = ['kv-experiment', 'grammar'];  // what --only can name
 const CACHE_MODEL = '125m-q8_0';
 const THREADS_MODEL = '125m-q8_0';  // also measured on THREADS threads
 const THREADS = 2;
@@ -80,7 +83,7 @@ function parseArgs(argv) {
     else if (a === '--no-cache-experiment') o.cacheExperiment = false;  // for a run of a few models only
     else if (a === '--help' || a === '-h') {
       console.log('usage: node bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,15m-f32,...] [--no-readme] [--no-llamacpp] ' +
-        '[--no-cache-experiment] [--only kv-experiment]');
+        '[--no-cache-experiment] [--only kv-experiment|grammar]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
@@ -356,11 +359,32 @@ async function kvExperiment(opts) {
   return report;
 }
 
+/** Constrained decoding against unconstrained: its figures (build/bench/grammar.json) and the README's block. */
+async function grammar(opts) {
+  log('constrained decoding: a JSON grammar and a digits-only one against no grammar, greedy and sampled');
+  const report = await grammarSpeed.benchGrammar({ reps: opts.reps, log, machine: machine(), loadavg: () => loadavg()[0] });
+  const json = join(dirname(OUT_JSON), 'grammar.json');
+  mkdirSync(dirname(json), { recursive: true });
+  writeFileSync(json, JSON.stringify(report, null, 1) + '\n');
+  const md = grammarSpeed.grammarMarkdown(report);
+  console.log(md);
+  console.log(`\ngrammar: ${relative(ROOT, json)}`);
+  if (opts.readme) {
+    publishBlock(README, md, grammarSpeed.MARK_START, grammarSpeed.MARK_END);
+    console.log('README.md: the constrained decoding block updated');
+  }
+  return report;
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (!existsSync(join(ROOT, 'dist', 'ringlm.wasm'))) throw new Error('dist/ringlm.wasm is missing: run `npm run build` first');
   if (opts.only === 'kv-experiment') {
     await kvExperiment(opts);
+    return;
+  }
+  if (opts.only === 'grammar') {
+    await grammar(opts);
     return;
   }
   if (!existsSync(NATIVE_CLI)) throw new Error(`${relative(ROOT, NATIVE_CLI)} is missing: run \`npm run build\` first`);
@@ -399,6 +423,7 @@ async function main() {
   const md = markdown(report);
   if (opts.readme) console.log(`${relative(ROOT, publish(md))}: table updated between ${MARK_START} and ${MARK_END}`);
   await kvExperiment(opts);
+  await grammar(opts);
 }
 
 function nativeFlavor() {

@@ -9,6 +9,7 @@
 
 #include "generate/grammar.h"
 #include "generate/grammar_matcher.h"
+#include "generate/token_trie.h"
 #include "gguf_builder.h"
 #include "test_util.h"
 #include "generate/logprobs.h"
@@ -98,6 +99,45 @@ TEST(NoAlloc, GrammarMatcherAllocatesNothing) {
   const long before = g_allocations.load();
   run(20000);
   EXPECT_EQ(g_allocations.load() - before, 0);
+}
+
+// Sampling under a grammar: the best candidates asked one by one, and the whole-vocabulary mask walked through
+// the token trie when most are refused (digits after words), greedy and sampled, allocate nothing per token.
+TEST(NoAlloc, GrammarConstrainedSamplingAllocatesNothing) {
+  test::LlamaShape shape;
+  shape.pieces = test::test_pieces();
+  for (const char* digits : {"0", "1", "12", "7"}) shape.pieces.push_back(digits);
+  std::unique_ptr<Engine> e;
+  ASSERT_TRUE(test::load_engine(test::make_llama(shape), &e).ok());
+  const Tokenizer* tokenizer = nullptr;
+  ASSERT_TRUE(e->tokenizer(&tokenizer).ok());
+  const TokenTrie trie(*tokenizer);
+  Grammar g;
+  ASSERT_TRUE(Grammar::parse("root ::= ([0-9]+ \" \" [a-z]+ \" \")+\n", &g).ok());
+  const int vocab = tokenizer->n_tokens();
+  std::vector<float> logits(static_cast<size_t>(vocab));
+  for (float temperature : {0.0f, 0.8f}) {
+    GrammarConstraint constraint(g, *tokenizer, {}, &trie);
+    Sampler sampler;
+    SamplingParams params;
+    params.temperature = temperature;
+    params.seed = 3;
+    ASSERT_TRUE(sampler.init(vocab, params).ok());
+    sampler.set_constraint(&constraint);
+    const auto run = [&](int steps) {
+      for (int step = 0; step < steps; step++) {
+        for (int i = 0; i < vocab; i++) logits[size_t(i)] = float((i * 37 + step * 11) % 101) / 10.0f;
+        const int32_t token = sampler.sample(logits.data());
+        ASSERT_GE(token, 0);
+        constraint.accept(token);
+        sampler.accept(token);
+      }
+    };
+    run(300);  // warm-up: the walk's and the matcher's buffers reach their working size
+    const long before = g_allocations.load();
+    run(300);
+    EXPECT_EQ(g_allocations.load() - before, 0) << "temperature " << temperature;
+  }
 }
 
 TEST(NoAlloc, LogitBiasAndLogprobsAllocateNothing) {

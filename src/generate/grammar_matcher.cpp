@@ -153,16 +153,16 @@ void GrammarMatcher::close(std::vector<uint32_t>* out) {
   }
 }
 
-void GrammarMatcher::advance(const std::vector<uint32_t>& in, uint32_t cp, std::vector<uint32_t>* out) {
-  out->clear();
+void GrammarMatcher::advance(size_t begin, size_t end, uint32_t cp) {
   step_++;
   complete_seen_ = false;
-  for (uint32_t top : in) {
+  for (size_t i = begin; i < end; i++) {  // by index: close() appends to walk_stacks_, which may move it
+    const uint32_t top = walk_stacks_[i];
     if (top == kComplete) continue;
     const Node n = nodes_[top];
     if (!grammar_.class_matches(grammar_.element(n.pos).index, cp)) continue;
     work_.push_back({n.pos + 1, n.parent});
-    close(out);
+    close(&walk_stacks_);
   }
 }
 
@@ -179,45 +179,75 @@ void GrammarMatcher::reset() {
   first_bytes_ready_ = false;
 }
 
-bool GrammarMatcher::run(std::string_view bytes, Utf8* u) {
-  scratch_a_ = tops_;
-  *u = partial_;
-  for (char ch : bytes) {
-    uint32_t cp = 0;
-    const ByteResult r = push_byte(*u, static_cast<uint8_t>(ch), &cp);
-    if (r == ByteResult::Invalid) return false;
-    if (r == ByteResult::Complete) {
-      advance(scratch_a_, cp, &scratch_b_);
-      scratch_a_.swap(scratch_b_);
-      if (scratch_a_.empty()) return false;
+void GrammarMatcher::walk_begin() {
+  walk_stacks_.assign(tops_.begin(), tops_.end());
+  levels_.clear();
+  levels_.push_back({0, uint32_t(tops_.size()), partial_, uint32_t(nodes_.size()), 0});
+}
+
+bool GrammarMatcher::walk_push(uint8_t byte) {
+  const Level& top = levels_.back();
+  Level next{top.begin, top.end, top.u, uint32_t(nodes_.size()), uint32_t(walk_stacks_.size())};
+  uint32_t cp = 0;
+  const ByteResult r = push_byte(next.u, byte, &cp);
+  if (r == ByteResult::Invalid) return false;
+  if (r == ByteResult::Complete) {
+    next.begin = uint32_t(walk_stacks_.size());
+    advance(top.begin, top.end, cp);
+    next.end = uint32_t(walk_stacks_.size());
+    if (next.begin == next.end) {
+      rollback(next.mark);
+      return false;
     }
   }
-  if (u->remain == 0) return !scratch_a_.empty();
+  levels_.push_back(next);
+  return true;
+}
+
+void GrammarMatcher::walk_pop() {
+  const Level l = levels_.back();
+  levels_.pop_back();
+  rollback(l.mark);
+  walk_stacks_.resize(l.stacks_size);
+}
+
+bool GrammarMatcher::walk_allows() const {
+  const Level& l = levels_.back();
+  if (l.u.remain == 0) return l.end > l.begin;
+  // The text ends inside a character: some stack must be able to take a character it can still become.
   uint32_t lo, hi;
-  partial_range(*u, &lo, &hi);
-  for (uint32_t top : scratch_a_) {
+  partial_range(l.u, &lo, &hi);
+  for (uint32_t i = l.begin; i < l.end; i++) {
+    const uint32_t top = walk_stacks_[i];
     if (top != kComplete && grammar_.class_may_match(grammar_.element(nodes_[top].pos).index, lo, hi)) return true;
   }
   return false;
 }
 
+bool GrammarMatcher::walk_text(std::string_view bytes) {
+  walk_begin();
+  for (char ch : bytes) {
+    if (!walk_push(static_cast<uint8_t>(ch))) return false;
+  }
+  return walk_allows();
+}
+
 bool GrammarMatcher::allows(std::string_view bytes) {
   const size_t mark = nodes_.size();
-  Utf8 u;
-  const bool ok = run(bytes, &u);
+  const bool ok = walk_text(bytes);
   rollback(mark);
   return ok;
 }
 
 bool GrammarMatcher::accept(std::string_view bytes) {
   const size_t mark = nodes_.size();
-  Utf8 u;
-  if (!run(bytes, &u)) {
+  if (!walk_text(bytes)) {
     rollback(mark);
     return false;
   }
-  tops_.swap(scratch_a_);
-  partial_ = u;
+  const Level& l = levels_.back();
+  tops_.assign(walk_stacks_.begin() + l.begin, walk_stacks_.begin() + l.end);
+  partial_ = l.u;
   first_bytes_ready_ = false;
   if (nodes_.size() > compact_at_) compact();
   return true;
@@ -259,11 +289,15 @@ bool GrammarMatcher::may_start_with(uint8_t byte) {
 // A grammar over a vocabulary
 // ---------------------------------------------------------------------------------------------
 
-GrammarConstraint::GrammarConstraint(Grammar grammar, const Tokenizer& tokenizer, const std::vector<int32_t>& end_tokens)
-    : grammar_(std::move(grammar)), tokenizer_(tokenizer), is_end_(size_t(tokenizer.n_tokens()), 0), matcher_(grammar_) {
+GrammarConstraint::GrammarConstraint(Grammar grammar, const Tokenizer& tokenizer, const std::vector<int32_t>& end_tokens,
+                                     const TokenTrie* trie)
+    : grammar_(std::move(grammar)), tokenizer_(tokenizer), trie_(trie), is_end_(size_t(tokenizer.n_tokens()), 0), matcher_(grammar_) {
   for (int32_t t : tokenizer.end_of_generation()) is_end_[size_t(t)] = 1;
   for (int32_t t : end_tokens) {
     if (t >= 0 && t < tokenizer.n_tokens()) is_end_[size_t(t)] = 1;
+  }
+  for (size_t t = 0; t < is_end_.size(); t++) {
+    if (is_end_[t]) end_ids_.push_back(int32_t(t));
   }
 }
 
@@ -285,6 +319,41 @@ bool GrammarConstraint::allows(int32_t token) {
 void GrammarConstraint::accept(int32_t token) {
   if (token < 0 || size_t(token) >= is_end_.size() || is_end_[size_t(token)]) return;
   matcher_.accept(piece(token));
+}
+
+void GrammarConstraint::allowed_tokens(uint8_t* mask, size_t n) {
+  if (!trie_) return TokenConstraint::allowed_tokens(mask, n);
+  std::fill(mask, mask + n, uint8_t(0));
+  const std::vector<TokenTrie::Node>& nodes = trie_->nodes();
+  const int32_t* order = trie_->order();
+  // Depth first: a frame per node on the path, each matcher walk level a byte of it (the root: no byte).
+  matcher_.walk_begin();
+  frames_.clear();
+  frames_.push_back({0, 1});
+  while (!frames_.empty()) {
+    Frame& f = frames_.back();
+    if (f.next_child >= nodes[f.node].end) {  // every child done: back up a byte
+      frames_.pop_back();
+      if (!frames_.empty()) matcher_.walk_pop();
+      continue;
+    }
+    const uint32_t child = f.next_child;
+    f.next_child = nodes[child].end;  // the next sibling: past this child's subtree
+    const TokenTrie::Node& node = nodes[child];
+    if (!matcher_.walk_push(uint8_t(node.byte))) continue;  // refused: the whole subtree with it
+    if (node.n_tokens > 0 && matcher_.walk_allows()) {
+      for (uint32_t k = 0; k < node.n_tokens; k++) {
+        const int32_t t = order[node.first_token + k];
+        if (size_t(t) < n) mask[t] = 1;
+      }
+    }
+    frames_.push_back({child, child + 1});
+  }
+  // End tokens are judged by whether the text may end, not by their text.
+  const uint8_t end_ok = matcher_.can_end() ? 1 : 0;
+  for (int32_t t : end_ids_) {
+    if (size_t(t) < n) mask[t] = end_ok;
+  }
 }
 
 }  // namespace ringlm

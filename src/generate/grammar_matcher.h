@@ -16,7 +16,9 @@
 // GrammarConstraint applies a grammar to a vocabulary, as the sampler's TokenConstraint: a token is allowed
 // when its text (control tokens' text included, as llama.cpp renders it for grammars) can continue the
 // text so far; end-of-generation tokens (and stop tokens) when the text is a complete match. A token with
-// no text or a NUL byte is never allowed.
+// no text or a NUL byte is never allowed. allowed_tokens() judges the whole vocabulary in one depth-first walk
+// of its token trie (generate/token_trie.h) with the matcher's walk_*() steps: a prefix the grammar refuses
+// is refused once for every token that starts with it.
 #pragma once
 
 #include <array>
@@ -26,6 +28,7 @@
 
 #include "generate/grammar.h"
 #include "generate/sampler.h"
+#include "generate/token_trie.h"
 #include "text/tokenizer.h"
 
 namespace ringlm {
@@ -43,6 +46,13 @@ public:
   bool dead() const { return tops_.empty(); }
   // A byte that may begin what comes next: true for every first byte allows() could accept (a quick filter).
   bool may_start_with(uint8_t byte);
+
+  // Walks: many texts that share beginnings judged depth first (GrammarConstraint's token trie), a byte at a
+  // time from the current state, each byte's state kept until popped. The current state does not change.
+  void walk_begin();             // start a walk at the current state, no bytes taken
+  bool walk_push(uint8_t byte);  // take one byte more; false (nothing taken) if no text can go on with it
+  void walk_pop();               // give back the last byte taken
+  bool walk_allows() const;      // would allows() accept the bytes taken so far?
 
 private:
   static constexpr uint32_t kNone = UINT32_MAX;        // below the bottom of a stack
@@ -69,10 +79,10 @@ private:
   void compact();
   // Expand (pos, parent) — and what is queued in work_ — until every stack's top is a class; add them to *out.
   void close(std::vector<uint32_t>* out);
-  // Read one character: the stacks of `in` that take it, moved on, into *out.
-  void advance(const std::vector<uint32_t>& in, uint32_t cp, std::vector<uint32_t>* out);
-  // Run `bytes` from the current state; the resulting stacks in scratch_a_, the character state in *u.
-  bool run(std::string_view bytes, Utf8* u);
+  // Read one character: the stacks walk_stacks_[begin, end) that take it, moved on, appended to walk_stacks_.
+  void advance(size_t begin, size_t end, uint32_t cp);
+  // A walk through `bytes`; false as soon as a byte is refused.
+  bool walk_text(std::string_view bytes);
 
   const Grammar& grammar_;
   std::vector<Node> nodes_;
@@ -81,7 +91,17 @@ private:
   std::vector<uint32_t> buckets_;
   uint32_t step_ = 0;
   std::vector<std::pair<uint32_t, uint32_t>> work_;
-  std::vector<uint32_t> tops_, scratch_a_, scratch_b_;
+  std::vector<uint32_t> tops_;
+  // A walk: per byte taken, a level (level 0: the current state, no byte). A level's stacks are
+  // walk_stacks_[begin, end): its own, appended when its byte completed a character, else its parent's.
+  struct Level {
+    uint32_t begin, end;
+    Utf8 u;               // the character being read
+    uint32_t mark;        // nodes_.size() before the level: its nodes are taken back when it is popped
+    uint32_t stacks_size; // walk_stacks_.size() before the level
+  };
+  std::vector<Level> levels_;
+  std::vector<uint32_t> walk_stacks_;
   Utf8 partial_;
   bool complete_seen_ = false;
   // Compaction: nodes of past states are garbage; copy the live ones out now and then.
@@ -96,8 +116,12 @@ private:
 class GrammarConstraint : public TokenConstraint {
 public:
   // `end_tokens`: tokens besides the vocabulary's end-of-generation ones that end a generation (stop tokens).
-  GrammarConstraint(Grammar grammar, const Tokenizer& tokenizer, const std::vector<int32_t>& end_tokens);
+  // `trie`: the tokenizer's pieces as a trie (not owned; it must outlive this), which makes allowed_tokens()
+  // walk each shared beginning once; without one, allowed_tokens() asks token by token.
+  GrammarConstraint(Grammar grammar, const Tokenizer& tokenizer, const std::vector<int32_t>& end_tokens,
+                    const TokenTrie* trie = nullptr);
   bool allows(int32_t token) override;
+  void allowed_tokens(uint8_t* mask, size_t n) override;
   void accept(int32_t token);
   bool can_end() const { return matcher_.can_end(); }
 
@@ -105,8 +129,14 @@ private:
   std::string_view piece(int32_t token) const;
   Grammar grammar_;
   const Tokenizer& tokenizer_;
+  const TokenTrie* trie_;
   std::vector<uint8_t> is_end_;
+  std::vector<int32_t> end_ids_;
   GrammarMatcher matcher_;
+  struct Frame {
+    uint32_t node, next_child;
+  };
+  std::vector<Frame> frames_;  // allowed_tokens()'s depth-first walk
 };
 
 }  // namespace ringlm

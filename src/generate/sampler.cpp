@@ -105,29 +105,45 @@ void sample_penalties(Candidates& c, const int32_t* recent, size_t n, float repe
 }
 
 // Best first: sort a window of the candidates at a time (each window holds the best of what is left), ask the
-// constraint about each in order, and move the allowed ones to the front. Past a few windows the rest is
-// filtered in one pass and only what it allows is sorted: a narrow grammar allows few tokens.
-void sample_constrained(Candidates& c, TokenConstraint& constraint, size_t want) {
+// constraint about each in order, and move the allowed ones to the front. When the constraint refuses most of
+// what it is asked (a narrow grammar: digits only, or the few tokens that may follow a '{'), asking on down the
+// list would cost more than judging the whole vocabulary at once, which a grammar does with its token trie: the
+// rest is then filtered by that mask in one pass and only what it allows is sorted. Every path keeps exactly the
+// `want` best allowed candidates in the same order: `better` is a total order (ids are unique).
+void sample_constrained(Candidates& c, TokenConstraint& constraint, size_t want, uint8_t* mask, size_t vocab) {
   const auto better = [](const Candidate& a, const Candidate& b) { return a.logit > b.logit || (a.logit == b.logit && a.id < b.id); };
-  constexpr size_t kLastWindow = 512;
-  size_t kept = 0, sorted = 0, window = 32, i = 0;
+  // The best `n` of data[from, size) to the front of that range, sorted: linear selection, then a small sort.
+  const auto select_best = [&](size_t from, size_t n, size_t size) {
+    if (n == 0) return;
+    Candidate* first = c.data + from;
+    if (from + n < size) std::nth_element(first, first + n, c.data + size, better);
+    std::sort(first, first + n, better);
+  };
+  constexpr size_t kFirstWindow = 32, kLastWindow = 512;
+  size_t kept = 0, sorted = 0, window = kFirstWindow, i = 0;
+  bool use_mask = false;
   for (; i < c.size && kept < want; i++) {
     if (i == sorted) {
-      if (window > kLastWindow) break;
+      // Fewer than a quarter allowed so far: most of the vocabulary is refused, judge it all at once.
+      if (window > kLastWindow || (sorted > 0 && kept * 4 < sorted)) {
+        use_mask = true;
+        break;
+      }
       const size_t end = std::min(c.size, sorted + window);
-      std::partial_sort(c.data + sorted, c.data + end, c.data + c.size, better);
+      select_best(sorted, end - sorted, c.size);
       sorted = end;
       window *= 2;
     }
     if (constraint.allows(c.data[i].id)) std::swap(c.data[kept++], c.data[i]);
   }
-  if (kept < want && i < c.size) {
+  if (use_mask) {
+    constraint.allowed_tokens(mask, vocab);
     const size_t first = kept;
     for (; i < c.size; i++) {
-      if (constraint.allows(c.data[i].id)) std::swap(c.data[kept++], c.data[i]);
+      if (mask[size_t(c.data[i].id)]) std::swap(c.data[kept++], c.data[i]);
     }
     const size_t keep = std::min(kept, want);
-    std::partial_sort(c.data + first, c.data + keep, c.data + kept, better);
+    select_best(first, keep - first, kept);
     kept = keep;
   }
   c.size = kept;
@@ -150,6 +166,7 @@ Status Sampler::init(int vocab_size, const SamplingParams& params) {
   vocab_size_ = vocab_size;
   candidates_.resize(size_t(vocab_size));
   counts_.assign(size_t(vocab_size), 0);
+  allowed_.assign(size_t(vocab_size), 0);
   history_.assign(size_t(params.penalty_last_n), 0);
   recent_.assign(size_t(params.penalty_last_n), 0);
   reset();
@@ -204,7 +221,7 @@ int32_t Sampler::sample(const float* logits) {
   sample_penalties(c, recent_.data(), n_recent, p.repeat_penalty, p.frequency_penalty, p.presence_penalty, counts_.data());
   if (constraint_) {  // greedy needs the best allowed token, top-k the k best; else every allowed one
     const size_t want = p.temperature <= 0.0f ? 1 : p.top_k > 0 ? size_t(p.top_k) : c.size;
-    sample_constrained(c, *constraint_, want);
+    sample_constrained(c, *constraint_, want, allowed_.data(), allowed_.size());
     if (c.size == 0) return -1;
   }
   if (p.temperature <= 0.0f) {  // greedy: the other steps cannot change the argmax

@@ -55,10 +55,17 @@ class TokenConstraint {
 public:
   virtual ~TokenConstraint() = default;
   virtual bool allows(int32_t token) = 0;
+  // allows() for every token at once: mask[t] = 1 if token t (0 <= t < n) is allowed, else 0. A constraint
+  // that can judge the whole vocabulary faster than token by token overrides this.
+  virtual void allowed_tokens(uint8_t* mask, size_t n) {
+    for (size_t t = 0; t < n; t++) mask[t] = allows(int32_t(t)) ? 1 : 0;
+  }
 };
 // Keep the `want` best candidates the constraint allows (all of them if fewer), best first (ties: lower id).
-// Only as many candidates are sorted and asked about as it takes; allocation-free.
-void sample_constrained(Candidates& c, TokenConstraint& constraint, size_t want);
+// Only as many candidates are sorted and asked about as it takes; when most of those are refused, the whole
+// vocabulary is judged at once into `mask` (scratch of `vocab` bytes; every candidate id below `vocab`).
+// Allocation-free.
+void sample_constrained(Candidates& c, TokenConstraint& constraint, size_t want, uint8_t* mask, size_t vocab);
 
 // A small, fast, portable generator (splitmix64): identical sequences on every platform.
 struct Rng {
@@ -112,6 +119,7 @@ private:
   std::vector<Candidate> candidates_;
   std::vector<LogitBias> logit_bias_;
   std::vector<int32_t> counts_;
+  std::vector<uint8_t> allowed_;  // scratch for sample_constrained: which tokens the constraint allows
   std::vector<int32_t> history_;  // ring of the last penalty_last_n accepted tokens
   std::vector<int32_t> recent_;   // scratch: the history in order
   size_t history_count_ = 0;      // tokens accepted so far (the ring holds the last N)

@@ -116,7 +116,11 @@ Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
   if (!o.grammar.empty()) {
     Grammar g;
     RINGLM_TRY(Grammar::parse(o.grammar, &g));
-    grammar = std::make_unique<GrammarConstraint>(std::move(g), *tokenizer_, o.stop_tokens);
+    if (!token_trie_ || token_trie_of_ != tokenizer_) {  // built once per tokenizer, on the first grammar
+      token_trie_ = std::make_unique<TokenTrie>(*tokenizer_);
+      token_trie_of_ = tokenizer_;
+    }
+    grammar = std::make_unique<GrammarConstraint>(std::move(g), *tokenizer_, o.stop_tokens, token_trie_.get());
   }
   // Validates the sampling options. A continuation keeps the penalty history and, unless asked to
   // reseed, the generator's state, so a chat's turns sample as one stream.

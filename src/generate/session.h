@@ -123,6 +123,8 @@ private:
   bool running_ = false, aborted_ = false;
   Timings timings_;
   std::unique_ptr<GrammarConstraint> grammar_;  // options' grammar, for this generation; null without one
+  std::unique_ptr<TokenTrie> token_trie_;       // the tokenizer's pieces for grammars, kept across generations
+  const Tokenizer* token_trie_of_ = nullptr;
 };
 
 }  // namespace ringlm
