@@ -23,10 +23,10 @@
 
 import { withHeapCopy } from './lib/heap.js';
 import { getModule, threadCount, anyModule, memoryUsage, nextTurn, isNode } from './lib/runtime.js';
-import { DEFAULT_MODEL_URL, describeSource, splitParts } from './lib/source.js';
+import { DEFAULT_MODEL_URL, describeSource, readBytes, splitParts } from './lib/source.js';
 import { cachedSource, isStored, modelCache } from './lib/cache.js';
 import { checkBeforeDownload } from './lib/preflight.js';
-import { Sha256 } from './lib/sha256.js';
+import { sha256Hex } from './lib/sha256.js';
 import { checkGenerateOptions, checkOptionNames, generateOptionSchema } from './lib/options.js';
 import { tokenId, tokenIds } from './lib/checks.js';
 import { ChatTemplates, chatPromptIds } from './lib/chat.js';
@@ -54,10 +54,8 @@ function partName(source) {
 }
 
 /** Throws unless `bytes` hash to `sha256`. */
-function checkSha256(bytes, sha256) {
-  const hash = new Sha256();
-  for (let i = 0; i < bytes.length; i += 1 << 24) hash.update(bytes.subarray(i, i + (1 << 24)));
-  const got = hash.hex();
+async function checkSha256(bytes, sha256) {
+  const got = await sha256Hex(bytes);
   if (got !== sha256.toLowerCase()) throw new Error(`RingLM.load: the file has SHA-256 ${got}, not the ${sha256.toLowerCase()} asked for`);
 }
 
@@ -208,7 +206,7 @@ export class RingLM {
         try {
           await p.fill(Module, ptr, onProgress && (({ loaded }) => onProgress({ phase: p.phase, loaded: at + loaded, total: size })));
           // A download through the cache was checked as it arrived; anything else is checked in place.
-          if (p.sha256) checkSha256(Module.HEAPU8.subarray(ptr, ptr + p.size), p.sha256);
+          if (p.sha256) await checkSha256(Module.HEAPU8.subarray(ptr, ptr + p.size), p.sha256);
         } catch (e) {
           throw inPart(i, e);
         }
@@ -620,27 +618,7 @@ export class RingLM {
   }
 
   async #restoreStateFrom(source, chat) {
-    let bytes;
-    if (source instanceof ArrayBuffer) {
-      bytes = new Uint8Array(source);
-    } else if (typeof Blob !== 'undefined' && source instanceof Blob) {
-      bytes = new Uint8Array(await source.arrayBuffer());
-    } else if (typeof source === 'string' || source instanceof URL) {
-      const text = source instanceof URL ? source.href : source;
-      if (isNode && !/^(https?|blob|data):/i.test(text)) {
-        const fs = await import('node:fs/promises');
-        bytes = await fs.readFile(text.startsWith('file:') ? new URL(text) : text).catch((e) => {
-          throw new Error(`RingLM.restoreState: cannot read '${text}': ${e.code ?? e.message}`);
-        });
-        bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      } else {
-        const response = await fetch(text).catch((e) => {
-          throw new Error(`RingLM.restoreState: fetching ${text} failed (${e.message})`);
-        });
-        if (!response.ok) throw new Error(`RingLM.restoreState: fetching ${text} failed: HTTP ${response.status}`);
-        bytes = new Uint8Array(await response.arrayBuffer());
-      }
-    }
+    const bytes = await readBytes(source, 'RingLM.restoreState');
     this.restoreState(bytes, { chat });
   }
 

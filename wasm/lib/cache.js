@@ -15,7 +15,7 @@
 // there (a changed ETag or size downloads it again); without network the stored copy is used as it is.
 
 import { isNode } from './runtime.js';
-import { Sha256 } from './sha256.js';
+import { Sha256, sha256Hasher } from './sha256.js';
 
 const RETRIES = 3;  // automatic resumptions of one download after the connection drops
 
@@ -187,18 +187,8 @@ async function readMeta(store, key) {
   }
 }
 
-/** SHA-256 fed in chunks: node:crypto in Node (much faster), our own elsewhere. */
-async function hasher() {
-  if (isNode) {
-    const { createHash } = await import('node:crypto');
-    const h = createHash('sha256');
-    return { update: (chunk) => h.update(chunk), hex: () => h.digest('hex') };
-  }
-  return new Sha256();
-}
-
 async function hashStored(store, key, size) {
-  const h = await hasher();
+  const h = await sha256Hasher();
   for await (const chunk of store.read(`${key}.gguf`, size)) h.update(chunk);
   return h.hex();
 }
@@ -261,7 +251,7 @@ async function downloadOnce(store, key, url, { sha256, onProgress, signal }) {
   };
   await store.writeText(`${key}.json`, JSON.stringify(meta));
 
-  const hash = sha256 ? await hasher() : null;
+  const hash = sha256 ? await sha256Hasher() : null;
   if (hash && have > 0) for await (const chunk of store.read(`${key}.gguf`, have)) hash.update(chunk);
   const writer = await store.writer(`${key}.gguf`, have);
   let loaded = have;
@@ -312,10 +302,7 @@ async function removeEntry(store, key) {
 export async function cachedSource(url, { sha256, limit, onProgress, signal } = {}) {
   const store = await storeHere();
   if (!store) return null;
-  if (sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(sha256)) {
-    throw new TypeError(`RingLM.load: sha256 must be 64 hexadecimal digits (got ${JSON.stringify(sha256)})`);
-  }
-  sha256 = sha256?.toLowerCase();
+  sha256 = sha256?.toLowerCase();  // checked to be 64 hex digits by RingLM.load
   const key = keyOf(url);
   const stored = await readMeta(store, key);
   const now = await probe(url, signal);

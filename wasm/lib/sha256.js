@@ -1,6 +1,8 @@
 // sha256.js — SHA-256 (FIPS 180-4) fed in pieces. Browsers' crypto.subtle.digest takes one whole buffer,
 // and a model file arrives (and is resumed) in chunks that must not be gathered in JS memory: this hashes
-// them as they pass. In Node, node:crypto's createHash does the same job faster; see cache.js.
+// them as they pass. In Node, node:crypto's createHash does the same job faster: sha256Hasher() picks.
+
+import { isNode } from './runtime.js';
 
 const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -75,4 +77,21 @@ export class Sha256 {
     }
     h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += k;
   }
+}
+
+/** A hasher fed in chunks ({update(chunk), hex()}): node:crypto in Node (much faster), ours elsewhere. */
+export async function sha256Hasher() {
+  if (isNode) {
+    const { createHash } = await import('node:crypto');
+    const h = createHash('sha256');
+    return { update: (chunk) => h.update(chunk), hex: () => h.digest('hex') };
+  }
+  return new Sha256();
+}
+
+/** The SHA-256 of `bytes` (a Uint8Array, e.g. a view of wasm memory) as hex, fed in 16 MiB pieces. */
+export async function sha256Hex(bytes) {
+  const h = await sha256Hasher();
+  for (let i = 0; i < bytes.length; i += 1 << 24) h.update(bytes.subarray(i, i + (1 << 24)));
+  return h.hex();
 }

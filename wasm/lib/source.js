@@ -30,7 +30,7 @@ export function splitParts(source) {
 }
 
 /** Read `size` bytes of the file at `path` straight into wasm memory at `ptr`, reporting progress. */
-async function fillFromNodeFile(Module, path, ptr, size, onProgress) {
+async function fillFromNodeFile(Module, path, ptr, size, onProgress, caller) {
   const fs = await import('node:fs');
   const fd = fs.openSync(path, 'r');
   try {
@@ -38,7 +38,7 @@ async function fillFromNodeFile(Module, path, ptr, size, onProgress) {
     for (let done = 0; done < size;) {
       // Re-read HEAPU8 each time: nothing grows memory here, but it costs nothing to be safe.
       const n = fs.readSync(fd, Module.HEAPU8, ptr + done, Math.min(chunk, size - done), done);
-      if (n <= 0) throw new Error(`RingLM.load: ${path}: file ended after ${done} of ${size} bytes`);
+      if (n <= 0) throw new Error(`${caller}: ${path}: file ended after ${done} of ${size} bytes`);
       done += n;
       onProgress?.({ loaded: done, total: size });
     }
@@ -48,7 +48,7 @@ async function fillFromNodeFile(Module, path, ptr, size, onProgress) {
 }
 
 /** Stream a fetch() body or a Blob into wasm memory chunk by chunk. */
-async function fillFromStream(Module, stream, ptr, size, onProgress, what) {
+async function fillFromStream(Module, stream, ptr, size, onProgress, what, caller) {
   const reader = stream.getReader();
   let done = 0;
   for (;;) {
@@ -56,23 +56,23 @@ async function fillFromStream(Module, stream, ptr, size, onProgress, what) {
     try {
       chunk = await reader.read();
     } catch (e) {  // a network error mid-body: say where it stopped
-      throw new Error(`RingLM.load: reading ${what} failed after ${done} of ${size} bytes: ${e.message}`, { cause: e });
+      throw new Error(`${caller}: reading ${what} failed after ${done} of ${size} bytes: ${e.message}`, { cause: e });
     }
     const { value, done: end } = chunk;
     if (end) break;
-    if (done + value.length > size) throw new Error(`RingLM.load: ${what} is larger than its announced ${size} bytes`);
+    if (done + value.length > size) throw new Error(`${caller}: ${what} is larger than its announced ${size} bytes`);
     Module.HEAPU8.set(value, ptr + done);
     done += value.length;
     onProgress?.({ loaded: done, total: size });
   }
-  if (done !== size) throw new Error(`RingLM.load: ${what} ended after ${done} of ${size} bytes`);
+  if (done !== size) throw new Error(`${caller}: ${what} ended after ${done} of ${size} bytes`);
 }
 
 /**
  * How many bytes `source` holds, and how to copy them into the heap:
- * { size, fill(Module, ptr, onProgress) }.
+ * { size, fill(Module, ptr, onProgress) }. `caller` starts the error messages.
  */
-export async function describeSource(source) {
+export async function describeSource(source, caller = 'RingLM.load') {
   if (source instanceof ArrayBuffer) source = new Uint8Array(source);
   if (ArrayBuffer.isView(source)) {
     const bytes = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
@@ -82,11 +82,11 @@ export async function describeSource(source) {
     } };
   }
   if (typeof Blob !== 'undefined' && source instanceof Blob) {
-    return { size: source.size, fill: (M, ptr, onProgress) => fillFromStream(M, source.stream(), ptr, source.size, onProgress, 'the file') };
+    return { size: source.size, fill: (M, ptr, onProgress) => fillFromStream(M, source.stream(), ptr, source.size, onProgress, 'the file', caller) };
   }
   const text = source instanceof URL ? source.href : source;
   if (typeof text !== 'string') {
-    throw new TypeError('RingLM.load: source must be an ArrayBuffer, a typed array, a Blob, a URL or (in Node) a file path');
+    throw new TypeError(`${caller}: source must be an ArrayBuffer, a typed array, a Blob, a URL or (in Node) a file path`);
   }
   if (isNode && !/^(https?|blob|data):/.test(text)) {
     const fs = await import('node:fs');
@@ -95,22 +95,30 @@ export async function describeSource(source) {
     try {
       stat = fs.statSync(path);
     } catch (e) {
-      throw new Error(`RingLM.load: cannot read '${text}': ${e.code ?? e.message}`);
+      throw new Error(`${caller}: cannot read '${text}': ${e.code ?? e.message}`);
     }
-    return { size: stat.size, fill: (M, ptr, onProgress) => fillFromNodeFile(M, path, ptr, stat.size, onProgress) };
+    return { size: stat.size, fill: (M, ptr, onProgress) => fillFromNodeFile(M, path, ptr, stat.size, onProgress, caller) };
   }
   let response;
   try {
     response = await fetch(text);
   } catch (e) {
-    throw new Error(`RingLM.load: fetching ${text} failed (${e.message})`, { cause: e });
+    throw new Error(`${caller}: fetching ${text} failed (${e.message})`, { cause: e });
   }
-  if (!response.ok) throw new Error(`RingLM.load: fetching ${text} failed: HTTP ${response.status}`);
+  if (!response.ok) throw new Error(`${caller}: fetching ${text} failed: HTTP ${response.status}`);
   const length = Number(response.headers.get('content-length'));
   if (!(length > 0) || response.headers.get('content-encoding')) {
     // Unknown length: the bytes have to be gathered before they can be placed.
     const bytes = new Uint8Array(await response.arrayBuffer());
-    return describeSource(bytes);
+    return describeSource(bytes, caller);
   }
-  return { size: length, fill: (M, ptr, onProgress) => fillFromStream(M, response.body, ptr, length, onProgress, text) };
+  return { size: length, fill: (M, ptr, onProgress) => fillFromStream(M, response.body, ptr, length, onProgress, text, caller) };
+}
+
+/** All of `source` (a path, URL, Blob or buffer, as describeSource takes them) as one Uint8Array in JS memory. */
+export async function readBytes(source, caller) {
+  const src = await describeSource(source, caller);
+  const bytes = new Uint8Array(src.size);
+  await src.fill({ HEAPU8: bytes }, 0);  // fill() writes at an offset of HEAPU8: here, of our own buffer
+  return bytes;
 }
