@@ -1,8 +1,10 @@
 // The K-quants (Q4_K, Q5_K, Q6_K) against Q8_K activations; see quant.h and tensor_type.h.
 //
-// One SSE4.1 kernel per type serves the wasm build and every native build (AVX2 ones too), with one
-// helper written twice (dot_pairs: SSSE3's maddubs natively, wasm's extending multiplies in wasm):
-// its integer sums are exact and its float steps those of the scalar references, so all builds
+// SSE4.1 kernels serve the wasm build and every native build (AVX2 ones too): natively Q4_K, Q5_K and
+// Q6_K multiply weight bytes by int8 activations with SSSE3's maddubs; in wasm, which lacks it, Q5_K
+// does so with extending multiplies (dot_pairs), and Q4_K and Q6_K take their weights as int16 pairs
+// against int16 activations (i32x4.dot_i16x8, one instruction in V8; see k4_tile_lanes). Every
+// kernel's integer sums are exact and its float steps those of the scalar references, so all builds
 // compute the same bits.
 #include <cmath>
 #include <cstring>
@@ -127,13 +129,14 @@ float ref::dot_q6_K(const BlockQ6_K* w, const BlockQ8_K* x, int64_t n_blocks) {
 
 uint64_t KActivations::bytes_for(int max_tokens, int64_t max_cols) {
   const uint64_t cols = uint64_t(max_cols / kQK * kQK), tokens = uint64_t(max_tokens);
-  return tokens * cols * sizeof(int8_t) + tokens * (cols / 16 + cols / 32) * sizeof(int16_t) +
+  return tokens * cols * sizeof(int8_t) + tokens * (cols + cols / 16 + cols / 32) * sizeof(int16_t) +
          tokens * (cols / kQK) * sizeof(float);
 }
 
 void KActivations::reserve(int max_tokens, int64_t max_cols) {
   const size_t cols = size_t(max_cols / kQK * kQK), tokens = size_t(max_tokens);
   values_.assign(tokens * cols, 0);
+  pairs_.assign(tokens * cols, 0);
   sums16_.assign(tokens * cols / 16, 0);
   sums32_.assign(tokens * cols / 32, 0);
   scales_.assign(tokens * cols / size_t(kQK), 0.0f);
@@ -147,6 +150,8 @@ void KActivations::quantize(const float* x, int64_t stride, int n_tokens, int64_
       BlockQ8_K block;
       quantize_row_q8_K(x + t * stride + b * kQK, &block, kQK);
       std::memcpy(&values_[size_t(t * cols + b * kQK)], block.qs, kQK);
+      int16_t* pairs = &pairs_[size_t(t * cols + b * kQK)];
+      for (int j = 0; j < kQK; j++) pairs[j / 16 * 16 + (j % 2) * 8 + (j % 16) / 2] = block.qs[j];
       scales_[size_t(t * (cols / kQK) + b)] = block.d;
       std::memcpy(&sums16_[size_t(t * (cols / 16) + b * 16)], block.bsums, sizeof(block.bsums));
       for (int s = 0; s < 8; s++) sums32_[size_t(t * (cols / 32) + b * 8 + s)] = int16_t(block.bsums[2 * s] + block.bsums[2 * s + 1]);
@@ -316,6 +321,133 @@ void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
   _mm_storeu_ps(out, acc);
 }
 
+// The wasm kernels of Q4_K and Q6_K. wasm has no multiply of bytes by bytes that V8 compiles well,
+// but i32x4.dot_i16x8 is one instruction: so these take each 16-bit lane of 16 weight bytes as two
+// values, one from its low byte and one from its high byte, masked or shifted into place, and
+// multiply them by the activations' int16 pairs (KActivations::pairs: evens, then odds, per 16).
+// Each sub-block's (Q6_K: each group's) int32 sums times its scale, summed over the block: the
+// same exact integer totals as the references, then the same float steps.
+
+// V8 issues a loop body's loads ahead of its arithmetic and has 15 vector registers: a row's whole
+// block unrolled (8 to 12 weight vectors and 32 activation vectors) spills most of them. So these
+// kernels loop over the rows and, inside a block, over sub-block pairs (Q6_K: 16-value columns)
+// without unrolling, each step loading just what it multiplies: the activations are reloaded for
+// each row from L1, which costs less than the spills.
+#if defined(__clang__)
+#define RINGLM_NO_UNROLL _Pragma("clang loop unroll(disable)")
+#else
+#define RINGLM_NO_UNROLL
+#endif
+
+// Q4_K: 16 weight bytes as eight 16-bit lanes, lane i = bytes 32C + 16h + 2i, 2i + 1 of the block's qs:
+// from its low bits up, values 16h + 2i of sub-block 2C, of 2C + 1, then 16h + 2i + 1 of 2C and of 2C + 1.
+// Masked and shifted to int16 lanes they meet the activations' pairs (evens, odds) with dot_i16x8.
+// At most 4 products of 15 * 127 per int32 lane before the scale (at most 63): exact.
+[[maybe_unused]] void k4_tile_lanes(const uint8_t* const* rows, const Activations& a, int t, float* out) {
+  const KActivations& x = *a.q8k;
+  const int64_t nb = a.cols / kQK;
+  const int16_t* q = x.pairs(t);
+  const float* dx = x.scales(t);
+  const int16_t* sums = x.sums32(t);
+  const __m128i low4 = _mm_set1_epi16(0x0f);
+  __m128 acc = _mm_setzero_ps();
+  for (int64_t b = 0; b < nb; b++) {
+    __m128i totals[4], mins[4];
+    const __m128i xsums = load16(sums + 8 * b);
+    uint16_t d[4], dmin[4];
+    RINGLM_NO_UNROLL
+    for (int r = 0; r < 4; r++) {
+      const uint8_t* block = rows[r] + size_t(b) * sizeof(BlockQ4_K);
+      uint32_t a0, a1, a2;  // the 12 scale bytes; see k4_scale_min
+      std::memcpy(&a0, block + 4, 4), std::memcpy(&a1, block + 8, 4), std::memcpy(&a2, block + 12, 4);
+      const uint32_t m_lo = a1 & 0x3f3f3f3f, m_hi = ((a2 >> 4) & 0x0f0f0f0f) | ((a1 >> 2) & 0x30303030);
+      const uint32_t sc[2] = {a0 & 0x3f3f3f3f, (a2 & 0x0f0f0f0f) | ((a0 >> 2) & 0x30303030)};
+      uint8_t scale[8];
+      std::memcpy(scale, sc, 8);
+      mins[r] = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_setr_epi32(int32_t(m_lo), int32_t(m_hi), 0, 0)), xsums);
+      const uint8_t* qs = block + 16;
+      const int16_t* xc = q + b * kQK;
+      __m128i total = _mm_setzero_si128();
+      RINGLM_NO_UNROLL
+      for (int c = 0; c < 4; c++, qs += 32, xc += 64) {  // sub-blocks 2c, 2c + 1: xc and xc + 32
+        const __m128i v0 = load16(qs), v1 = load16(qs + 16);
+        const __m128i s0 = _mm_add_epi32(
+            _mm_add_epi32(_mm_madd_epi16(_mm_and_si128(v0, low4), load16(xc)),
+                          _mm_madd_epi16(_mm_and_si128(_mm_srli_epi16(v0, 8), low4), load16(xc + 8))),
+            _mm_add_epi32(_mm_madd_epi16(_mm_and_si128(v1, low4), load16(xc + 16)),
+                          _mm_madd_epi16(_mm_and_si128(_mm_srli_epi16(v1, 8), low4), load16(xc + 24))));
+        const __m128i s1 = _mm_add_epi32(
+            _mm_add_epi32(_mm_madd_epi16(_mm_and_si128(_mm_srli_epi16(v0, 4), low4), load16(xc + 32)),
+                          _mm_madd_epi16(_mm_srli_epi16(v0, 12), load16(xc + 40))),
+            _mm_add_epi32(_mm_madd_epi16(_mm_and_si128(_mm_srli_epi16(v1, 4), low4), load16(xc + 48)),
+                          _mm_madd_epi16(_mm_srli_epi16(v1, 12), load16(xc + 56))));
+        total = _mm_add_epi32(total, _mm_add_epi32(_mm_mullo_epi32(s0, _mm_set1_epi32(scale[2 * c])),
+                                                   _mm_mullo_epi32(s1, _mm_set1_epi32(scale[2 * c + 1]))));
+      }
+      totals[r] = total;
+      std::memcpy(&d[r], block, 2), std::memcpy(&dmin[r], block + 2, 2);
+    }
+    const __m128 vdx = _mm_set1_ps(dx[b]);
+    const __m128 scale = _mm_mul_ps(f16x4_to_f32x4(_mm_setr_epi32(d[0], d[1], d[2], d[3])), vdx);
+    const __m128 mscale = _mm_mul_ps(f16x4_to_f32x4(_mm_setr_epi32(dmin[0], dmin[1], dmin[2], dmin[3])), vdx);
+    acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(sum4(totals[0], totals[1], totals[2], totals[3])), scale));
+    acc = _mm_sub_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(sum4(mins[0], mins[1], mins[2], mins[3])), mscale));
+  }
+  _mm_storeu_ps(out, acc);
+}
+
+// Q6_K: each weight built whole (0..63) in a byte, from the nibble of ql[l] (quarters K = 0, 2 of a
+// half: low, high) or ql[32 + l] (K = 1, 3) and bits 2K, 2K + 1 of qh[l] moved above it by a 16-bit
+// shift (what a shift carries across bytes lands outside the mask); then as Q4_K, the 16-bit lanes
+// as (even, odd) pairs against the activations' pairs. Step (H, G) takes l = 16G .. 16G + 15 of half
+// H: groups 8H + 2K + G. At most 4 products of 63 * 127 per int32 lane before the scale: exact.
+[[maybe_unused]] void q6_tile_lanes(const uint8_t* const* rows, const Activations& a, int t, float* out) {
+  const KActivations& x = *a.q8k;
+  const int64_t nb = a.cols / kQK;
+  const int16_t* q = x.pairs(t);
+  const float* dx = x.scales(t);
+  const int16_t* sums = x.sums16(t);
+  const __m128i low4 = _mm_set1_epi8(0x0f), top2 = _mm_set1_epi8(0x30), low8 = _mm_set1_epi16(0x00ff);
+  __m128 acc = _mm_setzero_ps();
+  for (int64_t b = 0; b < nb; b++) {
+    __m128i totals[4];
+    uint16_t d[4];
+    const __m128i xsums0 = load16(sums + 16 * b), xsums1 = load16(sums + 16 * b + 8);
+    RINGLM_NO_UNROLL
+    for (int r = 0; r < 4; r++) {
+      const BlockQ6_K& block = reinterpret_cast<const BlockQ6_K*>(rows[r])[b];
+      const __m128i sc0 = _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block.scales)));
+      const __m128i sc1 = _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block.scales + 8)));
+      // sum(scale * (w - 32) * x) = sum(scale * w * x) - 32 * sum(scale * (sum of the group's x))
+      const __m128i offset = _mm_add_epi32(_mm_madd_epi16(sc0, xsums0), _mm_madd_epi16(sc1, xsums1));
+      __m128i total = _mm_sub_epi32(_mm_setzero_si128(), _mm_slli_epi32(offset, 5));
+      RINGLM_NO_UNROLL
+      for (int step = 0; step < 4; step++) {
+        const int h = step / 2, g = step % 2;
+        const __m128i va = load16(block.ql + 64 * h + 16 * g), vb = load16(block.ql + 64 * h + 32 + 16 * g);
+        const __m128i vh = load16(block.qh + 32 * h + 16 * g);
+        const __m128i w[4] = {
+            _mm_or_si128(_mm_and_si128(va, low4), _mm_and_si128(_mm_slli_epi16(vh, 4), top2)),
+            _mm_or_si128(_mm_and_si128(vb, low4), _mm_and_si128(_mm_slli_epi16(vh, 2), top2)),
+            _mm_or_si128(_mm_and_si128(_mm_srli_epi16(va, 4), low4), _mm_and_si128(vh, top2)),
+            _mm_or_si128(_mm_and_si128(_mm_srli_epi16(vb, 4), low4), _mm_and_si128(_mm_srli_epi16(vh, 2), top2))};
+        const int8_t* scale = block.scales + 8 * h + g;
+        const int16_t* xg = q + b * kQK + 128 * h + 16 * g;
+        for (int k = 0; k < 4; k++) {  // group 8h + 2k + g: values 128h + 32k + 16g ..
+          const __m128i s = _mm_add_epi32(_mm_madd_epi16(_mm_and_si128(w[k], low8), load16(xg + 32 * k)),
+                                          _mm_madd_epi16(_mm_srli_epi16(w[k], 8), load16(xg + 32 * k + 8)));
+          total = _mm_add_epi32(total, _mm_mullo_epi32(s, _mm_set1_epi32(scale[2 * k])));
+        }
+      }
+      totals[r] = total;
+      std::memcpy(&d[r], &block.d, 2);
+    }
+    const __m128 scale = _mm_mul_ps(f16x4_to_f32x4(_mm_setr_epi32(d[0], d[1], d[2], d[3])), _mm_set1_ps(dx[b]));
+    acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(sum4(totals[0], totals[1], totals[2], totals[3])), scale));
+  }
+  _mm_storeu_ps(out, acc);
+}
+
 #else  // no SIMD: the references, block by block, on the Q8_K blocks rebuilt from the activations
 
 BlockQ8_K q8_K_block(const KActivations& x, int t, int64_t b) {
@@ -354,8 +486,13 @@ void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
 
 }  // namespace
 
+#if defined(__wasm_simd128__)
+const TileKernel kQ4_KTile = tile_kernel<4, 1, k4_tile_lanes>();
+const TileKernel kQ6_KTile = tile_kernel<4, 1, q6_tile_lanes>();
+#else
 const TileKernel kQ4_KTile = tile_kernel<4, 1, k4_tile<false>>();
-const TileKernel kQ5_KTile = tile_kernel<4, 1, k4_tile<true>>();
 const TileKernel kQ6_KTile = tile_kernel<4, 1, q6_tile>();
+#endif
+const TileKernel kQ5_KTile = tile_kernel<4, 1, k4_tile<true>>();
 
 }  // namespace ringlm
