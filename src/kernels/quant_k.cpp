@@ -342,7 +342,8 @@ void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
 // Q4_K: 16 weight bytes as eight 16-bit lanes, lane i = bytes 32C + 16h + 2i, 2i + 1 of the block's qs:
 // from its low bits up, values 16h + 2i of sub-block 2C, of 2C + 1, then 16h + 2i + 1 of 2C and of 2C + 1.
 // Masked and shifted to int16 lanes they meet the activations' pairs (evens, odds) with dot_i16x8.
-// At most 4 products of 15 * 127 per int32 lane before the scale (at most 63): exact.
+// A sub-block's int32 lanes (8 products of at most 15 * 127) fit int16: narrowed, two sub-blocks
+// meet their scales (at most 63) in one multiply-add. Exact.
 [[maybe_unused]] void k4_tile_lanes(const uint8_t* const* rows, const Activations& a, int t, float* out) {
   const KActivations& x = *a.q8k;
   const int64_t nb = a.cols / kQK;
@@ -361,10 +362,13 @@ void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
       uint32_t a0, a1, a2;  // the 12 scale bytes; see k4_scale_min
       std::memcpy(&a0, block + 4, 4), std::memcpy(&a1, block + 8, 4), std::memcpy(&a2, block + 12, 4);
       const uint32_t m_lo = a1 & 0x3f3f3f3f, m_hi = ((a2 >> 4) & 0x0f0f0f0f) | ((a1 >> 2) & 0x30303030);
-      const uint32_t sc[2] = {a0 & 0x3f3f3f3f, (a2 & 0x0f0f0f0f) | ((a0 >> 2) & 0x30303030)};
-      uint8_t scale[8];
-      std::memcpy(scale, sc, 8);
+      const uint32_t sc_lo = a0 & 0x3f3f3f3f, sc_hi = (a2 & 0x0f0f0f0f) | ((a0 >> 2) & 0x30303030);
       mins[r] = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_setr_epi32(int32_t(m_lo), int32_t(m_hi), 0, 0)), xsums);
+      // The scales of sub-blocks 2c and 2c + 1 as int16 lanes (4 of each), for c = 0..3.
+      const __m128i sc = _mm_cvtepu8_epi16(_mm_setr_epi32(int32_t(sc_lo), int32_t(sc_hi), 0, 0));
+      const __m128i lo = _mm_unpacklo_epi16(sc, sc), hi = _mm_unpackhi_epi16(sc, sc);
+      const __m128i scales[4] = {_mm_unpacklo_epi32(lo, lo), _mm_unpackhi_epi32(lo, lo), _mm_unpacklo_epi32(hi, hi),
+                                 _mm_unpackhi_epi32(hi, hi)};
       const uint8_t* qs = block + 16;
       const int16_t* xc = q + b * kQK;
       __m128i total = _mm_setzero_si128();
@@ -381,8 +385,9 @@ void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
                           _mm_madd_epi16(_mm_srli_epi16(v0, 12), load16(xc + 40))),
             _mm_add_epi32(_mm_madd_epi16(_mm_and_si128(_mm_srli_epi16(v1, 4), low4), load16(xc + 48)),
                           _mm_madd_epi16(_mm_srli_epi16(v1, 12), load16(xc + 56))));
-        total = _mm_add_epi32(total, _mm_add_epi32(_mm_mullo_epi32(s0, _mm_set1_epi32(scale[2 * c])),
-                                                   _mm_mullo_epi32(s1, _mm_set1_epi32(scale[2 * c + 1]))));
+        // |s0|, |s1| <= 8 * 15 * 127 per lane: they narrow to int16 exactly, and one multiply-add
+        // takes both sub-blocks' lanes times their scales.
+        total = _mm_add_epi32(total, _mm_madd_epi16(_mm_packs_epi32(s0, s1), scales[c]));
       }
       totals[r] = total;
       std::memcpy(&d[r], block, 2), std::memcpy(&dmin[r], block + 2, 2);
@@ -400,7 +405,8 @@ void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
 // half: low, high) or ql[32 + l] (K = 1, 3) and bits 2K, 2K + 1 of qh[l] moved above it by a 16-bit
 // shift (what a shift carries across bytes lands outside the mask); then as Q4_K, the 16-bit lanes
 // as (even, odd) pairs against the activations' pairs. Step (H, G) takes l = 16G .. 16G + 15 of half
-// H: groups 8H + 2K + G. At most 4 products of 63 * 127 per int32 lane before the scale: exact.
+// H: groups 8H + 2K + G. A group's int32 lanes (4 products of at most 63 * 127) fit int16: narrowed,
+// two groups meet their scales in one multiply-add. Exact.
 [[maybe_unused]] void q6_tile_lanes(const uint8_t* const* rows, const Activations& a, int t, float* out) {
   const KActivations& x = *a.q8k;
   const int64_t nb = a.cols / kQK;
@@ -421,6 +427,14 @@ void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
       // sum(scale * (w - 32) * x) = sum(scale * w * x) - 32 * sum(scale * (sum of the group's x))
       const __m128i offset = _mm_add_epi32(_mm_madd_epi16(sc0, xsums0), _mm_madd_epi16(sc1, xsums1));
       __m128i total = _mm_sub_epi32(_mm_setzero_si128(), _mm_slli_epi32(offset, 5));
+      // Per step (h, g), the scales of groups 8h + g, 8h + g + 2 and of 8h + g + 4, 8h + g + 6 as int16
+      // lanes, 4 of each.
+      __m128i scales[4][2];
+      for (int h = 0; h < 2; h++) {
+        const __m128i lo = _mm_unpacklo_epi16(h ? sc1 : sc0, h ? sc1 : sc0), hi = _mm_unpackhi_epi16(h ? sc1 : sc0, h ? sc1 : sc0);
+        scales[2 * h][0] = _mm_shuffle_epi32(lo, _MM_SHUFFLE(2, 2, 0, 0)), scales[2 * h][1] = _mm_shuffle_epi32(hi, _MM_SHUFFLE(2, 2, 0, 0));
+        scales[2 * h + 1][0] = _mm_shuffle_epi32(lo, _MM_SHUFFLE(3, 3, 1, 1)), scales[2 * h + 1][1] = _mm_shuffle_epi32(hi, _MM_SHUFFLE(3, 3, 1, 1));
+      }
       RINGLM_NO_UNROLL
       for (int step = 0; step < 4; step++) {
         const int h = step / 2, g = step % 2;
@@ -431,13 +445,15 @@ void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
             _mm_or_si128(_mm_and_si128(vb, low4), _mm_and_si128(_mm_slli_epi16(vh, 2), top2)),
             _mm_or_si128(_mm_and_si128(_mm_srli_epi16(va, 4), low4), _mm_and_si128(vh, top2)),
             _mm_or_si128(_mm_and_si128(_mm_srli_epi16(vb, 4), low4), _mm_and_si128(_mm_srli_epi16(vh, 2), top2))};
-        const int8_t* scale = block.scales + 8 * h + g;
         const int16_t* xg = q + b * kQK + 128 * h + 16 * g;
+        __m128i s[4];
         for (int k = 0; k < 4; k++) {  // group 8h + 2k + g: values 128h + 32k + 16g ..
-          const __m128i s = _mm_add_epi32(_mm_madd_epi16(_mm_and_si128(w[k], low8), load16(xg + 32 * k)),
-                                          _mm_madd_epi16(_mm_srli_epi16(w[k], 8), load16(xg + 32 * k + 8)));
-          total = _mm_add_epi32(total, _mm_mullo_epi32(s, _mm_set1_epi32(scale[2 * k])));
+          s[k] = _mm_add_epi32(_mm_madd_epi16(_mm_and_si128(w[k], low8), load16(xg + 32 * k)),
+                               _mm_madd_epi16(_mm_srli_epi16(w[k], 8), load16(xg + 32 * k + 8)));
         }
+        // |s[k]| <= 4 * 63 * 127 per lane: they narrow to int16 exactly, two groups to a multiply-add.
+        total = _mm_add_epi32(total, _mm_add_epi32(_mm_madd_epi16(_mm_packs_epi32(s[0], s[1]), scales[step][0]),
+                                                   _mm_madd_epi16(_mm_packs_epi32(s[2], s[3]), scales[step][1])));
       }
       totals[r] = total;
       std::memcpy(&d[r], &block.d, 2);
