@@ -4,7 +4,7 @@
 //
 //   node bench/models.mjs [--only NAME,...]     e.g. --only 125m-q8_0
 //
-//   125m-{f32,f16,q8_0,q4_0,q4_k}  d768, 12 layers, 12 heads / 4 KV heads, FFN 2048, vocab 32000, own output matrix
+//   125m-{f32,f16,q8_0,q4_0,q4_k,q4_k_m,q5_k,q6_k}  d768, 12 layers, 12 heads / 4 KV heads, FFN 2048, vocab 32000, own output matrix
 //                             (124.7M parameters; 100M of them are read per decoded token)
 //   15m-f32                   shaped like llama2.c's stories15M: d288, 6 layers, 6 heads, FFN 768,
 //                             vocab 32000, output tied to the embeddings (15.2M parameters)
@@ -39,6 +39,10 @@ export const SHAPE_LLAMA32_1B = { seed: 12, dim: 2048, layers: 16, heads: 32, kv
 /** Every bench model: a file name and the makeRandomLlama options that make it. */
 export const BENCH_MODELS = [
   ...['F32', 'F16', 'Q8_0', 'Q4_0', 'Q4_K'].map((type) => ({
+    name: `125m-${type.toLowerCase()}`, size: '125M', type, recipe: { ...SHAPE_125M, type } })),
+  // The K-quant files people download: the Q4_K_M mix (Q4_K, Q6_K for the output and layer 0's attn_v /
+  // ffn_down, Q5_K for odd layers' attn_output) and the all-Q5_K / all-Q6_K files.
+  ...['Q4_K_M', 'Q5_K', 'Q6_K'].map((type) => ({
     name: `125m-${type.toLowerCase()}`, size: '125M', type, recipe: { ...SHAPE_125M, type } })),
   { name: '15m-f32', size: '15M', type: 'F32', recipe: { ...SHAPE_15M, type: 'F32' } },
   { name: 'qwen3-0.6b-q4_k_m', size: 'Qwen3-0.6B-shaped', type: 'Q4_K_M-like', recipe: { ...SHAPE_QWEN3_0_6B, type: 'Q4_K_M' } },

@@ -491,12 +491,11 @@ TEST(Kernels, KActivationsAreQuantizeRowQ8_K) {
     for (int b = 0; b < cols / 256; b++) {
       EXPECT_EQ(k.scales(t)[b], blocks[size_t(b)].d);
       for (int s = 0; s < 8; s++) EXPECT_EQ(k.sums32(t)[b * 8 + s], blocks[size_t(b)].bsums[2 * s] + blocks[size_t(b)].bsums[2 * s + 1]);
-      for (int g = 0; g < 16; g++) {  // the order inside a group of 16 is the kernels' business
-        std::vector<int> got(k.values(t) + b * 256 + g * 16, k.values(t) + b * 256 + g * 16 + 16);
-        std::vector<int> want(blocks[size_t(b)].qs + g * 16, blocks[size_t(b)].qs + g * 16 + 16);
-        std::sort(got.begin(), got.end());
-        std::sort(want.begin(), want.end());
-        EXPECT_EQ(got, want) << "token " << t << " block " << b << " group " << g;
+      for (int g = 0; g < 16; g++) EXPECT_EQ(k.sums16(t)[b * 16 + g], blocks[size_t(b)].bsums[g]) << "group " << g;
+      for (int j = 0; j < 256; j++) EXPECT_EQ(k.values(t)[b * 256 + j], blocks[size_t(b)].qs[j]) << "token " << t << " value " << j;
+      // The wasm kernels' int16 pairs: each 16 values as the 8 at even places, then the 8 at odd places.
+      for (int j = 0; j < 256; j++) {
+        EXPECT_EQ(k.pairs(t)[b * 256 + j / 16 * 16 + (j % 2) * 8 + (j % 16) / 2], blocks[size_t(b)].qs[j]) << "token " << t << " value " << j;
       }
     }
   }

@@ -96,26 +96,39 @@ private:
 
 // The activations of one K-quant matrix product (tile kernels in quant_k.cpp): n_tokens vectors quantized to Q8_K exactly as
 // quantize_row_q8_K does (cols a multiple of 256).
-//   values  [token][cols]         q widened to int16, each group of 16 permuted to its 8 even
-//                                 values then its 8 odd ones (the weights unpack with shifts alone)
+//   values  [token][cols]         q as int8, in order: the kernels multiply weight bytes by them
+//                                 directly (maddubs natively, extending multiplies in wasm)
 //   scales  [token][block]        d
+//   sums16  [token][cols / 16]    sum of each 16 q: Q8_K's bsums (Q6_K's offset of 32)
 //   sums32  [token][cols / 32]    sum of each 32 q (for the mins of Q4_K / Q5_K)
+//   pairs   [token][cols]         q as int16, each 16 of them as the 8 at even places then the 8 at odd
+//                                 places: the wasm kernels of Q4_K and Q6_K read a weight vector's
+//                                 16-bit lanes as (even value, odd value) pairs and multiply them by
+//                                 these with i32x4.dot_i16x8, which V8 compiles to one instruction
+//                                 (wasm's extending int8 multiplies cost it 3 to 5)
 class KActivations {
 public:
   void reserve(int max_tokens, int64_t max_cols);
   void quantize(const float* x, int64_t stride, int n_tokens, int64_t cols);
 
-  uint64_t bytes() const { return (values_.size() + sums32_.size()) * sizeof(int16_t) + scales_.size() * sizeof(float); }
+  uint64_t bytes() const {
+    return values_.size() * sizeof(int8_t) + (pairs_.size() + sums16_.size() + sums32_.size()) * sizeof(int16_t) +
+           scales_.size() * sizeof(float);
+  }
   static uint64_t bytes_for(int max_tokens, int64_t max_cols);
   int n_tokens() const { return n_tokens_; }
   int64_t cols() const { return cols_; }
-  const int16_t* values(int token) const { return &values_[size_t(token) * size_t(cols_)]; }
+  const int8_t* values(int token) const { return &values_[size_t(token) * size_t(cols_)]; }
   const float* scales(int token) const { return &scales_[size_t(token) * size_t(cols_ / kQK)]; }
+  const int16_t* sums16(int token) const { return &sums16_[size_t(token) * size_t(cols_ / 16)]; }
   const int16_t* sums32(int token) const { return &sums32_[size_t(token) * size_t(cols_ / 32)]; }
+  const int16_t* pairs(int token) const { return &pairs_[size_t(token) * size_t(cols_)]; }
 
 private:
-  std::vector<int16_t> values_;
+  std::vector<int8_t> values_;
+  std::vector<int16_t> pairs_;
   std::vector<float> scales_;
+  std::vector<int16_t> sums16_;
   std::vector<int16_t> sums32_;
   int n_tokens_ = 0;
   int64_t cols_ = 0;

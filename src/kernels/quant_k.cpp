@@ -1,14 +1,21 @@
 // The K-quants (Q4_K, Q5_K, Q6_K) against Q8_K activations; see quant.h and tensor_type.h.
 //
-// One SSE4.1 kernel per type serves the wasm build and every native build (AVX2 ones too): its
-// integer sums are exact and its float steps those of the scalar references, so all builds compute
-// the same bits.
+// SSE4.1 kernels serve the wasm build and every native build (AVX2 ones too): natively Q4_K, Q5_K and
+// Q6_K multiply weight bytes by int8 activations with SSSE3's maddubs; in wasm, which lacks it, Q5_K
+// does so with extending multiplies (dot_pairs), and Q4_K and Q6_K take their weights as int16 pairs
+// against int16 activations (i32x4.dot_i16x8, one instruction in V8; see k4_tile_lanes). Every
+// kernel's integer sums are exact and its float steps those of the scalar references, so all builds
+// compute the same bits.
 #include <cmath>
 #include <cstring>
 
 #include "kernels/quant.h"
 #include "kernels/quant_internal.h"
 #include "kernels/tile.h"
+
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
 
 namespace ringlm {
 
@@ -120,21 +127,17 @@ float ref::dot_q6_K(const BlockQ6_K* w, const BlockQ8_K* x, int64_t n_blocks) {
 // Activations
 // ---------------------------------------------------------------------------------------------
 
-namespace {
-
-// Where value j of a block sits in KActivations: each 16 as its 8 even values, then its 8 odd ones.
-constexpr int permuted16(int j) { return (j / 16) * 16 + (j % 2) * 8 + (j % 16) / 2; }
-
-}  // namespace
-
 uint64_t KActivations::bytes_for(int max_tokens, int64_t max_cols) {
   const uint64_t cols = uint64_t(max_cols / kQK * kQK), tokens = uint64_t(max_tokens);
-  return tokens * (cols + cols / 32) * sizeof(int16_t) + tokens * (cols / kQK) * sizeof(float);
+  return tokens * cols * sizeof(int8_t) + tokens * (cols + cols / 16 + cols / 32) * sizeof(int16_t) +
+         tokens * (cols / kQK) * sizeof(float);
 }
 
 void KActivations::reserve(int max_tokens, int64_t max_cols) {
   const size_t cols = size_t(max_cols / kQK * kQK), tokens = size_t(max_tokens);
   values_.assign(tokens * cols, 0);
+  pairs_.assign(tokens * cols, 0);
+  sums16_.assign(tokens * cols / 16, 0);
   sums32_.assign(tokens * cols / 32, 0);
   scales_.assign(tokens * cols / size_t(kQK), 0.0f);
 }
@@ -146,9 +149,11 @@ void KActivations::quantize(const float* x, int64_t stride, int n_tokens, int64_
     for (int64_t b = 0; b < cols / kQK; b++) {
       BlockQ8_K block;
       quantize_row_q8_K(x + t * stride + b * kQK, &block, kQK);
-      int16_t* v = &values_[size_t(t * cols + b * kQK)];
-      for (int j = 0; j < kQK; j++) v[permuted16(j)] = block.qs[j];
+      std::memcpy(&values_[size_t(t * cols + b * kQK)], block.qs, kQK);
+      int16_t* pairs = &pairs_[size_t(t * cols + b * kQK)];
+      for (int j = 0; j < kQK; j++) pairs[j / 16 * 16 + (j % 2) * 8 + (j % 16) / 2] = block.qs[j];
       scales_[size_t(t * (cols / kQK) + b)] = block.d;
+      std::memcpy(&sums16_[size_t(t * (cols / 16) + b * 16)], block.bsums, sizeof(block.bsums));
       for (int s = 0; s < 8; s++) sums32_[size_t(t * (cols / 32) + b * 8 + s)] = int16_t(block.bsums[2 * s] + block.bsums[2 * s + 1]);
     }
   }
@@ -156,6 +161,12 @@ void KActivations::quantize(const float* x, int64_t stride, int n_tokens, int64_
 
 // ---------------------------------------------------------------------------------------------
 // Tile kernels: 4 rows x 1 token (see tile.h)
+//
+// Each block's weights are unpacked to bytes (0..63) in the activations' order and multiplied by
+// the int8 activations sixteen at a time (dot_pairs), each group's int16 sums times its integer
+// scale (one multiply-add that also widens to int32); Q6_K's offset of 32 and the mins of Q4_K /
+// Q5_K meet the activations' sums once per block. The integer totals are exact, so they are the
+// references' totals, and the float steps per block are the references' steps.
 // ---------------------------------------------------------------------------------------------
 
 namespace {
@@ -166,118 +177,88 @@ using sse::f16x4_to_f32x4;
 using sse::load16;
 using sse::sum4;
 
-// [s0 x4, s1 x4], [s2 x4, s3 x4], [s4 x4, s5 x4], [s6 x4, s7 x4] from eight int16 scales s.
-inline void scale_pairs(__m128i s, __m128i* pairs) {
-  const __m128i lo = _mm_unpacklo_epi16(s, s), hi = _mm_unpackhi_epi16(s, s);  // s0 s0 s1 s1 .. | s4 s4 ..
-  pairs[0] = _mm_unpacklo_epi32(lo, lo), pairs[1] = _mm_unpackhi_epi32(lo, lo);
-  pairs[2] = _mm_unpacklo_epi32(hi, hi), pairs[3] = _mm_unpackhi_epi32(hi, hi);
-}
-
-// The integer dots of two groups (a: four int32 lanes, b likewise) times their scales: each lane
-// is at most 8 products of |w| <= 32 and |x| <= 127 (< 2^15), so both pack to int16 exactly and
-// one multiply-add applies the scales pairs[k] = [s_a x4, s_b x4].
-inline __m128i scaled(__m128i a, __m128i b, __m128i pair) { return _mm_madd_epi16(_mm_packs_epi32(a, b), pair); }
-
-// [s_2c x4, s_2c+1 x4] from eight int16 scales s.
-[[maybe_unused]] inline __m128i scale_pair(__m128i s, int c) {
-  const __m128i half = c < 2 ? _mm_unpacklo_epi16(s, s) : _mm_unpackhi_epi16(s, s);
-  return c % 2 ? _mm_unpackhi_epi32(half, half) : _mm_unpacklo_epi32(half, half);
-}
-
-// The weights of bytes 32c + 16h .. 32c + 16h + 15 of a Q4_K (Five = false) or Q5_K block, as int16
-// lanes in the activations' layout. Read as eight 16-bit lanes, the four nibbles of lane i are
-// values 2i and 2i+1 (low nibbles of its two bytes) of sub-block 2c and values 2i, 2i+1 of
-// sub-block 2c+1 (high nibbles): the even and odd halves of groups 4c + h and 4c + 2 + h.
-template <bool Five>
-inline void k4_weights(const uint8_t* block, int c, int h, __m128i* w_le, __m128i* w_lo, __m128i* w_he, __m128i* w_ho) {
-  const __m128i low4 = _mm_set1_epi16(0x0f), bit4 = _mm_set1_epi16(16);
-  const __m128i v = load16(block + (Five ? 48 : 16) + 32 * c + 16 * h);
-  *w_le = _mm_and_si128(v, low4), *w_lo = _mm_and_si128(_mm_srli_epi16(v, 8), low4);
-  *w_he = _mm_and_si128(_mm_srli_epi16(v, 4), low4), *w_ho = _mm_srli_epi16(v, 12);
-  if constexpr (Five) {  // bit 2c of qh[l] tops the low nibble of byte l, bit 2c+1 the high one
-    const __m128i vs = _mm_srl_epi16(load16(block + 16 + 16 * h), _mm_cvtsi32_si128(2 * c));
-    *w_le = _mm_or_si128(*w_le, _mm_and_si128(_mm_slli_epi16(vs, 4), bit4));
-    *w_lo = _mm_or_si128(*w_lo, _mm_and_si128(_mm_srli_epi16(vs, 4), bit4));
-    *w_he = _mm_or_si128(*w_he, _mm_and_si128(_mm_slli_epi16(vs, 3), bit4));
-    *w_ho = _mm_or_si128(*w_ho, _mm_and_si128(_mm_srli_epi16(vs, 5), bit4));
-  }
-}
-
-// Q4_K (Five = false) and Q5_K. Each sub-block's integer dot is multiplied by its 6-bit scale; the
-// mins meet the activations' sums of 32. How the scales are applied differs by build, for speed,
-// not in result (the integers are exact either way):
-//   natively, two rows at a time (each activation load serves both); the dots of sub-blocks 2c
-//     and 2c+1 pack to int16 and one multiply-add applies both scales (see scaled);
-//   in wasm, one row at a time (V8 gives wasm 15 vector registers, and two rows spill), the
-//     weights multiplied by their scale first (q * sc <= 31 * 63 fits int16), one sum per row.
+// The sixteen products w[i] * x[i] of weight bytes w (0..63) and int8 activations x (-127..127),
+// added in pairs to eight int16 lanes: exact, |lane| <= 2 * 63 * 127 < 2^15. Natively SSSE3's
+// maddubs adds neighbours; wasm has no maddubs (Emscripten emulates it in six operations) but has
+// extending multiplies, so there lane i holds products i and i + 8. The kernels only add the lanes
+// up, so both give the same totals.
+inline __m128i dot_pairs(__m128i w, __m128i x) {
 #if defined(__wasm_simd128__)
-constexpr int kK4Rows = 1;
-constexpr bool kK4ScaleWeights = true;
+  return (__m128i)wasm_i16x8_add(wasm_i16x8_extmul_low_i8x16((v128_t)w, (v128_t)x), wasm_i16x8_extmul_high_i8x16((v128_t)w, (v128_t)x));
 #else
-constexpr int kK4Rows = 2;
-constexpr bool kK4ScaleWeights = false;
+  return _mm_maddubs_epi16(w, x);
 #endif
+}
+
+// Lane J of eight int16 values s, in every lane.
+template <int J>
+inline __m128i splat16(__m128i s) {
+#if defined(__wasm_simd128__)
+  return (__m128i)wasm_i16x8_shuffle((v128_t)s, (v128_t)s, J, J, J, J, J, J, J, J);
+#else
+  return _mm_shuffle_epi8(s, _mm_set1_epi16(int16_t(2 * J | (2 * J + 1) << 8)));
+#endif
+}
+
+// v shifted left by S bits (right by -S) as 16-bit lanes.
+template <int S>
+inline __m128i shift16(__m128i v) {
+  if constexpr (S > 0) return _mm_slli_epi16(v, S);
+  else if constexpr (S < 0) return _mm_srli_epi16(v, -S);
+  else return v;
+}
+
+// Sub-blocks 2C and 2C+1 of a Q4_K (Five = false) or Q5_K block against their 64 activations x,
+// each times its scale (lanes 2C and 2C+1 of the int16 scales): bytes 32C + l hold value l of
+// sub-block 2C (low nibble) and of 2C+1 (high nibble); Q5_K's bit 2C (2C+1) of qh[l] is their bit 4.
+template <bool Five, int C>
+inline __m128i k4_pair(const uint8_t* block, const int8_t* x, __m128i scales) {
+  const __m128i low4 = _mm_set1_epi8(0x0f);
+  const uint8_t* qs = block + (Five ? 48 : 16) + 32 * C;
+  const __m128i v0 = load16(qs), v1 = load16(qs + 16);
+  __m128i lo0 = _mm_and_si128(v0, low4), lo1 = _mm_and_si128(v1, low4);
+  __m128i hi0 = _mm_and_si128(_mm_srli_epi16(v0, 4), low4), hi1 = _mm_and_si128(_mm_srli_epi16(v1, 4), low4);
+  if constexpr (Five) {  // 16-bit shifts move bits across bytes only outside bit 4, which the mask keeps
+    const __m128i bit4 = _mm_set1_epi8(0x10), h0 = load16(block + 16), h1 = load16(block + 32);
+    lo0 = _mm_or_si128(lo0, _mm_and_si128(shift16<4 - 2 * C>(h0), bit4));
+    lo1 = _mm_or_si128(lo1, _mm_and_si128(shift16<4 - 2 * C>(h1), bit4));
+    hi0 = _mm_or_si128(hi0, _mm_and_si128(shift16<3 - 2 * C>(h0), bit4));
+    hi1 = _mm_or_si128(hi1, _mm_and_si128(shift16<3 - 2 * C>(h1), bit4));
+  }
+  const int8_t* xc = x + 64 * C;
+  // At most 4 products of 31 * 127 per int16 lane: exact.
+  const __m128i lo = _mm_add_epi16(dot_pairs(lo0, load16(xc)), dot_pairs(lo1, load16(xc + 16)));
+  const __m128i hi = _mm_add_epi16(dot_pairs(hi0, load16(xc + 32)), dot_pairs(hi1, load16(xc + 48)));
+  return _mm_add_epi32(_mm_madd_epi16(lo, splat16<2 * C>(scales)), _mm_madd_epi16(hi, splat16<2 * C + 1>(scales)));
+}
 
 template <bool Five>
 void k4_tile(const uint8_t* const* rows, const Activations& a, int t, float* out) {
   const KActivations& x = *a.q8k;
   const int64_t nb = a.cols / kQK;
   constexpr size_t kBytes = Five ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
-  const int16_t* q = x.values(t);
+  const int8_t* q = x.values(t);
   const float* dx = x.scales(t);
   const int16_t* sums = x.sums32(t);
   __m128 acc = _mm_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
-    __m128i totals[4], mins[4], scales[4];
-    uint8_t sc[4][8];
+    __m128i totals[4], mins[4];
     const __m128i xsums = load16(sums + 8 * b);
-    const uint8_t* block[4];
+    const int8_t* xb = q + b * kQK;
+    uint16_t d[4], dmin[4];
     for (int r = 0; r < 4; r++) {
-      block[r] = rows[r] + size_t(b) * kBytes;
+      const uint8_t* block = rows[r] + size_t(b) * kBytes;
       uint32_t a0, a1, a2;  // the 12 scale bytes; see k4_scale_min
-      std::memcpy(&a0, block[r] + 4, 4), std::memcpy(&a1, block[r] + 8, 4), std::memcpy(&a2, block[r] + 12, 4);
+      std::memcpy(&a0, block + 4, 4), std::memcpy(&a1, block + 8, 4), std::memcpy(&a2, block + 12, 4);
       const uint32_t sc_lo = a0 & 0x3f3f3f3f, m_lo = a1 & 0x3f3f3f3f;
       const uint32_t sc_hi = (a2 & 0x0f0f0f0f) | ((a0 >> 2) & 0x30303030);
       const uint32_t m_hi = ((a2 >> 4) & 0x0f0f0f0f) | ((a1 >> 2) & 0x30303030);
       mins[r] = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_setr_epi32(int32_t(m_lo), int32_t(m_hi), 0, 0)), xsums);
-      if constexpr (kK4ScaleWeights) std::memcpy(sc[r], &sc_lo, 4), std::memcpy(sc[r] + 4, &sc_hi, 4);
-      else scales[r] = _mm_cvtepu8_epi16(_mm_setr_epi32(int32_t(sc_lo), int32_t(sc_hi), 0, 0));
+      const __m128i scales = _mm_cvtepu8_epi16(_mm_setr_epi32(int32_t(sc_lo), int32_t(sc_hi), 0, 0));
+      totals[r] = _mm_add_epi32(_mm_add_epi32(k4_pair<Five, 0>(block, xb, scales), k4_pair<Five, 1>(block, xb, scales)),
+                                _mm_add_epi32(k4_pair<Five, 2>(block, xb, scales), k4_pair<Five, 3>(block, xb, scales)));
+      std::memcpy(&d[r], block, 2), std::memcpy(&dmin[r], block + 2, 2);
     }
-    const int16_t* xb = q + b * kQK;
-    for (int r = 0; r < 4; r += kK4Rows) {
-      __m128i total[kK4Rows];
-      for (int i = 0; i < kK4Rows; i++) total[i] = _mm_setzero_si128();
-      for (int c = 0; c < 4; c++) {
-        __m128i lo[kK4Rows], hi[kK4Rows], s_lo[kK4Rows], s_hi[kK4Rows];
-        for (int i = 0; i < kK4Rows; i++) {
-          lo[i] = hi[i] = _mm_setzero_si128();
-          if constexpr (kK4ScaleWeights) s_lo[i] = _mm_set1_epi16(sc[r + i][2 * c]), s_hi[i] = _mm_set1_epi16(sc[r + i][2 * c + 1]);
-        }
-        for (int h = 0; h < 2; h++) {
-          const int16_t* xl = xb + 64 * c + 16 * h;  // group 4c + h, then group 4c + 2 + h
-          const __m128i x0 = load16(xl), x1 = load16(xl + 8), x2 = load16(xl + 32), x3 = load16(xl + 40);
-          for (int i = 0; i < kK4Rows; i++) {
-            __m128i w_le, w_lo, w_he, w_ho;
-            k4_weights<Five>(block[r + i], c, h, &w_le, &w_lo, &w_he, &w_ho);
-            if constexpr (kK4ScaleWeights) {
-              w_le = _mm_mullo_epi16(w_le, s_lo[i]), w_lo = _mm_mullo_epi16(w_lo, s_lo[i]);
-              w_he = _mm_mullo_epi16(w_he, s_hi[i]), w_ho = _mm_mullo_epi16(w_ho, s_hi[i]);
-              total[i] = _mm_add_epi32(total[i], _mm_add_epi32(_mm_add_epi32(_mm_madd_epi16(w_le, x0), _mm_madd_epi16(w_lo, x1)),
-                                                               _mm_add_epi32(_mm_madd_epi16(w_he, x2), _mm_madd_epi16(w_ho, x3))));
-            } else {
-              lo[i] = _mm_add_epi32(lo[i], _mm_add_epi32(_mm_madd_epi16(w_le, x0), _mm_madd_epi16(w_lo, x1)));
-              hi[i] = _mm_add_epi32(hi[i], _mm_add_epi32(_mm_madd_epi16(w_he, x2), _mm_madd_epi16(w_ho, x3)));
-            }
-          }
-        }
-        if constexpr (!kK4ScaleWeights) {
-          for (int i = 0; i < kK4Rows; i++) total[i] = _mm_add_epi32(total[i], scaled(lo[i], hi[i], scale_pair(scales[r + i], c)));
-        }
-      }
-      for (int i = 0; i < kK4Rows; i++) totals[r + i] = total[i];
-    }
-    uint16_t d[4], dmin[4];
-    for (int r = 0; r < 4; r++) std::memcpy(&d[r], block[r], 2), std::memcpy(&dmin[r], block[r] + 2, 2);
     const __m128 vdx = _mm_set1_ps(dx[b]);
     const __m128 scale = _mm_mul_ps(f16x4_to_f32x4(_mm_setr_epi32(d[0], d[1], d[2], d[3])), vdx);
     const __m128 mscale = _mm_mul_ps(f16x4_to_f32x4(_mm_setr_epi32(dmin[0], dmin[1], dmin[2], dmin[3])), vdx);
@@ -287,50 +268,49 @@ void k4_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
   _mm_storeu_ps(out, acc);
 }
 
-// The integer dot of values 32K + 16h + (0..15) of a Q6_K half with the activations xq (the half's
-// 128): the nibbles of lane i (bytes l = 16h + 2i, l + 1 of ql, or of ql + 32 for odd K; high
-// nibbles for K >= 2) topped by bits 2K, 2K+1 of qh[l], qh[l+1], minus 32.
+// Values 32K .. 32K+31 of a Q6_K half (groups 2K and 2K+1) against their activations x, each group
+// times its scale (lanes 2K, 2K+1 of the half's int16 scales), the weights taken as stored (0..63):
+// the nibbles of ql[l] (K = 0, 2: low, high) or ql[32 + l] (K = 1, 3), bits 2K, 2K+1 of qh[l] above them.
 template <int K>
-inline __m128i q6_dot(__m128i v0, __m128i v1, __m128i vh, const int16_t* xg) {
-  const __m128i low4 = _mm_set1_epi16(0x0f), top2 = _mm_set1_epi16(0x30), bias = _mm_set1_epi16(32);
-  const __m128i v = K % 2 ? v1 : v0;
-  const __m128i ne = K < 2 ? _mm_and_si128(v, low4) : _mm_and_si128(_mm_srli_epi16(v, 4), low4);
-  const __m128i no = K < 2 ? _mm_and_si128(_mm_srli_epi16(v, 8), low4) : _mm_srli_epi16(v, 12);
-  const __m128i he = K == 0 ? _mm_slli_epi16(vh, 4) : K == 1 ? _mm_slli_epi16(vh, 2) : K == 2 ? vh : _mm_srli_epi16(vh, 2);
-  const __m128i ho = _mm_srli_epi16(vh, 4 + 2 * K);
-  const __m128i even = _mm_sub_epi16(_mm_or_si128(ne, _mm_and_si128(he, top2)), bias);
-  const __m128i odd = _mm_sub_epi16(_mm_or_si128(no, _mm_and_si128(ho, top2)), bias);
-  return _mm_add_epi32(_mm_madd_epi16(even, load16(xg)), _mm_madd_epi16(odd, load16(xg + 8)));
-}
-
-// Groups 2K (h = 0) and 2K + 1 (h = 1) of a half, scaled: their scales are neighbours.
-template <int K>
-inline __m128i q6_pair(const __m128i* v0, const __m128i* v1, const __m128i* vh, const int16_t* xq, __m128i pair) {
-  return scaled(q6_dot<K>(v0[0], v1[0], vh[0], xq + 32 * K), q6_dot<K>(v0[1], v1[1], vh[1], xq + 32 * K + 16), pair);
+inline __m128i q6_quarter(const __m128i* ql, const __m128i* qh, const int8_t* x, __m128i scales) {
+  const __m128i low4 = _mm_set1_epi8(0x0f), top2 = _mm_set1_epi8(0x30);
+  __m128i w[2];
+  for (int g = 0; g < 2; g++) {  // l = 16g .. 16g + 15
+    const __m128i v = ql[2 * (K % 2) + g];
+    const __m128i low = K < 2 ? _mm_and_si128(v, low4) : _mm_and_si128(_mm_srli_epi16(v, 4), low4);
+    w[g] = _mm_or_si128(low, _mm_and_si128(shift16<4 - 2 * K>(qh[g]), top2));  // bleeding bits miss 0x30
+  }
+  return _mm_add_epi32(_mm_madd_epi16(dot_pairs(w[0], load16(x + 32 * K)), splat16<2 * K>(scales)),
+                       _mm_madd_epi16(dot_pairs(w[1], load16(x + 32 * K + 16)), splat16<2 * K + 1>(scales)));
 }
 
 void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out) {
   const KActivations& x = *a.q8k;
   const int64_t nb = a.cols / kQK;
-  const int16_t* q = x.values(t);
+  const int8_t* q = x.values(t);
   const float* dx = x.scales(t);
+  const int16_t* sums = x.sums16(t);
   __m128 acc = _mm_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
     __m128i totals[4];
     uint16_t d[4];
+    const __m128i xsums0 = load16(sums + 16 * b), xsums1 = load16(sums + 16 * b + 8);
     for (int r = 0; r < 4; r++) {
       const BlockQ6_K* block = reinterpret_cast<const BlockQ6_K*>(rows[r]) + b;
-      __m128i total = _mm_setzero_si128();
+      const __m128i sc0 = _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block->scales)));
+      const __m128i sc1 = _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block->scales + 8)));
+      // sum(scale * (w - 32) * x) = sum(scale * w * x) - 32 * sum(scale * (sum of the group's x))
+      const __m128i offset = _mm_add_epi32(_mm_madd_epi16(sc0, xsums0), _mm_madd_epi16(sc1, xsums1));
+      __m128i total = _mm_sub_epi32(_mm_setzero_si128(), _mm_slli_epi32(offset, 5));
       for (int half = 0; half < 2; half++) {
+        const __m128i scales = half ? sc1 : sc0;
         const uint8_t* ql = block->ql + 64 * half;
         const uint8_t* qh = block->qh + 32 * half;
-        const int16_t* xq = q + b * kQK + 128 * half;
-        __m128i pairs[4];
-        scale_pairs(_mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block->scales + 8 * half))), pairs);
-        const __m128i v0[2] = {load16(ql), load16(ql + 16)}, v1[2] = {load16(ql + 32), load16(ql + 48)};
+        const int8_t* xh = q + b * kQK + 128 * half;
+        const __m128i vl[4] = {load16(ql), load16(ql + 16), load16(ql + 32), load16(ql + 48)};
         const __m128i vh[2] = {load16(qh), load16(qh + 16)};
-        total = _mm_add_epi32(total, _mm_add_epi32(q6_pair<0>(v0, v1, vh, xq, pairs[0]), q6_pair<1>(v0, v1, vh, xq, pairs[1])));
-        total = _mm_add_epi32(total, _mm_add_epi32(q6_pair<2>(v0, v1, vh, xq, pairs[2]), q6_pair<3>(v0, v1, vh, xq, pairs[3])));
+        total = _mm_add_epi32(total, _mm_add_epi32(q6_quarter<0>(vl, vh, xh, scales), q6_quarter<1>(vl, vh, xh, scales)));
+        total = _mm_add_epi32(total, _mm_add_epi32(q6_quarter<2>(vl, vh, xh, scales), q6_quarter<3>(vl, vh, xh, scales)));
       }
       totals[r] = total;
       std::memcpy(&d[r], &block->d, 2);
@@ -341,13 +321,155 @@ void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
   _mm_storeu_ps(out, acc);
 }
 
+// The wasm kernels of Q4_K and Q6_K. wasm has no multiply of bytes by bytes that V8 compiles well,
+// but i32x4.dot_i16x8 is one instruction: so these take each 16-bit lane of 16 weight bytes as two
+// values, one from its low byte and one from its high byte, masked or shifted into place, and
+// multiply them by the activations' int16 pairs (KActivations::pairs: evens, then odds, per 16).
+// Each sub-block's (Q6_K: each group's) int32 sums times its scale, summed over the block: the
+// same exact integer totals as the references, then the same float steps.
+
+// V8 issues a loop body's loads ahead of its arithmetic and has 15 vector registers: a row's whole
+// block unrolled (8 to 12 weight vectors and 32 activation vectors) spills most of them. So these
+// kernels loop over the rows and, inside a block, over sub-block pairs (Q6_K: 16-value columns)
+// without unrolling, each step loading just what it multiplies: the activations are reloaded for
+// each row from L1, which costs less than the spills.
+#if defined(__clang__)
+#define RINGLM_NO_UNROLL _Pragma("clang loop unroll(disable)")
+#else
+#define RINGLM_NO_UNROLL
+#endif
+
+// Q4_K: 16 weight bytes as eight 16-bit lanes, lane i = bytes 32C + 16h + 2i, 2i + 1 of the block's qs:
+// from its low bits up, values 16h + 2i of sub-block 2C, of 2C + 1, then 16h + 2i + 1 of 2C and of 2C + 1.
+// Masked and shifted to int16 lanes they meet the activations' pairs (evens, odds) with dot_i16x8.
+// A sub-block's int32 lanes (8 products of at most 15 * 127) fit int16: narrowed, two sub-blocks
+// meet their scales (at most 63) in one multiply-add. Exact.
+[[maybe_unused]] void k4_tile_lanes(const uint8_t* const* rows, const Activations& a, int t, float* out) {
+  const KActivations& x = *a.q8k;
+  const int64_t nb = a.cols / kQK;
+  const int16_t* q = x.pairs(t);
+  const float* dx = x.scales(t);
+  const int16_t* sums = x.sums32(t);
+  const __m128i low4 = _mm_set1_epi16(0x0f);
+  __m128 acc = _mm_setzero_ps();
+  for (int64_t b = 0; b < nb; b++) {
+    __m128i totals[4], mins[4];
+    const __m128i xsums = load16(sums + 8 * b);
+    uint16_t d[4], dmin[4];
+    RINGLM_NO_UNROLL
+    for (int r = 0; r < 4; r++) {
+      const uint8_t* block = rows[r] + size_t(b) * sizeof(BlockQ4_K);
+      uint32_t a0, a1, a2;  // the 12 scale bytes; see k4_scale_min
+      std::memcpy(&a0, block + 4, 4), std::memcpy(&a1, block + 8, 4), std::memcpy(&a2, block + 12, 4);
+      const uint32_t m_lo = a1 & 0x3f3f3f3f, m_hi = ((a2 >> 4) & 0x0f0f0f0f) | ((a1 >> 2) & 0x30303030);
+      const uint32_t sc_lo = a0 & 0x3f3f3f3f, sc_hi = (a2 & 0x0f0f0f0f) | ((a0 >> 2) & 0x30303030);
+      mins[r] = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_setr_epi32(int32_t(m_lo), int32_t(m_hi), 0, 0)), xsums);
+      // The scales of sub-blocks 2c and 2c + 1 as int16 lanes (4 of each), for c = 0..3.
+      const __m128i sc = _mm_cvtepu8_epi16(_mm_setr_epi32(int32_t(sc_lo), int32_t(sc_hi), 0, 0));
+      const __m128i lo = _mm_unpacklo_epi16(sc, sc), hi = _mm_unpackhi_epi16(sc, sc);
+      const __m128i scales[4] = {_mm_unpacklo_epi32(lo, lo), _mm_unpackhi_epi32(lo, lo), _mm_unpacklo_epi32(hi, hi),
+                                 _mm_unpackhi_epi32(hi, hi)};
+      const uint8_t* qs = block + 16;
+      const int16_t* xc = q + b * kQK;
+      __m128i total = _mm_setzero_si128();
+      RINGLM_NO_UNROLL
+      for (int c = 0; c < 4; c++, qs += 32, xc += 64) {  // sub-blocks 2c, 2c + 1: xc and xc + 32
+        const __m128i v0 = load16(qs), v1 = load16(qs + 16);
+        const __m128i s0 = _mm_add_epi32(
+            _mm_add_epi32(_mm_madd_epi16(_mm_and_si128(v0, low4), load16(xc)),
+                          _mm_madd_epi16(_mm_and_si128(_mm_srli_epi16(v0, 8), low4), load16(xc + 8))),
+            _mm_add_epi32(_mm_madd_epi16(_mm_and_si128(v1, low4), load16(xc + 16)),
+                          _mm_madd_epi16(_mm_and_si128(_mm_srli_epi16(v1, 8), low4), load16(xc + 24))));
+        const __m128i s1 = _mm_add_epi32(
+            _mm_add_epi32(_mm_madd_epi16(_mm_and_si128(_mm_srli_epi16(v0, 4), low4), load16(xc + 32)),
+                          _mm_madd_epi16(_mm_srli_epi16(v0, 12), load16(xc + 40))),
+            _mm_add_epi32(_mm_madd_epi16(_mm_and_si128(_mm_srli_epi16(v1, 4), low4), load16(xc + 48)),
+                          _mm_madd_epi16(_mm_srli_epi16(v1, 12), load16(xc + 56))));
+        // |s0|, |s1| <= 8 * 15 * 127 per lane: they narrow to int16 exactly, and one multiply-add
+        // takes both sub-blocks' lanes times their scales.
+        total = _mm_add_epi32(total, _mm_madd_epi16(_mm_packs_epi32(s0, s1), scales[c]));
+      }
+      totals[r] = total;
+      std::memcpy(&d[r], block, 2), std::memcpy(&dmin[r], block + 2, 2);
+    }
+    const __m128 vdx = _mm_set1_ps(dx[b]);
+    const __m128 scale = _mm_mul_ps(f16x4_to_f32x4(_mm_setr_epi32(d[0], d[1], d[2], d[3])), vdx);
+    const __m128 mscale = _mm_mul_ps(f16x4_to_f32x4(_mm_setr_epi32(dmin[0], dmin[1], dmin[2], dmin[3])), vdx);
+    acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(sum4(totals[0], totals[1], totals[2], totals[3])), scale));
+    acc = _mm_sub_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(sum4(mins[0], mins[1], mins[2], mins[3])), mscale));
+  }
+  _mm_storeu_ps(out, acc);
+}
+
+// Q6_K: each weight built whole (0..63) in a byte, from the nibble of ql[l] (quarters K = 0, 2 of a
+// half: low, high) or ql[32 + l] (K = 1, 3) and bits 2K, 2K + 1 of qh[l] moved above it by a 16-bit
+// shift (what a shift carries across bytes lands outside the mask); then as Q4_K, the 16-bit lanes
+// as (even, odd) pairs against the activations' pairs. Step (H, G) takes l = 16G .. 16G + 15 of half
+// H: groups 8H + 2K + G. A group's int32 lanes (4 products of at most 63 * 127) fit int16: narrowed,
+// two groups meet their scales in one multiply-add. Exact.
+[[maybe_unused]] void q6_tile_lanes(const uint8_t* const* rows, const Activations& a, int t, float* out) {
+  const KActivations& x = *a.q8k;
+  const int64_t nb = a.cols / kQK;
+  const int16_t* q = x.pairs(t);
+  const float* dx = x.scales(t);
+  const int16_t* sums = x.sums16(t);
+  const __m128i low4 = _mm_set1_epi8(0x0f), top2 = _mm_set1_epi8(0x30), low8 = _mm_set1_epi16(0x00ff);
+  __m128 acc = _mm_setzero_ps();
+  for (int64_t b = 0; b < nb; b++) {
+    __m128i totals[4];
+    uint16_t d[4];
+    const __m128i xsums0 = load16(sums + 16 * b), xsums1 = load16(sums + 16 * b + 8);
+    RINGLM_NO_UNROLL
+    for (int r = 0; r < 4; r++) {
+      const BlockQ6_K& block = reinterpret_cast<const BlockQ6_K*>(rows[r])[b];
+      const __m128i sc0 = _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block.scales)));
+      const __m128i sc1 = _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block.scales + 8)));
+      // sum(scale * (w - 32) * x) = sum(scale * w * x) - 32 * sum(scale * (sum of the group's x))
+      const __m128i offset = _mm_add_epi32(_mm_madd_epi16(sc0, xsums0), _mm_madd_epi16(sc1, xsums1));
+      __m128i total = _mm_sub_epi32(_mm_setzero_si128(), _mm_slli_epi32(offset, 5));
+      // Per step (h, g), the scales of groups 8h + g, 8h + g + 2 and of 8h + g + 4, 8h + g + 6 as int16
+      // lanes, 4 of each.
+      __m128i scales[4][2];
+      for (int h = 0; h < 2; h++) {
+        const __m128i lo = _mm_unpacklo_epi16(h ? sc1 : sc0, h ? sc1 : sc0), hi = _mm_unpackhi_epi16(h ? sc1 : sc0, h ? sc1 : sc0);
+        scales[2 * h][0] = _mm_shuffle_epi32(lo, _MM_SHUFFLE(2, 2, 0, 0)), scales[2 * h][1] = _mm_shuffle_epi32(hi, _MM_SHUFFLE(2, 2, 0, 0));
+        scales[2 * h + 1][0] = _mm_shuffle_epi32(lo, _MM_SHUFFLE(3, 3, 1, 1)), scales[2 * h + 1][1] = _mm_shuffle_epi32(hi, _MM_SHUFFLE(3, 3, 1, 1));
+      }
+      RINGLM_NO_UNROLL
+      for (int step = 0; step < 4; step++) {
+        const int h = step / 2, g = step % 2;
+        const __m128i va = load16(block.ql + 64 * h + 16 * g), vb = load16(block.ql + 64 * h + 32 + 16 * g);
+        const __m128i vh = load16(block.qh + 32 * h + 16 * g);
+        const __m128i w[4] = {
+            _mm_or_si128(_mm_and_si128(va, low4), _mm_and_si128(_mm_slli_epi16(vh, 4), top2)),
+            _mm_or_si128(_mm_and_si128(vb, low4), _mm_and_si128(_mm_slli_epi16(vh, 2), top2)),
+            _mm_or_si128(_mm_and_si128(_mm_srli_epi16(va, 4), low4), _mm_and_si128(vh, top2)),
+            _mm_or_si128(_mm_and_si128(_mm_srli_epi16(vb, 4), low4), _mm_and_si128(_mm_srli_epi16(vh, 2), top2))};
+        const int16_t* xg = q + b * kQK + 128 * h + 16 * g;
+        __m128i s[4];
+        for (int k = 0; k < 4; k++) {  // group 8h + 2k + g: values 128h + 32k + 16g ..
+          s[k] = _mm_add_epi32(_mm_madd_epi16(_mm_and_si128(w[k], low8), load16(xg + 32 * k)),
+                               _mm_madd_epi16(_mm_srli_epi16(w[k], 8), load16(xg + 32 * k + 8)));
+        }
+        // |s[k]| <= 4 * 63 * 127 per lane: they narrow to int16 exactly, two groups to a multiply-add.
+        total = _mm_add_epi32(total, _mm_add_epi32(_mm_madd_epi16(_mm_packs_epi32(s[0], s[1]), scales[step][0]),
+                                                   _mm_madd_epi16(_mm_packs_epi32(s[2], s[3]), scales[step][1])));
+      }
+      totals[r] = total;
+      std::memcpy(&d[r], &block.d, 2);
+    }
+    const __m128 scale = _mm_mul_ps(f16x4_to_f32x4(_mm_setr_epi32(d[0], d[1], d[2], d[3])), _mm_set1_ps(dx[b]));
+    acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(sum4(totals[0], totals[1], totals[2], totals[3])), scale));
+  }
+  _mm_storeu_ps(out, acc);
+}
+
 #else  // no SIMD: the references, block by block, on the Q8_K blocks rebuilt from the activations
 
-BlockQ8_K unpermuted_block(const KActivations& x, int t, int64_t b) {
+BlockQ8_K q8_K_block(const KActivations& x, int t, int64_t b) {
   BlockQ8_K block;
-  const int16_t* v = x.values(t) + b * kQK;
-  for (int j = 0; j < kQK; j++) block.qs[j] = int8_t(v[permuted16(j)]);
-  for (int s = 0; s < 8; s++) block.bsums[2 * s] = x.sums32(t)[b * 8 + s], block.bsums[2 * s + 1] = 0;
+  std::memcpy(block.qs, x.values(t) + b * kQK, kQK);
+  std::memcpy(block.bsums, x.sums16(t) + b * 16, sizeof(block.bsums));
   block.d = x.scales(t)[b];
   return block;
 }
@@ -359,7 +481,7 @@ void k4_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
   const size_t bytes = Five ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
   float acc[4] = {};
   for (int64_t b = 0; b < nb; b++) {
-    const BlockQ8_K xb = unpermuted_block(x, t, b);
+    const BlockQ8_K xb = q8_K_block(x, t, b);
     for (int r = 0; r < 4; r++) acc[r] = k4_accumulate(acc[r], rows[r] + size_t(b) * bytes, Five, xb);
   }
   std::memcpy(out, acc, sizeof(acc));
@@ -370,7 +492,7 @@ void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
   const int64_t nb = a.cols / kQK;
   float acc[4] = {};
   for (int64_t b = 0; b < nb; b++) {
-    const BlockQ8_K xb = unpermuted_block(x, t, b);
+    const BlockQ8_K xb = q8_K_block(x, t, b);
     for (int r = 0; r < 4; r++) acc[r] = q6_accumulate(acc[r], reinterpret_cast<const BlockQ6_K*>(rows[r])[b], xb);
   }
   std::memcpy(out, acc, sizeof(acc));
@@ -380,8 +502,13 @@ void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
 
 }  // namespace
 
+#if defined(__wasm_simd128__)
+const TileKernel kQ4_KTile = tile_kernel<4, 1, k4_tile_lanes>();
+const TileKernel kQ6_KTile = tile_kernel<4, 1, q6_tile_lanes>();
+#else
 const TileKernel kQ4_KTile = tile_kernel<4, 1, k4_tile<false>>();
-const TileKernel kQ5_KTile = tile_kernel<4, 1, k4_tile<true>>();
 const TileKernel kQ6_KTile = tile_kernel<4, 1, q6_tile>();
+#endif
+const TileKernel kQ5_KTile = tile_kernel<4, 1, k4_tile<true>>();
 
 }  // namespace ringlm
