@@ -1,9 +1,11 @@
 // The download cache in a page (Chromium): on by default there, kept in the origin private file system, read
 // back with the network off, listed and deleted through RingLM.cache; a download cut off by going offline
-// resumes where it stopped. (Node and the CLI: tests/cache.test.mjs.)
+// resumes where it stopped; a download whose SHA-256 is not the one asked for leaves nothing behind, not even a
+// copy kept before. (Node and the CLI: tests/cache.test.mjs.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -120,6 +122,58 @@ test('a download cut off by going offline is kept in part and resumed from there
     assert.deepEqual(cached.logits, direct.logits, 'the resumed file is the file');
   } finally {
     await page.unroute('**/cache-test.gguf');
+    await page.evaluate(() => window.RingLM.cache.clear());
+  }
+});
+
+/** The names in the page's OPFS folder of kept models (what RingLM.cache.list() reads, and any stray file). */
+const storedNames = () => page.evaluate(async () => {
+  const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('ringlm-models', { create: true });
+  const names = [];
+  for await (const name of dir.keys()) names.push(name);
+  return names.sort();
+});
+
+test('a wrong sha256 leaves nothing cached, not even a copy kept before; the right one loads and is kept', { timeout: 120_000 }, async () => {
+  const url = `${server.url}${MODEL}`;
+  const right = createHash('sha256').update(readFileSync(path.join(ROOT, MODEL))).digest('hex');
+  const wrong = createHash('sha256').update('not the model').digest('hex');
+  const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const refusal = new RegExp(`^${escape(`RingLM.load: ${url} has SHA-256 ${right}, not the ${wrong} asked for (the download was discarded)`)}$`);
+  await page.evaluate(() => window.RingLM.cache.clear());
+  try {
+    const direct = await loadInPage(url, { cache: false });
+    assert.equal(direct.error, undefined, direct.error);
+
+    // Nothing kept yet: the download is checked as it arrives and thrown away.
+    const refused = await loadInPage(url, { cache: true, sha256: wrong });
+    assert.match(refused.error ?? 'loaded', refusal);
+    assert.deepEqual(await page.evaluate(() => window.RingLM.cache.list()), [], 'no entry, complete or partial');
+    assert.deepEqual(await storedNames(), [], 'no stray bytes in OPFS either');
+
+    // The right hash: downloaded again, loaded, kept with its hash.
+    const good = await loadInPage(url, { cache: true, sha256: right.toUpperCase() });
+    assert.equal(good.error, undefined, good.error);
+    assert.deepEqual(good.logits, direct.logits);
+    assert.deepEqual(good.phases, ['download', 'read']);
+    const [entry, ...more] = await page.evaluate(() => window.RingLM.cache.list());
+    assert.deepEqual(more, []);
+    assert.deepEqual({ url: entry.url, complete: entry.complete, sha256: entry.sha256, size: entry.size },
+      { url, complete: true, sha256: right, size: readFileSync(path.join(ROOT, MODEL)).length });
+
+    // A copy kept before and a wrong hash asked for now: the copy does not hash to it, so it is fetched again,
+    // refused again, and nothing of it stays.
+    const again = await loadInPage(url, { cache: true, sha256: wrong });
+    assert.match(again.error ?? 'loaded', refusal);
+    assert.deepEqual(await page.evaluate(() => window.RingLM.cache.list()), []);
+    assert.deepEqual(await storedNames(), []);
+
+    // And the right one after that works and is kept.
+    const last = await loadInPage(url, { cache: true, sha256: right });
+    assert.equal(last.error, undefined, last.error);
+    assert.deepEqual(last.logits, direct.logits);
+    assert.deepEqual((await page.evaluate(() => window.RingLM.cache.list())).map((e) => [e.url, e.complete, e.sha256]), [[url, true, right]]);
+  } finally {
     await page.evaluate(() => window.RingLM.cache.clear());
   }
 });

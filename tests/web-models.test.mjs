@@ -6,6 +6,9 @@
 //     (the page's text then equals Node's for that file), Delete removes the kept copy; a URL typed in is
 //     listed under "Also kept in this browser"; the model chosen last loads at the next visit when it is kept,
 //     and is offered when it is not; a dropped file loads;
+//   - the parts of a split GGUF file dropped together, in any order, load as one model (the page's text is Node's
+//     for the file written whole); an incomplete set is refused with the part that is missing named, and the model
+//     loaded before keeps running;
 //   - with the server stopped after a first visit, a reload opens the page from its service worker's copies and
 //     runs the built-in model, and a URL model from the download cache, with the text Node gives;
 //   - a chat reloaded continues with the same tokens as Node's uninterrupted conversation, running only the new
@@ -49,7 +52,8 @@ function writeModel(name, bytes) {
 }
 
 /** A small random llama with the model's own noise for text (the built-in model's vocabulary is not needed). */
-const plainModel = (seed) => makeRandomLlama({ seed, dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, vocab: 512, ctx: 128, type: 'Q8_0' }).toBuffer();
+const plainWriter = (seed) => makeRandomLlama({ seed, dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, vocab: 512, ctx: 128, type: 'Q8_0' });
+const plainModel = (seed) => plainWriter(seed).toBuffer();
 
 /** Words the noisy chat model writes: each a whole GPT-2 token with its space, so a reply's text tokenizes back to
  *  the very tokens sampled, and chat() can continue from the cache after it. */
@@ -92,6 +96,7 @@ before(async () => {
   FILES.b = writeModel('picker-b.gguf', plainModel(102));
   FILES.custom = writeModel('custom.gguf', plainModel(103));
   FILES.chat = writeModel('chat.gguf', noisyChatModel(104));
+  FILES.splitWhole = writeModel('split-whole.gguf', plainWriter(106).toBuffer());
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 });
 
@@ -172,6 +177,21 @@ async function generate(page, options) {
     finish: document.getElementById('finish').textContent,
   }));
 }
+
+/** Drops `files` ({ name, bytes }) on the page together, as a file manager would hand them over. */
+const dropFiles = (page, files) => page.evaluate((files) => {
+  const transfer = new DataTransfer();
+  for (const { name, base64 } of files) transfer.items.add(new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], name));
+  document.getElementById('output').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+}, files.map(({ name, bytes }) => ({ name, base64: Buffer.from(bytes).toString('base64') })));
+
+/** The page's load error: its title, detail and hint, or null when none shows. */
+const loadError = (page) => page.evaluate(() => {
+  const box = document.getElementById('load-error');
+  if (box.hidden) return null;
+  const text = (selector) => box.querySelector(selector)?.textContent ?? '';
+  return { title: text('.alert-title'), detail: text('.alert-detail'), hint: text('.alert-hint') };
+});
 
 /** The conversations the page keeps in IndexedDB, by key: their messages' texts. */
 const savedChats = (page) => page.evaluate(() => new Promise((resolve, reject) => {
@@ -267,8 +287,7 @@ test('the picker: sizes, kept or not, Load and Delete; a typed URL; the last mod
     await loaded(page, 'custom.gguf');
     assert.equal(await page.isHidden('#last-model'), true);
 
-    // A file dropped on the page loads (split files, several at once, are handed to RingLM.load as an array of
-    // parts: that needs RingLM.load([blobs]), issue #18 item 2, not yet on this branch, so one file is tested).
+    // A file dropped on the page loads (several at once, the parts of a split file: the next test).
     const bytes = [...plainModel(102)];
     await page.evaluate((bytes) => {
       const transfer = new DataTransfer();
@@ -281,6 +300,59 @@ test('the picker: sizes, kept or not, Load and Delete; a typed URL; the last mod
     await page.reload();
     await ready(page);
     assert.match(await page.textContent('#last-model'), /dropped\.gguf, a file from this device: choose or drop it again/);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+    await server.close();
+  }
+});
+
+test('split files dropped together load as one model; an incomplete set is refused by name and the page goes on', { timeout: 240_000 }, async () => {
+  const server = await startServer({ port: 0, root: ROOT });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const parts = plainWriter(106).toSplitBuffers(3).map((bytes, i) => ({ name: `split-0000${i + 1}-of-00003.gguf`, bytes }));
+  try {
+    const { page, problems } = await openPage(context, `${server.url}web/${pageQuery(server, [FILES.a])}`);
+    const whole = await (await nodeModel(FILES.splitWhole)).complete('the', GREEDY);
+
+    // Dropped out of order (as a file manager may list them): the page puts them in their names' order.
+    await dropFiles(page, [parts[2], parts[0], parts[1]]);
+    await loaded(page, 'split-00001-of-00003.gguf (+2 more parts)');
+    assert.equal(await loadError(page), null);
+    assert.equal(await page.$eval('#model-badge', (e) => e.dataset.kind), 'file');
+    await page.fill('#prompt', 'the');
+    assert.equal((await generate(page, GREEDY)).text, whole.text, 'the parts run as the file written whole does in Node');
+    const other = await (await nodeModel(FILES.a)).complete('the', GREEDY);
+    assert.notEqual(whole.text, other.text, 'the check tells models apart');
+
+    // Part 2 left out: refused, naming it; the model loaded before is still there and still answers.
+    await dropFiles(page, [parts[2], parts[0]]);
+    await page.waitForFunction(() => !document.getElementById('load-error').hidden && document.body.dataset.state === 'ready',
+      null, { timeout: 60_000 });
+    assert.deepEqual(await loadError(page), {
+      title: 'The parts of split-00001-of-00003.gguf (+1 more part) do not make one model',
+      detail: 'part 2 (split-00003-of-00003.gguf) says it is part 3 of 3: the parts are out of order, or part 2 of 3 is missing',
+      hint: 'A split GGUF file (NAME-00001-of-0000N.gguf, NAME-00002-of-0000N.gguf, ...) loads when all N parts of '
+        + 'the same set are chosen or dropped together.',
+    });
+    assert.equal(await page.textContent('#model-name'), 'split-00001-of-00003.gguf (+2 more parts)');
+    assert.equal((await generate(page, GREEDY)).text, whole.text, 'the model loaded before still runs');
+
+    // The last part left out: refused too, naming it.
+    await dropFiles(page, [parts[1], parts[0]]);
+    await page.waitForFunction(() => /^this is part/.test(document.querySelector('#load-error .alert-detail').textContent)
+      && !document.getElementById('load-error').hidden && document.body.dataset.state === 'ready', null, { timeout: 60_000 });
+    assert.match((await loadError(page)).detail, /^this is part 1 of 3 of a split GGUF file, and 2 parts were given: .*, or give every part \(part 3 of 3 is missing\)$/);
+    // The first part left out.
+    await dropFiles(page, [parts[2], parts[1]]);
+    await page.waitForFunction(() => /^the first part/.test(document.querySelector('#load-error .alert-detail').textContent)
+      && !document.getElementById('load-error').hidden && document.body.dataset.state === 'ready', null, { timeout: 60_000 });
+    assert.equal((await loadError(page)).detail, 'the first part given says it is part 2 of 3: the parts are out of order, or part 1 of 3 is missing');
+    assert.equal(await page.textContent('#model-name'), 'split-00001-of-00003.gguf (+2 more parts)');
+    await page.click(`.model-row[data-url="${server.url}${FILES.a}"] [data-action=load]`);
+    await loaded(page, 'picker-a.gguf');  // and a model from the picker loads; the error goes
+    assert.equal(await loadError(page), null, 'a load that works clears the error');
+    assert.equal((await generate(page, GREEDY)).text, other.text);
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

@@ -292,7 +292,7 @@ async function loadStartupModel() {
 function loadFiles(fileList) {
   const files = [...(fileList ?? [])].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   if (files.length === 0) return;
-  const name = files.length === 1 ? files[0].name : `${files[0].name} (+${files.length - 1} more parts)`;
+  const name = files.length === 1 ? files[0].name : `${files[0].name} (+${files.length - 1} more part${files.length > 2 ? 's' : ''})`;
   queueLoad({ source: files.length === 1 ? files[0] : files, name, kind: 'file', remember: true });
 }
 
@@ -787,6 +787,15 @@ function explainLoadError(error, name) {
       title: `Could not download ${name}`,
       detail,
       hint: 'Check the address. A model on another site must be served with CORS headers.',
+    };
+  }
+  // Before the test below: these name GGUF too, but the files are fine, only not the whole set or not in one.
+  if (/split GGUF file|split file|the parts are out of order/.test(message)) {
+    return {
+      title: `The parts of ${name} do not make one model`,
+      detail,
+      hint: 'A split GGUF file (NAME-00001-of-0000N.gguf, NAME-00002-of-0000N.gguf, ...) loads when all N parts of '
+        + 'the same set are chosen or dropped together.',
     };
   }
   if (/GGUF|tensor|key '|architecture|type|version|file ended|empty/i.test(message)) {

@@ -394,7 +394,7 @@ Status GgufFile::add(GgufFile part, const std::string& where) {
   RINGLM_TRY(get_uint("split.no", &first, false));
   if (first != 0) {
     return Status::error("the first part given says it is part " + std::to_string(first + 1) + " of " + std::to_string(count) +
-                         ": the parts are out of order");
+                         ": the parts are out of order, or part 1 of " + std::to_string(count) + " is missing");
   }
   uint64_t index = 0, part_count = 0, tensors = 0, part_tensors = 0;
   if (Status s = part.get_uint("split.no", &index, true); !s.ok()) return Status::error(where + ": " + s.message() + ": not a part of a split GGUF file");
@@ -407,8 +407,13 @@ Status GgufFile::add(GgufFile part, const std::string& where) {
                          std::to_string(count) + " parts with " + std::to_string(tensors) + " tensors");
   }
   if (index != uint64_t(parts_)) {
+    // A later part in this place: either the order is wrong or the part meant for this place was left out (a
+    // user who drops an incomplete set needs to read which one).
+    const std::string missing = index > uint64_t(parts_)
+        ? ", or part " + std::to_string(parts_ + 1) + " of " + std::to_string(part_count) + " is missing"
+        : "";
     return Status::error(where + " says it is part " + std::to_string(index + 1) + " of " + std::to_string(part_count) +
-                         ": the parts are out of order");
+                         ": the parts are out of order" + missing);
   }
   for (const GgufKV& kv : part.kvs_) {
     if (!is_split_key(kv.key) && kv.key != "general.alignment") {
@@ -441,7 +446,12 @@ Status GgufFile::complete() const {
     return Status::error("this is part 1 of " + std::to_string(count) + " of a split GGUF file, and " +
                          (parts_ == 1 ? std::string("only it was given") : std::to_string(parts_) + " parts were given") +
                          ": load the first part by its name (NAME-00001-of-" + (count < 100000 ? std::string(5 - std::to_string(count).size(), '0') : "") +
-                         std::to_string(count) + ".gguf) so that the others are found beside it, or give every part");
+                         std::to_string(count) + ".gguf) so that the others are found beside it, or give every part (" +
+                         (count == uint64_t(parts_) + 1
+                              ? "part " + std::to_string(count) + " of " + std::to_string(count) + " is missing"
+                              : "parts " + std::to_string(parts_ + 1) + " to " + std::to_string(count) + " of " + std::to_string(count) +
+                                    " are missing") +
+                         ")");
   }
   if (count > 1) {
     RINGLM_TRY(get_uint("split.tensors.count", &tensors, true));
