@@ -6,7 +6,7 @@
 // do not belong together are refused by name, and the module stays usable.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -160,6 +160,21 @@ test('URLs: the first part\'s URL finds the others, with and without the downloa
   assert.deepEqual([...new Set(srv.log.map((r) => r.method))], ['HEAD'], 'only checked, not downloaded again');
   assert.deepEqual(await wasmLogits([1, 2, 3].map((i) => `${srv.url}/a/${partName('model', i, 3)}`), { cache: false }), reference,
     'an array of URLs');
+
+  // The CLI: `ringlm pull` of the first part keeps the whole set and counts it; `ringlm ls` lists every part.
+  await RingLM.cache.clear();
+  // Not spawnSync: the test's own server must go on answering while the CLI downloads.
+  const cli = (...args) => new Promise((resolve) => {
+    execFile(process.execPath, [path.join(ROOT, 'wasm/cli.js'), ...args], { encoding: 'utf8' },
+      (error, stdout, stderr) => resolve({ status: error ? error.code ?? 1 : 0, stdout, stderr }));
+  });
+  const pulled = await cli('pull', url);
+  assert.equal(pulled.status, 0, pulled.stderr);
+  assert.match(pulled.stdout, new RegExp(`: ${(total / 1e6).toFixed(1)} MB in 3 parts, llama`));
+  const ls = await cli('ls');
+  assert.equal(ls.status, 0, ls.stderr);
+  for (const i of [1, 2, 3]) assert.ok(ls.stdout.includes(partName('model', i, 3)), ls.stdout);
+  assert.match(ls.stdout, /^3 models, /m);
 });
 
 test('llama.cpp loads the same parts, agrees with itself on the whole file, and ringlm agrees with it', async () => {

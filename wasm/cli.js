@@ -21,6 +21,7 @@ import { experimentChart, experimentReport, runExperiment } from './lib/experime
 import { STANDALONE_STYLE, toSvgText } from './lib/chart.js';
 import { parseLogitBias, logprobsReport, score } from './lib/cli-logprobs.js';
 import { chatCommand } from './lib/cli-chat.js';
+import { splitParts } from './lib/source.js';
 
 const DEFAULT_MODEL = fileURLToPath(RingLM.defaultModelUrl);
 
@@ -236,8 +237,11 @@ async function cacheCommand([command, ...argv]) {
   if (tty) process.stderr.write('\n');
   const { architecture, parameters } = lm.info;
   lm.dispose();
-  const entry = (await RingLM.cache.list()).find((e) => e.url === new URL(url).href);
-  process.stdout.write(`${url}: ${megabytes(entry?.size ?? 0)}, ${architecture}${parameters ? `, ${(parameters / 1e6).toFixed(1)}M parameters` : ''}, cached\n`);
+  // A split file's first part brings the others (RingLM.load finds them by name): count every part kept.
+  const parts = new Set(splitParts(url).map((u) => new URL(u).href));
+  const kept = (await RingLM.cache.list()).filter((e) => parts.has(e.url));
+  const size = kept.reduce((sum, e) => sum + e.size, 0);
+  process.stdout.write(`${url}: ${megabytes(size)}${parts.size > 1 ? ` in ${kept.length} parts` : ''}, ${architecture}${parameters ? `, ${(parameters / 1e6).toFixed(1)}M parameters` : ''}, cached\n`);
   return 0;
 }
 
