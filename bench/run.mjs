@@ -80,7 +80,7 @@ function parseArgs(argv) {
       o.only = argv[++i];
       if (!PARTS.includes(o.only)) throw new Error(`--only takes one of: ${PARTS.join(', ')} (got ${o.only})`);
     }
-    else if (a === '--no-cache-experiment') o.cacheExperiment = false;  // for a run of a few models only
+    else if (a === '--no-cache-experiment') o.cacheExperiment = false;  // for a run of a few models: only their rows
     else if (a === '--help' || a === '-h') {
       console.log('usage: node bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,15m-f32,...] [--no-readme] [--no-llamacpp] ' +
         '[--no-cache-experiment] [--only kv-experiment|grammar]');
@@ -422,8 +422,11 @@ async function main() {
   console.log(`\nresults: ${relative(ROOT, OUT_JSON)}, chart: ${relative(ROOT, chart)} (${report.seconds.toFixed(0)} s)`);
   const md = markdown(report);
   if (opts.readme) console.log(`${relative(ROOT, publish(md))}: table updated between ${MARK_START} and ${MARK_END}`);
-  await kvExperiment(opts);
-  await grammar(opts);
+  // --no-cache-experiment (a run of a few models) leaves out the KV cache experiment and the grammar part too.
+  if (opts.cacheExperiment) {
+    await kvExperiment(opts);
+    await grammar(opts);
+  }
 }
 
 function nativeFlavor() {
