@@ -9,33 +9,23 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startServer, PAGE_MOUNTS } from '../tools/serve.mjs';
+import { ROOT, CHROMIUM, CHROMIUM_ARGS, assertBuilt, assertChromium, startPageServer } from './browser/chromium.mjs';
 import { MODEL_PATH, prefillSummary } from './browser/worker.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(ROOT, 'build/artifacts');
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 let server;
 let userDataDir;
 let context;
 
 before(async () => {
-  for (const file of ['dist/ringlm.mjs', 'dist/ringlm.wasm', MODEL_PATH]) {
-    assert.ok(existsSync(path.join(ROOT, file)),
-      `${file} is missing: run \`npm run build && node tools/make-test-models.mjs\` first`);
-  }
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run \`npm run setup\` (or set CHROMIUM_PATH)`);
-  server = await startServer({ port: 0, root: ROOT, mounts: [...PAGE_MOUNTS, { url: '/tests/browser/', dir: 'tests/browser' }] });
+  assertBuilt(['dist/ringlm.mjs', 'dist/ringlm.wasm', MODEL_PATH], 'npm run build && node tools/make-test-models.mjs');
+  assertChromium();
+  server = await startPageServer({ harness: true });
   userDataDir = mkdtempSync(path.join(tmpdir(), 'ringlm-chromium-'));
   context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,

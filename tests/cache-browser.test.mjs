@@ -2,40 +2,28 @@
 // back with the network off, listed and deleted through RingLM.cache; a download cut off by going offline
 // resumes where it stopped; a download whose SHA-256 is not the one asked for leaves nothing behind, not even a
 // copy kept before. (Node and the CLI: tests/cache.test.mjs.)
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
-import { startServer, PAGE_MOUNTS } from '../tools/serve.mjs';
+import { ROOT, usePageServer, openHarness } from './browser/chromium.mjs';
 import { makeRandomLlama } from '../tools/gguf/random-llama.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const MODEL = 'build/models/cache-test.gguf';
 
-let server, browser, context, page;
+let context, page;
 
-before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run \`npm run setup\` (or set CHROMIUM_PATH)`);
+const shared = usePageServer({ harness: true }, async ({ server, browser }) => {
   mkdirSync(path.join(ROOT, 'build/models'), { recursive: true });
   // Large enough (about 2 MB) that a download can be caught half-way.
   const bytes = makeRandomLlama({ seed: 5, dim: 128, layers: 2, heads: 4, kvHeads: 2, ffn: 256, vocab: 4000, ctx: 128, type: 'F32' }).toBuffer();
   writeFileSync(path.join(ROOT, `${MODEL}.tmp`), bytes);
   renameSync(path.join(ROOT, `${MODEL}.tmp`), path.join(ROOT, MODEL));
-  server = await startServer({ port: 0, root: ROOT, mounts: [...PAGE_MOUNTS, { url: '/tests/browser/', dir: 'tests/browser' }] });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
   context = await browser.newContext();
   page = await context.newPage();
-  await page.goto(`${server.url}tests/browser/harness.html`);
-  await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 30_000 });
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
+  await openHarness(page, server);
 });
 
 /** Load `url` in the page (default options but a small context); its first logits and the progress phases. */
@@ -52,7 +40,7 @@ const loadInPage = (url, options = {}) => page.evaluate(async ({ url, options })
 }, { url, options });
 
 test('a URL is kept in OPFS by default and loads again offline; list and delete', { timeout: 120_000 }, async () => {
-  const url = `${server.url}${MODEL}`;
+  const url = `${shared.server.url}${MODEL}`;
   await page.evaluate(() => window.RingLM.cache.clear());
   const fresh = await loadInPage(url, { cache: false });
   assert.equal(fresh.error, undefined, fresh.error);
@@ -86,7 +74,7 @@ test('a URL is kept in OPFS by default and loads again offline; list and delete'
 });
 
 test('a download cut off by going offline is kept in part and resumed from there', { timeout: 120_000 }, async () => {
-  const url = `${server.url}${MODEL}`;
+  const url = `${shared.server.url}${MODEL}`;
   await page.evaluate(() => window.RingLM.cache.clear());
   // Throttle the body so that the cut lands mid-way: answer the GET slowly, in pieces.
   const ranges = [];
@@ -135,7 +123,7 @@ const storedNames = () => page.evaluate(async () => {
 });
 
 test('a wrong sha256 leaves nothing cached, not even a copy kept before; the right one loads and is kept', { timeout: 120_000 }, async () => {
-  const url = `${server.url}${MODEL}`;
+  const url = `${shared.server.url}${MODEL}`;
   const right = createHash('sha256').update(readFileSync(path.join(ROOT, MODEL))).digest('hex');
   const wrong = createHash('sha256').update('not the model').digest('hex');
   const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -12,16 +12,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
-import { startServer, PAGE_MOUNTS } from '../tools/serve.mjs';
+import { ROOT, launchChromium, openHarness, startPageServer } from './browser/chromium.mjs';
 import { makeRandomLlama } from '../tools/gguf/random-llama.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(ROOT, 'build/artifacts');
 const MODEL = 'build/models/long-run.gguf';  // tiny, so that 100,000 tokens take seconds
 const PLAN = { cycles: 100, generations: 1000, longTokens: 100_000, contextSize: 256 };
@@ -84,19 +80,14 @@ test('Node: load/dispose cycles, generations and a 100,000-token session leave m
 });
 
 test('Chromium: the same in a page', { timeout: 300_000 }, async (t) => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run \`npm run setup\` (or set CHROMIUM_PATH)`);
-  const server = await startServer({ port: 0, root: ROOT, mounts: [...PAGE_MOUNTS, { url: '/tests/browser/', dir: 'tests/browser' }] });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--js-flags=--expose-gc', '--enable-precise-memory-info'],
-  });
+  // window.gc() and exact performance.memory figures, to measure the heap between generations.
+  const browser = await launchChromium(['--js-flags=--expose-gc', '--enable-precise-memory-info']);
+  const server = await startPageServer({ harness: true });
   try {
     const page = await browser.newPage();
     const errors = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(`${server.url}tests/browser/harness.html`);
-    await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 30_000 });
+    await openHarness(page, server);
     const r = await page.evaluate(({ source, plan }) => window.longRun(window.RingLM, source, {
       ...plan, gc: () => window.gc(), jsHeap: () => performance.memory.usedJSHeapSize,
     }), { source: `/${MODEL}`, plan: PLAN });

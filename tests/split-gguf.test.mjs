@@ -12,15 +12,14 @@ import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSy
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
-import { byteRange, startServer, PAGE_MOUNTS } from '../tools/serve.mjs';
+import { byteRange } from '../tools/serve.mjs';
+import { launchChromium, openHarness, startPageServer } from './browser/chromium.mjs';
 import { makeRandomLlama } from '../tools/gguf/random-llama.mjs';
 import { llamaCppLogprobs, disposeReferenceLlama } from './reference/llamacpp.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NATIVE = path.join(ROOT, 'build/native/ringlm-cli');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const DIR = mkdtempSync(path.join(os.tmpdir(), 'ringlm-split-test-'));
 process.env.RINGLM_CACHE_DIR = path.join(DIR, 'cache');  // before the first use: the store is chosen once
 const { RingLM } = await import('../wasm/ringlm.js');
@@ -227,15 +226,13 @@ function escape(text) {
 }
 
 test('Chromium loads split parts through the first part\'s URL and as Blobs', { timeout: 120_000 }, async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run \`npm run setup\` (or set CHROMIUM_PATH)`);
   const served = path.join(ROOT, 'build/models/split-test');
   const copies = writeSet(served, 'model', PARTS.map((p) => readFileSync(p)));
-  const server = await startServer({ port: 0, root: ROOT, mounts: [...PAGE_MOUNTS, { url: '/tests/browser/', dir: 'tests/browser' }] });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  const browser = await launchChromium();
+  const server = await startPageServer({ harness: true });
   try {
     const page = await (await browser.newContext()).newPage();
-    await page.goto(`${server.url}tests/browser/harness.html`);
-    await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 30_000 });
+    await openHarness(page, server);
     const urls = copies.map((p) => `${server.url}${path.relative(ROOT, p)}`);
     const result = await page.evaluate(async ({ urls, tokens }) => {
       const logits = async (source, options) => {

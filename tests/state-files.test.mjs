@@ -9,15 +9,13 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 import { RingLM } from '../wasm/ringlm.js';
-import { startServer, PAGE_MOUNTS } from '../tools/serve.mjs';
+import { launchChromium, openHarness, startPageServer } from './browser/chromium.mjs';
 import { makeRandomLlama } from '../tools/gguf/random-llama.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NATIVE = path.join(ROOT, 'build/native/ringlm-cli');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const DIR = path.join(ROOT, 'build/models');
 const MODEL = path.join(DIR, 'state-files.gguf');
 const OTHER = path.join(DIR, 'state-files-other.gguf');
@@ -71,16 +69,14 @@ test('the native CLI writes the same bytes as Node, and each continues the other
 });
 
 test('saved natively, restored in Chromium (a URL and a Blob): the same next tokens', { timeout: 120_000 }, async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run npm run setup`);
   // The dev server serves test models by extension; the state goes beside them under a .gguf name.
   const served = path.join(DIR, 'state-files.native-state.gguf');
   copyFileSync(nativeState(), served);
-  const server = await startServer({ port: 0, root: ROOT, mounts: [...PAGE_MOUNTS, { url: '/tests/browser/', dir: 'tests/browser' }] });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  const browser = await launchChromium();
+  const server = await startPageServer({ harness: true });
   try {
     const page = await browser.newPage();
-    await page.goto(`${server.url}tests/browser/harness.html`);
-    await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 30_000 });
+    await openHarness(page, server);
     const r = await page.evaluate(async ({ model, state, other, ctx, more, gen }) => {
       const { RingLM } = window;
       const lm = await RingLM.load(model, { contextSize: ctx, cache: false });

@@ -6,50 +6,30 @@
 //
 // Writing the file takes a few minutes the first time (bench/models.mjs keeps it in build/bench-models/); loading it
 // puts about 3.5 GiB into the page's wasm memory.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
-import { startServer } from '../tools/serve.mjs';
+import { usePageServer } from './browser/chromium.mjs';
 import { benchModel, SHAPE_QWEN3_0_6B } from '../bench/models.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 const MODEL = 'qwen3-0.6b-q4_k_m';
 // One token of KV ring: keys and values, float32, of every layer's KV heads.
 const KV_BYTES_PER_TOKEN = 2 * SHAPE_QWEN3_0_6B.layers * SHAPE_QWEN3_0_6B.kvHeads * SHAPE_QWEN3_0_6B.headDim * 4;
 
-let server;
-let browser;
-before(async () => {
-  assert.ok(existsSync(path.join(ROOT, 'dist/ringlm.wasm')), 'dist/ringlm.wasm is missing: run `npm run build` first');
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run \`npm run setup\` (or set CHROMIUM_PATH)`);
-  server = await startServer({ port: 0, root: ROOT });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const shared = usePageServer({ built: ['dist/ringlm.wasm'] });
 
 test('a Qwen3-0.6B-shaped file loads through the page with the largest context that fits', { timeout: 900_000 }, async () => {
   const file = benchModel(MODEL, { log: (m) => console.log(m) });
   assert.ok(SHAPE_QWEN3_0_6B.ctx * KV_BYTES_PER_TOKEN > 2 ** 32, 'the trained context must not fit 4 GiB');
-  const page = await browser.newPage();
+  const page = await shared.browser.newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
     if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(message.text());
   });
   try {
-    await page.goto(`${server.url}web/?test-hooks`);
+    await page.goto(`${shared.server.url}web/?test-hooks`);
     await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });
     await page.setInputFiles('#file-input', file);
     await page.waitForFunction((name) => document.body.dataset.state === 'ready'

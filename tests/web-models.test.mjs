@@ -20,23 +20,17 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
-import { startServer } from '../tools/serve.mjs';
+import { ROOT, assertBuilt, launchChromium, startPageServer } from './browser/chromium.mjs';
 import { RingLM } from '../wasm/ringlm.js';
 import { makeRandomLlama } from '../tools/gguf/random-llama.mjs';
 import { addGpt2Tokenizer, END_OF_TEXT, TOKEN_TYPE } from '../tools/gguf/vocab-gpt2.mjs';
 import { TEMPLATES } from '../tools/gguf/chat-models.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(ROOT, 'build/artifacts');
 const DIR = 'build/models/web-models';  // served under /build/models/
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const GREEDY = { temperature: 0, maxTokens: 12, seed: 1 };
 
 let browser;
@@ -88,16 +82,13 @@ function noisyChatModel(seed) {
 
 const FILES = {};
 before(async () => {
-  for (const file of ['dist/ringlm.mjs', 'dist/ringlm.wasm', 'models/ringlm-kjv-3.7m.gguf']) {
-    assert.ok(existsSync(path.join(ROOT, file)), `${file} is missing: run \`npm run build\` first`);
-  }
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run \`npm run setup\` (or set CHROMIUM_PATH)`);
+  assertBuilt(['dist/ringlm.mjs', 'dist/ringlm.wasm', 'models/ringlm-kjv-3.7m.gguf']);
   FILES.a = writeModel('picker-a.gguf', plainModel(101));
   FILES.b = writeModel('picker-b.gguf', plainModel(102));
   FILES.custom = writeModel('custom.gguf', plainModel(103));
   FILES.chat = writeModel('chat.gguf', noisyChatModel(104));
   FILES.splitWhole = writeModel('split-whole.gguf', plainWriter(106).toBuffer());
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -229,7 +220,7 @@ async function waitForSavedChats(page, expected) {
 // ---- tests --------------------------------------------------------------------------------------------
 
 test('the picker: sizes, kept or not, Load and Delete; a typed URL; the last model at the next visit; a dropped file', { timeout: 240_000 }, async () => {
-  const server = await startServer({ port: 0, root: ROOT });
+  const server = await startPageServer();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const url = (file) => `${server.url}${file}`;
   try {
@@ -308,7 +299,7 @@ test('the picker: sizes, kept or not, Load and Delete; a typed URL; the last mod
 });
 
 test('split files dropped together load as one model; an incomplete set is refused by name and the page goes on', { timeout: 240_000 }, async () => {
-  const server = await startServer({ port: 0, root: ROOT });
+  const server = await startPageServer();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const parts = plainWriter(106).toSplitBuffers(3).map((bytes, i) => ({ name: `split-0000${i + 1}-of-00003.gguf`, bytes }));
   try {
@@ -361,7 +352,7 @@ test('split files dropped together load as one model; an incomplete set is refus
 });
 
 test('offline: with the server stopped, a reload runs the built-in model and a URL model kept in the browser', { timeout: 240_000 }, async () => {
-  const server = await startServer({ port: 0, root: ROOT });
+  const server = await startPageServer();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   let stopped = false;
   try {
@@ -405,7 +396,7 @@ test('offline: with the server stopped, a reload runs the built-in model and a U
 });
 
 test('a chat reloaded goes on with the same tokens as without the reload; New chat forgets it; another file\'s state is refused', { timeout: 300_000 }, async () => {
-  const server = await startServer({ port: 0, root: ROOT });
+  const server = await startPageServer();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const chatUrl = `${server.url}${FILES.chat}`;
   const key = `url:${chatUrl}`;

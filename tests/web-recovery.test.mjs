@@ -10,22 +10,13 @@
 // (A file that fails to load, and one too big for the memory budget, leave the model in use: tests/web.test.mjs.)
 //
 // Needs `npm run build` and `node tools/make-test-models.mjs` first (tools/test.sh does both).
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
-import { startServer } from '../tools/serve.mjs';
+import { ROOT, usePageServer } from './browser/chromium.mjs';
 import { RingLM } from '../wasm/ringlm.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 // A model that practically never ends its text by itself (1 end-of-text token in 32,000): a generation is still
 // running whenever the test kills the worker.
 const MODEL = 'build/models/vocab32k-q8_0.gguf';
@@ -33,31 +24,23 @@ const OTHER = 'build/models/tied-q4_0.gguf';
 const PROMPT = 'In the beginning';
 const OPTIONS = { temperature: 0.9, maxTokens: 24, seed: 77 };
 
-let server;
-let browser;
 let lm;  // MODEL in Node: the reference
 
-before(async () => {
-  for (const file of ['dist/ringlm.mjs', MODEL, OTHER]) {
-    assert.ok(existsSync(path.join(ROOT, file)), `${file} is missing: run \`npm run build && node tools/make-test-models.mjs\` first`);
-  }
-  server = await startServer({ port: 0, root: ROOT });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+const shared = usePageServer({
+  built: ['dist/ringlm.mjs', MODEL, OTHER],
+  howToMake: 'npm run build && node tools/make-test-models.mjs',
+}, async () => {
   lm = await RingLM.load(path.join(ROOT, MODEL));
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  lm?.dispose();
-});
+after(() => lm?.dispose());
 
 /** The page with its test hooks, on MODEL, ready; `problems` collects page errors. */
 async function openPage() {
-  const page = await browser.newPage();
+  const page = await shared.browser.newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  await page.goto(`${server.url}web/?test-hooks&model=/${MODEL}`);
+  await page.goto(`${shared.server.url}web/?test-hooks&model=/${MODEL}`);
   await waitForReady(page);
   return { page, problems };
 }
@@ -142,7 +125,7 @@ test('the worker dies while loading another model: the load says so, the model b
   try {
     const started = await workersStarted(page);
     await page.evaluate(() => window.ringlmTest.dieDuringNextLoad());
-    await page.fill('#model-url', `${server.url}${OTHER}`);
+    await page.fill('#model-url', `${shared.server.url}${OTHER}`);
     await page.click('#url-form button[type=submit]');
     await page.waitForFunction(() => !document.getElementById('load-error').hidden, null, { timeout: 30_000 });
     const error = await alert(page, 'load-error');
@@ -173,7 +156,7 @@ test('a worker that dies at every load: one restart to reload the model, then th
     assert.equal(await page.textContent('#model-name'), 'No model loaded');
 
     await page.evaluate(() => window.ringlmTest.everyWorkerDiesDuringLoad(false));
-    await page.fill('#model-url', `${server.url}${MODEL}`);
+    await page.fill('#model-url', `${shared.server.url}${MODEL}`);
     await page.click('#url-form button[type=submit]');
     await waitForReady(page);
     assert.equal(await workersStarted(page), started + 2, 'the load started a worker');

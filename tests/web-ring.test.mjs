@@ -6,36 +6,18 @@
 // under 'sinks' and 'shift' with the anchors kept, a full ring and a stop at the capacity under 'stop'.
 // Leaves a screenshot per policy in build/artifacts/web-ring-<policy>.png.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer } from '../tools/serve.mjs';
+import { ROOT, usePageServer } from './browser/chromium.mjs';
 import { RingLM } from '../wasm/ringlm.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(ROOT, 'build/artifacts');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
 const CAPACITY = 32;
 const PROMPT = 'And God said';
 
-let server, browser;
-
-before(async () => {
-  for (const file of ['dist/ringlm.mjs', 'dist/ringlm.wasm']) assert.ok(existsSync(path.join(ROOT, file)), `${file} is missing: npm run build`);
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run \`npm run setup\` (or set CHROMIUM_PATH)`);
-  server = await startServer({ port: 0, root: ROOT });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const shared = usePageServer({ built: ['dist/ringlm.mjs', 'dist/ringlm.wasm'] });
 
 /** The picture's text figures, by their data-figure names, and what its SVG draws. */
 const readRing = (page) => page.evaluate(() => {
@@ -51,11 +33,11 @@ const readRing = (page) => page.evaluate(() => {
 });
 
 test('the KV ring picture follows a generation past the context under sinks, shift and stop', { timeout: 240_000 }, async () => {
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
+  const page = await (await shared.browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text()); });
-  await page.goto(`${server.url}web/`);
+  await page.goto(`${shared.server.url}web/`);
   await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });
   const url = await page.$eval('#model-name', (element) => element.dataset.url);
   // Load the same model again with a small ring.

@@ -19,51 +19,36 @@
 // Needs `npm run build` and `node tools/make-test-models.mjs` first (tools/test.sh does both). Leaves
 // screenshots in build/artifacts/web-demo.png (desktop) and web-demo-phone.png (390 px wide).
 
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { ROOT, usePageServer } from './browser/chromium.mjs';
 import { startServer } from '../tools/serve.mjs';
 import { RingLM } from '../wasm/ringlm.js';
 import { GgufWriter } from '../tools/gguf/writer.mjs';
 import { makeChatModels } from '../tools/gguf/chat-models.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(ROOT, 'build/artifacts');
 const FALLBACK_MODEL = 'build/models/gqa-q8_0.gguf';  // as FALLBACK_MODEL_URL in web/app.js
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 const PROMPT = 'In the beginning';
 const OPTIONS = { temperature: 0.9, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1.1, maxTokens: 48, seed: 1234, contextPolicy: 'sinks' };
 
-let server;       // with COOP/COEP, as `npm start` serves
-let plainServer;  // without them, as any static host
-let browser;
+let plainServer;  // without COOP/COEP, as any static host (shared.server sends them, as `npm start` does)
 let contexts;     // one browser context per server, shared by the tests (each opens its own page)
 const models = new Map();  // file -> RingLM, the Node reference
 
-before(async () => {
-  for (const file of ['dist/ringlm.mjs', 'dist/ringlm.wasm', FALLBACK_MODEL, 'build/models/vocab32k-q8_0.gguf', 'build/models/tied-q4_0.gguf']) {
-    assert.ok(existsSync(path.join(ROOT, file)),
-      `${file} is missing: run \`npm run build && node tools/make-test-models.mjs\` first`);
-  }
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run \`npm run setup\` (or set CHROMIUM_PATH)`);
-  server = await startServer({ port: 0, root: ROOT });
+const shared = usePageServer({
+  built: ['dist/ringlm.mjs', 'dist/ringlm.wasm', FALLBACK_MODEL, 'build/models/vocab32k-q8_0.gguf', 'build/models/tied-q4_0.gguf'],
+  howToMake: 'npm run build && node tools/make-test-models.mjs',
+}, async ({ server, browser }) => {
   plainServer = await startServer({ port: 0, root: ROOT, isolation: false });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   contexts = new Map();
   for (const { url } of [server, plainServer]) contexts.set(url, await browser.newContext({ viewport: { width: 1280, height: 900 } }));
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
   await plainServer?.close();
   for (const lm of models.values()) lm.dispose();
 });
@@ -75,7 +60,7 @@ after(async () => {
  * failed requests, except a 404 for the default model in models/ (expected while there is none yet) and
  * `allow`ed URLs.
  */
-async function openPage({ base = server.url, query = '', allow = [] } = {}) {
+async function openPage({ base = shared.server.url, query = '', allow = [] } = {}) {
   const page = await contexts.get(base).newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
@@ -318,7 +303,7 @@ test('bad files and URLs show clear errors, and the loaded model keeps working',
 
     // A URL that is not there.
     await page.evaluate(() => { document.getElementById('load-error').hidden = true; });
-    await page.fill('#model-url', `${server.url}build/models/no-such-model.gguf`);
+    await page.fill('#model-url', `${shared.server.url}build/models/no-such-model.gguf`);
     await page.click('#url-form button[type=submit]');
     await visibleAlert(page, 'load-error');
     await stillLoaded();
@@ -346,7 +331,7 @@ test('a model loads from a URL with a progress bar, and from a dropped file', { 
     });
     const file = 'build/models/vocab32k-q8_0.gguf';  // 5 MB: many chunks
     const bytes = readFileSync(path.join(ROOT, file));
-    await page.fill('#model-url', `${server.url}${file}`);
+    await page.fill('#model-url', `${shared.server.url}${file}`);
     await page.click('#url-form button[type=submit]');
     await page.waitForFunction(() => document.body.dataset.state === 'ready'
       && document.getElementById('model-name').textContent === 'vocab32k-q8_0.gguf', null, { timeout: 30_000 });
@@ -413,7 +398,7 @@ test('a model with a chat template offers Chat: each reply ends at the end of tu
     assert.equal(second.text, text, 'the page answers as Node does');
 
     // A model without a template: no Chat switch, and Generate continues text again.
-    await page.fill('#model-url', `${server.url}${FALLBACK_MODEL}`);
+    await page.fill('#model-url', `${shared.server.url}${FALLBACK_MODEL}`);
     await page.click('#url-form button[type=submit]');
     await page.waitForFunction(() => document.body.dataset.state === 'ready'
       && document.getElementById('model-name').textContent === 'gqa-q8_0.gguf', null, { timeout: 30_000 });
