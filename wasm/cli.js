@@ -15,33 +15,24 @@
 // This file only picks the subcommand; each lives in wasm/lib/cli-<name>.js, and what they share (UsageError,
 // the flags parsed against the options schema) in wasm/lib/cli-common.js.
 import { anyModule } from './lib/runtime.js';
-import { generateOptionSchema } from './lib/options.js';
-import { DEFAULT_MODEL, UsageError, describeModel, generationHelp, parseArgs } from './lib/cli-common.js';
+import { UsageError } from './lib/cli-common.js';
 import { generateCommand } from './lib/cli-generate.js';
 import { experimentCommand } from './lib/cli-experiment.js';
 import { cacheCommand } from './lib/cli-cache.js';
 import { prefillCommand } from './lib/cli-prefill.js';
-import { score } from './lib/cli-logprobs.js';
+import { scoreCommand } from './lib/cli-score.js';
 import { chatCommand } from './lib/cli-chat.js';
+
+// The subcommands that run a model: each takes its arguments and the wasm module, and returns the exit code.
+const MODEL_COMMANDS = { experiment: experimentCommand, prefill: prefillCommand, score: scoreCommand, chat: chatCommand };
 
 /** The subcommand named by the first argument, else plain generation; returns the exit code. */
 async function run(argv) {
   const [command, ...rest] = argv;
-  if (['pull', 'ls', 'rm'].includes(command)) return cacheCommand(argv);  // needs no wasm module
+  if (['pull', 'ls', 'rm'].includes(command)) return cacheCommand(argv);  // the cache needs no wasm module
   const Module = await anyModule();
-  switch (command) {
-    case 'experiment': return experimentCommand(rest, Module);
-    case 'prefill': return prefillCommand(rest, Module);
-    case 'score': return score(rest, Module, { DEFAULT_MODEL, UsageError });
-    case 'chat': {
-      const schema = generateOptionSchema(Module);
-      return chatCommand(rest, {
-        parseArgs: (args) => parseArgs(args, Module, schema), generationHelp: () => generationHelp(schema),
-        describeModel, DEFAULT_MODEL, UsageError, Module,
-      });
-    }
-    default: return generateCommand(argv, Module);
-  }
+  if (Object.hasOwn(MODEL_COMMANDS, command)) return MODEL_COMMANDS[command](rest, Module);
+  return generateCommand(argv, Module);
 }
 
 async function main() {

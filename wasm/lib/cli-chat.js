@@ -29,8 +29,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import readline from 'node:readline';
 import { RingLM } from '../ringlm.js';
-import { closestName } from './options.js';
+import { closestName, generateOptionSchema } from './options.js';
 import { logprobsReport } from './cli-logprobs.js';
+import { DEFAULT_MODEL, UsageError, describeModel, generationHelp, parseArgs } from './cli-common.js';
 
 export const CHAT_HELP = `usage: ringlm chat [options]
 
@@ -298,15 +299,15 @@ function readFlagFile(flag, file) {
   }
 }
 
-/** `ringlm chat`: returns the exit code. `cli` holds the main command's parts (see wasm/cli.js). */
-export async function chatCommand(argv, cli) {
-  const { parseArgs, generationHelp, describeModel, DEFAULT_MODEL, UsageError, Module } = cli;
+/** `ringlm chat`: returns the exit code. */
+export async function chatCommand(argv, Module) {
+  const schema = generateOptionSchema(Module);
   const at = argv.indexOf('--template-file');
   const templateFile = at >= 0 ? argv[at + 1] : undefined;
   if (at >= 0 && templateFile === undefined) throw new UsageError('--template-file needs a value');
-  const args = parseArgs(at >= 0 ? [...argv.slice(0, at), ...argv.slice(at + 2)] : argv);
+  const args = parseArgs(at >= 0 ? [...argv.slice(0, at), ...argv.slice(at + 2)] : argv, Module, schema);
   if (args.help) {
-    process.stdout.write(CHAT_HELP + generationHelp());
+    process.stdout.write(CHAT_HELP + generationHelp(schema));
     return 0;
   }
   const { model = DEFAULT_MODEL, contextSize = 0, system, grammarFile, ...options } = args;
