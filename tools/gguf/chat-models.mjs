@@ -343,14 +343,17 @@ export function makeChatModel({ family, vocab, add, start, reply, end, template 
   return w;
 }
 
-/** Writes the models into `outdir` (unchanged files are kept); returns their paths by family. */
-export function makeChatModels(outdir = 'build/models', { log = () => {} } = {}) {
+/**
+ * Writes each of `models` as `outdir`/m.file with the bytes `build(m)` gives, keeping files that are unchanged;
+ * returns their paths by m.family. Shared by the chat and tool test models.
+ */
+export function writeTestModels(models, build, outdir, log) {
   mkdirSync(outdir, { recursive: true });
+  const sha = (b) => createHash('sha256').update(b).digest('hex');
   const paths = {};
-  for (const m of CHAT_MODELS) {
+  for (const m of models) {
     const path = join(outdir, m.file);
-    const bytes = makeChatModel(m).toBuffer();
-    const sha = (b) => createHash('sha256').update(b).digest('hex');
+    const bytes = build(m);
     const unchanged = existsSync(path) && sha(readFileSync(path)) === sha(bytes);
     if (!unchanged) {  // through a rename: test files running in parallel may read it meanwhile
       const tmp = `${path}.tmp-${process.pid}`;
@@ -361,6 +364,11 @@ export function makeChatModels(outdir = 'build/models', { log = () => {} } = {})
     paths[m.family] = path;
   }
   return paths;
+}
+
+/** Writes the models into `outdir` (unchanged files are kept); returns their paths by family. */
+export function makeChatModels(outdir = 'build/models', { log = () => {} } = {}) {
+  return writeTestModels(CHAT_MODELS, (m) => makeChatModel(m).toBuffer(), outdir, log);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -23,12 +23,10 @@
 //
 // Output is deterministic; a file whose bytes would not change is left alone.
 
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { makeChatModel } from './chat-models.mjs';
+import { makeChatModel, writeTestModels } from './chat-models.mjs';
 import { addGpt2Tokenizer, END_OF_TEXT, TOKEN_TYPE } from './vocab-gpt2.mjs';
 
 const TOOLS_PREAMBLE =
@@ -230,22 +228,8 @@ export const TOOL_MODELS = [
 
 /** Writes the models into `outdir` (unchanged files are kept); returns their paths by family. */
 export function makeToolModels(outdir = 'build/models', { log = () => {} } = {}) {
-  mkdirSync(outdir, { recursive: true });
-  const paths = {};
-  for (const m of TOOL_MODELS) {
-    const path = join(outdir, m.file);
-    const bytes = makeChatModel({ ...m, family: `tools-${m.family}`, template: TOOL_TEMPLATES[m.family] }).toBuffer();
-    const sha = (b) => createHash('sha256').update(b).digest('hex');
-    const unchanged = existsSync(path) && sha(readFileSync(path)) === sha(bytes);
-    if (!unchanged) {  // through a rename: test files running in parallel may read it meanwhile
-      const tmp = `${path}.tmp-${process.pid}`;
-      writeFileSync(tmp, bytes);
-      renameSync(tmp, path);
-    }
-    log(`${unchanged ? 'kept ' : 'wrote'} ${path} (${bytes.length} bytes)`);
-    paths[m.family] = path;
-  }
-  return paths;
+  return writeTestModels(TOOL_MODELS,
+    (m) => makeChatModel({ ...m, family: `tools-${m.family}`, template: TOOL_TEMPLATES[m.family] }).toBuffer(), outdir, log);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
