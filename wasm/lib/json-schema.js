@@ -56,7 +56,7 @@ function alt(...items) {
 }
 
 /** A GBNF literal: printable ASCII as is, '"' '\' and control characters escaped, the rest as UTF-8 text. */
-function gbnfLiteral(s) {
+export function gbnfLiteral(s) {
   let out = '"';
   for (const ch of s) {
     const cp = ch.codePointAt(0);

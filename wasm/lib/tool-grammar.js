@@ -3,19 +3,7 @@
 // arguments valid for that tool's parameters (JSON Schema, through json-schema.js). Each tool's argument grammar
 // is embedded with its rules renamed, so that the tools' rules cannot collide.
 
-import { JsonSchemaError, jsonSchemaToGbnf } from './json-schema.js';
-
-/** A GBNF string literal for `text`: '"', '\' and control characters escaped. */
-function literal(text) {
-  let out = '"';
-  for (const ch of text) {
-    const cp = ch.codePointAt(0);
-    if (ch === '"' || ch === '\\') out += `\\${ch}`;
-    else if (cp < 0x20 || cp === 0x7f) out += `\\x${cp.toString(16).padStart(2, '0')}`;
-    else out += ch;
-  }
-  return `${out}"`;
-}
+import { JsonSchemaError, gbnfLiteral as literal, jsonSchemaToGbnf } from './json-schema.js';
 
 const isWordChar = (c) => /[A-Za-z0-9-]/.test(c);  // a rule name's characters (src/generate/grammar.cpp)
 
