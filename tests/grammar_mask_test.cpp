@@ -73,9 +73,11 @@ uint32_t next_random(uint32_t* s) {
 
 TEST(GrammarMask, TrieHoldsEveryTokenWithText) {
   const Vocabulary v = load_vocabulary();
-  const TokenTrie trie(*v.tokenizer);
+  TokenTrie trie;
+  ASSERT_TRUE(TokenTrie::build(*v.tokenizer, &trie).ok());
   std::vector<int> seen(size_t(v.tokenizer->n_tokens()), 0);
-  for (const TokenTrie::Node& node : trie.nodes()) {
+  for (size_t i = 0; i < trie.n_nodes(); i++) {
+    const TokenTrie::Node& node = trie.nodes()[i];
     for (uint32_t k = 0; k < node.n_tokens; k++) seen[size_t(trie.order()[node.first_token + k])]++;
   }
   for (int32_t t = 0; t < v.tokenizer->n_tokens(); t++) {
@@ -90,7 +92,8 @@ TEST(GrammarMask, TrieHoldsEveryTokenWithText) {
 // equals allows() for every token, with the trie and without it.
 TEST(GrammarMask, MaskEqualsAskingTokenByToken) {
   const Vocabulary v = load_vocabulary();
-  const TokenTrie trie(*v.tokenizer);
+  TokenTrie trie;
+  ASSERT_TRUE(TokenTrie::build(*v.tokenizer, &trie).ok());
   const size_t n = size_t(v.tokenizer->n_tokens());
   std::vector<uint8_t> fast(n), slow(n);
   for (const char* text : kGrammars) {
@@ -138,7 +141,8 @@ std::vector<int32_t> reference_pick(const std::vector<float>& logits, TokenConst
 // same candidates in the same order as filtering everything and sorting; ties (equal logits) included.
 TEST(GrammarMask, SampleConstrainedKeepsTheBestAllowed) {
   const Vocabulary v = load_vocabulary();
-  const TokenTrie trie(*v.tokenizer);
+  TokenTrie trie;
+  ASSERT_TRUE(TokenTrie::build(*v.tokenizer, &trie).ok());
   const size_t n = size_t(v.tokenizer->n_tokens());
   std::vector<uint8_t> mask(n);
   std::vector<Candidate> data(n);

@@ -111,7 +111,8 @@ TEST(NoAlloc, GrammarConstrainedSamplingAllocatesNothing) {
   ASSERT_TRUE(test::load_engine(test::make_llama(shape), &e).ok());
   const Tokenizer* tokenizer = nullptr;
   ASSERT_TRUE(e->tokenizer(&tokenizer).ok());
-  const TokenTrie trie(*tokenizer);
+  TokenTrie trie;
+  ASSERT_TRUE(TokenTrie::build(*tokenizer, &trie).ok());
   Grammar g;
   ASSERT_TRUE(Grammar::parse("root ::= ([0-9]+ \" \" [a-z]+ \" \")+\n", &g).ok());
   const int vocab = tokenizer->n_tokens();

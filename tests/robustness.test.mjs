@@ -237,6 +237,19 @@ test('a contextSize whose KV cache cannot fit in the 4 GiB address space is refu
   lm.dispose();
 });
 
+test('allLogits rows that cannot fit wasm memory are refused, naming them; the model stays usable', async () => {
+  const lm = await RingLM.load(LARGE);
+  // 34,000 rows x 32,000 logits x 4 bytes = 4.35 GB: more than a 32-bit size can hold (it must not wrap around
+  // to a small buffer that the rows then overrun).
+  const ids = new Int32Array(34000).fill(5);
+  assert.throws(() => lm.prefill(ids, { allLogits: true }),
+    /^Error: RingLM\.prefill: cannot allocate allLogits' 34000 rows of 32000 logits \(prefill fewer tokens per call\) \(4150\.4 MiB\): the memory is not available$/);
+  const rows = lm.prefill([1, 2, 3], { allLogits: true });
+  assert.equal(rows.length, 3 * 32000);
+  assert.ok(rows.every(Number.isFinite));
+  lm.dispose();
+});
+
 // ---------------------------------------------------------------------------------------------------------------
 // Chunked loading
 

@@ -324,7 +324,7 @@ void GrammarConstraint::accept(int32_t token) {
 void GrammarConstraint::allowed_tokens(uint8_t* mask, size_t n) {
   if (!trie_) return TokenConstraint::allowed_tokens(mask, n);
   std::fill(mask, mask + n, uint8_t(0));
-  const std::vector<TokenTrie::Node>& nodes = trie_->nodes();
+  const TokenTrie::Node* nodes = trie_->nodes();
   const int32_t* order = trie_->order();
   // Depth first: a frame per node on the path, each matcher walk level a byte of it (the root: no byte).
   matcher_.walk_begin();

@@ -117,7 +117,9 @@ Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
     Grammar g;
     RINGLM_TRY(Grammar::parse(o.grammar, &g));
     if (!token_trie_ || token_trie_of_ != tokenizer_) {  // built once per tokenizer, on the first grammar
-      token_trie_ = std::make_unique<TokenTrie>(*tokenizer_);
+      auto trie = std::make_unique<TokenTrie>();
+      RINGLM_TRY(TokenTrie::build(*tokenizer_, trie.get()));
+      token_trie_ = std::move(trie);
       token_trie_of_ = tokenizer_;
     }
     grammar = std::make_unique<GrammarConstraint>(std::move(g), *tokenizer_, o.stop_tokens, token_trie_.get());

@@ -7,13 +7,16 @@
 // Layout: nodes in depth-first (pre-)order; node 0 is the root (the empty prefix). A node's children follow it,
 // each followed by its own subtree, and `end` is the index just past the node's subtree, so a refused child is
 // skipped by jumping to its `end`. The tokens whose piece ends at a node are a run of `order`, the token ids
-// sorted by piece. Built once per tokenizer (Session keeps it across generations).
+// sorted by piece. Built once per tokenizer (Session keeps it across generations). Its size follows the
+// vocabulary (~30 MB for 262,144 tokens), so it is allocated with a check: a memory that cannot grow gives an
+// error, not an abort.
 #pragma once
 
 #include <cstdint>
 #include <string_view>
-#include <vector>
 
+#include "common/checked_array.h"
+#include "common/status.h"
 #include "text/tokenizer.h"
 
 namespace ringlm {
@@ -28,15 +31,17 @@ public:
   };
 
   // Every token with a non-empty piece (control tokens' text included, as grammars see it) and no NUL byte.
-  explicit TokenTrie(const Tokenizer& tokenizer);
+  static Status build(const Tokenizer& tokenizer, TokenTrie* out);
 
-  const std::vector<Node>& nodes() const { return nodes_; }
+  const Node* nodes() const { return nodes_.data(); }
+  size_t n_nodes() const { return nodes_.size(); }
   const int32_t* order() const { return order_.data(); }
   size_t n_tokens() const { return order_.size(); }
+  uint64_t bytes() const { return nodes_.capacity() * sizeof(Node) + order_.capacity() * sizeof(int32_t); }
 
 private:
-  std::vector<Node> nodes_;
-  std::vector<int32_t> order_;
+  CheckedArray<Node> nodes_;
+  CheckedArray<int32_t> order_;
 };
 
 }  // namespace ringlm

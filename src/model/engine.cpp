@@ -39,7 +39,7 @@ Status Engine::load(std::vector<FilePart> parts, const EngineOptions& options, s
   e->budget_ = fitted.budget;
   const AllocationPlan allocations = AllocationPlan::make(c, fitted.context_size, Transformer::kDefaultBatch, threads_for(options));
   RINGLM_TRY(e->transformer_.init(&e->model_, allocations, options.pool));
-  e->logits_.assign(size_t(c.vocab_size), 0.0f);
+  RINGLM_TRY(e->logits_.resize(uint64_t(c.vocab_size), "the logits"));
   *out = std::move(e);
   return Status();
 }
@@ -159,7 +159,7 @@ uint64_t Engine::fingerprint() const {
 
 Status Engine::restore(const KvCache::State& cache, const float* logits) {
   RINGLM_TRY(transformer_.cache().restore(cache, model_.config.vocab_size));
-  std::copy(logits, logits + model_.config.vocab_size, logits_.begin());
+  std::copy(logits, logits + model_.config.vocab_size, logits_.data());
   logits_count_ = size_t(model_.config.vocab_size);
   return Status();
 }
@@ -184,11 +184,14 @@ Status Engine::set_context_policy(ContextPolicy policy, int anchors) {
 }
 
 Status Engine::prefill(const int32_t* ids, int n, bool all_logits) {
-  const size_t vocab = size_t(model_.config.vocab_size);
-  const size_t need = all_logits ? size_t(n > 0 ? n : 0) * vocab : vocab;
-  if (logits_.size() < need) logits_.resize(need);  // only all_logits grows it, once per size
+  const uint64_t vocab = uint64_t(model_.config.vocab_size);
+  const uint64_t need = all_logits ? uint64_t(n > 0 ? n : 0) * vocab : vocab;
+  if (need > logits_.capacity()) {  // only all_logits grows it, once per size; on failure the old rows stay
+    RINGLM_TRY(logits_.resize(need, "allLogits' " + std::to_string(n) + " rows of " + std::to_string(vocab) +
+                                        " logits (prefill fewer tokens per call)"));
+  }
   RINGLM_TRY(transformer_.prefill(ids, n, position(), logits_.data(), all_logits));
-  logits_count_ = need;
+  logits_count_ = size_t(need);
   return Status();
 }
 

@@ -10,6 +10,7 @@
 
 #include "gguf/gguf.h"
 #include "model/model.h"
+#include "common/checked_array.h"
 #include "common/status.h"
 #include "text/tokenizer.h"
 #include "model/transformer.h"
@@ -91,7 +92,7 @@ public:
   uint64_t scratch_bytes() const { return transformer_.scratch_bytes(); }
   uint64_t file_bytes() const { return size_; }  // all parts together
   int file_parts() const { return int(parts_.size()); }
-  uint64_t logits_bytes() const { return uint64_t(logits_.size()) * sizeof(float); }
+  uint64_t logits_bytes() const { return uint64_t(logits_.capacity()) * sizeof(float); }
   const MemoryBudget& budget() const { return budget_; }  // as planned before allocating
   // A 64-bit hash of the whole file (its parts in order), so a snapshot can name the model it was taken from (two files with
   // the same shapes but other weights differ here). Worked out on first use: one pass over the bytes.
@@ -142,7 +143,7 @@ private:
   GgufFile file_;
   Model model_;
   Transformer transformer_;
-  std::vector<float> logits_;
+  CheckedArray<float> logits_;  // grows only for all_logits, with a check: a long prompt's rows may not fit
   size_t logits_count_ = 0;
   std::unique_ptr<Tokenizer> tokenizer_;  // null when the file has none ringlm implements:
   std::string no_tokenizer_;              // then this says why
