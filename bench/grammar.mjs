@@ -3,7 +3,7 @@
 // against the same generation without one, on the built-in model and the 125M Q8_0 bench model, greedy and sampled
 // (temperature 0.8, top-k 40, top-p 0.95), for two grammars:
 //
-//   json    llama.cpp's JSON grammar (grammars/json.gbnf, written out again here) with its root repeated (object+),
+//   json    llama.cpp's JSON grammar (tests/reference/json.gbnf) with its root repeated (object+),
 //           so that a run does not end after one small object: most tokens fit inside a string, few after a '{'
 //   digits  digits only: nearly every token is refused, so the sampler must look past its best candidates
 //
@@ -12,36 +12,29 @@
 // sampling and the grammar step, without the JS loop around them). Runs interleave (none, json, digits, rotating
 // who goes first) and the figures are medians. ringlm-wasm in this Node process, one thread.
 
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { RingLM } from '../wasm/ringlm.js';
 import { benchModel } from './models.mjs';
 
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
 export const MARK_START = '<!-- grammar-speed:start -->';
 export const MARK_END = '<!-- grammar-speed:end -->';
 export const TARGET = 0.7;  // constrained / unconstrained decode tok/s (issue #17)
 
+// llama.cpp's JSON grammar with its root repeated, so that a long decode stays inside it.
+function jsonObjects() {
+  const json = readFileSync(join(ROOT, 'tests/reference/json.gbnf'), 'utf8');
+  const repeated = json.replace(/^root(\s+)::= object$/m, 'root$1::= object+');
+  if (repeated === json) throw new Error('tests/reference/json.gbnf: no `root ::= object` line to repeat');
+  return repeated;
+}
+
 export const GRAMMARS = {
-  json: String.raw`root   ::= object+
-value  ::= object | array | string | number | ("true" | "false" | "null") ws
-object ::=
-  "{" ws (
-            string ":" ws value
-    ("," ws string ":" ws value)*
-  )? "}" ws
-array  ::=
-  "[" ws (
-            value
-    ("," ws value)*
-  )? "]" ws
-string ::=
-  "\"" (
-    [^"\\\x7F\x00-\x1F] |
-    "\\" (["\\bfnrt] | "u" [0-9a-fA-F]{4})
-  )* "\"" ws
-number ::= ("-"? ([0-9] | [1-9] [0-9]{0,15})) ("." [0-9]+)? ([eE] [-+]? [0-9] [1-9]{0,15})? ws
-ws ::= | " " | "\n" [ \t]{0,20}
-`,
+  json: jsonObjects(),
   digits: 'root ::= [0-9]+\n',
 };
 const MODES = {
