@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 import { RingLM } from '../wasm/ringlm.js';
 import { CHAT_MODELS, TEMPLATES, makeChatModels } from '../tools/gguf/chat-models.mjs';
-import { disposeReferenceLlama, getReferenceLlama, llamaCppLogprobs } from './reference/llamacpp.mjs';
+import { disposeReferenceLlama, llamaCppLogprobs, withLlamaCppChat } from './reference/llamacpp.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PATHS = makeChatModels(path.join(ROOT, 'build/models'));
@@ -275,20 +275,7 @@ test('metadata: scalars and strings by key, arrays left out; end tokens', () => 
 });
 
 describe('the same prompts as llama.cpp (node-llama-cpp 3.21.1)', () => {
-  let reference, JinjaTemplateChatWrapper, SpecialToken;
-  before(async () => {
-    ({ JinjaTemplateChatWrapper, SpecialToken } = await import('node-llama-cpp'));
-    const llama = await getReferenceLlama();
-    reference = async (family, fn) => {
-      const model = await llama.loadModel({ modelPath: PATHS[family], useMmap: false, gpuLayers: 0 });
-      try {
-        const wrapper = new JinjaTemplateChatWrapper({ template: model.fileInfo.metadata.tokenizer.chat_template });
-        return await fn(model, wrapper);
-      } finally {
-        await model.dispose();
-      }
-    };
-  });
+  const reference = (family, fn) => withLlamaCppChat(PATHS[family], fn);
 
   for (const { family } of CHAT_MODELS) {
     test(`${family}: rendered text and token ids`, async () => {
@@ -296,14 +283,14 @@ describe('the same prompts as llama.cpp (node-llama-cpp 3.21.1)', () => {
       const messages = [SYSTEM, USER1, ASSISTANT1, USER2];
       const ours = lm.applyChatTemplate(messages);
       const ourIds = Array.from(lm.tokenize(ours, { special: true, addBos: false }));
-      await reference(family, async (model, wrapper) => {
+      await reference(family, async (model, wrapper, renderText) => {
         // node-llama-cpp renders the history ending with an empty assistant turn; bos_token and eos_token are
         // special-token objects, message texts plain text.
         const { contextText, stopGenerationTriggers } = wrapper.generateContextState({ chatHistory: [
           { type: 'system', text: SYSTEM.content }, { type: 'user', text: USER1.content },
           { type: 'model', response: [REPLY] }, { type: 'user', text: USER2.content }, { type: 'model', response: [] }] });
         const special = { BOS: lm.detokenize([lm.tokenizer.bos], { special: true }), EOS: lm.detokenize([lm.tokenizer.eos], { special: true }) };
-        const render = (text) => text.values.map((v) => (typeof v === 'string' ? v : v instanceof SpecialToken ? special[v.value] : v.value)).join('');
+        const render = (text) => renderText(text, special);
         const theirs = render(contextText);
         // node-llama-cpp ends the reply where the template goes on after an assistant's message: at the same token.
         assert.ok(stopGenerationTriggers.some((t) => render(t).trimStart().startsWith(END[family])),

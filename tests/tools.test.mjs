@@ -14,7 +14,7 @@ import { RingLM } from '../wasm/ringlm.js';
 import { TOOL_CALL_FORMATS } from '../wasm/lib/tools.js';
 import { TOOL_MODELS, TOOL_TEMPLATES, makeToolModels } from '../tools/gguf/tool-models.mjs';
 import { makeChatModels } from '../tools/gguf/chat-models.mjs';
-import { disposeReferenceLlama, getReferenceLlama, llamaCppLogprobs } from './reference/llamacpp.mjs';
+import { disposeReferenceLlama, llamaCppLogprobs, withLlamaCppChat } from './reference/llamacpp.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PATHS = makeToolModels(path.join(ROOT, 'build/models'));
@@ -169,28 +169,16 @@ describe('tools in the prompt', () => {
 });
 
 describe('the same prompts as llama.cpp (node-llama-cpp 3.21.1)', () => {
-  let reference, JinjaTemplateChatWrapper, SpecialToken;
-  before(async () => {
-    ({ JinjaTemplateChatWrapper, SpecialToken } = await import('node-llama-cpp'));
-    const llama = await getReferenceLlama();
-    reference = async (family, fn) => {
-      const model = await llama.loadModel({ modelPath: PATHS[family], useMmap: false, gpuLayers: 0 });
-      try {
-        return await fn(model, new JinjaTemplateChatWrapper({ template: model.fileInfo.metadata.tokenizer.chat_template }));
-      } finally {
-        await model.dispose();
-      }
-    };
-  });
+  const reference = (family, fn) => withLlamaCppChat(PATHS[family], fn);
   const functions = Object.fromEntries(TOOLS.map((t) => [t.name, { description: t.description, params: t.parameters }]));
 
   for (const family of FAMILIES) {
     test(`${family}: tools rendered and tokenized the same; the call format node-llama-cpp finds is ours`, async () => {
       const lm = models[family];
       const ours = lm.applyChatTemplate([SYSTEM, USER], { tools: TOOLS });
-      await reference(family, async (model, wrapper) => {
+      await reference(family, async (model, wrapper, renderText) => {
         const special = { BOS: lm.detokenize([lm.tokenizer.bos], { special: true }) };
-        const render = (text) => text.values.map((v) => (typeof v === 'string' ? v : v instanceof SpecialToken ? special[v.value] : v.value)).join('');
+        const render = (text) => renderText(text, special);
         const { contextText } = wrapper.generateContextState({
           chatHistory: [{ type: 'system', text: SYSTEM.content }, { type: 'user', text: USER.content }, { type: 'model', response: [] }],
           availableFunctions: functions,
@@ -232,9 +220,9 @@ describe('the same prompts as llama.cpp (node-llama-cpp 3.21.1)', () => {
     test(`${family}: a call rendered the same`, async () => {
       const lm = models[family];
       const ours = lm.applyChatTemplate([SYSTEM, USER, { role: 'assistant', toolCalls: [PARIS] }, { role: 'tool', content: RESULT }], { tools: TOOLS });
-      await reference(family, async (model, wrapper) => {
+      await reference(family, async (model, wrapper, renderText) => {
         const special = { BOS: lm.detokenize([lm.tokenizer.bos], { special: true }) };
-        const render = (text) => text.values.map((v) => (typeof v === 'string' ? v : v instanceof SpecialToken ? special[v.value] : v.value)).join('');
+        const render = (text) => renderText(text, special);
         const theirs = render(wrapper.generateContextState({
           chatHistory: [{ type: 'system', text: SYSTEM.content }, { type: 'user', text: USER.content },
             { type: 'model', response: [{ type: 'functionCall', name: PARIS.name, params: PARIS.arguments, result: JSON.parse(RESULT) }] }],

@@ -9,7 +9,7 @@
 // rounding. Logits must stay within ~80 of the maximum (float32 expf underflows below that) - the random test
 // models keep them within ~30.
 
-import { getLlama } from 'node-llama-cpp';
+import { getLlama, JinjaTemplateChatWrapper, SpecialToken } from 'node-llama-cpp';
 
 let llamaPromise = null;
 
@@ -25,6 +25,25 @@ export async function disposeReferenceLlama() {
   const llama = await llamaPromise;
   llamaPromise = null;
   await llama.dispose();
+}
+
+/**
+ * Loads a chat model in llama.cpp and calls fn(model, wrapper, renderText): `wrapper` is node-llama-cpp's Jinja
+ * rendering of the file's own chat template; renderText(text, special) writes one of its LlamaTexts as a string,
+ * special tokens as special[name] (e.g. { BOS: '<s>' }). The model is disposed afterwards.
+ */
+export async function withLlamaCppChat(modelPath, fn) {
+  const llama = await getReferenceLlama();
+  const model = await llama.loadModel({ modelPath, useMmap: false, gpuLayers: 0 });
+  try {
+    return await fn(model, new JinjaTemplateChatWrapper({ template: model.fileInfo.metadata.tokenizer.chat_template }), renderText);
+  } finally {
+    await model.dispose();
+  }
+}
+
+function renderText(text, special) {
+  return text.values.map((v) => (typeof v === 'string' ? v : v instanceof SpecialToken ? special[v.value] : v.value)).join('');
 }
 
 /**
