@@ -79,6 +79,31 @@ export function parseArgs(argv, Module, schema) {
   return o;
 }
 
+/**
+ * A subcommand's own flags (`ringlm score`, `ringlm experiment`), parsed by a table: flags[flag] = [name, kind],
+ * kind 'yes' (no value), 'string', 'positive' or 'non-negative' (an integer up to 2^31 - 1).
+ */
+export function parseCommandFlags(argv, Module, command, flags) {
+  const o = {};
+  for (let i = 0; i < argv.length; i++) {
+    const [name, kind] = flags[argv[i]] ?? [];
+    if (!name) {
+      const near = closestName(Module, argv[i], Object.keys(flags));
+      throw new UsageError(`${command}: unknown option '${argv[i]}' (${near ? `did you mean '${near}'?` : 'see --help'})`);
+    }
+    if (kind === 'yes') { o[name] = true; continue; }
+    const value = argv[++i];
+    if (value === undefined) throw new UsageError(`${argv[i - 1]} needs a value`);
+    if (kind === 'string') { o[name] = value; continue; }
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < (kind === 'non-negative' ? 0 : 1) || n > 2 ** 31 - 1) {
+      throw new UsageError(`${argv[i - 1]} needs a ${kind} integer, got '${value}'`);
+    }
+    o[name] = n;
+  }
+  return o;
+}
+
 /** A size in bytes as the command shows it. */
 export const megabytes = (n) => `${(n / 1e6).toFixed(1)} MB`;
 

@@ -4,14 +4,14 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RingLM } from '../ringlm.js';
-import { closestName } from './options.js';
 import { experimentChart, experimentReport, runExperiment } from './experiment.js';
 import { STANDALONE_STYLE, toSvgText } from './chart.js';
-import { DEFAULT_MODEL, UsageError } from './cli-common.js';
+import { DEFAULT_MODEL, UsageError, parseCommandFlags } from './cli-common.js';
 
 const EXPERIMENT_FLAGS = {
-  '-m': 'model', '--model': 'model', '-p': 'prompt', '--prompt': 'prompt', '-n': 'maxTokens', '--max-tokens': 'maxTokens',
-  '--prompt-tokens': 'promptTokens', '--ctx': 'contextSize', '--svg': 'svg', '-h': 'help', '--help': 'help',
+  '-m': ['model', 'string'], '--model': ['model', 'string'], '-p': ['prompt', 'string'], '--prompt': ['prompt', 'string'],
+  '-n': ['maxTokens', 'positive'], '--max-tokens': ['maxTokens', 'positive'], '--prompt-tokens': ['promptTokens', 'positive'],
+  '--ctx': ['contextSize', 'non-negative'], '--svg': ['svg', 'string'], '-h': ['help', 'yes'], '--help': ['help', 'yes'],
 };
 
 const EXPERIMENT_HELP = `usage: ringlm experiment [options]
@@ -27,29 +27,8 @@ both runs, the speed-up, a sparkline of ms per token against position for each, 
       --svg FILE           also write the chart of ms per token against position to FILE
 `;
 
-function parseExperimentArgs(argv, Module) {
-  const o = {};
-  for (let i = 0; i < argv.length; i++) {
-    const name = EXPERIMENT_FLAGS[argv[i]];
-    if (!name) {
-      const near = closestName(Module, argv[i], Object.keys(EXPERIMENT_FLAGS));
-      throw new UsageError(`experiment: unknown option '${argv[i]}' (${near ? `did you mean '${near}'?` : 'see --help'})`);
-    }
-    if (name === 'help') { o.help = true; continue; }
-    const value = argv[++i];
-    if (value === undefined) throw new UsageError(`${argv[i - 1]} needs a value`);
-    if (name === 'model' || name === 'prompt' || name === 'svg') { o[name] = value; continue; }
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < (name === 'contextSize' ? 0 : 1) || n > 2 ** 31 - 1) {
-      throw new UsageError(`${argv[i - 1]} needs a ${name === 'contextSize' ? 'non-negative' : 'positive'} integer, got '${value}'`);
-    }
-    o[name] = n;
-  }
-  return o;
-}
-
 export async function experimentCommand(argv, Module) {
-  const { help, model = DEFAULT_MODEL, contextSize = 0, svg, ...options } = parseExperimentArgs(argv, Module);
+  const { help, model = DEFAULT_MODEL, contextSize = 0, svg, ...options } = parseCommandFlags(argv, Module, 'experiment', EXPERIMENT_FLAGS);
   if (help) {
     process.stdout.write(EXPERIMENT_HELP);
     return 0;

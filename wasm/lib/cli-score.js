@@ -3,13 +3,14 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { RingLM } from '../ringlm.js';
-import { closestName } from './options.js';
 import { shown } from './cli-logprobs.js';
-import { DEFAULT_MODEL, UsageError } from './cli-common.js';
+import { DEFAULT_MODEL, UsageError, parseCommandFlags } from './cli-common.js';
 
 const SCORE_FLAGS = {
-  '-m': 'model', '--model': 'model', '-p': 'prompt', '--prompt': 'prompt', '-f': 'file', '--file': 'file',
-  '--ctx': 'contextSize', '--stride': 'stride', '--no-bos': 'noBos', '--json': 'json', '-h': 'help', '--help': 'help',
+  '-m': ['model', 'string'], '--model': ['model', 'string'], '-p': ['prompt', 'string'], '--prompt': ['prompt', 'string'],
+  '-f': ['file', 'string'], '--file': ['file', 'string'], '--ctx': ['contextSize', 'non-negative'],
+  '--stride': ['stride', 'positive'], '--no-bos': ['noBos', 'yes'], '--json': ['json', 'yes'],
+  '-h': ['help', 'yes'], '--help': ['help', 'yes'],
 };
 
 export const SCORE_HELP = `usage: ringlm score [options]
@@ -30,30 +31,9 @@ every token is scored once, with at least ctx - stride tokens before it.
 Output: one line per scored token (index, id, log-probability, the token's text as JSON), then the totals.
 `;
 
-function parseScoreArgs(argv, Module) {
-  const o = {};
-  for (let i = 0; i < argv.length; i++) {
-    const name = SCORE_FLAGS[argv[i]];
-    if (!name) {
-      const near = closestName(Module, argv[i], Object.keys(SCORE_FLAGS));
-      throw new UsageError(`score: unknown option '${argv[i]}' (${near ? `did you mean '${near}'?` : 'see --help'})`);
-    }
-    if (name === 'help' || name === 'noBos' || name === 'json') { o[name] = true; continue; }
-    const value = argv[++i];
-    if (value === undefined) throw new UsageError(`${argv[i - 1]} needs a value`);
-    if (name === 'model' || name === 'prompt' || name === 'file') { o[name] = value; continue; }
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < (name === 'contextSize' ? 0 : 1) || n > 2 ** 31 - 1) {
-      throw new UsageError(`${argv[i - 1]} needs a ${name === 'contextSize' ? 'non-negative' : 'positive'} integer, got '${value}'`);
-    }
-    o[name] = n;
-  }
-  return o;
-}
-
 /** `ringlm score`: returns the exit code. */
 export async function scoreCommand(argv, Module) {
-  const { help, model = DEFAULT_MODEL, prompt, file, contextSize = 0, stride, noBos, json } = parseScoreArgs(argv, Module);
+  const { help, model = DEFAULT_MODEL, prompt, file, contextSize = 0, stride, noBos, json } = parseCommandFlags(argv, Module, 'score', SCORE_FLAGS);
   if (help) {
     process.stdout.write(SCORE_HELP);
     return 0;
