@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -197,6 +197,24 @@ test('SHA-256 and the memory limit are checked; a refused file is not kept; the 
   await assert.rejects(logitsOf(srv.url, { cache: true, sha256: wrong }), new RegExp(`has SHA-256 ${sha(A)}, not the ${wrong}`));
   assert.deepEqual(await RingLM.cache.list(), [], 'the download was discarded');
   await assert.rejects(logitsOf(srv.url, { cache: true, sha256: 'abc' }), /sha256 must be 64 hexadecimal digits/);
+
+  // A copy stored under its right hash, then a wrong hash asked for: the copy still hashes to what it was verified
+  // against and the server has not changed it, so the load is refused without a download and the copy is kept.
+  assert.deepEqual((await logitsOf(srv.url, { cache: true, sha256: sha(A) })).logits, reference);
+  srv.state.log.length = 0;
+  await assert.rejects(logitsOf(srv.url, { cache: true, sha256: wrong }), new RegExp(
+    `^Error: RingLM\\.load: the cached copy of ${srv.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has SHA-256 ${sha(A)}, ` +
+    `not the ${wrong} asked for; it was verified when stored and the server has not changed it, so it was kept`));
+  assert.deepEqual(srv.state.log.filter((r) => r.method === 'GET'), [], 'nothing downloaded');
+  assert.deepEqual((await RingLM.cache.list()).map((e) => [e.complete, e.sha256]), [[true, sha(A)]], 'the copy is kept');
+  // Damaged on disk (no longer its recorded hash): not trusted, fetched again, and the wrong hash refuses the download.
+  const [{ size }] = await RingLM.cache.list();
+  const stored = readdirSync(CACHE_DIR, { recursive: true }).map(String).find((f) => f.endsWith('.gguf'));
+  const damaged = readFileSync(path.join(CACHE_DIR, stored));
+  damaged[size - 1] ^= 1;
+  writeFileSync(path.join(CACHE_DIR, stored), damaged);
+  await assert.rejects(logitsOf(srv.url, { cache: true, sha256: wrong }), /\(the download was discarded\)$/);
+  assert.deepEqual(await RingLM.cache.list(), []);
 
   // Without the cache (bytes, a path), the bytes are checked once they are in memory.
   const file = path.join(CACHE_DIR, '..', `ringlm-cache-test-${process.pid}.gguf`);

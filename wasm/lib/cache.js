@@ -315,8 +315,16 @@ export async function cachedSource(url, { sha256, limit, onProgress, signal } = 
       ((now.size != null && now.size !== stored.size) || (now.etag && stored.etag && now.etag !== stored.etag));
     let intact = true;
     if (sha256 && stored.sha256 !== sha256) {
-      intact = (await hashStored(store, key, stored.size)) === sha256;
+      const got = await hashStored(store, key, stored.size);
+      intact = got === sha256;
       if (intact) await store.writeText(`${key}.json`, JSON.stringify({ ...stored, sha256 }));
+      // The copy still hashes to what it was checked against when stored, and the server has not changed it: the
+      // hash asked for is what is wrong, and fetching the same bytes again would only lose a good copy.
+      else if (!changed && stored.sha256 && got === stored.sha256) {
+        throw new Error(`RingLM.load: the cached copy of ${url} has SHA-256 ${got}, not the ${sha256} asked for; ` +
+          'it was verified when stored and the server has not changed it, so it was kept (check the hash, or remove ' +
+          'the copy with RingLM.cache.delete(url))');
+      }
     }
     if (!changed && intact) return store.source(`${key}.gguf`);
     await removeEntry(store, key);
