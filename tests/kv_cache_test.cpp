@@ -1,7 +1,9 @@
 // KvCache: allocation, slots, positions, and the wrap-around policies' bookkeeping.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <set>
+#include <vector>
 
 #include "model/kv_cache.h"
 
@@ -148,6 +150,12 @@ TEST(KvCache, RestoreRefusesStatesTheRingCannotBeIn) {
     c.make_room(1);
     c.append(i + 1);
   }
+  for (int slot = 0; slot < c.slots(); slot++) {
+    for (int i = 0; i < 2; i++) {
+      c.key(0, slot)[i] = float(slot * 10 + i) + 0.5f;
+      c.value(0, slot)[i] = -float(slot * 10 + i) - 0.25f;
+    }
+  }
   KvCache::State good;
   c.save(&good);
   const int vocab = 10;
@@ -163,7 +171,9 @@ TEST(KvCache, RestoreRefusesStatesTheRingCannotBeIn) {
   s.policy = 3;
   refused(s, "context policy 3 does not exist");
   s = good;
-  s.tokens[3] = vocab;
+  std::vector<int32_t> tokens(static_cast<const int32_t*>(good.tokens), static_cast<const int32_t*>(good.tokens) + good.n_tokens);
+  tokens[3] = vocab;
+  s.tokens = tokens.data();
   refused(s, "token id 10 in the cache");
   s = good;
   s.shift_start = 1;  // below the anchors
@@ -175,12 +185,16 @@ TEST(KvCache, RestoreRefusesStatesTheRingCannotBeIn) {
   s.anchors = 8;
   refused(s, "positions do not fit");
   s = good;
-  s.keys.pop_back();
+  s.n_values--;
   refused(s, "another size");
 
   KvCache other;
   ASSERT_TRUE(other.allocate(1, 8, 2, 2).ok());
   ASSERT_TRUE(other.restore(good, vocab).ok());
+  for (int slot = 0; slot < c.slots(); slot++) {
+    EXPECT_EQ(std::memcmp(other.key(0, slot), c.key(0, slot), 2 * sizeof(float)), 0) << "keys of slot " << slot;
+    EXPECT_EQ(std::memcmp(other.value(0, slot), c.value(0, slot), 2 * sizeof(float)), 0) << "values of slot " << slot;
+  }
   EXPECT_EQ(other.next_position(), 5);
   EXPECT_EQ(other.policy(), ContextPolicy::Shift);
   EXPECT_EQ(other.anchors(), 2);

@@ -321,7 +321,7 @@ TEST(Session, SaveAndRestoreResumeExactly) {
   std::vector<int32_t> t;
   std::string text;
   f.run({1, 270, 271}, o, &t, &text);
-  std::vector<uint8_t> state;
+  ringlm::CheckedArray<uint8_t> state;
   ASSERT_TRUE(f.session->save(&state).ok());
 
   GenerateOptions more = o;
@@ -339,7 +339,7 @@ TEST(Session, SaveAndRestoreResumeExactly) {
   EXPECT_EQ(f.engine->position(), pos_a);
 
   // Bad states are refused and change nothing.
-  std::vector<uint8_t> cut(state.begin(), state.end() - 3);
+  std::vector<uint8_t> cut(state.data(), state.data() + state.size() - 3);
   EXPECT_NE(f.session->restore(cut.data(), cut.size()).message().find("truncated or corrupt"), std::string::npos);
   std::vector<uint8_t> junk(64, 7);
   EXPECT_NE(f.session->restore(junk.data(), junk.size()).message().find("not a ringlm state"), std::string::npos);
@@ -353,7 +353,7 @@ TEST(Session, SaveAndRestoreResumeExactly) {
             std::string::npos);
   EXPECT_EQ(other_weights.engine->position(), 0);
   // A state in an older layout (version 2 had no fingerprint) is refused by name.
-  std::vector<uint8_t> old = state;
+  std::vector<uint8_t> old(state.data(), state.data() + state.size());
   old[4] = 2;
   EXPECT_EQ(f.session->restore(old.data(), old.size()).message(),
             "the state has format version 2; this ringlm reads version 3 only (save it again with this version)");

@@ -128,7 +128,7 @@ public:
 
   // Snapshots: bytes out (copied into a JS Uint8Array), bytes in (_malloc'ed by JS, freed there).
   val save_state() {
-    std::vector<uint8_t> bytes;
+    ringlm::CheckedArray<uint8_t> bytes;
     if (ringlm::Status s = session_->save(&bytes); !s.ok()) return val(s.message());
     return val(emscripten::typed_memory_view(bytes.size(), bytes.data())).call<val>("slice");
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "generate/logit_bias.h"
 
@@ -277,18 +278,25 @@ constexpr uint32_t kSnapshotMagic = 0x534d4c52;  // "RLMS"
 // 2: token ids per slot (re-runs for learned positions); 3: the model file's fingerprint.
 constexpr uint32_t kSnapshotVersion = 3;
 
+// Writes the snapshot's fields in order. Run twice: first without a buffer, only counting the bytes, so the
+// buffer is allocated once at its size with a check (a snapshot is about the size of the ring, and a failed
+// allocation must be an error, not an abort), then again to fill it.
 struct Writer {
-  std::vector<uint8_t>* out;
-  template <typename T>
-  void put(const T& v) {
-    const auto* p = reinterpret_cast<const uint8_t*>(&v);
-    out->insert(out->end(), p, p + sizeof(T));
+  uint8_t* out = nullptr;  // null: count only
+  size_t size = 0;
+  void put_bytes(const void* p, size_t n) {
+    if (out && n) std::memcpy(out + size, p, n);
+    size += n;
   }
   template <typename T>
-  void put_array(const std::vector<T>& v) {
-    put<uint64_t>(v.size());
-    const auto* p = reinterpret_cast<const uint8_t*>(v.data());
-    out->insert(out->end(), p, p + v.size() * sizeof(T));
+  void put(const T& v) {
+    static_assert(std::is_trivially_copyable_v<T>, "snapshot fields are written as their bytes");
+    put_bytes(&v, sizeof(T));
+  }
+  template <typename T>
+  void put_array(const void* p, size_t n) {
+    put<uint64_t>(n);
+    put_bytes(p, n * sizeof(T));
   }
 };
 
@@ -298,6 +306,7 @@ struct Reader {
   bool ok = true;
   template <typename T>
   T get() {
+    static_assert(std::is_trivially_copyable_v<T>, "snapshot fields are read as their bytes");
     T v{};
     if (left < sizeof(T)) { ok = false; return v; }
     std::memcpy(&v, p, sizeof(T));
@@ -305,47 +314,63 @@ struct Reader {
     left -= sizeof(T);
     return v;
   }
+  // An array of at most `max` values of T, as a view of the bytes (maybe unaligned: read them with memcpy).
+  template <typename T>
+  const void* view_array(size_t max, size_t* n_out) {
+    const uint64_t n = get<uint64_t>();
+    *n_out = 0;
+    if (!ok || n > max || n > left / sizeof(T)) { ok = false; return nullptr; }
+    const void* at = p;
+    p += size_t(n) * sizeof(T);
+    left -= size_t(n) * sizeof(T);
+    *n_out = size_t(n);
+    return at;
+  }
   template <typename T>
   std::vector<T> get_array(size_t max) {
-    const uint64_t n = get<uint64_t>();
-    if (!ok || n > max || n * sizeof(T) > left) { ok = false; return {}; }
-    std::vector<T> v(static_cast<size_t>(n));
-    if (n > 0) std::memcpy(v.data(), p, size_t(n) * sizeof(T));  // (memcpy from/to null is undefined, even of 0 bytes)
-    p += n * sizeof(T);
-    left -= size_t(n) * sizeof(T);
+    size_t n = 0;
+    const void* at = view_array<T>(max, &n);
+    std::vector<T> v(n);
+    if (n > 0) std::memcpy(v.data(), at, n * sizeof(T));  // (memcpy from/to null is undefined, even of 0 bytes)
     return v;
   }
 };
 }  // namespace
 
-Status Session::save(std::vector<uint8_t>* out) const {
+Status Session::save(CheckedArray<uint8_t>* out) const {
   if (running_) return Status::error("cannot save the state while a generation is running");
-  out->clear();
-  Writer w{out};
   const Config& c = engine_.model().config;
-  w.put(kSnapshotMagic);
-  w.put(kSnapshotVersion);
-  w.put<uint64_t>(engine_.fingerprint());
-  w.put<int32_t>(c.n_layers);
-  w.put<int32_t>(c.kv_dim());
-  w.put<int32_t>(c.vocab_size);
-  w.put<int32_t>(engine_.cache().slots());
   KvCache::State cache;
   engine_.cache().save(&cache);
-  w.put<int32_t>(cache.policy);
-  w.put<int32_t>(cache.anchors);
-  w.put<int32_t>(cache.next_pos);
-  w.put<int32_t>(cache.shift_start);
-  w.put<int64_t>(cache.dropped);
-  w.put_array(cache.keys);
-  w.put_array(cache.values);
-  w.put_array(cache.tokens);
-  w.put_array(std::vector<float>(engine_.logits(), engine_.logits() + c.vocab_size));
-  w.put<uint8_t>(sampler_ready_);
-  w.put(sampler_.params());
-  w.put<uint64_t>(sampler_.rng_state());
-  w.put_array(sampler_.recent_tokens());
-  w.put<int32_t>(pending_);
+  const std::vector<int32_t> recent = sampler_.recent_tokens();
+  const auto write = [&](Writer& w) {
+    w.put(kSnapshotMagic);
+    w.put(kSnapshotVersion);
+    w.put<uint64_t>(engine_.fingerprint());
+    w.put<int32_t>(c.n_layers);
+    w.put<int32_t>(c.kv_dim());
+    w.put<int32_t>(c.vocab_size);
+    w.put<int32_t>(engine_.cache().slots());
+    w.put<int32_t>(cache.policy);
+    w.put<int32_t>(cache.anchors);
+    w.put<int32_t>(cache.next_pos);
+    w.put<int32_t>(cache.shift_start);
+    w.put<int64_t>(cache.dropped);
+    w.put_array<float>(cache.keys, cache.n_values);
+    w.put_array<float>(cache.values, cache.n_values);
+    w.put_array<int32_t>(cache.tokens, cache.n_tokens);
+    w.put_array<float>(engine_.logits(), size_t(c.vocab_size));
+    w.put<uint8_t>(sampler_ready_);
+    w.put(sampler_.params());
+    w.put<uint64_t>(sampler_.rng_state());
+    w.put_array<int32_t>(recent.data(), recent.size());
+    w.put<int32_t>(pending_);
+  };
+  Writer count;
+  write(count);
+  RINGLM_TRY(out->resize(count.size, "the saved state"));
+  Writer fill{out->data()};
+  write(fill);
   return Status();
 }
 
@@ -379,16 +404,17 @@ Status Session::restore(const uint8_t* data, size_t size) {
   cache.shift_start = r.get<int32_t>();
   cache.dropped = r.get<int64_t>();
   const size_t cache_floats = size_t(layers) * size_t(slots) * size_t(kv_dim);
-  cache.keys = r.get_array<float>(cache_floats);
-  cache.values = r.get_array<float>(cache_floats);
-  cache.tokens = r.get_array<int32_t>(size_t(slots));
-  const std::vector<float> logits = r.get_array<float>(size_t(vocab));
+  size_t n_values = 0, n_logits = 0;
+  cache.keys = r.view_array<float>(cache_floats, &cache.n_values);
+  cache.values = r.view_array<float>(cache_floats, &n_values);
+  cache.tokens = r.view_array<int32_t>(size_t(slots), &cache.n_tokens);
+  const void* logits = r.view_array<float>(size_t(vocab), &n_logits);
   const bool sampler_ready = r.get<uint8_t>() != 0;
   const SamplingParams params = r.get<SamplingParams>();
   const uint64_t rng = r.get<uint64_t>();
   const std::vector<int32_t> recent = r.get_array<int32_t>(1 << 20);
   const int32_t pending = r.get<int32_t>();
-  if (!r.ok || r.left != 0 || logits.size() != size_t(vocab) || pending < -1 || pending >= vocab) {
+  if (!r.ok || r.left != 0 || n_values != cache.n_values || n_logits != size_t(vocab) || pending < -1 || pending >= vocab) {
     return Status::error("the state is truncated or corrupt");
   }
   // The ring's own fields are checked by the ring (KvCache::restore, through the engine), before
@@ -399,7 +425,7 @@ Status Session::restore(const uint8_t* data, size_t size) {
     RINGLM_TRY(sampler_.init(vocab, params));
     sampler_.restore(rng, recent.data(), recent.size());
   }
-  RINGLM_TRY(engine_.restore(cache, logits.data()));
+  RINGLM_TRY(engine_.restore(cache, logits));
   sampler_ready_ = sampler_ready;
   pending_ = pending;
   return Status();

@@ -28,6 +28,7 @@
 #include "generate/logprobs.h"
 #include "generate/options.h"
 #include "generate/sampler.h"
+#include "common/checked_array.h"
 #include "common/status.h"
 #include "text/tokenizer.h"
 
@@ -99,7 +100,7 @@ public:
 
   // The whole state — the KV ring, the logits, the sampler, the pending token — as bytes, and back.
   // Not while generating. restore() checks the bytes belong to this model and context size.
-  Status save(std::vector<uint8_t>* out) const;
+  Status save(CheckedArray<uint8_t>* out) const;
   Status restore(const uint8_t* data, size_t size);
 
 private:

@@ -157,9 +157,9 @@ uint64_t Engine::fingerprint() const {
   return fingerprint_;
 }
 
-Status Engine::restore(const KvCache::State& cache, const float* logits) {
+Status Engine::restore(const KvCache::State& cache, const void* logits) {
   RINGLM_TRY(transformer_.cache().restore(cache, model_.config.vocab_size));
-  std::copy(logits, logits + model_.config.vocab_size, logits_.data());
+  std::memcpy(logits_.data(), logits, size_t(model_.config.vocab_size) * sizeof(float));
   logits_count_ = size_t(model_.config.vocab_size);
   return Status();
 }

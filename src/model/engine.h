@@ -102,7 +102,7 @@ public:
   void reset();
 
   // Put back a saved cache and the logits that went with it (see Session::save).
-  Status restore(const KvCache::State& cache, const float* logits);
+  Status restore(const KvCache::State& cache, const void* logits);  // logits: vocab_size floats, maybe unaligned
 
   // How the KV ring makes room when it is full (see kv_cache.h); `anchors` first tokens are kept
   // for good (sinks / keepTokens). Empties the cache. Fails for a policy this model cannot use.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 namespace ringlm {
@@ -138,9 +139,11 @@ int KvCache::append(int32_t token) {
 }
 
 void KvCache::save(State* s) const {
-  s->keys.assign(keys_.get(), keys_.get() + values_per_buffer_);
-  s->values.assign(values_.get(), values_.get() + values_per_buffer_);
-  s->tokens = tokens_;
+  s->keys = keys_.get();
+  s->values = values_.get();
+  s->n_values = values_per_buffer_;
+  s->tokens = tokens_.data();
+  s->n_tokens = tokens_.size();
   s->next_pos = next_pos_;
   s->shift_start = shift_start_;
   s->dropped = dropped_;
@@ -149,14 +152,17 @@ void KvCache::save(State* s) const {
 }
 
 Status KvCache::check(const State& s, int vocab_size) const {
-  if (s.keys.size() != values_per_buffer_ || s.values.size() != values_per_buffer_ || s.tokens.size() != tokens_.size()) {
+  if (s.n_values != values_per_buffer_ || s.n_tokens != tokens_.size() || (s.n_values && (!s.keys || !s.values)) ||
+      (s.n_tokens && !s.tokens)) {
     return Status::error("the saved state belongs to a cache of another size");
   }
   if (s.policy < 0 || s.policy > int32_t(ContextPolicy::Sinks)) {
     return Status::error("the state is corrupt: context policy " + std::to_string(s.policy) + " does not exist");
   }
   const ContextPolicy policy = ContextPolicy(s.policy);
-  for (int32_t t : s.tokens) {
+  for (size_t i = 0; i < s.n_tokens; i++) {
+    int32_t t;
+    std::memcpy(&t, static_cast<const uint8_t*>(s.tokens) + i * sizeof t, sizeof t);
     if (t < 0 || t >= vocab_size) return Status::error("the state is corrupt: token id " + std::to_string(t) + " in the cache");
   }
   // The counters must describe a state the ring can reach, or later slots and windows fall outside it.
@@ -175,9 +181,11 @@ Status KvCache::check(const State& s, int vocab_size) const {
 Status KvCache::restore(const State& s, int vocab_size) {
   RINGLM_TRY(check(s, vocab_size));
   RINGLM_TRY(set_policy(ContextPolicy(s.policy), s.anchors));
-  std::copy(s.keys.begin(), s.keys.end(), keys_.get());
-  std::copy(s.values.begin(), s.values.end(), values_.get());
-  std::copy(s.tokens.begin(), s.tokens.end(), tokens_.begin());
+  if (s.n_values) {  // (memcpy from or to null is undefined, even of 0 bytes)
+    std::memcpy(keys_.get(), s.keys, s.n_values * sizeof(float));
+    std::memcpy(values_.get(), s.values, s.n_values * sizeof(float));
+  }
+  if (s.n_tokens) std::memcpy(tokens_.data(), s.tokens, s.n_tokens * sizeof(int32_t));
   next_pos_ = s.next_pos;
   shift_start_ = s.shift_start;
   dropped_ = s.dropped;

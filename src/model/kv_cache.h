@@ -107,20 +107,26 @@ public:
   const float* value(int layer, int slot) const { return values_.get() + index(layer, slot); }
 
   // Snapshot support: the whole state as plain data. `policy` is the enum's number as stored in a
-  // snapshot, so that restore() can refuse a value no policy has.
+  // snapshot, so that restore() can refuse a value no policy has. The arrays are views, not copies: save()
+  // points them at the ring itself and a restore at the snapshot's bytes (maybe unaligned: read with memcpy),
+  // so a snapshot of a large ring costs its own bytes once, not two more copies of the ring.
   struct State {
-    std::vector<float> keys, values;
-    std::vector<int32_t> tokens;
+    const void* keys = nullptr;    // n_values floats
+    const void* values = nullptr;  // n_values floats
+    size_t n_values = 0;
+    const void* tokens = nullptr;  // n_tokens int32 token ids, one per slot
+    size_t n_tokens = 0;
     int32_t next_pos = 0, shift_start = 0;
     int64_t dropped = 0;
     int32_t policy = 0;
     int32_t anchors = 0;
   };
+  // Views of this ring, valid until it next changes.
   void save(State* s) const;
   // Whether `s` is a state this ring can be in: its sizes, its policy, counters the policy can
   // reach, token ids below `vocab_size` (a shift re-runs them as embedding rows).
   Status check(const State& s, int vocab_size) const;
-  // check(), then take the state. On failure nothing changes.
+  // check(), then copy the state in. On failure nothing changes.
   Status restore(const State& s, int vocab_size);
 
 private:

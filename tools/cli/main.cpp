@@ -474,7 +474,7 @@ int main(int argc, char** argv) {
     if (!parse_tokens(tokens_arg, &tokens)) return fail("--tokens needs a comma-separated list of token ids");
     if (out_path.empty()) return fail("missing -o STATE");
     if (ringlm::Status s = engine->prefill(tokens.data(), int(tokens.size()), false); !s.ok()) return fail(s.message());
-    std::vector<uint8_t> state;
+    ringlm::CheckedArray<uint8_t> state;
     if (ringlm::Status s = ringlm::Session(*engine).save(&state); !s.ok()) return fail(s.message());
     FILE* f = std::fopen(out_path.c_str(), "wb");
     const bool written = f && std::fwrite(state.data(), 1, state.size(), f) == state.size();
