@@ -2,8 +2,8 @@
 // Puts relaxed-SIMD instructions into a linked .wasm that Emscripten 3.1.6 could not emit itself.
 //
 // Its clang 14 knows no relaxed dot product (no builtin, no assembler mnemonic; its other relaxed
-// instructions carry pre-standard opcodes that engines reject), and its binaryen 108 encodes the
-// dot products with pre-standard opcodes too. So the relaxed kernels (src/kernels/quant_relaxed.cpp)
+// instructions carry pre-standard opcodes that engines reject), and its binaryen 108 has the i32x4
+// dot product at a pre-standard opcode. So the relaxed kernels (src/kernels/quant_relaxed.cpp)
 // call marker functions imported from the module `ringlm_relaxed_simd`, one per instruction, whose
 // signature is the instruction's (v128 operands in, one v128 out). After the link (and after
 // wasm-opt), this tool replaces every `call` of a marker with the instruction itself (0xFD prefix,
@@ -470,7 +470,8 @@ function functionNames(bytes, sections) {
     if (r.name() !== 'name') continue;
     while (r.pos < r.end) {
       const id = r.byte();
-      const end = r.pos + r.u32();
+      const size = r.u32();
+      const end = r.pos + size;
       if (id === 1) for (let n = r.u32(); n > 0; n--) names.set(r.u32(), r.name());
       r.pos = end;
     }
