@@ -82,14 +82,14 @@ export function relaxedMarkdown(report) {
   const q8 = report.models.find((m) => m.model === '125m-q8_0');
   const lines = [
     `Decode tok/s, 1 thread, medians of ${report.reps} interleaved runs (load average ${report.loadavg.start.toFixed(1)} → ` +
-      `${report.loadavg.end.toFixed(1)}); in brackets, per CPU-second of the Node process (llama.cpp runs in it too):`,
+      `${report.loadavg.end.toFixed(1)}); in brackets, tok/s per CPU-second of the Node process (llama.cpp runs in it too):`,
     '',
     '| model | default wasm | relaxed wasm | relaxed / default | llama.cpp | relaxed / llama.cpp | relaxed / default Q8_0 |',
     '|---|--:|--:|--:|--:|--:|--:|',
   ];
   for (const { model, impls: { default: d, relaxed: r, llamacpp: l } } of report.models) {
     lines.push(`| ${model} | ${fmt(d.decode)} (${fmt(d.cpu)}) | ${fmt(r.decode)} (${fmt(r.cpu)}) | ${ratio(r.decode, d.decode)} ` +
-      `(${ratio(r.cpu, d.cpu)}) | ${fmt(l?.decode)} | ${ratio(r.decode, l?.decode)} | ` +
+      `(${ratio(r.cpu, d.cpu)}) | ${fmt(l?.decode)} (${fmt(l?.cpu)}) | ${ratio(r.decode, l?.decode)} (${ratio(r.cpu, l?.cpu)}) | ` +
       `${q8 ? `${ratio(r.decode, q8.impls.default.decode)} (${ratio(r.cpu, q8.impls.default.cpu)})` : '–'} |`);
   }
   return lines.join('\n');
