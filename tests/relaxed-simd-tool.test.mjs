@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
-import { applyRelaxedSimd, relaxedSimdSupported, WasmRewriteError } from '../tools/relaxed-simd.mjs';
+import { applyRelaxedSimd, WasmRewriteError } from '../tools/relaxed-simd.mjs';
+import { relaxedSimdSupported } from '../wasm/lib/runtime.js';
 
 // The rewritten modules hold relaxed SIMD, which Node 20 compiles only with this V8 flag (this file's
 // process alone; node --test runs each file in its own).

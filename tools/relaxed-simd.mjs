@@ -30,6 +30,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { relaxedSimdSupported } from '../wasm/lib/runtime.js';
+
 export const MARKER_MODULE = 'ringlm_relaxed_simd';
 
 // The instructions a marker may stand for: the final opcodes of the relaxed-SIMD proposal's binary
@@ -538,15 +540,6 @@ export function applyRelaxedSimd(input, { stripNames = false } = {}) {
     if (!counts[m.name]) throw new WasmRewriteError(`${MARKER_MODULE}.${m.name} is imported but never called`);
   }
   return { bytes: out.result(), replaced: counts };
-}
-
-/** Whether this JS engine validates relaxed-SIMD instructions (Node 20: only with --experimental-wasm-relaxed-simd). */
-export function relaxedSimdSupported() {
-  // (func (param v128 v128) (result v128) local.get 0 local.get 1 i16x8.relaxed_dot_i8x16_i7x16_s)
-  return WebAssembly.validate(new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x07, 0x01, 0x60, 0x02, 0x7b, 0x7b, 0x01, 0x7b,
-    0x03, 0x02, 0x01, 0x00, 0x0a, 0x0b, 0x01, 0x09, 0x00, 0x20, 0x00, 0x20, 0x01, 0xfd, 0x92, 0x02, 0x0b,
-  ]));
 }
 
 function main(argv) {
