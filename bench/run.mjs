@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // ringlm against llama.cpp, side by side on this machine (`npm run bench`, or `node bench/run.mjs`).
 //
-//   node --no-experimental-fetch bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,...] [--no-readme]
+//   node --no-experimental-fetch --experimental-wasm-relaxed-simd bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,...] [--no-readme]
 //                                              [--no-cache-experiment] [--only kv-experiment|grammar]
 //
 // In one run, on every bench model (bench/models.mjs, written to build/bench-models/ on first use):
@@ -38,6 +38,7 @@ import { disposeLlamaCpp, llamaCppInfo, openLlamaCpp } from './llamacpp.mjs';
 import { writeChart } from './chart.mjs';
 import { benchKvExperiment, kvExperimentMarkdown, kvExperimentSvg, publishBlock } from './kv-experiment.mjs';
 import * as grammarSpeed from './grammar.mjs';
+import { benchRelaxed, relaxedMarkdown } from './relaxed.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NATIVE_CLI = join(resolve(ROOT, process.env.RINGLM_NATIVE_BUILD ?? 'build/native'), 'ringlm-cli');
@@ -401,6 +402,9 @@ async function main() {
   report.models = [];
   for (const name of opts.models) report.models.push(await benchModelFile(name, opts));
   report.cache = opts.cacheExperiment ? await benchCache(opts) : null;
+  // The opt-in relaxed-SIMD build against the default one and llama.cpp (bench/relaxed.mjs; null without the V8 flag).
+  report.relaxed = await benchRelaxed({ models: opts.models, reps: opts.reps, llamacpp: opts.llamacpp, log });
+  if (report.relaxed) console.log(`\nrelaxed SIMD (bench/relaxed.mjs):\n${relaxedMarkdown(report.relaxed)}\n`);
   // The ceiling: the layout with the best median (a median, like the decode figures it is held against).
   const ceiling = (k) => Math.max(...STREAM_PARTS.map((p) => median(streams[k][p])));
   report.ceiling = { wasm: ceiling('wasm'), native: ceiling('native'), passes: streams };

@@ -7,8 +7,8 @@ import { RingLM } from '../wasm/ringlm.js';
 import { benchTokens } from './tokens.mjs';
 
 /** A loaded model; each method runs one timed repetition. */
-export async function openWasm(modelPath, { contextSize = 256, threads = 1 } = {}) {
-  const lm = await RingLM.load(modelPath, { contextSize, threads });
+export async function openWasm(modelPath, { contextSize = 256, threads = 1, simd = 'default' } = {}) {
+  const lm = await RingLM.load(modelPath, { contextSize, threads, simd });
   if (lm.info.threads !== threads) throw new Error(`ringlm-wasm runs on ${lm.info.threads} threads, not ${threads}`);
   const tokens = benchTokens(lm.info.vocabSize, 256);
   const seconds = (t0) => (performance.now() - t0) / 1000;
@@ -27,9 +27,10 @@ export async function openWasm(modelPath, { contextSize = 256, threads = 1 } = {
     decode() {
       lm.reset();
       lm.prefill(tokens.slice(0, 16));
-      const t0 = performance.now();
+      const t0 = performance.now(), cpu0 = process.cpuUsage();
       decode(16, 80);
-      return { tokPerSec: 64 / seconds(t0) };
+      const wall = seconds(t0), cpu = process.cpuUsage(cpu0);
+      return { tokPerSec: 64 / wall, cpuPerWall: (cpu.user + cpu.system) / 1e6 / wall };
     },
     prefill() {
       lm.reset();

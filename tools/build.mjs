@@ -2,7 +2,10 @@
 // Builds ringlm three times from the same sources (`npm run build`):
 //
 //   native  : cmake -S . -B build/native -G Ninja           -> ringlm-cli, native GoogleTest tests
-//   wasm    : emcmake cmake -S . -B build/wasm -G Ninja     -> build/wasm/ringlm.{mjs,wasm}, tests under Node
+//   wasm    : emcmake cmake -S . -B build/wasm -G Ninja     -> build/wasm/ringlm.{mjs,wasm}, tests under Node;
+//                                                              with it (CMake option RINGLM_RELAXED_SIMD, on by
+//                                                              default) ringlm-relaxed.{mjs,wasm}, the opt-in
+//                                                              relaxed-SIMD module (load option simd: 'relaxed')
 //   wasm-mt : emcmake cmake ... -B build/wasm-mt -DRINGLM_THREADS=ON
 //                                                           -> build/wasm-mt/ringlm-mt.{mjs,wasm,worker.js},
 //                                                              the thread tests under Node
@@ -25,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WASM_BUILDS = [
-  { dir: 'build/wasm', cmake: [], files: ['ringlm.mjs', 'ringlm.wasm'] },
+  { dir: 'build/wasm', cmake: [], files: ['ringlm.mjs', 'ringlm.wasm', 'ringlm-relaxed.mjs', 'ringlm-relaxed.wasm'] },
   { dir: 'build/wasm-mt', cmake: ['-DRINGLM_THREADS=ON'], files: ['ringlm-mt.mjs', 'ringlm-mt.wasm', 'ringlm-mt.worker.js'] },
 ];
 

@@ -22,7 +22,7 @@
 //   tools.js, tool-grammar.js  chat()'s tools: shown to the template, calls parsed from the reply or forced
 
 import { withHeapCopy } from './lib/heap.js';
-import { getModule, threadCount, anyModule, memoryUsage, nextTurn, isNode } from './lib/runtime.js';
+import { getModule, threadCount, anyModule, memoryUsage, nextTurn, isNode, simdBuild } from './lib/runtime.js';
 import { DEFAULT_MODEL_URL, describeSource, readBytes, splitParts } from './lib/source.js';
 import { cachedSource, isStored, modelCache } from './lib/cache.js';
 import { checkBeforeDownload } from './lib/preflight.js';
@@ -142,7 +142,8 @@ export class RingLM {
    * @param options { contextSize?: number (default: the trained context if it fits memoryLimit, else the largest
    *   that does; info.contextLimitedBy says which), memoryLimit?: bytes (file + KV cache + scratch; default and at most
    *   4 GiB, the wasm address space), threads?: number (1: the single-threaded build; default: the cores
-   *   available, at most 8, where SharedArrayBuffer exists, else 1), onProgress?: ({loaded, total}) => void }
+   *   available, at most 8, where SharedArrayBuffer exists, else 1), simd?: 'default' | 'relaxed' (the opt-in
+   *   relaxed-SIMD build, one thread), onProgress?: ({loaded, total}) => void }
    */
   static async load(source = DEFAULT_MODEL_URL, options = {}) {
     const { contextSize = 0, memoryLimit = 0, onProgress, cache = !isNode, sha256 } = options;
@@ -162,8 +163,9 @@ export class RingLM {
       throw new TypeError(`RingLM.load: sha256 must be 64 hexadecimal digits${sources.length > 1 ? `, one per part (${sources.length})` : ''} ` +
         `(got ${JSON.stringify(sha256)})`);
     }
-    const threads = await threadCount(options.threads);
-    const { Module, pool } = await getModule(threads);
+    const simd = simdBuild(options.simd, options.threads);
+    const threads = simd === 'relaxed' ? 1 : await threadCount(options.threads);
+    const { Module, pool } = await getModule(threads, simd);
     checkOptionNames(Module, options, 'LoadOptions', 'RingLM.load');
     // The file is the bulk of the budget: refuse it before allocating (the engine checks the rest), and a URL's
     // before downloading it when the cache asks the server for its size first.

@@ -89,6 +89,15 @@ float quantized_reference(const uint8_t* row, const float* x, int64_t n) {
 // The table: one row per weight type ringlm computes with
 // ---------------------------------------------------------------------------------------------
 
+// The K-quants' decode kernels: the relaxed-SIMD build's (RINGLM_RELAXED_SIMD: this file compiled a
+// second time for ringlm-relaxed.wasm, beside quant_relaxed.cpp) or the default ones. Same bits.
+#if defined(RINGLM_RELAXED_SIMD)
+constexpr const TileKernel *kQ4_KDecodeKernel = &kQ4_KRelaxedDecode, *kQ5_KDecodeKernel = &kQ5_KRelaxedDecode,
+                           *kQ6_KDecodeKernel = &kQ6_KRelaxedDecode;
+#else
+constexpr const TileKernel *kQ4_KDecodeKernel = &kQ4_KTile, *kQ5_KDecodeKernel = &kQ5_KTile, *kQ6_KDecodeKernel = &kQ6_KTile;
+#endif
+
 constexpr WeightKernels kWeightKernels[] = {
   // type            activations              decode        prefill        scalar reference                                     dequantizer
   {TensorType::F32,  as_floats,               &kF32Decode,  &kF32Prefill,  float_reference<copy_row, dequantize_f32>,           dequantize_f32},
@@ -98,9 +107,9 @@ constexpr WeightKernels kWeightKernels[] = {
   {TensorType::Q4_0, q8_0_blocks,             &kQ4_0Decode, &kQ4_0Prefill, quantized_reference<quantize_row_q8_0, ref::dot_q4_0>, dequantize_q4_0},
   {TensorType::Q5_0, q8_0_blocks,             &kQ5_0Tile,   &kQ5_0Tile,    quantized_reference<quantize_row_q8_0, ref::dot_q5_0>, dequantize_q5_0},
   {TensorType::Q5_1, q8_0_blocks,             &kQ5_1Tile,   &kQ5_1Tile,    quantized_reference<quantize_row_q8_1, ref::dot_q5_1>, dequantize_q5_1},
-  {TensorType::Q4_K, q8_K_blocks,             &kQ4_KTile,   &kQ4_KTile,    quantized_reference<quantize_row_q8_K, ref::dot_q4_K>, dequantize_q4_K},
-  {TensorType::Q5_K, q8_K_blocks,             &kQ5_KTile,   &kQ5_KTile,    quantized_reference<quantize_row_q8_K, ref::dot_q5_K>, dequantize_q5_K},
-  {TensorType::Q6_K, q8_K_blocks,             &kQ6_KTile,   &kQ6_KTile,    quantized_reference<quantize_row_q8_K, ref::dot_q6_K>, dequantize_q6_K},
+  {TensorType::Q4_K, q8_K_blocks,             kQ4_KDecodeKernel, &kQ4_KTile,    quantized_reference<quantize_row_q8_K, ref::dot_q4_K>, dequantize_q4_K},
+  {TensorType::Q5_K, q8_K_blocks,             kQ5_KDecodeKernel, &kQ5_KTile,    quantized_reference<quantize_row_q8_K, ref::dot_q5_K>, dequantize_q5_K},
+  {TensorType::Q6_K, q8_K_blocks,             kQ6_KDecodeKernel, &kQ6_KTile,    quantized_reference<quantize_row_q8_K, ref::dot_q6_K>, dequantize_q6_K},
 };
 
 // Bytes of the largest group of rows any tile kernel widens, for rows of `cols` values.

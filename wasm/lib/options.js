@@ -50,7 +50,7 @@ function unknownOption(Module, name, known, what) {
  * are used). tests/options.test.mjs holds each list to its interface in ringlm.d.ts.
  */
 export const CALL_OPTIONS = deepFreeze({
-  LoadOptions: ['contextSize', 'memoryLimit', 'threads', 'onProgress', 'cache', 'sha256'],
+  LoadOptions: ['contextSize', 'memoryLimit', 'threads', 'onProgress', 'cache', 'sha256', 'simd'],
   PrefillOptions: ['allLogits'],
   TokenizeOptions: ['addBos', 'addEos', 'special'],
   DetokenizeOptions: ['special', 'stripLeadingSpace'],

@@ -5,7 +5,9 @@
 // (Web Workers on SharedArrayBuffer memory), ringlm.mjs runs on one. Browsers give
 // SharedArrayBuffer only to cross-origin-isolated pages (served with COOP/COEP headers), so a model
 // loads into the threaded build there and in Node, and into the single-threaded one elsewhere.
-// Both compute the same bits.
+// Both compute the same bits. A third, ringlm-relaxed.mjs, is opt-in (the `simd: 'relaxed'` load
+// option): one thread, the K-quants' decode kernels on relaxed SIMD's byte dot product, for engines
+// that run relaxed SIMD; it computes the same bits too.
 
 export const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
 
@@ -38,6 +40,36 @@ export async function threadCount(threads) {
 
 let singleModule = null;    // Promise<Module>
 let threadedModule = null;  // Promise<{ Module, pool }>
+let relaxedModule = null;   // Promise<Module>
+
+/** Whether this engine runs relaxed SIMD (Chromium; Node 20 only with --experimental-wasm-relaxed-simd). */
+export function relaxedSimdSupported() {
+  // (func (param v128 v128) (result v128) local.get 0 local.get 1 i16x8.relaxed_dot_i8x16_i7x16_s)
+  return WebAssembly.validate(new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x07, 0x01, 0x60, 0x02, 0x7b, 0x7b, 0x01, 0x7b,
+    0x03, 0x02, 0x01, 0x00, 0x0a, 0x0b, 0x01, 0x09, 0x00, 0x20, 0x00, 0x20, 0x01, 0xfd, 0x92, 0x02, 0x0b,
+  ]));
+}
+
+/**
+ * The `simd` load option checked against the engine and the `threads` option: 'relaxed' (the
+ * relaxed-SIMD build, one thread) or 'default'.
+ */
+export function simdBuild(simd, threads) {
+  if (simd === undefined || simd === 'default') return 'default';
+  if (simd !== 'relaxed') {
+    throw new TypeError(`RingLM.load: simd must be 'default' or 'relaxed' (got ${typeof simd === 'string' ? `'${simd}'` : String(simd)})`);
+  }
+  if (threads !== undefined && threads !== 1) {
+    throw new RangeError(`RingLM.load: simd: 'relaxed' runs on one thread (the relaxed-SIMD build has no threaded variant): ` +
+      `leave threads unset or 1 (got ${threads})`);
+  }
+  if (!relaxedSimdSupported()) {
+    throw new Error("RingLM.load: simd: 'relaxed' needs a WebAssembly engine with relaxed SIMD, and this one cannot " +
+      'validate it (Node 20: run node with --experimental-wasm-relaxed-simd); leave simd unset for the default build');
+  }
+  return 'relaxed';
+}
 
 /**
  * The module a model with `threads` threads runs in, and the thread pool it uses (null on one
@@ -45,7 +77,11 @@ let threadedModule = null;  // Promise<{ Module, pool }>
  * then: the first threaded load decides it (at least the default count); later loads get at most
  * that many.
  */
-export async function getModule(threads) {
+export async function getModule(threads, simd = 'default') {
+  if (simd === 'relaxed') {
+    relaxedModule ??= import('../../dist/ringlm-relaxed.mjs').then((m) => m.default());
+    return { Module: await relaxedModule, pool: null };
+  }
   if (threads <= 1) {
     singleModule ??= import('../../dist/ringlm.mjs').then((m) => m.default());
     return { Module: await singleModule, pool: null };
@@ -61,16 +97,16 @@ export async function getModule(threads) {
 
 /** A module for what does not depend on the build (the options' schema): one already there, else the default. */
 export async function anyModule() {
-  if (!singleModule && !threadedModule) return (await getModule(await threadCount(undefined))).Module;
-  const found = await (threadedModule ?? singleModule);
+  if (!singleModule && !threadedModule && !relaxedModule) return (await getModule(await threadCount(undefined))).Module;
+  const found = await (threadedModule ?? singleModule ?? relaxedModule);
   return found.Module ?? found;
 }
 
 /** Memory of the builds in use (at first, the one a load with default options would use). */
 export async function memoryUsage() {
-  if (!singleModule && !threadedModule) await getModule(await threadCount(undefined));
+  if (!singleModule && !threadedModule && !relaxedModule) await getModule(await threadCount(undefined));
   const usage = { heapBytesInUse: 0, memoryBytes: 0 };
-  for (const promise of [singleModule, threadedModule]) {
+  for (const promise of [singleModule, threadedModule, relaxedModule]) {
     if (!promise) continue;
     const found = await promise;
     const M = found.Module ?? found;

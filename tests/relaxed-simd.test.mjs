@@ -1,0 +1,63 @@
+// The opt-in relaxed-SIMD build (dist/ringlm-relaxed.{mjs,wasm}, load option simd: 'relaxed'): the
+// same logits as the default build, bit for bit, on the K-quant models (whose decode kernels it
+// replaces) and a Q8_0 one, in a Node that runs relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd,
+// so that part runs in a child process started with the flag, tests/relaxed-simd/logits.mjs); and
+// the errors that name the option: in a Node without the flag, with threads, with a wrong value.
+// The relaxed kernels' unit tests are in the wasm GoogleTest suite (ctest -R '^relaxed\.'); the same
+// comparison in Chromium is tests/relaxed-simd-browser.test.mjs.
+//
+// Needs `npm run build` and `node tools/make-test-models.mjs` first (tools/test.sh does both).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { RingLM } from '../wasm/ringlm.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const model = (name) => path.join(ROOT, 'build/models', name);
+const CHILD = path.join(ROOT, 'tests/relaxed-simd/logits.mjs');
+const MODELS = ['k256-q4_k.gguf', 'k256-q5_k.gguf', 'k256-q6_k.gguf', 'mix-q4_k_m.gguf', 'qwen3-q4_k_m.gguf', 'gqa-q8_0.gguf'];
+const run = promisify(execFile);
+
+for (const file of ['dist/ringlm.mjs', 'dist/ringlm-relaxed.mjs', 'dist/ringlm-relaxed.wasm', ...MODELS.map((m) => `build/models/${m}`)]) {
+  assert.ok(existsSync(path.join(ROOT, file)), `${file} is missing: run \`npm run build && node tools/make-test-models.mjs\` first`);
+}
+
+test('the relaxed-SIMD build gives the default build\'s logits, bit for bit (Node with relaxed SIMD)', { timeout: 300_000 }, async () => {
+  const { stdout } = await run(process.execPath,
+    ['--experimental-wasm-relaxed-simd', '--no-experimental-fetch', CHILD, ...MODELS.map(model)],
+    { cwd: ROOT, maxBuffer: 1 << 20 });
+  const [header, ...results] = stdout.trim().split('\n').map((line) => JSON.parse(line));
+  assert.equal(header.validates, true, 'dist/ringlm-relaxed.wasm validates where relaxed SIMD is on');
+  assert.deepEqual(results.map((r) => r.file), MODELS);
+  for (const { file, steps, vocab, compared, firstDiff } of results) {
+    assert.ok(steps === 25 && vocab > 0 && compared === steps * vocab, `${file}: compared ${compared} logits`);
+    assert.equal(firstDiff, null, `${file}: first logit that differs: ${JSON.stringify(firstDiff)}`);
+  }
+});
+
+test('dist/ringlm-relaxed.wasm holds relaxed SIMD: this Node (without the flag) does not validate it', () => {
+  // This process runs without --experimental-wasm-relaxed-simd (node --test passes no V8 flags).
+  assert.equal(process.execArgv.includes('--experimental-wasm-relaxed-simd'), false);
+  assert.equal(WebAssembly.validate(readFileSync(path.join(ROOT, 'dist/ringlm.wasm'))), true);
+  assert.equal(WebAssembly.validate(readFileSync(path.join(ROOT, 'dist/ringlm-relaxed.wasm'))), false);
+});
+
+test("simd: 'relaxed' where the engine cannot run relaxed SIMD is an Error that names the option", async () => {
+  await assert.rejects(RingLM.load(model('gqa-q8_0.gguf'), { simd: 'relaxed' }),
+    (error) => error instanceof Error && /simd: 'relaxed'/.test(error.message) && /--experimental-wasm-relaxed-simd/.test(error.message));
+});
+
+test("simd takes 'default' or 'relaxed', and 'relaxed' one thread", async () => {
+  await assert.rejects(RingLM.load(model('gqa-q8_0.gguf'), { simd: 'fast' }),
+    (error) => error instanceof TypeError && /simd must be 'default' or 'relaxed' \(got 'fast'\)/.test(error.message));
+  await assert.rejects(RingLM.load(model('gqa-q8_0.gguf'), { simd: 'relaxed', threads: 2 }),
+    (error) => error instanceof RangeError && /simd: 'relaxed' runs on one thread/.test(error.message));
+  const lm = await RingLM.load(model('gqa-q8_0.gguf'), { simd: 'default', threads: 1 });
+  assert.equal(lm.info.threads, 1);
+  lm.dispose();
+});
