@@ -13,6 +13,7 @@
 #include "kernels/matmul.h"
 #include "model/model.h"
 #include "common/status.h"
+#include "common/thread_governor.h"
 #include "common/thread_pool.h"
 
 namespace ringlm {
@@ -55,6 +56,9 @@ public:
   const KvCache& cache() const { return cache_; }
   const Model& model() const { return *model_; }
   int threads() const { return threads_; }
+  // How many of them each layer uses: all unless fewer are faster (thread_governor.h).
+  ThreadGovernor& thread_governor() { return governor_; }
+  const ThreadGovernor& thread_governor() const { return governor_; }
   uint64_t scratch_bytes() const;  // what init allocated besides the KV ring, counted from the buffers
 
 private:
@@ -76,6 +80,7 @@ private:
   ThreadPool* pool_ = nullptr;  // not owned; null: everything on the calling thread
   const float* rope_factors_ = nullptr;  // RoPE frequency factors for this context size (Model::rope_factors)
   int threads_ = 1;
+  ThreadGovernor governor_;
   KvCache cache_;
   MatmulScratch mm_;
   // Activations, one row per token of the batch.
