@@ -38,6 +38,7 @@ import { disposeLlamaCpp, llamaCppInfo, openLlamaCpp } from './llamacpp.mjs';
 import { writeChart } from './chart.mjs';
 import { benchKvExperiment, kvExperimentMarkdown, kvExperimentSvg, publishBlock } from './kv-experiment.mjs';
 import * as grammarSpeed from './grammar.mjs';
+import { THREADS_MODELS, benchThreads, threadsText } from './threads.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NATIVE_CLI = join(resolve(ROOT, process.env.RINGLM_NATIVE_BUILD ?? 'build/native'), 'ringlm-cli');
@@ -401,6 +402,10 @@ async function main() {
   report.models = [];
   for (const name of opts.models) report.models.push(await benchModelFile(name, opts));
   report.cache = opts.cacheExperiment ? await benchCache(opts) : null;
+  // Threads, 1 vs 2, quiet and beside a busy neighbour (bench/threads.mjs: threadsMarkdown() gives the README's rows).
+  const threadModels = THREADS_MODELS.filter((m) => opts.models.includes(m));
+  report.busyNeighbour = threadModels.length ? await benchThreads({ reps: opts.reps, models: threadModels, log }) : null;
+  if (report.busyNeighbour) console.log(threadsText(report.busyNeighbour) + '\n');
   // The ceiling: the layout with the best median (a median, like the decode figures it is held against).
   const ceiling = (k) => Math.max(...STREAM_PARTS.map((p) => median(streams[k][p])));
   report.ceiling = { wasm: ceiling('wasm'), native: ceiling('native'), passes: streams };

@@ -291,16 +291,16 @@ TEST(ThreadGovernor, DropsToOneThreadWhenThatIsFasterAndComesBackWhenAllAre) {
   for (int p = 0; p < 10 * ThreadGovernor::kProbeEvery; p++) probe_layers += count(pass(g, 1.0, 2.0), 1);
   EXPECT_EQ(g.threads(), 3);
   EXPECT_EQ(g.stats().switches, 0u);
-  EXPECT_GE(probe_layers, 8);
-  EXPECT_LE(probe_layers, 11);
+  EXPECT_GE(probe_layers, 3 + 9);  // three in a row to start, then one every kProbeEvery passes
+  EXPECT_LE(probe_layers, 3 + 10);
   // A busy neighbour: all threads now take 1.6 where one takes 1.0. Within a few probes (each
-  // confirming the last at the next pass) the governor runs every layer on one thread.
+  // confirming the last at the next pass) the governor runs the layers on one thread.
   int passes = 0;
   while (g.threads() != 1 && passes < 4 * ThreadGovernor::kProbeEvery) pass(g, 1.6, 1.0), passes++;
   EXPECT_EQ(g.threads(), 1);
   EXPECT_LE(passes, ThreadGovernor::kProbeEvery + 3);
   EXPECT_EQ(g.stats().switches, 1u);
-  EXPECT_EQ(count(pass(g, 1.6, 1.0), 1), 4);
+  EXPECT_GE(count(pass(g, 1.6, 1.0), 1), 3);  // all layers on one thread, but for a probe
   // Still busy: probes of all threads lose, the choice stays.
   for (int p = 0; p < 5 * ThreadGovernor::kProbeEvery; p++) pass(g, 1.6, 1.0);
   EXPECT_EQ(g.threads(), 1);
@@ -318,11 +318,19 @@ TEST(ThreadGovernor, DropsToOneThreadWhenThatIsFasterAndComesBackWhenAllAre) {
 TEST(ThreadGovernor, OneSlowProbeIsNotEnough) {
   ThreadGovernor g;
   g.init(2, 4);
-  // Each probe compares with the last pass; a single probe that loses (a preempted layer) is outvoted.
+  // All threads twice as fast, but one probe (a preempted layer, say) sees one thread faster: the
+  // probes after it outvote it.
+  bool misled = false;
   for (int p = 0; p < 20 * ThreadGovernor::kProbeEvery; p++) {
-    const bool spike = p % (3 * ThreadGovernor::kProbeEvery) == ThreadGovernor::kProbeEvery - 1;
-    pass(g, spike ? 3.0 : 1.0, 2.0);
+    g.begin_pass(1);
+    for (int l = 0; l < 4; l++) {
+      const int t = g.layer_threads(l);
+      const bool mislead = t == 1 && !misled && g.stats().probes >= 3;
+      misled = misled || mislead;
+      g.layer_done(l, t == 2 ? 1.0 : mislead ? 0.5 : 2.0);
+    }
   }
+  EXPECT_TRUE(misled);
   EXPECT_EQ(g.threads(), 2);
   EXPECT_EQ(g.stats().switches, 0u);
 }

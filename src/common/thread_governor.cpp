@@ -10,7 +10,7 @@ void ThreadGovernor::init(int threads, int layers) {
   usual_seconds_.assign(size_t(std::max(1, layers)), 0.0);
   usual_tokens_.assign(usual_seconds_.size(), 0);
   n_ratios_ = 0;
-  passes_to_probe_ = kProbeEvery;
+  passes_to_probe_ = 1;
   stats_ = Stats();
 }
 
@@ -57,12 +57,13 @@ void ThreadGovernor::judge(double ratio) {
       stats_.switches++;
       n_ratios_ = 0;
       std::fill(usual_tokens_.begin(), usual_tokens_.end(), 0);  // those times were of the other choice
-      passes_to_probe_ = kProbeEvery;
+      passes_to_probe_ = 1;
       return;
     }
   }
-  // A probe that favours a switch is confirmed (or not) by the next pass's, not eight passes later.
-  passes_to_probe_ = ratio < below ? 1 : kProbeEvery;
+  // The first three probes of a choice, and a probe that favours a switch, are followed by another
+  // at the next pass: a wrong choice lasts a few passes, not a few times eight.
+  passes_to_probe_ = ratio < below || n_ratios_ < 3 ? 1 : kProbeEvery;
 }
 
 }  // namespace ringlm

@@ -9,8 +9,10 @@
 // (a probe, a different layer each time) on the other choice (1 thread instead of all, or all
 // instead of 1) and compares it with the same layer of the previous pass of the same size. When
 // the median of the last three probes says the other choice is faster, it switches; probing goes
-// on, so it switches back once the cores are free. A probe costs a fraction of one layer every few
-// passes: a few tenths of a percent of a token when the choice is right.
+// on, so it switches back once the cores are free. The first three probes of a choice come in
+// consecutive passes (as does the next one after a probe that favours a switch), then one every
+// kProbeEvery passes: a probe costs a fraction of one layer, a few tenths of a percent of the
+// tokens when the choice is right.
 //
 // Which thread computes what never changes the bits (see matmul.h and the attention loop), so the
 // governor only changes speed. It allocates in init() only.
