@@ -12,7 +12,8 @@
 //   the same wasm runtime (and natively); and, on the 125M Q8_0 model, 100 tokens after a 29-token
 //   prompt with the KV cache against re-running the whole sequence at every step without it.
 // On the 125M Q8_0 model, ringlm-wasm and ringlm native also run on 2 threads (the threaded build),
-// and the table gives their speed-up over 1 thread. Last, the classic KV cache experiment (bench/kv-experiment.mjs:
+// and the table gives their speed-up over 1 thread; bench/threads.mjs then measures 1 vs 2 threads quiet and beside
+// a busy neighbour (a process spinning on one core), on 125M Q8_0 and the Q4_K_M mix. Last, the classic KV cache experiment (bench/kv-experiment.mjs:
 // 29 + 100 tokens, greedy, through the public API, on the built-in model and the 125M Q8_0 model), which writes
 // docs/kv-experiment.svg, docs/kv-experiment.json and the README's <!-- kv-experiment:start --> block;
 // --only kv-experiment runs only that. Then constrained decoding (bench/grammar.mjs: decode tok/s under a JSON grammar
