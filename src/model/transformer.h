@@ -41,7 +41,8 @@ public:
   static constexpr int kDefaultBatch = 32;  // prompt tokens per prefill step
 
   // Allocate the KV cache and the scratch buffers as `plan` says. With a pool, plan.threads of its
-  // threads (at most pool->size(); 1 without a pool) share the matrix products and the attention heads.
+  // threads (at most pool->size(); 1 without a pool) share the matrix products and the attention heads,
+  // in each layer as many of them as the governor finds faster (all, or 1).
   Status init(const Model* model, const AllocationPlan& plan, ThreadPool* pool = nullptr);
 
   // Run `n` tokens at positions pos .. pos+n-1 (pos = the cache's next position) and append their
