@@ -12,7 +12,8 @@
 //   the same wasm runtime (and natively); and, on the 125M Q8_0 model, 100 tokens after a 29-token
 //   prompt with the KV cache against re-running the whole sequence at every step without it.
 // On the 125M Q8_0 model, ringlm-wasm and ringlm native also run on 2 threads (the threaded build),
-// and the table gives their speed-up over 1 thread. Last, the classic KV cache experiment (bench/kv-experiment.mjs:
+// and the table gives their speed-up over 1 thread; bench/threads.mjs then measures 1 vs 2 threads quiet and beside
+// a busy neighbour (a process spinning on one core), on 125M Q8_0 and the Q4_K_M mix. Last, the classic KV cache experiment (bench/kv-experiment.mjs:
 // 29 + 100 tokens, greedy, through the public API, on the built-in model and the 125M Q8_0 model), which writes
 // docs/kv-experiment.svg, docs/kv-experiment.json and the README's <!-- kv-experiment:start --> block;
 // --only kv-experiment runs only that. Then constrained decoding (bench/grammar.mjs: decode tok/s under a JSON grammar
@@ -39,6 +40,7 @@ import { writeChart } from './chart.mjs';
 import { benchKvExperiment, kvExperimentMarkdown, kvExperimentSvg, publishBlock } from './kv-experiment.mjs';
 import * as grammarSpeed from './grammar.mjs';
 import { benchRelaxed, relaxedMarkdown } from './relaxed.mjs';
+import { THREADS_MODELS, benchThreads, threadsText } from './threads.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NATIVE_CLI = join(resolve(ROOT, process.env.RINGLM_NATIVE_BUILD ?? 'build/native'), 'ringlm-cli');
@@ -405,6 +407,10 @@ async function main() {
   // The opt-in relaxed-SIMD build against the default one and llama.cpp (bench/relaxed.mjs; null without the V8 flag).
   report.relaxed = await benchRelaxed({ models: opts.models, reps: opts.reps, llamacpp: opts.llamacpp, log });
   if (report.relaxed) console.log(`\nrelaxed SIMD (bench/relaxed.mjs):\n${relaxedMarkdown(report.relaxed)}\n`);
+  // Threads, 1 vs 2, quiet and beside a busy neighbour (bench/threads.mjs: threadsMarkdown() gives the README's rows).
+  const threadModels = THREADS_MODELS.filter((m) => opts.models.includes(m));
+  report.busyNeighbour = threadModels.length ? await benchThreads({ reps: opts.reps, models: threadModels, log }) : null;
+  if (report.busyNeighbour) console.log(threadsText(report.busyNeighbour) + '\n');
   // The ceiling: the layout with the best median (a median, like the decode figures it is held against).
   const ceiling = (k) => Math.max(...STREAM_PARTS.map((p) => median(streams[k][p])));
   report.ceiling = { wasm: ceiling('wasm'), native: ceiling('native'), passes: streams };

@@ -1,7 +1,9 @@
-// Threads: the pool runs every item of a loop exactly once, on several threads at once, job after
-// job; and a model computes the same bits with 1, 2 or 3 threads (each output row and each
-// attention head is computed by one thread, in the same order as with one), in prefill and in
-// decode, past wrap-arounds of the KV ring. Built natively and into the threaded wasm module.
+// Threads: the pool runs every item of a loop exactly once, in shrinking chunks, on several threads
+// at once, job after job; the governor drops to one thread when probes say one is faster and goes
+// back when they say all are; and a model computes the same bits with 1, 2 or 3 threads (each
+// output row and each attention head is computed by one thread, in the same order as with one),
+// however many its layers actually use, in prefill and in decode, past wrap-arounds of the KV ring.
+// Built natively and into the threaded wasm module.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,7 +15,9 @@
 
 #include "gguf_builder.h"
 #include "test_util.h"
+#include "common/thread_governor.h"
 #include "common/thread_pool.h"
+#include "kernels/matmul.h"
 
 using namespace ringlm;
 
@@ -27,22 +31,32 @@ ThreadPool& pool() {
 
 }  // namespace
 
-TEST(ThreadPool, EveryItemOnceOnAThreadOfItsOwn) {
+TEST(ThreadPool, EveryItemOnceOnAThreadOfItsOwnInShrinkingAlignedChunks) {
   ASSERT_EQ(pool().size(), 3);
   for (int max_threads : {1, 2, 3, 8}) {
+    const int threads = std::min(max_threads, 3);
     for (int64_t n : {1, 2, 5, 16, 17, 1000}) {
       for (int64_t grain : {1, 3, 16, 2000}) {
         std::vector<std::atomic<int>> seen(static_cast<size_t>(n));
-        std::atomic<bool> bad_thread{false};
+        std::atomic<bool> bad_thread{false}, bad_chunk{false};
+        pool().reset_stats();
         pool().parallel_for(n, grain, max_threads, [&](int64_t begin, int64_t end, int thread) {
-          const bool split = std::min(max_threads, 3) > 1 && n > grain;  // else one call does all
-          if (thread < 0 || thread >= std::min(max_threads, 3) || (split && end - begin > grain) || begin >= end) {
-            bad_thread = true;
-          }
+          const bool split = threads > 1 && n > grain;  // else one call does all
+          if (thread < 0 || thread >= threads || begin >= end) bad_thread = true;
+          // A share of what was left when the chunk was taken (all items before `begin` were
+          // taken), a multiple of grain, at least grain, starting at a multiple of grain.
+          const int64_t share = std::max<int64_t>(1, (n - begin) / (grain * 2 * threads)) * grain;
+          if (split && (begin % grain != 0 || end != std::min(n, begin + share))) bad_chunk = true;
           for (int64_t i = begin; i < end; i++) seen[size_t(i)]++;
         });
         for (int64_t i = 0; i < n; i++) ASSERT_EQ(seen[size_t(i)].load(), 1) << n << " " << grain << " " << max_threads;
         ASSERT_FALSE(bad_thread) << n << " " << grain << " " << max_threads;
+        ASSERT_FALSE(bad_chunk) << n << " " << grain << " " << max_threads;
+        const ThreadPool::Stats st = pool().stats();
+        const bool split = threads > 1 && n > grain;
+        EXPECT_EQ(st.jobs, split ? 1u : 0u);
+        EXPECT_EQ(st.items, split ? uint64_t(n) : 0u);
+        EXPECT_LE(st.caller_items, st.items);
       }
     }
   }
@@ -97,15 +111,74 @@ TEST(ThreadPool, StartsAndStopsCleanly) {
   }  // each destructor joins its threads, some asleep and some still spinning
 }
 
+TEST(MatmulMany, EachOutputHasTheBitsOfItsOwnProductOnAnyNumberOfThreads) {
+  // Ragged row counts (a part's rows end inside a chunk), and types whose activations take the same
+  // form (Q8_0 beside Q4_0), other forms (F32 beside Q8_0), or one buffer in two forms (F16 beside BF16).
+  const int64_t cols = 64;
+  const int rows[] = {37, 5, 100};
+  const TensorType groups[][3] = {{TensorType::Q8_0, TensorType::Q4_0, TensorType::F32},
+                                  {TensorType::F16, TensorType::BF16, TensorType::F16},
+                                  {TensorType::BF16, TensorType::Q8_0, TensorType::F16}};
+  uint32_t seed = 1;
+  const auto value = [&] { return float(int((seed = seed * 1664525u + 1013904223u) >> 9) % 2001 - 1000) / 700.0f; };
+  std::vector<float> x(size_t(5 * cols));
+  for (float& v : x) v = value();
+  for (const auto& types : groups) {
+    std::vector<uint8_t> bytes[3];
+    Weight w[3];
+    for (int i = 0; i < 3; i++) {
+      test::TensorSpec spec{"w", {cols, rows[i]}, types[i], std::vector<float>(size_t(cols * rows[i]))};
+      for (float& v : spec.values) v = value();
+      bytes[i] = test::encode(spec);
+      w[i].type = types[i];
+      w[i].data = bytes[i].data();
+      w[i].cols = cols;
+      w[i].rows = rows[i];
+      w[i].row_bytes = bytes[i].size() / size_t(rows[i]);
+    }
+    for (int tokens : {1, 5}) {
+      MatmulScratch one;
+      one.reserve(5, cols);
+      std::vector<float> expected[3];
+      for (int i = 0; i < 3; i++) {
+        expected[i].assign(size_t(tokens * rows[i]), 0.0f);
+        matmul(w[i], x.data(), cols, tokens, expected[i].data(), rows[i], one);
+      }
+      for (int threads : {1, 3}) {
+        MatmulScratch s;
+        s.reserve(5, cols, &pool(), threads);
+        std::vector<float> y[3];
+        MatmulOutput out[3];
+        for (int i = 0; i < 3; i++) {
+          y[i].assign(expected[i].size(), -1.0f);
+          out[i] = {&w[i], y[i].data(), rows[i]};
+        }
+        matmul_many(out, 3, x.data(), cols, tokens, s);
+        for (int i = 0; i < 3; i++) {
+          EXPECT_EQ(std::memcmp(y[i].data(), expected[i].data(), y[i].size() * sizeof(float)), 0)
+              << tensor_type_name(uint32_t(types[i])) << " (output " << i << "), " << tokens << " tokens, " << threads << " threads";
+        }
+      }
+    }
+  }
+}
+
 namespace {
 
 struct Outputs {
   std::vector<float> prefill;  // every prompt position's logits
   std::vector<float> decode;   // every decoded position's logits
   std::vector<int32_t> ids;    // greedy ids
+  ThreadGovernor::Stats governor;
 };
 
-Outputs run_model(const std::vector<uint8_t>& file, int vocab, int threads, ContextPolicy policy) {
+// How the layers choose their threads: the governor's measurements (the default), or pinned to a
+// count that changes at every decode step (1, 2, ..., threads, 1, ...), so that tokens run on one
+// thread sit between tokens run on several, as when the governor drops to one thread and back.
+enum class Choice { Measured, PinnedInTurn };
+
+Outputs run_model(const std::vector<uint8_t>& file, int vocab, int threads, ContextPolicy policy,
+                  Choice choice = Choice::Measured) {
   std::unique_ptr<Engine> e;
   Status s = test::load_engine(file, &e, 40, threads > 1 ? &pool() : nullptr, threads);
   EXPECT_TRUE(s.ok()) << s.message();
@@ -118,12 +191,14 @@ Outputs run_model(const std::vector<uint8_t>& file, int vocab, int threads, Cont
   EXPECT_TRUE(e->prefill(prompt.data(), 30, true).ok());
   r.prefill.assign(e->logits(), e->logits() + e->logits_count());
   for (int i = 0; i < 70; i++) {  // past several wraps of the 40-token ring
+    if (choice == Choice::PinnedInTurn) e->thread_governor().pin(1 + i % threads);
     const float* l = e->logits();
     const int32_t id = int32_t(std::max_element(l, l + vocab) - l);
     r.ids.push_back(id);
     EXPECT_TRUE(e->decode(id).ok());
     r.decode.insert(r.decode.end(), e->logits(), e->logits() + vocab);
   }
+  r.governor = e->thread_governor().stats();
   return r;
 }
 
@@ -153,6 +228,14 @@ TEST_P(ThreadedModel, SameBitsWithOneTwoOrThreeThreads) {
       EXPECT_TRUE(same_bits(one.prefill, many.prefill)) << threads << " threads, prefill";
       EXPECT_TRUE(same_bits(one.decode, many.decode)) << threads << " threads, decode";
       EXPECT_EQ(one.ids, many.ids) << threads << " threads, greedy ids";
+      // The governor's probes ran some layers on the other choice, inside passes on the usual one.
+      EXPECT_GT(many.governor.probes, 0u) << threads << " threads";
+      EXPECT_GT(many.governor.layers_on_one, 0u) << threads << " threads";
+      EXPECT_GT(many.governor.layers_on_all, 0u) << threads << " threads";
+      const Outputs turns = run_model(file, shape.vocab, threads, policy, Choice::PinnedInTurn);
+      EXPECT_TRUE(same_bits(one.decode, turns.decode)) << threads << " threads pinned in turn, decode";
+      EXPECT_EQ(one.ids, turns.ids) << threads << " threads pinned in turn, greedy ids";
+      EXPECT_EQ(turns.governor.probes, 0u) << "a pinned count is not probed";
     }
   }
 }
@@ -182,4 +265,90 @@ TEST(ThreadedModel, EnginesShareOnePoolInTurn) {
   ASSERT_TRUE(test::load_engine(file, &c, 64, &pool(), 9).ok());
   EXPECT_EQ(c->threads(), 3);
   EXPECT_EQ(c->budget().scratch_bytes, c->scratch_bytes());
+}
+
+// The governor on made-up layer times: a pass of 4 layers of 1 token, `usual` seconds a layer on the
+// current choice and `other` on the other one. Returns the threads of each layer of the pass.
+std::vector<int> pass(ThreadGovernor& g, double on_all, double on_one, int tokens = 1) {
+  std::vector<int> used;
+  g.begin_pass(tokens);
+  for (int l = 0; l < 4; l++) {
+    const int t = g.layer_threads(l);
+    used.push_back(t);
+    g.layer_done(l, t == 1 ? on_one : on_all);
+  }
+  return used;
+}
+
+int count(const std::vector<int>& v, int x) { return int(std::count(v.begin(), v.end(), x)); }
+
+TEST(ThreadGovernor, DropsToOneThreadWhenThatIsFasterAndComesBackWhenAllAre) {
+  ThreadGovernor g;
+  g.init(3, 4);
+  EXPECT_EQ(g.threads(), 3);
+  // All threads twice as fast: probes now and then (one layer on one thread), no switch.
+  int probe_layers = 0;
+  for (int p = 0; p < 10 * ThreadGovernor::kProbeEvery; p++) probe_layers += count(pass(g, 1.0, 2.0), 1);
+  EXPECT_EQ(g.threads(), 3);
+  EXPECT_EQ(g.stats().switches, 0u);
+  EXPECT_GE(probe_layers, 3 + 9);  // three in a row to start, then one every kProbeEvery passes
+  EXPECT_LE(probe_layers, 3 + 10);
+  // A busy neighbour: all threads now take 1.6 where one takes 1.0. Within a few probes (each
+  // confirming the last at the next pass) the governor runs the layers on one thread.
+  int passes = 0;
+  while (g.threads() != 1 && passes < 4 * ThreadGovernor::kProbeEvery) pass(g, 1.6, 1.0), passes++;
+  EXPECT_EQ(g.threads(), 1);
+  EXPECT_LE(passes, ThreadGovernor::kProbeEvery + 3);
+  EXPECT_EQ(g.stats().switches, 1u);
+  EXPECT_GE(count(pass(g, 1.6, 1.0), 1), 3);  // all layers on one thread, but for a probe
+  // Still busy: probes of all threads lose, the choice stays.
+  for (int p = 0; p < 5 * ThreadGovernor::kProbeEvery; p++) pass(g, 1.6, 1.0);
+  EXPECT_EQ(g.threads(), 1);
+  // The neighbour is gone: all threads are faster again, and are chosen again.
+  passes = 0;
+  while (g.threads() != 3 && passes < 4 * ThreadGovernor::kProbeEvery) pass(g, 0.6, 1.0), passes++;
+  EXPECT_EQ(g.threads(), 3);
+  EXPECT_EQ(g.stats().switches, 2u);
+  // Barely faster (within kRiseBelow) is not enough to come back; barely slower is enough to leave.
+  while (g.threads() != 1) pass(g, 1.05, 1.0);
+  for (int p = 0; p < 5 * ThreadGovernor::kProbeEvery; p++) pass(g, 0.95, 1.0);
+  EXPECT_EQ(g.threads(), 1);
+}
+
+TEST(ThreadGovernor, OneSlowProbeIsNotEnough) {
+  ThreadGovernor g;
+  g.init(2, 4);
+  // All threads twice as fast, but one probe (a preempted layer, say) sees one thread faster: the
+  // probes after it outvote it.
+  bool misled = false;
+  for (int p = 0; p < 20 * ThreadGovernor::kProbeEvery; p++) {
+    g.begin_pass(1);
+    for (int l = 0; l < 4; l++) {
+      const int t = g.layer_threads(l);
+      const bool mislead = t == 1 && !misled && g.stats().probes >= 3;
+      misled = misled || mislead;
+      g.layer_done(l, t == 2 ? 1.0 : mislead ? 0.5 : 2.0);
+    }
+  }
+  EXPECT_TRUE(misled);
+  EXPECT_EQ(g.threads(), 2);
+  EXPECT_EQ(g.stats().switches, 0u);
+}
+
+TEST(ThreadGovernor, ProbesCompareOnlyPassesOfTheSameSizeAndNeverWhenPinned) {
+  ThreadGovernor g;
+  g.init(2, 4);
+  // Passes alternating between 32 and 1 tokens never probe: no layer has a usual time for that size.
+  for (int p = 0; p < 10 * ThreadGovernor::kProbeEvery; p++) EXPECT_EQ(count(pass(g, 1.0, 0.1, p % 2 ? 1 : 32), 1), 0);
+  EXPECT_EQ(g.stats().probes, 0u);
+  g.pin(1);
+  for (int p = 0; p < 3 * ThreadGovernor::kProbeEvery; p++) EXPECT_EQ(count(pass(g, 0.1, 1.0), 1), 4);
+  EXPECT_EQ(g.threads(), 1);
+  g.pin(5);  // more than it has: all of them
+  EXPECT_EQ(g.threads(), 2);
+  EXPECT_EQ(count(pass(g, 1.0, 0.1), 2), 4);
+  EXPECT_EQ(g.stats().probes, 0u);
+  g.pin(0);  // measured again
+  for (int p = 0; p < 4 * ThreadGovernor::kProbeEvery; p++) pass(g, 1.0, 0.1);
+  EXPECT_EQ(g.threads(), 1);
 }

@@ -5,9 +5,13 @@
 // started once, then each parallel_for() wakes them, and the caller works too, as thread 0.
 // Chunks of the loop are taken from a shared counter, so a thread that the OS (or the browser)
 // pauses simply takes fewer chunks; which thread runs a chunk never changes what it computes.
+// Chunks shrink as the loop runs out (each is a share of what is left): the first ones are big, so
+// claiming costs little, and the last ones small, so that the threads finish together and a thread
+// paused in the middle of its last chunk leaves little behind for the caller to wait on.
 //
 // Idle threads do not burn a core: after a job they spin briefly (the next loop of the same token
-// usually follows within microseconds) and then sleep on a condition variable until the next one.
+// usually follows within microseconds), yielding their core to any other runnable thread, and
+// then sleep on a condition variable until the next one.
 // Plain std::thread: the same code runs natively and, built with -pthread, in wasm (where each
 // thread is a Web Worker the host must have started beforehand).
 #pragma once
@@ -17,6 +21,7 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace ringlm {
@@ -31,11 +36,26 @@ public:
 
   int size() const { return int(workers_.size()) + 1; }
 
-  // Calls fn(begin, end, thread) on chunks [begin, end) covering [0, n) exactly once, chunks of
-  // `grain` items (the last may be shorter), on at most `max_threads` threads; `thread` < max_threads
-  // tells a chunk which scratch buffers are its own. On one thread, or when n <= grain, one call
-  // covers [0, n). Returns when every chunk is done. Allocates nothing. Not re-entrant: one loop at
-  // a time, started from one thread.
+  // Counts since the pool started (or reset_stats()), for measuring where a token's time goes.
+  // Written by the caller of parallel_for only, except `worker_chunks`; read them between loops.
+  struct Stats {
+    uint64_t jobs = 0;           // loops split across threads (loops run inline are not counted)
+    uint64_t items = 0;          // their items
+    uint64_t caller_chunks = 0;  // chunks the calling thread ran
+    uint64_t caller_items = 0;   // items in them
+    double caller_wait_seconds = 0;  // after its last chunk, waiting for chunks other threads hold
+    uint64_t caller_sleeps = 0;  // waits that outlasted the spin and slept
+  };
+  Stats stats() const;
+  uint64_t worker_chunks() const { return worker_chunks_.load(std::memory_order_relaxed); }
+  void reset_stats();
+
+  // Calls fn(begin, end, thread) on chunks [begin, end) covering [0, n) exactly once, on at most
+  // `max_threads` threads; `thread` < max_threads tells a chunk which scratch buffers are its own.
+  // Every chunk starts at a multiple of `grain` and, but for the last, is a multiple of it long:
+  // about 1/(2 max_threads) of the items left when it is taken, and at least `grain`. On one
+  // thread, or when n <= grain, one call covers [0, n). Returns when every chunk is done.
+  // Allocates nothing. Not re-entrant: one loop at a time, started from one thread.
   template <typename Fn>
   void parallel_for(int64_t n, int64_t grain, int max_threads, const Fn& fn) {
     if (n <= 0) return;
@@ -57,7 +77,8 @@ private:
   }
 
   void run(int64_t n, int64_t grain, int max_threads, Task task, const void* fn);
-  void work(uint32_t job, int thread);  // take chunks of `job` until none is left
+  // Take chunks of `job` until none is left; returns {chunks, items} taken.
+  std::pair<uint64_t, int64_t> work(uint32_t job, int thread);
   void worker_main(int thread);
 
   std::vector<std::thread> workers_;
@@ -73,6 +94,9 @@ private:
   std::atomic<int64_t> n_{0}, grain_{1};
   std::atomic<int> max_threads_{1};
   std::atomic<int64_t> done_items_{0};  // items of the current job that are finished
+
+  Stats stats_;
+  std::atomic<uint64_t> worker_chunks_{0};
 
   std::atomic<bool> stop_{false};
   std::mutex mutex_;

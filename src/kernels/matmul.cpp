@@ -157,6 +157,7 @@ void MatmulScratch::reserve(int max_tokens, int64_t max_cols, ThreadPool* thread
   pool = thread_pool;
   if (!pool) threads = 1;
   per_thread.resize(size_t(std::max(1, threads)));
+  use_threads = int(per_thread.size());
   for (PerThread& t : per_thread) t.widened.assign(size_t(widened_floats(max_cols)), 0.0f);
 }
 
@@ -179,38 +180,99 @@ uint64_t MatmulScratch::bytes_for(int max_tokens, int64_t max_cols, int threads)
 
 namespace {
 
-// Runs product(part, y_part, per_thread) on ranges of w's rows across the threads: `part` views rows
-// [r0, r1) of w and y_part = y + r0. Several chunks per thread, so that a thread the OS pauses holds
-// up little; a multiple of 4 rows, the height of the kernels' tiles.
-template <typename Product>
-void split_rows(const Weight& w, float* y, MatmulScratch& s, Product product) {
-  const auto rows = [&](int64_t r0, int64_t r1, int thread) {
-    Weight part = w;
-    part.data = w.row(r0);
-    part.rows = r1 - r0;
-    product(part, y + r0, s.per_thread[size_t(thread)]);
+// Rows per chunk at least, and the alignment of every chunk: a multiple of the kernels' tile height.
+constexpr int64_t kRowGrain = 16;
+
+// One product of a split: its rows run through `kernel` with activations `a`.
+struct Part {
+  const Weight* w;
+  float* y;
+  int64_t y_stride;
+  const TileKernel* kernel;
+  Activations a;
+  int64_t first;  // its first row in the split's numbering
+};
+
+// The parts' rows as one range, each part starting at a multiple of kRowGrain (the numbers between
+// a part's last row and the next part's first stand for nothing), split across s.use_threads
+// threads. A chunk may cover the end of one part and the start of the next; each row is still summed
+// by one thread in the same order, so the results do not depend on the number of threads.
+void split_rows(const Part* parts, int count, MatmulScratch& s) {
+  const auto rows = [&](int64_t begin, int64_t end, int thread) {
+    uint8_t* widen = reinterpret_cast<uint8_t*>(s.per_thread[size_t(thread)].widened.data());
+    for (int p = 0; p < count; p++) {
+      const Part& part = parts[p];
+      const int64_t r0 = std::max<int64_t>(begin - part.first, 0), r1 = std::min(end - part.first, part.w->rows);
+      if (r0 >= r1) continue;
+      part.kernel->run(part.w->row(r0), part.w->row_bytes, r1 - r0, part.w->cols, part.a, part.y + r0, part.y_stride,
+                       part.a.n_tokens == 1, widen);
+    }
   };
-  if (!s.pool || s.threads() <= 1) {
-    rows(0, w.rows, 0);
+  const Part& last = parts[count - 1];
+  const int64_t n = last.first + last.w->rows;
+  const int threads = std::min(s.use_threads, s.threads());
+  if (!s.pool || threads <= 1) {
+    rows(0, n, 0);
     return;
   }
-  const int64_t grain = std::max<int64_t>(16, (w.rows / (4 * s.threads()) + 3) / 4 * 4);
-  s.pool->parallel_for(w.rows, grain, s.threads(), rows);
+  s.pool->parallel_for(n, kRowGrain, threads, rows);
+}
+
+// Which of MatmulScratch's buffers an activation form is prepared into (0: none, read as they are).
+int buffer_of(const WeightKernels& k) {
+  return k.prepare == as_floats ? 0 : k.prepare == q8_0_blocks ? 1 : k.prepare == q8_K_blocks ? 2 : 3;  // 3: rounded
+}
+
+// The activations of `w` for the tile kernels, prepared unless `ready` (earlier parts of the same
+// call) holds them already; false if another form of them is in the buffer this form needs.
+bool prepare(const WeightKernels& k, const float* x, int64_t x_stride, int n_tokens, int64_t cols,
+             const Part* ready, int n_ready, MatmulScratch& s, Activations* a) {
+  for (int p = 0; p < n_ready; p++) {
+    const WeightKernels& other = *weight_kernels(ready[p].w->type);
+    if (other.prepare == k.prepare) {
+      *a = ready[p].a;
+      return true;
+    }
+    if (buffer_of(other) != 0 && buffer_of(other) == buffer_of(k)) return false;  // F16 beside BF16
+  }
+  *a = k.prepare(x, x_stride, n_tokens, cols, s);
+  return true;
 }
 
 }  // namespace
 
 void matmul(const Weight& w, const float* x, int64_t x_stride, int n_tokens, float* y, int64_t y_stride,
             MatmulScratch& s) {
-  const WeightKernels* k = weight_kernels(w.type);
-  if (!k) return;  // the loader admits only types with kernels
-  const Activations a = k->prepare(x, x_stride, n_tokens, w.cols, s);
-  const bool decode = n_tokens == 1;
-  const TileKernel& kernel = decode ? *k->decode : *k->prefill;
-  split_rows(w, y, s, [&](const Weight& part, float* y_part, MatmulScratch::PerThread& own) {
-    kernel.run(part.data, part.row_bytes, part.rows, part.cols, a, y_part, y_stride, decode,
-               reinterpret_cast<uint8_t*>(own.widened.data()));
-  });
+  const MatmulOutput out{&w, y, y_stride};
+  matmul_many(&out, 1, x, x_stride, n_tokens, s);
+}
+
+void matmul_many(const MatmulOutput* outputs, int count, const float* x, int64_t x_stride, int n_tokens,
+                 MatmulScratch& s) {
+  constexpr int kMaxParts = 4;
+  if (count > kMaxParts) {  // not used so: split into calls
+    matmul_many(outputs, kMaxParts, x, x_stride, n_tokens, s);
+    matmul_many(outputs + kMaxParts, count - kMaxParts, x, x_stride, n_tokens, s);
+    return;
+  }
+  Part parts[kMaxParts];
+  int n = 0;
+  int64_t first = 0;
+  for (int i = 0; i < count; i++) {
+    const MatmulOutput& o = outputs[i];
+    const WeightKernels* k = weight_kernels(o.w->type);
+    if (!k) continue;  // the loader admits only types with kernels
+    Activations a;
+    if (!prepare(*k, x, x_stride, n_tokens, o.w->cols, parts, n, s, &a)) {
+      // This form would overwrite an earlier output's prepared activations: finish those first.
+      split_rows(parts, n, s);
+      matmul_many(outputs + i, count - i, x, x_stride, n_tokens, s);
+      return;
+    }
+    parts[n++] = Part{o.w, o.y, o.y_stride, n_tokens == 1 ? k->decode : k->prefill, a, first};
+    first += (o.w->rows + kRowGrain - 1) / kRowGrain * kRowGrain;
+  }
+  if (n > 0) split_rows(parts, n, s);
 }
 
 void matmul_reference(const Weight& w, const float* x, int64_t x_stride, int n_tokens, float* y, int64_t y_stride) {

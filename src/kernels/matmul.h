@@ -62,6 +62,7 @@ struct MatmulScratch {
   };
   std::vector<PerThread> per_thread;  // [threads]
   ThreadPool* pool = nullptr;         // not owned; null: the calling thread does all rows
+  int use_threads = 1;                // how many of them the next products use (1..threads()); the caller may change it
 
   // `threads` (at most pool->size()) threads split each product's rows.
   void reserve(int max_tokens, int64_t max_cols, ThreadPool* pool = nullptr, int threads = 1);
@@ -75,6 +76,17 @@ struct MatmulScratch {
 // A token's results do not depend on n_tokens (the sums run in the same order in every tile).
 void matmul(const Weight& w, const float* x, int64_t x_stride, int n_tokens, float* y, int64_t y_stride,
             MatmulScratch& scratch);
+
+// Several products of the same activations (attention's q, k and v; the FFN's gate and up) as one
+// split across the threads: one wait for the threads instead of one per product, and the
+// activations prepared once per form. Each product's results are the bits matmul() gives.
+struct MatmulOutput {
+  const Weight* w;  // w->cols values per row, the same for every output of a call
+  float* y;
+  int64_t y_stride;
+};
+void matmul_many(const MatmulOutput* outputs, int count, const float* x, int64_t x_stride, int n_tokens,
+                 MatmulScratch& scratch);
 
 // The same product computed with the scalar references, for tests.
 void matmul_reference(const Weight& w, const float* x, int64_t x_stride, int n_tokens, float* y, int64_t y_stride);

@@ -88,6 +88,8 @@ public:
   int position() const { return transformer_.cache().next_position(); }  // tokens processed since the last reset
   const KvCache& cache() const { return transformer_.cache(); }
   int threads() const { return transformer_.threads(); }
+  // How many of them each layer uses: all unless fewer are faster; pin() fixes the count.
+  ThreadGovernor& thread_governor() { return transformer_.thread_governor(); }
   uint64_t kv_bytes() const { return transformer_.cache().bytes(); }
   uint64_t scratch_bytes() const { return transformer_.scratch_bytes(); }
   uint64_t file_bytes() const { return size_; }  // all parts together

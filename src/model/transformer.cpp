@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -65,6 +66,7 @@ Status Transformer::init(const Model* model, const AllocationPlan& plan, ThreadP
   slots_.assign(plan.slots, -1);
   rerun_tokens_.assign(plan.rerun_tokens, 0);
   mm_.reserve(max_batch, plan.matmul_cols, pool_, threads_);
+  governor_.init(pool_ ? threads_ : 1, c.n_layers);
   return Status();
 }
 
@@ -212,16 +214,20 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
     }
   }
 
+  governor_.begin_pass(n);
   for (int l = 0; l < c.n_layers; l++) {
     const LayerWeights& L = m.layers[size_t(l)];
+    const auto layer_start = std::chrono::steady_clock::now();
+    const int threads = governor_.layer_threads(l);
+    mm_.use_threads = threads;
 
     // Attention: x += wo · attention(rope(wq·norm(x) + bq), rope(wk·norm(x) + bk), wv·norm(x) + bv) + bo,
     // with each head of q and k RMS-normed before RoPE where the architecture says so (qk_norm), and
     // no RoPE at all in the layers it leaves out.
+    // q, k and v are one split across the threads (as are gate and up below): one wait, not three.
     norm(L.attn_norm, L.attn_norm_b, 0, n);
-    matmul(L.wq, xn_.data(), dim, n, q_.data(), q_dim, mm_);
-    matmul(L.wk, xn_.data(), dim, n, k_.data(), kv_dim, mm_);
-    matmul(L.wv, xn_.data(), dim, n, v_.data(), kv_dim, mm_);
+    const MatmulOutput qkv[] = {{&L.wq, q_.data(), q_dim}, {&L.wk, k_.data(), kv_dim}, {&L.wv, v_.data(), kv_dim}};
+    matmul_many(qkv, 3, xn_.data(), dim, n, mm_);
     add_bias(L.bq, q_.data(), q_dim, n);
     add_bias(L.bk, k_.data(), kv_dim, n);
     add_bias(L.bv, v_.data(), kv_dim, n);
@@ -249,7 +255,7 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
         attention(l, t, int(i % c.n_heads), pos0 + t, thread);
       }
     };
-    if (pool_) pool_->parallel_for(pairs, std::max<int64_t>(1, pairs / (8 * threads_)), threads_, heads);
+    if (pool_) pool_->parallel_for(pairs, 1, threads, heads);
     else heads(0, pairs, 0);
     matmul(L.wo, att_out_.data(), q_dim, n, proj_.data(), dim, mm_);
     add_bias(L.bo, proj_.data(), dim, n);
@@ -260,15 +266,14 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
     //           or  x += w_down · (gelu(w_gate·norm(x)) * (w_up·norm(x)))  (GeGLU, Gemma)
     //           or  x += w_down · gelu(w_up·norm(x) + b_up) + b_down      (each bias only if the file has it)
     norm(L.ffn_norm, L.ffn_norm_b, 0, n);
+    const MatmulOutput gate_up[] = {{&L.w_gate, gate_.data(), ffn}, {&L.w_up, up_.data(), ffn}};
     if (arch.ffn == FfnKind::SwiGLU || arch.ffn == FfnKind::SwiGLUFused) {  // gate and up fused or not
-      matmul(L.w_gate, xn_.data(), dim, n, gate_.data(), ffn, mm_);
-      matmul(L.w_up, xn_.data(), dim, n, up_.data(), ffn, mm_);
+      matmul_many(gate_up, 2, xn_.data(), dim, n, mm_);
       add_bias(L.b_gate, gate_.data(), ffn, n);
       add_bias(L.b_up, up_.data(), ffn, n);
       for (int t = 0; t < n; t++) simd::swiglu(&gate_[size_t(t * ffn)], &up_[size_t(t * ffn)], ffn);
     } else if (arch.ffn == FfnKind::GeGLU) {
-      matmul(L.w_gate, xn_.data(), dim, n, gate_.data(), ffn, mm_);
-      matmul(L.w_up, xn_.data(), dim, n, up_.data(), ffn, mm_);
+      matmul_many(gate_up, 2, xn_.data(), dim, n, mm_);
       for (int t = 0; t < n; t++) {
         float* g = &gate_[size_t(t * ffn)];
         const float* u = &up_[size_t(t * ffn)];
@@ -284,7 +289,9 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
     add_bias(L.b_down, proj_.data(), dim, n);
     if (L.ffn_post_norm.data) rows_rmsnorm(L.ffn_post_norm, proj_.data(), n, dim, c.norm_eps);
     for (int t = 0; t < n; t++) simd::add(&proj_[size_t(t * dim)], &x_[size_t(t * dim)], dim);
+    governor_.layer_done(l, std::chrono::duration<double>(std::chrono::steady_clock::now() - layer_start).count());
   }
+  mm_.use_threads = governor_.threads();
 
   // Logits, only for the tokens the caller wants.
   if (first_logit >= n) return;

@@ -13,6 +13,7 @@
 #include "kernels/matmul.h"
 #include "model/model.h"
 #include "common/status.h"
+#include "common/thread_governor.h"
 #include "common/thread_pool.h"
 
 namespace ringlm {
@@ -40,7 +41,8 @@ public:
   static constexpr int kDefaultBatch = 32;  // prompt tokens per prefill step
 
   // Allocate the KV cache and the scratch buffers as `plan` says. With a pool, plan.threads of its
-  // threads (at most pool->size(); 1 without a pool) share the matrix products and the attention heads.
+  // threads (at most pool->size(); 1 without a pool) share the matrix products and the attention heads,
+  // in each layer as many of them as the governor finds faster (all, or 1).
   Status init(const Model* model, const AllocationPlan& plan, ThreadPool* pool = nullptr);
 
   // Run `n` tokens at positions pos .. pos+n-1 (pos = the cache's next position) and append their
@@ -55,6 +57,9 @@ public:
   const KvCache& cache() const { return cache_; }
   const Model& model() const { return *model_; }
   int threads() const { return threads_; }
+  // How many of them each layer uses: all unless fewer are faster (thread_governor.h).
+  ThreadGovernor& thread_governor() { return governor_; }
+  const ThreadGovernor& thread_governor() const { return governor_; }
   uint64_t scratch_bytes() const;  // what init allocated besides the KV ring, counted from the buffers
 
 private:
@@ -76,6 +81,7 @@ private:
   ThreadPool* pool_ = nullptr;  // not owned; null: everything on the calling thread
   const float* rope_factors_ = nullptr;  // RoPE frequency factors for this context size (Model::rope_factors)
   int threads_ = 1;
+  ThreadGovernor governor_;
   KvCache cache_;
   MatmulScratch mm_;
   // Activations, one row per token of the batch.
