@@ -359,7 +359,7 @@ TEST(Kernels, MatmulMatchesReferenceForEveryTypeAndBatch) {
         MatmulScratch s;
         s.reserve(max_tokens, cols);
         ASSERT_EQ(s.bytes(), MatmulScratch::bytes_for(max_tokens, cols));
-        for (int tokens : {1, 2, 3, 4, 5, 9}) {
+        for (int tokens : {1, 2, 3, 4, 5, 7, 9}) {
           const int64_t x_stride = cols + 3, y_stride = rows + 2;
           std::vector<float> y(size_t(tokens * y_stride), -1.0f), yr(y.size(), -1.0f);
           matmul(w, x.data(), x_stride, tokens, y.data(), y_stride, s);
@@ -524,5 +524,64 @@ TEST(Kernels, NewTypeEncodersRoundTripThroughDequantize) {
     dequantize_row(type, bytes.data(), back.data(), n);
     const float bound = type == TensorType::BF16 ? 0.02f : type == TensorType::Q4_K ? 0.45f : 0.25f;
     for (int i = 0; i < n; i++) ASSERT_NEAR(back[size_t(i)], spec.values[size_t(i)], bound) << tensor_type_name(uint32_t(type)) << " " << i;
+  }
+}
+
+// The widened prefill tiles hold weights as int16 (the K-quants' already times their sub-block
+// scales) and sum them in int32 lanes: blocks at the extremes of every field, against activations
+// that all quantize to +-127, must still give the references' exact integers, in a batch and alone.
+TEST(Kernels, WidenedTilesStayExactAtTheExtremes) {
+  for (TensorType type : {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q4_K,
+                          TensorType::Q5_K, TensorType::Q6_K}) {
+    const TensorTypeTraits tt = tensor_type_traits(uint32_t(type));
+    const int cols = int(tt.block_size) * (tt.block_size == 256 ? 3 : 9), rows = 6;
+    for (const bool high : {true, false}) {  // every quantized value at its largest, or at its smallest
+      std::vector<uint8_t> bytes(size_t(rows) * size_t(cols / tt.block_size * tt.block_bytes), high ? 0xff : 0x00);
+      const auto put = [&](size_t at, float v) {
+        const uint16_t h = fp32_to_fp16(v);
+        std::memcpy(&bytes[at], &h, 2);
+      };
+      for (size_t at = 0; at < bytes.size(); at += size_t(tt.block_bytes)) {
+        switch (type) {
+          case TensorType::Q8_0: std::memset(&bytes[at + 2], high ? 0x7f : 0x81, 32), put(at, 0.01f); break;  // +-127
+          case TensorType::Q5_1: put(at, 0.01f), put(at + 2, -0.1f); break;
+          case TensorType::Q4_K:
+          case TensorType::Q5_K:  // every scale and min 63
+            std::memset(&bytes[at + 4], 0xff, 12), put(at, 0.001f), put(at + 2, 0.002f);
+            break;
+          case TensorType::Q6_K:  // every scale -128: weights 31 * -128 (high) or -32 * -128
+            std::memset(&bytes[at + 192], 0x80, 16), put(at + 208, 0.0005f);
+            break;
+          default: put(at, 0.01f); break;
+        }
+      }
+      Weight w;
+      w.type = type;
+      w.data = bytes.data();
+      w.cols = cols;
+      w.rows = rows;
+      w.row_bytes = bytes.size() / size_t(rows);
+      const int max_tokens = 7;
+      std::vector<float> x(size_t(max_tokens * cols));
+      for (int t = 0; t < max_tokens; t++) {
+        for (int i = 0; i < cols; i++) x[size_t(t * cols + i)] = t % 2 ? -3.0f : 3.0f;  // every q at +-127
+      }
+      MatmulScratch s;
+      s.reserve(max_tokens, cols);
+      std::vector<float> y(size_t(max_tokens * rows)), yr(y.size()), one(static_cast<size_t>(rows));
+      matmul(w, x.data(), cols, max_tokens, y.data(), rows, s);
+      matmul_reference(w, x.data(), cols, max_tokens, yr.data(), rows);
+      const bool exact = kQuantizedExact || !(type == TensorType::Q8_0 || type == TensorType::Q4_0);
+      for (size_t i = 0; i < y.size(); i++) {
+        const std::string where = tensor_type_name(uint32_t(type)) + (high ? " high" : " low") + " at " + std::to_string(i);
+        ASSERT_TRUE(std::isfinite(yr[i]) && yr[i] != 0.0f) << where;
+        if (exact) ASSERT_EQ(y[i], yr[i]) << where;
+        else ASSERT_NEAR(y[i], yr[i], 1e-4f * std::fabs(yr[i])) << where;
+      }
+      for (int t = 0; t < max_tokens; t++) {
+        matmul(w, x.data() + t * cols, cols, 1, one.data(), rows, s);
+        for (int r = 0; r < rows; r++) ASSERT_EQ(one[size_t(r)], y[size_t(t * rows + r)]) << tensor_type_name(uint32_t(type)) << " token " << t;
+      }
+    }
   }
 }
