@@ -479,8 +479,23 @@ TEST(Kernels, QuantizeRowQ8_KFollowsGgml) {
 }
 
 TEST(Kernels, KActivationsAreQuantizeRowQ8_K) {
-  const int cols = 512, tokens = 3;
-  const auto x = randn(size_t(tokens * cols), 43, 3.0f);
+  const int cols = 2048, tokens = 3;
+  auto x = randn(size_t(tokens * cols), 43, 3.0f);
+  // Blocks the SIMD quantizer must treat as quantize_row_q8_K does (token 0, blocks 1 ..):
+  float* b1 = &x[256];
+  std::fill(b1, b1 + 256, 0.0f);  // all zero: d = 0
+  float* b2 = &x[512];
+  b2[9] = -8.0f, b2[200] = 8.0f;  // two values of largest magnitude: the first (negative) one wins
+  float* b3 = &x[768];
+  b3[3] = -127.0f;  // d = 1: halves on the grid tie, and round to even
+  for (int j = 10; j < 40; j++) b3[j] = float(j) + 0.5f;
+  float* b4 = &x[1024];
+  b4[17] = std::nanf(""), b4[18] = 40.0f;  // NaN never wins the largest magnitude; its q is clamped to 127
+  float* b5 = &x[1280];
+  b5[5] = -INFINITY, b5[6] = INFINITY;  // d = inf and the q of infinities clamped, as in the scalar code
+  float* b6 = &x[1536];
+  std::fill(b6, b6 + 256, std::nanf(""));  // only NaN: a zero block, as the scalar loop finds no magnitude
+  const auto same_float = [](float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; };
   KActivations k;
   k.reserve(tokens, cols);
   EXPECT_EQ(k.bytes(), KActivations::bytes_for(tokens, cols));
@@ -489,7 +504,7 @@ TEST(Kernels, KActivationsAreQuantizeRowQ8_K) {
     std::vector<BlockQ8_K> blocks(cols / 256);
     quantize_row_q8_K(x.data() + t * cols, blocks.data(), cols);
     for (int b = 0; b < cols / 256; b++) {
-      EXPECT_EQ(k.scales(t)[b], blocks[size_t(b)].d);
+      EXPECT_TRUE(same_float(k.scales(t)[b], blocks[size_t(b)].d)) << "token " << t << " block " << b;
       for (int s = 0; s < 8; s++) EXPECT_EQ(k.sums32(t)[b * 8 + s], blocks[size_t(b)].bsums[2 * s] + blocks[size_t(b)].bsums[2 * s + 1]);
       for (int g = 0; g < 16; g++) EXPECT_EQ(k.sums16(t)[b * 16 + g], blocks[size_t(b)].bsums[g]) << "group " << g;
       for (int j = 0; j < 256; j++) EXPECT_EQ(k.values(t)[b * 256 + j], blocks[size_t(b)].qs[j]) << "token " << t << " value " << j;

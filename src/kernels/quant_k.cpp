@@ -143,19 +143,89 @@ void KActivations::reserve(int max_tokens, int64_t max_cols) {
   scales_.assign(tokens * cols / size_t(kQK), 0.0f);
 }
 
+namespace {
+
+// One block of 256 values quantized as quantize_row_q8_K does, into the forms KActivations keeps:
+// q in order (values), q in pair order (pairs), d, the sums of each 16 and of each 32 q.
+#if defined(__SSE4_1__)
+// Four values at a time (prefill quantizes every token of a batch for every
+// matrix: the scalar loop cost about 40 instructions a value). The largest magnitude and the first
+// value that has it, as the scalar loop finds them (NaN never wins: a comparison with it is false);
+// then q = round-half-even(iscale * v), clamped as std::fmin / std::fmax clamp (min_ps(q, 127) is
+// 127 when q is NaN, as fmin is), and made an integer by adding 1.5 * 2^23: exact for integral
+// values of at most 2^22 (wasm's float-to-int conversion goes through scalar code in Emscripten).
+void quantize_k_block(const float* v, int8_t* values, int16_t* pairs, float* d, int16_t* sums16, int16_t* sums32) {
+  const __m128 sign = _mm_set1_ps(-0.0f);
+  __m128 most = _mm_setzero_ps();
+  for (int j = 0; j < kQK; j += 4) most = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(v + j)), most);
+  most = _mm_max_ps(most, _mm_shuffle_ps(most, most, _MM_SHUFFLE(1, 0, 3, 2)));
+  most = _mm_max_ps(most, _mm_shuffle_ps(most, most, _MM_SHUFFLE(2, 3, 0, 1)));
+  const float amax = _mm_cvtss_f32(most);
+  if (!(amax > 0.0f)) {  // all zero (or NaN, which the scalar loop skips too)
+    std::memset(values, 0, kQK), std::memset(pairs, 0, kQK * sizeof(int16_t)), std::memset(sums16, 0, 16 * sizeof(int16_t));
+    std::memset(sums32, 0, 8 * sizeof(int16_t));
+    *d = 0.0f;
+    return;
+  }
+  float max = 0.0f;
+  for (int j = 0; j < kQK; j += 4) {
+    const int hit = _mm_movemask_ps(_mm_cmpeq_ps(_mm_andnot_ps(sign, _mm_loadu_ps(v + j)), most));
+    if (hit) {
+      max = v[j + __builtin_ctz(unsigned(hit))];
+      break;
+    }
+  }
+  const float iscale = -127.0f / max;
+  const __m128 scale = _mm_set1_ps(iscale), hi = _mm_set1_ps(127.0f), lo = _mm_set1_ps(-127.0f), magic = _mm_set1_ps(12582912.0f);
+  const auto quantize4 = [&](__m128 x) {
+    const __m128 q = _mm_max_ps(_mm_min_ps(_mm_round_ps(_mm_mul_ps(scale, x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), hi), lo);
+    return _mm_sub_epi32(_mm_castps_si128(_mm_add_ps(q, magic)), _mm_castps_si128(magic));
+  };
+  const __m128i ones = _mm_set1_epi16(1);
+  __m128i group[4];
+  for (int g = 0; g < 16; g++) {  // values 16g .. 16g + 15
+    const float* p = v + 16 * g;
+    const __m128 f0 = _mm_loadu_ps(p), f1 = _mm_loadu_ps(p + 4), f2 = _mm_loadu_ps(p + 8), f3 = _mm_loadu_ps(p + 12);
+    const __m128i even = _mm_packs_epi32(quantize4(_mm_shuffle_ps(f0, f1, _MM_SHUFFLE(2, 0, 2, 0))),
+                                         quantize4(_mm_shuffle_ps(f2, f3, _MM_SHUFFLE(2, 0, 2, 0))));
+    const __m128i odd = _mm_packs_epi32(quantize4(_mm_shuffle_ps(f0, f1, _MM_SHUFFLE(3, 1, 3, 1))),
+                                        quantize4(_mm_shuffle_ps(f2, f3, _MM_SHUFFLE(3, 1, 3, 1))));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(pairs + 16 * g), even);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(pairs + 16 * g + 8), odd);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(values + 16 * g),
+                     _mm_packs_epi16(_mm_unpacklo_epi16(even, odd), _mm_unpackhi_epi16(even, odd)));
+    group[g % 4] = _mm_madd_epi16(_mm_add_epi16(even, odd), ones);
+    if (g % 4 == 3) {  // the sums of groups g - 3 .. g, as int16
+      const __m128i s = sse::sum4(group[0], group[1], group[2], group[3]);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(sums16 + g - 3), _mm_packs_epi32(s, s));
+      const __m128i s32 = _mm_add_epi32(s, _mm_srli_epi64(s, 32));  // lanes 0, 2: the two sums of 32
+      sums32[(g - 3) / 2] = int16_t(_mm_cvtsi128_si32(s32)), sums32[(g - 3) / 2 + 1] = int16_t(_mm_extract_epi32(s32, 2));
+    }
+  }
+  *d = 1.0f / iscale;
+}
+#else
+void quantize_k_block(const float* v, int8_t* values, int16_t* pairs, float* d, int16_t* sums16, int16_t* sums32) {
+  BlockQ8_K block;
+  quantize_row_q8_K(v, &block, kQK);
+  std::memcpy(values, block.qs, kQK);
+  for (int j = 0; j < kQK; j++) pairs[j / 16 * 16 + (j % 2) * 8 + (j % 16) / 2] = block.qs[j];
+  *d = block.d;
+  std::memcpy(sums16, block.bsums, sizeof(block.bsums));
+  for (int s = 0; s < 8; s++) sums32[s] = int16_t(block.bsums[2 * s] + block.bsums[2 * s + 1]);
+}
+#endif
+
+}  // namespace
+
 void KActivations::quantize(const float* x, int64_t stride, int n_tokens, int64_t cols) {
   n_tokens_ = n_tokens;
   cols_ = cols;
   for (int t = 0; t < n_tokens; t++) {
     for (int64_t b = 0; b < cols / kQK; b++) {
-      BlockQ8_K block;
-      quantize_row_q8_K(x + t * stride + b * kQK, &block, kQK);
-      std::memcpy(&values_[size_t(t * cols + b * kQK)], block.qs, kQK);
-      int16_t* pairs = &pairs_[size_t(t * cols + b * kQK)];
-      for (int j = 0; j < kQK; j++) pairs[j / 16 * 16 + (j % 2) * 8 + (j % 16) / 2] = block.qs[j];
-      scales_[size_t(t * (cols / kQK) + b)] = block.d;
-      std::memcpy(&sums16_[size_t(t * (cols / 16) + b * 16)], block.bsums, sizeof(block.bsums));
-      for (int s = 0; s < 8; s++) sums32_[size_t(t * (cols / 32) + b * 8 + s)] = int16_t(block.bsums[2 * s] + block.bsums[2 * s + 1]);
+      const size_t at = size_t(t * cols + b * kQK);
+      quantize_k_block(x + t * stride + b * kQK, &values_[at], &pairs_[at], &scales_[size_t(t * (cols / kQK) + b)],
+                       &sums16_[size_t(t * (cols / 16) + b * 16)], &sums32_[size_t(t * (cols / 32) + b * 8)]);
     }
   }
 }
