@@ -591,7 +591,8 @@ void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
 // the batch, natively and in wasm.
 //
 // The widened group (KWideGroup), for nb = cols / 256 blocks:
-//   values  int16 [row][cols]      the scaled weights, in pair order
+//   values  int16 [cols/8][row][8] the scaled weights, in pair order; each step's 8 values of the
+//                                  4 rows side by side, so that one pointer reaches all four
 //   d       float [block][row]     d
 //   dmin    float [block][row]     dmin                                (Q4_K, Q5_K)
 //   mins    int16 [block][row][8]  the sub-blocks' 6-bit mins, against  (Q4_K, Q5_K)
@@ -618,11 +619,12 @@ struct KWideGroup {
 
 uint64_t k_widened_bytes(int64_t cols) { return KWideGroup(cols).end; }
 
-// Stores eight even-place and eight odd-place weights (int16) times `scale` at out, out + 8.
-inline void store_scaled(int16_t* out, __m128i even, __m128i odd, int scale) {
+// Stores eight even-place and eight odd-place weights (int16) times `scale` as values at .. at + 15
+// of a widened row (`row`: where its value 0 goes; see KWideGroup).
+inline void store_scaled(int16_t* row, int at, __m128i even, __m128i odd, int scale) {
   const __m128i s = _mm_set1_epi16(int16_t(scale));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_mullo_epi16(even, s));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8), _mm_mullo_epi16(odd, s));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(row + at / 8 * (8 * kKWideRows)), _mm_mullo_epi16(even, s));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(row + (at / 8 + 1) * (8 * kKWideRows)), _mm_mullo_epi16(odd, s));
 }
 
 // The bytes of a block read as 16-bit lanes: lane i of 16 bytes at l0 holds those of values l0 + 2i
@@ -652,7 +654,7 @@ void widen_k4(const uint8_t* const* rows, int64_t cols, uint8_t* scratch, const 
       ds[at] = fp16_to_fp32(d), dmins[at] = fp16_to_fp32(dmin);
       int sc[8], m[8];
       for (int s = 0; s < 8; s++) k4_scale_min(block + 4, s, &sc[s], &m[s]), mins[at * 8 + size_t(s)] = int16_t(m[s]);
-      int16_t* out = values + r * cols + b * kQK;
+      int16_t* out = values + b * kQK * kKWideRows + 8 * r;
       for (int h = 0; h < 2; h++) {  // values 16h .. 16h + 15 of each sub-block
         __m128i qh = Five ? load16(block + 16 + 16 * h) : _mm_setzero_si128();  // shifted right by s at sub-block s
         RINGLM_NO_UNROLL
@@ -667,8 +669,8 @@ void widen_k4(const uint8_t* const* rows, int64_t cols, uint8_t* scratch, const 
             odd1 = _mm_or_si128(odd1, _mm_and_si128(_mm_srli_epi16(qh, 5), bit4));
             qh = _mm_srli_epi16(qh, 2);
           }
-          store_scaled(out + 64 * c + 16 * h, even0, odd0, sc[2 * c]);
-          store_scaled(out + 64 * c + 32 + 16 * h, even1, odd1, sc[2 * c + 1]);
+          store_scaled(out, 64 * c + 16 * h, even0, odd0, sc[2 * c]);
+          store_scaled(out, 64 * c + 32 + 16 * h, even1, odd1, sc[2 * c + 1]);
         }
       }
     }
@@ -687,7 +689,7 @@ void widen_q6(const uint8_t* const* rows, int64_t cols, uint8_t* scratch, const 
     for (int64_t b = 0; b < g.nb; b++) {
       const BlockQ6_K& block = reinterpret_cast<const BlockQ6_K*>(rows[r])[b];
       ds[size_t(b) * kKWideRows + size_t(r)] = fp16_to_fp32(block.d);
-      int16_t* out = values + r * cols + b * kQK;
+      int16_t* out = values + b * kQK * kKWideRows + 8 * r;
       for (int h = 0; h < 2; h++) {
         RINGLM_NO_UNROLL
         for (int gi = 0; gi < 2; gi++) {
@@ -697,7 +699,7 @@ void widen_q6(const uint8_t* const* rows, int64_t cols, uint8_t* scratch, const 
           for (int k = 0; k < 4; k++, qh = _mm_srli_epi16(qh, 2)) {
             const __m128i even = _mm_or_si128(_mm_and_si128(nibbles[k], low4), _mm_and_si128(_mm_slli_epi16(qh, 4), top2));
             const __m128i odd = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(nibbles[k], 8), low4), _mm_and_si128(_mm_srli_epi16(qh, 4), top2));
-            store_scaled(out + 128 * h + 32 * k + 16 * gi, _mm_sub_epi16(even, offset), _mm_sub_epi16(odd, offset),
+            store_scaled(out, 128 * h + 32 * k + 16 * gi, _mm_sub_epi16(even, offset), _mm_sub_epi16(odd, offset),
                          block.scales[8 * h + 2 * k + gi]);
           }
         }
@@ -724,13 +726,13 @@ void k_wide_tile(const uint8_t* const* widened, const Activations& a, int t0, fl
   __m128 acc0 = _mm_setzero_ps(), acc1 = _mm_setzero_ps();  // lanes r0t0 r0t1 r1t0 r1t1 | r2t0 r2t1 r3t0 r3t1
   RINGLM_NO_UNROLL
   for (int64_t b = 0; b < g.nb; b++) {
-    const int16_t* w = values + b * kQK;
+    const int16_t* w = values + b * kQK * kKWideRows;
     const int16_t *xa = x0 + b * kQK, *xb = x1 + b * kQK;
     __m128i dot[8];  // [r * 2 + t]
     {
       const __m128i p = load16(xa), q = load16(xb);
       for (int r = 0; r < 4; r++) {
-        const __m128i wr = load16(w + r * cols);
+        const __m128i wr = load16(w + 8 * r);
         dot[2 * r] = _mm_madd_epi16(wr, p);
         dot[2 * r + 1] = _mm_madd_epi16(wr, q);
       }
@@ -739,8 +741,9 @@ void k_wide_tile(const uint8_t* const* widened, const Activations& a, int t0, fl
     RINGLM_NO_UNROLL
     for (int j = 8; j < kQK; j += 8) {
       const __m128i p = load16(xa + j), q = load16(xb + j);
+      w += 8 * kKWideRows;
       for (int r = 0; r < 4; r++) {
-        const __m128i wr = load16(w + r * cols + j);
+        const __m128i wr = load16(w + 8 * r);
         dot[2 * r] = _mm_add_epi32(dot[2 * r], _mm_madd_epi16(wr, p));
         dot[2 * r + 1] = _mm_add_epi32(dot[2 * r + 1], _mm_madd_epi16(wr, q));
       }
