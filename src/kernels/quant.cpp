@@ -381,8 +381,10 @@ void tile(const uint8_t* const* rows, const Activations& a, int t0, float* out) 
 // Prefill: kWideRows weight rows are widened to int16 once, then every pair of tokens reads them
 // as they are. The integer sums and the float steps are those of tile<>, so a token's results are
 // the same bits as in decode (Q4_0 rows are stored as weight, not weight + 8, and skip the sums8
-// correction: the same integer). The widened group: kWideRows rows of int16 values, then their
-// scales as floats, [block][row]; widened[0] points at it.
+// correction: the same integer). The widened group: int16 values [block][quarter][row][8] (each
+// quarter block's 8 values of the kWideRows rows side by side, so that one pointer reaches every
+// row: wasm loads take a single address), then the scales as floats, [block][row]; widened[0]
+// points at it.
 constexpr int kWideRows = 4, kWideTokens = 2;
 
 uint64_t widened_bytes(int64_t cols) {
@@ -398,11 +400,11 @@ void widen(const uint8_t* const* rows, int64_t cols, uint8_t* scratch, const uin
     widened[r] = scratch;  // one block for all the rows: see wide_tile
     for (int64_t b = 0; b < nb; b++) {
       const uint8_t* block = rows[r] + size_t(b) * kBlockBytes<Q4>;
-      int16_t* out = values + (r * nb + b) * kBlock;
+      int16_t* out = values + b * kBlock * kWideRows + 8 * r;
       for (int q = 0; q < 4; q++) {
         __m128i w = weight_quarter<Q4>(block, q);
         if constexpr (Q4) w = _mm_sub_epi16(w, _mm_set1_epi16(8));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8 * q), w);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8 * kWideRows * q), w);
       }
       uint16_t d;
       std::memcpy(&d, block, 2);
@@ -421,17 +423,16 @@ void wide_tile(const uint8_t* const* widened, const Activations& a, int t0, floa
   const float* scales = reinterpret_cast<const float*>(values + kWideRows * a.cols);
   const int16_t* xs[kWideTokens] = {x.values(a.token(t0, 0)), x.values(a.token(t0, 1))};
   __m128 acc0 = _mm_setzero_ps(), acc1 = _mm_setzero_ps();  // lanes r0t0 r0t1 r1t0 r1t1 | r2t0 r2t1 r3t0 r3t1
-  const int64_t row = nb * kBlock;
   RINGLM_ONE_BLOCK_AT_A_TIME
   for (int64_t b = 0; b < nb; b++) {
-    const int16_t* w = values + b * kBlock;
+    const int16_t* w = values + b * kBlock * kWideRows;
     const int16_t* x0 = xs[0] + b * kBlock;
     const int16_t* x1 = xs[1] + b * kBlock;
     __m128i dot[8];
     {
       const __m128i a = load16(x0), c = load16(x1);
       for (int r = 0; r < 4; r++) {
-        const __m128i wr = load16(w + r * row);
+        const __m128i wr = load16(w + 8 * r);
         dot[2 * r] = _mm_madd_epi16(wr, a);
         dot[2 * r + 1] = _mm_madd_epi16(wr, c);
       }
@@ -441,7 +442,7 @@ void wide_tile(const uint8_t* const* widened, const Activations& a, int t0, floa
     for (int q = 8; q < 32; q += 8) {
       const __m128i a = load16(x0 + q), c = load16(x1 + q);
       for (int r = 0; r < 4; r++) {
-        const __m128i wr = load16(w + r * row + q);
+        const __m128i wr = load16(w + kWideRows * q + 8 * r);
         dot[2 * r] = _mm_add_epi32(dot[2 * r], _mm_madd_epi16(wr, a));
         dot[2 * r + 1] = _mm_add_epi32(dot[2 * r + 1], _mm_madd_epi16(wr, c));
       }
@@ -638,7 +639,7 @@ void q5_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
 // int16 in the activations' layout, the fifth bits set as q5_tile sets them: Q5_0 as q - 16 (the
 // same integer as q5_tile's sum minus 16 * sum(q)), Q5_1 as q, its m kept beside d. The float steps
 // per block are q5_tile's, so a token's results are the same bits as in decode. The widened group:
-// kWideRows rows of values, then d as floats [block][row], then (Q5_1) m likewise.
+// values as widen's, then d as floats [block][row], then (Q5_1) m likewise.
 template <bool One>
 uint64_t q5_widened_bytes(int64_t cols) {
   return widened_bytes(cols) + (One ? uint64_t(kWideRows) * uint64_t(cols / kBlock) * sizeof(float) : 0);
@@ -666,10 +667,10 @@ void q5_widen(const uint8_t* const* rows, int64_t cols, uint8_t* scratch, const 
                                   _mm_or_si128(_mm_and_si128(_mm_srli_epi16(v, 4), low4), bit4(h_hi, even)),
                                   _mm_or_si128(_mm_and_si128(_mm_srli_epi16(v, 8), low4), bit4(h_lo, odd)),
                                   _mm_or_si128(_mm_srli_epi16(v, 12), bit4(h_hi, odd))};
-      int16_t* out = values + (r * nb + b) * kBlock;
+      int16_t* out = values + b * kBlock * kWideRows + 8 * r;
       for (int q = 0; q < 4; q++) {
         const __m128i w = One ? quarter[q] : _mm_sub_epi16(quarter[q], sixteen);
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8 * q), w);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8 * kWideRows * q), w);
       }
       uint16_t d, m;
       std::memcpy(&d, block, 2);
