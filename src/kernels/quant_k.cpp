@@ -148,12 +148,12 @@ namespace {
 // One block of 256 values quantized as quantize_row_q8_K does, into the forms KActivations keeps:
 // q in order (values), q in pair order (pairs), d, the sums of each 16 and of each 32 q.
 #if defined(__SSE4_1__)
-// Four values at a time (prefill quantizes every token of a batch for every
-// matrix: the scalar loop cost about 40 instructions a value). The largest magnitude and the first
-// value that has it, as the scalar loop finds them (NaN never wins: a comparison with it is false);
-// then q = round-half-even(iscale * v), clamped as std::fmin / std::fmax clamp (min_ps(q, 127) is
-// 127 when q is NaN, as fmin is), and made an integer by adding 1.5 * 2^23: exact for integral
-// values of at most 2^22 (wasm's float-to-int conversion goes through scalar code in Emscripten).
+// Four values at a time (prefill quantizes every token of a batch for every matrix: the scalar loop
+// cost about 40 instructions a value). The largest magnitude and the first value that has it, as
+// the scalar loop finds them (NaN never wins: a comparison with it is false); then q =
+// round-half-even(iscale * v), clamped as std::fmin / std::fmax clamp (min_ps(q, 127) is 127 when
+// q is NaN, as fmin is), and made an integer by adding 1.5 * 2^23: exact for integral values of at
+// most 2^22 (wasm's float-to-int conversion goes through scalar code in Emscripten).
 void quantize_k_block(const float* v, int8_t* values, int16_t* pairs, float* d, int16_t* sums16, int16_t* sums32) {
   const __m128 sign = _mm_set1_ps(-0.0f);
   __m128 most = _mm_setzero_ps();
