@@ -14,6 +14,11 @@
 //       bench/kernels.cpp build/wasm/libringlm_core.a -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB \
 //       -sENVIRONMENT=node -o build/wasm/ringlm-kernels.cjs
 //   node --no-experimental-fetch --no-liftoff build/wasm/ringlm-kernels.cjs Q8_0 2048 768 1
+//
+//   ringlm-kernels peak      the instruction-mix ceilings of the prefill tiles' inner loops (the
+//                            roofline in docs/BENCHMARKS.md): int16 multiply-adds (i32x4.dot_i16x8_s +
+//                            i32x4.add, 8 multiply-adds a pair) and float ones (f32x4.mul + f32x4.add,
+//                            4 a pair), eight independent chains from registers, no loads
 // (--no-liftoff: time V8's optimized code from the start. On a shared machine compare variants by
 // their best figures, alternating runs.)
 #include <algorithm>
@@ -26,9 +31,68 @@
 
 #include "kernels/matmul.h"
 
+#if defined(__SSE4_1__)
+#include <smmintrin.h>
+#endif
+
 using namespace ringlm;
 
+#if defined(__SSE4_1__)
+// Best GMAC/s of `reps` timed runs of `body(iterations)`, which does `macs_per_iteration` each.
+template <typename Body>
+double best_gmacs(Body body, double macs_per_iteration, int reps) {
+  const int64_t iterations = 20'000'000;
+  double best = 0;
+  for (int r = 0; r < reps; r++) {
+    const auto t0 = std::chrono::steady_clock::now();
+    body(iterations);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, double(iterations) * macs_per_iteration / s / 1e9);
+  }
+  return best;
+}
+
+int peak(int reps) {
+  volatile int sink = 0;
+  // As a 4-row x 2-token tile without its loads: 4 weight and 2 activation vectors in registers, 8
+  // products into 8 sums; the activations change every step so nothing is hoisted.
+  const double i16 = best_gmacs([&](int64_t n) {
+    __m128i w[4], x[2] = {_mm_set1_epi16(5), _mm_set1_epi16(7)}, acc[8];
+    for (int r = 0; r < 4; r++) w[r] = _mm_set1_epi16(int16_t(sink + r));
+    for (__m128i& a : acc) a = _mm_setzero_si128();
+    for (int64_t i = 0; i < n; i++) {
+      for (int r = 0; r < 4; r++) {
+        for (int t = 0; t < 2; t++) acc[2 * r + t] = _mm_add_epi32(acc[2 * r + t], _mm_madd_epi16(w[r], x[t]));
+      }
+      x[0] = _mm_add_epi16(x[0], w[0]), x[1] = _mm_add_epi16(x[1], w[1]);
+    }
+    int s = 0;
+    for (const __m128i& a : acc) s += _mm_cvtsi128_si32(a);
+    sink = s;
+  }, 8 * 8, reps);
+  const double f32 = best_gmacs([&](int64_t n) {
+    __m128 w[4], x[2] = {_mm_set1_ps(0.5f), _mm_set1_ps(0.25f)}, acc[8];
+    for (int r = 0; r < 4; r++) w[r] = _mm_set1_ps(float(sink + r) * 1e-9f);
+    for (__m128& a : acc) a = _mm_setzero_ps();
+    for (int64_t i = 0; i < n; i++) {
+      for (int r = 0; r < 4; r++) {
+        for (int t = 0; t < 2; t++) acc[2 * r + t] = _mm_add_ps(acc[2 * r + t], _mm_mul_ps(w[r], x[t]));
+      }
+      x[0] = _mm_add_ps(x[0], w[0]), x[1] = _mm_add_ps(x[1], w[1]);
+    }
+    float s = 0;
+    for (const __m128& a : acc) s += _mm_cvtss_f32(a);
+    sink = int(s);
+  }, 8 * 4, reps);
+  std::printf("peak: int16 dot+add %.2f GMAC/s, f32 mul+add %.2f GMAC/s (best of %d)\n", i16, f32, reps);
+  return 0;
+}
+#endif
+
 int main(int argc, char** argv) {
+#if defined(__SSE4_1__)
+  if (argc >= 2 && std::string(argv[1]) == "peak") return peak(argc > 2 ? std::atoi(argv[2]) : 5);
+#endif
   if (argc < 5) {
     std::fprintf(stderr, "usage: ringlm-kernels F32|F16|BF16|Q8_0|Q4_0|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K ROWS COLS TOKENS [MB [REPS]]\n");
     return 1;

@@ -10,7 +10,8 @@ import { getLlama } from 'node-llama-cpp';
 import { benchTokens } from './tokens.mjs';
 
 let llamaPromise = null;
-function llamaCpp() {
+/** node-llama-cpp's library on one thread, loaded once (disposeLlamaCpp frees it). */
+export function llamaCpp() {
   llamaPromise ??= getLlama({ gpu: false, build: 'never', logLevel: 'error', progressLogs: false, maxThreads: 1 });
   return llamaPromise;
 }

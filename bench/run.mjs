@@ -41,6 +41,7 @@ import { benchKvExperiment, kvExperimentMarkdown, kvExperimentSvg, publishBlock 
 import * as grammarSpeed from './grammar.mjs';
 import { benchRelaxed, relaxedMarkdown } from './relaxed.mjs';
 import { THREADS_MODELS, benchThreads, threadsText } from './threads.mjs';
+import { benchTtft, ttftMarkdown, ttftText } from './ttft.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NATIVE_CLI = join(resolve(ROOT, process.env.RINGLM_NATIVE_BUILD ?? 'build/native'), 'ringlm-cli');
@@ -279,6 +280,7 @@ function textTable(report) {
         `prefill ${fmt(r.prefill[0])} → ${fmt(r.prefill[1])} (${fmt(r.prefillRatio, 2)}×)`);
     }
   }
+  if (Object.keys(report.ttft).length) out.push('', 'time to first token (512-token prompt, median):', ...ttftText(report.ttft));
   out.push('', 'targets:');
   for (const t of report.targets) {
     out.push(`  ${t.met == null ? '?' : t.met ? 'met' : 'NOT met'}  ${t.text}: ${fmt(t.value, 2)} (goal ≥ ${t.goal})`);
@@ -323,6 +325,7 @@ function markdown(report) {
       ...threads.map((r) => `| ${r.impl} | ${fmt(r.decode[0])} | ${fmt(r.decode[1])} | ${fmt(r.decodeRatio, 2)}× | ` +
         `${fmt(r.prefill[0])} | ${fmt(r.prefill[1])} | ${fmt(r.prefillRatio, 2)}× |`));
   }
+  if (Object.keys(report.ttft).length) lines.push('', ttftMarkdown(report.ttft));
   lines.push('', 'Targets: ' + report.targets.map((t) => `${t.text} ${fmt(t.value, 2)} (≥ ${t.goal}: ${t.met ? 'met' : 'not met'})`).join('; ') + '.');
   lines.push('', '![decode and prefill speed](docs/bench.svg)');
   return lines.join('\n');
@@ -411,6 +414,8 @@ async function main() {
   const threadModels = THREADS_MODELS.filter((m) => opts.models.includes(m));
   report.busyNeighbour = threadModels.length ? await benchThreads({ reps: opts.reps, models: threadModels, log }) : null;
   if (report.busyNeighbour) console.log(threadsText(report.busyNeighbour) + '\n');
+  // Time to first token of a 512-token prompt (bench/ttft.mjs), on the 125M Q4_K_M and Q8_0 files when the run has them.
+  report.ttft = await benchTtft({ models: opts.models, reps: opts.reps, nativeCli: NATIVE_CLI, llamacpp: opts.llamacpp, log });
   // The ceiling: the layout with the best median (a median, like the decode figures it is held against).
   const ceiling = (k) => Math.max(...STREAM_PARTS.map((p) => median(streams[k][p])));
   report.ceiling = { wasm: ceiling('wasm'), native: ceiling('native'), passes: streams };

@@ -359,7 +359,7 @@ TEST(Kernels, MatmulMatchesReferenceForEveryTypeAndBatch) {
         MatmulScratch s;
         s.reserve(max_tokens, cols);
         ASSERT_EQ(s.bytes(), MatmulScratch::bytes_for(max_tokens, cols));
-        for (int tokens : {1, 2, 3, 4, 5, 9}) {
+        for (int tokens : {1, 2, 3, 4, 5, 7, 9}) {
           const int64_t x_stride = cols + 3, y_stride = rows + 2;
           std::vector<float> y(size_t(tokens * y_stride), -1.0f), yr(y.size(), -1.0f);
           matmul(w, x.data(), x_stride, tokens, y.data(), y_stride, s);
@@ -479,8 +479,23 @@ TEST(Kernels, QuantizeRowQ8_KFollowsGgml) {
 }
 
 TEST(Kernels, KActivationsAreQuantizeRowQ8_K) {
-  const int cols = 512, tokens = 3;
-  const auto x = randn(size_t(tokens * cols), 43, 3.0f);
+  const int cols = 2048, tokens = 3;
+  auto x = randn(size_t(tokens * cols), 43, 3.0f);
+  // Blocks the SIMD quantizer must treat as quantize_row_q8_K does (token 0, blocks 1 ..):
+  float* b1 = &x[256];
+  std::fill(b1, b1 + 256, 0.0f);  // all zero: d = 0
+  float* b2 = &x[512];
+  b2[9] = -8.0f, b2[200] = 8.0f;  // two values of largest magnitude: the first (negative) one wins
+  float* b3 = &x[768];
+  b3[3] = -127.0f;  // d = 1: halves on the grid tie, and round to even
+  for (int j = 10; j < 40; j++) b3[j] = float(j) + 0.5f;
+  float* b4 = &x[1024];
+  b4[17] = std::nanf(""), b4[18] = 40.0f;  // NaN never wins the largest magnitude; its q is clamped to 127
+  float* b5 = &x[1280];
+  b5[5] = -INFINITY, b5[6] = INFINITY;  // d = inf and the q of infinities clamped, as in the scalar code
+  float* b6 = &x[1536];
+  std::fill(b6, b6 + 256, std::nanf(""));  // only NaN: a zero block, as the scalar loop finds no magnitude
+  const auto same_float = [](float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; };
   KActivations k;
   k.reserve(tokens, cols);
   EXPECT_EQ(k.bytes(), KActivations::bytes_for(tokens, cols));
@@ -489,7 +504,7 @@ TEST(Kernels, KActivationsAreQuantizeRowQ8_K) {
     std::vector<BlockQ8_K> blocks(cols / 256);
     quantize_row_q8_K(x.data() + t * cols, blocks.data(), cols);
     for (int b = 0; b < cols / 256; b++) {
-      EXPECT_EQ(k.scales(t)[b], blocks[size_t(b)].d);
+      EXPECT_TRUE(same_float(k.scales(t)[b], blocks[size_t(b)].d)) << "token " << t << " block " << b;
       for (int s = 0; s < 8; s++) EXPECT_EQ(k.sums32(t)[b * 8 + s], blocks[size_t(b)].bsums[2 * s] + blocks[size_t(b)].bsums[2 * s + 1]);
       for (int g = 0; g < 16; g++) EXPECT_EQ(k.sums16(t)[b * 16 + g], blocks[size_t(b)].bsums[g]) << "group " << g;
       for (int j = 0; j < 256; j++) EXPECT_EQ(k.values(t)[b * 256 + j], blocks[size_t(b)].qs[j]) << "token " << t << " value " << j;
@@ -524,5 +539,64 @@ TEST(Kernels, NewTypeEncodersRoundTripThroughDequantize) {
     dequantize_row(type, bytes.data(), back.data(), n);
     const float bound = type == TensorType::BF16 ? 0.02f : type == TensorType::Q4_K ? 0.45f : 0.25f;
     for (int i = 0; i < n; i++) ASSERT_NEAR(back[size_t(i)], spec.values[size_t(i)], bound) << tensor_type_name(uint32_t(type)) << " " << i;
+  }
+}
+
+// The widened prefill tiles hold weights as int16 (the K-quants' already times their sub-block
+// scales) and sum them in int32 lanes: blocks at the extremes of every field, against activations
+// that all quantize to +-127, must still give the references' exact integers, in a batch and alone.
+TEST(Kernels, WidenedTilesStayExactAtTheExtremes) {
+  for (TensorType type : {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q4_K,
+                          TensorType::Q5_K, TensorType::Q6_K}) {
+    const TensorTypeTraits tt = tensor_type_traits(uint32_t(type));
+    const int cols = int(tt.block_size) * (tt.block_size == 256 ? 3 : 9), rows = 6;
+    for (const bool high : {true, false}) {  // every quantized value at its largest, or at its smallest
+      std::vector<uint8_t> bytes(size_t(rows) * size_t(cols / tt.block_size * tt.block_bytes), high ? 0xff : 0x00);
+      const auto put = [&](size_t at, float v) {
+        const uint16_t h = fp32_to_fp16(v);
+        std::memcpy(&bytes[at], &h, 2);
+      };
+      for (size_t at = 0; at < bytes.size(); at += size_t(tt.block_bytes)) {
+        switch (type) {
+          case TensorType::Q8_0: std::memset(&bytes[at + 2], high ? 0x7f : 0x81, 32), put(at, 0.01f); break;  // +-127
+          case TensorType::Q5_1: put(at, 0.01f), put(at + 2, -0.1f); break;
+          case TensorType::Q4_K:
+          case TensorType::Q5_K:  // every scale and min 63
+            std::memset(&bytes[at + 4], 0xff, 12), put(at, 0.001f), put(at + 2, 0.002f);
+            break;
+          case TensorType::Q6_K:  // every scale -128: weights 31 * -128 (high) or -32 * -128
+            std::memset(&bytes[at + 192], 0x80, 16), put(at + 208, 0.0005f);
+            break;
+          default: put(at, 0.01f); break;
+        }
+      }
+      Weight w;
+      w.type = type;
+      w.data = bytes.data();
+      w.cols = cols;
+      w.rows = rows;
+      w.row_bytes = bytes.size() / size_t(rows);
+      const int max_tokens = 7;
+      std::vector<float> x(size_t(max_tokens * cols));
+      for (int t = 0; t < max_tokens; t++) {
+        for (int i = 0; i < cols; i++) x[size_t(t * cols + i)] = t % 2 ? -3.0f : 3.0f;  // every q at +-127
+      }
+      MatmulScratch s;
+      s.reserve(max_tokens, cols);
+      std::vector<float> y(size_t(max_tokens * rows)), yr(y.size()), one(static_cast<size_t>(rows));
+      matmul(w, x.data(), cols, max_tokens, y.data(), rows, s);
+      matmul_reference(w, x.data(), cols, max_tokens, yr.data(), rows);
+      const bool exact = kQuantizedExact || !(type == TensorType::Q8_0 || type == TensorType::Q4_0);
+      for (size_t i = 0; i < y.size(); i++) {
+        const std::string where = tensor_type_name(uint32_t(type)) + (high ? " high" : " low") + " at " + std::to_string(i);
+        ASSERT_TRUE(std::isfinite(yr[i]) && yr[i] != 0.0f) << where;
+        if (exact) ASSERT_EQ(y[i], yr[i]) << where;
+        else ASSERT_NEAR(y[i], yr[i], 1e-4f * std::fabs(yr[i])) << where;
+      }
+      for (int t = 0; t < max_tokens; t++) {
+        matmul(w, x.data() + t * cols, cols, 1, one.data(), rows, s);
+        for (int r = 0; r < rows; r++) ASSERT_EQ(one[size_t(r)], y[size_t(t * rows + r)]) << tensor_type_name(uint32_t(type)) << " token " << t;
+      }
+    }
   }
 }

@@ -105,11 +105,11 @@ constexpr WeightKernels kWeightKernels[] = {
   {TensorType::BF16, rounded<round_to_bf16>,  &kBF16Decode, &kBF16Prefill, float_reference<round_to_bf16, dequantize_bf16>,     dequantize_bf16},
   {TensorType::Q8_0, q8_0_blocks,             &kQ8_0Decode, &kQ8_0Prefill, quantized_reference<quantize_row_q8_0, ref::dot_q8_0>, dequantize_q8_0},
   {TensorType::Q4_0, q8_0_blocks,             &kQ4_0Decode, &kQ4_0Prefill, quantized_reference<quantize_row_q8_0, ref::dot_q4_0>, dequantize_q4_0},
-  {TensorType::Q5_0, q8_0_blocks,             &kQ5_0Tile,   &kQ5_0Tile,    quantized_reference<quantize_row_q8_0, ref::dot_q5_0>, dequantize_q5_0},
-  {TensorType::Q5_1, q8_0_blocks,             &kQ5_1Tile,   &kQ5_1Tile,    quantized_reference<quantize_row_q8_1, ref::dot_q5_1>, dequantize_q5_1},
-  {TensorType::Q4_K, q8_K_blocks,             kQ4_KDecodeKernel, &kQ4_KTile,    quantized_reference<quantize_row_q8_K, ref::dot_q4_K>, dequantize_q4_K},
-  {TensorType::Q5_K, q8_K_blocks,             kQ5_KDecodeKernel, &kQ5_KTile,    quantized_reference<quantize_row_q8_K, ref::dot_q5_K>, dequantize_q5_K},
-  {TensorType::Q6_K, q8_K_blocks,             kQ6_KDecodeKernel, &kQ6_KTile,    quantized_reference<quantize_row_q8_K, ref::dot_q6_K>, dequantize_q6_K},
+  {TensorType::Q5_0, q8_0_blocks,             &kQ5_0Tile,   &kQ5_0Prefill, quantized_reference<quantize_row_q8_0, ref::dot_q5_0>, dequantize_q5_0},
+  {TensorType::Q5_1, q8_0_blocks,             &kQ5_1Tile,   &kQ5_1Prefill, quantized_reference<quantize_row_q8_1, ref::dot_q5_1>, dequantize_q5_1},
+  {TensorType::Q4_K, q8_K_blocks,             kQ4_KDecodeKernel, &kQ4_KPrefill, quantized_reference<quantize_row_q8_K, ref::dot_q4_K>, dequantize_q4_K},
+  {TensorType::Q5_K, q8_K_blocks,             kQ5_KDecodeKernel, &kQ5_KPrefill, quantized_reference<quantize_row_q8_K, ref::dot_q5_K>, dequantize_q5_K},
+  {TensorType::Q6_K, q8_K_blocks,             kQ6_KDecodeKernel, &kQ6_KPrefill, quantized_reference<quantize_row_q8_K, ref::dot_q6_K>, dequantize_q6_K},
 };
 
 // Bytes of the largest group of rows any tile kernel widens, for rows of `cols` values.

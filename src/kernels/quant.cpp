@@ -381,8 +381,10 @@ void tile(const uint8_t* const* rows, const Activations& a, int t0, float* out) 
 // Prefill: kWideRows weight rows are widened to int16 once, then every pair of tokens reads them
 // as they are. The integer sums and the float steps are those of tile<>, so a token's results are
 // the same bits as in decode (Q4_0 rows are stored as weight, not weight + 8, and skip the sums8
-// correction: the same integer). The widened group: kWideRows rows of int16 values, then their
-// scales as floats, [block][row]; widened[0] points at it.
+// correction: the same integer). The widened group: int16 values [block][quarter][row][8] (each
+// quarter block's 8 values of the kWideRows rows side by side, so that one pointer reaches every
+// row: wasm loads take a single address), then the scales as floats, [block][row]; widened[0]
+// points at it.
 constexpr int kWideRows = 4, kWideTokens = 2;
 
 uint64_t widened_bytes(int64_t cols) {
@@ -398,11 +400,11 @@ void widen(const uint8_t* const* rows, int64_t cols, uint8_t* scratch, const uin
     widened[r] = scratch;  // one block for all the rows: see wide_tile
     for (int64_t b = 0; b < nb; b++) {
       const uint8_t* block = rows[r] + size_t(b) * kBlockBytes<Q4>;
-      int16_t* out = values + (r * nb + b) * kBlock;
+      int16_t* out = values + b * kBlock * kWideRows + 8 * r;
       for (int q = 0; q < 4; q++) {
         __m128i w = weight_quarter<Q4>(block, q);
         if constexpr (Q4) w = _mm_sub_epi16(w, _mm_set1_epi16(8));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8 * q), w);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8 * kWideRows * q), w);
       }
       uint16_t d;
       std::memcpy(&d, block, 2);
@@ -411,7 +413,9 @@ void widen(const uint8_t* const* rows, int64_t cols, uint8_t* scratch, const uin
   }
 }
 
-// out[r * 2 + t] for the kWideRows widened rows and tokens t0, t0 + 1.
+// out[r * 2 + t] for the kWideRows widened rows and tokens t0, t0 + 1. Min: Q5_1, whose widened
+// group holds its m as floats, [block][row], after the scales; each block adds m_w * s_x (Q8_1's s).
+template <bool Min = false>
 void wide_tile(const uint8_t* const* widened, const Activations& a, int t0, float* out) {
   const QuantizedActivations& x = *a.q8;
   const int64_t nb = a.cols / kBlock;
@@ -419,17 +423,16 @@ void wide_tile(const uint8_t* const* widened, const Activations& a, int t0, floa
   const float* scales = reinterpret_cast<const float*>(values + kWideRows * a.cols);
   const int16_t* xs[kWideTokens] = {x.values(a.token(t0, 0)), x.values(a.token(t0, 1))};
   __m128 acc0 = _mm_setzero_ps(), acc1 = _mm_setzero_ps();  // lanes r0t0 r0t1 r1t0 r1t1 | r2t0 r2t1 r3t0 r3t1
-  const int64_t row = nb * kBlock;
   RINGLM_ONE_BLOCK_AT_A_TIME
   for (int64_t b = 0; b < nb; b++) {
-    const int16_t* w = values + b * kBlock;
+    const int16_t* w = values + b * kBlock * kWideRows;
     const int16_t* x0 = xs[0] + b * kBlock;
     const int16_t* x1 = xs[1] + b * kBlock;
     __m128i dot[8];
     {
       const __m128i a = load16(x0), c = load16(x1);
       for (int r = 0; r < 4; r++) {
-        const __m128i wr = load16(w + r * row);
+        const __m128i wr = load16(w + 8 * r);
         dot[2 * r] = _mm_madd_epi16(wr, a);
         dot[2 * r + 1] = _mm_madd_epi16(wr, c);
       }
@@ -439,7 +442,7 @@ void wide_tile(const uint8_t* const* widened, const Activations& a, int t0, floa
     for (int q = 8; q < 32; q += 8) {
       const __m128i a = load16(x0 + q), c = load16(x1 + q);
       for (int r = 0; r < 4; r++) {
-        const __m128i wr = load16(w + r * row + q);
+        const __m128i wr = load16(w + kWideRows * q + 8 * r);
         dot[2 * r] = _mm_add_epi32(dot[2 * r], _mm_madd_epi16(wr, a));
         dot[2 * r + 1] = _mm_add_epi32(dot[2 * r + 1], _mm_madd_epi16(wr, c));
       }
@@ -448,8 +451,16 @@ void wide_tile(const uint8_t* const* widened, const Activations& a, int t0, floa
     const __m128 dx = _mm_castsi128_ps(token_lanes<2>(x.scales(b) + t0));
     const __m128 scale0 = _mm_mul_ps(_mm_shuffle_ps(dw, dw, _MM_SHUFFLE(1, 1, 0, 0)), dx);
     const __m128 scale1 = _mm_mul_ps(_mm_shuffle_ps(dw, dw, _MM_SHUFFLE(3, 3, 2, 2)), dx);
-    acc0 = _mm_add_ps(acc0, _mm_mul_ps(_mm_cvtepi32_ps(sum4(dot[0], dot[1], dot[2], dot[3])), scale0));
-    acc1 = _mm_add_ps(acc1, _mm_mul_ps(_mm_cvtepi32_ps(sum4(dot[4], dot[5], dot[6], dot[7])), scale1));
+    __m128 term0 = _mm_mul_ps(_mm_cvtepi32_ps(sum4(dot[0], dot[1], dot[2], dot[3])), scale0);
+    __m128 term1 = _mm_mul_ps(_mm_cvtepi32_ps(sum4(dot[4], dot[5], dot[6], dot[7])), scale1);
+    if constexpr (Min) {  // as q5_tile<true>: (s * d_w * d_x + m_w * s_x), then into the sum
+      const __m128 mw = _mm_loadu_ps(scales + (nb + b) * kWideRows);
+      const __m128 sx = _mm_castsi128_ps(token_lanes<2>(x.q8_1_s(b) + t0));
+      term0 = _mm_add_ps(term0, _mm_mul_ps(_mm_shuffle_ps(mw, mw, _MM_SHUFFLE(1, 1, 0, 0)), sx));
+      term1 = _mm_add_ps(term1, _mm_mul_ps(_mm_shuffle_ps(mw, mw, _MM_SHUFFLE(3, 3, 2, 2)), sx));
+    }
+    acc0 = _mm_add_ps(acc0, term0);
+    acc1 = _mm_add_ps(acc1, term1);
   }
   _mm_storeu_ps(out, acc0);
   _mm_storeu_ps(out + 4, acc1);
@@ -551,15 +562,16 @@ void tile(const uint8_t* const* rows, const Activations& a, int t0, float* out) 
 const TileKernel kQ8_0Decode = tile_kernel<4, 1, tile<4, 1, false>>();
 const TileKernel kQ4_0Decode = tile_kernel<4, 1, tile<4, 1, true>>();
 #if RINGLM_QUANT_SSE41
-const TileKernel kQ8_0Prefill = tile_kernel<kWideRows, kWideTokens, wide_tile, widen<false>>(widened_bytes);
-const TileKernel kQ4_0Prefill = tile_kernel<kWideRows, kWideTokens, wide_tile, widen<true>>(widened_bytes);
+const TileKernel kQ8_0Prefill = tile_kernel<kWideRows, kWideTokens, wide_tile<>, widen<false>>(widened_bytes);
+const TileKernel kQ4_0Prefill = tile_kernel<kWideRows, kWideTokens, wide_tile<>, widen<true>>(widened_bytes);
 #else
 const TileKernel kQ8_0Prefill = tile_kernel<kPrefillRows, kPrefillTokens, tile<kPrefillRows, kPrefillTokens, false>>();
 const TileKernel kQ4_0Prefill = tile_kernel<kPrefillRows, kPrefillTokens, tile<kPrefillRows, kPrefillTokens, true>>();
 #endif
 
 // ---------------------------------------------------------------------------------------------
-// Q5_0 and Q5_1: tiles of 4 rows x 1 token (see tile.h)
+// Q5_0 and Q5_1: decode in tiles of 4 rows x 1 token; prefill widens each group of rows once per
+// batch and runs it through Q8_0's wide_tile (SSE4.1 and wasm; other builds decode every token)
 //
 // The nibbles unpack as Q4_0's do; the fifth bits come from the 32-bit word qh, broadcast to every
 // lane and tested against one bit per lane. Q5_0 keeps its values as stored (w + 16) and subtracts
@@ -623,6 +635,54 @@ void q5_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
   _mm_storeu_ps(out, acc);
 }
 
+// Prefill: as Q8_0's (widen, wide_tile), each group of kWideRows rows widened once per batch to
+// int16 in the activations' layout, the fifth bits set as q5_tile sets them: Q5_0 as q - 16 (the
+// same integer as q5_tile's sum minus 16 * sum(q)), Q5_1 as q, its m kept beside d. The float steps
+// per block are q5_tile's, so a token's results are the same bits as in decode. The widened group:
+// values as widen's, then d as floats [block][row], then (Q5_1) m likewise.
+template <bool One>
+uint64_t q5_widened_bytes(int64_t cols) {
+  return widened_bytes(cols) + (One ? uint64_t(kWideRows) * uint64_t(cols / kBlock) * sizeof(float) : 0);
+}
+
+template <bool One>
+void q5_widen(const uint8_t* const* rows, int64_t cols, uint8_t* scratch, const uint8_t** widened) {
+  const int64_t nb = cols / kBlock;
+  int16_t* values = reinterpret_cast<int16_t*>(scratch);
+  float* scales = reinterpret_cast<float*>(values + kWideRows * cols);
+  float* mins = scales + kWideRows * nb;
+  const __m128i low4 = _mm_set1_epi16(0x0f), sixteen = _mm_set1_epi16(16);
+  const __m128i even = _mm_setr_epi16(1 << 0, 1 << 2, 1 << 4, 1 << 6, 1 << 8, 1 << 10, 1 << 12, 1 << 14);
+  const __m128i odd = _mm_slli_epi16(even, 1);
+  const auto bit4 = [&](__m128i h, __m128i m) { return _mm_and_si128(_mm_cmpeq_epi16(_mm_and_si128(h, m), m), sixteen); };
+  for (int r = 0; r < kWideRows; r++) {
+    widened[r] = scratch;  // one group for all the rows: see wide_tile
+    for (int64_t b = 0; b < nb; b++) {
+      const uint8_t* block = rows[r] + size_t(b) * kQ5Bytes<One>;
+      uint32_t qh;
+      std::memcpy(&qh, block + kQ5QhAt<One>, 4);
+      const __m128i h_lo = _mm_set1_epi16(int16_t(qh & 0xffff)), h_hi = _mm_set1_epi16(int16_t(qh >> 16));
+      const __m128i v = load16(block + kQ5QhAt<One> + 4);  // lane i: values 2i, 2i+16, 2i+1, 2i+17
+      const __m128i quarter[4] = {_mm_or_si128(_mm_and_si128(v, low4), bit4(h_lo, even)),
+                                  _mm_or_si128(_mm_and_si128(_mm_srli_epi16(v, 4), low4), bit4(h_hi, even)),
+                                  _mm_or_si128(_mm_and_si128(_mm_srli_epi16(v, 8), low4), bit4(h_lo, odd)),
+                                  _mm_or_si128(_mm_srli_epi16(v, 12), bit4(h_hi, odd))};
+      int16_t* out = values + b * kBlock * kWideRows + 8 * r;
+      for (int q = 0; q < 4; q++) {
+        const __m128i w = One ? quarter[q] : _mm_sub_epi16(quarter[q], sixteen);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8 * kWideRows * q), w);
+      }
+      uint16_t d, m;
+      std::memcpy(&d, block, 2);
+      scales[b * kWideRows + r] = fp16_to_fp32(d);
+      if constexpr (One) {
+        std::memcpy(&m, block + 2, 2);
+        mins[b * kWideRows + r] = fp16_to_fp32(m);
+      }
+    }
+  }
+}
+
 #else  // AVX2 and plain builds: scalar, on whichever activation layout the build uses
 
 template <bool One>
@@ -664,5 +724,11 @@ void q5_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
 
 const TileKernel kQ5_0Tile = tile_kernel<4, 1, q5_tile<false>>();
 const TileKernel kQ5_1Tile = tile_kernel<4, 1, q5_tile<true>>();
+#if RINGLM_QUANT_SSE41
+const TileKernel kQ5_0Prefill = tile_kernel<kWideRows, kWideTokens, wide_tile<>, q5_widen<false>>(q5_widened_bytes<false>);
+const TileKernel kQ5_1Prefill = tile_kernel<kWideRows, kWideTokens, wide_tile<true>, q5_widen<true>>(q5_widened_bytes<true>);
+#else
+const TileKernel kQ5_0Prefill = kQ5_0Tile, kQ5_1Prefill = kQ5_1Tile;
+#endif
 
 }  // namespace ringlm

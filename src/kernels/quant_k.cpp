@@ -3,9 +3,10 @@
 // SSE4.1 kernels serve the wasm build and every native build (AVX2 ones too): natively Q4_K, Q5_K and
 // Q6_K multiply weight bytes by int8 activations with SSSE3's maddubs; in wasm, which lacks it, Q5_K
 // does so with extending multiplies (dot_pairs), and Q4_K and Q6_K take their weights as int16 pairs
-// against int16 activations (i32x4.dot_i16x8, one instruction in V8; see k4_tile_lanes). Every
-// kernel's integer sums are exact and its float steps those of the scalar references, so all builds
-// compute the same bits.
+// against int16 activations (i32x4.dot_i16x8, one instruction in V8; see k4_tile_lanes). Prefill
+// widens each group of rows once per batch into int16 weights times their scales, then multiplies
+// them by several tokens (k_wide_tile). Every kernel's integer sums are exact and its float steps
+// those of the scalar references, so all builds and batch sizes compute the same bits.
 #include <cmath>
 #include <cstring>
 
@@ -142,19 +143,89 @@ void KActivations::reserve(int max_tokens, int64_t max_cols) {
   scales_.assign(tokens * cols / size_t(kQK), 0.0f);
 }
 
+namespace {
+
+// One block of 256 values quantized as quantize_row_q8_K does, into the forms KActivations keeps:
+// q in order (values), q in pair order (pairs), d, the sums of each 16 and of each 32 q.
+#if defined(__SSE4_1__)
+// Four values at a time (prefill quantizes every token of a batch for every matrix: the scalar loop
+// cost about 40 instructions a value). The largest magnitude and the first value that has it, as
+// the scalar loop finds them (NaN never wins: a comparison with it is false); then q =
+// round-half-even(iscale * v), clamped as std::fmin / std::fmax clamp (min_ps(q, 127) is 127 when
+// q is NaN, as fmin is), and made an integer by adding 1.5 * 2^23: exact for integral values of at
+// most 2^22 (wasm's float-to-int conversion goes through scalar code in Emscripten).
+void quantize_k_block(const float* v, int8_t* values, int16_t* pairs, float* d, int16_t* sums16, int16_t* sums32) {
+  const __m128 sign = _mm_set1_ps(-0.0f);
+  __m128 most = _mm_setzero_ps();
+  for (int j = 0; j < kQK; j += 4) most = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(v + j)), most);
+  most = _mm_max_ps(most, _mm_shuffle_ps(most, most, _MM_SHUFFLE(1, 0, 3, 2)));
+  most = _mm_max_ps(most, _mm_shuffle_ps(most, most, _MM_SHUFFLE(2, 3, 0, 1)));
+  const float amax = _mm_cvtss_f32(most);
+  if (!(amax > 0.0f)) {  // all zero (or NaN, which the scalar loop skips too)
+    std::memset(values, 0, kQK), std::memset(pairs, 0, kQK * sizeof(int16_t)), std::memset(sums16, 0, 16 * sizeof(int16_t));
+    std::memset(sums32, 0, 8 * sizeof(int16_t));
+    *d = 0.0f;
+    return;
+  }
+  float max = 0.0f;
+  for (int j = 0; j < kQK; j += 4) {
+    const int hit = _mm_movemask_ps(_mm_cmpeq_ps(_mm_andnot_ps(sign, _mm_loadu_ps(v + j)), most));
+    if (hit) {
+      max = v[j + __builtin_ctz(unsigned(hit))];
+      break;
+    }
+  }
+  const float iscale = -127.0f / max;
+  const __m128 scale = _mm_set1_ps(iscale), hi = _mm_set1_ps(127.0f), lo = _mm_set1_ps(-127.0f), magic = _mm_set1_ps(12582912.0f);
+  const auto quantize4 = [&](__m128 x) {
+    const __m128 q = _mm_max_ps(_mm_min_ps(_mm_round_ps(_mm_mul_ps(scale, x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), hi), lo);
+    return _mm_sub_epi32(_mm_castps_si128(_mm_add_ps(q, magic)), _mm_castps_si128(magic));
+  };
+  const __m128i ones = _mm_set1_epi16(1);
+  __m128i group[4];
+  for (int g = 0; g < 16; g++) {  // values 16g .. 16g + 15
+    const float* p = v + 16 * g;
+    const __m128 f0 = _mm_loadu_ps(p), f1 = _mm_loadu_ps(p + 4), f2 = _mm_loadu_ps(p + 8), f3 = _mm_loadu_ps(p + 12);
+    const __m128i even = _mm_packs_epi32(quantize4(_mm_shuffle_ps(f0, f1, _MM_SHUFFLE(2, 0, 2, 0))),
+                                         quantize4(_mm_shuffle_ps(f2, f3, _MM_SHUFFLE(2, 0, 2, 0))));
+    const __m128i odd = _mm_packs_epi32(quantize4(_mm_shuffle_ps(f0, f1, _MM_SHUFFLE(3, 1, 3, 1))),
+                                        quantize4(_mm_shuffle_ps(f2, f3, _MM_SHUFFLE(3, 1, 3, 1))));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(pairs + 16 * g), even);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(pairs + 16 * g + 8), odd);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(values + 16 * g),
+                     _mm_packs_epi16(_mm_unpacklo_epi16(even, odd), _mm_unpackhi_epi16(even, odd)));
+    group[g % 4] = _mm_madd_epi16(_mm_add_epi16(even, odd), ones);
+    if (g % 4 == 3) {  // the sums of groups g - 3 .. g, as int16
+      const __m128i s = sse::sum4(group[0], group[1], group[2], group[3]);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(sums16 + g - 3), _mm_packs_epi32(s, s));
+      const __m128i s32 = _mm_add_epi32(s, _mm_srli_epi64(s, 32));  // lanes 0, 2: the two sums of 32
+      sums32[(g - 3) / 2] = int16_t(_mm_cvtsi128_si32(s32)), sums32[(g - 3) / 2 + 1] = int16_t(_mm_extract_epi32(s32, 2));
+    }
+  }
+  *d = 1.0f / iscale;
+}
+#else
+void quantize_k_block(const float* v, int8_t* values, int16_t* pairs, float* d, int16_t* sums16, int16_t* sums32) {
+  BlockQ8_K block;
+  quantize_row_q8_K(v, &block, kQK);
+  std::memcpy(values, block.qs, kQK);
+  for (int j = 0; j < kQK; j++) pairs[j / 16 * 16 + (j % 2) * 8 + (j % 16) / 2] = block.qs[j];
+  *d = block.d;
+  std::memcpy(sums16, block.bsums, sizeof(block.bsums));
+  for (int s = 0; s < 8; s++) sums32[s] = int16_t(block.bsums[2 * s] + block.bsums[2 * s + 1]);
+}
+#endif
+
+}  // namespace
+
 void KActivations::quantize(const float* x, int64_t stride, int n_tokens, int64_t cols) {
   n_tokens_ = n_tokens;
   cols_ = cols;
   for (int t = 0; t < n_tokens; t++) {
     for (int64_t b = 0; b < cols / kQK; b++) {
-      BlockQ8_K block;
-      quantize_row_q8_K(x + t * stride + b * kQK, &block, kQK);
-      std::memcpy(&values_[size_t(t * cols + b * kQK)], block.qs, kQK);
-      int16_t* pairs = &pairs_[size_t(t * cols + b * kQK)];
-      for (int j = 0; j < kQK; j++) pairs[j / 16 * 16 + (j % 2) * 8 + (j % 16) / 2] = block.qs[j];
-      scales_[size_t(t * (cols / kQK) + b)] = block.d;
-      std::memcpy(&sums16_[size_t(t * (cols / 16) + b * 16)], block.bsums, sizeof(block.bsums));
-      for (int s = 0; s < 8; s++) sums32_[size_t(t * (cols / 32) + b * 8 + s)] = int16_t(block.bsums[2 * s] + block.bsums[2 * s + 1]);
+      const size_t at = size_t(t * cols + b * kQK);
+      quantize_k_block(x + t * stride + b * kQK, &values_[at], &pairs_[at], &scales_[size_t(t * (cols / kQK) + b)],
+                       &sums16_[size_t(t * (cols / 16) + b * 16)], &sums32_[size_t(t * (cols / 32) + b * 8)]);
     }
   }
 }
@@ -502,6 +573,211 @@ void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
 
 }  // namespace
 
+// ---------------------------------------------------------------------------------------------
+// Prefill: each group of rows widened once per batch, then tiles of several tokens (see tile.h)
+//
+// The decode tiles above unpack every block again for each token. A batch runs all its tokens
+// through each group of kKWideRows neighbouring rows, so here the group's blocks are unpacked once
+// (widen_k4, widen_q6) into int16 weights that already carry their sub-block's (Q6_K: group's)
+// integer scale, Q6_K's offset of 32 taken off first, in the order of the activations' pairs
+// (KActivations::pairs: per 16 values, the 8 at even places, then the 8 at odd ones). A tile of
+// kKWideRows rows x kKWideTokens tokens is then one i32x4.dot_i16x8 (pmaddwd) and one add per 8
+// weights, row and token, and a few float steps per block. Exact integers throughout:
+//   |q * sc| <= 31 * 63 (Q5_K) and |(q - 32) * sc| <= 32 * 128 (Q6_K) fit int16; an int32 lane
+//   adds 64 products of such a weight by |x| <= 127 per block: < 2^26.
+// So a block's total is the integer the decode tiles and the references compute (the sum over
+// sub-blocks of scale times dot; Q6_K's -32 * sum(scale * x) folded into the weights), and the
+// float steps per block are theirs, in their order: a token's results are the same bits whatever
+// the batch, natively and in wasm.
+//
+// The widened group (KWideGroup), for nb = cols / 256 blocks:
+//   values  int16 [cols/8][row][8] the scaled weights, in pair order; each step's 8 values of the
+//                                  4 rows side by side, so that one pointer reaches all four
+//   d       float [block][row]     d
+//   dmin    float [block][row]     dmin                                (Q4_K, Q5_K)
+//   mins    int16 [block][row][8]  the sub-blocks' 6-bit mins, against  (Q4_K, Q5_K)
+//                                  KActivations::sums32
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+#if defined(__SSE4_1__)
+
+constexpr int kKWideRows = 4, kKWideTokens = 2;
+
+// Where the parts of a widened group of rows of `cols` values start, in bytes (values at 0).
+struct KWideGroup {
+  explicit KWideGroup(int64_t cols)
+      : nb(cols / kQK),
+        d(size_t(kKWideRows) * size_t(cols) * sizeof(int16_t)),
+        dmin(d + size_t(kKWideRows) * size_t(nb) * sizeof(float)),
+        mins(dmin + size_t(kKWideRows) * size_t(nb) * sizeof(float)),
+        end(mins + size_t(kKWideRows) * size_t(nb) * 8 * sizeof(int16_t)) {}
+  int64_t nb;
+  size_t d, dmin, mins, end;
+};
+
+uint64_t k_widened_bytes(int64_t cols) { return KWideGroup(cols).end; }
+
+// Stores eight even-place and eight odd-place weights (int16) times `scale` as values at .. at + 15
+// of a widened row (`row`: where its value 0 goes; see KWideGroup).
+inline void store_scaled(int16_t* row, int at, __m128i even, __m128i odd, int scale) {
+  const __m128i s = _mm_set1_epi16(int16_t(scale));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(row + at / 8 * (8 * kKWideRows)), _mm_mullo_epi16(even, s));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(row + (at / 8 + 1) * (8 * kKWideRows)), _mm_mullo_epi16(odd, s));
+}
+
+// The bytes of a block read as 16-bit lanes: lane i of 16 bytes at l0 holds those of values l0 + 2i
+// (low byte: an even place) and l0 + 2i + 1 (high byte: odd). Every shift below is a constant
+// (wasm's shifts by a variable amount cost V8 several instructions each): each step of a loop over
+// sub-blocks shifts its copy of the high bits on by a constant instead.
+
+// Q4_K / Q5_K: sub-blocks 2c and 2c + 1 hold the low and high nibbles of qs[32c + l]; Q5_K's bit 4 of
+// value l of sub-block s is bit s of qh[l].
+template <bool Five>
+void widen_k4(const uint8_t* const* rows, int64_t cols, uint8_t* scratch, const uint8_t** widened) {
+  constexpr size_t kBytes = Five ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+  const KWideGroup g(cols);
+  int16_t* values = reinterpret_cast<int16_t*>(scratch);
+  float* ds = reinterpret_cast<float*>(scratch + g.d);
+  float* dmins = reinterpret_cast<float*>(scratch + g.dmin);
+  int16_t* mins = reinterpret_cast<int16_t*>(scratch + g.mins);
+  const __m128i low4 = _mm_set1_epi16(0x0f), bit4 = _mm_set1_epi16(0x10);
+  for (int r = 0; r < kKWideRows; r++) {
+    widened[r] = scratch;  // one group for all the rows: see k_wide_tile
+    for (int64_t b = 0; b < g.nb; b++) {
+      const uint8_t* block = rows[r] + size_t(b) * kBytes;
+      const uint8_t* qs = block + (Five ? 48 : 16);
+      const size_t at = size_t(b) * kKWideRows + size_t(r);
+      uint16_t d, dmin;
+      std::memcpy(&d, block, 2), std::memcpy(&dmin, block + 2, 2);
+      ds[at] = fp16_to_fp32(d), dmins[at] = fp16_to_fp32(dmin);
+      int sc[8], m[8];
+      for (int s = 0; s < 8; s++) k4_scale_min(block + 4, s, &sc[s], &m[s]), mins[at * 8 + size_t(s)] = int16_t(m[s]);
+      int16_t* out = values + b * kQK * kKWideRows + 8 * r;
+      for (int h = 0; h < 2; h++) {  // values 16h .. 16h + 15 of each sub-block
+        __m128i qh = Five ? load16(block + 16 + 16 * h) : _mm_setzero_si128();  // shifted right by s at sub-block s
+        RINGLM_NO_UNROLL
+        for (int c = 0; c < 4; c++) {
+          const __m128i v = load16(qs + 32 * c + 16 * h);
+          __m128i even0 = _mm_and_si128(v, low4), odd0 = _mm_and_si128(_mm_srli_epi16(v, 8), low4);
+          __m128i even1 = _mm_and_si128(_mm_srli_epi16(v, 4), low4), odd1 = _mm_srli_epi16(v, 12);
+          if constexpr (Five) {
+            even0 = _mm_or_si128(even0, _mm_and_si128(_mm_slli_epi16(qh, 4), bit4));
+            odd0 = _mm_or_si128(odd0, _mm_and_si128(_mm_srli_epi16(qh, 4), bit4));
+            even1 = _mm_or_si128(even1, _mm_and_si128(_mm_slli_epi16(qh, 3), bit4));
+            odd1 = _mm_or_si128(odd1, _mm_and_si128(_mm_srli_epi16(qh, 5), bit4));
+            qh = _mm_srli_epi16(qh, 2);
+          }
+          store_scaled(out, 64 * c + 16 * h, even0, odd0, sc[2 * c]);
+          store_scaled(out, 64 * c + 32 + 16 * h, even1, odd1, sc[2 * c + 1]);
+        }
+      }
+    }
+  }
+}
+
+// Q6_K: values 32k + l of half h (l = 16g .. 16g + 15: group 8h + 2k + g) take the low (k < 2) or
+// high nibble of ql[64h + 32(k % 2) + l] and bits 2k, 2k + 1 of qh[32h + l].
+void widen_q6(const uint8_t* const* rows, int64_t cols, uint8_t* scratch, const uint8_t** widened) {
+  const KWideGroup g(cols);
+  int16_t* values = reinterpret_cast<int16_t*>(scratch);
+  float* ds = reinterpret_cast<float*>(scratch + g.d);
+  const __m128i low4 = _mm_set1_epi16(0x0f), top2 = _mm_set1_epi16(0x30), offset = _mm_set1_epi16(32);
+  for (int r = 0; r < kKWideRows; r++) {
+    widened[r] = scratch;
+    for (int64_t b = 0; b < g.nb; b++) {
+      const BlockQ6_K& block = reinterpret_cast<const BlockQ6_K*>(rows[r])[b];
+      ds[size_t(b) * kKWideRows + size_t(r)] = fp16_to_fp32(block.d);
+      int16_t* out = values + b * kQK * kKWideRows + 8 * r;
+      for (int h = 0; h < 2; h++) {
+        RINGLM_NO_UNROLL
+        for (int gi = 0; gi < 2; gi++) {
+          const __m128i v0 = load16(block.ql + 64 * h + 16 * gi), v1 = load16(block.ql + 64 * h + 32 + 16 * gi);
+          const __m128i nibbles[4] = {v0, v1, _mm_srli_epi16(v0, 4), _mm_srli_epi16(v1, 4)};  // k = 0..3, in bits 0-3 and 8-11
+          __m128i qh = load16(block.qh + 32 * h + 16 * gi);  // shifted right by 2k at k
+          for (int k = 0; k < 4; k++, qh = _mm_srli_epi16(qh, 2)) {
+            const __m128i even = _mm_or_si128(_mm_and_si128(nibbles[k], low4), _mm_and_si128(_mm_slli_epi16(qh, 4), top2));
+            const __m128i odd = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(nibbles[k], 8), low4), _mm_and_si128(_mm_srli_epi16(qh, 4), top2));
+            store_scaled(out, 128 * h + 32 * k + 16 * gi, _mm_sub_epi16(even, offset), _mm_sub_epi16(odd, offset),
+                         block.scales[8 * h + 2 * k + gi]);
+          }
+        }
+      }
+    }
+  }
+}
+
+// out[r * 2 + t] for the widened group's 4 rows and tokens t0, t0 + 1; Mins: Q4_K / Q5_K.
+template <bool Mins>
+void k_wide_tile(const uint8_t* const* widened, const Activations& a, int t0, float* out) {
+  static_assert(kKWideRows == 4 && kKWideTokens == 2, "the lanes below are 4 rows x 2 tokens");
+  const KActivations& x = *a.q8k;
+  const int64_t cols = a.cols;
+  const KWideGroup g(cols);
+  const int16_t* values = reinterpret_cast<const int16_t*>(widened[0]);
+  const float* ds = reinterpret_cast<const float*>(widened[0] + g.d);
+  const float* dmins = reinterpret_cast<const float*>(widened[0] + g.dmin);
+  const int16_t* mins = reinterpret_cast<const int16_t*>(widened[0] + g.mins);
+  const int u0 = a.token(t0, 0), u1 = a.token(t0, 1);
+  const int16_t *x0 = x.pairs(u0), *x1 = x.pairs(u1);
+  const float *dx0 = x.scales(u0), *dx1 = x.scales(u1);
+  const int16_t *sums0 = x.sums32(u0), *sums1 = x.sums32(u1);
+  __m128 acc0 = _mm_setzero_ps(), acc1 = _mm_setzero_ps();  // lanes r0t0 r0t1 r1t0 r1t1 | r2t0 r2t1 r3t0 r3t1
+  RINGLM_NO_UNROLL
+  for (int64_t b = 0; b < g.nb; b++) {
+    const int16_t* w = values + b * kQK * kKWideRows;
+    const int16_t *xa = x0 + b * kQK, *xb = x1 + b * kQK;
+    __m128i dot[8];  // [r * 2 + t]
+    {
+      const __m128i p = load16(xa), q = load16(xb);
+      for (int r = 0; r < 4; r++) {
+        const __m128i wr = load16(w + 8 * r);
+        dot[2 * r] = _mm_madd_epi16(wr, p);
+        dot[2 * r + 1] = _mm_madd_epi16(wr, q);
+      }
+    }
+    // 8 weights per step: six loads and eight multiply-adds fit V8's registers.
+    RINGLM_NO_UNROLL
+    for (int j = 8; j < kQK; j += 8) {
+      const __m128i p = load16(xa + j), q = load16(xb + j);
+      w += 8 * kKWideRows;
+      for (int r = 0; r < 4; r++) {
+        const __m128i wr = load16(w + 8 * r);
+        dot[2 * r] = _mm_add_epi32(dot[2 * r], _mm_madd_epi16(wr, p));
+        dot[2 * r + 1] = _mm_add_epi32(dot[2 * r + 1], _mm_madd_epi16(wr, q));
+      }
+    }
+    const size_t at = size_t(b) * kKWideRows;
+    const __m128 dx = _mm_setr_ps(dx0[b], dx1[b], dx0[b], dx1[b]);
+    const __m128 dw = _mm_loadu_ps(ds + at);
+    acc0 = _mm_add_ps(acc0, _mm_mul_ps(_mm_cvtepi32_ps(sum4(dot[0], dot[1], dot[2], dot[3])),
+                                       _mm_mul_ps(_mm_shuffle_ps(dw, dw, _MM_SHUFFLE(1, 1, 0, 0)), dx)));
+    acc1 = _mm_add_ps(acc1, _mm_mul_ps(_mm_cvtepi32_ps(sum4(dot[4], dot[5], dot[6], dot[7])),
+                                       _mm_mul_ps(_mm_shuffle_ps(dw, dw, _MM_SHUFFLE(3, 3, 2, 2)), dx)));
+    if constexpr (Mins) {
+      const __m128i s0 = load16(sums0 + 8 * b), s1 = load16(sums1 + 8 * b);
+      __m128i m[8];
+      for (int r = 0; r < 4; r++) {
+        const __m128i mr = load16(mins + (at + size_t(r)) * 8);
+        m[2 * r] = _mm_madd_epi16(mr, s0);
+        m[2 * r + 1] = _mm_madd_epi16(mr, s1);
+      }
+      const __m128 dm = _mm_loadu_ps(dmins + at);
+      acc0 = _mm_sub_ps(acc0, _mm_mul_ps(_mm_cvtepi32_ps(sum4(m[0], m[1], m[2], m[3])),
+                                         _mm_mul_ps(_mm_shuffle_ps(dm, dm, _MM_SHUFFLE(1, 1, 0, 0)), dx)));
+      acc1 = _mm_sub_ps(acc1, _mm_mul_ps(_mm_cvtepi32_ps(sum4(m[4], m[5], m[6], m[7])),
+                                         _mm_mul_ps(_mm_shuffle_ps(dm, dm, _MM_SHUFFLE(3, 3, 2, 2)), dx)));
+    }
+  }
+  _mm_storeu_ps(out, acc0);
+  _mm_storeu_ps(out + 4, acc1);
+}
+
+#endif
+
+}  // namespace
+
 #if defined(__wasm_simd128__)
 const TileKernel kQ4_KTile = tile_kernel<4, 1, k4_tile_lanes>();
 const TileKernel kQ6_KTile = tile_kernel<4, 1, q6_tile_lanes>();
@@ -510,5 +786,13 @@ const TileKernel kQ4_KTile = tile_kernel<4, 1, k4_tile<false>>();
 const TileKernel kQ6_KTile = tile_kernel<4, 1, q6_tile>();
 #endif
 const TileKernel kQ5_KTile = tile_kernel<4, 1, k4_tile<true>>();
+
+#if defined(__SSE4_1__)
+const TileKernel kQ4_KPrefill = tile_kernel<kKWideRows, kKWideTokens, k_wide_tile<true>, widen_k4<false>>(k_widened_bytes);
+const TileKernel kQ5_KPrefill = tile_kernel<kKWideRows, kKWideTokens, k_wide_tile<true>, widen_k4<true>>(k_widened_bytes);
+const TileKernel kQ6_KPrefill = tile_kernel<kKWideRows, kKWideTokens, k_wide_tile<false>, widen_q6>(k_widened_bytes);
+#else
+const TileKernel kQ4_KPrefill = kQ4_KTile, kQ5_KPrefill = kQ5_KTile, kQ6_KPrefill = kQ6_KTile;
+#endif
 
 }  // namespace ringlm

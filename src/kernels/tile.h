@@ -98,7 +98,9 @@ constexpr TileKernel tile_kernel(uint64_t (*widened_bytes)(int64_t) = nullptr) {
 // different shapes; a type with one kernel uses it for both.
 extern const TileKernel kF32Decode, kF32Prefill, kF16Decode, kF16Prefill, kBF16Decode, kBF16Prefill;  // float_tiles.cpp
 extern const TileKernel kQ8_0Decode, kQ8_0Prefill, kQ4_0Decode, kQ4_0Prefill, kQ5_0Tile, kQ5_1Tile;    // quant.cpp
+extern const TileKernel kQ5_0Prefill, kQ5_1Prefill;                                                      // quant.cpp
 extern const TileKernel kQ4_KTile, kQ5_KTile, kQ6_KTile;                                                 // quant_k.cpp
+extern const TileKernel kQ4_KPrefill, kQ5_KPrefill, kQ6_KPrefill;                                        // quant_k.cpp
 extern const TileKernel kQ4_KRelaxedDecode, kQ5_KRelaxedDecode, kQ6_KRelaxedDecode;                     // quant_relaxed.cpp
 
 }  // namespace ringlm

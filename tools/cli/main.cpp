@@ -8,7 +8,7 @@
 //   ringlm-cli score  -m MODEL --tokens 1,2,3 [--ctx N] [--stride N]
 //                                                       each token's log-probability given those before it, one
 //                                                       per line (%.9g), then "sum S perplexity P windows W"
-//   ringlm-cli bench  -m MODEL [--reps N] [--only decode,prefill,cache,stream]
+//   ringlm-cli bench  -m MODEL [--reps N] [--only decode,prefill,cache,stream,ttft]
 //                                                       timings for bench/run.mjs, as one JSON object
 //   ringlm-cli tokenize   -m MODEL (--text TEXT | --batch FILE) [--special] [--bos|--no-bos] [--eos|--no-eos]
 //                                                       token ids, comma-separated (BOS/EOS: the model's default)
@@ -145,11 +145,12 @@ bool time_recompute(ringlm::Engine& e, const std::vector<int32_t>& tokens, int n
 int bench(ringlm::Engine& e, int reps, const std::string& only) {
   const int vocab = e.model().config.vocab_size;
   const auto wants = [&](const char* what) { return only.empty() || only.find(what) != std::string::npos; };
-  std::vector<int32_t> tokens(256);
-  for (int i = 0; i < 256; i++) tokens[size_t(i)] = bench_token(i, vocab);
-  if (e.context_size() < 130) return fail("bench needs --ctx of at least 130");
+  const bool ttft = only.find("ttft") != std::string::npos;  // only when asked: it needs --ctx of at least 512
+  std::vector<int32_t> tokens(512);
+  for (int i = 0; i < 512; i++) tokens[size_t(i)] = bench_token(i, vocab);
+  if (e.context_size() < (ttft ? 512 : 130)) return fail(ttft ? "bench --only ttft needs --ctx of at least 512" : "bench needs --ctx of at least 130");
   std::string error;
-  std::vector<double> decode, prefill, cached, recompute, stream;
+  std::vector<double> decode, prefill, cached, recompute, stream, first_token;
   {  // untimed warm-up: the first pass over the weights and the scratch buffers
     double t = 0;
     if (!time_decode(e, tokens, 16, 4, &t, &error)) return fail(error);
@@ -174,15 +175,22 @@ int bench(ringlm::Engine& e, int reps, const std::string& only) {
       if (!time_recompute(e, tokens, 29, 100, &t, &error)) return fail(error);
       recompute.push_back(t);
     }
+    if (ttft) {  // time to first token: a 512-token prompt to its last token's logits
+      e.reset();
+      const auto t0 = std::chrono::steady_clock::now();
+      if (ringlm::Status s = e.prefill(tokens.data(), 512, false); !s.ok()) return fail(s.message());
+      first_token.push_back(seconds_since(t0));
+    }
     if (wants("stream")) {  // one pass per layout (src/kernels/stream_read.h)
       static ringlm::bench::StreamReader reader(256);
       for (int parts : {1, 2, 4, 8}) stream.push_back(reader.gbps(parts));
     }
   }
   std::printf("{\"weightBytesPerToken\":%llu,\"decodeTokPerSec\":%s,\"prefillTokPerSec\":%s,"
-              "\"withCacheSec\":%s,\"recomputeSec\":%s,\"streamGBps\":%s}\n",
+              "\"withCacheSec\":%s,\"recomputeSec\":%s,\"streamGBps\":%s,\"ttft512Sec\":%s}\n",
               (unsigned long long)e.model().weight_bytes(), json_array(decode).c_str(), json_array(prefill).c_str(),
-              json_array(cached).c_str(), json_array(recompute).c_str(), json_array(stream).c_str());
+              json_array(cached).c_str(), json_array(recompute).c_str(), json_array(stream).c_str(),
+              json_array(first_token).c_str());
   return 0;
 }
 
@@ -329,7 +337,7 @@ int main(int argc, char** argv) {
     std::printf("usage: ringlm-cli info -m MODEL\n"
                 "       ringlm-cli logits -m MODEL --tokens 1,2,3 -o OUT.f32 [--ctx N] [--decode K]\n"
                 "       ringlm-cli score -m MODEL --tokens 1,2,3 [--ctx N] [--stride N]\n"
-                "       ringlm-cli bench -m MODEL [--ctx N] [--reps N] [--only decode,prefill,cache,stream] [--threads N]\n"
+                "       ringlm-cli bench -m MODEL [--ctx N] [--reps N] [--only decode,prefill,cache,stream,ttft] [--threads N]\n"
                 "       ringlm-cli tokenize -m MODEL (--text TEXT | --batch FILE) [--special] [--bos|--no-bos] [--eos|--no-eos]\n"
                 "       ringlm-cli detokenize -m MODEL (--tokens 1,2,3 | --batch FILE) [--special] [--keep-space] [--stream]\n"
                 "       ringlm-cli prefill -m MODEL --tokens 1,2,3 -o STATE [--ctx N]\n"
