@@ -421,7 +421,7 @@ async function main() {
   report.models = [];
   for (const name of opts.models) report.models.push(await benchModelFile(name, opts));
   report.cache = opts.cacheExperiment ? await benchCache(opts) : null;
-  report.browser = opts.browser ? await browserPart(opts) : null;
+  report.browser = opts.browser ? await browserPart(opts) : { skipped: 'the run was asked for no browser part (--no-browser)' };
   // Further measurements: one block each here, measuring into report.<name> (their lines: textTable and markdown).
   // The ceiling: the layout with the best median (a median, like the decode figures it is held against).
   const ceiling = (k) => Math.max(...STREAM_PARTS.map((p) => median(streams[k][p])));
