@@ -66,6 +66,8 @@ const THREADS = 2;
 const BROWSER_MODELS = ['125m-f32', '125m-f16', '125m-q8_0', '125m-q4_0', '125m-q5_k', '125m-q6_k', '125m-q4_k_m'];
 const BROWSER_MODELS_QUICK = ['125m-q4_k_m'];
 const BROWSER_THREADS_MODELS = ['125m-q4_k_m'];
+// The files shaped like real ones (0.6B and 1.2B parameters) take most of the Node part's time: fewer repetitions.
+const REAL_SHAPE_REPS = 3;
 const STREAM_PARTS = [1, 2, 4, 8];
 // Streaming-read passes, taken in every repetition beside decode (same conditions), per layout.
 const streams = Object.fromEntries(['wasm', 'native'].map((k) => [k, Object.fromEntries(STREAM_PARTS.map((p) => [p, []]))]));
@@ -140,7 +142,8 @@ async function benchModelFile(name, opts) {
   const wasmThreads = threaded ? await openWasm(path, { threads: THREADS }) : null;
   const llama = opts.llamacpp ? await openLlamaCpp(path) : null;
   const impls = ['wasm', 'native', ...(llama ? ['llamacpp'] : []), ...(threaded ? ['wasmThreads', 'nativeThreads'] : [])];
-  const runs = await interleave(opts.reps, impls, async (impl) => {
+  const reps = BENCH_MODELS.find((m) => m.name === name).size.endsWith('-shaped') ? Math.min(opts.reps, REAL_SHAPE_REPS) : opts.reps;
+  const runs = await interleave(reps, impls, async (impl) => {
     if (impl === 'wasm') {
       const out = { decode: wasm.decode(), prefill: wasm.prefill() };
       for (const parts of STREAM_PARTS) streams.wasm[parts].push(await wasmStreamReadGBps(parts));
@@ -302,10 +305,12 @@ function textTable(report) {
 function markdown(report) {
   const m = report.machine;
   const rows = tableRows(report.models, report.ceiling);
+  const fewer = report.models.some((r) => r.size.endsWith('-shaped')) && report.settings.reps > REAL_SHAPE_REPS;
+  const reps = `${report.settings.reps}${fewer ? ` (${REAL_SHAPE_REPS} on the files shaped like real ones)` : ''}`;
   const lines = [
     `Measured by \`npm run bench\` (bench/run.mjs) on ${report.date.slice(0, 10)}: ${m.cpu}, ${m.cores} cores shared with other work ` +
     `(load average ${report.load.start.toFixed(1)} → ${report.load.end.toFixed(1)}), ${m.memoryGB} GB, Node ${m.node}, ` +
-    `${report.builds.native}. Every implementation runs on **one thread** (threads: see below); the figures are medians of ${report.settings.reps} ` +
+    `${report.builds.native}. Every implementation runs on **one thread** (threads: see below); the figures are medians of ${reps} ` +
     `interleaved repetitions. llama.cpp is ${report.llamacpp ? `node-llama-cpp ${report.llamacpp.version}'s prebuilt CPU library ` +
     `(${report.llamacpp.release.repo} ${report.llamacpp.release.release}; ${report.llamacpp.features.join(', ')})` : 'not measured'}. ` +
     'Models are random-weight files from our GGUF writer (bench/models.mjs), llamas and two with the shapes of real files ' +

@@ -119,6 +119,10 @@ test('markdown and textTable: the Node table, the browser table and the targets,
   const report = { ...FULL, targets: targetsOf(FULL) };
   const md = markdown(report);
   assert.match(md, /on 2026-12-03: AMD EPYC, 2 cores .*load average 0\.5 → 1\.5/);
+  assert.match(md, /medians of 5 interleaved repetitions/);
+  const withRealShape = markdown({ ...report, models: [...report.models, { ...nodeModel('qwen3-0.6b-q4_k_m', 'Q4_K_M-like',
+    { wasm: impl(10, 20) }), size: 'Qwen3-0.6B-shaped' }] });
+  assert.match(withRealShape, /medians of 5 \(3 on the files shaped like real ones\) interleaved repetitions/);
   assert.match(md, /\| 125M Q4_K_M \| 120\.0 \| 130\.0 \| 100\.0 \| 1\.20× \|/);
   assert.match(md, /\| 125M Q8_0 \| 1 \| 80\.0 \| 10\.0 \| 8\.00× \|/);
   assert.match(md, /wllama\]\(https:\/\/github\.com\/ngxson\/wllama\) 3\.13\.0/);
