@@ -5,7 +5,12 @@
 
 import { Wllama } from '/wllama/index.js';
 
-const sides = new Map();  // name -> { generate({tokens, maxTokens}), close(), info }
+const sides = new Map();  // name -> { generate({text, maxTokens}), close(), info }
+
+// The bench vocabulary's byte tokens (tools/gguf/random-llama.mjs: ids 3 to 258, after <unk>, <s> and </s>). A
+// random-weight model picks them too, and a lone byte is not UTF-8: wllama then fails to return the text as JSON.
+// Both engines ban them (a 256-entry logit bias, the same small cost on both sides), so the text is plain ASCII.
+const BYTE_TOKENS = Array.from({ length: 256 }, (_, i) => 3 + i);
 
 function ringlmSide() {
   const worker = new Worker(new URL('./ringlm-worker.mjs', import.meta.url), { type: 'module' });
@@ -30,7 +35,7 @@ function ringlmSide() {
       this.info = await call('open', { url, threads, contextSize });
       if (this.info.threads !== threads) throw new Error(`ringlm runs on ${this.info.threads} threads, not ${threads}`);
     },
-    generate: (request) => call('generate', request),
+    generate: (request) => call('generate', { ...request, banned: BYTE_TOKENS }),
     async close() {
       await call('close');
       worker.terminate();
@@ -52,7 +57,7 @@ function wllamaSide() {
       // wllama takes text prompts only. cache_prompt false: each request evaluates its whole prompt, as ringlm's
       // does, rather than reusing the last request's KV cache.
       const r = await wllama.createCompletion({ prompt: text, max_tokens: maxTokens, temperature: 0,
-        ignore_eos: true, cache_prompt: false });
+        ignore_eos: true, cache_prompt: false, logit_bias: Object.fromEntries(BYTE_TOKENS.map((id) => [id, false])) });
       const t = r.timings;
       if (!t) throw new Error('wllama returned no timings');
       return { promptTokens: t.prompt_n, prefillTokPerSec: t.prompt_per_second, cachedTokens: t.cache_n,

@@ -11,8 +11,9 @@ const ops = {
     return { threads: lm.info.threads, vocabSize: lm.info.vocabSize };
   },
   /** One greedy generation after the prompt `text`: the engine's own timings. */
-  async generate({ text, maxTokens }) {
-    const r = await lm.complete(text, { maxTokens, temperature: 0, stopTokens: [] });
+  async generate({ text, maxTokens, banned }) {
+    const r = await lm.complete(text, { maxTokens, temperature: 0, stopTokens: [],
+      logitBias: new Map(banned.map((id) => [id, -Infinity])) });
     const t = r.timings;
     // Decode steps per second, as llama.cpp's server (wllama) counts them: the first new token comes from the
     // prompt's logits (its step is a greedy pick only), so n tokens take n - 1 decode steps.
