@@ -29,6 +29,11 @@ export function browserRows(browser) {
   return rows;
 }
 
+/** "125M F16: failed: why", for each file whose measurement failed (the others ran). */
+export function failures(browser) {
+  return (browser?.models ?? []).filter((m) => m.error).map((m) => `${modelLabel(m.model)}: failed: ${m.error}`);
+}
+
 /** The terminal's lines: a heading and an aligned table, or why the part did not run. */
 export function browserText(browser) {
   if (!browser) return [];
@@ -39,7 +44,7 @@ export function browserText(browser) {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [`${browser.chromium}, wllama ${browser.wllama}; tok/s, medians of ${browser.settings.reps} interleaved repetitions:`,
-    line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
+    line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ...failures(browser)];
 }
 
 /** The README's lines for the browser part. */
@@ -59,5 +64,6 @@ export function browserMarkdown(browser) {
     '|---|--:|--:|--:|--:|--:|--:|--:|',
     ...browserRows(browser).map((r) => `| ${r.model} | ${r.threads} | ${fmt(r.decode[0])} | ${fmt(r.decode[1])} | ` +
       `${times(r.decodeRatio)} | ${fmt(r.prefill[0])} | ${fmt(r.prefill[1])} | ${times(r.prefillRatio)} |`),
+    ...failures(browser).flatMap((f) => ['', f]),
   ];
 }

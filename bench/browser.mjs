@@ -74,7 +74,14 @@ export async function benchBrowser({ models, reps, threads = 2, threadsModels = 
     { url: '/build/bench-models/', dir: 'build/bench-models', extensions: ['.gguf'] }] });
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS] });
   try {
-    for (const model of models) report.models.push(await benchFile(browser, server, model, { reps, threads, threadsModels, log }));
+    for (const model of models) {
+      try {
+        report.models.push(await benchFile(browser, server, model, { reps, threads, threadsModels, log }));
+      } catch (e) {  // the other files still run; the table names this one and why
+        log(`browser: ${model} failed: ${e.stack ?? e.message}`);
+        report.models.push({ model, error: String(e.message).split('\n')[0], sides: {} });
+      }
+    }
   } finally {
     await browser.close();
     await server.close();

@@ -468,6 +468,7 @@ async function browserPart(opts) {
     const report = await benchBrowserInChild({ models: opts.browserModels, reps: opts.browserReps, threads: THREADS,
       threadsModels: BROWSER_THREADS_MODELS });
     if (report.skipped) log(`browser part skipped: ${report.skipped}`);
+    if (report.models?.some((m) => m.error)) process.exitCode = 1;
     return report;
   } catch (e) {
     log(`browser part failed: ${e.stack ?? e.message}`);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 
 import { interleave, median } from '../bench/stats.mjs';
 import { promptText, sidesFor } from '../bench/browser.mjs';
-import { browserMarkdown, browserRows, browserText, modelLabel } from '../bench/browser-table.mjs';
+import { browserMarkdown, browserRows, browserText, failures, modelLabel } from '../bench/browser-table.mjs';
 import { markdown, targetsOf, textTable } from '../bench/run.mjs';
 
 test('median: odd and even counts, order does not matter, none is null', () => {
@@ -76,6 +76,12 @@ test('browserText and browserMarkdown: versions, every row, ratios; a skipped pa
   assert.ok(md.includes('| 125M Q4_K_M | 1 | 45.0 | 15.0 | 3.00× | 100.0 | 200.0 | 0.50× |'));
   assert.match(md[0], /wllama\/wllama\)? ?.*3\.13\.0/);
   assert.match(md[0], /context 256, batch 128, greedy/);
+
+  const failed = { ...REPORT, models: [...REPORT.models, { model: '125m-f16', error: 'wllama: invalid UTF-8', sides: {} }] };
+  assert.deepEqual(failures(failed), ['125M F16: failed: wllama: invalid UTF-8']);
+  assert.equal(browserText(failed).at(-1), '125M F16: failed: wllama: invalid UTF-8');
+  assert.equal(browserMarkdown(failed).at(-1), '125M F16: failed: wllama: invalid UTF-8');
+  assert.deepEqual(failures(REPORT), []);
 
   const skipped = { skipped: '/usr/bin/chromium is missing' };
   assert.deepEqual(browserText(skipped), ['browser: not measured: /usr/bin/chromium is missing']);
