@@ -3,6 +3,7 @@
 //
 //   node --no-experimental-fetch --experimental-wasm-relaxed-simd bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,...] [--no-readme]
 //                                              [--no-cache-experiment] [--only kv-experiment|grammar]
+//                                              [--no-browser] [--browser-reps N] [--browser-models 125m-q8_0,...]
 //
 // In one run, on every bench model (bench/models.mjs, written to build/bench-models/ on first use):
 //   decode   tok/s of 64 tokens after a 16-token prompt      } ringlm-wasm in this Node process (1 thread),
@@ -13,7 +14,11 @@
 //   prompt with the KV cache against re-running the whole sequence at every step without it.
 // On the 125M Q8_0 model, ringlm-wasm and ringlm native also run on 2 threads (the threaded build),
 // and the table gives their speed-up over 1 thread; bench/threads.mjs then measures 1 vs 2 threads quiet and beside
-// a busy neighbour (a process spinning on one core), on 125M Q8_0 and the Q4_K_M mix. Last, the classic KV cache experiment (bench/kv-experiment.mjs:
+// a busy neighbour (a process spinning on one core), on 125M Q8_0 and the Q4_K_M mix. Then the browser part
+// (bench/browser.mjs): ringlm's browser build in a module Worker against wllama (@wllama/wllama, llama.cpp in wasm)
+// in headless Chromium, on the 125M files of BROWSER_MODELS, decode and prefill, 1 thread, and 2 threads on
+// BROWSER_THREADS_MODELS; --no-browser skips it, and without Chromium or wllama it says so and the rest runs. Then
+// the relaxed-SIMD build (bench/relaxed.mjs) and time to first token (bench/ttft.mjs). Last, the classic KV cache experiment (bench/kv-experiment.mjs:
 // 29 + 100 tokens, greedy, through the public API, on the built-in model and the 125M Q8_0 model), which writes
 // docs/kv-experiment.svg, docs/kv-experiment.json and the README's <!-- kv-experiment:start --> block;
 // --only kv-experiment runs only that. Then constrained decoding (bench/grammar.mjs: decode tok/s under a JSON grammar
@@ -25,7 +30,8 @@
 // Prints a table of medians and ratios, writes build/bench/results.json and docs/bench.svg, and puts
 // the table between <!-- bench:start --> and <!-- bench:end --> in README.md (or, without those
 // markers there, in docs/BENCHMARKS.md).
-// Needs `npm run build` (dist/ and build/native/ringlm-cli); --quick runs fewer models and repetitions.
+// Needs `npm run build` (dist/ and build/native/ringlm-cli); --quick runs fewer models and repetitions. The whole
+// default run takes about half an hour on a 2-core machine (it prints its time at the end); --quick a few minutes.
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -37,10 +43,13 @@ import { openWasm, wasmStreamReadGBps } from './wasm.mjs';
 import { runNative } from './native.mjs';
 import { disposeLlamaCpp, llamaCppInfo, openLlamaCpp } from './llamacpp.mjs';
 import { writeChart } from './chart.mjs';
+import { interleave, median } from './stats.mjs';
+import { benchBrowserInChild } from './browser-process.mjs';
+import { browserMarkdown, browserText } from './browser-table.mjs';
 import { benchKvExperiment, kvExperimentMarkdown, kvExperimentSvg, publishBlock } from './kv-experiment.mjs';
 import * as grammarSpeed from './grammar.mjs';
 import { benchRelaxed, relaxedMarkdown } from './relaxed.mjs';
-import { THREADS_MODELS, benchThreads, threadsText } from './threads.mjs';
+import { THREADS_MODELS, benchThreads, threadsMarkdown, threadsText } from './threads.mjs';
 import { benchTtft, ttftMarkdown, ttftText } from './ttft.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -57,22 +66,33 @@ const PARTS = ['kv-experiment', 'grammar'];  // what --only can name
 const CACHE_MODEL = '125m-q8_0';
 const THREADS_MODEL = '125m-q8_0';  // also measured on THREADS threads
 const THREADS = 2;
+// The browser part: the issue's rows (the 125M files; Q4_K alone is left to the Node table), and the file that
+// also runs on THREADS threads there (the one people download). wllama is slow, so fewer repetitions than Node's.
+const BROWSER_MODELS = ['125m-f32', '125m-f16', '125m-q8_0', '125m-q4_0', '125m-q5_k', '125m-q6_k', '125m-q4_k_m'];
+const BROWSER_MODELS_QUICK = ['125m-q4_k_m'];
+const BROWSER_THREADS_MODELS = ['125m-q4_k_m'];
+// The files shaped like real ones (0.6B and 1.2B parameters) take most of the Node part's time: fewer repetitions.
+const REAL_SHAPE_REPS = 3;
 const STREAM_PARTS = [1, 2, 4, 8];
 // Streaming-read passes, taken in every repetition beside decode (same conditions), per layout.
 const streams = Object.fromEntries(['wasm', 'native'].map((k) => [k, Object.fromEntries(STREAM_PARTS.map((p) => [p, []]))]));
 
-/** The issue's targets, checked against the medians at the end. */
+/** The issues' targets (issue 16 items 1 to 3, and earlier ones), checked against the medians at the end. */
 const TARGETS = {
-  decodeVsLlamaCpp: 1.0,  // ringlm-wasm decode on 125M Q8_0 (and Q4_K) / llama.cpp native
+  decodeVsLlamaCpp: 1.0,  // ringlm-wasm decode / llama.cpp native, on 125M Q8_0, Q4_0 and the Q4_K_M mix
+  f16DecodeVsLlamaCpp: 0.9,
+  q4kmDecodeVsOwnQ8: 1.0, // ringlm-wasm decode on the Q4_K_M mix / on Q8_0 (40 % fewer bytes, so faster)
   f32OfCeiling: 0.7,      // ringlm-wasm F32 decode GB/s / wasm streaming-read ceiling
-  prefillVsLlamaCpp: 0.8, // ringlm-wasm prefill / llama.cpp native
+  prefillVsLlamaCpp: 0.8, // ringlm-wasm prefill / llama.cpp native, on 125M F32, Q8_0 and the Q4_K_M mix
   cacheSpeedup: 10,       // recompute time / with-cache time, 125M, ringlm-wasm
   decodeThreads: 1.6,     // ringlm-wasm decode on 125M Q8_0, 2 threads / 1 thread
   prefillThreads: 1.8,    // ringlm-wasm prefill on 125M Q8_0, 2 threads / 1 thread
+  busyNeighbour: 0.95,    // 2 threads / 1 thread beside a process spinning on one core: never slower (within noise)
 };
 
 function parseArgs(argv) {
-  const o = { quick: false, reps: null, models: null, readme: true, llamacpp: true, cacheExperiment: true, only: null };
+  const o = { quick: false, reps: null, models: null, readme: true, llamacpp: true, cacheExperiment: true, only: null,
+    browser: true, browserReps: null, browserModels: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -85,25 +105,27 @@ function parseArgs(argv) {
       if (!PARTS.includes(o.only)) throw new Error(`--only takes one of: ${PARTS.join(', ')} (got ${o.only})`);
     }
     else if (a === '--no-cache-experiment') o.cacheExperiment = false;  // for a run of a few models: only their rows
+    else if (a === '--no-browser') o.browser = false;
+    else if (a === '--browser-reps') o.browserReps = Number(argv[++i]);
+    else if (a === '--browser-models') o.browserModels = argv[++i].split(',');
     else if (a === '--help' || a === '-h') {
       console.log('usage: node bench/run.mjs [--quick] [--reps N] [--models 125m-q8_0,15m-f32,...] [--no-readme] [--no-llamacpp] ' +
-        '[--no-cache-experiment] [--only kv-experiment|grammar]');
+        '[--no-cache-experiment] [--only kv-experiment|grammar] [--no-browser] [--browser-reps N] [--browser-models 125m-q4_k_m,...]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
   o.reps ??= o.quick ? 3 : 5;
   o.cacheReps = o.quick ? 1 : 3;  // ringlm-wasm's; the others run once (their recompute side is long)
-  o.models ??= o.quick ? ['125m-q8_0', '125m-f32', '15m-f32'] : BENCH_MODELS.map((m) => m.name);
+  // --quick: Q8_0 and the Q4_K_M mix (the issue's headline pair, also the browser part's file), and the small F32.
+  o.models ??= o.quick ? ['125m-q8_0', '125m-q4_k_m', '15m-f32'] : BENCH_MODELS.map((m) => m.name);
+  o.browserReps ??= o.quick ? 2 : 3;
+  o.browserModels ??= o.quick ? BROWSER_MODELS_QUICK : BROWSER_MODELS;
   if (!(o.reps >= 1)) throw new Error('--reps needs a positive number');
-  for (const m of o.models) if (!BENCH_MODELS.some((b) => b.name === m)) throw new Error(`no bench model ${m}`);
+  if (!(o.browserReps >= 1)) throw new Error('--browser-reps needs a positive number');
+  for (const m of [...o.models, ...o.browserModels]) if (!BENCH_MODELS.some((b) => b.name === m)) throw new Error(`no bench model ${m}`);
   return o;
 }
 
-const median = (xs) => {
-  if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const log = (...a) => console.error('bench:', ...a);
 
 function machine() {
@@ -117,18 +139,6 @@ function machine() {
   };
 }
 
-/** Runs f for each of the implementations in turn, `reps` times, rotating who goes first. */
-async function interleave(reps, impls, f) {
-  const out = Object.fromEntries(impls.map((name) => [name, []]));
-  for (let r = 0; r < reps; r++) {
-    for (let k = 0; k < impls.length; k++) {
-      const name = impls[(r + k) % impls.length];
-      out[name].push(await f(name));
-    }
-  }
-  return out;
-}
-
 async function benchModelFile(name, opts) {
   const path = benchModel(name, { log });
   const meta = BENCH_MODELS.find((m) => m.name === name);
@@ -138,7 +148,8 @@ async function benchModelFile(name, opts) {
   const wasmThreads = threaded ? await openWasm(path, { threads: THREADS }) : null;
   const llama = opts.llamacpp ? await openLlamaCpp(path) : null;
   const impls = ['wasm', 'native', ...(llama ? ['llamacpp'] : []), ...(threaded ? ['wasmThreads', 'nativeThreads'] : [])];
-  const runs = await interleave(opts.reps, impls, async (impl) => {
+  const reps = BENCH_MODELS.find((m) => m.name === name).size.endsWith('-shaped') ? Math.min(opts.reps, REAL_SHAPE_REPS) : opts.reps;
+  const runs = await interleave(reps, impls, async (impl) => {
     if (impl === 'wasm') {
       const out = { decode: wasm.decode(), prefill: wasm.prefill() };
       for (const parts of STREAM_PARTS) streams.wasm[parts].push(await wasmStreamReadGBps(parts));
@@ -233,19 +244,26 @@ function threadRows(report) {
 
 function targetsOf(report) {
   const byName = Object.fromEntries(report.models.map((r) => [r.model, r]));
-  const q8 = byName['125m-q8_0'], f32 = byName['125m-f32'];
   const list = [];
   const add = (name, value, goal, text) => list.push({ name, value, goal, met: value != null ? value >= goal : null, text });
-  add('decodeVsLlamaCpp', q8 ? ratio(q8.impls.wasm.decode, q8.impls.llamacpp?.decode) : null, TARGETS.decodeVsLlamaCpp,
-    'ringlm-wasm decode on 125M Q8_0 vs llama.cpp native, 1 thread');
-  const q4k = byName['125m-q4_k'];
-  add('decodeVsLlamaCpp Q4_K', q4k ? ratio(q4k.impls.wasm.decode, q4k.impls.llamacpp?.decode) : null, TARGETS.decodeVsLlamaCpp,
-    'ringlm-wasm decode on 125M Q4_K vs llama.cpp native, 1 thread');
+  const vsLlama = (model, what) => (byName[model] ? ratio(byName[model].impls.wasm[what], byName[model].impls.llamacpp?.[what]) : null);
+  // Issue 16 item 1: decode, 1 thread, against llama.cpp native; the Q4_K_M mix also against ringlm's own Q8_0.
+  add('decodeVsLlamaCpp Q4_K_M', vsLlama('125m-q4_k_m', 'decode'), TARGETS.decodeVsLlamaCpp,
+    'ringlm-wasm decode on the 125M Q4_K_M mix vs llama.cpp native');
+  const q4km = byName['125m-q4_k_m'], q8 = byName['125m-q8_0'];
+  add('q4kmDecodeVsOwnQ8', q4km && q8 ? ratio(q4km.impls.wasm.decode, q8.impls.wasm.decode) : null, TARGETS.q4kmDecodeVsOwnQ8,
+    'ringlm-wasm decode on the Q4_K_M mix vs on Q8_0');
+  add('decodeVsLlamaCpp Q4_0', vsLlama('125m-q4_0', 'decode'), TARGETS.decodeVsLlamaCpp, 'ringlm-wasm decode on 125M Q4_0 vs llama.cpp');
+  add('decodeVsLlamaCpp F16', vsLlama('125m-f16', 'decode'), TARGETS.f16DecodeVsLlamaCpp, 'ringlm-wasm decode on 125M F16 vs llama.cpp');
+  add('decodeVsLlamaCpp Q8_0', vsLlama('125m-q8_0', 'decode'), TARGETS.decodeVsLlamaCpp, 'ringlm-wasm decode on 125M Q8_0 vs llama.cpp');
+  const f32 = byName['125m-f32'];
   add('f32OfCeiling', f32 ? f32.impls.wasm.decode * f32.weightBytesPerToken / 1e9 / report.ceiling.wasm : null, TARGETS.f32OfCeiling,
     'ringlm-wasm F32 decode, share of the wasm streaming-read ceiling');
-  for (const r of report.models.filter((m) => m.size === '125M')) {
-    add(`prefillVsLlamaCpp ${r.type}`, ratio(r.impls.wasm.prefill, r.impls.llamacpp?.prefill), TARGETS.prefillVsLlamaCpp,
-      `ringlm-wasm prefill on 125M ${r.type} vs llama.cpp native`);
+  // Item 2: prefill of a 128-token prompt, 1 thread.
+  for (const model of ['125m-f32', '125m-q8_0', '125m-q4_k_m']) {
+    const type = BENCH_MODELS.find((m) => m.name === model).type;
+    add(`prefillVsLlamaCpp ${type}`, vsLlama(model, 'prefill'), TARGETS.prefillVsLlamaCpp,
+      `ringlm-wasm prefill on 125M ${type} vs llama.cpp`);
   }
   add('cacheSpeedup', report.cache?.impls.wasm.speedup ?? null, TARGETS.cacheSpeedup,
     'KV cache vs recomputing the sequence each step (ringlm-wasm, 125M Q8_0, 29 + 100 tokens)');
@@ -254,6 +272,10 @@ function targetsOf(report) {
     `ringlm-wasm decode on 125M Q8_0, ${THREADS} threads vs 1`);
   add('prefillThreads', t ? ratio(t.wasmThreads?.prefill, t.wasm.prefill) : null, TARGETS.prefillThreads,
     `ringlm-wasm prefill on 125M Q8_0, ${THREADS} threads vs 1`);
+  // Item 3: beside a busy neighbour, 2 threads never slower than 1 (bench/threads.mjs; the worst of its rows).
+  const busy = (report.busyNeighbour?.models ?? []).flatMap((m) => m.rows.filter((r) => r.condition === 'busy'));
+  add('busyNeighbour', busy.length ? Math.min(...busy.flatMap((r) => [r.decodeRatio, r.prefillRatio])) : null, TARGETS.busyNeighbour,
+    `the slowest of ${THREADS} threads vs 1 beside a busy neighbour (decode and prefill, ringlm-wasm and native)`);
   return list;
 }
 
@@ -280,7 +302,12 @@ function textTable(report) {
         `prefill ${fmt(r.prefill[0])} → ${fmt(r.prefill[1])} (${fmt(r.prefillRatio, 2)}×)`);
     }
   }
-  if (Object.keys(report.ttft).length) out.push('', 'time to first token (512-token prompt, median):', ...ttftText(report.ttft));
+  if (Object.keys(report.ttft ?? {}).length) out.push('', 'time to first token (512-token prompt, median):', ...ttftText(report.ttft));
+  if (report.busyNeighbour) out.push('', threadsText(report.busyNeighbour));
+  if (report.relaxed) out.push('', 'relaxed SIMD (bench/relaxed.mjs):', relaxedMarkdown(report.relaxed));
+  const browser = browserText(report.browser);
+  if (browser.length) out.push('', ...browser);
+  // Further measurements: their lines go here, one block each (before the targets).
   out.push('', 'targets:');
   for (const t of report.targets) {
     out.push(`  ${t.met == null ? '?' : t.met ? 'met' : 'NOT met'}  ${t.text}: ${fmt(t.value, 2)} (goal ≥ ${t.goal})`);
@@ -291,10 +318,12 @@ function textTable(report) {
 function markdown(report) {
   const m = report.machine;
   const rows = tableRows(report.models, report.ceiling);
+  const fewer = report.models.some((r) => r.size.endsWith('-shaped')) && report.settings.reps > REAL_SHAPE_REPS;
+  const reps = `${report.settings.reps}${fewer ? ` (${REAL_SHAPE_REPS} on the files shaped like real ones)` : ''}`;
   const lines = [
     `Measured by \`npm run bench\` (bench/run.mjs) on ${report.date.slice(0, 10)}: ${m.cpu}, ${m.cores} cores shared with other work ` +
     `(load average ${report.load.start.toFixed(1)} → ${report.load.end.toFixed(1)}), ${m.memoryGB} GB, Node ${m.node}, ` +
-    `${report.builds.native}. Every implementation runs on **one thread** (threads: see below); the figures are medians of ${report.settings.reps} ` +
+    `${report.builds.native}. Every implementation runs on **one thread** (threads: see below); the figures are medians of ${reps} ` +
     `interleaved repetitions. llama.cpp is ${report.llamacpp ? `node-llama-cpp ${report.llamacpp.version}'s prebuilt CPU library ` +
     `(${report.llamacpp.release.repo} ${report.llamacpp.release.release}; ${report.llamacpp.features.join(', ')})` : 'not measured'}. ` +
     'Models are random-weight files from our GGUF writer (bench/models.mjs), llamas and two with the shapes of real files ' +
@@ -325,8 +354,14 @@ function markdown(report) {
       ...threads.map((r) => `| ${r.impl} | ${fmt(r.decode[0])} | ${fmt(r.decode[1])} | ${fmt(r.decodeRatio, 2)}× | ` +
         `${fmt(r.prefill[0])} | ${fmt(r.prefill[1])} | ${fmt(r.prefillRatio, 2)}× |`));
   }
-  if (Object.keys(report.ttft).length) lines.push('', ttftMarkdown(report.ttft));
-  lines.push('', 'Targets: ' + report.targets.map((t) => `${t.text} ${fmt(t.value, 2)} (≥ ${t.goal}: ${t.met ? 'met' : 'not met'})`).join('; ') + '.');
+  if (report.busyNeighbour) lines.push('', threadsMarkdown(report.busyNeighbour));
+  if (Object.keys(report.ttft ?? {}).length) lines.push('', ttftMarkdown(report.ttft));
+  if (report.relaxed) lines.push('', relaxedMarkdown(report.relaxed));
+  const browser = browserMarkdown(report.browser);
+  if (browser.length) lines.push('', ...browser);
+  // Further measurements: their paragraphs and tables go here, one block each (before the targets).
+  lines.push('', 'Targets (issue 16 and earlier ones):', '', ...report.targets.map((t) =>
+    `- ${t.met == null ? 'not measured' : t.met ? 'met' : '**not met**'}: ${t.text}: ${fmt(t.value, 2)} (goal ≥ ${t.goal})`));
   lines.push('', '![decode and prefill speed](docs/bench.svg)');
   return lines.join('\n');
 }
@@ -409,17 +444,17 @@ async function main() {
   report.cache = opts.cacheExperiment ? await benchCache(opts) : null;
   // The opt-in relaxed-SIMD build against the default one and llama.cpp (bench/relaxed.mjs; null without the V8 flag).
   report.relaxed = await benchRelaxed({ models: opts.models, reps: opts.reps, llamacpp: opts.llamacpp, log });
-  if (report.relaxed) console.log(`\nrelaxed SIMD (bench/relaxed.mjs):\n${relaxedMarkdown(report.relaxed)}\n`);
-  // Threads, 1 vs 2, quiet and beside a busy neighbour (bench/threads.mjs: threadsMarkdown() gives the README's rows).
+  // Threads, 1 vs 2, quiet and beside a busy neighbour (bench/threads.mjs).
   const threadModels = THREADS_MODELS.filter((m) => opts.models.includes(m));
   report.busyNeighbour = threadModels.length ? await benchThreads({ reps: opts.reps, models: threadModels, log }) : null;
-  if (report.busyNeighbour) console.log(threadsText(report.busyNeighbour) + '\n');
   // Time to first token of a 512-token prompt (bench/ttft.mjs), on the 125M Q4_K_M and Q8_0 files when the run has them.
   report.ttft = await benchTtft({ models: opts.models, reps: opts.reps, nativeCli: NATIVE_CLI, llamacpp: opts.llamacpp, log });
+  report.browser = opts.browser ? await browserPart(opts) : { skipped: 'the run was asked for no browser part (--no-browser)' };
+  // Further measurements: one block each here, measuring into report.<name> (their lines: textTable and markdown).
   // The ceiling: the layout with the best median (a median, like the decode figures it is held against).
   const ceiling = (k) => Math.max(...STREAM_PARTS.map((p) => median(streams[k][p])));
   report.ceiling = { wasm: ceiling('wasm'), native: ceiling('native'), passes: streams };
-  report.load.end = loadavg()[0];
+  report.load.end = loadavg()[0];  // after the browser part: the figures' whole span
   report.targets = targetsOf(report);
   report.seconds = (Date.now() - started) / 1000;
   await disposeLlamaCpp();
@@ -442,6 +477,27 @@ async function main() {
     await kvExperiment(opts);
     await grammar(opts);
   }
+  const minutes = (Date.now() - started) / 60_000;
+  console.log(`\nbench: the whole run took ${minutes.toFixed(1)} min (load average now ${loadavg()[0].toFixed(1)})`);
+}
+
+/**
+ * The browser part (bench/browser.mjs), or { skipped: why } when Chromium or wllama is not there. A failure there
+ * does not throw away the rest of the run: it is reported in the table and the exit status.
+ */
+async function browserPart(opts) {
+  log(`browser part: ringlm vs wllama in headless Chromium on ${opts.browserModels.join(', ')}`);
+  try {
+    const report = await benchBrowserInChild({ models: opts.browserModels, reps: opts.browserReps, threads: THREADS,
+      threadsModels: BROWSER_THREADS_MODELS });
+    if (report.skipped) log(`browser part skipped: ${report.skipped}`);
+    if (report.models?.some((m) => m.error)) process.exitCode = 1;
+    return report;
+  } catch (e) {
+    log(`browser part failed: ${e.stack ?? e.message}`);
+    process.exitCode = 1;
+    return { skipped: `it failed: ${e.message.split('\n')[0]}` };
+  }
 }
 
 function nativeFlavor() {
@@ -458,7 +514,12 @@ function llamaCppVersion() {
   }
 }
 
-main().catch((e) => {
-  console.error(`bench: error: ${e.message}`);
-  process.exit(1);
-});
+// The report's formatting, for tests/bench-tables.test.mjs; importing this file runs nothing.
+export { markdown, targetsOf, textTable };
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    console.error(`bench: error: ${e.message}`);
+    process.exit(1);
+  });
+}
