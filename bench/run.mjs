@@ -315,6 +315,10 @@ function textTable(report) {
   return out.join('\n');
 }
 
+const RELAXED_LEAD = "The opt-in relaxed-SIMD build (`RingLM.load(source, { simd: 'relaxed' })`, bench/relaxed.mjs; its Q4_K, " +
+  'Q5_K and Q6_K decode kernels use `i16x8.relaxed_dot_i8x16_i7x16_s`; Q8_0 runs the same kernel in both builds, ' +
+  'so its ratio shows the noise). Run in Node with --experimental-wasm-relaxed-simd.';
+
 function markdown(report) {
   const m = report.machine;
   const rows = tableRows(report.models, report.ceiling);
@@ -356,7 +360,7 @@ function markdown(report) {
   }
   if (report.busyNeighbour) lines.push('', threadsMarkdown(report.busyNeighbour));
   if (Object.keys(report.ttft ?? {}).length) lines.push('', ttftMarkdown(report.ttft));
-  if (report.relaxed) lines.push('', relaxedMarkdown(report.relaxed));
+  if (report.relaxed) lines.push('', RELAXED_LEAD, relaxedMarkdown(report.relaxed));
   const browser = browserMarkdown(report.browser);
   if (browser.length) lines.push('', ...browser);
   // Further measurements: their paragraphs and tables go here, one block each (before the targets).
