@@ -63,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   // Save and restore again: what was accepted must round-trip.
-  std::vector<uint8_t> saved;
+  ringlm::CheckedArray<uint8_t> saved;
   if (!session.running() && session.save(&saved).ok()) {
     Session again(e);
     if (!again.restore(saved.data(), saved.size()).ok()) {
