@@ -197,6 +197,60 @@ describe('sampled output always matches the grammar (checked by an independent m
   }
 });
 
+describe('grammar triggers (a lazy grammar): free text until a trigger, then a match from its first character', () => {
+  // Triggers a text written by these models meets early and often: a letter, and two-character ones that are often
+  // written across two tokens. The independent matcher judges the text from the first trigger on.
+  const CASES = [
+    { triggers: ['e'], grammar: String.raw`root ::= "e" [a-z]* (" " [a-z]+){0,5} "."
+` },
+    { triggers: ['th', ' a'], grammar: String.raw`root ::= ("th" | " a") [a-z ]{0,30} [.!]
+` },
+  ];
+  for (const modelName of ['llama-spm', 'gpt2', 'builtin']) {
+    test(modelName, async () => {
+      const lm = models[modelName];
+      let triggered = 0, freeBefore = 0, complete = 0;
+      for (const { triggers, grammar } of CASES) {
+        const matcher = gbnfMatcher(grammar);
+        for (let seed = 1; seed <= 12; seed++) {
+          const options = seed % 2 ? { temperature: 1.5, topK: 0, topP: 1, minP: 0 } : {};
+          const r = await lm.complete(PROMPT, { grammar, grammarTriggers: triggers, seed, maxTokens: 40, ...options });
+          let text = grammarText(lm, r.tokens);
+          const what = `${modelName} / ${triggers} / seed ${seed}: ${JSON.stringify(text)} (${r.finishReason})`;
+          const at = Math.min(...triggers.map((t) => text.indexOf(t)).filter((i) => i >= 0));
+          if (!Number.isFinite(at)) continue;  // no trigger written: free text all through
+          triggered++;
+          if (at > 0) freeBefore++;
+          let rest = text.slice(at);
+          if (r.finishReason === 'stop') {
+            complete++;
+            assert.ok(matcher.matches(rest), `${what}: from the trigger, a complete match`);
+          } else {
+            assert.equal(r.finishReason, 'length', what);
+            if (rest.endsWith('\uFFFD')) rest = rest.slice(0, -1);
+            assert.ok(matcher.isPrefix(rest), `${what}: from the trigger, the beginning of a match`);
+          }
+        }
+      }
+      assert.ok(triggered >= 6, `${modelName}: ${triggered} of 24 generations wrote a trigger`);
+      assert.ok(freeBefore > 0, `${modelName}: some wrote free text before the trigger`);
+      assert.ok(complete > 0, `${modelName}: some completed the grammar after the trigger`);
+    });
+  }
+
+  test('without a trigger in the output, the grammar never holds; errors for triggers without a grammar, empty ones, with jsonSchema', async () => {
+    const lm = models.builtin;
+    const free = await lm.complete(PROMPT, { seed: 3, maxTokens: 24, temperature: 0 });
+    const lazy = await lm.complete(PROMPT, { grammar: 'root ::= "never"\n', grammarTriggers: ['\u00e9\u00e9\u00e9'], seed: 3, maxTokens: 24, temperature: 0 });
+    assert.deepEqual(lazy.tokens, free.tokens, 'a trigger never written leaves the greedy output as it is');
+    await assert.rejects(lm.complete('hi', { grammarTriggers: ['a'], maxTokens: 2 }), /grammarTriggers switch a grammar on: give the grammar too/);
+    await assert.rejects(lm.complete('hi', { grammar: 'root ::= "a"\n', grammarTriggers: ['a', ''], maxTokens: 2 }), /grammarTriggers\[1\] is empty/);
+    await assert.rejects(lm.complete('hi', { jsonSchema: { type: 'object' }, grammarTriggers: ['{'], maxTokens: 2 }), /grammarTriggers .* do not combine with jsonSchema/);
+    await assert.rejects(lm.complete('hi', { grammar: 'root ::= "a"\n', grammarTriggers: [1], maxTokens: 2 }), { name: 'TypeError', message: /grammarTriggers/ });
+    assert.equal((await lm.complete('hi', { maxTokens: 3, temperature: 0 })).tokens.length, 3, 'still usable');
+  });
+});
+
 describe('bad grammars', () => {
   test('an error with line and column, before anything runs; the model stays usable', async () => {
     const lm = models['llama-spm'];
@@ -259,6 +313,19 @@ describe('the command lines', () => {
     assert.deepEqual(r.stdout.trim().split(/\s+/).map(Number), ours.tokens);
     const nativeBad = spawnSync(native, ['generate', '-m', MODELS.builtin, '--tokens', '1', '--grammar', 'root ::= x\n'], { encoding: 'utf8' });
     assert.equal(nativeBad.stderr, "ringlm-cli: grammar: line 1, column 10: rule 'x' is used but never defined\n");
+    // --grammar-trigger (repeatable): free text, then the grammar from the first trigger; the native twin agrees.
+    const lazyGrammar = 'root ::= ("th" | "e") [a-z]* ("," | ".")\n';
+    const lazyArgs = ['--grammar', lazyGrammar, '--grammar-trigger', 'th', '--grammar-trigger', 'e'];
+    const lazy = cli(...lazyArgs);
+    assert.equal(lazy.status, 0, lazy.stderr);
+    const written = lazy.stdout.slice('And God said'.length).replace(/\n$/, '');
+    const at = Math.min(...['th', 'e'].map((t) => written.indexOf(t)).filter((i) => i >= 0));
+    assert.ok(at > 0 && gbnfMatcher(lazyGrammar).matches(written.slice(at)), lazy.stdout);
+    const lazyOurs = await lm.complete(prompt, { grammar: lazyGrammar, grammarTriggers: ['th', 'e'], temperature: 0, maxTokens: 30 });
+    const lazyNative = spawnSync(native, ['generate', '-m', MODELS.builtin, '--tokens', prompt.join(','), '--temp', '0', '-n', '30', ...lazyArgs],
+      { encoding: 'utf8' });
+    assert.equal(lazyNative.status, 0, lazyNative.stderr);
+    assert.deepEqual(lazyNative.stdout.trim().split(/\s+/).map(Number), lazyOurs.tokens);
   });
 });
 

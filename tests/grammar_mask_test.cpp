@@ -177,3 +177,78 @@ TEST(GrammarMask, SampleConstrainedKeepsTheBestAllowed) {
     }
   }
 }
+
+// Lazy grammars (triggers) against the obvious rule, written out with a plain matcher: while no trigger has been
+// written, a token is allowed unless the text with it holds a trigger and the text from that trigger's start
+// (the first one) cannot begin a match; end tokens are allowed and the text may end. Once a trigger is written,
+// the text from its start is held to the grammar as a grammar without triggers holds the whole text. Random walks
+// through a vocabulary where triggers are written within one token ("{\"") and across tokens ("{" then "\":").
+TEST(GrammarMask, TriggersLeaveTheTextFreeUntilOneIsWritten) {
+  const Vocabulary v = load_vocabulary();
+  TokenTrie trie;
+  ASSERT_TRUE(TokenTrie::build(*v.tokenizer, &trie).ok());
+  const size_t n = size_t(v.tokenizer->n_tokens());
+  const auto piece = [&](int32_t t) {
+    std::string_view p;
+    EXPECT_TRUE(v.tokenizer->piece(t, true, &p).ok());
+    return std::string(p);
+  };
+  Grammar g;
+  ASSERT_TRUE(Grammar::parse("root ::= \"{\\\"\" [a-z]+ \"\\\":\" [0-9]+ \"}\"\n", &g).ok());
+  const std::vector<std::vector<std::string>> trigger_sets = {{"{\""}, {"tr", "{\""}, {"\xce\xb1\xce\xb2{"}};
+  int triggered = 0, refused_while_waiting = 0;
+  std::vector<uint8_t> mask(n);
+  for (const auto& triggers : trigger_sets) {
+    for (uint32_t seed = 1; seed <= 12; seed++) {
+      GrammarConstraint lazy(g, *v.tokenizer, {}, &trie, triggers);
+      std::string text;        // everything written
+      size_t start = std::string::npos;  // where the first trigger starts in it
+      uint32_t rng = seed;
+      for (int step = 0; step < 30; step++) {
+        lazy.allowed_tokens(mask.data(), n);
+        std::vector<int32_t> allowed;
+        for (size_t t = 0; t < n; t++) {
+          const int32_t id = int32_t(t);
+          bool expected;
+          if (v.tokenizer->is_end_of_generation(id)) {
+            GrammarMatcher m(g);
+            expected = start == std::string::npos || (m.accept(text.substr(start)) && m.can_end());
+          } else {
+            const std::string with = text + piece(id);
+            size_t at = std::string::npos;
+            for (const std::string& trig : triggers) at = std::min(at, with.find(trig));
+            if (start != std::string::npos) at = start;
+            GrammarMatcher m(g);
+            const std::string rest = at == std::string::npos ? "" : with.substr(at);
+            expected = at == std::string::npos || (!piece(id).empty() && rest.find('\0') == std::string::npos && m.allows(rest));
+            if (start == std::string::npos && at != std::string::npos && !expected) refused_while_waiting++;
+          }
+          ASSERT_EQ(lazy.allows(id), expected) << "seed " << seed << " step " << step << " text '" << text << "' token '" << piece(id) << "'";
+          ASSERT_EQ(mask[t], expected ? 1 : 0) << "token " << t;
+          if (expected && !v.tokenizer->is_end_of_generation(id)) allowed.push_back(id);
+        }
+        EXPECT_EQ(lazy.can_end(), mask[size_t(v.tokenizer->end_of_generation()[0])] == 1);
+        if (allowed.empty()) break;
+        // Lean toward the tokens that write triggers, so that most walks switch the grammar on.
+        int32_t pick = allowed[next_random(&rng) % allowed.size()];
+        for (int32_t t : allowed) {
+          const std::string p = piece(t);
+          if ((p.find('{') != std::string::npos || p.find('"') != std::string::npos || p == "tr" || p == "\xce\xb1\xce\xb2") &&
+              next_random(&rng) % 3 == 0) {
+            pick = t;
+            break;
+          }
+        }
+        lazy.accept(pick);
+        text += piece(pick);
+        if (start == std::string::npos) {
+          for (const std::string& trig : triggers) start = std::min(start, text.find(trig));
+          if (start != std::string::npos) triggered++;
+        }
+        ASSERT_EQ(lazy.waiting_for_trigger(), start == std::string::npos);
+      }
+    }
+  }
+  EXPECT_GT(triggered, 12) << "walks that wrote a trigger";
+  EXPECT_GT(refused_while_waiting, 0) << "tokens refused because the trigger they complete cannot go on";
+}

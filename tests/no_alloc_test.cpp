@@ -118,7 +118,10 @@ TEST(NoAlloc, GrammarConstrainedSamplingAllocatesNothing) {
   const int vocab = tokenizer->n_tokens();
   std::vector<float> logits(static_cast<size_t>(vocab));
   for (float temperature : {0.0f, 0.8f}) {
-    GrammarConstraint constraint(g, *tokenizer, {}, &trie);
+   // Triggers: none; ones written early (the grammar then holds); one never written (every token searched for it).
+   for (const std::vector<std::string>& triggers : {std::vector<std::string>{}, std::vector<std::string>{"1", "12 "},
+                                                    std::vector<std::string>{"never written"}}) {
+    GrammarConstraint constraint(g, *tokenizer, {}, &trie, triggers);
     Sampler sampler;
     SamplingParams params;
     params.temperature = temperature;
@@ -137,7 +140,8 @@ TEST(NoAlloc, GrammarConstrainedSamplingAllocatesNothing) {
     run(300);  // warm-up: the walk's and the matcher's buffers reach their working size
     const long before = g_allocations.load();
     run(300);
-    EXPECT_EQ(g_allocations.load() - before, 0) << "temperature " << temperature;
+    EXPECT_EQ(g_allocations.load() - before, 0) << "temperature " << temperature << ", " << triggers.size() << " triggers";
+   }
   }
 }
 

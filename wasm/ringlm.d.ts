@@ -283,6 +283,14 @@ export interface GenerateOptions {
    */
   grammar?: string;
   /**
+   * Texts that switch `grammar` on (a lazy grammar, llama.cpp's grammar triggers; what chat() uses for tool calls
+   * under toolChoice 'auto'): the output is free until it writes one of them, even across tokens, and from that
+   * trigger's first character on it must match the grammar (a token that would complete a trigger is sampled only
+   * if the grammar can go on from there). Needs `grammar`; not with jsonSchema. Default: none (the grammar holds
+   * from the start).
+   */
+  grammarTriggers?: string | string[];
+  /**
    * A JSON Schema the output must be valid JSON for: converted to a grammar (`jsonSchemaToGbnf`) and applied as
    * `grammar` is. Supported: type (and type arrays), properties (written in the order listed; optional ones may be
    * left out), required, additionalProperties (when left out, no other property is written if properties are
@@ -472,7 +480,8 @@ export interface ChatOptions extends Omit<GenerateOptions, 'keepCache' | 'addBos
    */
   tools?: ToolDefinition[];
   /**
-   * 'auto' (default): the model may call a tool; 'none': the tools are not shown and the reply is text;
+   * 'auto' (default): the model may call a tool, and a call it starts is held to the tools' grammar from its first
+   * text on (grammarTriggers), so its arguments are valid for the tool's parameters; 'none': the tools are not shown and the reply is text;
    * 'required': one call to one of the tools, forced by a grammar (the envelope as the template writes it, and
    * arguments valid for the tool's parameters); { name }: one call to that tool. Forcing does not combine with
    * grammar or jsonSchema.

@@ -33,7 +33,7 @@ import { ChatTemplates, chatPromptIds } from './lib/chat.js';
 import { scoreIds, scoreResult, tokenLogprobs } from './lib/logprobs.js';
 import { jsonSchemaOptions, jsonValue } from './lib/json-output.js';
 import { checkToolChoice, checkTools, findToolCallFormat, templateMessages, templateTools, withToolCalls } from './lib/tools.js';
-import { toolCallGrammar } from './lib/tool-grammar.js';
+import { lazyToolCallGrammar, toolCallGrammar } from './lib/tool-grammar.js';
 
 const textEncoder = new TextEncoder();
 // ignoreBOM keeps a leading U+FEFF in the text (by default TextDecoder drops it).
@@ -376,7 +376,8 @@ export class RingLM {
    * With tools ([{ name, description, parameters }]) the template shows them to the model (unless toolChoice is
    * 'none') and a reply holding well-formed calls in the template's format returns { finishReason: 'tool_calls',
    * toolCalls: [{ name, arguments }], content }; toolChoice 'required' or { name } forces one valid call through a
-   * grammar (lib/tools.js, lib/tool-grammar.js). Messages may carry toolCalls (assistant) and toolCallId (tool).
+   * grammar (lib/tools.js, lib/tool-grammar.js), and under 'auto' a call the model starts is held to that grammar
+   * from its first text on (grammarTriggers). Messages may carry toolCalls (assistant) and toolCallId (tool).
    * @param messages [{ role, content }, ...]
    * @param options generate()'s options (except keepCache), template, variables as for applyChatTemplate, tools,
    *   toolChoice ('auto' | 'none' | 'required' | { name })
@@ -399,7 +400,12 @@ export class RingLM {
     if (forced && (generateOptions.grammar !== undefined || generateOptions.jsonSchema !== undefined)) {
       throw new TypeError(`${what}: toolChoice ${JSON.stringify(choice)} forces a call through a grammar of its own; it does not combine with grammar or jsonSchema`);
     }
+    // 'auto': a call the model starts is held to the calls' grammar from its first text on (a lazy grammar), so its
+    // arguments validate; a grammar or jsonSchema of the caller's is applied instead, as given.
+    const lazy = choice === 'auto' && format !== null && generateOptions.grammar === undefined && generateOptions.jsonSchema === undefined &&
+      generateOptions.grammarTriggers === undefined;
     const grammar = forced ? toolCallGrammar(format, toolList, what, choice.name) : generateOptions.grammar;
+    const lazyCalls = lazy ? lazyToolCallGrammar(format, toolList, what) : {};
     if (this.#generating) throw new Error(`${what}: a generation is already running on this model`);
     const ids = chatPromptIds(this, text);
     const stopTokens = [...(generateOptions.stopTokens ?? []), ...this.#chatTemplates.turnEndTokens(this, template ?? this.chatTemplate)];
@@ -408,7 +414,7 @@ export class RingLM {
     const reuse = cached !== null && generateOptions.kvCache !== false && this.position === cached.position && ids.length > cached.ids.length &&
       cached.ids.every((id, i) => ids[i] === id);
     const iterator = this.#generate(reuse ? ids.subarray(cached.ids.length) : ids,
-      { ...generateOptions, stopTokens, keepCache: reuse, ...(grammar === undefined ? {} : { grammar }) }, what, chatOnly);
+      { ...generateOptions, stopTokens, keepCache: reuse, ...(grammar === undefined ? {} : { grammar }), ...lazyCalls }, what, chatOnly);
     const reply = [];
     try {
       for (;;) {

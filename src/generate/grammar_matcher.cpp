@@ -290,8 +290,9 @@ bool GrammarMatcher::may_start_with(uint8_t byte) {
 // ---------------------------------------------------------------------------------------------
 
 GrammarConstraint::GrammarConstraint(Grammar grammar, const Tokenizer& tokenizer, const std::vector<int32_t>& end_tokens,
-                                     const TokenTrie* trie)
-    : grammar_(std::move(grammar)), tokenizer_(tokenizer), trie_(trie), is_end_(size_t(tokenizer.n_tokens()), 0), matcher_(grammar_) {
+                                     const TokenTrie* trie, std::vector<std::string> triggers)
+    : grammar_(std::move(grammar)), tokenizer_(tokenizer), trie_(trie), is_end_(size_t(tokenizer.n_tokens()), 0), matcher_(grammar_),
+      triggers_(std::move(triggers)) {
   for (int32_t t : tokenizer.end_of_generation()) is_end_[size_t(t)] = 1;
   for (int32_t t : end_tokens) {
     if (t >= 0 && t < tokenizer.n_tokens()) is_end_[size_t(t)] = 1;
@@ -299,6 +300,24 @@ GrammarConstraint::GrammarConstraint(Grammar grammar, const Tokenizer& tokenizer
   for (size_t t = 0; t < is_end_.size(); t++) {
     if (is_end_[t]) end_ids_.push_back(int32_t(t));
   }
+  if (!triggers_.empty()) {
+    waiting_ = true;
+    size_t longest = 0, longest_piece = 0;
+    for (const std::string& t : triggers_) longest = std::max(longest, t.size());
+    for (int32_t t = 0; t < tokenizer.n_tokens(); t++) longest_piece = std::max(longest_piece, piece(t).size());
+    keep_ = longest > 0 ? longest - 1 : 0;
+    tail_.reserve(keep_);
+    joined_.reserve(keep_ + longest_piece);
+  }
+}
+
+std::string_view GrammarConstraint::from_trigger(std::string_view p) {
+  joined_.assign(tail_);
+  joined_.append(p);  // within the capacity reserved for the longest piece
+  size_t first = std::string::npos;
+  for (const std::string& t : triggers_) first = std::min(first, joined_.find(t));
+  if (first == std::string::npos) return {};
+  return std::string_view(joined_).substr(first);
 }
 
 std::string_view GrammarConstraint::piece(int32_t token) const {
@@ -309,6 +328,12 @@ std::string_view GrammarConstraint::piece(int32_t token) const {
 
 bool GrammarConstraint::allows(int32_t token) {
   if (token < 0 || size_t(token) >= is_end_.size()) return false;
+  if (waiting_) {  // free text, unless this token completes a trigger: then the grammar judges it from the trigger on
+    if (is_end_[size_t(token)]) return true;
+    const std::string_view rest = from_trigger(piece(token));
+    if (rest.data() == nullptr) return true;
+    return rest.find('\0') == std::string_view::npos && matcher_.allows(rest);
+  }
   if (is_end_[size_t(token)]) return matcher_.can_end();
   const std::string_view p = piece(token);
   if (p.empty() || p.find('\0') != std::string_view::npos) return false;
@@ -318,11 +343,22 @@ bool GrammarConstraint::allows(int32_t token) {
 
 void GrammarConstraint::accept(int32_t token) {
   if (token < 0 || size_t(token) >= is_end_.size() || is_end_[size_t(token)]) return;
+  if (waiting_) {
+    const std::string_view rest = from_trigger(piece(token));
+    if (rest.data() == nullptr) {  // no trigger yet: keep the end of the text, where the next one may begin
+      tail_.assign(joined_, joined_.size() - std::min(joined_.size(), keep_), std::string::npos);
+      return;
+    }
+    waiting_ = false;
+    matcher_.accept(rest);
+    return;
+  }
   matcher_.accept(piece(token));
 }
 
 void GrammarConstraint::allowed_tokens(uint8_t* mask, size_t n) {
-  if (!trie_) return TokenConstraint::allowed_tokens(mask, n);
+  // While waiting nearly every token is allowed: asking token by token is what the mask would do anyway.
+  if (!trie_ || waiting_) return TokenConstraint::allowed_tokens(mask, n);
   std::fill(mask, mask + n, uint8_t(0));
   const TokenTrie::Node* nodes = trie_->nodes();
   const int32_t* order = trie_->order();

@@ -19,10 +19,16 @@
 // no text or a NUL byte is never allowed. allowed_tokens() judges the whole vocabulary in one depth-first walk
 // of its token trie (generate/token_trie.h) with the matcher's walk_*() steps: a prefix the grammar refuses
 // is refused once for every token that starts with it.
+//
+// With triggers the grammar is lazy (llama.cpp's grammar triggers, which its tool calls use): the text is free
+// until it first holds one of the trigger texts, and from the first byte of that trigger on it must match the
+// grammar. A trigger may be written across tokens; the token that completes it is allowed only when the text
+// from the trigger's start through that token can begin a match, so the switch never strands the grammar.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -118,21 +124,32 @@ public:
   // `end_tokens`: tokens besides the vocabulary's end-of-generation ones that end a generation (stop tokens).
   // `trie`: the tokenizer's pieces as a trie (not owned; it must outlive this), which makes allowed_tokens()
   // walk each shared beginning once; without one, allowed_tokens() asks token by token.
+  // `triggers` (each non-empty): the grammar starts at the first of them the text writes; none: at once.
   GrammarConstraint(Grammar grammar, const Tokenizer& tokenizer, const std::vector<int32_t>& end_tokens,
-                    const TokenTrie* trie = nullptr);
+                    const TokenTrie* trie = nullptr, std::vector<std::string> triggers = {});
   bool allows(int32_t token) override;
   void allowed_tokens(uint8_t* mask, size_t n) override;
   void accept(int32_t token);
-  bool can_end() const { return matcher_.can_end(); }
+  // Before a trigger the text may end anywhere; after it, where the grammar can.
+  bool can_end() const { return waiting_ || matcher_.can_end(); }
+  bool waiting_for_trigger() const { return waiting_; }
 
 private:
   std::string_view piece(int32_t token) const;
+  // Lazy grammars: the text since the start of the first trigger in (the text so far) + piece, or nothing
+  // (data() null) when that text holds no trigger. The view is into joined_, valid until the next call.
+  std::string_view from_trigger(std::string_view piece);
   Grammar grammar_;
   const Tokenizer& tokenizer_;
   const TokenTrie* trie_;
   std::vector<uint8_t> is_end_;
   std::vector<int32_t> end_ids_;
   GrammarMatcher matcher_;
+  std::vector<std::string> triggers_;
+  bool waiting_ = false;  // triggers given, none written yet
+  size_t keep_ = 0;       // bytes of text kept while waiting: the longest trigger's length - 1
+  std::string tail_;      // the last keep_ bytes of the text (a trigger may begin in them)
+  std::string joined_;    // scratch: tail_ then a piece; sized at construction, so the token path never grows it
   struct Frame {
     uint32_t node, next_child;
   };

@@ -82,6 +82,9 @@ std::vector<OptionSpec> make_specs() {
       {"grammar", "grammar", K::Text, 0, 0, false, "none",
        "GBNF grammar (llama.cpp's syntax, start rule 'root') the output must match; end of generation only where it can stop",
        [](GenerateOptions& o) -> OptionField { return &o.grammar; }},
+      {"grammarTriggers", "grammar-trigger", K::Strings, 0, 0, false, "none",
+       "texts that switch the grammar on (a lazy grammar, as for tool calls): the output is free until it writes one, then must match the grammar from that text's first character",
+       [](GenerateOptions& o) -> OptionField { return &o.grammar_triggers; }},
       // Output apps read (issue 17).
       {"logitBias", "logit-bias", K::TokenBias, 0, 0, false, "none",
        "token id -> bias added to its logit before the other steps; -Infinity bans the token",

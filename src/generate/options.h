@@ -36,6 +36,7 @@ struct GenerateOptions {
   bool kv_cache = true;              // false: re-run the whole sequence for every new token (the no-cache baseline)
   // Grammars (generate/grammar.h): GBNF text the output must match; empty: none.
   std::string grammar;
+  std::vector<std::string> grammar_triggers;  // none: the grammar holds from the start; else from the first of these written
   // Output apps read (issue 17): biases on chosen tokens, and each emitted token's log-probability.
   std::vector<LogitBias> logit_bias;  // added to the raw logits first (generate/logit_bias.h)
   int logprobs = -1;                  // -1: off; n: each token's log-prob and the n most likely (generate/logprobs.h)

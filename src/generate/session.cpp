@@ -114,6 +114,12 @@ Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
   if (prompt_.empty()) return Status::error("the prompt is empty: give at least one token");
   // A grammar is checked before anything changes: a bad one leaves the session as it was.
   std::unique_ptr<GrammarConstraint> grammar;
+  if (!o.grammar_triggers.empty() && o.grammar.empty()) {
+    return Status::error("grammarTriggers switch a grammar on: give the grammar too");
+  }
+  for (size_t i = 0; i < o.grammar_triggers.size(); i++) {
+    if (o.grammar_triggers[i].empty()) return Status::error("grammarTriggers[" + std::to_string(i) + "] is empty: a trigger is a text the output writes");
+  }
   if (!o.grammar.empty()) {
     Grammar g;
     RINGLM_TRY(Grammar::parse(o.grammar, &g));
@@ -123,7 +129,7 @@ Status Session::begin(const int32_t* prompt, int n, const GenerateOptions& o) {
       token_trie_ = std::move(trie);
       token_trie_of_ = tokenizer_;
     }
-    grammar = std::make_unique<GrammarConstraint>(std::move(g), *tokenizer_, o.stop_tokens, token_trie_.get());
+    grammar = std::make_unique<GrammarConstraint>(std::move(g), *tokenizer_, o.stop_tokens, token_trie_.get(), o.grammar_triggers);
   }
   // Validates the sampling options. A continuation keeps the penalty history and, unless asked to
   // reseed, the generator's state, so a chat's turns sample as one stream.

@@ -72,7 +72,7 @@ export function parseArgs(argv, Module, schema) {
     if (kind === 'no') { o[name] = false; continue; }
     const value = argv[++i];
     if (value === undefined) throw new UsageError(`${argv[i - 1]} needs a value`);
-    if (kind === 'strings') o[name].push(value);
+    if (kind === 'strings') (o[name] ??= []).push(value);
     else if (kind === 'token-bias') o[name] = parseLogitBias(argv[i - 1], value, o[name], UsageError);
     else o[name] = flagValue(argv[i - 1], spec ?? { type: kind, min: 0, max: 2 ** 31 - 1, rule: 'an integer in [0, 2147483647]' }, value);
   }

@@ -12,6 +12,7 @@ import { JsonSchemaError, jsonSchemaToGbnf } from './json-schema.js';
 export function jsonSchemaOptions(o, what) {
   if (o.jsonSchema === undefined) return o;
   if (o.grammar !== undefined) throw new TypeError(`${what}: give grammar or jsonSchema, not both`);
+  if (o.grammarTriggers !== undefined) throw new TypeError(`${what}: grammarTriggers leave the text before them free, which would not be JSON; they do not combine with jsonSchema`);
   if (o.stop !== undefined && o.stop.length > 0) throw new TypeError(`${what}: stop strings would cut the JSON short; they do not combine with jsonSchema`);
   if (o.special === false) {
     throw new TypeError(`${what}: jsonSchema renders control tokens' text (the JSON is the text the grammar read); special: false does not combine with it`);

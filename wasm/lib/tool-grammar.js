@@ -1,7 +1,8 @@
-// tool-grammar.js — the GBNF grammar that forces one tool call (chat()'s toolChoice 'required' or { name }): the
-// call's envelope exactly as the template writes it (tools.js: TOOL_CALL_FORMATS), one of the tools' names, and
-// arguments valid for that tool's parameters (JSON Schema, through json-schema.js). Each tool's argument grammar
-// is embedded with its rules renamed, so that the tools' rules cannot collide.
+// tool-grammar.js — the GBNF grammars of tool calls: the one that forces one call (chat()'s toolChoice 'required' or
+// { name }) and the lazy one of toolChoice 'auto', which holds the reply to calls from the moment the model starts
+// one. A call is its envelope exactly as the template writes it (tools.js: TOOL_CALL_FORMATS), one of the tools'
+// names, and arguments valid for that tool's parameters (JSON Schema, through json-schema.js). Each tool's argument
+// grammar is embedded with its rules renamed, so that the tools' rules cannot collide.
 
 import { JsonSchemaError, gbnfLiteral as literal, jsonSchemaToGbnf } from './json-schema.js';
 
@@ -45,11 +46,11 @@ export function prefixRuleNames(grammar, prefix) {
 }
 
 /**
- * The grammar of one call in `format` to any of `tools` ([{ name, parameters }]), or to the one named `only`: root is
- * the whole call. A tool without parameters takes {} as its arguments. A schema json-schema.js cannot honour is an
- * error naming the tool.
+ * Rules for one call to any of `tools` ([{ name, parameters }]), or to the one named `only`: `call` is the whole call,
+ * envelope(name) its text before and after the arguments' JSON as GBNF. A tool without parameters takes {} as its
+ * arguments. A schema json-schema.js cannot honour is an error naming the tool.
  */
-export function toolCallGrammar(format, tools, what, only) {
+function callRules(tools, what, only, envelope) {
   const rules = [];
   const choices = [];
   tools.forEach((tool, i) => {
@@ -63,9 +64,39 @@ export function toolCallGrammar(format, tools, what, only) {
         throw e;
       }
     }
-    const { before, after } = format.envelope(tool.name);
+    const { before, after } = envelope(tool.name);
     choices.push(`tool${i}`);
-    rules.push(`tool${i} ::= ${literal(before)} tool${i}-args-root ${literal(after)}`, prefixRuleNames(args.trim(), `tool${i}-args-`));
+    rules.push(`tool${i} ::= ${before} tool${i}-args-root ${after}`, prefixRuleNames(args.trim(), `tool${i}-args-`));
   });
-  return `root ::= ${choices.join(' | ')}\n${rules.join('\n')}\n`;
+  return `call ::= ${choices.join(' | ')}\n${rules.join('\n')}\n`;
+}
+
+/**
+ * The grammar of one call in `format` to any of `tools`, or to the one named `only`, written exactly as the template
+ * writes calls (format.envelope): root is the whole call.
+ */
+export function toolCallGrammar(format, tools, what, only) {
+  const exact = (name) => {
+    const { before, after } = format.envelope(name);
+    return { before: literal(before), after: literal(after) };
+  };
+  return `root ::= call\n${callRules(tools, what, only, exact)}`;
+}
+
+/**
+ * toolChoice 'auto': { grammar, grammarTriggers } for the generate options. The reply is free text until it writes
+ * one of the format's triggers (the start of a call); from there it must be one call (or several, where the format
+ * allows them) to the tools, with arguments valid for the tool's parameters, and then it ends. Whitespace between
+ * the parts of a call is free (bounded), as parse() reads it: a model that writes its calls more compactly or more
+ * loosely than its template is not pushed off its own layout, only held to calls that parse and validate.
+ */
+export function lazyToolCallGrammar(format, tools, what) {
+  const { triggers, prefix, open, argsKey, close, several } = format.lazy;
+  const loose = (name) => ({
+    before: `${open ? `${literal(open)} ws ` : ''}"{" ws "\\"name\\"" ws ":" ws ${literal(JSON.stringify(name))} ws "," ws ${literal(JSON.stringify(argsKey))} ws ":" ws`,
+    after: `ws "}"${close ? ` ws ${literal(close)}` : ''}`,
+  });
+  const first = prefix === undefined ? 'call' : `${literal(prefix)}? call`;
+  const root = `root ::= ${first}${several ? ' (ws call)*' : ''}\nws ::= [ \\t\\n]{0,8}\n`;
+  return { grammar: root + callRules(tools, what, undefined, loose), grammarTriggers: [...triggers] };
 }

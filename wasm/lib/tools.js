@@ -156,13 +156,17 @@ function jsonObjectEnd(text, from) {
  * The call formats. parse(text, names) reads a reply (detokenized with its special tokens): { content, toolCalls }
  * when it holds calls, all well formed and to tools in `names`; null when it holds none or any is malformed (the
  * reply is then text). envelope(name) is how the template writes a call before and after its arguments' JSON, which
- * the grammar of a forced call holds the model to.
+ * the grammar of a forced call holds the model to. lazy describes calls for toolChoice 'auto', as loosely as parse()
+ * reads them: the texts that begin one (triggers: from the first the model writes on, the reply is held to the calls'
+ * grammar), a text that may come before the first call (prefix), the text around a call's JSON (open, close), the key
+ * of its arguments, and whether a reply may hold several calls.
  */
 export const TOOL_CALL_FORMATS = Object.freeze({
   hermes: Object.freeze({
     name: 'hermes',
     describe: 'Hermes-style <tool_call>{"name": ..., "arguments": ...}</tool_call> (Qwen 2.5, Qwen 3)',
     envelope: (name) => ({ before: `<tool_call>\n{"name": ${JSON.stringify(name)}, "arguments": `, after: '}\n</tool_call>' }),
+    lazy: { triggers: ['<tool_call>'], open: '<tool_call>', argsKey: 'arguments', close: '</tool_call>', several: true },
     parse(text, names) {
       if (!text.includes('<tool_call>')) return null;
       const toolCalls = [];
@@ -191,6 +195,7 @@ export const TOOL_CALL_FORMATS = Object.freeze({
     name: 'llama3',
     describe: 'Llama 3.1 / 3.2 JSON {"name": ..., "parameters": ...} (after <|python_tag|> or plain)',
     envelope: (name) => ({ before: `{"name": ${JSON.stringify(name)}, "parameters": `, after: '}' }),
+    lazy: { triggers: ['<|python_tag|>', '{"name"', '{ "name"'], prefix: '<|python_tag|>', open: '', argsKey: 'parameters', close: '', several: false },
     parse(text, names) {
       let body = text.trim();
       if (body.startsWith('<|python_tag|>')) body = body.slice('<|python_tag|>'.length).trim();
