@@ -380,3 +380,62 @@ test('-m URL loads through the download cache', async () => {
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test('--tools: a call is told on stderr and kept with its toolCalls, /tool RESULT answers it, as lm.chat() does', async () => {
+  const { TOOL_MODELS, makeToolModels } = await import('../tools/gguf/tool-models.mjs');
+  const TOOL_PATHS = makeToolModels(path.join(ROOT, 'build/models'));
+  assert.ok(TOOL_MODELS.some((m) => m.family === 'qwen25'));
+  const tools = [
+    { name: 'get_weather', description: 'The weather in a city now',
+      parameters: { type: 'object', properties: { city: { type: 'string', maxLength: 24 } }, required: ['city'] } },
+    { type: 'function', function: { name: 'get_time', description: 'The time now' } },
+  ];
+  const file = path.join(TMP, 'tools.json');
+  writeFileSync(file, JSON.stringify(tools));
+  const args = ['-m', TOOL_PATHS.qwen25, '--tools', file, '--temp', '0', '--ctx', '1024'];
+  const state = path.join(TMP, 'tool-chat');
+  const run = await chat(args, ['What is the weather in Paris?', 'hello', '/tool', '/tool {"temperature": 21}', `/save ${state}`]);
+  assert.equal(run.code, 0, run.stderr);
+  // The same conversation through the library: its calls, and the reply after the result.
+  const ref = await RingLM.load(TOOL_PATHS.qwen25, { contextSize: 1024 });
+  try {
+    const messages = [{ role: 'user', content: 'What is the weather in Paris?' }];
+    const texts = [];
+    for (let turn = 0; turn < 2; turn++) {
+      let text = '';
+      for await (const t of ref.chat(messages, { tools, temperature: 0 })) text += t.text;
+      texts.push(text);
+      const r = ref.lastResult;
+      assert.equal(r.finishReason, 'tool_calls');
+      messages.push({ role: 'assistant', content: r.content, toolCalls: r.toolCalls });
+      if (turn === 0) messages.push({ role: 'tool', name: r.toolCalls[0].name, content: '{"temperature": 21}' });
+    }
+    assert.deepEqual(replies(run.stdout), texts);
+    assert.deepEqual(readConversation(state).messages, messages, 'the saved conversation holds the calls and the result');
+  } finally {
+    ref.dispose();
+  }
+  const told = run.stderr.split('\n').filter((l) => l.startsWith('ringlm: tool call: '));
+  assert.deepEqual(told, ['ringlm: tool call: get_weather {"city":"Paris"}', 'ringlm: tool call: get_weather {"city":"Paris"}']);
+  assert.match(run.stderr, /the model called get_weather: give each call its result with \/tool RESULT first \(or \/reset\); the message was not sent/);
+  assert.match(run.stderr, /\/tool needs RESULT \(\/tool RESULT\): the result of get_weather/);
+  // --tool-choice none: no tools shown, the same reply read as text.
+  const none = await chat([...args, '--tool-choice', 'none'], ['What is the weather in Paris?', '/tool x']);
+  assert.equal(none.code, 0, none.stderr);
+  assert.doesNotMatch(none.stderr, /tool call:/);
+  assert.match(none.stderr, /\/tool gives a tool call its result, and no call waits for one/);
+  // Mistakes, before any model runs a turn.
+  const bad = async (extra, status, pattern, model = TOOL_PATHS.qwen25) => {
+    const r = await chat(['-m', model, ...extra], []);
+    assert.equal(r.code, status, r.stderr);
+    assert.match(r.stderr, pattern);
+  };
+  writeFileSync(path.join(TMP, 'not-json.json'), '[{"name": ');
+  writeFileSync(path.join(TMP, 'not-list.json'), '{"name": "f"}');
+  await bad(['--tools', path.join(TMP, 'missing.json')], 1, /cannot read --tools .*missing\.json: ENOENT/);
+  await bad(['--tools', path.join(TMP, 'not-json.json')], 1, /--tools .*not-json\.json is not JSON/);
+  await bad(['--tools', path.join(TMP, 'not-list.json')], 1, /must hold a JSON list of tools/);
+  await bad(['--tool-choice', 'none'], 2, /--tool-choice needs --tools FILE/);
+  await bad(['--tools', file, '--tool-choice', 'get_stock'], 2, /--tool-choice get_stock: no tool of that name/);
+  await bad(['--tools', file], 1, /--tools .*tools\.json: the chat template of .* does not show tools/, CHATML);
+});

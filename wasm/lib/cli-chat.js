@@ -2,9 +2,10 @@
 // have. Lines come from stdin (readline, or a pipe), each reply streams to stdout token by token, and the KV
 // cache is kept across turns: a turn runs only the tokens it adds to the conversation.
 //
-//   ringlm chat [-m MODEL|URL] [--system TEXT] [--ctx N] [--template-file FILE] [generation flags]
+//   ringlm chat [-m MODEL|URL] [--system TEXT] [--ctx N] [--template-file FILE] [--tools FILE [--tool-choice C]]
+//               [generation flags]
 //
-// Commands: /help, /stats, /reset, /save FILE, /load FILE, /exit. Ctrl+C stops a reply and the chat goes on;
+// Commands: /help, /stats, /reset, /save FILE, /load FILE, /tool RESULT, /exit. Ctrl+C stops a reply and the chat goes on;
 // Ctrl+C at the prompt twice in a row, or Ctrl+D (the end of stdin), leaves. stdout carries the replies only,
 // one per turn followed by a newline; notices, command output and errors go to stderr.
 //
@@ -21,6 +22,11 @@
 //                 state: { bytes, sha256 } }             of FILE: a FILE.json loads only with the FILE saved with it
 // /load checks FILE.json, then FILE's size and hash, then gives both to lm.restoreState(state, { chat }), which
 // refuses a state from another model or context size before anything changes.
+//
+// With --tools, a reply that calls tools (lm.chat()'s finishReason 'tool_calls') is kept as an assistant message
+// with its toolCalls, each call is told on stderr, and /tool RESULT gives the oldest unanswered call its result (a
+// tool message); the model answers once every call has one. Until then a typed message is refused: the templates
+// expect each call's result right after it.
 //
 // A model without a chat template (the built-in one) chats through PLAIN_TEMPLATE: the conversation as one text,
 // each message starting a new line, the model continuing the last one; its reply ends at a newline.
@@ -47,6 +53,11 @@ terminal, each line is a message and each reply is one line of stdout.
                            memory); when the conversation fills it, --context-policy decides (see README)
       --template-file FILE a Jinja chat template to use instead of the file's tokenizer.chat_template
       --grammar-file FILE  read --grammar's GBNF text from a file
+      --tools FILE         tools the model may call: a JSON list of { name, description?, parameters? } (or OpenAI's
+                           { type: 'function', function: {...} }); the template must show tools (Qwen 2.5 / 3,
+                           Llama 3.1 / 3.2 formats). A call is told on stderr; answer it with /tool RESULT
+      --tool-choice C      auto (the model chooses; a call it starts is held to the tools' grammar), none,
+                           required (always one call), or a tool's name (a call to it); default auto
   -h, --help               this text
 
 In the chat:
@@ -56,6 +67,8 @@ In the chat:
   /save FILE               save the chat: FILE (the session, as saveState() writes it) and FILE.json (the messages
                            and lm.chatCache)
   /load FILE               continue a chat saved by /save, with this model and --ctx
+  /tool RESULT             the result of the oldest call the model made that has none yet (--tools); the model
+                           answers when every call has its result
   /exit                    leave (as Ctrl+D does)
   //text                   send a message that begins with '/text'
   Ctrl+C                   stop the reply; at the prompt, twice in a row, leave
@@ -65,8 +78,8 @@ and the seed, continued or not; without it, the turns go on with one random stre
 --max-tokens, each turn's limit):
 `;
 
-const COMMAND_HELP = `  /help  /stats  /reset  /save FILE  /load FILE  /exit   (//text sends '/text'; Ctrl+C stops a reply)\n`;
-const COMMANDS = ['/help', '/stats', '/reset', '/save', '/load', '/exit'];
+const COMMAND_HELP = `  /help  /stats  /reset  /save FILE  /load FILE  /tool RESULT  /exit   (//text sends '/text'; Ctrl+C stops a reply)\n`;
+const COMMANDS = ['/help', '/stats', '/reset', '/save', '/load', '/tool', '/exit'];
 
 // Flags of the main command that mean nothing here, and what to use instead.
 const NOT_FOR_CHAT = {
@@ -106,11 +119,12 @@ class Conversation {
   }
 
   /**
-   * Answer a user's message, streaming the reply's text to `onText`. The reply stays in the conversation even
-   * when `signal` stops it. Returns { stopped, finishReason, droppedTokens (null when stopped), unanswered }.
+   * Answer new messages (a user's, or tool results), streaming the reply's text to `onText`. The reply stays in the
+   * conversation even when `signal` stops it; a reply that calls tools is kept with its toolCalls. Returns
+   * { stopped, finishReason, toolCalls, droppedTokens (null when stopped), unanswered }.
    */
-  async turn(content, { signal, onText, onLogprobs }) {
-    const messages = [...this.messages, { role: 'user', content }];
+  async turn(added, { signal, onText, onLogprobs }) {
+    const messages = [...this.messages, ...added];
     const droppedBefore = this.lm.cacheState.dropped;
     let text = '';
     let generated = 0;
@@ -134,8 +148,10 @@ class Conversation {
       if (e?.name !== 'AbortError') throw e;
     }
     // Not answered: stopped before a token, or a full ring under 'stop' left no room for one.
-    const answered = generated > 0 || result?.finishReason === 'stop';
-    if (answered) this.messages = [...messages, { role: 'assistant', content: text }];
+    const answered = generated > 0 || result?.finishReason === 'stop' || result?.finishReason === 'tool_calls';
+    const reply = result?.finishReason === 'tool_calls' ? { role: 'assistant', content: result.content, toolCalls: result.toolCalls }
+      : { role: 'assistant', content: text };
+    if (answered) this.messages = [...messages, reply];
     this.turns += 1;
     const continued = result !== null && result.cachedTokens > 0;
     const elapsed = (performance.now() - (firstToken || started)) / 1000;
@@ -150,9 +166,21 @@ class Conversation {
     // A turn from the start emptied the ring, and its count of dropped tokens with it.
     const dropped = this.lm.cacheState.dropped;
     return {
-      stopped: result === null, finishReason: result?.finishReason, unanswered: !answered,
+      stopped: result === null, finishReason: result?.finishReason, toolCalls: result?.toolCalls, unanswered: !answered,
       droppedTokens: result === null ? null : continued ? dropped - droppedBefore : dropped,
     };
+  }
+
+  /** The calls of the last assistant message that have no result yet (tool messages after it), oldest first. */
+  get unansweredCalls() {
+    const at = this.messages.findLastIndex((m) => m.role === 'assistant');
+    const calls = this.messages[at]?.toolCalls ?? [];
+    return calls.slice(this.messages.length - 1 - at);
+  }
+
+  /** A message that waits for the next turn in the conversation (a tool's result while other calls wait for theirs). */
+  add(message) {
+    this.messages = [...this.messages, message];
   }
 
   /** Forget the conversation: the system message stays, the cache empties. */
@@ -299,13 +327,41 @@ function readFlagFile(flag, file) {
   }
 }
 
+/** The value of the chat's own `flag` (the last one given) and argv without it. */
+function takeFlag(argv, flag) {
+  let value;
+  const rest = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] !== flag) {
+      rest.push(argv[i]);
+      continue;
+    }
+    value = argv[++i];
+    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+  }
+  return { value, rest };
+}
+
+/** --tools FILE: the JSON list of tools, read and parsed (lm.chat() checks each tool). */
+function readTools(file) {
+  const text = readFlagFile('--tools', file);
+  let tools;
+  try {
+    tools = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`--tools ${file} is not JSON: ${e.message}`);
+  }
+  if (!Array.isArray(tools)) throw new Error(`--tools ${file} must hold a JSON list of tools ([{ "name": ..., "parameters": ... }, ...])`);
+  return tools;
+}
+
 /** `ringlm chat`: returns the exit code. */
 export async function chatCommand(argv, Module) {
   const schema = generateOptionSchema(Module);
-  const at = argv.indexOf('--template-file');
-  const templateFile = at >= 0 ? argv[at + 1] : undefined;
-  if (at >= 0 && templateFile === undefined) throw new UsageError('--template-file needs a value');
-  const args = parseArgs(at >= 0 ? [...argv.slice(0, at), ...argv.slice(at + 2)] : argv, Module, schema);
+  const { value: templateFile, rest: argv1 } = takeFlag(argv, '--template-file');
+  const { value: toolsFile, rest: argv2 } = takeFlag(argv1, '--tools');
+  const { value: toolChoiceFlag, rest: argv3 } = takeFlag(argv2, '--tool-choice');
+  const args = parseArgs(argv3, Module, schema);
   if (args.help) {
     process.stdout.write(CHAT_HELP + generationHelp(schema));
     return 0;
@@ -319,6 +375,9 @@ export async function chatCommand(argv, Module) {
     options.grammar = readFlagFile('--grammar-file', grammarFile);
   }
   const template = templateFile === undefined ? undefined : readFlagFile('--template-file', templateFile);
+  if (toolChoiceFlag !== undefined && toolsFile === undefined) throw new UsageError('--tool-choice needs --tools FILE');
+  const tools = toolsFile === undefined ? undefined : readTools(toolsFile);
+  const toolChoice = toolChoiceFlag === undefined || ['auto', 'none', 'required'].includes(toolChoiceFlag) ? toolChoiceFlag : { name: toolChoiceFlag };
   const remote = /^https?:/i.test(model);
   if (!remote && !existsSync(model)) {
     throw new Error(args.model ? `model file not found: ${model}` : 'no -m MODEL given and the built-in model is not installed');
@@ -343,8 +402,21 @@ export async function chatCommand(argv, Module) {
         'the plain one is used: each message starts a line, the model continues it, and its reply ends at a newline ' +
         '(--template-file FILE gives a Jinja template)\n');
     }
+    const toolOptions = tools === undefined ? {} : { tools, ...(toolChoice === undefined ? {} : { toolChoice }) };
     const chatOptions = plain ? { ...options, template: PLAIN_TEMPLATE, stop: [...[options.stop ?? []].flat(), '\n'] }
-      : template === undefined ? options : { ...options, template };
+      : { ...options, ...(template === undefined ? {} : { template }), ...toolOptions };
+    if (tools !== undefined) {
+      if (plain) throw new Error(`--tools: ${model === DEFAULT_MODEL ? 'the built-in model' : model} has no chat template to show tools (--template-file FILE gives one)`);
+      // The tools and the template's call format are checked now, not at the first message.
+      try {
+        lm.applyChatTemplate([{ role: 'user', content: 'x' }], { tools, ...(template === undefined ? {} : { template }) });
+      } catch (e) {
+        throw new Error(`--tools ${toolsFile}: ${String(e.message).replace(/^RingLM\.applyChatTemplate: (tools: )?/, '')}`);
+      }
+      if (typeof toolChoice === 'object' && !tools.some((t) => (t?.name ?? t?.function?.name) === toolChoice.name)) {
+        throw new UsageError(`--tool-choice ${toolChoice.name}: no tool of that name in ${toolsFile} (use auto, none, required or a tool's name)`);
+      }
+    }
     const conversation = new Conversation(lm, { system, options: chatOptions });
     if (tty) process.stderr.write('ringlm: chat; /help for the commands, Ctrl+C stops a reply, Ctrl+D leaves\n');
     return await repl(conversation, { tty, Module, logprobs: options.logprobs !== undefined, maxTokens: options.maxTokens });
@@ -388,14 +460,24 @@ async function repl(conversation, { tty, Module, logprobs, maxTokens }) {
       if (line === null) break;
       leaveArmed = false;
       if (line.trim() === '') continue;
-      if (line.startsWith('/') && !line.startsWith('//')) {
+      let added;
+      if (/^\/tool(\s|$)/.test(line)) {
+        added = toolResult(line, conversation, note);
+        if (added === null) continue;
+      } else if (line.startsWith('/') && !line.startsWith('//')) {
         if (runCommand(line, conversation, { note, Module }) === 'exit') break;
         continue;
+      } else if (conversation.unansweredCalls.length > 0) {
+        note(`the model called ${conversation.unansweredCalls.map((c) => c.name).join(', ')}: give each call its result with /tool RESULT first ` +
+          '(or /reset); the message was not sent');
+        continue;
+      } else {
+        added = [{ role: 'user', content: line.startsWith('//') ? line.slice(1) : line }];
       }
       replying = new AbortController();
       const table = [];
       try {
-        const r = await conversation.turn(line.startsWith('//') ? line.slice(1) : line, {
+        const r = await conversation.turn(added, {
           signal: replying.signal,
           onText: (text) => process.stdout.write(text),
           onLogprobs: logprobs ? (entry) => table.push(entry) : undefined,
@@ -418,9 +500,35 @@ async function repl(conversation, { tty, Module, logprobs, maxTokens }) {
   return 0;
 }
 
+/**
+ * /tool RESULT: the tool message for the oldest call without a result. Returns the messages to answer now (the last
+ * call's result), or null when the line was told off or more calls still wait (the result is then kept).
+ */
+function toolResult(line, conversation, note) {
+  const result = line.slice('/tool'.length).trim();
+  const calls = conversation.unansweredCalls;
+  if (calls.length === 0) {
+    note('/tool gives a tool call its result, and no call waits for one');
+    return null;
+  }
+  if (!result) {
+    note(`/tool needs RESULT (/tool RESULT): the result of ${calls[0].name}`);
+    return null;
+  }
+  const message = { role: 'tool', name: calls[0].name, content: result };
+  if (calls.length === 1) return [message];
+  conversation.add(message);
+  note(`kept as ${calls[0].name}'s result; ${calls.length - 1} more call${calls.length > 2 ? 's wait' : ' waits'} (${calls.slice(1).map((c) => c.name).join(', ')})`);
+  return null;
+}
+
 /** After a turn: what stopped it, when that is news, and what a full context did. */
 function report(r, conversation, { note, maxTokens }) {
   const ring = conversation.lm.cacheState;
+  if (r.finishReason === 'tool_calls') {
+    for (const call of r.toolCalls) note(`tool call: ${call.name} ${JSON.stringify(call.arguments)}`);
+    note(`answer with /tool RESULT${r.toolCalls.length > 1 ? ', once per call, in order' : ''}`);
+  }
   if (r.stopped) note(r.unanswered ? 'stopped before the reply began (the message was not kept)' : 'stopped (the reply so far is kept)');
   if (r.droppedTokens > 0) {
     const how = ring.policy === 'shift' ? 'it drops the older half of its window at once' : 'each new token evicts the oldest one after the first few';
