@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ROOT, CHROMIUM, CHROMIUM_ARGS, assertBuilt, assertChromium, startPageServer } from './browser/chromium.mjs';
+import { ROOT, CHROMIUM, CHROMIUM_ARGS, assertBuilt, assertChromium, startPageServer, watchPage } from './browser/chromium.mjs';
 import { MODEL_PATH, prefillSummary } from './browser/worker.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'build/artifacts');
@@ -42,12 +42,7 @@ after(async () => {
 
 test('the module gives the same logits in a page, a module Web Worker and Node', { timeout: 120_000 }, async () => {
   const page = context.pages()[0] ?? (await context.newPage());
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    // Failed requests are reported (with their URL) by the response handler below.
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console error: ${message.text()}`);
-  });
+  const problems = watchPage(page);  // failed requests are reported (with their URL) by the response handler below
   page.on('response', (response) => {
     if (response.status() >= 400 && !response.url().endsWith('/favicon.ico')) {
       problems.push(`HTTP ${response.status()} for ${response.url()}`);

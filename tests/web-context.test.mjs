@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 
-import { usePageServer } from './browser/chromium.mjs';
+import { usePageServer, watchPage } from './browser/chromium.mjs';
 import { benchModel, SHAPE_QWEN3_0_6B } from '../bench/models.mjs';
 
 const MODEL = 'qwen3-0.6b-q4_k_m';
@@ -23,11 +23,7 @@ test('a Qwen3-0.6B-shaped file loads through the page with the largest context t
   const file = benchModel(MODEL, { log: (m) => console.log(m) });
   assert.ok(SHAPE_QWEN3_0_6B.ctx * KV_BYTES_PER_TOKEN > 2 ** 32, 'the trained context must not fit 4 GiB');
   const page = await shared.browser.newPage();
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(message.text());
-  });
+  const problems = watchPage(page);
   try {
     await page.goto(`${shared.server.url}web/?test-hooks`);
     await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });

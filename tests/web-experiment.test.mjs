@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, usePageServer } from './browser/chromium.mjs';
+import { ROOT, openDemo, usePageServer, watchPage } from './browser/chromium.mjs';
 import { RingLM } from '../wasm/ringlm.js';
 import { experimentPrompt } from '../wasm/lib/experiment.js';
 
@@ -19,11 +19,8 @@ const shared = usePageServer({ built: ['dist/ringlm.mjs', 'dist/ringlm.wasm'] })
 
 test('the KV cache switch and the Experiment panel', { timeout: 240_000 }, async () => {
   const page = await (await shared.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text()); });
-  await page.goto(`${shared.server.url}web/`);
-  await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });
+  const problems = watchPage(page);
+  await openDemo(page, shared.server);
   const url = await page.$eval('#model-name', (element) => element.dataset.url);
   const lm = await RingLM.load(path.join(ROOT, decodeURIComponent(new URL(url).pathname).slice(1)));
   try {

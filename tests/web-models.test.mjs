@@ -23,7 +23,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { ROOT, assertBuilt, launchChromium, startPageServer } from './browser/chromium.mjs';
+import { ROOT, assertBuilt, launchChromium, startPageServer, waitForDemo, watchPage } from './browser/chromium.mjs';
 import { RingLM } from '../wasm/ringlm.js';
 import { makeRandomLlama } from '../tools/gguf/random-llama.mjs';
 import { addGpt2Tokenizer, END_OF_TEXT, TOKEN_TYPE } from '../tools/gguf/vocab-gpt2.mjs';
@@ -116,22 +116,17 @@ function pageQuery(server, files) {
 /** Opens the page and waits until a model is loaded; `problems` collects page errors and console errors. */
 async function openPage(context, url) {
   const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    // Failed fetches are expected here (a model not kept yet is checked with HEAD; the server stopped).
-    if (message.type() === 'error' && !/^Failed to load resource|net::ERR_/.test(message.text())) problems.push(`console error: ${message.text()}`);
-  });
+  // Failed fetches are expected here (a model not kept yet is checked with HEAD; the server stopped).
+  const problems = watchPage(page, /^Failed to load resource|net::ERR_/);
   page.on('dialog', (dialog) => {
     problems.push(`dialog: ${dialog.message()}`);
     dialog.dismiss();
   });
   await page.goto(url);
-  await ready(page);
+  await waitForDemo(page);
   return { page, problems };
 }
 
-const ready = (page) => page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });
 
 /** Waits until `name` is the loaded model and the page is ready. */
 const loaded = (page, name) => page.waitForFunction((name) => document.body.dataset.state === 'ready'
@@ -271,7 +266,7 @@ test('the picker: sizes, kept or not, Load and Delete; a typed URL; the last mod
     assert.equal(await page.isHidden('#model-others-title'), true, 'nothing else is kept');
     assert.equal((await page.evaluate(() => window.ringlmTest.modelInfo())).architecture, 'llama', 'the loaded model stays loaded');
     await page.reload();
-    await ready(page);
+    await waitForDemo(page);
     assert.equal(await page.$eval('#model-badge', (e) => e.dataset.kind), 'default');
     assert.match(await page.textContent('#last-model'), /^Last time: custom\.gguf \(not kept in this browser: it downloads again\)/);
     await page.click('#last-model button');
@@ -289,7 +284,7 @@ test('the picker: sizes, kept or not, Load and Delete; a typed URL; the last mod
     assert.equal(await page.$eval('#model-badge', (e) => e.dataset.kind), 'file');
     assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem('ringlm.lastModel')).file), 'dropped.gguf');
     await page.reload();
-    await ready(page);
+    await waitForDemo(page);
     assert.match(await page.textContent('#last-model'), /dropped\.gguf, a file from this device: choose or drop it again/);
     assert.deepEqual(problems, []);
   } finally {

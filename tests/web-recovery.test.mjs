@@ -14,7 +14,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 
-import { ROOT, usePageServer } from './browser/chromium.mjs';
+import { ROOT, usePageServer, waitForDemo } from './browser/chromium.mjs';
 import { RingLM } from '../wasm/ringlm.js';
 
 // A model that practically never ends its text by itself (1 end-of-text token in 32,000): a generation is still
@@ -41,11 +41,10 @@ async function openPage() {
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   await page.goto(`${shared.server.url}web/?test-hooks&model=/${MODEL}`);
-  await waitForReady(page);
+  await waitForDemo(page);
   return { page, problems };
 }
 
-const waitForReady = (page) => page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });
 const alert = (page, id) => page.evaluate((id) => {
   const box = document.getElementById(id);
   return { hidden: box.hidden, title: box.querySelector('.alert-title').textContent, hint: box.querySelector('.alert-hint')?.textContent ?? '' };
@@ -69,7 +68,7 @@ async function checkRecovered(page, startedBefore) {
   const shown = await alert(page, 'engine-error');
   assert.equal(shown.title, 'The engine stopped, and was restarted');
   assert.equal(shown.hint, `${path.basename(MODEL)} is loaded again; the text generated so far stays on the page.`);
-  await waitForReady(page);
+  await waitForDemo(page);
   assert.equal(await workersStarted(page), startedBefore + 1, 'one new worker');
   assert.equal(await page.textContent('#model-name'), path.basename(MODEL));
   assert.equal(await generate(page), (await lm.complete(PROMPT, OPTIONS)).text, 'the page generates as Node does again');
@@ -158,7 +157,7 @@ test('a worker that dies at every load: one restart to reload the model, then th
     await page.evaluate(() => window.ringlmTest.everyWorkerDiesDuringLoad(false));
     await page.fill('#model-url', `${shared.server.url}${MODEL}`);
     await page.click('#url-form button[type=submit]');
-    await waitForReady(page);
+    await waitForDemo(page);
     assert.equal(await workersStarted(page), started + 2, 'the load started a worker');
     assert.equal((await alert(page, 'engine-error')).hidden, true, 'a load the person asks for clears the old alert');
     assert.equal(await generate(page), (await lm.complete(PROMPT, OPTIONS)).text);

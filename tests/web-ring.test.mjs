@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, usePageServer } from './browser/chromium.mjs';
+import { ROOT, openDemo, usePageServer, watchPage } from './browser/chromium.mjs';
 import { RingLM } from '../wasm/ringlm.js';
 
 const ARTIFACTS = path.join(ROOT, 'build/artifacts');
@@ -34,11 +34,8 @@ const readRing = (page) => page.evaluate(() => {
 
 test('the KV ring picture follows a generation past the context under sinks, shift and stop', { timeout: 240_000 }, async () => {
   const page = await (await shared.browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text()); });
-  await page.goto(`${shared.server.url}web/`);
-  await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });
+  const problems = watchPage(page);
+  await openDemo(page, shared.server);
   const url = await page.$eval('#model-name', (element) => element.dataset.url);
   // Load the same model again with a small ring.
   await page.fill('#context-size', String(CAPACITY));

@@ -23,7 +23,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, usePageServer } from './browser/chromium.mjs';
+import { ROOT, usePageServer, waitForDemo, watchPage } from './browser/chromium.mjs';
 import { startServer } from '../tools/serve.mjs';
 import { RingLM } from '../wasm/ringlm.js';
 import { GgufWriter } from '../tools/gguf/writer.mjs';
@@ -62,13 +62,7 @@ after(async () => {
  */
 async function openPage({ base = shared.server.url, query = '', allow = [] } = {}) {
   const page = await contexts.get(base).newPage();
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
-      problems.push(`console error: ${message.text()}`);
-    }
-  });
+  const problems = watchPage(page);
   page.on('dialog', (dialog) => {
     problems.push(`dialog: ${dialog.message()}`);
     dialog.dismiss();
@@ -79,7 +73,7 @@ async function openPage({ base = shared.server.url, query = '', allow = [] } = {
     if (response.status() >= 400 && !expected) problems.push(`HTTP ${response.status()} for ${url}`);
   });
   await page.goto(`${base}web/${query}`);
-  await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 30_000 });
+  await waitForDemo(page);
   return { page, problems, close: () => page.close() };
 }
 

@@ -70,3 +70,26 @@ export function usePageServer({ harness = false, built = [], howToMake, extraArg
     get browser() { return browser; },
   };
 }
+
+/**
+ * What goes wrong on `page`, as the tests assert it is nothing: uncaught errors ('page error: ...') and console
+ * errors ('console error: ...') but those matching `expected` (by default a failed resource load, which the tests
+ * that expect one check themselves). Returns the list, which fills as the page runs.
+ */
+export function watchPage(page, expected = /^Failed to load resource/) {
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !expected.test(message.text())) problems.push(`console error: ${message.text()}`);
+  });
+  return problems;
+}
+
+/** The demo page (web/, with `query` such as '?model=/x.gguf') in `page`, once it has loaded its model. */
+export async function openDemo(page, server, query = '') {
+  await page.goto(`${server.url}web/${query}`);
+  await waitForDemo(page);
+}
+
+/** Waits until the demo page has a model loaded and is ready for a prompt. */
+export const waitForDemo = (page) => page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });

@@ -38,6 +38,18 @@ import { addGpt2Tokenizer, END_OF_TEXT, TOKEN_TYPE } from './vocab-gpt2.mjs';
 
 const CONTROL = TOKEN_TYPE.CONTROL;
 
+/** The end of the Qwen 3 template (the assistant message closed, the loop over messages, the generation prompt), which
+ * tool-models.mjs's Qwen 3 template with tools ends with too. */
+export const QWEN3_TEMPLATE_END = Object.freeze([
+  "    {{- '<|im_end|>\\n' }}",
+  '  {%- endif %}',
+  '{%- endfor %}',
+  '{%- if add_generation_prompt %}',
+  "  {{- '<|im_start|>assistant\\n' }}",
+  "  {%- if enable_thinking is defined and enable_thinking is false %}{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}",
+  '{%- endif %}',
+]);
+
 export const TEMPLATES = Object.freeze({
   chatml:
     "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}" +
@@ -122,13 +134,7 @@ function NEWER_TEMPLATES() {
       '    {%- else %}',
       "      {{- '<|im_start|>assistant\\n' + answer }}",
       '    {%- endif %}',
-      "    {{- '<|im_end|>\\n' }}",
-      '  {%- endif %}',
-      '{%- endfor %}',
-      '{%- if add_generation_prompt %}',
-      "  {{- '<|im_start|>assistant\\n' }}",
-      "  {%- if enable_thinking is defined and enable_thinking is false %}{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}",
-      '{%- endif %}',
+      ...QWEN3_TEMPLATE_END,
     ].join('\n'),
     gemma3: [
       '{{ bos_token }}',

@@ -26,7 +26,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { makeChatModel, writeTestModels } from './chat-models.mjs';
+import { QWEN3_TEMPLATE_END, makeChatModel, writeTestModels } from './chat-models.mjs';
 import { addGpt2Tokenizer, END_OF_TEXT, TOKEN_TYPE } from './vocab-gpt2.mjs';
 
 const TOOLS_PREAMBLE =
@@ -117,13 +117,7 @@ export const TOOL_TEMPLATES = Object.freeze({
     "        {{- '<tool_call>\\n{\"name\": \"' + f.name + '\", \"arguments\": ' + args + '}\\n</tool_call>' }}",
     '      {%- endfor %}',
     '    {%- endif %}',
-    "    {{- '<|im_end|>\\n' }}",
-    '  {%- endif %}',
-    '{%- endfor %}',
-    '{%- if add_generation_prompt %}',
-    "  {{- '<|im_start|>assistant\\n' }}",
-    "  {%- if enable_thinking is defined and enable_thinking is false %}{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}",
-    '{%- endif %}',
+    ...QWEN3_TEMPLATE_END,
   ].join('\n'),
   llama31: llamaToolTemplate(["{%- set date_string = '26 Jul 2024' %}"]),
   llama32: llamaToolTemplate([
