@@ -295,15 +295,23 @@ void check_dot_tile(const std::vector<WeightT>& w, const std::vector<float>& x, 
   const float* xs[T];
   for (int r = 0; r < R; r++) rows[r] = w.data() + r * n;
   for (int t = 0; t < T; t++) xs[t] = x.data() + t * n;
+  // F16: the SIMD kernels read h * 2^-112 (in SSE4.1 / wasm builds) against activations times
+  // kF16ActivationScale, as matmul prepares them; the same products as the reference's.
+  std::vector<float> scaled(x);
+  if constexpr (std::is_same_v<WeightT, uint16_t>) {
+    for (float& v : scaled) v *= simd::kF16ActivationScale;
+  }
+  const float* xs_simd[T];
+  for (int t = 0; t < T; t++) xs_simd[t] = scaled.data() + t * n;
   float got[R * T], want[R * T];
-  simd::dot_tile<R, T>(rows, xs, n, got);
+  simd::dot_tile<R, T>(rows, xs_simd, n, got);
   ref::dot_tile(R, T, rows, xs, n, want);
   for (int i = 0; i < R * T; i++) ASSERT_NEAR(got[i], want[i], 1e-5f * std::sqrt(float(n))) << R << "x" << T << " n " << n;
   // One pair at a time gives the very same sums: a tile's shape never changes a result.
   for (int r = 0; r < R; r++) {
     for (int t = 0; t < T; t++) {
       float one;
-      simd::dot_tile<1, 1>(&rows[r], &xs[t], n, &one);
+      simd::dot_tile<1, 1>(&rows[r], &xs_simd[t], n, &one);
       ASSERT_EQ(one, got[r * T + t]) << R << "x" << T << " n " << n;
     }
   }
@@ -322,6 +330,31 @@ TEST(Kernels, DotTilesMatchReferenceForF32AndF16) {
     check_dot_tile<4, 1>(h, x, n);
     check_dot_tile<3, 3>(h, x, n);
     check_dot_tile<4, 4>(h, x, n);
+  }
+}
+
+// The F16 kernels read weights as h * 2^-112 against activations times kF16ActivationScale: every
+// product must be the very float of fp16_to_fp32(h) * x, subnormals and the largest values included.
+// One nonzero product per dot, at every position of the 8-weight steps, the 4-weight step and the tail.
+TEST(Kernels, F16TilesMultiplyExactlyAtTheExtremes) {
+  const uint16_t halves[] = {0x0001, 0x8001, 0x03ff, 0x0400, 0x3c00, 0xbc01, 0x7bff, 0xfbff, 0x0000, 0x8000, 0x1234};
+  const float xs_values[] = {1.0f, -3.5f, 65504.0f, -65504.0f, 5.9604645e-8f, 6.1035156e-5f, 0.1f};
+  const int n = 15;  // one step of 8, one of 4, a tail of 3
+  for (uint16_t h : halves) {
+    for (float xv : xs_values) {
+      const float x_f16 = fp16_to_fp32(fp32_to_fp16(xv));
+      for (int at = 0; at < n; at++) {
+        std::vector<uint16_t> w(size_t(n), 0);
+        std::vector<float> x(size_t(n), 0.0f);
+        w[size_t(at)] = h;
+        x[size_t(at)] = x_f16 * simd::kF16ActivationScale;
+        const uint16_t* rows[1] = {w.data()};
+        const float* xs[1] = {x.data()};
+        float got;
+        simd::dot_tile<1, 1>(rows, xs, n, &got);
+        ASSERT_EQ(got, fp16_to_fp32(h) * x_f16) << std::hex << h << std::dec << " x " << xv << " at " << at;
+      }
+    }
   }
 }
 

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include <xsimd/xsimd.hpp>
 
@@ -322,6 +323,42 @@ inline void gelu(float* x, int64_t n) {
 
 // W consecutive weights as floats: F32 as they are, F16 converted (llama.cpp's F16 matmul works in
 // float after rounding the activations to f16, which the caller has done).
+//
+// F16 in the SSE4.1 / wasm build: wasm has no conversion instruction, so the kernels read an f16
+// weight h as the float with h's sign, h's 5 exponent bits at the bottom of the float's 8 and h's
+// mantissa on top of the float's: exactly h * 2^-112 (f16 subnormals become f32 subnormals; both
+// formats spread them evenly), built with integer shifts and a mask alone. The activations carry
+// the 2^112 instead (kF16ActivationScale: multiplied in once per product by
+// round_to_fp16_scaled, exact, as an f16 value times 2^112 stays below 2^128). Each product
+// (h * 2^-112) * (x * 2^112) is the same real number as h * x, so it rounds to the same float: the
+// same sums as converting every weight, with one multiply per four weights fewer. (An f16
+// infinity or NaN would read as a finite value, as it did before with the multiply by 2^112.)
+#if defined(__SSE4_1__) && !defined(__AVX__)
+constexpr float kF16ActivationScale = 5.192296858534828e33f;  // 2^112
+#else
+constexpr float kF16ActivationScale = 1.0f;
+#endif
+
+// The F16 kernels' activations: each value rounded to f16 (as llama.cpp rounds them), times
+// kF16ActivationScale.
+inline void round_to_fp16_scaled(const float* x, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) out[i] = fp16_to_fp32(fp32_to_fp16(x[i])) * kF16ActivationScale;
+}
+
+#if defined(__SSE4_1__) && !defined(__AVX__)
+// Eight f16 values to two vectors of their floats times 2^-112 (see above): per 16-bit lane, the
+// float's top half is (sign, exponent and 7 mantissa bits: an arithmetic shift by 3 with the sign's
+// copies cleared) and its bottom half the 3 low mantissa bits (a shift by 13); interleaving the
+// halves builds the floats in order. 5 vector operations for 8 weights.
+inline void f16x8_unbiased(const uint16_t* p, __m128& lo, __m128& hi) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i top = _mm_and_si128(_mm_srai_epi16(h, 3), _mm_set1_epi16(int16_t(0x8fff)));
+  const __m128i bottom = _mm_slli_epi16(h, 13);
+  lo = _mm_castsi128_ps(_mm_unpacklo_epi16(bottom, top));
+  hi = _mm_castsi128_ps(_mm_unpackhi_epi16(bottom, top));
+}
+#endif
+
 inline batch load_weights(const float* p) { return batch::load_unaligned(p); }
 inline batch load_weights(const uint16_t* p) {
 #if defined(__AVX512F__) && !defined(__EMSCRIPTEN__)
@@ -331,14 +368,11 @@ inline batch load_weights(const uint16_t* p) {
   static_assert(W == 8, "xsimd's default architecture is AVX");
   return batch(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
 #elif defined(__SSE4_1__)
-  // f16 -> f32 with integer ops (wasm has no conversion instruction): with each half in the top of
-  // a 32-bit lane, an arithmetic shift by 3 puts exponent and mantissa where f32 keeps them; clear
-  // the three copies of the sign and multiply by 2^112 to rebias (which also turns f16 subnormals
-  // into the right f32 values). Exact, so the same bits as fp16_to_fp32 in every build.
+  // h * 2^-112 (see above): with each half in the top of a 32-bit lane, an arithmetic shift by 3
+  // puts exponent and mantissa where f32 keeps them; clear the three copies of the sign.
   static_assert(W == 4, "xsimd's default architecture is SSE4.1 (or wasm SIMD128 through it)");
   const __m128i h = _mm_unpacklo_epi16(_mm_setzero_si128(), _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
-  const __m128i bits = _mm_and_si128(_mm_srai_epi32(h, 3), _mm_set1_epi32(int32_t(0x8fffe000u)));
-  return batch(_mm_mul_ps(_mm_castsi128_ps(bits), _mm_set1_ps(5.192296858534828e33f)));
+  return batch(_mm_castsi128_ps(_mm_and_si128(_mm_srai_epi32(h, 3), _mm_set1_epi32(int32_t(0x8fffe000u)))));
 #else
   alignas(64) float v[W];
   for (int64_t i = 0; i < W; i++) v[i] = fp16_to_fp32(p[i]);
@@ -358,7 +392,14 @@ inline batch load_weights(const Bf16* p) {
 #endif
 }
 inline float load_weight(const float* p) { return *p; }
-inline float load_weight(const uint16_t* p) { return fp16_to_fp32(*p); }
+inline float load_weight(const uint16_t* p) {
+  if constexpr (kF16ActivationScale != 1.0f) {  // h * 2^-112, as load_weights
+    const uint32_t h = *p;
+    return float_from_bits(((h & 0x8000u) << 16) | ((h & 0x7fffu) << 13));
+  } else {
+    return fp16_to_fp32(*p);
+  }
+}
 inline float load_weight(const Bf16* p) { return bf16_to_fp32(p->bits); }
 
 // out[r * T + t] = dot(row r, token t) for R weight rows and T token vectors of n values: the
@@ -373,6 +414,22 @@ void dot_tile(const WeightT* const* rows, const float* const* xs, int64_t n, flo
   for (int r = 0; r < R; r++)
     for (int t = 0; t < T; t++) acc[r][t] = batch(0.0f);
   int64_t i = 0;
+#if defined(__SSE4_1__) && !defined(__AVX__)
+  if constexpr (sizeof(WeightT) == 2 && !std::is_same_v<WeightT, Bf16>) {  // F16: eight weights a step, same order
+    for (; i + 2 * W <= n; i += 2 * W) {
+      __m128 lo[R], hi[R];
+      for (int r = 0; r < R; r++) f16x8_unbiased(rows[r] + i, lo[r], hi[r]);
+      for (int t = 0; t < T; t++) {
+        const batch x = batch::load_unaligned(xs[t] + i);
+        for (int r = 0; r < R; r++) acc[r][t] = xsimd::fma(batch(lo[r]), x, acc[r][t]);
+      }
+      for (int t = 0; t < T; t++) {
+        const batch x = batch::load_unaligned(xs[t] + i + W);
+        for (int r = 0; r < R; r++) acc[r][t] = xsimd::fma(batch(hi[r]), x, acc[r][t]);
+      }
+    }
+  }
+#endif
   for (; i + W <= n; i += W) {
     batch w[R];
     for (int r = 0; r < R; r++) w[r] = load_weights(rows[r] + i);

@@ -101,7 +101,7 @@ constexpr const TileKernel *kQ4_KDecodeKernel = &kQ4_KTile, *kQ5_KDecodeKernel =
 constexpr WeightKernels kWeightKernels[] = {
   // type            activations              decode        prefill        scalar reference                                     dequantizer
   {TensorType::F32,  as_floats,               &kF32Decode,  &kF32Prefill,  float_reference<copy_row, dequantize_f32>,           dequantize_f32},
-  {TensorType::F16,  rounded<round_to_fp16>,  &kF16Decode,  &kF16Prefill,  float_reference<round_to_fp16, dequantize_f16>,      dequantize_f16},
+  {TensorType::F16,  rounded<simd::round_to_fp16_scaled>, &kF16Decode,  &kF16Prefill,  float_reference<round_to_fp16, dequantize_f16>,      dequantize_f16},
   {TensorType::BF16, rounded<round_to_bf16>,  &kBF16Decode, &kBF16Prefill, float_reference<round_to_bf16, dequantize_bf16>,     dequantize_bf16},
   {TensorType::Q8_0, q8_0_blocks,             &kQ8_0Decode, &kQ8_0Prefill, quantized_reference<quantize_row_q8_0, ref::dot_q8_0>, dequantize_q8_0},
   {TensorType::Q4_0, q8_0_blocks,             &kQ4_0Decode, &kQ4_0Prefill, quantized_reference<quantize_row_q8_0, ref::dot_q4_0>, dequantize_q4_0},

@@ -11,8 +11,9 @@ namespace ringlm::sse {
 
 inline __m128i load16(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
 
-// f16 bits (one per 32-bit lane) to f32: move each half to the top of its lane, then as
-// simd::load_weights does (an arithmetic shift by 3, clear the sign's copies, times 2^112). Exact.
+// f16 bits (one per 32-bit lane) to f32: move each half to the top of its lane, an arithmetic shift
+// by 3, clear the sign's copies (what simd::load_weights reads F16 weights as: h * 2^-112), then
+// times 2^112. Exact for every finite half.
 inline __m128 f16x4_to_f32x4(__m128i h) {
   const __m128i bits = _mm_and_si128(_mm_srai_epi32(_mm_slli_epi32(h, 16), 3), _mm_set1_epi32(int32_t(0x8fffe000u)));
   return _mm_mul_ps(_mm_castsi128_ps(bits), _mm_set1_ps(5.192296858534828e33f));
