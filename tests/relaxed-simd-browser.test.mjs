@@ -1,6 +1,6 @@
 // The opt-in relaxed-SIMD build in Chromium, which runs relaxed SIMD by default: on
 // tests/browser/harness.html, the same logits as the default build, bit for bit, on the K-quant
-// models and a Q8_0 one (tests/browser/relaxed-simd.mjs; tests/relaxed-simd.test.mjs does the same in Node).
+// and Q4_0 models and a Q8_0 one (tests/browser/relaxed-simd.mjs; tests/relaxed-simd.test.mjs does the same in Node).
 //
 // Needs `npm run build` and `node tools/make-test-models.mjs` first (tools/test.sh does both).
 
@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { usePageServer, openHarness } from './browser/chromium.mjs';
 
-const MODELS = ['k256-q4_k.gguf', 'k256-q5_k.gguf', 'k256-q6_k.gguf', 'mix-q4_k_m.gguf', 'qwen3-q4_k_m.gguf', 'gqa-q8_0.gguf'];
+const MODELS = ['k256-q4_k.gguf', 'k256-q5_k.gguf', 'k256-q6_k.gguf', 'mix-q4_k_m.gguf', 'qwen3-q4_k_m.gguf', 'gqa-q4_0.gguf',
+  'gqa-q8_0.gguf'];
 
 let page;
 const chromium = usePageServer({

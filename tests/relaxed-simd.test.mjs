@@ -1,5 +1,5 @@
 // The opt-in relaxed-SIMD build (dist/ringlm-relaxed.{mjs,wasm}, load option simd: 'relaxed'): the
-// same logits as the default build, bit for bit, on the K-quant models (whose decode kernels it
+// same logits as the default build, bit for bit, on the K-quant and Q4_0 models (whose decode kernels it
 // replaces) and a Q8_0 one, in a Node that runs relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd,
 // so that part runs in a child process started with the flag, tests/relaxed-simd/logits.mjs); and
 // the errors that name the option: in a Node without the flag, with threads, with a wrong value.
@@ -20,7 +20,8 @@ import { RingLM } from '../wasm/ringlm.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const model = (name) => path.join(ROOT, 'build/models', name);
 const CHILD = path.join(ROOT, 'tests/relaxed-simd/logits.mjs');
-const MODELS = ['k256-q4_k.gguf', 'k256-q5_k.gguf', 'k256-q6_k.gguf', 'mix-q4_k_m.gguf', 'qwen3-q4_k_m.gguf', 'gqa-q8_0.gguf'];
+const MODELS = ['k256-q4_k.gguf', 'k256-q5_k.gguf', 'k256-q6_k.gguf', 'mix-q4_k_m.gguf', 'qwen3-q4_k_m.gguf', 'gqa-q4_0.gguf',
+  'gqa-q8_0.gguf'];
 const run = promisify(execFile);
 
 for (const file of ['dist/ringlm.mjs', 'dist/ringlm-relaxed.mjs', 'dist/ringlm-relaxed.wasm', ...MODELS.map((m) => `build/models/${m}`)]) {
