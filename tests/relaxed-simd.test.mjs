@@ -3,8 +3,8 @@
 // default builds, bit for bit, on the K-quant and Q4_0 models (whose decode kernels they replace) and a
 // Q8_0 one, on one thread and on two, in a Node that runs relaxed SIMD (Node 20:
 // --experimental-wasm-relaxed-simd, so that part runs in a child process started with the flag,
-// tests/relaxed-simd/logits.mjs); and the errors that name the option: in a Node without the flag,
-// with a wrong value.
+// tests/relaxed-simd/logits.mjs); the errors that name the option: in a Node without the flag, with a
+// wrong value; and the CLI's --simd flag (the same text as the default build; the errors).
 // The relaxed kernels' unit tests are in the wasm GoogleTest suite (ctest -R '^relaxed\.'); the same
 // comparison in Chromium is tests/relaxed-simd-browser.test.mjs.
 //
@@ -26,6 +26,7 @@ const MODELS = ['k256-q4_k.gguf', 'k256-q5_k.gguf', 'k256-q6_k.gguf', 'mix-q4_k_
   'gqa-q8_0.gguf'];
 // On two threads: a file of each kind the relaxed kernels decode.
 const THREADED_MODELS = ['mix-q4_k_m.gguf', 'k256-q5_k.gguf', 'gqa-q4_0.gguf'];
+const CLI = path.join(ROOT, 'wasm/cli.js');
 const run = promisify(execFile);
 
 for (const file of ['dist/ringlm.mjs', 'dist/ringlm-relaxed.mjs', 'dist/ringlm-relaxed.wasm', 'dist/ringlm-relaxed-mt.mjs',
@@ -80,3 +81,41 @@ test("simd takes 'default' or 'relaxed'", async () => {
   lm.dispose();
 });
 
+// The CLI: `ringlm --simd relaxed` (and score, experiment, chat) loads the relaxed build; its text is the default
+// build's; a Node that cannot validate it gets an Error that says how to run it; a bad value is a usage error.
+const cli = (args, { relaxed = false } = {}) => run(process.execPath,
+  [...(relaxed ? ['--experimental-wasm-relaxed-simd'] : []), '--no-experimental-fetch', CLI, ...args], { cwd: ROOT, maxBuffer: 1 << 22 })
+  .then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }), (e) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
+
+test('ringlm --simd relaxed generates and scores the default build\'s text (Node with relaxed SIMD)', { timeout: 300_000 }, async () => {
+  const generate = ['-m', model('gqa-q4_0.gguf'), '-p', 'Once upon a time', '-n', '12', '--temp', '0', '--no-bos'];
+  const plain = await cli(generate);
+  const relaxed = await cli([...generate, '--simd', 'relaxed'], { relaxed: true });
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(relaxed.code, 0, relaxed.stderr);
+  assert.ok(plain.stdout.length > 'Once upon a time'.length, `generated: ${JSON.stringify(plain.stdout)}`);
+  assert.equal(relaxed.stdout, plain.stdout);
+  const score = ['score', '-m', model('mix-q4_k_m.gguf'), '-p', 'The quick brown fox jumps over the lazy dog', '--json'];
+  const [a, b] = [await cli(score), await cli([...score, '--simd', 'relaxed'], { relaxed: true })];
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  assert.ok(JSON.parse(a.stdout).tokens.length > 0);
+  assert.equal(b.stdout, a.stdout);
+});
+
+test('ringlm --simd: an engine without relaxed SIMD and a bad value are clear errors; --help lists it', async () => {
+  for (const args of [['-m', model('gqa-q4_0.gguf'), '-p', 'x', '-n', '1'], ['score', '-m', model('gqa-q4_0.gguf'), '-p', 'x y'],
+    ['experiment', '-m', model('gqa-q4_0.gguf'), '-n', '1']]) {
+    const missing = await cli([...args, '--simd', 'relaxed']);
+    assert.equal(missing.code, 1, `${args[0]}: ${missing.stderr}`);
+    assert.match(missing.stderr, /^ringlm: --simd relaxed: this Node cannot validate relaxed SIMD.*node --experimental-wasm-relaxed-simd/);
+    const bad = await cli([...args, '--simd', 'fast']);
+    assert.equal(bad.code, 2, `${args[0]}: ${bad.stderr}`);
+    assert.match(bad.stderr, /--simd must be default or relaxed \(got 'fast'\)/);
+  }
+  for (const command of [[], ['score'], ['experiment'], ['chat']]) {
+    const help = await cli([...command, '--help']);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /--simd BUILD +default \| relaxed/, `${command[0] ?? 'generate'} --help`);
+  }
+});
