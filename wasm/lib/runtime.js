@@ -67,10 +67,11 @@ export function simdBuild(simd) {
 }
 
 /**
- * The module a model with `threads` threads runs in, and the thread pool it uses (null on one
- * thread). The threaded module starts its threads' Workers with itself, so their number is fixed
- * then: the first threaded load decides it (at least the default count); later loads get at most
- * that many.
+ * The module a model with `threads` threads and the `simd` build runs in, and the thread pool it
+ * uses (null on one thread). A threaded module starts its threads' Workers with itself, so their
+ * number is fixed then: the first threaded load of that build decides it (at least the default
+ * count); later loads get at most that many. The threaded default and relaxed builds each have
+ * their own Workers.
  */
 export async function getModule(threads, simd = 'default') {
   // (Each import names its file whole, so that bundlers see every module the package may load.)
