@@ -8,10 +8,12 @@
 // weight of 0..63 (Q4_0's and Q4_K's nibbles, Q5_K's 5-bit and Q6_K's 6-bit values before their
 // offset / mins, which meet the activations' sums separately) and the first a Q8_0 or Q8_K
 // activation (-127..127), so each lane is exactly w[2i] * x[2i] + w[2i+1] * x[2i+1], |lane| <=
-// 2 * 63 * 127 < 2^15, the same on every engine. (Q8_0 weights, -128..127, fit neither operand:
-// docs/BENCHMARKS.md's relaxed section says why no exact form pays.) The kernels below sum those lanes exactly as quant_k.cpp's native kernels
-// sum maddubs's, so the integer totals and then the float steps per block are the scalar
-// references': the relaxed build computes the same bits as the default build and as native.
+// 2 * 63 * 127 < 2^15, the same on every engine. (Q8_0's weights, -128..127, are signed as its
+// activations are: neither fits the 7-bit operand, and docs/BENCHMARKS.md's relaxed section says
+// why no exact rewrite pays.) The kernels below sum those lanes exactly as quant_k.cpp's native
+// kernels sum maddubs's (and Q4_0 as quant.cpp's kernel sums its products), so the integer totals
+// and then the float steps per block are the scalar references': the relaxed build computes the
+// same bits as the default build and as native.
 //
 // Emscripten 3.1.6's clang cannot emit the instruction (docs/TOOLCHAIN.md says what was
 // tried): the kernels call a marker imported from `ringlm_relaxed_simd`, and tools/relaxed-simd.mjs
