@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The opt-in relaxed-SIMD build (load option simd: 'relaxed') against the default build and llama.cpp:
-// decode tok/s on the 125M K-quant files and Q8_0, one thread, repetitions interleaved (default,
+// decode tok/s on the 125M K-quant and Q4_0 files and Q8_0, one thread, repetitions interleaved (default,
 // relaxed, llama.cpp in turn), medians. Part of `npm run bench` (bench/run.mjs calls benchRelaxed),
 // or alone:
 //
@@ -18,8 +18,8 @@ import { openWasm } from './wasm.mjs';
 import { disposeLlamaCpp, openLlamaCpp } from './llamacpp.mjs';
 import { relaxedSimdSupported } from '../wasm/lib/runtime.js';
 
-/** The files the relaxed kernels are for (Q4_K, Q5_K, Q6_K decode), and Q8_0, the speed to beat. */
-export const RELAXED_MODELS = ['125m-q4_k_m', '125m-q8_0', '125m-q4_k', '125m-q6_k'];
+/** The files the relaxed kernels are for (Q4_0, Q4_K, Q5_K, Q6_K decode), and Q8_0, the speed to beat. */
+export const RELAXED_MODELS = ['125m-q4_k_m', '125m-q8_0', '125m-q4_k', '125m-q6_k', '125m-q4_0'];
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

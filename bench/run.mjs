@@ -315,7 +315,7 @@ function textTable(report) {
   return out.join('\n');
 }
 
-const RELAXED_LEAD = "The opt-in relaxed-SIMD build (`RingLM.load(source, { simd: 'relaxed' })`, bench/relaxed.mjs; its Q4_K, " +
+const RELAXED_LEAD = "The opt-in relaxed-SIMD build (`RingLM.load(source, { simd: 'relaxed' })`, bench/relaxed.mjs; its Q4_0, Q4_K, " +
   'Q5_K and Q6_K decode kernels use `i16x8.relaxed_dot_i8x16_i7x16_s`; Q8_0 runs the same kernel in both builds, ' +
   'so its ratio shows the noise). Run in Node with --experimental-wasm-relaxed-simd.';
 

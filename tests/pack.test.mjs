@@ -24,11 +24,12 @@ const EXIT_TIMEOUT_MS = 60_000;
 
 // Exactly what the package ships (npm adds a LICENSE file by itself when there is one).
 // Both wasm builds: single-threaded, and threaded (its Workers' script is CommonJS: dist/package.json says so);
-// and the opt-in relaxed-SIMD one (load option simd: 'relaxed').
+// and the opt-in relaxed-SIMD ones, single-threaded and threaded (load option simd: 'relaxed').
 const REQUIRED_FILES = ['package.json', 'README.md', 'wasm/ringlm.js', 'wasm/ringlm.d.ts', 'wasm/cli.js',
   'dist/ringlm.mjs', 'dist/ringlm.wasm', 'dist/jinja.mjs', 'dist/ringlm-mt.mjs', 'dist/ringlm-mt.wasm',
   'dist/ringlm-mt.worker.js', 'dist/package.json', 'models/ringlm-kjv-3.7m.gguf', 'models/MODEL_CARD.md',
-  'dist/ringlm-relaxed.mjs', 'dist/ringlm-relaxed.wasm'];
+  'dist/ringlm-relaxed.mjs', 'dist/ringlm-relaxed.wasm', 'dist/ringlm-relaxed-mt.mjs', 'dist/ringlm-relaxed-mt.wasm',
+  'dist/ringlm-relaxed-mt.worker.js'];
 const ALLOWED = [/^dist\/[^/]+\.(mjs|wasm)$/, /^wasm\/lib\/[^/]+\.js$/, /^LICEN[CS]E(\.\w+)?$/];
 
 const run = promisify(execFile);

@@ -8,7 +8,9 @@
 //                                                              relaxed-SIMD module (load option simd: 'relaxed')
 //   wasm-mt : emcmake cmake ... -B build/wasm-mt -DRINGLM_THREADS=ON
 //                                                           -> build/wasm-mt/ringlm-mt.{mjs,wasm,worker.js},
-//                                                              the thread tests under Node
+//                                                              the thread tests under Node; with it
+//                                                              ringlm-relaxed-mt.{mjs,wasm,worker.js}, the
+//                                                              relaxed-SIMD module with threads
 //
 // then copies both wasm modules into dist/, which is what the npm package ships and what
 // wasm/ringlm.js imports (the threaded one where SharedArrayBuffer exists), with the Jinja engine
@@ -29,7 +31,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WASM_BUILDS = [
   { dir: 'build/wasm', cmake: [], files: ['ringlm.mjs', 'ringlm.wasm', 'ringlm-relaxed.mjs', 'ringlm-relaxed.wasm'] },
-  { dir: 'build/wasm-mt', cmake: ['-DRINGLM_THREADS=ON'], files: ['ringlm-mt.mjs', 'ringlm-mt.wasm', 'ringlm-mt.worker.js'] },
+  { dir: 'build/wasm-mt', cmake: ['-DRINGLM_THREADS=ON'], files: ['ringlm-mt.mjs', 'ringlm-mt.wasm', 'ringlm-mt.worker.js',
+    'ringlm-relaxed-mt.mjs', 'ringlm-relaxed-mt.wasm', 'ringlm-relaxed-mt.worker.js'] },
 ];
 
 class BuildError extends Error {}

@@ -41,11 +41,12 @@ export interface LoadOptions {
    */
   threads?: number;
   /**
-   * Which wasm build runs the model. 'relaxed': the opt-in relaxed-SIMD build (dist/ringlm-relaxed.wasm, one
-   * thread), whose K-quant decode kernels (Q4_K, Q5_K, Q6_K) multiply bytes with relaxed SIMD's
+   * Which wasm build runs the model. 'relaxed': the opt-in relaxed-SIMD build (dist/ringlm-relaxed.wasm, or
+   * with more than one thread dist/ringlm-relaxed-mt.wasm, picked by `threads` as the default builds are), whose
+   * Q4_0 and K-quant decode kernels (Q4_K, Q5_K, Q6_K) multiply bytes with relaxed SIMD's
    * `i16x8.relaxed_dot_i8x16_i7x16_s`; its results are the same bits as the default build's. It needs an engine
    * that runs relaxed SIMD (Chromium; Node 20 only with `--experimental-wasm-relaxed-simd`): elsewhere the load
-   * fails with an Error that names this option, as it does with threads other than 1. Default: 'default'.
+   * fails with an Error that names this option. Default: 'default'.
    */
   simd?: 'default' | 'relaxed';
   /** Called as the file's bytes arrive, from the network and then in wasm memory. */

@@ -143,7 +143,7 @@ export class RingLM {
    *   that does; info.contextLimitedBy says which), memoryLimit?: bytes (file + KV cache + scratch; default and at most
    *   4 GiB, the wasm address space), threads?: number (1: the single-threaded build; default: the cores
    *   available, at most 8, where SharedArrayBuffer exists, else 1), simd?: 'default' | 'relaxed' (the opt-in
-   *   relaxed-SIMD build, one thread), onProgress?: ({loaded, total}) => void }
+   *   relaxed-SIMD builds, threads as for the default ones), onProgress?: ({loaded, total}) => void }
    */
   static async load(source = DEFAULT_MODEL_URL, options = {}) {
     const { contextSize = 0, memoryLimit = 0, onProgress, cache = !isNode, sha256 } = options;
@@ -163,8 +163,8 @@ export class RingLM {
       throw new TypeError(`RingLM.load: sha256 must be 64 hexadecimal digits${sources.length > 1 ? `, one per part (${sources.length})` : ''} ` +
         `(got ${JSON.stringify(sha256)})`);
     }
-    const simd = simdBuild(options.simd, options.threads);
-    const threads = simd === 'relaxed' ? 1 : await threadCount(options.threads);
+    const simd = simdBuild(options.simd);
+    const threads = await threadCount(options.threads);
     const { Module, pool } = await getModule(threads, simd);
     checkOptionNames(Module, options, 'LoadOptions', 'RingLM.load');
     // The file is the bulk of the budget: refuse it before allocating (the engine checks the rest), and a URL's

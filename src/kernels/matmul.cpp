@@ -89,13 +89,14 @@ float quantized_reference(const uint8_t* row, const float* x, int64_t n) {
 // The table: one row per weight type ringlm computes with
 // ---------------------------------------------------------------------------------------------
 
-// The K-quants' decode kernels: the relaxed-SIMD build's (RINGLM_RELAXED_SIMD: this file compiled a
+// The Q4_0 and K-quant decode kernels: the relaxed-SIMD build's (RINGLM_RELAXED_SIMD: this file compiled a
 // second time for ringlm-relaxed.wasm, beside quant_relaxed.cpp) or the default ones. Same bits.
 #if defined(RINGLM_RELAXED_SIMD)
-constexpr const TileKernel *kQ4_KDecodeKernel = &kQ4_KRelaxedDecode, *kQ5_KDecodeKernel = &kQ5_KRelaxedDecode,
-                           *kQ6_KDecodeKernel = &kQ6_KRelaxedDecode;
+constexpr const TileKernel *kQ4_0DecodeKernel = &kQ4_0RelaxedDecode, *kQ4_KDecodeKernel = &kQ4_KRelaxedDecode,
+                           *kQ5_KDecodeKernel = &kQ5_KRelaxedDecode, *kQ6_KDecodeKernel = &kQ6_KRelaxedDecode;
 #else
-constexpr const TileKernel *kQ4_KDecodeKernel = &kQ4_KTile, *kQ5_KDecodeKernel = &kQ5_KTile, *kQ6_KDecodeKernel = &kQ6_KTile;
+constexpr const TileKernel *kQ4_0DecodeKernel = &kQ4_0Decode, *kQ4_KDecodeKernel = &kQ4_KTile, *kQ5_KDecodeKernel = &kQ5_KTile,
+                           *kQ6_KDecodeKernel = &kQ6_KTile;
 #endif
 
 constexpr WeightKernels kWeightKernels[] = {
@@ -104,7 +105,7 @@ constexpr WeightKernels kWeightKernels[] = {
   {TensorType::F16,  rounded<simd::round_to_fp16_scaled>, &kF16Decode,  &kF16Prefill,  float_reference<round_to_fp16, dequantize_f16>,      dequantize_f16},
   {TensorType::BF16, rounded<round_to_bf16>,  &kBF16Decode, &kBF16Prefill, float_reference<round_to_bf16, dequantize_bf16>,     dequantize_bf16},
   {TensorType::Q8_0, q8_0_blocks,             &kQ8_0Decode, &kQ8_0Prefill, quantized_reference<quantize_row_q8_0, ref::dot_q8_0>, dequantize_q8_0},
-  {TensorType::Q4_0, q8_0_blocks,             &kQ4_0Decode, &kQ4_0Prefill, quantized_reference<quantize_row_q8_0, ref::dot_q4_0>, dequantize_q4_0},
+  {TensorType::Q4_0, q8_0_blocks,             kQ4_0DecodeKernel, &kQ4_0Prefill, quantized_reference<quantize_row_q8_0, ref::dot_q4_0>, dequantize_q4_0},
   {TensorType::Q5_0, q8_0_blocks,             &kQ5_0Tile,   &kQ5_0Prefill, quantized_reference<quantize_row_q8_0, ref::dot_q5_0>, dequantize_q5_0},
   {TensorType::Q5_1, q8_0_blocks,             &kQ5_1Tile,   &kQ5_1Prefill, quantized_reference<quantize_row_q8_1, ref::dot_q5_1>, dequantize_q5_1},
   {TensorType::Q4_K, q8_K_blocks,             kQ4_KDecodeKernel, &kQ4_KPrefill, quantized_reference<quantize_row_q8_K, ref::dot_q4_K>, dequantize_q4_K},

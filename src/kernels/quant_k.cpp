@@ -246,6 +246,7 @@ namespace {
 
 using sse::f16x4_to_f32x4;
 using sse::load16;
+using sse::q6_block_scales;
 using sse::sum4;
 
 // The sixteen products w[i] * x[i] of weight bytes w (0..63) and int8 activations x (-127..127),
@@ -493,19 +494,8 @@ void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
     RINGLM_NO_UNROLL
     for (int r = 0; r < 4; r++) {
       const BlockQ6_K& block = reinterpret_cast<const BlockQ6_K*>(rows[r])[b];
-      const __m128i sc0 = _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block.scales)));
-      const __m128i sc1 = _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block.scales + 8)));
-      // sum(scale * (w - 32) * x) = sum(scale * w * x) - 32 * sum(scale * (sum of the group's x))
-      const __m128i offset = _mm_add_epi32(_mm_madd_epi16(sc0, xsums0), _mm_madd_epi16(sc1, xsums1));
-      __m128i total = _mm_sub_epi32(_mm_setzero_si128(), _mm_slli_epi32(offset, 5));
-      // Per step (h, g), the scales of groups 8h + g, 8h + g + 2 and of 8h + g + 4, 8h + g + 6 as int16
-      // lanes, 4 of each.
-      __m128i scales[4][2];
-      for (int h = 0; h < 2; h++) {
-        const __m128i lo = _mm_unpacklo_epi16(h ? sc1 : sc0, h ? sc1 : sc0), hi = _mm_unpackhi_epi16(h ? sc1 : sc0, h ? sc1 : sc0);
-        scales[2 * h][0] = _mm_shuffle_epi32(lo, _MM_SHUFFLE(2, 2, 0, 0)), scales[2 * h][1] = _mm_shuffle_epi32(hi, _MM_SHUFFLE(2, 2, 0, 0));
-        scales[2 * h + 1][0] = _mm_shuffle_epi32(lo, _MM_SHUFFLE(3, 3, 1, 1)), scales[2 * h + 1][1] = _mm_shuffle_epi32(hi, _MM_SHUFFLE(3, 3, 1, 1));
-      }
+      __m128i scales[4][2];  // per step, its groups' scales (see q6_block_scales)
+      __m128i total = q6_block_scales(block.scales, xsums0, xsums1, scales);
       RINGLM_NO_UNROLL
       for (int step = 0; step < 4; step++) {
         const int h = step / 2, g = step % 2;

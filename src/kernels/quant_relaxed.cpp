@@ -1,16 +1,19 @@
-// quant_relaxed.cpp — the relaxed-SIMD build's decode kernels for Q4_K, Q5_K and Q6_K (wasm only).
+// quant_relaxed.cpp — the relaxed-SIMD build's decode kernels for Q4_0, Q4_K, Q5_K and Q6_K (wasm only).
 //
 // wasm SIMD128 has no multiply of bytes by bytes that V8 compiles well (quant_k.cpp's kernels go
 // through int16 lanes instead). Relaxed SIMD's i16x8.relaxed_dot_i8x16_i7x16_s is SSSE3's maddubs:
 // sixteen products of a signed byte and a 7-bit byte, added in neighbouring pairs to eight int16
 // lanes, one instruction in V8. Its result is implementation-defined only where the second
 // operand's top bit is set or a pair's sum leaves int16; here the second operand is always a
-// weight of 0..63 (Q4_K's nibbles, Q5_K's 5-bit and Q6_K's 6-bit values before their mins /
-// offset, which meet the activations' sums separately) and the first a Q8_K activation (-127..127),
-// so each lane is exactly w[2i] * x[2i] + w[2i+1] * x[2i+1], |lane| <= 2 * 63 * 127 < 2^15, the
-// same on every engine. The kernels below sum those lanes exactly as quant_k.cpp's native kernels
-// sum maddubs's, so the integer totals and then the float steps per block are the scalar
-// references': the relaxed build computes the same bits as the default build and as native.
+// weight of 0..63 (Q4_0's and Q4_K's nibbles, Q5_K's 5-bit and Q6_K's 6-bit values before their
+// offset / mins, which meet the activations' sums separately) and the first a Q8_0 or Q8_K
+// activation (-127..127), so each lane is exactly w[2i] * x[2i] + w[2i+1] * x[2i+1], |lane| <=
+// 2 * 63 * 127 < 2^15, the same on every engine. (Q8_0's weights, -128..127, are signed as its
+// activations are: neither fits the 7-bit operand, and docs/BENCHMARKS.md's relaxed section says
+// why no exact rewrite pays.) The kernels below sum those lanes exactly as quant_k.cpp's native
+// kernels sum maddubs's (and Q4_0 as quant.cpp's kernel sums its products), so the integer totals
+// and then the float steps per block are the scalar references': the relaxed build computes the
+// same bits as the default build and as native.
 //
 // Emscripten 3.1.6's clang cannot emit the instruction (docs/TOOLCHAIN.md says what was
 // tried): the kernels call a marker imported from `ringlm_relaxed_simd`, and tools/relaxed-simd.mjs
@@ -45,6 +48,7 @@ namespace {
 
 using sse::f16x4_to_f32x4;
 using sse::load16;
+using sse::q6_block_scales;
 using sse::sum4;
 
 #define RINGLM_NO_UNROLL _Pragma("clang loop unroll(disable)")
@@ -149,20 +153,8 @@ void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
     RINGLM_NO_UNROLL
     for (int r = 0; r < 4; r++) {
       const BlockQ6_K& block = reinterpret_cast<const BlockQ6_K*>(rows[r])[b];
-      const __m128i sc0 = _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block.scales)));
-      const __m128i sc1 = _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block.scales + 8)));
-      // sum(scale * (w - 32) * x) = sum(scale * w * x) - 32 * sum(scale * (sum of the group's x))
-      const __m128i offset = _mm_add_epi32(_mm_madd_epi16(sc0, xsums0), _mm_madd_epi16(sc1, xsums1));
-      __m128i total = _mm_sub_epi32(_mm_setzero_si128(), _mm_slli_epi32(offset, 5));
-      // Per step (h, g), the scales of groups 8h + g, 8h + g + 2 (lanes 0..3, 4..7) and of
-      // 8h + g + 4, 8h + g + 6, as int16 lanes.
-      __m128i scales[4][2];
-      for (int h = 0; h < 2; h++) {
-        const __m128i s = h ? sc1 : sc0;
-        const __m128i lo = _mm_unpacklo_epi16(s, s), hi = _mm_unpackhi_epi16(s, s);
-        scales[2 * h][0] = _mm_shuffle_epi32(lo, _MM_SHUFFLE(2, 2, 0, 0)), scales[2 * h][1] = _mm_shuffle_epi32(hi, _MM_SHUFFLE(2, 2, 0, 0));
-        scales[2 * h + 1][0] = _mm_shuffle_epi32(lo, _MM_SHUFFLE(3, 3, 1, 1)), scales[2 * h + 1][1] = _mm_shuffle_epi32(hi, _MM_SHUFFLE(3, 3, 1, 1));
-      }
+      __m128i scales[4][2];  // per step, its groups' scales (see q6_block_scales)
+      __m128i total = q6_block_scales(block.scales, xsums0, xsums1, scales);
       RINGLM_NO_UNROLL
       for (int step = 0; step < 4; step++) {
         const int h = step / 2, g = step % 2;
@@ -188,8 +180,53 @@ void q6_tile(const uint8_t* const* rows, const Activations& a, int t, float* out
   _mm_storeu_ps(out, acc);
 }
 
+// Q4_0: 4 rows x 1 token, the integer sums and float steps of quant.cpp's tile<4, 1, true>, so the
+// same bits as ref::dot_q4_0. The weights are nibbles 0..15 (weight + 8): the 7-bit operand; the
+// sums8 correction takes the 8 back off. The activations are stored as int16 in quant.cpp's
+// permuted layout (per half, the even values, then the odd ones; see QuantizedActivations), so each
+// block's are put back in order as bytes once and serve the four rows: x_lo = values 0..15 (the
+// low nibbles' partners), x_hi = 16..31 (the high nibbles'). Quantized from finite input they are
+// in -127..127, and the narrowing is exact. (Input with inf / NaN makes garbage values past int8 in
+// every build; the narrowing saturates them, so such logits, garbage anywhere, are not the default
+// build's garbage.) A row's int16 lanes then hold 2 products of the dot plus 2 of the other:
+// |lane| <= 4 * 15 * 127 = 7620 < 2^15, exact, and one multiply-add by ones widens them to int32.
+inline __m128i bytes_in_order(__m128i evens, __m128i odds) {
+  return _mm_packs_epi16(_mm_unpacklo_epi16(evens, odds), _mm_unpackhi_epi16(evens, odds));
+}
+
+void q4_0_tile(const uint8_t* const* rows, const Activations& a, int t0, float* out) {
+  const QuantizedActivations& x = *a.q8;
+  const int64_t nb = a.cols / kQ8_0Block;
+  const uint8_t *p0 = rows[0], *p1 = rows[1], *p2 = rows[2], *p3 = rows[3];
+  const int16_t* q = x.values(t0);
+  const int64_t stride = x.n_tokens();
+  const float* dx = x.scales(0) + t0;
+  const int32_t* sums8 = x.sums8(0) + t0;
+  const __m128i low4 = _mm_set1_epi8(0x0f), ones = _mm_set1_epi16(1);
+  __m128 acc = _mm_setzero_ps();
+  RINGLM_NO_UNROLL
+  for (int64_t b = 0; b < nb; b++) {
+    const __m128i x_lo = bytes_in_order(load16(q), load16(q + 16)), x_hi = bytes_in_order(load16(q + 8), load16(q + 24));
+    const auto dot = [&](const uint8_t* p) {  // qs[j]: value j (low nibble) and value j + 16 (high)
+      const __m128i v = load16(p + 2);
+      const __m128i s = _mm_add_epi16(dot_pairs(_mm_and_si128(v, low4), x_lo),
+                                      dot_pairs(_mm_and_si128(_mm_srli_epi16(v, 4), low4), x_hi));
+      return _mm_madd_epi16(s, ones);
+    };
+    const __m128i s = _mm_sub_epi32(sum4(dot(p0), dot(p1), dot(p2), dot(p3)), _mm_set1_epi32(*sums8));
+    uint16_t h0, h1, h2, h3;
+    std::memcpy(&h0, p0, 2), std::memcpy(&h1, p1, 2), std::memcpy(&h2, p2, 2), std::memcpy(&h3, p3, 2);
+    const __m128 scale = _mm_mul_ps(f16x4_to_f32x4(_mm_setr_epi32(h0, h1, h2, h3)), _mm_set1_ps(*dx));
+    acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), scale));
+    p0 += sizeof(BlockQ4_0), p1 += sizeof(BlockQ4_0), p2 += sizeof(BlockQ4_0), p3 += sizeof(BlockQ4_0);
+    q += kQ8_0Block, dx += stride, sums8 += stride;
+  }
+  _mm_storeu_ps(out, acc);
+}
+
 }  // namespace
 
+const TileKernel kQ4_0RelaxedDecode = tile_kernel<4, 1, q4_0_tile>();
 const TileKernel kQ4_KRelaxedDecode = tile_kernel<4, 1, k4_tile<false>>();
 const TileKernel kQ5_KRelaxedDecode = tile_kernel<4, 1, k4_tile<true>>();
 const TileKernel kQ6_KRelaxedDecode = tile_kernel<4, 1, q6_tile>();

@@ -1,7 +1,8 @@
 // The comparison behind tests/relaxed-simd.test.mjs (in Node, through tests/relaxed-simd/logits.mjs)
 // and tests/relaxed-simd-browser.test.mjs (in Chromium, on tests/browser/harness.html): for each model,
 // the logits of a prefill and of 24 greedy decode steps (decode is where the relaxed kernels run),
-// once in the default build (threads: 1) and once in the relaxed-SIMD build (simd: 'relaxed').
+// once in the default build and once in the relaxed-SIMD build (simd: 'relaxed'), on the same number of
+// threads (load.threads, default 1: the single-threaded builds; more: the threaded ones).
 
 async function logits(RingLM, source, options) {
   const lm = await RingLM.load(source, { contextSize: 64, ...options });
@@ -15,7 +16,7 @@ async function logits(RingLM, source, options) {
       for (let v = 1; v < vocab; v++) if (last[v] > last[best]) best = v;
       steps.push(lm.decode(best).slice());
     }
-    return steps;
+    return Object.assign(steps, { threads: lm.info.threads });
   } finally {
     lm.dispose();
   }
@@ -28,8 +29,12 @@ async function logits(RingLM, source, options) {
 export async function compareBuilds(RingLM, sources, load = {}) {
   const results = [];
   for (const source of sources) {
-    const plain = await logits(RingLM, source, { ...load, threads: 1 });
-    const relaxed = await logits(RingLM, source, { ...load, simd: 'relaxed' });
+    const threads = load.threads ?? 1;
+    const plain = await logits(RingLM, source, { ...load, threads });
+    const relaxed = await logits(RingLM, source, { ...load, threads, simd: 'relaxed' });
+    if (plain.threads !== threads || relaxed.threads !== threads) {
+      throw new Error(`threads: ${threads} ran on ${plain.threads} (default) and ${relaxed.threads} (relaxed)`);
+    }
     let compared = 0, firstDiff = null;
     plain.forEach((values, step) => {
       const a = new Uint32Array(values.buffer), b = new Uint32Array(relaxed[step].buffer);

@@ -37,7 +37,7 @@ import readline from 'node:readline';
 import { RingLM } from '../ringlm.js';
 import { closestName, generateOptionSchema } from './options.js';
 import { logprobsReport } from './cli-logprobs.js';
-import { DEFAULT_MODEL, UsageError, describeModel, generationHelp, parseArgs } from './cli-common.js';
+import { DEFAULT_MODEL, SIMD_HELP, UsageError, describeModel, generationHelp, parseArgs, simdOption } from './cli-common.js';
 
 export const CHAT_HELP = `usage: ringlm chat [options]
 
@@ -58,7 +58,7 @@ terminal, each line is a message and each reply is one line of stdout.
                            Llama 3.1 / 3.2 formats). A call is told on stderr; answer it with /tool RESULT
       --tool-choice C      auto (the model chooses; a call it starts is held to the tools' grammar), none,
                            required (always one call), or a tool's name (a call to it); default auto
-  -h, --help               this text
+${SIMD_HELP}  -h, --help               this text
 
 In the chat:
   /help                    the commands
@@ -366,7 +366,8 @@ export async function chatCommand(argv, Module) {
     process.stdout.write(CHAT_HELP + generationHelp(schema));
     return 0;
   }
-  const { model = DEFAULT_MODEL, contextSize = 0, system, grammarFile, ...options } = args;
+  const { model = DEFAULT_MODEL, contextSize = 0, system, grammarFile, simd: simdFlag, ...options } = args;
+  const simd = simdOption(simdFlag);
   for (const [name, flag] of Object.entries(NOT_FOR_CHAT)) {
     if (name in options) throw new UsageError(`chat does not take ${flag}`);
   }
@@ -385,7 +386,7 @@ export async function chatCommand(argv, Module) {
 
   const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const lm = await RingLM.load(model, {
-    contextSize, cache: remote,
+    contextSize, cache: remote, simd,
     onProgress: ({ phase, loaded, total }) => {
       if (process.stderr.isTTY) {
         process.stderr.write(`\r${phase === 'download' ? 'downloading' : 'loading'} ${model}: ` +

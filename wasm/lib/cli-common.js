@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { RingLM } from '../ringlm.js';
 import { closestName } from './options.js';
 import { parseLogitBias } from './cli-logprobs.js';
+import { relaxedSimdSupported } from './runtime.js';
 
 export const DEFAULT_MODEL = fileURLToPath(RingLM.defaultModelUrl);
 
@@ -19,7 +20,7 @@ const OWN_FLAGS = {
   '-p': ['prompt', 'string'], '--prompt': ['prompt', 'string'],
   '-f': ['file', 'string'], '--file': ['file', 'string'],
   '--ctx': ['contextSize', 'integer'], '--system': ['system', 'string'],
-  '--state': ['state', 'string'],
+  '--state': ['state', 'string'], '--simd': ['simd', 'string'],
   '--grammar-file': ['grammarFile', 'string'],
   '--no-bos': ['addBos', 'no'], '--chat': ['chat', 'yes'], '-h': ['help', 'yes'], '--help': ['help', 'yes'],
 };
@@ -102,6 +103,25 @@ export function parseCommandFlags(argv, Module, command, flags) {
     o[name] = n;
   }
   return o;
+}
+
+/** --simd's help line, for every command that loads a model. */
+export const SIMD_HELP = `      --simd BUILD         default | relaxed: the opt-in relaxed-SIMD build (same results; Node 20 needs
+                           node --experimental-wasm-relaxed-simd, Chromium runs it as is)
+`;
+
+/**
+ * --simd's value as RingLM.load's simd option: a bad value is a UsageError; 'relaxed' in a Node that cannot
+ * validate relaxed SIMD an Error that says how to run it (the V8 flag is not allowed in NODE_OPTIONS).
+ */
+export function simdOption(value) {
+  if (value === undefined || value === 'default') return 'default';
+  if (value !== 'relaxed') throw new UsageError(`--simd must be default or relaxed (got '${value}')`);
+  if (!relaxedSimdSupported()) {
+    throw new Error('--simd relaxed: this Node cannot validate relaxed SIMD; Node 20 runs it with the V8 flag: ' +
+      'node --experimental-wasm-relaxed-simd "$(command -v ringlm)" ...');
+  }
+  return 'relaxed';
 }
 
 /** A size in bytes as the command shows it. */

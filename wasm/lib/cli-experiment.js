@@ -6,12 +6,13 @@ import path from 'node:path';
 import { RingLM } from '../ringlm.js';
 import { experimentChart, experimentReport, runExperiment } from './experiment.js';
 import { STANDALONE_STYLE, toSvgText } from './chart.js';
-import { DEFAULT_MODEL, UsageError, parseCommandFlags } from './cli-common.js';
+import { DEFAULT_MODEL, SIMD_HELP, UsageError, parseCommandFlags, simdOption } from './cli-common.js';
 
 const EXPERIMENT_FLAGS = {
   '-m': ['model', 'string'], '--model': ['model', 'string'], '-p': ['prompt', 'string'], '--prompt': ['prompt', 'string'],
   '-n': ['maxTokens', 'positive'], '--max-tokens': ['maxTokens', 'positive'], '--prompt-tokens': ['promptTokens', 'positive'],
-  '--ctx': ['contextSize', 'non-negative'], '--svg': ['svg', 'string'], '-h': ['help', 'yes'], '--help': ['help', 'yes'],
+  '--ctx': ['contextSize', 'non-negative'], '--svg': ['svg', 'string'], '--simd': ['simd', 'string'],
+  '-h': ['help', 'yes'], '--help': ['help', 'yes'],
 };
 
 const EXPERIMENT_HELP = `usage: ringlm experiment [options]
@@ -25,16 +26,17 @@ both runs, the speed-up, a sparkline of ms per token against position for each, 
   -n, --max-tokens N       new tokens (default 100)
       --ctx N              KV cache capacity (default: the trained context, or the largest that fits memory); must hold prompt + new tokens
       --svg FILE           also write the chart of ms per token against position to FILE
-`;
+${SIMD_HELP}`;
 
 export async function experimentCommand(argv, Module) {
-  const { help, model = DEFAULT_MODEL, contextSize = 0, svg, ...options } = parseCommandFlags(argv, Module, 'experiment', EXPERIMENT_FLAGS);
+  const { help, model = DEFAULT_MODEL, contextSize = 0, svg, simd: simdFlag, ...options } = parseCommandFlags(argv, Module, 'experiment', EXPERIMENT_FLAGS);
   if (help) {
     process.stdout.write(EXPERIMENT_HELP);
     return 0;
   }
   if (!existsSync(model)) throw new Error(model === DEFAULT_MODEL ? 'no -m MODEL given and the built-in model is not installed' : `model file not found: ${model}`);
-  const lm = await RingLM.load(model, { contextSize });
+  const simd = simdOption(simdFlag);
+  const lm = await RingLM.load(model, { contextSize, simd });
   try {
     const result = await runExperiment(lm, options);
     process.stdout.write(`${model}: ${result.promptTokens} prompt tokens, greedy, ${options.maxTokens ?? 100} new tokens\n\n`);

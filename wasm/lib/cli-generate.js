@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { RingLM } from '../ringlm.js';
 import { generateOptionSchema } from './options.js';
 import { logprobsReport } from './cli-logprobs.js';
-import { DEFAULT_MODEL, describeModel, generationHelp, megabytes, parseArgs } from './cli-common.js';
+import { DEFAULT_MODEL, SIMD_HELP, describeModel, generationHelp, megabytes, parseArgs, simdOption } from './cli-common.js';
 
 const GENERATE_HELP = `usage: ringlm [options]
        ringlm experiment [options]   the KV cache on and off, timed (ringlm experiment --help)
@@ -29,7 +29,7 @@ const GENERATE_HELP = `usage: ringlm [options]
       --state FILE         start from a saved session (ringlm prefill, saveState()): the prompt
                            continues it, as keepCache does
       --grammar-file FILE  read --grammar's GBNF text from a file
-  -h, --help               this text
+${SIMD_HELP}  -h, --help               this text
 
 generation (-n is --max-tokens; --stop and --logit-bias may be repeated; --logprobs writes a table to stderr):
 `;
@@ -42,7 +42,8 @@ export async function generateCommand(argv, Module) {
     process.stdout.write(GENERATE_HELP + generationHelp(schema));
     return 0;
   }
-  const { model = DEFAULT_MODEL, file, contextSize = 0, chat = false, system, state, ...gen } = args;
+  const { model = DEFAULT_MODEL, file, contextSize = 0, chat = false, system, state, simd: simdFlag, ...gen } = args;
+  const simd = simdOption(simdFlag);
   if (state !== undefined && chat) {
     process.stderr.write('ringlm: --state continues a saved session as plain text; it does not combine with --chat\n');
     return 2;
@@ -79,7 +80,7 @@ export async function generateCommand(argv, Module) {
 
   const tty = process.stderr.isTTY;
   const lm = await RingLM.load(model, {
-    contextSize, cache: remote,
+    contextSize, cache: remote, simd,
     onProgress: ({ phase, loaded, total }) => {
       const verb = phase === 'download' ? 'downloading' : 'loading';
       if (tty) process.stderr.write(`\r${verb} ${model}: ${total ? `${Math.round((100 * loaded) / total)}% of ` : ''}${megabytes(total || loaded)}   `);

@@ -4,12 +4,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { RingLM } from '../ringlm.js';
 import { shown } from './cli-logprobs.js';
-import { DEFAULT_MODEL, UsageError, parseCommandFlags } from './cli-common.js';
+import { DEFAULT_MODEL, SIMD_HELP, UsageError, parseCommandFlags, simdOption } from './cli-common.js';
 
 const SCORE_FLAGS = {
   '-m': ['model', 'string'], '--model': ['model', 'string'], '-p': ['prompt', 'string'], '--prompt': ['prompt', 'string'],
   '-f': ['file', 'string'], '--file': ['file', 'string'], '--ctx': ['contextSize', 'non-negative'],
-  '--stride': ['stride', 'positive'], '--no-bos': ['noBos', 'yes'], '--json': ['json', 'yes'],
+  '--stride': ['stride', 'positive'], '--no-bos': ['noBos', 'yes'], '--json': ['json', 'yes'], '--simd': ['simd', 'string'],
   '-h': ['help', 'yes'], '--help': ['help', 'yes'],
 };
 
@@ -27,21 +27,22 @@ every token is scored once, with at least ctx - stride tokens before it.
       --stride N           tokens between windows (default: half of --ctx)
       --no-bos             do not add the BOS token
       --json               one JSON object: { tokens: [{ token, id, logprob, bytes }], ids, logprobSum, perplexity, windows }
-
+${SIMD_HELP}
 Output: one line per scored token (index, id, log-probability, the token's text as JSON), then the totals.
 `;
 
 /** `ringlm score`: returns the exit code. */
 export async function scoreCommand(argv, Module) {
-  const { help, model = DEFAULT_MODEL, prompt, file, contextSize = 0, stride, noBos, json } = parseCommandFlags(argv, Module, 'score', SCORE_FLAGS);
+  const { help, model = DEFAULT_MODEL, prompt, file, contextSize = 0, stride, noBos, json, simd: simdFlag } = parseCommandFlags(argv, Module, 'score', SCORE_FLAGS);
   if (help) {
     process.stdout.write(SCORE_HELP);
     return 0;
   }
   if ((prompt === undefined) === (file === undefined)) throw new UsageError('score needs the text: one of -p TEXT and -f FILE');
   if (!existsSync(model)) throw new Error(model === DEFAULT_MODEL ? 'no -m MODEL given and the built-in model is not installed' : `model file not found: ${model}`);
+  const simd = simdOption(simdFlag);
   const text = file === undefined ? prompt : readFileSync(file, 'utf8');
-  const lm = await RingLM.load(model, { contextSize });
+  const lm = await RingLM.load(model, { contextSize, simd });
   try {
     const r = lm.score(text, { stride, ...(noBos ? { addBos: false } : {}) });
     if (json) {

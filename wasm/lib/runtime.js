@@ -5,9 +5,10 @@
 // (Web Workers on SharedArrayBuffer memory), ringlm.mjs runs on one. Browsers give
 // SharedArrayBuffer only to cross-origin-isolated pages (served with COOP/COEP headers), so a model
 // loads into the threaded build there and in Node, and into the single-threaded one elsewhere.
-// Both compute the same bits. A third, ringlm-relaxed.mjs, is opt-in (the `simd: 'relaxed'` load
-// option): one thread, the K-quants' decode kernels on relaxed SIMD's byte dot product, for engines
-// that run relaxed SIMD; it computes the same bits too.
+// Both compute the same bits. The relaxed-SIMD builds, ringlm-relaxed.mjs and ringlm-relaxed-mt.mjs,
+// are opt-in (the `simd: 'relaxed'` load option, picked between by threads as above): Q4_0's and the
+// K-quants' decode kernels on relaxed SIMD's byte dot product, for engines that run relaxed SIMD;
+// they compute the same bits too.
 
 export const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
 
@@ -41,6 +42,7 @@ export async function threadCount(threads) {
 let singleModule = null;    // Promise<Module>
 let threadedModule = null;  // Promise<{ Module, pool }>
 let relaxedModule = null;   // Promise<Module>
+let relaxedThreadedModule = null;  // Promise<{ Module, pool }>
 
 /** Whether this engine runs relaxed SIMD (Chromium; Node 20 only with --experimental-wasm-relaxed-simd). */
 export function relaxedSimdSupported() {
@@ -51,18 +53,11 @@ export function relaxedSimdSupported() {
   ]));
 }
 
-/**
- * The `simd` load option checked against the engine and the `threads` option: 'relaxed' (the
- * relaxed-SIMD build, one thread) or 'default'.
- */
-export function simdBuild(simd, threads) {
+/** The `simd` load option checked against the engine: 'relaxed' (the relaxed-SIMD builds) or 'default'. */
+export function simdBuild(simd) {
   if (simd === undefined || simd === 'default') return 'default';
   if (simd !== 'relaxed') {
     throw new TypeError(`RingLM.load: simd must be 'default' or 'relaxed' (got ${typeof simd === 'string' ? `'${simd}'` : String(simd)})`);
-  }
-  if (threads !== undefined && threads !== 1) {
-    throw new RangeError(`RingLM.load: simd: 'relaxed' runs on one thread (the relaxed-SIMD build has no threaded variant): ` +
-      `leave threads unset or 1 (got ${threads})`);
   }
   if (!relaxedSimdSupported()) {
     throw new Error("RingLM.load: simd: 'relaxed' needs a WebAssembly engine with relaxed SIMD, and this one cannot " +
@@ -72,41 +67,50 @@ export function simdBuild(simd, threads) {
 }
 
 /**
- * The module a model with `threads` threads runs in, and the thread pool it uses (null on one
- * thread). The threaded module starts its threads' Workers with itself, so their number is fixed
- * then: the first threaded load decides it (at least the default count); later loads get at most
- * that many.
+ * The module a model with `threads` threads and the `simd` build runs in, and the thread pool it
+ * uses (null on one thread). A threaded module starts its threads' Workers with itself, so their
+ * number is fixed then: the first threaded load of that build decides it (at least the default
+ * count); later loads get at most that many. The threaded default and relaxed builds each have
+ * their own Workers.
  */
 export async function getModule(threads, simd = 'default') {
-  if (simd === 'relaxed') {
+  // (Each import names its file whole, so that bundlers see every module the package may load.)
+  if (simd === 'relaxed' && threads <= 1) {
     relaxedModule ??= import('../../dist/ringlm-relaxed.mjs').then((m) => m.default());
     return { Module: await relaxedModule, pool: null };
+  }
+  if (simd === 'relaxed') {
+    relaxedThreadedModule ??= startThreaded(threads, import('../../dist/ringlm-relaxed-mt.mjs'));
+    return relaxedThreadedModule;
   }
   if (threads <= 1) {
     singleModule ??= import('../../dist/ringlm.mjs').then((m) => m.default());
     return { Module: await singleModule, pool: null };
   }
-  threadedModule ??= (async () => {
-    const size = Math.max(threads, await defaultThreads());
-    const { default: create } = await import('../../dist/ringlm-mt.mjs');
-    const Module = await create({ ringlmWorkers: size - 1 });
-    return { Module, pool: new Module.ThreadPool(size) };
-  })();
+  threadedModule ??= startThreaded(threads, import('../../dist/ringlm-mt.mjs'));
   return threadedModule;
+}
+
+/** A threaded build's module (its ES module being imported) with its Workers, and the pool over them. */
+async function startThreaded(threads, imported) {
+  const size = Math.max(threads, await defaultThreads());
+  const { default: create } = await imported;
+  const Module = await create({ ringlmWorkers: size - 1 });
+  return { Module, pool: new Module.ThreadPool(size) };
 }
 
 /** A module for what does not depend on the build (the options' schema): one already there, else the default. */
 export async function anyModule() {
-  if (!singleModule && !threadedModule && !relaxedModule) return (await getModule(await threadCount(undefined))).Module;
-  const found = await (threadedModule ?? singleModule ?? relaxedModule);
+  const found = await (threadedModule ?? singleModule ?? relaxedModule ?? relaxedThreadedModule);
+  if (!found) return (await getModule(await threadCount(undefined))).Module;
   return found.Module ?? found;
 }
 
 /** Memory of the builds in use (at first, the one a load with default options would use). */
 export async function memoryUsage() {
-  if (!singleModule && !threadedModule && !relaxedModule) await getModule(await threadCount(undefined));
+  if (!singleModule && !threadedModule && !relaxedModule && !relaxedThreadedModule) await getModule(await threadCount(undefined));
   const usage = { heapBytesInUse: 0, memoryBytes: 0 };
-  for (const promise of [singleModule, threadedModule, relaxedModule]) {
+  for (const promise of [singleModule, threadedModule, relaxedModule, relaxedThreadedModule]) {
     if (!promise) continue;
     const found = await promise;
     const M = found.Module ?? found;
