@@ -1,6 +1,9 @@
 // GGUF parser: every value type, v2 and v3, alignment, and malformed input that must fail cleanly.
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <vector>
+
 #include "gguf/gguf.h"
 #include "gguf_builder.h"
 
@@ -254,4 +257,53 @@ TEST(Gguf, MalformedFilesNameTheProblem) {
     ASSERT_FALSE(s.ok()) << c.what;
     EXPECT_NE(s.message().find(c.message), std::string::npos) << c.what << ": got \"" << s.message() << "\"";
   }
+}
+
+// find_nonfinite_half: the first f16 infinity or NaN among an F16 tensor's values or a quantized type's block
+// scales, for every type with f16 fields; other bytes that happen to look like one (quantized values) never count.
+TEST(TensorType, FindsNonFiniteHalvesInValuesAndBlockScales) {
+  struct Case { TensorType type; std::vector<std::pair<size_t, const char*>> fields; };  // field offsets in a block
+  const Case cases[] = {
+      {TensorType::F16, {{0, "value"}}},
+      {TensorType::Q8_0, {{0, "d"}}},
+      {TensorType::Q4_0, {{0, "d"}}},
+      {TensorType::Q5_0, {{0, "d"}}},
+      {TensorType::Q5_1, {{0, "d"}, {2, "m"}}},
+      {TensorType::Q4_K, {{0, "d"}, {2, "dmin"}}},
+      {TensorType::Q5_K, {{0, "d"}, {2, "dmin"}}},
+      {TensorType::Q6_K, {{208, "d"}}},
+  };
+  const auto put = [](std::vector<uint8_t>& bytes, size_t at, uint16_t h) { std::memcpy(&bytes[at], &h, 2); };
+  for (const Case& c : cases) {
+    const TensorTypeTraits traits = tensor_type_traits(uint32_t(c.type));
+    const size_t block = size_t(traits.block_bytes);
+    const size_t n_blocks = c.type == TensorType::F16 ? 10000 : 50;  // F16: past one 4096-value chunk
+    // Every byte 0x7f or 0xff (halves of them are NaNs), then finite halves (1.0) in the fields.
+    std::vector<uint8_t> bytes(block * n_blocks);
+    for (size_t i = 0; i < bytes.size(); i++) bytes[i] = i % 3 ? 0xff : 0x7f;
+    if (c.type == TensorType::F16) {
+      for (size_t i = 0; i < n_blocks; i++) put(bytes, 2 * i, uint16_t(0x3c00 + (i % 512)));
+    } else {
+      for (size_t b = 0; b < n_blocks; b++) {
+        for (const auto& [offset, name] : c.fields) put(bytes, b * block + offset, 0x3c00);
+      }
+    }
+    const NonFiniteHalf none = find_nonfinite_half(c.type, bytes.data(), bytes.size());
+    EXPECT_EQ(none.index, -1) << traits.name << ": found " << none.field << " of " << none.index;
+    for (const auto& [offset, name] : c.fields) {
+      for (uint16_t h : {uint16_t(0x7c00), uint16_t(0xfc00), uint16_t(0x7e00), uint16_t(0xfd01)}) {  // +-inf, NaNs
+        for (size_t b : {size_t(0), size_t(7), n_blocks - 1}) {
+          std::vector<uint8_t> bad = bytes;
+          put(bad, b * block + offset, h);
+          const NonFiniteHalf found = find_nonfinite_half(c.type, bad.data(), bad.size());
+          EXPECT_EQ(found.index, int64_t(b)) << traits.name << " " << name << " " << std::hex << h;
+          EXPECT_STREQ(found.field, name) << traits.name;
+        }
+      }
+    }
+  }
+  // F32 and BF16 carry infinities and NaNs exactly: nothing to find.
+  const std::vector<uint8_t> ones(64, 0xff);
+  EXPECT_EQ(find_nonfinite_half(TensorType::F32, ones.data(), ones.size()).index, -1);
+  EXPECT_EQ(find_nonfinite_half(TensorType::BF16, ones.data(), ones.size()).index, -1);
 }

@@ -164,6 +164,21 @@ export function badModels() {
   add('dims-5', 'five dimensions', `tensor '${q.name}': 5 dimensions (must be 1 to 4)`, patch(good, setU32(q.nDimsPos, 5)));
   add('tensor-type-99', 'tensor type 99', `tensor '${q.name}': unknown tensor type id 99`, patch(good, setU32(q.typePos, 99)));
   {
+    // f16 infinities and NaNs where the kernels widen halves by moving bits (tensor_type.h: find_nonfinite_half).
+    const w = base({ type: 'F16' });
+    const t = w.tensors.find((x) => x.name === 'blk.0.ffn_down.weight');
+    new DataView(t.bytes.buffer, t.bytes.byteOffset).setUint16(2 * 37, 0x7c00, true);
+    add('f16-infinity', 'an F16 weight that is +infinity',
+      "tensor 'blk.0.ffn_down.weight' (F16) holds an f16 infinity or NaN at value 37: the file is damaged", w.toBuffer());
+  }
+  {
+    const w = base();
+    const t = w.tensors.find((x) => x.name === 'blk.0.attn_k.weight');
+    new DataView(t.bytes.buffer, t.bytes.byteOffset).setUint16(34 * 3, 0xfe00, true);  // block 3's d: a NaN
+    add('q8_0-scale-nan', 'a Q8_0 block whose scale is NaN',
+      "tensor 'blk.0.attn_k.weight' (Q8_0) holds an f16 infinity or NaN at the d of block 3: the file is damaged", w.toBuffer());
+  }
+  {
     const w = base();
     const t = w.tensors.find((x) => x.name === 'blk.0.attn_q.weight');
     t.type = 3;  // Q4_1: 32 values in 20 bytes

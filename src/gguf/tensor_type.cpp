@@ -1,5 +1,8 @@
 #include "gguf/tensor_type.h"
 
+#include <algorithm>
+#include <cstddef>
+
 namespace ringlm {
 
 TensorTypeTraits tensor_type_traits(uint32_t id) {
@@ -37,6 +40,62 @@ TensorTypeTraits tensor_type_traits(uint32_t id) {
     case TensorType::TQ2_0: return {"TQ2_0", 256, 66};
   }
   return {nullptr, 0, 0};
+}
+
+NonFiniteHalf find_nonfinite_half(TensorType type, const uint8_t* data, uint64_t nbytes) {
+  const auto nonfinite = [](uint16_t h) { return (h & 0x7c00) == 0x7c00; };  // exponent all ones
+  const auto half_at = [&](uint64_t offset) {
+    uint16_t h;
+    std::memcpy(&h, data + offset, 2);
+    return h;
+  };
+  NonFiniteHalf found;
+  if (type == TensorType::F16) {
+    // A pass that only ORs (so it vectorizes), then the search where it found one.
+    constexpr uint64_t kChunk = 4096;
+    for (uint64_t start = 0; start < nbytes / 2; start += kChunk) {
+      const uint64_t end = std::min(nbytes / 2, start + kChunk);
+      bool any = false;
+      for (uint64_t i = start; i < end; i++) any |= nonfinite(half_at(2 * i));
+      if (!any) continue;
+      for (uint64_t i = start; i < end; i++) {
+        if (nonfinite(half_at(2 * i))) return {int64_t(i), "value"};
+      }
+    }
+    return found;
+  }
+  struct Field { uint64_t offset; const char* name; };
+  Field fields[2] = {};
+  int n_fields = 0;
+  switch (type) {
+    case TensorType::Q8_0: case TensorType::Q4_0: case TensorType::Q5_0:
+      fields[n_fields++] = {0, "d"};
+      break;
+    case TensorType::Q5_1:
+      fields[n_fields++] = {offsetof(BlockQ5_1, d), "d"};
+      fields[n_fields++] = {offsetof(BlockQ5_1, m), "m"};
+      break;
+    case TensorType::Q4_K:
+      fields[n_fields++] = {offsetof(BlockQ4_K, d), "d"};
+      fields[n_fields++] = {offsetof(BlockQ4_K, dmin), "dmin"};
+      break;
+    case TensorType::Q5_K:
+      fields[n_fields++] = {offsetof(BlockQ5_K, d), "d"};
+      fields[n_fields++] = {offsetof(BlockQ5_K, dmin), "dmin"};
+      break;
+    case TensorType::Q6_K:
+      fields[n_fields++] = {offsetof(BlockQ6_K, d), "d"};
+      break;
+    default:
+      return found;
+  }
+  const uint64_t block_bytes = uint64_t(tensor_type_traits(uint32_t(type)).block_bytes);
+  for (uint64_t b = 0; b < nbytes / block_bytes; b++) {
+    for (int f = 0; f < n_fields; f++) {
+      if (nonfinite(half_at(b * block_bytes + fields[f].offset))) return {int64_t(b), fields[f].name};
+    }
+  }
+  return found;
 }
 
 std::string tensor_type_name(uint32_t id) {

@@ -47,6 +47,17 @@ struct TensorTypeTraits {
 TensorTypeTraits tensor_type_traits(uint32_t id);
 std::string tensor_type_name(uint32_t id);  // "Q8_0", or "type 77" for unknown ids
 
+// Where a tensor's bytes hold an f16 infinity or NaN: a value of an F16 tensor, or a scale (d, dmin, m) of a
+// quantized block. ringlm's kernels widen halves by moving their bits, which is exact for every finite half but
+// reads these as finite numbers, where llama.cpp computes infinities and NaNs: such a file is refused at load
+// (a damaged or wrongly converted file; no real model stores them). F32 and BF16 need no check: their kernels
+// carry infinities and NaNs as IEEE arithmetic does.
+struct NonFiniteHalf {
+  int64_t index = -1;          // the value (F16) or block (quantized types); -1: none
+  const char* field = "";      // "value", or the block's "d", "dmin" or "m"
+};
+NonFiniteHalf find_nonfinite_half(TensorType type, const uint8_t* data, uint64_t nbytes);
+
 constexpr int64_t kQ8_0Block = 32;
 struct BlockQ8_0 { uint16_t d; int8_t qs[32]; };
 struct BlockQ4_0 { uint16_t d; uint8_t qs[16]; };

@@ -45,6 +45,13 @@ Status bind_weight(LoadLedger& f, const std::string& name, int64_t cols, int64_t
   w->cols = t->ne[0];
   w->rows = rows == 0 ? 1 : t->ne[1];
   w->row_bytes = size_t(t->nbytes / uint64_t(w->rows));
+  const NonFiniteHalf bad = find_nonfinite_half(t->type, t->data, t->nbytes);
+  if (bad.index >= 0) {
+    const std::string where = std::string(bad.field) == "value" ? "value " + std::to_string(bad.index)
+                                                                : std::string("the ") + bad.field + " of block " + std::to_string(bad.index);
+    return Status::error("tensor '" + name + "' (" + tensor_type_name(uint32_t(t->type)) + ") holds an f16 infinity or NaN at " + where +
+                         ": the file is damaged or was converted wrongly (no model computes anything meaningful from it)");
+  }
   return Status();
 }
 
