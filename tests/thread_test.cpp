@@ -404,8 +404,8 @@ TEST(ThreadGovernor, OneSlowProbeIsNotEnough) {
 TEST(ThreadGovernor, ProbesCompareOnlyPassesOfTheSameSizeAndNeverWhenPinned) {
   ThreadGovernor g;
   g.init(2, 4);
-  // Passes alternating between 32 and 1 tokens never probe: no layer has a usual time for that size.
-  for (int p = 0; p < 10 * ThreadGovernor::kProbeEvery; p++) EXPECT_EQ(count(pass(g, 1.0, 0.1, p % 2 ? 1 : 32), 1), 0);
+  // Batches alternating between 32 and 16 tokens never probe: no layer has a usual time for that size.
+  for (int p = 0; p < 10 * ThreadGovernor::kProbeEvery; p++) EXPECT_EQ(count(pass(g, 1.0, 0.1, p % 2 ? 16 : 32), 1), 0);
   EXPECT_EQ(g.stats().probes, 0u);
   g.pin(1);
   for (int p = 0; p < 3 * ThreadGovernor::kProbeEvery; p++) EXPECT_EQ(count(pass(g, 0.1, 1.0), 1), 4);
@@ -417,4 +417,49 @@ TEST(ThreadGovernor, ProbesCompareOnlyPassesOfTheSameSizeAndNeverWhenPinned) {
   g.pin(0);  // measured again
   for (int p = 0; p < 4 * ThreadGovernor::kProbeEvery; p++) pass(g, 1.0, 0.1);
   EXPECT_EQ(g.threads(), 1);
+}
+
+TEST(ThreadGovernor, DecodeAndBatchesChooseApart) {
+  ThreadGovernor g;
+  g.init(2, 4);
+  // Beside a busy neighbour, say: one token's layers are faster on one thread, a batch's on both.
+  // Decode passes and 32-token batches in turn (a prompt's passes between decoded tokens): each kind
+  // probes and chooses by its own times.
+  const auto decode = [&] { return pass(g, 1.6, 1.0, 1); };
+  const auto batch = [&] { return pass(g, 1.0, 1.6, 32); };
+  for (int p = 0; p < 4 * ThreadGovernor::kProbeEvery; p++) {
+    decode();
+    decode();
+    batch();
+  }
+  EXPECT_EQ(g.decode_threads(), 1);
+  EXPECT_EQ(g.batch_threads(), 2);
+  EXPECT_EQ(g.stats().switches, 1u);  // decode's
+  EXPECT_GE(count(decode(), 1), 3);   // on one thread but for a probe
+  EXPECT_GE(count(batch(), 2), 3);    // on both but for a probe
+  // The neighbour is gone and both kinds are faster on both threads: decode comes back, batches stay.
+  for (int p = 0; p < 4 * ThreadGovernor::kProbeEvery; p++) pass(g, 0.6, 1.0, 1), pass(g, 0.6, 1.0, 32);
+  EXPECT_EQ(g.decode_threads(), 2);
+  EXPECT_EQ(g.batch_threads(), 2);
+  EXPECT_EQ(g.stats().switches, 2u);
+}
+
+TEST(ThreadGovernor, APromptsFirstBatchCanProbe) {
+  ThreadGovernor g;
+  g.init(2, 4);
+  // 96-token prompts (three 32-token passes) with 64 decoded tokens after each: the decode passes no
+  // longer wipe a batch's usual times, so a probe that is due comes at the next batch, even the first
+  // of a prompt (here the third of the first three probes, in a row).
+  int batch_probes = 0, first_pass_probes = 0;
+  for (int prompt = 0; prompt < 8; prompt++) {
+    for (int p = 0; p < 3; p++) {
+      const int probes = count(pass(g, 1.0, 1.8, 32), 1);
+      batch_probes += probes;
+      if (p == 0) first_pass_probes += probes;
+    }
+    for (int d = 0; d < 64; d++) pass(g, 1.0, 1.8, 1);
+  }
+  EXPECT_GE(batch_probes, 3 + 2);  // three in a row to start, then one every kProbeEvery batches (24 in all)
+  EXPECT_GT(first_pass_probes, 0);
+  EXPECT_EQ(g.stats().switches, 0u);
 }
