@@ -12,9 +12,9 @@
 //   the effective GB/s of weight bytes per decoded token, against a streaming-read ceiling measured in
 //   the same wasm runtime (and natively); and, on the 125M Q8_0 model, 100 tokens after a 29-token
 //   prompt with the KV cache against re-running the whole sequence at every step without it.
-// On the 125M Q8_0 model, ringlm-wasm and ringlm native also run on 2 threads (the threaded build),
-// and the table gives their speed-up over 1 thread; bench/threads.mjs then measures 1 vs 2 threads quiet and beside
-// a busy neighbour (a process spinning on one core), on 125M Q8_0 and the Q4_K_M mix. Then the browser part
+// Threads: bench/threads.mjs measures 1 vs 2 threads quiet and beside a busy neighbour (a process spinning on one
+// core), on 125M Q8_0 and the Q4_K_M mix; its quiet 125M Q8_0 rows are the thread speed-ups the targets check (one
+// measurement: the main loop no longer times 2 threads too, see docs/BENCHMARKS.md). Then the browser part
 // (bench/browser.mjs): ringlm's browser build in a module Worker against wllama (@wllama/wllama, llama.cpp in wasm)
 // in headless Chromium, on the 125M files of BROWSER_MODELS, decode and prefill, 1 thread, and 2 threads on
 // BROWSER_THREADS_MODELS; --no-browser skips it, and without Chromium or wllama it says so and the rest runs. Then
@@ -25,7 +25,8 @@
 // and a digits-only one against no grammar, greedy and sampled, on the built-in model and the 125M Q8_0 model), which
 // writes build/bench/grammar.json and the README's <!-- grammar-speed:start --> block; --only grammar runs only that.
 // Repetitions interleave the implementations (one repetition of each in turn, rotating who goes
-// first), so a slow spell of a shared machine hits all of them; the figures are medians.
+// first and reversing the order every other time: stats.mjs's turnOrder), so a slow spell of a shared machine
+// hits all of them; the figures are medians.
 //
 // Prints a table of medians and ratios, writes build/bench/results.json and docs/bench.svg, and puts
 // the table between <!-- bench:start --> and <!-- bench:end --> in README.md (or, without those
@@ -64,7 +65,7 @@ const KV_CHART = join(ROOT, 'docs', 'kv-experiment.svg');
 const KV_JSON = join(ROOT, 'docs', 'kv-experiment.json');
 const PARTS = ['kv-experiment', 'grammar'];  // what --only can name
 const CACHE_MODEL = '125m-q8_0';
-const THREADS_MODEL = '125m-q8_0';  // also measured on THREADS threads
+const THREADS_MODEL = '125m-q8_0';  // the thread speed-ups the targets check (bench/threads.mjs's quiet rows)
 const THREADS = 2;
 // The browser part: the issue's rows (the 125M files; Q4_K alone is left to the Node table), and the file that
 // also runs on THREADS threads there (the one people download). wllama is slow, so fewer repetitions than Node's.
@@ -144,10 +145,8 @@ async function benchModelFile(name, opts) {
   const meta = BENCH_MODELS.find((m) => m.name === name);
   log(`${name}: loading`);
   const wasm = await openWasm(path);
-  const threaded = name === THREADS_MODEL;
-  const wasmThreads = threaded ? await openWasm(path, { threads: THREADS }) : null;
   const llama = opts.llamacpp ? await openLlamaCpp(path) : null;
-  const impls = ['wasm', 'native', ...(llama ? ['llamacpp'] : []), ...(threaded ? ['wasmThreads', 'nativeThreads'] : [])];
+  const impls = ['wasm', 'native', ...(llama ? ['llamacpp'] : [])];
   const reps = BENCH_MODELS.find((m) => m.name === name).size.endsWith('-shaped') ? Math.min(opts.reps, REAL_SHAPE_REPS) : opts.reps;
   const runs = await interleave(reps, impls, async (impl) => {
     if (impl === 'wasm') {
@@ -155,11 +154,9 @@ async function benchModelFile(name, opts) {
       for (const parts of STREAM_PARTS) streams.wasm[parts].push(await wasmStreamReadGBps(parts));
       return out;
     }
-    if (impl === 'wasmThreads') return { decode: wasmThreads.decode(), prefill: wasmThreads.prefill() };
-    if (impl === 'native' || impl === 'nativeThreads') {
-      const one = impl === 'native';
-      const r = runNative(NATIVE_CLI, path, one ? 'decode,prefill,stream' : 'decode,prefill', { threads: one ? 1 : THREADS });
-      if (one) STREAM_PARTS.forEach((parts, i) => streams.native[parts].push(r.streamGBps[i]));
+    if (impl === 'native') {
+      const r = runNative(NATIVE_CLI, path, 'decode,prefill,stream');
+      STREAM_PARTS.forEach((parts, i) => streams.native[parts].push(r.streamGBps[i]));
       return { decode: { tokPerSec: r.decodeTokPerSec[0] }, prefill: { tokPerSec: r.prefillTokPerSec[0] } };
     }
     return { decode: await llama.decode(), prefill: await llama.prefill() };
@@ -174,7 +171,6 @@ async function benchModelFile(name, opts) {
     }
   }
   wasm.close();
-  wasmThreads?.close();
   await llama?.close();
   const w = result.impls.wasm, l = result.impls.llamacpp;
   log(`${name}: decode wasm ${w.decode.toFixed(1)}${l ? ` llama.cpp ${l.decode.toFixed(1)}` : ''} tok/s, ` +
@@ -230,16 +226,10 @@ function tableRows(results, ceiling) {
   });
 }
 
-/** 1 thread against THREADS threads, for the implementations measured both ways. */
+/** 1 thread against THREADS threads on THREADS_MODEL: bench/threads.mjs's quiet rows. */
 function threadRows(report) {
-  const m = report.models.find((r) => r.model === THREADS_MODEL);
-  if (!m?.impls.wasmThreads) return [];
-  return [['ringlm-wasm', m.impls.wasm, m.impls.wasmThreads], ['ringlm native', m.impls.native, m.impls.nativeThreads]]
-    .filter(([, , many]) => many)
-    .map(([impl, one, many]) => ({
-      impl, decode: [one.decode, many.decode], decodeRatio: ratio(many.decode, one.decode),
-      prefill: [one.prefill, many.prefill], prefillRatio: ratio(many.prefill, one.prefill),
-    }));
+  const m = report.busyNeighbour?.models.find((r) => r.model === THREADS_MODEL);
+  return (m?.rows ?? []).filter((r) => r.condition === 'quiet').map((r) => ({ ...r, impl: IMPL_NAMES[r.impl] }));
 }
 
 function targetsOf(report) {
@@ -267,11 +257,11 @@ function targetsOf(report) {
   }
   add('cacheSpeedup', report.cache?.impls.wasm.speedup ?? null, TARGETS.cacheSpeedup,
     'KV cache vs recomputing the sequence each step (ringlm-wasm, 125M Q8_0, 29 + 100 tokens)');
-  const t = byName[THREADS_MODEL]?.impls;
-  add('decodeThreads', t ? ratio(t.wasmThreads?.decode, t.wasm.decode) : null, TARGETS.decodeThreads,
-    `ringlm-wasm decode on 125M Q8_0, ${THREADS} threads vs 1`);
-  add('prefillThreads', t ? ratio(t.wasmThreads?.prefill, t.wasm.prefill) : null, TARGETS.prefillThreads,
-    `ringlm-wasm prefill on 125M Q8_0, ${THREADS} threads vs 1`);
+  const t = threadRows(report).find((r) => r.impl === IMPL_NAMES.wasm);
+  add('decodeThreads', t?.decodeRatio ?? null, TARGETS.decodeThreads,
+    `ringlm-wasm decode on 125M Q8_0, ${THREADS} threads vs 1 (bench/threads.mjs, quiet)`);
+  add('prefillThreads', t?.prefillRatio ?? null, TARGETS.prefillThreads,
+    `ringlm-wasm prefill on 125M Q8_0, ${THREADS} threads vs 1 (bench/threads.mjs, quiet)`);
   // Item 3: beside a busy neighbour, 2 threads never slower than 1 (bench/threads.mjs; the worst of its rows).
   const busy = (report.busyNeighbour?.models ?? []).flatMap((m) => m.rows.filter((r) => r.condition === 'busy'));
   add('busyNeighbour', busy.length ? Math.min(...busy.flatMap((r) => [r.decodeRatio, r.prefillRatio])) : null, TARGETS.busyNeighbour,
@@ -293,14 +283,6 @@ function textTable(report) {
     const c = report.cache;
     out.push(`KV cache, ${c.model} (${c.prompt} prompt + ${c.generated} new tokens): ` + Object.entries(c.impls).map(([k, v]) =>
       `${IMPL_NAMES[k]} ${fmt(v.withCache, 2)} s with, ${fmt(v.recompute, 1)} s without = ${fmt(v.speedup, 1)}×`).join('; '));
-  }
-  const threads = threadRows(report);
-  if (threads.length) {
-    out.push('', `threads (${THREADS_MODEL}, tok/s, median):`);
-    for (const r of threads) {
-      out.push(`  ${r.impl.padEnd(13)} decode ${fmt(r.decode[0])} → ${fmt(r.decode[1])} (${fmt(r.decodeRatio, 2)}×), ` +
-        `prefill ${fmt(r.prefill[0])} → ${fmt(r.prefill[1])} (${fmt(r.prefillRatio, 2)}×)`);
-    }
   }
   if (Object.keys(report.ttft ?? {}).length) out.push('', 'time to first token (512-token prompt, median):', ...ttftText(report.ttft));
   if (report.busyNeighbour) out.push('', threadsText(report.busyNeighbour));
@@ -348,15 +330,6 @@ function markdown(report) {
     lines.push('', `KV cache against recomputing the whole sequence at every step (125M Q8_0, ` +
       `${c.prompt}-token prompt + ${c.generated} new tokens): ` + Object.entries(c.impls).map(([k, v]) =>
       `${IMPL_NAMES[k]} ${fmt(v.withCache, 2)} s vs ${fmt(v.recompute, 1)} s, **${fmt(v.speedup, 0)}×**`).join('; ') + '.');
-  }
-  const threads = threadRows(report);
-  if (threads.length) {
-    lines.push('', `Threads, on ${label(report.models.find((r) => r.model === THREADS_MODEL))} ` +
-      `(the threaded wasm build, and native with \`--threads\`; same logits as 1 thread, bit for bit):`, '',
-      `| | decode tok/s: 1 thread | ${THREADS} threads | speed-up | prefill tok/s: 1 thread | ${THREADS} threads | speed-up |`,
-      '|---|--:|--:|--:|--:|--:|--:|',
-      ...threads.map((r) => `| ${r.impl} | ${fmt(r.decode[0])} | ${fmt(r.decode[1])} | ${fmt(r.decodeRatio, 2)}× | ` +
-        `${fmt(r.prefill[0])} | ${fmt(r.prefill[1])} | ${fmt(r.prefillRatio, 2)}× |`));
   }
   if (report.busyNeighbour) lines.push('', threadsMarkdown(report.busyNeighbour));
   if (Object.keys(report.ttft ?? {}).length) lines.push('', ttftMarkdown(report.ttft));

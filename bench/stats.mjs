@@ -8,16 +8,25 @@ export const median = (xs) => {
 };
 
 /**
- * Runs f for each of the implementations in turn, `reps` times, rotating who goes first, so that a slow spell
- * of a shared machine falls on all of them alike; returns { name: [f(name) of each repetition] }.
+ * The order of repetition r: rotated by r (who goes first changes every time) and, in every other repetition,
+ * walked backwards. A rotation alone keeps the cyclic order, so each one would always run right after the same
+ * other one: in the main table the 2-thread wasm run always came straight after llama.cpp (in the same process),
+ * and whatever one leaves behind for the next would always fall on the same one.
+ */
+export function turnOrder(r, items) {
+  const k = r % items.length;
+  const rotated = [...items.slice(k), ...items.slice(0, k)];
+  return r % 2 ? rotated.reverse() : rotated;
+}
+
+/**
+ * Runs f for each of the implementations in turn (turnOrder), `reps` times, so that a slow spell of a shared
+ * machine falls on all of them alike; returns { name: [f(name) of each repetition] }.
  */
 export async function interleave(reps, impls, f) {
   const out = Object.fromEntries(impls.map((name) => [name, []]));
   for (let r = 0; r < reps; r++) {
-    for (let k = 0; k < impls.length; k++) {
-      const name = impls[(r + k) % impls.length];
-      out[name].push(await f(name));
-    }
+    for (const name of turnOrder(r, impls)) out[name].push(await f(name));
   }
   return out;
 }

@@ -11,14 +11,19 @@
 //
 // Repetitions interleave everything: in each one, the quiet block and the busy block in turn (which
 // goes first alternates), and inside a block every implementation and thread count in turn
-// (rotating who goes first), so that a slow spell of a shared machine hits all of them. Figures are
-// medians; ratios are 2 threads / 1 thread of those medians. bench/run.mjs calls benchThreads().
+// (stats.mjs's turnOrder: who goes first, and who runs after whom, change), so that a slow spell of a
+// shared machine hits all of them. Figures are medians. A speed-up is the median of the repetitions'
+// own ratios (2 threads / 1 thread, each pair measured in one block, seconds apart), which a slow
+// spell spanning a block moves less than a ratio of medians taken from different blocks.
+// bench/run.mjs calls benchThreads(); its main table's thread speed-ups and targets are these quiet
+// rows (one measurement of them, not two).
 
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { benchModel } from './models.mjs';
+import { median, turnOrder } from './stats.mjs';
 import { openWasm } from './wasm.mjs';
 import { runNative } from './native.mjs';
 
@@ -28,11 +33,6 @@ export const THREADS_MODELS = ['125m-q8_0', '125m-q4_k_m'];
 const CONDITIONS = ['quiet', 'busy'];
 const IMPLS = ['wasm', 'native'];
 const COUNTS = [1, 2];
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** A child process spinning on one core until stop(); resolves once it spins. */
 async function busyNeighbour() {
@@ -72,8 +72,7 @@ export async function benchThreads({ reps = 5, models = THREADS_MODELS, log = ()
         const condition = CONDITIONS[(r + c) % CONDITIONS.length];
         const neighbour = condition === 'busy' ? await busyNeighbour() : null;
         try {
-          for (let k = 0; k < cases.length; k++) {
-            const [impl, threads] = cases[(r + k) % cases.length];
+          for (const [impl, threads] of turnOrder(r, cases)) {
             (runs[`${impl} ${condition} ${threads}`] ??= []).push(once(impl, threads));
           }
         } finally {
@@ -86,8 +85,9 @@ export async function benchThreads({ reps = 5, models = THREADS_MODELS, log = ()
     for (const impl of IMPLS) {
       for (const condition of CONDITIONS) {
         const of = (threads, what) => median(runs[`${impl} ${condition} ${threads}`].map((x) => x[what]));
+        const paired = (what) => median(runs[`${impl} ${condition} 2`].map((x, i) => x[what] / runs[`${impl} ${condition} 1`][i][what]));
         const decode = COUNTS.map((t) => of(t, 'decode')), prefill = COUNTS.map((t) => of(t, 'prefill'));
-        rows.push({ impl, condition, decode, decodeRatio: decode[1] / decode[0], prefill, prefillRatio: prefill[1] / prefill[0],
+        rows.push({ impl, condition, decode, decodeRatio: paired('decode'), prefill, prefillRatio: paired('prefill'),
           runs: Object.fromEntries(COUNTS.map((t) => [t, runs[`${impl} ${condition} ${t}`]])) });
       }
     }
@@ -103,7 +103,8 @@ const f1 = (x) => x.toFixed(1), f2 = (x) => `${x.toFixed(2)}×`;
 
 /** The rows as plain text, for the console. */
 export function threadsText(report) {
-  const lines = [`threads, 1 → 2 (tok/s, medians of ${report.reps} interleaved repetitions; busy neighbour: a process spinning on one core):`];
+  const lines = [`threads, 1 → 2 (tok/s, medians of ${report.reps} interleaved repetitions; speed-up: the median of each ` +
+    `repetition's own ratio; busy neighbour: a process spinning on one core):`];
   for (const m of report.models) {
     for (const r of m.rows) {
       lines.push(`  ${m.model.padEnd(12)} ${IMPL_NAMES[r.impl].padEnd(13)} ${CONDITION_NAMES[r.condition].padEnd(14)} ` +
@@ -116,8 +117,10 @@ export function threadsText(report) {
 /** The rows as a Markdown table the README's speed section can carry. */
 export function threadsMarkdown(report) {
   return [
-    `Threads, 1 against 2, quiet and beside a **busy neighbour** (another process spinning on one core for the whole ` +
-    `measurement); medians of ${report.reps} interleaved repetitions (bench/threads.mjs):`,
+    `Threads, 1 against 2 (ringlm-wasm: the single-threaded build against the threaded one; native: \`--threads\`; the same ` +
+    `logits on any count, bit for bit), quiet and beside a **busy neighbour** (another process spinning on one core for the whole ` +
+    `measurement); medians of ${report.reps} interleaved repetitions, and as speed-up the median of each repetition's own ` +
+    `2-thread / 1-thread ratio (bench/threads.mjs):`,
     '',
     '| model | | machine | decode tok/s: 1 thread | 2 threads | speed-up | prefill tok/s: 1 thread | 2 threads | speed-up |',
     '|---|---|---|--:|--:|--:|--:|--:|--:|',

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -146,19 +147,58 @@ TEST(MatmulMany, EachOutputHasTheBitsOfItsOwnProductOnAnyNumberOfThreads) {
       }
       for (int threads : {1, 3}) {
         MatmulScratch s;
-        s.reserve(5, cols, &pool(), threads);
+        s.reserve(5, cols, threads);
         std::vector<float> y[3];
         MatmulOutput out[3];
         for (int i = 0; i < 3; i++) {
           y[i].assign(expected[i].size(), -1.0f);
           out[i] = {&w[i], y[i].data(), rows[i]};
         }
-        matmul_many(out, 3, x.data(), cols, tokens, s);
+        matmul_many(out, 3, x.data(), cols, tokens, s, Threads{&pool(), threads});
         for (int i = 0; i < 3; i++) {
           EXPECT_EQ(std::memcmp(y[i].data(), expected[i].data(), y[i].size() * sizeof(float)), 0)
               << tensor_type_name(uint32_t(types[i])) << " (output " << i << "), " << tokens << " tokens, " << threads << " threads";
         }
       }
+    }
+  }
+}
+
+TEST(MatmulMany, ActivationsPreparedAcrossThreadsHaveTheBitsOfOneThread) {
+  // A batch long enough that preparing the activations (rounding to f16 / bf16, quantizing to Q8_0
+  // or Q8_K) is split by tokens across the threads (Threads::for_rows), for every weight type.
+  const int64_t cols = 512;
+  const int rows = 40, tokens = 33;
+  uint32_t seed = 7;
+  const auto value = [&] { return float(int((seed = seed * 1664525u + 1013904223u) >> 9) % 2001 - 1000) / 300.0f; };
+  std::vector<float> x(size_t(tokens * cols));
+  for (float& v : x) v = value();
+  ASSERT_GT(int64_t(tokens) * cols, 2 * Threads::kMinValuesPerChunk);
+  for (TensorType type : {TensorType::F32, TensorType::F16, TensorType::BF16, TensorType::Q8_0, TensorType::Q4_0,
+                          TensorType::Q5_0, TensorType::Q5_1, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
+    test::TensorSpec spec{"w", {cols, rows}, type, std::vector<float>(size_t(cols * rows))};
+    for (float& v : spec.values) v = value();
+    const std::vector<uint8_t> bytes = test::encode(spec);
+    Weight w;
+    w.type = type;
+    w.data = bytes.data();
+    w.cols = cols;
+    w.rows = rows;
+    w.row_bytes = bytes.size() / size_t(rows);
+    MatmulScratch one;
+    one.reserve(tokens, cols);
+    std::vector<float> expected(size_t(tokens * rows));
+    matmul(w, x.data(), cols, tokens, expected.data(), rows, one);
+    for (int threads : {2, 3}) {
+      MatmulScratch s;
+      s.reserve(tokens, cols, threads);
+      std::vector<float> y(expected.size(), -1.0f);
+      pool().reset_stats();
+      matmul(w, x.data(), cols, tokens, y.data(), rows, s, Threads{&pool(), threads});
+      EXPECT_EQ(std::memcmp(y.data(), expected.data(), y.size() * sizeof(float)), 0)
+          << tensor_type_name(uint32_t(type)) << ", " << threads << " threads";
+      // F32 reads its activations as they are; every other form is prepared in a loop of its own.
+      EXPECT_EQ(pool().stats().jobs, type == TensorType::F32 ? 1u : 2u) << tensor_type_name(uint32_t(type));
     }
   }
 }
@@ -214,7 +254,7 @@ TEST_P(ThreadedModel, SameBitsWithOneTwoOrThreeThreads) {
   test::LlamaShape shape;
   shape.type = GetParam();
   const bool k_quant = tensor_type_traits(uint32_t(shape.type)).block_size == 256;
-  shape.dim = k_quant ? 256 : 128;  // K-quant rows are 256 long
+  shape.dim = 256;  // K-quant rows are 256 long; and a 30-token batch of such rows is split by tokens (Threads::for_rows)
   shape.heads = 8;
   shape.kv_heads = 2;
   shape.ffn = k_quant ? 512 : 320;
@@ -245,6 +285,32 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, ThreadedModel,
                                            TensorType::Q5_0, TensorType::Q5_1, TensorType::BF16, TensorType::Q4_K,
                                            TensorType::Q5_K, TensorType::Q6_K),
                          [](const auto& info) { return tensor_type_name(uint32_t(info.param)); });
+
+TEST(ThreadedModel, EveryArchitectureHasTheBitsOfOneThread) {
+  // Each architecture's own per-token steps (biases, q/k norms, norms after a branch, GeGLU,
+  // LayerNorm and GELU, learned positions, fused products), split by tokens across the threads in
+  // prefill (rows of 256 values: a 30-token batch is split), and on one token in decode.
+  for (const std::string arch : {"qwen2", "qwen3", "gemma3", "gemma2", "phi3", "gpt2", "smollm3"}) {
+    test::LlamaShape shape;
+    shape.arch = arch;
+    shape.type = TensorType::Q8_0;
+    shape.dim = 256;
+    shape.heads = 8;
+    shape.kv_heads = arch == "gpt2" ? 8 : 2;
+    shape.ffn = 512;
+    shape.vocab = 300;
+    shape.tied = arch == "gemma2";
+    const std::vector<uint8_t> file = test::make_llama(shape);
+    // Learned positions cannot keep sinks; the shift policy runs the kept window again (more prefill passes).
+    const ContextPolicy policy = arch == "gpt2" ? ContextPolicy::Shift : ContextPolicy::Sinks;
+    const Outputs one = run_model(file, shape.vocab, 1, policy);
+    ASSERT_EQ(one.prefill.size(), size_t(30 * shape.vocab)) << arch;
+    const Outputs many = run_model(file, shape.vocab, 3, policy, Choice::PinnedInTurn);
+    EXPECT_TRUE(same_bits(one.prefill, many.prefill)) << arch << ", prefill";
+    EXPECT_TRUE(same_bits(one.decode, many.decode)) << arch << ", decode";
+    EXPECT_EQ(one.ids, many.ids) << arch;
+  }
+}
 
 TEST(ThreadedModel, EnginesShareOnePoolInTurn) {
   test::LlamaShape shape;
@@ -338,8 +404,8 @@ TEST(ThreadGovernor, OneSlowProbeIsNotEnough) {
 TEST(ThreadGovernor, ProbesCompareOnlyPassesOfTheSameSizeAndNeverWhenPinned) {
   ThreadGovernor g;
   g.init(2, 4);
-  // Passes alternating between 32 and 1 tokens never probe: no layer has a usual time for that size.
-  for (int p = 0; p < 10 * ThreadGovernor::kProbeEvery; p++) EXPECT_EQ(count(pass(g, 1.0, 0.1, p % 2 ? 1 : 32), 1), 0);
+  // Batches alternating between 32 and 16 tokens never probe: no layer has a usual time for that size.
+  for (int p = 0; p < 10 * ThreadGovernor::kProbeEvery; p++) EXPECT_EQ(count(pass(g, 1.0, 0.1, p % 2 ? 16 : 32), 1), 0);
   EXPECT_EQ(g.stats().probes, 0u);
   g.pin(1);
   for (int p = 0; p < 3 * ThreadGovernor::kProbeEvery; p++) EXPECT_EQ(count(pass(g, 0.1, 1.0), 1), 4);
@@ -351,4 +417,49 @@ TEST(ThreadGovernor, ProbesCompareOnlyPassesOfTheSameSizeAndNeverWhenPinned) {
   g.pin(0);  // measured again
   for (int p = 0; p < 4 * ThreadGovernor::kProbeEvery; p++) pass(g, 1.0, 0.1);
   EXPECT_EQ(g.threads(), 1);
+}
+
+TEST(ThreadGovernor, DecodeAndBatchesChooseApart) {
+  ThreadGovernor g;
+  g.init(2, 4);
+  // Beside a busy neighbour, say: one token's layers are faster on one thread, a batch's on both.
+  // Decode passes and 32-token batches in turn (a prompt's passes between decoded tokens): each kind
+  // probes and chooses by its own times.
+  const auto decode = [&] { return pass(g, 1.6, 1.0, 1); };
+  const auto batch = [&] { return pass(g, 1.0, 1.6, 32); };
+  for (int p = 0; p < 4 * ThreadGovernor::kProbeEvery; p++) {
+    decode();
+    decode();
+    batch();
+  }
+  EXPECT_EQ(g.decode_threads(), 1);
+  EXPECT_EQ(g.batch_threads(), 2);
+  EXPECT_EQ(g.stats().switches, 1u);  // decode's
+  EXPECT_GE(count(decode(), 1), 3);   // on one thread but for a probe
+  EXPECT_GE(count(batch(), 2), 3);    // on both but for a probe
+  // The neighbour is gone and both kinds are faster on both threads: decode comes back, batches stay.
+  for (int p = 0; p < 4 * ThreadGovernor::kProbeEvery; p++) pass(g, 0.6, 1.0, 1), pass(g, 0.6, 1.0, 32);
+  EXPECT_EQ(g.decode_threads(), 2);
+  EXPECT_EQ(g.batch_threads(), 2);
+  EXPECT_EQ(g.stats().switches, 2u);
+}
+
+TEST(ThreadGovernor, APromptsFirstBatchCanProbe) {
+  ThreadGovernor g;
+  g.init(2, 4);
+  // 96-token prompts (three 32-token passes) with 64 decoded tokens after each: the decode passes no
+  // longer wipe a batch's usual times, so a probe that is due comes at the next batch, even the first
+  // of a prompt (here the third of the first three probes, in a row).
+  int batch_probes = 0, first_pass_probes = 0;
+  for (int prompt = 0; prompt < 8; prompt++) {
+    for (int p = 0; p < 3; p++) {
+      const int probes = count(pass(g, 1.0, 1.8, 32), 1);
+      batch_probes += probes;
+      if (p == 0) first_pass_probes += probes;
+    }
+    for (int d = 0; d < 64; d++) pass(g, 1.0, 1.8, 1);
+  }
+  EXPECT_GE(batch_probes, 3 + 2);  // three in a row to start, then one every kProbeEvery batches (24 in all)
+  EXPECT_GT(first_pass_probes, 0);
+  EXPECT_EQ(g.stats().switches, 0u);
 }

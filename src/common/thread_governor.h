@@ -14,6 +14,13 @@
 // kProbeEvery passes: a probe costs a fraction of one layer, a few tenths of a percent of the
 // tokens when the choice is right.
 //
+// Decode (one token a pass) and prefill (batches) choose apart, each with its own probes and its
+// own choice: their loops differ in length by the batch size, so a second thread that does not pay
+// for decode's short loops beside a busy neighbour may still pay for a batch's, or the other way
+// round. Apart, the batches also get probes of their own: mixed with decode, a batch's layer found
+// its usual time overwritten by the decode passes between two prompts, and only the later passes of
+// a prompt (three of a 128-token prompt's four) could probe at all.
+//
 // Which thread computes what never changes the bits (see matmul.h and the attention loop), so the
 // governor only changes speed. It allocates in init() only.
 #pragma once
@@ -42,8 +49,11 @@ public:
   // Threads for `layer` of the current pass, and its time once it is done.
   int layer_threads(int layer) const;
   void layer_done(int layer, double seconds);
-  // Threads for work outside the layers (the output matrix): the current choice.
-  int threads() const { return pinned_ ? pinned_ : chosen_; }
+  // Threads for work outside the layers (the output matrix): the current pass's choice.
+  int threads() const { return pinned_ ? pinned_ : track().chosen; }
+  // The current choice for passes of one token (decode) and for batches (prefill).
+  int decode_threads() const { return pinned_ ? pinned_ : tracks_[0].chosen; }
+  int batch_threads() const { return pinned_ ? pinned_ : tracks_[1].chosen; }
 
   struct Stats {
     uint64_t layers_on_all = 0;  // layers run on every thread
@@ -54,20 +64,26 @@ public:
   const Stats& stats() const { return stats_; }
 
 private:
-  int other_choice() const { return chosen_ == 1 ? most_ : 1; }
-  void judge(double ratio);
+  // One kind of pass's measurements and choice: [0] passes of one token, [1] batches.
+  struct Track {
+    int chosen = 1;              // the current choice: 1 or most_
+    int next_probe_layer = 0;
+    int passes_to_probe = 1;
+    std::vector<double> usual_seconds;  // [layer] its time in the last pass that ran it on `chosen`
+    std::vector<int> usual_tokens;      // [layer] that pass's tokens (0: none since the last switch)
+    double ratios[3] = {};              // the last probes' (probe time / usual time)
+    int n_ratios = 0;
+  };
+  Track& track() { return tracks_[pass_tokens_ > 1 ? 1 : 0]; }
+  const Track& track() const { return tracks_[pass_tokens_ > 1 ? 1 : 0]; }
+  int other_choice(const Track& t) const { return t.chosen == 1 ? most_ : 1; }
+  void judge(Track& t, double ratio);
 
   int most_ = 1;       // threads the model was given
   int pinned_ = 0;
-  int chosen_ = 1;     // the current choice: 1 or most_
   int pass_tokens_ = 0;
-  int probe_layer_ = -1;       // in the current pass; -1: none
-  int next_probe_layer_ = 0;
-  int passes_to_probe_ = kProbeEvery;
-  std::vector<double> usual_seconds_;  // [layer] its time in the last pass that ran it on chosen_
-  std::vector<int> usual_tokens_;      // [layer] that pass's tokens (0: none since the last switch)
-  double ratios_[3] = {};              // the last probes' (probe time / usual time)
-  int n_ratios_ = 0;
+  int probe_layer_ = -1;  // in the current pass; -1: none
+  Track tracks_[2];
   Stats stats_;
 };
 

@@ -106,4 +106,36 @@ private:
   bool caller_sleeping_ = false;  // guarded by mutex_
 };
 
+// The threads one step of the forward pass runs on: `count` of `pool`'s threads, the caller among
+// them (no pool, or a count of 1: the calling thread alone). Every parallel step takes one as an
+// argument, so that each call says how many threads it uses.
+struct Threads {
+  ThreadPool* pool = nullptr;
+  int count = 1;
+
+  // ThreadPool::parallel_for on these threads, or one call covering [0, n) on the caller.
+  template <typename Fn>
+  void parallel_for(int64_t n, int64_t grain, const Fn& fn) const {
+    if (pool) pool->parallel_for(n, grain, count, fn);
+    else if (n > 0) fn(int64_t(0), n, 0);
+  }
+
+  // Values a chunk of per-row work (a norm, an activation's quantizing, SwiGLU, a residual add)
+  // must hold at least before it goes to another thread. A loop on the pool costs a round trip —
+  // waking or finding the other threads, claiming chunks, waiting for the last one — of the order
+  // of a few microseconds, and more when a thread is paused; a row of 768 values takes a fraction
+  // of a microsecond through such a step. So decode's single row (and a small batch of short rows)
+  // stays on the caller with no round trip at all, and a prefill batch is split into chunks of a
+  // few rows.
+  static constexpr int64_t kMinValuesPerChunk = 4096;
+
+  // fn(begin, end, thread) over rows [0, rows) of `values_per_row` values each, split across these
+  // threads in chunks of whole rows, each chunk holding at least kMinValuesPerChunk values.
+  template <typename Fn>
+  void for_rows(int64_t rows, int64_t values_per_row, const Fn& fn) const {
+    const int64_t grain = values_per_row >= kMinValuesPerChunk ? 1 : (kMinValuesPerChunk + values_per_row - 1) / values_per_row;
+    parallel_for(rows, grain, fn);
+  }
+};
+
 }  // namespace ringlm

@@ -24,32 +24,43 @@ Activations float_activations(const float* floats, int64_t stride, int n_tokens,
 }
 
 // F32 weights: the activations as they are.
-Activations as_floats(const float* x, int64_t stride, int n_tokens, int64_t cols, MatmulScratch&) {
+Activations as_floats(const float* x, int64_t stride, int n_tokens, int64_t cols, MatmulScratch&, Threads) {
   return float_activations(x, stride, n_tokens, cols);
 }
 
 // Quantized forms: blocks in `q8` or `q8k`, set by the caller.
 Activations block_activations(int n_tokens, int64_t cols) { return float_activations(nullptr, 0, n_tokens, cols); }
 
+// Each form is prepared token by token (Threads::for_rows: a batch split across the threads, one
+// token on the caller), so a token's prepared values do not depend on who prepares them.
+
 // F16 / BF16 weights: each activation rounded to the weights' precision (llama.cpp's F16 matmul
 // works in float after rounding its activations to f16).
 template <void (*Round)(const float*, float*, int64_t)>
-Activations rounded(const float* x, int64_t stride, int n_tokens, int64_t cols, MatmulScratch& s) {
-  for (int t = 0; t < n_tokens; t++) Round(x + t * stride, &s.rounded[size_t(t) * size_t(cols)], cols);
+Activations rounded(const float* x, int64_t stride, int n_tokens, int64_t cols, MatmulScratch& s, Threads threads) {
+  threads.for_rows(n_tokens, cols, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; t++) Round(x + t * stride, &s.rounded[size_t(t) * size_t(cols)], cols);
+  });
   return float_activations(s.rounded.data(), cols, n_tokens, cols);
 }
 
 // Q8_0 blocks (Q8_0, Q4_0, Q5_0 weights; Q5_1 reads Q8_1's sums, computed alongside).
-Activations q8_0_blocks(const float* x, int64_t stride, int n_tokens, int64_t cols, MatmulScratch& s) {
-  s.quantized.quantize(x, stride, n_tokens, cols);
+Activations q8_0_blocks(const float* x, int64_t stride, int n_tokens, int64_t cols, MatmulScratch& s, Threads threads) {
+  s.quantized.set_shape(n_tokens, cols);
+  threads.for_rows(n_tokens, cols, [&](int64_t begin, int64_t end, int) {
+    s.quantized.quantize_tokens(x, stride, int(begin), int(end));
+  });
   Activations a = block_activations(n_tokens, cols);
   a.q8 = &s.quantized;
   return a;
 }
 
 // Q8_K blocks (the K-quants).
-Activations q8_K_blocks(const float* x, int64_t stride, int n_tokens, int64_t cols, MatmulScratch& s) {
-  s.kquantized.quantize(x, stride, n_tokens, cols);
+Activations q8_K_blocks(const float* x, int64_t stride, int n_tokens, int64_t cols, MatmulScratch& s, Threads threads) {
+  s.kquantized.set_shape(n_tokens, cols);
+  threads.for_rows(n_tokens, cols, [&](int64_t begin, int64_t end, int) {
+    s.kquantized.quantize_tokens(x, stride, int(begin), int(end));
+  });
   Activations a = block_activations(n_tokens, cols);
   a.q8k = &s.kquantized;
   return a;
@@ -151,14 +162,11 @@ void dequantize_row(TensorType type, const void* row, float* out, int64_t n) {
 // Scratch
 // ---------------------------------------------------------------------------------------------
 
-void MatmulScratch::reserve(int max_tokens, int64_t max_cols, ThreadPool* thread_pool, int threads) {
+void MatmulScratch::reserve(int max_tokens, int64_t max_cols, int threads) {
   rounded.assign(size_t(max_tokens) * size_t(max_cols), 0.0f);
   quantized.reserve(max_tokens, max_cols);
   kquantized.reserve(max_tokens, max_cols);
-  pool = thread_pool;
-  if (!pool) threads = 1;
   per_thread.resize(size_t(std::max(1, threads)));
-  use_threads = int(per_thread.size());
   for (PerThread& t : per_thread) t.widened.assign(size_t(widened_floats(max_cols)), 0.0f);
 }
 
@@ -195,10 +203,10 @@ struct Part {
 };
 
 // The parts' rows as one range, each part starting at a multiple of kRowGrain (the numbers between
-// a part's last row and the next part's first stand for nothing), split across s.use_threads
-// threads. A chunk may cover the end of one part and the start of the next; each row is still summed
-// by one thread in the same order, so the results do not depend on the number of threads.
-void split_rows(const Part* parts, int count, MatmulScratch& s) {
+// a part's last row and the next part's first stand for nothing), split across `threads`. A chunk
+// may cover the end of one part and the start of the next; each row is still summed by one thread
+// in the same order, so the results do not depend on the number of threads.
+void split_rows(const Part* parts, int count, MatmulScratch& s, Threads threads) {
   const auto rows = [&](int64_t begin, int64_t end, int thread) {
     uint8_t* widen = reinterpret_cast<uint8_t*>(s.per_thread[size_t(thread)].widened.data());
     for (int p = 0; p < count; p++) {
@@ -210,13 +218,7 @@ void split_rows(const Part* parts, int count, MatmulScratch& s) {
     }
   };
   const Part& last = parts[count - 1];
-  const int64_t n = last.first + last.w->rows;
-  const int threads = std::min(s.use_threads, s.threads());
-  if (!s.pool || threads <= 1) {
-    rows(0, n, 0);
-    return;
-  }
-  s.pool->parallel_for(n, kRowGrain, threads, rows);
+  threads.parallel_for(last.first + last.w->rows, kRowGrain, rows);
 }
 
 // Which of MatmulScratch's buffers an activation form is prepared into (0: none, read as they are).
@@ -227,7 +229,7 @@ int buffer_of(const WeightKernels& k) {
 // The activations of `w` for the tile kernels, prepared unless `ready` (earlier parts of the same
 // call) holds them already; false if another form of them is in the buffer this form needs.
 bool prepare(const WeightKernels& k, const float* x, int64_t x_stride, int n_tokens, int64_t cols,
-             const Part* ready, int n_ready, MatmulScratch& s, Activations* a) {
+             const Part* ready, int n_ready, MatmulScratch& s, Threads threads, Activations* a) {
   for (int p = 0; p < n_ready; p++) {
     const WeightKernels& other = *weight_kernels(ready[p].w->type);
     if (other.prepare == k.prepare) {
@@ -236,24 +238,25 @@ bool prepare(const WeightKernels& k, const float* x, int64_t x_stride, int n_tok
     }
     if (buffer_of(other) != 0 && buffer_of(other) == buffer_of(k)) return false;  // F16 beside BF16
   }
-  *a = k.prepare(x, x_stride, n_tokens, cols, s);
+  *a = k.prepare(x, x_stride, n_tokens, cols, s, threads);
   return true;
 }
 
 }  // namespace
 
 void matmul(const Weight& w, const float* x, int64_t x_stride, int n_tokens, float* y, int64_t y_stride,
-            MatmulScratch& s) {
+            MatmulScratch& s, Threads threads) {
   const MatmulOutput out{&w, y, y_stride};
-  matmul_many(&out, 1, x, x_stride, n_tokens, s);
+  matmul_many(&out, 1, x, x_stride, n_tokens, s, threads);
 }
 
 void matmul_many(const MatmulOutput* outputs, int count, const float* x, int64_t x_stride, int n_tokens,
-                 MatmulScratch& s) {
+                 MatmulScratch& s, Threads threads) {
+  threads.count = std::clamp(threads.count, 1, s.threads());  // each thread needs its own widening buffer
   constexpr int kMaxParts = 4;
   if (count > kMaxParts) {  // not used so: split into calls
-    matmul_many(outputs, kMaxParts, x, x_stride, n_tokens, s);
-    matmul_many(outputs + kMaxParts, count - kMaxParts, x, x_stride, n_tokens, s);
+    matmul_many(outputs, kMaxParts, x, x_stride, n_tokens, s, threads);
+    matmul_many(outputs + kMaxParts, count - kMaxParts, x, x_stride, n_tokens, s, threads);
     return;
   }
   Part parts[kMaxParts];
@@ -264,16 +267,16 @@ void matmul_many(const MatmulOutput* outputs, int count, const float* x, int64_t
     const WeightKernels* k = weight_kernels(o.w->type);
     if (!k) continue;  // the loader admits only types with kernels
     Activations a;
-    if (!prepare(*k, x, x_stride, n_tokens, o.w->cols, parts, n, s, &a)) {
+    if (!prepare(*k, x, x_stride, n_tokens, o.w->cols, parts, n, s, threads, &a)) {
       // This form would overwrite an earlier output's prepared activations: finish those first.
-      split_rows(parts, n, s);
-      matmul_many(outputs + i, count - i, x, x_stride, n_tokens, s);
+      split_rows(parts, n, s, threads);
+      matmul_many(outputs + i, count - i, x, x_stride, n_tokens, s, threads);
       return;
     }
     parts[n++] = Part{o.w, o.y, o.y_stride, n_tokens == 1 ? k->decode : k->prefill, a, first};
     first += (o.w->rows + kRowGrain - 1) / kRowGrain * kRowGrain;
   }
-  if (n > 0) split_rows(parts, n, s);
+  if (n > 0) split_rows(parts, n, s, threads);
 }
 
 void matmul_reference(const Weight& w, const float* x, int64_t x_stride, int n_tokens, float* y, int64_t y_stride) {

@@ -8,9 +8,11 @@
 // weight rows by a few tokens and hands each to the type's tile kernel (tile.h): inside a tile each
 // weight is loaded once for all its tokens and each activation once for all its rows, so batched
 // prefill does far fewer loads per multiply than one matrix-vector product per token; decode (one
-// token) takes rows far apart, which keeps several streams and independent sums in flight. With a
-// thread pool, the rows are split into ranges across threads: each row is still summed by one
-// thread in the same order, so the results do not depend on the number of threads.
+// token) takes rows far apart, which keeps several streams and independent sums in flight. On
+// several threads (a `Threads` argument: which pool, how many of its threads), the activations are
+// prepared a few tokens per thread and the rows are split into ranges across threads: each token is
+// prepared and each row summed by one thread in the same order, so the results do not depend on the
+// number of threads.
 //
 // Adding a weight type: its block layout and dequantizer (gguf/tensor_type.*), its tile kernels and
 // scalar reference (kernels/), and one row of the table in matmul.cpp.
@@ -33,8 +35,9 @@ struct MatmulScratch;
 // What ringlm computes with one weight type: a row of the table in matmul.cpp.
 struct WeightKernels {
   TensorType type;
-  // The activations in the form the kernels read, prepared into `scratch`.
-  Activations (*prepare)(const float* x, int64_t stride, int n_tokens, int64_t cols, MatmulScratch& scratch);
+  // The activations in the form the kernels read, prepared into `scratch`, tokens split across `threads`.
+  Activations (*prepare)(const float* x, int64_t stride, int n_tokens, int64_t cols, MatmulScratch& scratch,
+                         Threads threads);
   const TileKernel* decode;   // one token
   const TileKernel* prefill;  // a batch
   // One row . one token as the scalar references compute it (x prepared as llama.cpp's reference
@@ -52,7 +55,7 @@ std::string weight_kernel_type_names();
 void dequantize_row(TensorType type, const void* row, float* out, int64_t n);
 
 // Buffers for prepared activations, sized once at load for the largest batch and row length, and
-// the threads that share each product.
+// each thread's own buffers for the threads that may share a product.
 struct MatmulScratch {
   std::vector<float> rounded;      // [n_tokens][cols]  F16 / BF16 weights: activations rounded to f16 / bf16
   QuantizedActivations quantized;  //                   Q8_0 / Q4_0 / Q5_0 / Q5_1 weights
@@ -61,11 +64,9 @@ struct MatmulScratch {
     std::vector<float> widened;    //                   rows a batch's tile kernel converts first (TileKernel::widen)
   };
   std::vector<PerThread> per_thread;  // [threads]
-  ThreadPool* pool = nullptr;         // not owned; null: the calling thread does all rows
-  int use_threads = 1;                // how many of them the next products use (1..threads()); the caller may change it
 
-  // `threads` (at most pool->size()) threads split each product's rows.
-  void reserve(int max_tokens, int64_t max_cols, ThreadPool* pool = nullptr, int threads = 1);
+  // Products on up to `threads` threads (a product asked for more uses this many).
+  void reserve(int max_tokens, int64_t max_cols, int threads = 1);
   int threads() const { return int(per_thread.size()); }
   uint64_t bytes() const;  // what reserve() allocated
   // What reserve(max_tokens, max_cols, pool, threads) allocates, to state a memory budget before allocating it.
@@ -73,9 +74,10 @@ struct MatmulScratch {
 };
 
 // y[t * y_stride + r] = sum_i W[r][i] * x[t * x_stride + i], for r < rows, t < n_tokens.
-// A token's results do not depend on n_tokens (the sums run in the same order in every tile).
+// A token's results do not depend on n_tokens (the sums run in the same order in every tile), nor on
+// `threads` (by default the calling thread alone).
 void matmul(const Weight& w, const float* x, int64_t x_stride, int n_tokens, float* y, int64_t y_stride,
-            MatmulScratch& scratch);
+            MatmulScratch& scratch, Threads threads = {});
 
 // Several products of the same activations (attention's q, k and v; the FFN's gate and up) as one
 // split across the threads: one wait for the threads instead of one per product, and the
@@ -86,7 +88,7 @@ struct MatmulOutput {
   int64_t y_stride;
 };
 void matmul_many(const MatmulOutput* outputs, int count, const float* x, int64_t x_stride, int n_tokens,
-                 MatmulScratch& scratch);
+                 MatmulScratch& scratch, Threads threads = {});
 
 // The same product computed with the scalar references, for tests.
 void matmul_reference(const Weight& w, const float* x, int64_t x_stride, int n_tokens, float* y, int64_t y_stride);

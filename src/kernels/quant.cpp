@@ -261,11 +261,10 @@ void QuantizedActivations::reserve(int max_tokens, int64_t max_cols) {
   q8_1_s_.assign(blocks * size_t(max_tokens) + kPadTokens, 0.0f);
 }
 
-void QuantizedActivations::quantize(const float* x, int64_t stride, int n_tokens, int64_t cols) {
-  n_tokens_ = n_tokens;
-  cols_ = cols;
-  const int64_t nb = cols / kBlock;
-  for (int t = 0; t < n_tokens; t++) {
+void QuantizedActivations::quantize_tokens(const float* x, int64_t stride, int begin, int end) {
+  const int n_tokens = n_tokens_;
+  const int64_t cols = cols_, nb = cols / kBlock;
+  for (int t = begin; t < end; t++) {
     for (int64_t b = 0; b < nb; b++) {
       const size_t at = size_t(b) * size_t(n_tokens) + size_t(t);
       quantize_block(x + t * stride + b * kBlock, &values_[size_t(t) * size_t(cols) + size_t(b * kBlock)], &scales_[at],

@@ -73,7 +73,14 @@ public:
   // Size the buffers for up to max_tokens vectors of max_cols values; the only allocation.
   void reserve(int max_tokens, int64_t max_cols);
   // Quantize x[t * stride + i] for t < n_tokens, i < cols (cols a multiple of 32, within reserve()).
-  void quantize(const float* x, int64_t stride, int n_tokens, int64_t cols);
+  void quantize(const float* x, int64_t stride, int n_tokens, int64_t cols) {
+    set_shape(n_tokens, cols);
+    quantize_tokens(x, stride, 0, n_tokens);
+  }
+  // The same in parts, so that threads can share it: the shape first, then tokens [begin, end) of
+  // x (each token's blocks are the same whoever quantizes them, and parts touch disjoint entries).
+  void set_shape(int n_tokens, int64_t cols) { n_tokens_ = n_tokens, cols_ = cols; }
+  void quantize_tokens(const float* x, int64_t stride, int begin, int end);
 
   uint64_t bytes() const { return values_.size() * sizeof(Value) + (scales_.size() + sums8_.size() + q8_1_s_.size()) * 4; }
   static uint64_t bytes_for(int max_tokens, int64_t max_cols);  // what reserve() allocates
@@ -109,7 +116,13 @@ private:
 class KActivations {
 public:
   void reserve(int max_tokens, int64_t max_cols);
-  void quantize(const float* x, int64_t stride, int n_tokens, int64_t cols);
+  void quantize(const float* x, int64_t stride, int n_tokens, int64_t cols) {
+    set_shape(n_tokens, cols);
+    quantize_tokens(x, stride, 0, n_tokens);
+  }
+  // In parts, as QuantizedActivations.
+  void set_shape(int n_tokens, int64_t cols) { n_tokens_ = n_tokens, cols_ = cols; }
+  void quantize_tokens(const float* x, int64_t stride, int begin, int end);
 
   uint64_t bytes() const {
     return values_.size() * sizeof(int8_t) + (pairs_.size() + sums16_.size() + sums32_.size()) * sizeof(int16_t) +

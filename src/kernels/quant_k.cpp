@@ -218,10 +218,9 @@ void quantize_k_block(const float* v, int8_t* values, int16_t* pairs, float* d, 
 
 }  // namespace
 
-void KActivations::quantize(const float* x, int64_t stride, int n_tokens, int64_t cols) {
-  n_tokens_ = n_tokens;
-  cols_ = cols;
-  for (int t = 0; t < n_tokens; t++) {
+void KActivations::quantize_tokens(const float* x, int64_t stride, int begin, int end) {
+  const int64_t cols = cols_;
+  for (int t = begin; t < end; t++) {
     for (int64_t b = 0; b < cols / kQK; b++) {
       const size_t at = size_t(t * cols + b * kQK);
       quantize_k_block(x + t * stride + b * kQK, &values_[at], &pairs_[at], &scales_[size_t(t * (cols / kQK) + b)],

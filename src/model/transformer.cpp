@@ -65,7 +65,7 @@ Status Transformer::init(const Model* model, const AllocationPlan& plan, ThreadP
   for (const auto& [buffer, size] : buffers) buffer->assign(size, 0.0f);
   slots_.assign(plan.slots, -1);
   rerun_tokens_.assign(plan.rerun_tokens, 0);
-  mm_.reserve(max_batch, plan.matmul_cols, pool_, threads_);
+  mm_.reserve(max_batch, plan.matmul_cols, threads_);
   governor_.init(pool_ ? threads_ : 1, c.n_layers);
   return Status();
 }
@@ -142,30 +142,36 @@ void Transformer::rerun_window() {
   }
 }
 
-void Transformer::norm(const Weight& w, const Weight& b, int t0, int n) {
+void Transformer::norm(const Weight& w, const Weight& b, int t) {
   const Config& c = model_->config;
   const int64_t dim = c.dim;
   const float* wf = reinterpret_cast<const float*>(w.data);
-  for (int t = t0; t < n; t++) {
-    if (model_->arch->norm == NormKind::Layer) {
-      simd::layernorm(&xn_[size_t(t * dim)], &x_[size_t(t * dim)], wf, reinterpret_cast<const float*>(b.data), dim, c.norm_eps);
-    } else {
-      simd::rmsnorm(&xn_[size_t(t * dim)], &x_[size_t(t * dim)], wf, dim, c.norm_eps);
-    }
+  if (model_->arch->norm == NormKind::Layer) {
+    simd::layernorm(&xn_[size_t(t * dim)], &x_[size_t(t * dim)], wf, reinterpret_cast<const float*>(b.data), dim, c.norm_eps);
+  } else {
+    simd::rmsnorm(&xn_[size_t(t * dim)], &x_[size_t(t * dim)], wf, dim, c.norm_eps);
   }
 }
 
 namespace {
-// y[t] += b for n rows of y (stride floats apart); nothing when the file has no such bias.
-void add_bias(const Weight& b, float* y, int64_t stride, int n) {
-  if (!b.data) return;
-  for (int t = 0; t < n; t++) simd::add(reinterpret_cast<const float*>(b.data), y + t * stride, b.cols);
+// y += b for one row y; nothing when the file has no such bias.
+void add_bias(const Weight& b, float* y) {
+  if (b.data) simd::add(reinterpret_cast<const float*>(b.data), y, b.cols);
 }
 
-// Each of n rows of `dim` floats, RMS-normed in place with weight w (Gemma's norms after a branch).
-void rows_rmsnorm(const Weight& w, float* x, int n, int64_t dim, float eps) {
-  const float* wf = reinterpret_cast<const float*>(w.data);
-  for (int t = 0; t < n; t++) simd::rmsnorm(x + t * dim, x + t * dim, wf, dim, eps);
+// A row of `dim` floats RMS-normed in place with weight w, if the file has w (Gemma's norms after a branch).
+void row_rmsnorm(const Weight& w, float* x, int64_t dim, float eps) {
+  if (w.data) simd::rmsnorm(x, x, reinterpret_cast<const float*>(w.data), dim, eps);
+}
+
+// fn(t) for each token t < n, the tokens split across `threads` when there are enough of them
+// (Threads::for_rows: `values` per token says how much work a token is). Every step a token goes
+// through reads and writes that token's rows alone, computed as on one thread: same bits.
+template <typename Fn>
+void for_tokens(Threads threads, int n, int64_t values, const Fn& fn) {
+  threads.for_rows(n, values, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; t++) fn(int(t));
+  });
 }
 
 // Each of `heads` consecutive vectors of head_dim floats, RMS-normed in place with weight w.
@@ -218,90 +224,107 @@ void Transformer::forward(const int32_t* tokens, int n, int32_t pos0, int first_
   for (int l = 0; l < c.n_layers; l++) {
     const LayerWeights& L = m.layers[size_t(l)];
     const auto layer_start = std::chrono::steady_clock::now();
-    const int threads = governor_.layer_threads(l);
-    mm_.use_threads = threads;
+    // Every parallel step of this layer runs on the threads the governor picks for it. Between the
+    // products, each token's own steps (norms, biases, RoPE, SwiGLU, the residual adds) are split
+    // across them by tokens too: in prefill they would otherwise be the caller's alone.
+    const Threads threads{pool_, governor_.layer_threads(l)};
 
     // Attention: x += wo · attention(rope(wq·norm(x) + bq), rope(wk·norm(x) + bk), wv·norm(x) + bv) + bo,
     // with each head of q and k RMS-normed before RoPE where the architecture says so (qk_norm), and
     // no RoPE at all in the layers it leaves out.
     // q, k and v are one split across the threads (as are gate and up below): one wait, not three.
-    norm(L.attn_norm, L.attn_norm_b, 0, n);
+    for_tokens(threads, n, dim, [&](int t) { norm(L.attn_norm, L.attn_norm_b, t); });
     const MatmulOutput qkv[] = {{&L.wq, q_.data(), q_dim}, {&L.wk, k_.data(), kv_dim}, {&L.wv, v_.data(), kv_dim}};
-    matmul_many(qkv, 3, xn_.data(), dim, n, mm_);
-    add_bias(L.bq, q_.data(), q_dim, n);
-    add_bias(L.bk, k_.data(), kv_dim, n);
-    add_bias(L.bv, v_.data(), kv_dim, n);
-    if (L.q_norm.data) {
-      head_rmsnorm(L.q_norm, q_.data(), int64_t(n) * c.n_heads, c.head_dim, c.norm_eps);
-      head_rmsnorm(L.k_norm, k_.data(), int64_t(n) * c.n_kv_heads, c.head_dim, c.norm_eps);
-    }
+    matmul_many(qkv, 3, xn_.data(), dim, n, mm_, threads);
     const bool rope_here = c.rope_in_layer(l);
     const size_t rope_offset = c.local_layer(l) ? local_rope_offset() : 0;
-    for (int t = 0; t < n; t++) {
+    for_tokens(threads, n, q_dim + 2 * kv_dim, [&](int t) {
+      float *q = &q_[size_t(t * q_dim)], *k = &k_[size_t(t * kv_dim)], *v = &v_[size_t(t * kv_dim)];
+      add_bias(L.bq, q);
+      add_bias(L.bk, k);
+      add_bias(L.bv, v);
+      if (L.q_norm.data) {
+        head_rmsnorm(L.q_norm, q, c.n_heads, c.head_dim, c.norm_eps);
+        head_rmsnorm(L.k_norm, k, c.n_kv_heads, c.head_dim, c.norm_eps);
+      }
       if (rope_here) {
         const float* angles = &rope_[rope_offset + size_t(t * c.rope_dims)];
-        rotate(&q_[size_t(t * q_dim)], c.n_heads, c.head_dim, c.rope_dims, angles);
-        rotate(&k_[size_t(t * kv_dim)], c.n_kv_heads, c.head_dim, c.rope_dims, angles);
+        rotate(q, c.n_heads, c.head_dim, c.rope_dims, angles);
+        rotate(k, c.n_kv_heads, c.head_dim, c.rope_dims, angles);
       }
-      std::copy_n(&k_[size_t(t * kv_dim)], kv_dim, cache_.key(l, slots_[size_t(t)]));
-      std::copy_n(&v_[size_t(t * kv_dim)], kv_dim, cache_.value(l, slots_[size_t(t)]));
-    }
+      std::copy_n(k, kv_dim, cache_.key(l, slots_[size_t(t)]));
+      std::copy_n(v, kv_dim, cache_.value(l, slots_[size_t(t)]));
+    });
     // All of the batch's keys are in the cache before any token attends: the position mask,
     // not the order of writes, keeps attention causal. Each (token, head) pair is independent.
-    const int64_t pairs = int64_t(n) * c.n_heads;
-    const auto heads = [&](int64_t begin, int64_t end, int thread) {
+    threads.parallel_for(int64_t(n) * c.n_heads, 1, [&](int64_t begin, int64_t end, int thread) {
       for (int64_t i = begin; i < end; i++) {
         const int t = int(i / c.n_heads);
         attention(l, t, int(i % c.n_heads), pos0 + t, thread);
       }
-    };
-    if (pool_) pool_->parallel_for(pairs, 1, threads, heads);
-    else heads(0, pairs, 0);
-    matmul(L.wo, att_out_.data(), q_dim, n, proj_.data(), dim, mm_);
-    add_bias(L.bo, proj_.data(), dim, n);
-    if (L.attn_post_norm.data) rows_rmsnorm(L.attn_post_norm, proj_.data(), n, dim, c.norm_eps);
-    for (int t = 0; t < n; t++) simd::add(&proj_[size_t(t * dim)], &x_[size_t(t * dim)], dim);
+    });
+    matmul(L.wo, att_out_.data(), q_dim, n, proj_.data(), dim, mm_, threads);
+    // x += the branch, then the feed-forward's norm, token by token.
+    for_tokens(threads, n, dim, [&](int t) {
+      float* p = &proj_[size_t(t * dim)];
+      add_bias(L.bo, p);
+      row_rmsnorm(L.attn_post_norm, p, dim, c.norm_eps);
+      simd::add(p, &x_[size_t(t * dim)], dim);
+      norm(L.ffn_norm, L.ffn_norm_b, t);
+    });
 
     // Feed-forward: x += w_down · (silu(w_gate·norm(x) + b_gate) * (w_up·norm(x) + b_up)) + b_down
     //           or  x += w_down · (gelu(w_gate·norm(x)) * (w_up·norm(x)))  (GeGLU, Gemma)
     //           or  x += w_down · gelu(w_up·norm(x) + b_up) + b_down      (each bias only if the file has it)
-    norm(L.ffn_norm, L.ffn_norm_b, 0, n);
     const MatmulOutput gate_up[] = {{&L.w_gate, gate_.data(), ffn}, {&L.w_up, up_.data(), ffn}};
     if (arch.ffn == FfnKind::SwiGLU || arch.ffn == FfnKind::SwiGLUFused) {  // gate and up fused or not
-      matmul_many(gate_up, 2, xn_.data(), dim, n, mm_);
-      add_bias(L.b_gate, gate_.data(), ffn, n);
-      add_bias(L.b_up, up_.data(), ffn, n);
-      for (int t = 0; t < n; t++) simd::swiglu(&gate_[size_t(t * ffn)], &up_[size_t(t * ffn)], ffn);
+      matmul_many(gate_up, 2, xn_.data(), dim, n, mm_, threads);
+      for_tokens(threads, n, ffn, [&](int t) {
+        float *g = &gate_[size_t(t * ffn)], *u = &up_[size_t(t * ffn)];
+        add_bias(L.b_gate, g);
+        add_bias(L.b_up, u);
+        simd::swiglu(g, u, ffn);
+      });
     } else if (arch.ffn == FfnKind::GeGLU) {
-      matmul_many(gate_up, 2, xn_.data(), dim, n, mm_);
-      for (int t = 0; t < n; t++) {
+      matmul_many(gate_up, 2, xn_.data(), dim, n, mm_, threads);
+      for_tokens(threads, n, ffn, [&](int t) {
         float* g = &gate_[size_t(t * ffn)];
         const float* u = &up_[size_t(t * ffn)];
         simd::gelu(g, ffn);
         for (int64_t i = 0; i < ffn; i++) g[i] *= u[i];
-      }
+      });
     } else {
-      matmul(L.w_up, xn_.data(), dim, n, gate_.data(), ffn, mm_);
-      add_bias(L.b_up, gate_.data(), ffn, n);
-      for (int t = 0; t < n; t++) simd::gelu(&gate_[size_t(t * ffn)], ffn);
+      matmul(L.w_up, xn_.data(), dim, n, gate_.data(), ffn, mm_, threads);
+      for_tokens(threads, n, ffn, [&](int t) {
+        float* g = &gate_[size_t(t * ffn)];
+        add_bias(L.b_up, g);
+        simd::gelu(g, ffn);
+      });
     }
-    matmul(L.w_down, gate_.data(), ffn, n, proj_.data(), dim, mm_);
-    add_bias(L.b_down, proj_.data(), dim, n);
-    if (L.ffn_post_norm.data) rows_rmsnorm(L.ffn_post_norm, proj_.data(), n, dim, c.norm_eps);
-    for (int t = 0; t < n; t++) simd::add(&proj_[size_t(t * dim)], &x_[size_t(t * dim)], dim);
+    matmul(L.w_down, gate_.data(), ffn, n, proj_.data(), dim, mm_, threads);
+    for_tokens(threads, n, dim, [&](int t) {
+      float* p = &proj_[size_t(t * dim)];
+      add_bias(L.b_down, p);
+      row_rmsnorm(L.ffn_post_norm, p, dim, c.norm_eps);
+      simd::add(p, &x_[size_t(t * dim)], dim);
+    });
     governor_.layer_done(l, std::chrono::duration<double>(std::chrono::steady_clock::now() - layer_start).count());
   }
-  mm_.use_threads = governor_.threads();
 
-  // Logits, only for the tokens the caller wants.
+  // Logits, only for the tokens the caller wants, on the threads the governor chose for the pass.
   if (first_logit >= n) return;
-  norm(m.output_norm, m.output_norm_b, first_logit, n);
-  matmul(m.output, &xn_[size_t(first_logit * dim)], dim, n - first_logit, logits, c.vocab_size, mm_);
-  add_bias(m.output_b, logits, c.vocab_size, n - first_logit);
-  if (c.final_softcap > 0) {
-    const float inv = 1.0f / c.final_softcap;
-    for (int64_t i = 0; i < int64_t(n - first_logit) * c.vocab_size; i++) logits[i] = std::tanh(logits[i] * inv) * c.final_softcap;
-  }
+  const Threads threads{pool_, governor_.threads()};
+  for_tokens(threads, n - first_logit, dim, [&](int t) { norm(m.output_norm, m.output_norm_b, first_logit + t); });
+  const int64_t vocab = c.vocab_size;
+  matmul(m.output, &xn_[size_t(first_logit * dim)], dim, n - first_logit, logits, vocab, mm_, threads);
+  for_tokens(threads, n - first_logit, vocab, [&](int t) {
+    float* row = logits + t * vocab;
+    add_bias(m.output_b, row);
+    if (c.final_softcap > 0) {
+      const float inv = 1.0f / c.final_softcap;
+      for (int64_t i = 0; i < vocab; i++) row[i] = std::tanh(row[i] * inv) * c.final_softcap;
+    }
+  });
 }
 
 void Transformer::attention(int layer, int t, int h, int32_t pos, int thread) {

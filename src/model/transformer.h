@@ -70,8 +70,8 @@ private:
   // The whole network for n <= max_batch tokens; logits for tokens [first_logit, n). With `rerun`
   // the tokens are already in the cache at pos0.. and their K/V are computed again in place.
   void forward(const int32_t* tokens, int n, int32_t pos0, int first_logit, float* logits, bool rerun = false);
-  // xn_ = norm(x_) for tokens [t0, n): RMSNorm or LayerNorm, as the architecture says.
-  void norm(const Weight& w, const Weight& b, int t0, int n);
+  // xn_ = norm(x_) for token t: RMSNorm or LayerNorm, as the architecture says.
+  void norm(const Weight& w, const Weight& b, int t);
   // Causal attention of head h of token t's query (rotated at `pos`) over what the cache keeps for
   // that position; `thread` picks the scratch buffers.
   void attention(int layer, int t, int h, int32_t pos, int thread);

@@ -8,8 +8,11 @@
 //   ringlm-cli score  -m MODEL --tokens 1,2,3 [--ctx N] [--stride N]
 //                                                       each token's log-probability given those before it, one
 //                                                       per line (%.9g), then "sum S perplexity P windows W"
-//   ringlm-cli bench  -m MODEL [--reps N] [--only decode,prefill,cache,stream,ttft]
-//                                                       timings for bench/run.mjs, as one JSON object
+//   ringlm-cli bench  -m MODEL [--reps N] [--only decode,prefill,cache,stream,ttft] [--threads N] [--pin-threads]
+//                                                       timings for bench/run.mjs, as one JSON object; with
+//                                                       "threadStats": the pool's and the governor's counts
+//                                                       over the timed decode and prefill parts; --pin-threads:
+//                                                       every layer on --threads threads, no governor
 //   ringlm-cli tokenize   -m MODEL (--text TEXT | --batch FILE) [--special] [--bos|--no-bos] [--eos|--no-eos]
 //                                                       token ids, comma-separated (BOS/EOS: the model's default)
 //   ringlm-cli detokenize -m MODEL (--tokens 1,2,3 | --batch FILE) [--special] [--keep-space] [--stream]
@@ -142,7 +145,48 @@ bool time_recompute(ringlm::Engine& e, const std::vector<int32_t>& tokens, int n
   return true;
 }
 
-int bench(ringlm::Engine& e, int reps, const std::string& only) {
+// What the threads did over the timed parts of one kind (decode, prefill), summed over repetitions:
+// the pool's counts (thread_pool.h) and the governor's (thread_governor.h), for "threadStats".
+struct ThreadCounts {
+  ringlm::ThreadPool::Stats pool;
+  ringlm::ThreadGovernor::Stats governor;
+  int tokens = 0;
+};
+
+// Runs fn() and adds what the pool and the governor counted meanwhile to `counts`.
+template <typename Fn>
+bool counted(ringlm::Engine& e, ringlm::ThreadPool& pool, int tokens, ThreadCounts* counts, const Fn& fn) {
+  const ringlm::ThreadPool::Stats p0 = pool.stats();
+  const ringlm::ThreadGovernor::Stats g0 = e.thread_governor().stats();
+  if (!fn()) return false;
+  const ringlm::ThreadPool::Stats p1 = pool.stats();
+  const ringlm::ThreadGovernor::Stats g1 = e.thread_governor().stats();
+  counts->pool.jobs += p1.jobs - p0.jobs;
+  counts->pool.items += p1.items - p0.items;
+  counts->pool.caller_items += p1.caller_items - p0.caller_items;
+  counts->pool.caller_wait_seconds += p1.caller_wait_seconds - p0.caller_wait_seconds;
+  counts->pool.caller_sleeps += p1.caller_sleeps - p0.caller_sleeps;
+  counts->governor.layers_on_all += g1.layers_on_all - g0.layers_on_all;
+  counts->governor.layers_on_one += g1.layers_on_one - g0.layers_on_one;
+  counts->governor.probes += g1.probes - g0.probes;
+  counts->governor.switches += g1.switches - g0.switches;
+  counts->tokens += tokens;
+  return true;
+}
+
+std::string thread_counts_json(const ThreadCounts& c) {
+  char buf[400];
+  std::snprintf(buf, sizeof buf,
+                "{\"tokens\":%d,\"loops\":%llu,\"items\":%llu,\"callerItems\":%llu,\"callerWaitSec\":%.6g,"
+                "\"callerSleeps\":%llu,\"layersOnAll\":%llu,\"layersOnOne\":%llu,\"probes\":%llu,\"switches\":%llu}",
+                c.tokens, (unsigned long long)c.pool.jobs, (unsigned long long)c.pool.items,
+                (unsigned long long)c.pool.caller_items, c.pool.caller_wait_seconds, (unsigned long long)c.pool.caller_sleeps,
+                (unsigned long long)c.governor.layers_on_all, (unsigned long long)c.governor.layers_on_one,
+                (unsigned long long)c.governor.probes, (unsigned long long)c.governor.switches);
+  return buf;
+}
+
+int bench(ringlm::Engine& e, ringlm::ThreadPool& pool, int reps, const std::string& only) {
   const int vocab = e.model().config.vocab_size;
   const auto wants = [&](const char* what) { return only.empty() || only.find(what) != std::string::npos; };
   const bool ttft = only.find("ttft") != std::string::npos;  // only when asked: it needs --ctx of at least 512
@@ -151,20 +195,23 @@ int bench(ringlm::Engine& e, int reps, const std::string& only) {
   if (e.context_size() < (ttft ? 512 : 130)) return fail(ttft ? "bench --only ttft needs --ctx of at least 512" : "bench needs --ctx of at least 130");
   std::string error;
   std::vector<double> decode, prefill, cached, recompute, stream, first_token;
+  ThreadCounts decode_counts, prefill_counts;
   {  // untimed warm-up: the first pass over the weights and the scratch buffers
     double t = 0;
     if (!time_decode(e, tokens, 16, 4, &t, &error)) return fail(error);
   }
   for (int r = 0; r < reps; r++) {
     double t = 0;
-    if (wants("decode")) {  // 64 tokens after a 16-token prompt
-      if (!time_decode(e, tokens, 16, 64, &t, &error)) return fail(error);
+    if (wants("decode")) {  // 64 tokens after a 16-token prompt (the counts include the prompt's pass)
+      if (!counted(e, pool, 64, &decode_counts, [&] { return time_decode(e, tokens, 16, 64, &t, &error); })) return fail(error);
       decode.push_back(64 / t);
     }
     if (wants("prefill")) {  // a 128-token prompt
       e.reset();
       const auto t0 = std::chrono::steady_clock::now();
-      if (ringlm::Status s = e.prefill(tokens.data(), 128, false); !s.ok()) return fail(s.message());
+      ringlm::Status s;
+      counted(e, pool, 128, &prefill_counts, [&] { return (s = e.prefill(tokens.data(), 128, false)).ok(); });
+      if (!s.ok()) return fail(s.message());
       prefill.push_back(128 / seconds_since(t0));
     }
     if (wants("cache")) {  // 100 tokens after a 29-token prompt, with the cache and without
@@ -187,10 +234,12 @@ int bench(ringlm::Engine& e, int reps, const std::string& only) {
     }
   }
   std::printf("{\"weightBytesPerToken\":%llu,\"decodeTokPerSec\":%s,\"prefillTokPerSec\":%s,"
-              "\"withCacheSec\":%s,\"recomputeSec\":%s,\"streamGBps\":%s,\"ttft512Sec\":%s}\n",
+              "\"withCacheSec\":%s,\"recomputeSec\":%s,\"streamGBps\":%s,\"ttft512Sec\":%s,"
+              "\"threadStats\":{\"decode\":%s,\"prefill\":%s}}\n",
               (unsigned long long)e.model().weight_bytes(), json_array(decode).c_str(), json_array(prefill).c_str(),
               json_array(cached).c_str(), json_array(recompute).c_str(), json_array(stream).c_str(),
-              json_array(first_token).c_str());
+              json_array(first_token).c_str(), thread_counts_json(decode_counts).c_str(),
+              thread_counts_json(prefill_counts).c_str());
   return 0;
 }
 
@@ -304,7 +353,7 @@ int detokenize_command(const ringlm::Tokenizer& t, const std::string& tokens_arg
 
 // The flags of every command, for suggestions; the generation options' come from their table.
 std::vector<std::string> known_flags() {
-  std::vector<std::string> flags = {"-m", "--model", "-o", "--out", "--tokens", "--ctx", "--decode", "--reps", "--threads",
+  std::vector<std::string> flags = {"-m", "--model", "-o", "--out", "--tokens", "--ctx", "--decode", "--reps", "--threads", "--pin-threads",
                                     "--only", "--stride", "--text", "--batch", "--special", "--keep-space", "--stream", "--bos",
                                     "--no-bos", "--eos", "--no-eos", "-n", "--grammar-file"};
   for (const ringlm::OptionSpec& spec : ringlm::generate_options()) {
@@ -337,7 +386,7 @@ int main(int argc, char** argv) {
     std::printf("usage: ringlm-cli info -m MODEL\n"
                 "       ringlm-cli logits -m MODEL --tokens 1,2,3 -o OUT.f32 [--ctx N] [--decode K]\n"
                 "       ringlm-cli score -m MODEL --tokens 1,2,3 [--ctx N] [--stride N]\n"
-                "       ringlm-cli bench -m MODEL [--ctx N] [--reps N] [--only decode,prefill,cache,stream,ttft] [--threads N]\n"
+                "       ringlm-cli bench -m MODEL [--ctx N] [--reps N] [--only decode,prefill,cache,stream,ttft] [--threads N] [--pin-threads]\n"
                 "       ringlm-cli tokenize -m MODEL (--text TEXT | --batch FILE) [--special] [--bos|--no-bos] [--eos|--no-eos]\n"
                 "       ringlm-cli detokenize -m MODEL (--tokens 1,2,3 | --batch FILE) [--special] [--keep-space] [--stream]\n"
                 "       ringlm-cli prefill -m MODEL --tokens 1,2,3 -o STATE [--ctx N]\n"
@@ -349,6 +398,7 @@ int main(int argc, char** argv) {
   std::string model_path, out_path, tokens_arg, state_path;
   std::string only;
   int ctx = 0, decode_count = 0, reps = 3, threads = 1, stride = 0;
+  bool pin_threads = false;  // every layer on --threads threads (else the governor picks: thread_governor.h)
   TokenizerArgs tok;
   ringlm::GenerateOptions gen;  // generate: sampled ids to stdout (tests compare them with wasm's)
   bool seed_given = false;
@@ -374,6 +424,7 @@ int main(int argc, char** argv) {
     else if (a == "--reps" && (v = value("reps"))) reps = std::atoi(v);
     else if (a == "--stride" && (v = value("stride"))) stride = std::atoi(v);
     else if (a == "--threads" && (v = value("threads"))) threads = std::atoi(v);
+    else if (a == "--pin-threads") pin_threads = true;
     else if (a == "--only" && (v = value("only"))) only = v;
     else if (a == "--text" && (v = value("text"))) tok.text = v, tok.has_text = true;
     else if (a == "--batch" && (v = value("batch"))) tok.batch = v;
@@ -429,6 +480,7 @@ int main(int argc, char** argv) {
     return fail(model_path + ": " + s.message());
   }
   const ringlm::Config& c = engine->model().config;
+  if (pin_threads) engine->thread_governor().pin(threads);
 
   if (command == "info") {
     std::printf("architecture %s\nvocab %d\ndim %d\nlayers %d\nheads %d\nkv_heads %d\nffn %d\ncontext %d\n"
@@ -466,7 +518,7 @@ int main(int argc, char** argv) {
     std::printf("sum %.17g perplexity %.17g windows %d\n", r.sum, r.perplexity, r.windows);
     return 0;
   }
-  if (command == "bench") return bench(*engine, reps, only);
+  if (command == "bench") return bench(*engine, pool, reps, only);
   if (command == "tokenize" || command == "detokenize") {
     const ringlm::Tokenizer* t = nullptr;
     if (ringlm::Status s = engine->tokenizer(&t); !s.ok()) return fail(model_path + ": " + s.message());
