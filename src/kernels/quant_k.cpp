@@ -831,12 +831,13 @@ void repack_q4_K(uint8_t* data, int64_t rows, int64_t cols, std::vector<uint8_t>
           o.scales[k] = uint8_t(sc | (m >> 4) << 6);
           o.mins[k / 2] |= uint8_t((m & 0x0f) << (4 * (k % 2)));
         }
+        uint8_t q[kQK];  // the row's values in order: bytes 32c + l hold values 64c + l (low) and 64c + 32 + l
+        for (int c = 0; c < 4; c++) {
+          for (int l = 0; l < 32; l++) q[64 * c + l] = w.qs[32 * c + l] & 0x0f, q[64 * c + 32 + l] = w.qs[32 * c + l] >> 4;
+        }
         for (int j = 0; j < 32; j++) {
-          for (int i = 0; i < 8; i++) {
-            const int v = 16 * (j / 2) + 2 * i + j % 2, s = v / 32;  // value v, in sub-block s
-            const uint8_t byte = w.qs[32 * (s / 2) + v % 32];
-            o.qs[j][2 * i + r / 2] |= uint8_t((s % 2 ? byte >> 4 : byte & 0x0f) << (4 * (r % 2)));
-          }
+          const uint8_t* from = q + 16 * (j / 2) + j % 2;  // pair vector j: values 16(j/2) + 2i + j%2
+          for (int i = 0; i < 8; i++) o.qs[j][2 * i + r / 2] |= uint8_t(from[2 * i] << (4 * (r % 2)));
         }
       }
       std::memcpy(group + size_t(b) * sizeof(Q4_KRows4), &o, sizeof(o));
