@@ -97,7 +97,8 @@ public:
   uint64_t logits_bytes() const { return uint64_t(logits_.capacity()) * sizeof(float); }
   const MemoryBudget& budget() const { return budget_; }  // as planned before allocating
   // A 64-bit hash of the whole file (its parts in order), so a snapshot can name the model it was taken from (two files with
-  // the same shapes but other weights differ here). Worked out on first use: one pass over the bytes.
+  // the same shapes but other weights differ here). Worked out on first use: one pass over the bytes (at load, before
+  // any matrix is repacked in place, when one is: see repack_weights in engine.cpp).
   uint64_t fingerprint() const;
   // That hash of the bytes of `parts` (as a file is before any load; a load may repack some of its
   // matrices in place, after taking its fingerprint).
