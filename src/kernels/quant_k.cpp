@@ -821,6 +821,7 @@ void repack_q4_K(uint8_t* data, int64_t rows, int64_t cols, std::vector<uint8_t>
     for (int64_t b = 0; b < nb; b++) {
       Q4_KRows4 o;
       std::memset(&o, 0, sizeof(o));
+      uint8_t q[4][kQK];
       for (int r = 0; r < 4; r++) {
         const BlockQ4_K& w = reinterpret_cast<const BlockQ4_K*>(temp.data() + size_t(r) * row_bytes)[b];
         o.d[r] = w.d, o.dmin[r] = w.dmin;
@@ -831,15 +832,30 @@ void repack_q4_K(uint8_t* data, int64_t rows, int64_t cols, std::vector<uint8_t>
           o.scales[k] = uint8_t(sc | (m >> 4) << 6);
           o.mins[k / 2] |= uint8_t((m & 0x0f) << (4 * (k % 2)));
         }
-        uint8_t q[kQK];  // the row's values in order: bytes 32c + l hold values 64c + l (low) and 64c + 32 + l
+        // The row's values in order: bytes 32c + l hold values 64c + l (low nibble) and 64c + 32 + l.
         for (int c = 0; c < 4; c++) {
-          for (int l = 0; l < 32; l++) q[64 * c + l] = w.qs[32 * c + l] & 0x0f, q[64 * c + 32 + l] = w.qs[32 * c + l] >> 4;
-        }
-        for (int j = 0; j < 32; j++) {
-          const uint8_t* from = q + 16 * (j / 2) + j % 2;  // pair vector j: values 16(j/2) + 2i + j%2
-          for (int i = 0; i < 8; i++) o.qs[j][2 * i + r / 2] |= uint8_t(from[2 * i] << (4 * (r % 2)));
+          for (int l = 0; l < 32; l++) q[r][64 * c + l] = w.qs[32 * c + l] & 0x0f, q[r][64 * c + 32 + l] = w.qs[32 * c + l] >> 4;
         }
       }
+      // Pair vectors 2h and 2h + 1: values 16h + 2i and 16h + 2i + 1 of the four rows, row r in bits 4r .. 4r + 3.
+#if defined(__SSE4_1__)
+      for (int h = 0; h < 16; h++) {
+        __m128i even = _mm_setzero_si128(), odd = _mm_setzero_si128();
+        for (int r = 0; r < 4; r++) {
+          const __m128i v = sse::load16(q[r] + 16 * h), shift = _mm_cvtsi32_si128(4 * r);
+          even = _mm_or_si128(even, _mm_sll_epi16(_mm_and_si128(v, _mm_set1_epi16(0x00ff)), shift));
+          odd = _mm_or_si128(odd, _mm_sll_epi16(_mm_srli_epi16(v, 8), shift));
+        }
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(o.qs[2 * h]), even);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(o.qs[2 * h + 1]), odd);
+      }
+#else
+      for (int j = 0; j < 32; j++) {
+        for (int i = 0; i < 8; i++) {
+          for (int r = 0; r < 4; r++) o.qs[j][2 * i + r / 2] |= uint8_t(q[r][16 * (j / 2) + 2 * i + j % 2] << (4 * (r % 2)));
+        }
+      }
+#endif
       std::memcpy(group + size_t(b) * sizeof(Q4_KRows4), &o, sizeof(o));
     }
   }
