@@ -15,6 +15,7 @@
 //       -sENVIRONMENT=node -o build/wasm/ringlm-kernels.cjs
 //   node --no-experimental-fetch --no-liftoff build/wasm/ringlm-kernels.cjs Q8_0 2048 768 1
 //
+//   ringlm-kernels repack-q4k both ROWS COLS [MB [REPS]]   Q4_K decode, file layout against repacked
 //   ringlm-kernels peak      the instruction-mix ceilings of the prefill tiles' inner loops (the
 //                            roofline in docs/BENCHMARKS.md): int16 multiply-adds (i32x4.dot_i16x8_s +
 //                            i32x4.add, 8 multiply-adds a pair) and float ones (f32x4.mul + f32x4.add,
@@ -89,10 +90,89 @@ int peak(int reps) {
 }
 #endif
 
+// ---------------------------------------------------------------------------------------------
+// repack-q4k: Q4_K decode on the file's layout against the same matrices repacked at load (quant.h:
+// repack_q4_K; measured in docs/BENCHMARKS.md, "Repacking Q4_K at load: measured").
+//
+//   ringlm-kernels repack-q4k both|file|repacked ROWS COLS [MB [REPS]]
+//
+// both: the two interleaved, each repetition timing the file's layout then the repacked one; medians
+// and the median of the per-repetition ratios. file / repacked: one of them alone (for callgrind:
+// --toggle-collect='run_layout*').
+// ---------------------------------------------------------------------------------------------
+
+[[gnu::noinline]] void run_layout(const std::vector<Weight>& ws, const float* x, float* y, MatmulScratch& scratch) {
+  for (const Weight& w : ws) matmul(w, x, w.cols, 1, y, w.rows, scratch);
+}
+
+int repack_q4k(int argc, char** argv) {
+  const std::string which = argc > 2 ? argv[2] : "";
+  if (argc < 5 || (which != "both" && which != "file" && which != "repacked")) {
+    return std::fprintf(stderr, "usage: ringlm-kernels repack-q4k both|file|repacked ROWS COLS [MB [REPS]]\n"), 1;
+  }
+  const int64_t rows = std::atoll(argv[3]), cols = std::atoll(argv[4]);
+  const double mb = argc > 5 ? std::atof(argv[5]) : 64.0;
+  const int reps = argc > 6 ? std::atoi(argv[6]) : 10;
+  if (cols % kQK) return std::fprintf(stderr, "COLS must be a multiple of 256\n"), 1;
+  const size_t row_bytes = size_t(cols / kQK) * sizeof(BlockQ4_K), matrix_bytes = row_bytes * size_t(rows);
+  const int count = std::max(1, int(mb * 1e6 / double(matrix_bytes)));
+  std::vector<uint8_t> data(matrix_bytes * size_t(count)), packed;
+  uint32_t seed = 12345;
+  for (uint8_t& b : data) b = uint8_t((seed = seed * 1664525u + 1013904223u) >> 24);
+  for (size_t i = 0; i < data.size(); i += sizeof(BlockQ4_K)) {  // d and dmin: modest normal f16 values
+    for (size_t k = 0; k < 2; k++) {
+      const uint16_t h = fp32_to_fp16(float(int(data[i + 2 * k]) - 128) / 1024.0f);
+      std::memcpy(&data[i + 2 * k], &h, 2);
+    }
+  }
+  if (which != "file") packed = data;
+  if (which == "repacked") data = std::vector<uint8_t>();  // one copy in memory, as after a load
+  std::vector<Weight> file(static_cast<size_t>(count)), repacked;
+  for (int m = 0; m < count; m++) {
+    Weight& w = file[size_t(m)];
+    w.type = TensorType::Q4_K, w.rows = rows, w.cols = cols, w.row_bytes = row_bytes;
+    if (!data.empty()) w.data = data.data() + size_t(m) * matrix_bytes;
+    if (packed.empty()) continue;
+    Weight p = w;
+    p.data = packed.data() + size_t(m) * matrix_bytes;
+    if (!repack_weight(&p, packed.data() + size_t(m) * matrix_bytes)) return std::fprintf(stderr, "this build does not repack Q4_K\n"), 1;
+    repacked.push_back(p);
+  }
+  std::vector<float> x(static_cast<size_t>(cols)), y_file(static_cast<size_t>(rows)), y_packed(static_cast<size_t>(rows));
+  for (size_t i = 0; i < x.size(); i++) x[i] = float(int(i * 7919 % 255) - 127) / 64.0f;
+  MatmulScratch scratch;
+  scratch.reserve(1, cols);
+  std::vector<double> file_s, packed_s, ratios;
+  const auto seconds = [](auto body) {
+    const auto t0 = std::chrono::steady_clock::now();
+    body();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  for (int r = 0; r <= reps; r++) {  // the first pass touches the pages
+    const double f = which != "repacked" ? seconds([&] { run_layout(file, x.data(), y_file.data(), scratch); }) : 0;
+    const double p = which != "file" ? seconds([&] { run_layout(repacked, x.data(), y_packed.data(), scratch); }) : 0;
+    if (r == 0) continue;
+    file_s.push_back(f), packed_s.push_back(p);
+    if (f > 0 && p > 0) ratios.push_back(f / p);
+  }
+  if (which == "both" && std::memcmp(y_file.data(), y_packed.data(), y_file.size() * sizeof(float)) != 0) {
+    return std::fprintf(stderr, "the two layouts' results differ\n"), 1;
+  }
+  const auto median = [](std::vector<double> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
+  const double macs = double(rows) * double(cols) * count;
+  std::printf("Q4_K %lldx%lld x%d, %d reps, GMAC/s (medians):", (long long)rows, (long long)cols, count, reps);
+  if (which != "repacked") std::printf(" file layout %.2f", macs / median(file_s) / 1e9);
+  if (which != "file") std::printf(" | repacked %.2f", macs / median(packed_s) / 1e9);
+  if (!ratios.empty()) std::printf(" | repacked / file %.3fx (median of the per-repetition ratios)", median(ratios));
+  std::printf("\n");
+  return 0;
+}
+
 int main(int argc, char** argv) {
 #if defined(__SSE4_1__)
   if (argc >= 2 && std::string(argv[1]) == "peak") return peak(argc > 2 ? std::atoi(argv[2]) : 5);
 #endif
+  if (argc >= 2 && std::string(argv[1]) == "repack-q4k") return repack_q4k(argc, argv);
   if (argc < 5) {
     std::fprintf(stderr, "usage: ringlm-kernels F32|F16|BF16|Q8_0|Q4_0|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K ROWS COLS TOKENS [MB [REPS]]\n");
     return 1;

@@ -633,3 +633,78 @@ TEST(Kernels, WidenedTilesStayExactAtTheExtremes) {
     }
   }
 }
+
+// Q4_K rows repacked at load (quant.h: repack_q4_K): the same bits as the file's layout and the scalar
+// reference, for row counts that leave 1-3 rows past the last group of 4, every field of a block at
+// its extremes (d and dmin at the largest f16, the smallest subnormal, zero; every scale and min 63 or
+// 0; every nibble 15 or 0) against activations at +-127, decode and prefill batches.
+TEST(Kernels, RepackedQ4_KMatchesTheFileLayoutAndTheReference) {
+  const uint16_t halves[] = {0x7bff, 0xfbff, 0x0001, 0x8001, 0x0000, 0x3c00};  // +-65504, +-2^-24, 0, 1
+  for (int cols : {256, 512, 1280}) {
+    for (int rows : {1, 3, 4, 5, 8, 13, 18}) {
+      auto bytes = random_blocks(TensorType::Q4_K, rows, cols, uint32_t(5 + cols + rows));
+      std::mt19937 rng(uint32_t(cols * 31 + rows));
+      for (size_t at = 0; at < bytes.size(); at += sizeof(BlockQ4_K)) {
+        BlockQ4_K& b = *reinterpret_cast<BlockQ4_K*>(&bytes[at]);
+        switch (rng() % 4) {
+          case 0: break;  // random
+          case 1: std::memset(b.scales, 0xff, 12), std::memset(b.qs, 0xff, 128); break;  // scales, mins, values at 63, 63, 15
+          case 2: std::memset(b.scales, 0x00, 12), std::memset(b.qs, rng() % 2 ? 0xff : 0x00, 128); break;
+          default: std::memset(b.scales, rng() % 2 ? 0xff : 0x00, 12); break;
+        }
+        if (rng() % 3 == 0) b.d = halves[rng() % 6], b.dmin = halves[rng() % 6];
+      }
+      Weight file;
+      file.type = TensorType::Q4_K, file.data = bytes.data(), file.cols = cols, file.rows = rows;
+      file.row_bytes = bytes.size() / size_t(rows);
+      std::vector<uint8_t> packed_bytes = bytes;
+      Weight packed = file;
+      packed.data = packed_bytes.data();
+      // Repacked in every build whose default kernels read the layout: natively (SSE4.1) and in the
+      // default wasm build; not in the relaxed build (its kernels read the file's layout).
+      const bool repacked = repack_weight(&packed, packed_bytes.data());
+      ASSERT_EQ(repacked, packed.repacked);
+      if (repacking_pays()) ASSERT_TRUE(repacked);
+#if defined(__SSE4_1__) && !defined(__wasm_simd128__)
+      ASSERT_TRUE(repacked);
+#endif
+      if (repacked && rows >= 4) ASSERT_NE(packed_bytes, bytes);
+      // The repacked groups unpack to the file's rows; the rows past the last group are untouched.
+      std::vector<uint8_t> rows4(4 * file.row_bytes);
+      for (int g = 0; g + 4 <= rows && packed.repacked; g += 4) {
+        unpack_q4_K_group(packed.row(g), cols, rows4.data());
+        ASSERT_EQ(0, std::memcmp(rows4.data(), file.row(g), rows4.size())) << rows << "x" << cols << " group " << g;
+      }
+      ASSERT_EQ(0, std::memcmp(packed.row(rows / 4 * 4), file.row(rows / 4 * 4), size_t(rows % 4) * file.row_bytes));
+
+      const int max_tokens = 9;
+      std::vector<float> x = randn(size_t(max_tokens * cols), uint32_t(cols + rows), 2.0f);
+      for (int i = 0; i < cols; i++) x[size_t(i)] = i % 3 ? 3.0f : -3.0f;  // token 0: every q at +-127
+      MatmulScratch s;
+      s.reserve(max_tokens, cols);
+      for (int tokens : {1, 2, 3, 5, 9}) {
+        std::vector<float> y(size_t(tokens * rows)), yf(y.size()), yr(y.size()), yrp(y.size());
+        matmul(packed, x.data(), cols, tokens, y.data(), rows, s);
+        matmul(file, x.data(), cols, tokens, yf.data(), rows, s);
+        matmul_reference(file, x.data(), cols, tokens, yr.data(), rows);
+        matmul_reference(packed, x.data(), cols, tokens, yrp.data(), rows);
+        for (size_t i = 0; i < y.size(); i++) {
+          const std::string where = std::to_string(rows) + "x" + std::to_string(cols) + " tokens " + std::to_string(tokens) +
+                                    " at " + std::to_string(i);
+          ASSERT_EQ(yrp[i], yr[i]) << where;
+          if (kQuantizedExact) {
+            ASSERT_EQ(y[i], yf[i]) << where;
+            ASSERT_EQ(y[i], yr[i]) << where;
+          } else {  // -march=native: the compiler may fuse the float steps into FMAs
+            ASSERT_NEAR(y[i], yr[i], 1e-4f * (1 + std::fabs(yr[i]))) << where;
+          }
+        }
+        for (int t = 0; t < tokens; t++) {  // each token alone, as decode computes it
+          std::vector<float> one(static_cast<size_t>(rows));
+          matmul(packed, x.data() + t * cols, cols, 1, one.data(), rows, s);
+          for (int r = 0; r < rows; r++) ASSERT_EQ(one[size_t(r)], y[size_t(t * rows + r)]) << rows << "x" << cols << " token " << t;
+        }
+      }
+    }
+  }
+}

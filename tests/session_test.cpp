@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "gguf_builder.h"
 #include "generate/session.h"
@@ -358,6 +360,39 @@ TEST(Session, SaveAndRestoreResumeExactly) {
   EXPECT_EQ(f.session->restore(old.data(), old.size()).message(),
             "the state has format version 2; this ringlm reads version 3 only (save it again with this version)");
   EXPECT_EQ(f.engine->position(), pos_a);
+}
+
+// Where the kernels read Q4_K repacked (matmul.h: repacking_pays), a load rewrites the Q4_K matrices in
+// place; the embeddings (read as rows, and here the tied output too) keep the file's layout, and the
+// fingerprint is still that of the file's bytes.
+TEST(Engine, RepackingKeepsTheFilesFingerprintAndLeavesTheEmbeddings) {
+  test::LlamaShape shape;
+  shape.dim = 256, shape.heads = 4, shape.kv_heads = 2, shape.ffn = 512, shape.layers = 1;
+  shape.type = TensorType::Q4_K;
+  shape.pieces = test::test_pieces();
+  for (const bool tied : {false, true}) {
+    shape.tied = tied;
+    std::vector<uint8_t> bytes = test::make_llama(shape, 5);
+    std::unique_ptr<Engine> e;
+    ASSERT_TRUE(test::load_engine(bytes, &e, 32).ok());
+    EXPECT_EQ(e->fingerprint(), Engine::fingerprint_of({{bytes.data(), bytes.size(), ""}}));
+    const Model& m = e->model();
+    for (const Weight* w : {&m.layers[0].wq, &m.layers[0].wk, &m.layers[0].wv, &m.layers[0].wo, &m.layers[0].w_gate,
+                            &m.layers[0].w_up, &m.layers[0].w_down}) {
+      EXPECT_EQ(w->repacked, repacking_pays()) << w->name;
+    }
+    EXPECT_FALSE(m.token_embd.repacked);
+    EXPECT_EQ(m.output.repacked, repacking_pays() && !tied);
+    // The embedding rows are the file's: token 7's row is where the file has it, unchanged.
+    const GgufTensor* embd = nullptr;
+    for (const GgufTensor& t : e->file().tensors()) embd = t.name == "token_embd.weight" ? &t : embd;
+    ASSERT_NE(embd, nullptr);
+    ASSERT_EQ(m.token_embd.data, embd->data);
+    const uint8_t* in_file = bytes.data() + e->file().data_offset() + embd->offset + 7 * m.token_embd.row_bytes;
+    EXPECT_EQ(0, std::memcmp(m.token_embd.row(7), in_file, m.token_embd.row_bytes));
+    ASSERT_TRUE(e->decode(7).ok());
+    for (size_t i = 0; i < e->logits_count(); i++) ASSERT_TRUE(std::isfinite(e->logits()[i]));
+  }
 }
 
 TEST(Engine, FingerprintNamesTheFileBytes) {

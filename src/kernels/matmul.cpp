@@ -191,6 +191,7 @@ namespace {
 
 // Rows per chunk at least, and the alignment of every chunk: a multiple of the kernels' tile height.
 constexpr int64_t kRowGrain = 16;
+static_assert(kRowGrain % 4 == 0, "a chunk of a repacked Q4_K weight must start at a group of 4 rows");
 
 // One product of a split: its rows run through `kernel` with activations `a`.
 struct Part {
@@ -273,16 +274,45 @@ void matmul_many(const MatmulOutput* outputs, int count, const float* x, int64_t
       matmul_many(outputs + i, count - i, x, x_stride, n_tokens, s, threads);
       return;
     }
-    parts[n++] = Part{o.w, o.y, o.y_stride, n_tokens == 1 ? k->decode : k->prefill, a, first};
+    const TileKernel* kernel = n_tokens == 1 ? k->decode : k->prefill;
+    if (o.w->repacked) kernel = n_tokens == 1 ? &kQ4_KRepackedDecode : &kQ4_KRepackedPrefill;
+    parts[n++] = Part{o.w, o.y, o.y_stride, kernel, a, first};
     first += (o.w->rows + kRowGrain - 1) / kRowGrain * kRowGrain;
   }
   if (n > 0) split_rows(parts, n, s, threads);
 }
 
+bool repacking_pays() {
+#if defined(__wasm_simd128__) && !defined(RINGLM_RELAXED_SIMD)
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool repack_weight(Weight* w, uint8_t* data) {
+#if defined(__SSE4_1__) && !defined(RINGLM_RELAXED_SIMD)
+  if (w->type != TensorType::Q4_K || w->repacked || data != w->data) return false;
+  std::vector<uint8_t> temp;
+  repack_q4_K(data, w->rows, w->cols, temp);
+  w->repacked = true;
+  return true;
+#else
+  (void)w, (void)data;
+  return false;
+#endif
+}
+
 void matmul_reference(const Weight& w, const float* x, int64_t x_stride, int n_tokens, float* y, int64_t y_stride) {
   const WeightKernels* k = weight_kernels(w.type);
-  for (int t = 0; t < n_tokens; t++) {
-    for (int64_t r = 0; r < w.rows; r++) y[t * y_stride + r] = k ? k->reference(w.row(r), x + t * x_stride, w.cols) : 0.0f;
+  std::vector<uint8_t> rows4(w.repacked ? 4 * w.row_bytes : 0);
+  for (int64_t r = 0; r < w.rows; r++) {
+    const uint8_t* row = w.row(r);
+    if (w.repacked && r < w.rows / 4 * 4) {  // the file's row, from its group
+      unpack_q4_K_group(w.row(r / 4 * 4), w.cols, rows4.data());
+      row = &rows4[size_t(r % 4) * w.row_bytes];
+    }
+    for (int t = 0; t < n_tokens; t++) y[t * y_stride + r] = k ? k->reference(row, x + t * x_stride, w.cols) : 0.0f;
   }
 }
 

@@ -90,6 +90,18 @@ struct MatmulOutput {
 void matmul_many(const MatmulOutput* outputs, int count, const float* x, int64_t x_stride, int n_tokens,
                  MatmulScratch& scratch, Threads threads = {});
 
+// Where the kernels read Q4_K faster from rows repacked at load (quant.h, repack_q4_K): the default
+// wasm build, whose kernels multiply int16 pairs (in V8 the file's layout costs ~1.5x the
+// instructions per weight). Natively SSSE3's maddubs reads the file's layout faster, and the relaxed
+// build has its own kernels on it.
+bool repacking_pays();
+// Rewrite w's bytes (`data`: the same bytes as w->data, writable) into the layout the kernels read
+// fastest, and mark w (repacked): only Q4_K, and only in a build whose default kernels read the
+// repacked layout (not the relaxed build). False, with nothing changed, otherwise. A repacked weight
+// must not be read as rows any more (embeddings: leave them alone); matmul reads it, and
+// matmul_reference unpacks it.
+bool repack_weight(Weight* w, uint8_t* data);
+
 // The same product computed with the scalar references, for tests.
 void matmul_reference(const Weight& w, const float* x, int64_t x_stride, int n_tokens, float* y, int64_t y_stride);
 

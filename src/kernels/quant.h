@@ -147,4 +147,15 @@ private:
   int64_t cols_ = 0;
 };
 
+// Q4_K rows repacked at load for the decode kernels (quant_k.cpp; matmul.h: repack_weight): each
+// group of 4 neighbouring rows (rows 4g .. 4g + 3) is rewritten in place, in the same bytes, block by
+// block as the four rows' blocks b interleaved: f16 d and dmin of each row, the 6-bit scales and
+// mins unpacked into bytes and nibbles, and the nibbles of the four rows side by side in each 16-bit
+// lane, in the order of KActivations::pairs. Rows past the last group of 4 stay as they are.
+// `temp` holds a group while it is rewritten (4 rows; grown when needed).
+void repack_q4_K(uint8_t* data, int64_t rows, int64_t cols, std::vector<uint8_t>& temp);
+// A repacked group of 4 rows of `cols` values back into the file's layout (4 rows, for tests and
+// the scalar reference).
+void unpack_q4_K_group(const uint8_t* group, int64_t cols, uint8_t* rows4);
+
 }  // namespace ringlm

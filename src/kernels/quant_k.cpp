@@ -767,6 +767,246 @@ void k_wide_tile(const uint8_t* const* widened, const Activations& a, int t0, fl
 
 }  // namespace
 
+// ---------------------------------------------------------------------------------------------
+// Q4_K repacked at load: 4 rows interleaved (see quant.h, repack_q4_K)
+//
+// One 16-byte load of weights serves all four rows of a group against one load of activations
+// (KActivations::pairs): row 0 is `and 0x000f`, row 3 `shr 12`, rows 1 and 2 are masked in place
+// (16 q and 256 q) and their int32 sums shifted back once per sub-block (exact: multiples of 16 and
+// 256). A sub-block's int32 lanes (8 products of at most 15 x 127, before that shift) narrow to int16
+// exactly, and two rows meet their 6-bit scales in one multiply-add; the scales need one scalar
+// mask per sub-block, where the file's layout costs some 30 scalar steps per row and block. The mins
+// meet the activations' sums32 once per block. Measured in docs/BENCHMARKS.md ("Repacking Q4_K at
+// load: measured"): V8 runs about 1.5x fewer instructions per weight than k4_tile_lanes.
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+// One block of a group of 4 rows: the four rows' blocks b, in their 576 bytes.
+struct Q4_KRows4 {
+  uint16_t d[4], dmin[4];  // f16, as in the file
+  uint8_t scales[32];      // 4s + r: sub-block s of row r, bits 0-5 its scale, bits 6-7 bits 4-5 of its min
+  uint8_t mins[16];        // nibble 4s + r (low nibble first): bits 0-3 of that min
+  uint8_t qs[32][16];      // [j] lane i, bits 4r .. 4r+3: row r's value 16(j/2) + 2i + j%2 (pair vector j)
+};
+static_assert(sizeof(Q4_KRows4) == 4 * sizeof(BlockQ4_K), "a group takes the bytes of its four rows");
+
+// The 6-bit scale and min of sub-block s of row r.
+inline void rows4_scale_min(const Q4_KRows4& g, int s, int r, int* sc, int* m) {
+  const int k = 4 * s + r;
+  *sc = g.scales[k] & 0x3f;
+  *m = ((g.mins[k / 2] >> (4 * (k % 2))) & 0x0f) | (g.scales[k] >> 6) << 4;
+}
+
+}  // namespace
+
+void repack_q4_K(uint8_t* data, int64_t rows, int64_t cols, std::vector<uint8_t>& temp) {
+  const int64_t nb = cols / kQK;
+  const size_t row_bytes = size_t(nb) * sizeof(BlockQ4_K);
+  temp.resize(4 * row_bytes);
+  for (int64_t g = 0; g + 4 <= rows; g += 4) {
+    uint8_t* group = data + size_t(g) * row_bytes;
+    std::memcpy(temp.data(), group, 4 * row_bytes);
+    for (int64_t b = 0; b < nb; b++) {
+      Q4_KRows4 o;
+      std::memset(&o, 0, sizeof(o));
+      uint8_t q[4][kQK];
+      for (int r = 0; r < 4; r++) {
+        const BlockQ4_K& w = reinterpret_cast<const BlockQ4_K*>(temp.data() + size_t(r) * row_bytes)[b];
+        o.d[r] = w.d, o.dmin[r] = w.dmin;
+        for (int s = 0; s < 8; s++) {
+          int sc, m;
+          k4_scale_min(w.scales, s, &sc, &m);
+          const int k = 4 * s + r;
+          o.scales[k] = uint8_t(sc | (m >> 4) << 6);
+          o.mins[k / 2] |= uint8_t((m & 0x0f) << (4 * (k % 2)));
+        }
+        // The row's values in order: bytes 32c + l hold values 64c + l (low nibble) and 64c + 32 + l.
+        for (int c = 0; c < 4; c++) {
+          for (int l = 0; l < 32; l++) q[r][64 * c + l] = w.qs[32 * c + l] & 0x0f, q[r][64 * c + 32 + l] = w.qs[32 * c + l] >> 4;
+        }
+      }
+      // Pair vectors 2h and 2h + 1: values 16h + 2i and 16h + 2i + 1 of the four rows, row r in bits 4r .. 4r + 3.
+#if defined(__SSE4_1__)
+      for (int h = 0; h < 16; h++) {
+        __m128i even = _mm_setzero_si128(), odd = _mm_setzero_si128();
+        for (int r = 0; r < 4; r++) {
+          const __m128i v = sse::load16(q[r] + 16 * h), shift = _mm_cvtsi32_si128(4 * r);
+          even = _mm_or_si128(even, _mm_sll_epi16(_mm_and_si128(v, _mm_set1_epi16(0x00ff)), shift));
+          odd = _mm_or_si128(odd, _mm_sll_epi16(_mm_srli_epi16(v, 8), shift));
+        }
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(o.qs[2 * h]), even);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(o.qs[2 * h + 1]), odd);
+      }
+#else
+      for (int j = 0; j < 32; j++) {
+        for (int i = 0; i < 8; i++) {
+          for (int r = 0; r < 4; r++) o.qs[j][2 * i + r / 2] |= uint8_t(q[r][16 * (j / 2) + 2 * i + j % 2] << (4 * (r % 2)));
+        }
+      }
+#endif
+      std::memcpy(group + size_t(b) * sizeof(Q4_KRows4), &o, sizeof(o));
+    }
+  }
+}
+
+void unpack_q4_K_group(const uint8_t* group, int64_t cols, uint8_t* rows4) {
+  const int64_t nb = cols / kQK;
+  for (int64_t b = 0; b < nb; b++) {
+    Q4_KRows4 g;
+    std::memcpy(&g, group + size_t(b) * sizeof(g), sizeof(g));
+    for (int r = 0; r < 4; r++) {
+      BlockQ4_K w;
+      std::memset(&w, 0, sizeof(w));
+      w.d = g.d[r], w.dmin = g.dmin[r];
+      for (int s = 0; s < 8; s++) {  // k4_scale_min backwards
+        int sc, m;
+        rows4_scale_min(g, s, r, &sc, &m);
+        if (s < 4) {
+          w.scales[s] = uint8_t(sc | (w.scales[s] & 0xc0)), w.scales[s + 4] = uint8_t(m | (w.scales[s + 4] & 0xc0));
+        } else {
+          w.scales[s + 4] = uint8_t((sc & 0x0f) | (m & 0x0f) << 4);
+          w.scales[s - 4] = uint8_t(w.scales[s - 4] | (sc >> 4) << 6), w.scales[s] = uint8_t(w.scales[s] | (m >> 4) << 6);
+        }
+      }
+      for (int j = 0; j < 32; j++) {
+        for (int i = 0; i < 8; i++) {
+          const int v = 16 * (j / 2) + 2 * i + j % 2, s = v / 32;
+          const int q = (g.qs[j][2 * i + r / 2] >> (4 * (r % 2))) & 0x0f;
+          w.qs[32 * (s / 2) + v % 32] |= uint8_t(q << (4 * (s % 2)));
+        }
+      }
+      std::memcpy(rows4 + (size_t(r) * size_t(nb) + size_t(b)) * sizeof(w), &w, sizeof(w));
+    }
+  }
+}
+
+namespace {
+
+#if defined(__SSE4_1__)
+
+// out[r] = row r . token t for the group of 4 rows at rows[0] (the tiling loop's first row of a tile).
+void k4_rows4_tile(const uint8_t* const* rows, const Activations& a, int t, float* out) {
+  const KActivations& x = *a.q8k;
+  const int64_t nb = a.cols / kQK;
+  const Q4_KRows4* group = reinterpret_cast<const Q4_KRows4*>(rows[0]);
+  const int16_t* q = x.pairs(t);
+  const float* dx = x.scales(t);
+  const int16_t* sums = x.sums32(t);
+  const __m128i m0 = _mm_set1_epi16(0x000f), m1 = _mm_set1_epi16(0x00f0), m2 = _mm_set1_epi16(0x0f00);
+  const __m128i low4 = _mm_set1_epi8(0x0f), bits45 = _mm_set1_epi8(0x30), zero = _mm_setzero_si128();
+  __m128 acc = _mm_setzero_ps();
+  for (int64_t b = 0; b < nb; b++) {
+    const Q4_KRows4& g = group[b];
+    const int16_t* xb = q + b * kQK;
+    __m128i t01 = _mm_setzero_si128(), t23 = _mm_setzero_si128();  // lanes: row 0, 0, 1, 1 | row 2, 2, 3, 3
+    RINGLM_NO_UNROLL
+    for (int s = 0; s < 8; s++) {  // values 32s .. 32s + 31 of the four rows: pair vectors 4s .. 4s + 3
+      const uint8_t* w = g.qs[4 * s];
+      const int16_t* xs = xb + 32 * s;
+      __m128i a0, a1, a2, a3;
+      {
+        const __m128i v = load16(w), p = load16(xs);
+        a0 = _mm_madd_epi16(_mm_and_si128(v, m0), p), a1 = _mm_madd_epi16(_mm_and_si128(v, m1), p);
+        a2 = _mm_madd_epi16(_mm_and_si128(v, m2), p), a3 = _mm_madd_epi16(_mm_srli_epi16(v, 12), p);
+      }
+      for (int k = 1; k < 4; k++) {
+        const __m128i v = load16(w + 16 * k), p = load16(xs + 8 * k);
+        a0 = _mm_add_epi32(a0, _mm_madd_epi16(_mm_and_si128(v, m0), p));
+        a1 = _mm_add_epi32(a1, _mm_madd_epi16(_mm_and_si128(v, m1), p));
+        a2 = _mm_add_epi32(a2, _mm_madd_epi16(_mm_and_si128(v, m2), p));
+        a3 = _mm_add_epi32(a3, _mm_madd_epi16(_mm_srli_epi16(v, 12), p));
+      }
+      uint32_t sc4;  // the four rows' scales of sub-block s
+      std::memcpy(&sc4, g.scales + 4 * s, 4);
+      __m128i sc = _mm_cvtepu8_epi16(_mm_cvtsi32_si128(int32_t(sc4 & 0x3f3f3f3f)));  // r0 r1 r2 r3 0 0 0 0
+      sc = _mm_unpacklo_epi16(sc, sc);                                                   // r0 r0 r1 r1 r2 r2 r3 r3
+      t01 = _mm_add_epi32(t01, _mm_madd_epi16(_mm_packs_epi32(a0, _mm_srai_epi32(a1, 4)), _mm_unpacklo_epi32(sc, sc)));
+      t23 = _mm_add_epi32(t23, _mm_madd_epi16(_mm_packs_epi32(_mm_srai_epi32(a2, 8), a3), _mm_unpackhi_epi32(sc, sc)));
+    }
+    const __m128 f01 = _mm_castsi128_ps(t01), f23 = _mm_castsi128_ps(t23);
+    const __m128i total = _mm_add_epi32(_mm_castps_si128(_mm_shuffle_ps(f01, f23, _MM_SHUFFLE(2, 0, 2, 0))),
+                                        _mm_castps_si128(_mm_shuffle_ps(f01, f23, _MM_SHUFFLE(3, 1, 3, 1))));
+    // The mins as bytes 4s + r (s < 4, then s >= 4), then per two sub-blocks s, s + 1 the lanes
+    // (min of s, min of s + 1) of each row against (sums32[s], sums32[s + 1]).
+    const __m128i nibbles = load16(g.mins), sc_lo = load16(g.scales), sc_hi = load16(g.scales + 16);
+    const __m128i even = _mm_and_si128(nibbles, low4), odd = _mm_and_si128(_mm_srli_epi16(nibbles, 4), low4);
+    const __m128i mins_lo = _mm_or_si128(_mm_unpacklo_epi8(even, odd), _mm_and_si128(_mm_srli_epi16(sc_lo, 2), bits45));
+    const __m128i mins_hi = _mm_or_si128(_mm_unpackhi_epi8(even, odd), _mm_and_si128(_mm_srli_epi16(sc_hi, 2), bits45));
+    const __m128i xsums = load16(sums + 8 * b);
+    const auto two = [&](__m128i m, __m128i xs) {  // m: int16 mins of sub-blocks s (lanes 0-3) and s + 1 (4-7)
+      return _mm_madd_epi16(_mm_unpacklo_epi16(m, _mm_unpackhi_epi64(m, m)), xs);
+    };
+    const __m128i mins = _mm_add_epi32(
+        _mm_add_epi32(two(_mm_cvtepu8_epi16(mins_lo), _mm_shuffle_epi32(xsums, 0x00)),
+                      two(_mm_unpackhi_epi8(mins_lo, zero), _mm_shuffle_epi32(xsums, 0x55))),
+        _mm_add_epi32(two(_mm_cvtepu8_epi16(mins_hi), _mm_shuffle_epi32(xsums, 0xaa)),
+                      two(_mm_unpackhi_epi8(mins_hi, zero), _mm_shuffle_epi32(xsums, 0xff))));
+    const __m128 vdx = _mm_set1_ps(dx[b]);
+    const __m128 d = f16x4_to_f32x4(_mm_cvtepu16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(g.d))));
+    const __m128 dmin = f16x4_to_f32x4(_mm_cvtepu16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(g.dmin))));
+    acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(total), _mm_mul_ps(d, vdx)));
+    acc = _mm_sub_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(mins), _mm_mul_ps(dmin, vdx)));
+  }
+  _mm_storeu_ps(out, acc);
+}
+
+// Prefill: a group widened as widen_k4 widens the file's rows (the same KWideGroup, read by
+// k_wide_tile): the pair vectors are already in the activations' order.
+void widen_q4_K_rows4(const uint8_t* const* rows, int64_t cols, uint8_t* scratch, const uint8_t** widened) {
+  const KWideGroup g(cols);
+  const Q4_KRows4* group = reinterpret_cast<const Q4_KRows4*>(rows[0]);
+  int16_t* values = reinterpret_cast<int16_t*>(scratch);
+  float* ds = reinterpret_cast<float*>(scratch + g.d);
+  float* dmins = reinterpret_cast<float*>(scratch + g.dmin);
+  int16_t* mins = reinterpret_cast<int16_t*>(scratch + g.mins);
+  const __m128i low4 = _mm_set1_epi16(0x0f);
+  for (int r = 0; r < kKWideRows; r++) widened[r] = scratch;
+  for (int64_t b = 0; b < g.nb; b++) {
+    const Q4_KRows4& blk = group[b];
+    int sc[8][4];
+    for (int r = 0; r < 4; r++) {
+      const size_t at = size_t(b) * kKWideRows + size_t(r);
+      ds[at] = fp16_to_fp32(blk.d[r]), dmins[at] = fp16_to_fp32(blk.dmin[r]);
+      for (int s = 0; s < 8; s++) {
+        int m;
+        rows4_scale_min(blk, s, r, &sc[s][r], &m);
+        mins[at * 8 + size_t(s)] = int16_t(m);
+      }
+    }
+    int16_t* out = values + b * kQK * kKWideRows;
+    for (int j = 0; j < 32; j++) {
+      const __m128i v = load16(blk.qs[j]);
+      const __m128i q[4] = {_mm_and_si128(v, low4), _mm_and_si128(_mm_srli_epi16(v, 4), low4),
+                            _mm_and_si128(_mm_srli_epi16(v, 8), low4), _mm_srli_epi16(v, 12)};
+      for (int r = 0; r < 4; r++) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j * 8 * kKWideRows + 8 * r),
+                         _mm_mullo_epi16(q[r], _mm_set1_epi16(int16_t(sc[j / 4][r]))));
+      }
+    }
+  }
+}
+
+void q4_K_rows4_decode(const uint8_t* w, size_t row_bytes, int64_t rows, int64_t cols, const Activations& x, float* y,
+                       int64_t y_stride, bool, uint8_t* scratch) {
+  const int64_t grouped = rows / 4 * 4;  // the rows past the last group of 4 keep the file's layout
+  for_each_tile<4, 1, k4_rows4_tile, nullptr>(w, row_bytes, grouped, cols, x, y, y_stride, false, scratch);
+  if (grouped < rows) kQ4_KTile.run(w + size_t(grouped) * row_bytes, row_bytes, rows - grouped, cols, x, y + grouped, y_stride, true, scratch);
+}
+
+void q4_K_rows4_prefill(const uint8_t* w, size_t row_bytes, int64_t rows, int64_t cols, const Activations& x, float* y,
+                        int64_t y_stride, bool, uint8_t* scratch) {
+  static_assert(kKWideRows == 4, "a widened group is a repacked group");
+  const int64_t grouped = rows / 4 * 4;
+  for_each_tile<kKWideRows, kKWideTokens, k_wide_tile<true>, widen_q4_K_rows4>(w, row_bytes, grouped, cols, x, y, y_stride,
+                                                                               false, scratch);
+  if (grouped < rows) kQ4_KPrefill.run(w + size_t(grouped) * row_bytes, row_bytes, rows - grouped, cols, x, y + grouped, y_stride, false, scratch);
+}
+
+#endif
+
+}  // namespace
+
 #if defined(__wasm_simd128__)
 const TileKernel kQ4_KTile = tile_kernel<4, 1, k4_tile_lanes>();
 const TileKernel kQ6_KTile = tile_kernel<4, 1, q6_tile_lanes>();
@@ -780,8 +1020,11 @@ const TileKernel kQ5_KTile = tile_kernel<4, 1, k4_tile<true>>();
 const TileKernel kQ4_KPrefill = tile_kernel<kKWideRows, kKWideTokens, k_wide_tile<true>, widen_k4<false>>(k_widened_bytes);
 const TileKernel kQ5_KPrefill = tile_kernel<kKWideRows, kKWideTokens, k_wide_tile<true>, widen_k4<true>>(k_widened_bytes);
 const TileKernel kQ6_KPrefill = tile_kernel<kKWideRows, kKWideTokens, k_wide_tile<false>, widen_q6>(k_widened_bytes);
+const TileKernel kQ4_KRepackedDecode = {4, 1, nullptr, q4_K_rows4_decode};
+const TileKernel kQ4_KRepackedPrefill = {kKWideRows, kKWideTokens, k_widened_bytes, q4_K_rows4_prefill};
 #else
 const TileKernel kQ4_KPrefill = kQ4_KTile, kQ5_KPrefill = kQ5_KTile, kQ6_KPrefill = kQ6_KTile;
+const TileKernel kQ4_KRepackedDecode = kQ4_KTile, kQ4_KRepackedPrefill = kQ4_KTile;  // never used: see repack_weight
 #endif
 
 }  // namespace ringlm

@@ -101,6 +101,7 @@ extern const TileKernel kQ8_0Decode, kQ8_0Prefill, kQ4_0Decode, kQ4_0Prefill, kQ
 extern const TileKernel kQ5_0Prefill, kQ5_1Prefill;                                                      // quant.cpp
 extern const TileKernel kQ4_KTile, kQ5_KTile, kQ6_KTile;                                                 // quant_k.cpp
 extern const TileKernel kQ4_KPrefill, kQ5_KPrefill, kQ6_KPrefill;                                        // quant_k.cpp
+extern const TileKernel kQ4_KRepackedDecode, kQ4_KRepackedPrefill;                                     // quant_k.cpp: Q4_K repacked (repack_q4_K)
 extern const TileKernel kQ4_0RelaxedDecode, kQ4_KRelaxedDecode, kQ5_KRelaxedDecode, kQ6_KRelaxedDecode;  // quant_relaxed.cpp
 
 }  // namespace ringlm

@@ -24,6 +24,7 @@ Status Engine::load(std::vector<FilePart> parts, const EngineOptions& options, s
   for (size_t i = 1; i < e->parts_.size(); i++) RINGLM_TRY(e->file_.add_part(e->parts_[i].data, e->parts_[i].size, e->parts_[i].name));
   RINGLM_TRY(e->file_.complete());
   RINGLM_TRY(Model::from_gguf(e->file_, &e->model_));
+  e->repack_weights();
   const Config& c = e->model_.config;
 
   // The tokenizer first: its errors are cheaper to find than the KV ring is to allocate.
@@ -42,6 +43,37 @@ Status Engine::load(std::vector<FilePart> parts, const EngineOptions& options, s
   RINGLM_TRY(e->logits_.resize(uint64_t(c.vocab_size), "the logits"));
   *out = std::move(e);
   return Status();
+}
+
+// The matrices whose kernels read a repacked layout faster (matmul.h: repack_weight), rewritten in
+// place: no memory beyond one group of rows while it is rewritten. The embeddings are read as rows, so
+// token_embd (and the output matrix when it is token_embd) keeps the file's layout. The fingerprint
+// that names the file in snapshots is taken first, from the bytes as the file has them.
+void Engine::repack_weights() {
+  if (!repacking_pays()) return;
+  std::vector<Weight*> matrices;
+  for (LayerWeights& L : model_.layers) {
+    for (Weight* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) matrices.push_back(w);
+  }
+  matrices.push_back(&model_.output);
+  bool any = false;
+  for (Weight* w : matrices) any = any || (w->type == TensorType::Q4_K && w->data && w->data != model_.token_embd.data);
+  if (!any) return;
+  fingerprint();
+  std::set<const uint8_t*> done;  // a tensor two views share is rewritten once
+  for (Weight* w : matrices) {
+    if (w->type != TensorType::Q4_K || !w->data || w->data == model_.token_embd.data) continue;
+    if (done.count(w->data)) {
+      w->repacked = true;
+      continue;
+    }
+    for (FilePart& p : parts_) {  // the writable bytes behind the view
+      if (w->data >= p.data && w->data + w->row_bytes * size_t(w->rows) <= p.data + p.size) {
+        if (repack_weight(w, p.data + (w->data - p.data))) done.insert(w->data);
+        break;
+      }
+    }
+  }
 }
 
 int Engine::threads_for(const EngineOptions& options) {
@@ -138,12 +170,18 @@ Engine::~Engine() {
 void Engine::reset() { transformer_.cache().clear(); }
 
 uint64_t Engine::fingerprint() const {
-  if (fingerprint_ != 0) return fingerprint_;
+  if (fingerprint_ == 0) fingerprint_ = fingerprint_of(parts_);
+  return fingerprint_;
+}
+
+uint64_t Engine::fingerprint_of(const std::vector<FilePart>& parts) {
   // Eight bytes at a time: multiply, xor-shift. Not cryptographic (a snapshot is no secret), but any
   // changed byte changes the result with overwhelming odds, at memory speed.
   constexpr uint64_t kMultiplier = 0x9e3779b97f4a7c15ull;
-  uint64_t h = uint64_t(size_) * kMultiplier;
-  for (const FilePart& p : parts_) {
+  uint64_t size = 0;
+  for (const FilePart& p : parts) size += p.size;
+  uint64_t h = size * kMultiplier;
+  for (const FilePart& p : parts) {
     size_t i = 0;
     for (; i + 8 <= p.size; i += 8) {
       uint64_t word;
@@ -153,8 +191,7 @@ uint64_t Engine::fingerprint() const {
     }
     for (; i < p.size; i++) h = ((h ^ p.data[i]) * kMultiplier) ^ (h >> 31);
   }
-  fingerprint_ = h != 0 ? h : 1;  // 0 means "not yet"
-  return fingerprint_;
+  return h != 0 ? h : 1;  // 0 means "not yet"
 }
 
 Status Engine::restore(const KvCache::State& cache, const void* logits) {

@@ -97,8 +97,12 @@ public:
   uint64_t logits_bytes() const { return uint64_t(logits_.capacity()) * sizeof(float); }
   const MemoryBudget& budget() const { return budget_; }  // as planned before allocating
   // A 64-bit hash of the whole file (its parts in order), so a snapshot can name the model it was taken from (two files with
-  // the same shapes but other weights differ here). Worked out on first use: one pass over the bytes.
+  // the same shapes but other weights differ here). Worked out on first use: one pass over the bytes (at load, before
+  // any matrix is repacked in place, when one is: see repack_weights in engine.cpp).
   uint64_t fingerprint() const;
+  // That hash of the bytes of `parts` (as a file is before any load; a load may repack some of its
+  // matrices in place, after taking its fingerprint).
+  static uint64_t fingerprint_of(const std::vector<FilePart>& parts);
 
   // Empty the cache: the next token is at position 0.
   void reset();
@@ -134,6 +138,7 @@ public:
 
 private:
   Engine() = default;
+  void repack_weights();
   static Status over_budget(const Config& c, const MemoryBudget& b, int ctx, int threads, uint64_t limit);
   static MemoryBudget budget_of(const AllocationPlan& allocations, const Config& c, uint64_t file_bytes);
 

@@ -103,6 +103,7 @@ struct Weight {
   int64_t cols = 0;       // ne[0]: values per row (the input size of a matmul)
   int64_t rows = 0;       // ne[1]: rows (the output size)
   size_t row_bytes = 0;
+  bool repacked = false;  // Q4_K rows regrouped in place at load for the decode kernels (matmul.h: repack_weight)
 
   const uint8_t* row(int64_t r) const { return data + size_t(r) * row_bytes; }
 };
