@@ -50,6 +50,7 @@ NonFiniteHalf find_nonfinite_half(TensorType type, const uint8_t* data, uint64_t
     return h;
   };
   NonFiniteHalf found;
+  if (data == nullptr) return found;  // a header read without the data (preflight): nothing to look at
   if (type == TensorType::F16) {
     // A pass that only ORs (so it vectorizes), then the search where it found one.
     constexpr uint64_t kChunk = 4096;

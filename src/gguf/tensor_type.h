@@ -56,6 +56,7 @@ struct NonFiniteHalf {
   int64_t index = -1;          // the value (F16) or block (quantized types); -1: none
   const char* field = "";      // "value", or the block's "d", "dmin" or "m"
 };
+// data null (a header parsed without its data) finds nothing.
 NonFiniteHalf find_nonfinite_half(TensorType type, const uint8_t* data, uint64_t nbytes);
 
 constexpr int64_t kQ8_0Block = 32;
