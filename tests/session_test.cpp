@@ -379,10 +379,10 @@ TEST(Engine, RepackingKeepsTheFilesFingerprintAndLeavesTheEmbeddings) {
     const Model& m = e->model();
     for (const Weight* w : {&m.layers[0].wq, &m.layers[0].wk, &m.layers[0].wv, &m.layers[0].wo, &m.layers[0].w_gate,
                             &m.layers[0].w_up, &m.layers[0].w_down}) {
-      EXPECT_EQ(w->repacked, repacking_pays()) << w->name;
+      EXPECT_EQ(w->repacked, repacking_pays(TensorType::Q4_K)) << w->name;
     }
     EXPECT_FALSE(m.token_embd.repacked);
-    EXPECT_EQ(m.output.repacked, repacking_pays() && !tied);
+    EXPECT_EQ(m.output.repacked, repacking_pays(TensorType::Q4_K) && !tied);
     // The embedding rows are the file's: token 7's row is where the file has it, unchanged.
     const GgufTensor* embd = nullptr;
     for (const GgufTensor& t : e->file().tensors()) embd = t.name == "token_embd.weight" ? &t : embd;

@@ -110,6 +110,14 @@ constexpr const TileKernel *kQ4_0DecodeKernel = &kQ4_0Decode, *kQ4_KDecodeKernel
                            *kQ6_KDecodeKernel = &kQ6_KTile;
 #endif
 
+// The repacked layouts (repack_weight), in the builds that have their kernels.
+#if defined(__SSE4_1__) && !defined(RINGLM_RELAXED_SIMD)
+constexpr RepackedKernels kQ4_KRepacked = {4, repack_q4_K, unpack_q4_K_group, &kQ4_KRepackedDecode, &kQ4_KRepackedPrefill};
+constexpr const RepackedKernels* kQ4_KRepacking = &kQ4_KRepacked;
+#else
+constexpr const RepackedKernels* kQ4_KRepacking = nullptr;
+#endif
+
 constexpr WeightKernels kWeightKernels[] = {
   // type            activations              decode        prefill        scalar reference                                     dequantizer
   {TensorType::F32,  as_floats,               &kF32Decode,  &kF32Prefill,  float_reference<copy_row, dequantize_f32>,           dequantize_f32},
@@ -119,7 +127,7 @@ constexpr WeightKernels kWeightKernels[] = {
   {TensorType::Q4_0, q8_0_blocks,             kQ4_0DecodeKernel, &kQ4_0Prefill, quantized_reference<quantize_row_q8_0, ref::dot_q4_0>, dequantize_q4_0},
   {TensorType::Q5_0, q8_0_blocks,             &kQ5_0Tile,   &kQ5_0Prefill, quantized_reference<quantize_row_q8_0, ref::dot_q5_0>, dequantize_q5_0},
   {TensorType::Q5_1, q8_0_blocks,             &kQ5_1Tile,   &kQ5_1Prefill, quantized_reference<quantize_row_q8_1, ref::dot_q5_1>, dequantize_q5_1},
-  {TensorType::Q4_K, q8_K_blocks,             kQ4_KDecodeKernel, &kQ4_KPrefill, quantized_reference<quantize_row_q8_K, ref::dot_q4_K>, dequantize_q4_K},
+  {TensorType::Q4_K, q8_K_blocks,             kQ4_KDecodeKernel, &kQ4_KPrefill, quantized_reference<quantize_row_q8_K, ref::dot_q4_K>, dequantize_q4_K, kQ4_KRepacking},
   {TensorType::Q5_K, q8_K_blocks,             kQ5_KDecodeKernel, &kQ5_KPrefill, quantized_reference<quantize_row_q8_K, ref::dot_q5_K>, dequantize_q5_K},
   {TensorType::Q6_K, q8_K_blocks,             kQ6_KDecodeKernel, &kQ6_KPrefill, quantized_reference<quantize_row_q8_K, ref::dot_q6_K>, dequantize_q6_K},
 };
@@ -191,7 +199,7 @@ namespace {
 
 // Rows per chunk at least, and the alignment of every chunk: a multiple of the kernels' tile height.
 constexpr int64_t kRowGrain = 16;
-static_assert(kRowGrain % 4 == 0, "a chunk of a repacked Q4_K weight must start at a group of 4 rows");
+// (A chunk of a repacked weight must start at a group: repack_weight checks group_rows against it.)
 
 // One product of a split: its rows run through `kernel` with activations `a`.
 struct Part {
@@ -275,42 +283,40 @@ void matmul_many(const MatmulOutput* outputs, int count, const float* x, int64_t
       return;
     }
     const TileKernel* kernel = n_tokens == 1 ? k->decode : k->prefill;
-    if (o.w->repacked) kernel = n_tokens == 1 ? &kQ4_KRepackedDecode : &kQ4_KRepackedPrefill;
+    if (o.w->repacked) kernel = n_tokens == 1 ? k->repacked->decode : k->repacked->prefill;
     parts[n++] = Part{o.w, o.y, o.y_stride, kernel, a, first};
     first += (o.w->rows + kRowGrain - 1) / kRowGrain * kRowGrain;
   }
   if (n > 0) split_rows(parts, n, s, threads);
 }
 
-bool repacking_pays() {
+bool repacking_pays(TensorType type) {
 #if defined(__wasm_simd128__) && !defined(RINGLM_RELAXED_SIMD)
-  return true;
+  return type == TensorType::Q4_K;
 #else
+  (void)type;
   return false;
 #endif
 }
 
 bool repack_weight(Weight* w, uint8_t* data) {
-#if defined(__SSE4_1__) && !defined(RINGLM_RELAXED_SIMD)
-  if (w->type != TensorType::Q4_K || w->repacked || data != w->data) return false;
+  const WeightKernels* k = weight_kernels(w->type);
+  if (!k || !k->repacked || w->repacked || data != w->data || kRowGrain % k->repacked->group_rows != 0) return false;
   std::vector<uint8_t> temp;
-  repack_q4_K(data, w->rows, w->cols, temp);
+  k->repacked->repack(data, w->rows, w->cols, temp);
   w->repacked = true;
   return true;
-#else
-  (void)w, (void)data;
-  return false;
-#endif
 }
 
 void matmul_reference(const Weight& w, const float* x, int64_t x_stride, int n_tokens, float* y, int64_t y_stride) {
   const WeightKernels* k = weight_kernels(w.type);
-  std::vector<uint8_t> rows4(w.repacked ? 4 * w.row_bytes : 0);
+  const int g = w.repacked ? k->repacked->group_rows : 1;
+  std::vector<uint8_t> group(w.repacked ? size_t(g) * w.row_bytes : 0);
   for (int64_t r = 0; r < w.rows; r++) {
     const uint8_t* row = w.row(r);
-    if (w.repacked && r < w.rows / 4 * 4) {  // the file's row, from its group
-      unpack_q4_K_group(w.row(r / 4 * 4), w.cols, rows4.data());
-      row = &rows4[size_t(r % 4) * w.row_bytes];
+    if (w.repacked && r < w.rows / g * g) {  // the file's row, from its group
+      k->repacked->unpack_group(w.row(r / g * g), w.cols, group.data());
+      row = &group[size_t(r % g) * w.row_bytes];
     }
     for (int t = 0; t < n_tokens; t++) y[t * y_stride + r] = k ? k->reference(row, x + t * x_stride, w.cols) : 0.0f;
   }

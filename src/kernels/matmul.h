@@ -32,6 +32,16 @@ namespace ringlm {
 
 struct MatmulScratch;
 
+// A layout that a type's kernels read faster than the file's, written in place at load
+// (repack_weight): groups of `group_rows` neighbouring rows rewritten in the same bytes.
+struct RepackedKernels {
+  int group_rows;
+  void (*repack)(uint8_t* data, int64_t rows, int64_t cols, std::vector<uint8_t>& temp);
+  void (*unpack_group)(const uint8_t* group, int64_t cols, uint8_t* rows);  // a group back to the file's rows
+  const TileKernel* decode;   // read the groups; rows past the last group keep the file's layout and
+  const TileKernel* prefill;  // the type's own kernels
+};
+
 // What ringlm computes with one weight type: a row of the table in matmul.cpp.
 struct WeightKernels {
   TensorType type;
@@ -44,6 +54,8 @@ struct WeightKernels {
   // code prepares it), which the tests hold the tile kernels to.
   float (*reference)(const uint8_t* row, const float* x, int64_t n);
   void (*dequantize)(const uint8_t* row, float* out, int64_t n);  // the row's values as floats
+  // Its repacked layout, in builds that have kernels for one (null: the file's layout only).
+  const RepackedKernels* repacked = nullptr;
 };
 
 // The row for `type`, or null when ringlm has no kernels for it.
@@ -90,16 +102,17 @@ struct MatmulOutput {
 void matmul_many(const MatmulOutput* outputs, int count, const float* x, int64_t x_stride, int n_tokens,
                  MatmulScratch& scratch, Threads threads = {});
 
-// Where the kernels read Q4_K faster from rows repacked at load (quant.h, repack_q4_K): the default
-// wasm build, whose kernels multiply int16 pairs (in V8 the file's layout costs ~1.5x the
-// instructions per weight). Natively SSSE3's maddubs reads the file's layout faster, and the relaxed
-// build has its own kernels on it.
-bool repacking_pays();
-// Rewrite w's bytes (`data`: the same bytes as w->data, writable) into the layout the kernels read
-// fastest, and mark w (repacked): only Q4_K, and only in a build whose default kernels read the
-// repacked layout (not the relaxed build). False, with nothing changed, otherwise. A repacked weight
-// must not be read as rows any more (embeddings: leave them alone); matmul reads it, and
-// matmul_reference unpacks it.
+// Whether the engine should repack `type` at load: where its kernels read the repacked layout faster.
+// Q4_K: the default wasm build, whose kernels multiply int16 pairs (in V8 the file's layout costs
+// ~1.5x the instructions per weight). Natively SSSE3's maddubs reads the file's layout faster, and
+// the relaxed build has its own kernels on it.
+bool repacking_pays(TensorType type);
+// Rewrite w's bytes (`data`: the same bytes as w->data, writable) into its type's repacked layout
+// (WeightKernels::repacked), and mark w (repacked). False, with nothing changed, for a type this
+// build has no repacked kernels for. Every SSE4.1 build has them, so the tests hold them to the
+// file's kernels natively too, whether or not repacking pays there. A repacked weight must not be
+// read as rows any more (embeddings: leave them alone); matmul reads it, and matmul_reference
+// unpacks it.
 bool repack_weight(Weight* w, uint8_t* data);
 
 // The same product computed with the scalar references, for tests.

@@ -1024,7 +1024,6 @@ const TileKernel kQ4_KRepackedDecode = {4, 1, nullptr, q4_K_rows4_decode};
 const TileKernel kQ4_KRepackedPrefill = {kKWideRows, kKWideTokens, k_widened_bytes, q4_K_rows4_prefill};
 #else
 const TileKernel kQ4_KPrefill = kQ4_KTile, kQ5_KPrefill = kQ5_KTile, kQ6_KPrefill = kQ6_KTile;
-const TileKernel kQ4_KRepackedDecode = kQ4_KTile, kQ4_KRepackedPrefill = kQ4_KTile;  // never used: see repack_weight
 #endif
 
 }  // namespace ringlm

@@ -50,19 +50,19 @@ Status Engine::load(std::vector<FilePart> parts, const EngineOptions& options, s
 // token_embd (and the output matrix when it is token_embd) keeps the file's layout. The fingerprint
 // that names the file in snapshots is taken first, from the bytes as the file has them.
 void Engine::repack_weights() {
-  if (!repacking_pays()) return;
   std::vector<Weight*> matrices;
   for (LayerWeights& L : model_.layers) {
     for (Weight* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) matrices.push_back(w);
   }
   matrices.push_back(&model_.output);
   bool any = false;
-  for (Weight* w : matrices) any = any || (w->type == TensorType::Q4_K && w->data && w->data != model_.token_embd.data);
+  auto repacks = [&](const Weight* w) { return repacking_pays(w->type) && w->data && w->data != model_.token_embd.data; };
+  for (Weight* w : matrices) any = any || repacks(w);
   if (!any) return;
   fingerprint();
   std::set<const uint8_t*> done;  // a tensor two views share is rewritten once
   for (Weight* w : matrices) {
-    if (w->type != TensorType::Q4_K || !w->data || w->data == model_.token_embd.data) continue;
+    if (!repacks(w)) continue;
     if (done.count(w->data)) {
       w->repacked = true;
       continue;
